@@ -1,0 +1,92 @@
+# The Shoal wire: what a gateway and its workers say to each other.
+#
+# A worker dials the gateway and bootstraps its Gateway capability, asks it for
+# the workers channel and sends an Offer carrying its own Worker capability.
+# The gateway then calls Worker.run over the same connection for every run it
+# places there; the worker fetches modules it does not hold from the
+# ModuleSource passed with the run, and streams output into the LogSink.
+@0xf1bd399bfe4c1c7d;
+
+using Go = import "/go.capnp";
+$Go.package("wire");
+$Go.import("github.com/shoalmesh/shoal/capnp");
+
+interface Gateway {
+  # The bootstrap capability a gateway exports to its peers.
+  workers @0 () -> (chan :Chan);
+  # A send-only channel: peers can offer workers, nothing else.
+}
+
+interface Chan {
+  send @0 (offer :Offer) -> ();
+  # Returns once the gateway has taken the offer into its pool. A worker sends
+  # again whenever its free resources or cached modules change.
+}
+
+struct Offer {
+  worker @0 :Worker;
+  free @1 :Resources;
+  labels @2 :List(Text);
+  cached @3 :List(Data);
+  # sha256 of the modules the worker holds compiled.
+  version @4 :Text;
+}
+
+struct Resources {
+  slots @0 :UInt32;
+  # Runs the worker executes at once.
+  memory @1 :UInt64;
+  # Bytes of linear memory the worker grants all its runs together.
+  millicores @2 :UInt32;
+}
+
+interface Worker {
+  run @0 (spec :RunSpec, modules :ModuleSource, logs :LogSink) -> (result :RunResult);
+  ping @1 () -> ();
+}
+
+interface ModuleSource {
+  get @0 (sha256 :Data) -> (wasm :Data);
+}
+
+interface LogSink {
+  write @0 (stream :Stream, data :Data) -> ();
+}
+
+enum Stream {
+  stdout @0;
+  stderr @1;
+}
+
+struct RunSpec {
+  taskId @0 :Text;
+  run @1 :UInt32;
+  # Index of this run among the task's repeats.
+  attempt @2 :UInt32;
+  # Fencing number: a result is counted only for the current attempt.
+  module @3 :Data;
+  # sha256 of the wasm module.
+  hasInput @4 :Bool;
+  input @5 :Int64;
+  hasDifficulty @6 :Bool;
+  difficulty @7 :Int64;
+  args @8 :List(Text);
+  env @9 :List(Text);
+  stdin @10 :Data;
+  timeoutMs @11 :UInt64;
+  memory @12 :UInt64;
+  # Memory limit in bytes; 0 means the worker's default.
+  maxOutput @13 :UInt64;
+}
+
+struct RunResult {
+  ok @0 :Bool;
+  exitCode @1 :Int32;
+  result @2 :Text;
+  error @3 :Text;
+  truncated @4 :Bool;
+  fetchNs @5 :Int64;
+  compileNs @6 :Int64;
+  instantiateNs @7 :Int64;
+  runNs @8 :Int64;
+}

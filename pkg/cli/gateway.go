@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/gateway"
+	"github.com/shoalmesh/shoal/pkg/httpapi"
+)
+
+func runGateway(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "gateway", "gateway [flags]")
+	var nf nodeFlags
+	nf.register(fs, defaultDataDir("gateway"))
+	cfg := gateway.DefaultConfig()
+	api := httpapi.DefaultConfig()
+	addr := fs.String("http", "127.0.0.1:8080", "HTTP API listen address (host:port); binds loopback unless told otherwise")
+	fs.DurationVar(&cfg.TaskTimeout, "task-timeout", cfg.TaskTimeout, "time limit of a run whose task sets no duration")
+	fs.IntVar(&cfg.Retries, "retries", cfg.Retries, "attempts after a lost worker, for tasks that set none")
+	fs.IntVar(&cfg.LogBytes, "log-bytes", cfg.LogBytes, "bytes of output kept per task")
+	fs.IntVar(&cfg.MaxOutput, "max-output", cfg.MaxOutput, "bytes of stdout a run returns as its result")
+	fs.Int64Var(&api.MaxUpload, "max-upload", api.MaxUpload, "largest request body in bytes (a larger upload gets 413)")
+	if _, err := parse(fs, args); err != nil {
+		return exitParse(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return e.errorf("gateway: --%v", err)
+	}
+	api.DefaultTimeout = cfg.TaskTimeout
+
+	nd, err := nf.start(ctx, e)
+	if err != nil {
+		return e.errorf("gateway: %v", err)
+	}
+	defer nd.host.Close()
+	g, err := gateway.New(cfg, nd.host, nd.log)
+	if err != nil {
+		return e.errorf("gateway: %v", err)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return e.errorf("gateway: --http %s: %v (is another gateway running? pick another port with --http)", *addr, err)
+	}
+	srv := &http.Server{Handler: httpapi.New(api, g, nd.log), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			nd.log.Error("http server stopped", "err", err)
+		}
+	}()
+	fmt.Fprintln(e.stdout, startLine("gateway", nd.host, "http=http://"+ln.Addr().String()))
+
+	err = g.Run(ctx)
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if err != nil {
+		return e.errorf("gateway: %v", err)
+	}
+	return 0
+}

@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+
+	"github.com/shoalmesh/shoal/pkg/p2p"
+)
+
+// nodeFlags are the flags every node role has.
+type nodeFlags struct {
+	data      string
+	listen    stringList
+	discover  string
+	ns        string
+	logLevel  string
+	logFormat string
+}
+
+func (n *nodeFlags) register(fs *flag.FlagSet, dataDefault string) {
+	fs.StringVar(&n.data, "data", dataDefault, "data directory: the node's identity key and state (empty: a new identity each start)")
+	fs.Var(&n.listen, "listen", "libp2p listen multiaddr, repeatable (default /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/udp/0/quic-v1)")
+	fs.StringVar(&n.discover, "discover", p2p.DefaultGroup, "multicast group and interface for discovery, or none")
+	fs.StringVar(&n.ns, "ns", p2p.DefaultNamespace, "cluster namespace: nodes answer discovery only within it")
+	fs.StringVar(&n.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&n.logFormat, "log-format", "text", "log format: text or json")
+}
+
+// node is a started libp2p host with its discovery.
+type node struct {
+	host host.Host
+	disc *p2p.Discovery // nil when discovery is off
+	log  *slog.Logger
+}
+
+func (n *nodeFlags) logger(e *env) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(n.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", n.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch n.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", n.logFormat)
+}
+
+// start creates the host and starts discovery, which answers surveys with
+// the host's addresses until ctx ends.
+func (n *nodeFlags) start(ctx context.Context, e *env) (*node, error) {
+	log, err := n.logger(e)
+	if err != nil {
+		return nil, err
+	}
+	group, err := p2p.ParseGroup(n.discover)
+	if err != nil {
+		return nil, fmt.Errorf("--discover: %w", err)
+	}
+	key, err := n.identity()
+	if err != nil {
+		return nil, err
+	}
+	listen := []string(n.listen)
+	if len(listen) == 0 {
+		listen = p2p.DefaultListen()
+	}
+	h, err := p2p.NewHost(p2p.HostConfig{Key: key, Listen: listen})
+	if err != nil {
+		return nil, fmt.Errorf("--listen: %w", err)
+	}
+	nd := &node{host: h, log: log}
+	if n.discover == p2p.NoGroup {
+		return nd, nil
+	}
+	nd.disc, err = p2p.New(p2p.Config{Group: group, Namespace: n.ns, Key: key, Addrs: h.Addrs, Logger: log})
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("--discover: %w", err)
+	}
+	go func() {
+		if err := nd.disc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("discovery stopped", "err", err)
+		}
+	}()
+	return nd, nil
+}
+
+func (n *nodeFlags) identity() (crypto.PrivKey, error) {
+	if n.data == "" {
+		k, _, err := crypto.GenerateEd25519Key(nil)
+		return k, err
+	}
+	k, err := p2p.LoadIdentity(n.data)
+	if err != nil {
+		return nil, fmt.Errorf("--data %s: %w", n.data, err)
+	}
+	return k, nil
+}
+
+// startLine is the one line a node prints when it is up.
+func startLine(role string, h host.Host, extra ...string) string {
+	addrs := make([]string, 0, len(h.Addrs()))
+	for _, a := range h.Addrs() {
+		addrs = append(addrs, a.String())
+	}
+	line := fmt.Sprintf("shoal %s peer=%s addrs=%s", role, h.ID(), strings.Join(addrs, ","))
+	for _, x := range extra {
+		line += " " + x
+	}
+	return line
+}
+
+func defaultDataDir(role string) string {
+	if d, err := os.UserHomeDir(); err == nil {
+		return d + "/.local/share/shoal/" + role
+	}
+	return ""
+}

@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/shoalmesh/shoal/pkg/p2p"
+	"github.com/shoalmesh/shoal/pkg/worker"
+)
+
+func runWorker(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "worker", "worker --dial GATEWAY [flags]")
+	var nf nodeFlags
+	nf.register(fs, "")
+	cfg := worker.DefaultConfig()
+	dial := fs.String("dial", "", "the gateway: its peer ID (found through discovery) or a full multiaddr ending in /p2p/ID")
+	fs.IntVar(&cfg.Slots, "slots", cfg.Slots, "runs executed at once (default: number of cores)")
+	memory := fs.String("memory", "4GiB", "wasm memory for all runs together (bytes, or with KiB, MiB, GiB)")
+	runMem := fs.String("run-memory", "256MiB", "most memory one run may use")
+	var labels stringList
+	fs.Var(&labels, "label", "placement label offered to the gateway, repeatable")
+	if _, err := parse(fs, args); err != nil {
+		return exitParse(err)
+	}
+	var err error
+	if cfg.Memory, err = parseSize(*memory); err != nil {
+		return e.errorf("worker: --memory: %v", err)
+	}
+	if cfg.Runtime.MemoryLimit, err = parseSize(*runMem); err != nil {
+		return e.errorf("worker: --run-memory: %v", err)
+	}
+	cfg.Labels = labels
+	if nf.data != "" {
+		cfg.Runtime.CacheDir = filepath.Join(nf.data, "compiled")
+	}
+	if err := cfg.Validate(); err != nil {
+		return e.errorf("worker: --%v", err)
+	}
+	if *dial == "" {
+		return e.errorf("worker: --dial is required: the gateway's peer ID (printed on its start line, or by `shoal peers`) or its multiaddr")
+	}
+	target, err := parseDial(*dial)
+	if err != nil {
+		return e.errorf("worker: --dial: %v", err)
+	}
+	if target.Addrs == nil && nf.discover == p2p.NoGroup {
+		return e.errorf("worker: --dial %s is a peer ID, which is found through discovery; with --discover none give a full multiaddr", *dial)
+	}
+
+	nd, err := nf.start(ctx, e)
+	if err != nil {
+		return e.errorf("worker: %v", err)
+	}
+	defer nd.host.Close()
+	w, err := worker.New(ctx, cfg, nd.host, nd.log)
+	if err != nil {
+		return e.errorf("worker: %v", err)
+	}
+	defer w.Close(context.Background())
+	fmt.Fprintln(e.stdout, startLine("worker", nd.host, "gateway="+target.ID.String(), fmt.Sprintf("slots=%d", cfg.Slots)))
+	if err := w.Run(ctx, resolver(target, nd.disc)); err != nil {
+		return e.errorf("worker: %v", err)
+	}
+	return 0
+}
+
+// parseDial reads --dial: a full multiaddr with /p2p/ID, or a bare peer ID.
+func parseDial(s string) (peer.AddrInfo, error) {
+	if strings.HasPrefix(s, "/") {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return peer.AddrInfo{}, fmt.Errorf("%q is not a multiaddr: %v", s, err)
+		}
+		ai, err := peer.AddrInfoFromP2pAddr(a)
+		if err != nil {
+			return peer.AddrInfo{}, fmt.Errorf("%q must end in /p2p/PEER_ID", s)
+		}
+		return *ai, nil
+	}
+	id, err := peer.Decode(s)
+	if err != nil {
+		return peer.AddrInfo{}, fmt.Errorf("%q is neither a peer ID nor a multiaddr", s)
+	}
+	return peer.AddrInfo{ID: id}, nil
+}
+
+// resolver finds the gateway before each connection: through discovery
+// when it is on (a restarted gateway may listen on new ports), else at the
+// dialed address.
+func resolver(target peer.AddrInfo, disc *p2p.Discovery) worker.Resolve {
+	return func(ctx context.Context) (peer.AddrInfo, error) {
+		if disc == nil {
+			return target, nil
+		}
+		fctx, cancel := context.WithTimeout(ctx, findTimeout(target))
+		defer cancel()
+		ai, err := disc.FindPeer(fctx, target.ID)
+		switch {
+		case err == nil:
+			ai.Addrs = append(ai.Addrs, target.Addrs...)
+			return ai, nil
+		case target.Addrs != nil && !errors.Is(err, context.Canceled):
+			return target, nil
+		}
+		return peer.AddrInfo{}, err
+	}
+}
+
+func findTimeout(target peer.AddrInfo) time.Duration {
+	if target.Addrs != nil {
+		return 500 * time.Millisecond // the dialed address is the fallback
+	}
+	return 10 * time.Second
+}

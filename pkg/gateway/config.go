@@ -1,0 +1,45 @@
+package gateway
+
+import (
+	"errors"
+	"time"
+)
+
+// Config is the gateway's configuration.
+type Config struct {
+	TaskTimeout  time.Duration // time limit of a run whose task sets no duration
+	Retries      int           // attempts after a lost worker, for tasks that set none
+	LogBytes     int           // output kept per task
+	MaxOutput    int           // bytes of stdout a run returns as its result
+	PingInterval time.Duration // how often each worker is pinged
+	PingTimeout  time.Duration // a worker that does not answer a ping within this is lost
+}
+
+// DefaultConfig returns the defaults of `shoal gateway`.
+func DefaultConfig() Config {
+	return Config{
+		TaskTimeout:  time.Minute,
+		Retries:      2,
+		LogBytes:     1 << 20,
+		MaxOutput:    1 << 20,
+		PingInterval: 500 * time.Millisecond,
+		PingTimeout:  2 * time.Second,
+	}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.TaskTimeout <= 0:
+		return errors.New("task-timeout: must be positive")
+	case c.Retries < 0:
+		return errors.New("retries: must not be negative")
+	case c.LogBytes <= 0:
+		return errors.New("log-bytes: must be positive")
+	case c.MaxOutput <= 0:
+		return errors.New("max-output: must be positive")
+	case c.PingInterval <= 0 || c.PingTimeout <= 0:
+		return errors.New("ping-interval, ping-timeout: must be positive")
+	}
+	return nil
+}

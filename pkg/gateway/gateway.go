@@ -1,0 +1,263 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"capnproto.org/go/capnp/v3"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/rpc"
+	"github.com/shoalmesh/shoal/pkg/runtime"
+	"github.com/shoalmesh/shoal/pkg/sched"
+	"github.com/shoalmesh/shoal/pkg/task"
+)
+
+// Version is reported by /info and in offers.
+var Version = "dev"
+
+// ErrNoModule: a task names a module the gateway does not hold.
+var ErrNoModule = errors.New("module not found")
+
+// Gateway is a running gateway.
+type Gateway struct {
+	cfg    Config
+	host   host.Host
+	log    *slog.Logger
+	mods   *modules
+	logs   *logbook
+	source wire.ModuleSource
+	wake   chan struct{}
+
+	mu       sync.Mutex
+	sched    *sched.Scheduler
+	workers  map[sched.WorkerID]*remoteWorker
+	inflight map[sched.RunRef]inflight
+}
+
+// remoteWorker is a worker capability received through the channel, and the
+// connection it came over.
+type remoteWorker struct {
+	id     sched.WorkerID
+	client wire.Worker
+	stop   context.CancelFunc // stops its pinger
+}
+
+// New makes a gateway serving on h. Run starts it.
+func New(cfg Config, h host.Host, logger *slog.Logger) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	sc := sched.DefaultConfig()
+	sc.Retries = cfg.Retries
+	g := &Gateway{
+		cfg: cfg, host: h, log: logger.With("component", "gateway"),
+		mods: newModules(), logs: newLogbook(cfg.LogBytes),
+		wake:     make(chan struct{}, 1),
+		sched:    sched.New(sc),
+		workers:  make(map[sched.WorkerID]*remoteWorker),
+		inflight: make(map[sched.RunRef]inflight),
+	}
+	g.source = wire.ModuleSource_ServerToClient(moduleSource{g.mods})
+	return g, nil
+}
+
+// Run serves workers and dispatches runs until ctx ends.
+func (g *Gateway) Run(ctx context.Context) error {
+	rpc.Serve(g.host, func(connCtx context.Context, remote peer.ID) capnp.Client {
+		return capnp.Client(wire.Gateway_ServerToClient(&gatewayServer{g: g, peer: remote, ctx: connCtx}))
+	}, g.log)
+	defer g.host.RemoveStreamHandler(rpc.Protocol)
+	defer g.source.Release()
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next := g.dispatch(ctx)
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = max(time.Until(next), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			g.shutdown()
+			return nil
+		case <-g.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// kick makes the loop look for work now.
+func (g *Gateway) kick() {
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dispatch starts every run the scheduler places now and returns when the
+// next scheduled run becomes due (zero if none).
+func (g *Gateway) dispatch(ctx context.Context) time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, d := range g.sched.Assign(time.Now()) {
+		w := g.workers[d.Worker]
+		callCtx, cancel := context.WithCancel(ctx)
+		g.inflight[d.Ref] = inflight{worker: d.Worker, cancel: cancel}
+		go g.execute(callCtx, d, w.client.AddRef())
+	}
+	next, _ := g.sched.NextDue()
+	return next
+}
+
+func (g *Gateway) shutdown() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for id, w := range g.workers {
+		w.stop()
+		w.client.Release()
+		delete(g.workers, id)
+	}
+}
+
+// Submit validates spec, gives it an ID when it has none, and queues it.
+func (g *Gateway) Submit(spec task.Spec) (task.Task, error) {
+	if spec.ID == "" {
+		spec.ID = newID()
+	}
+	if err := spec.Validate(); err != nil {
+		return task.Task{}, err
+	}
+	if _, ok := g.mods.get(spec.Module); !ok {
+		return task.Task{}, fmt.Errorf("%w: %s", ErrNoModule, spec.Module)
+	}
+	g.mu.Lock()
+	t, err := g.sched.Submit(time.Now(), spec)
+	g.mu.Unlock()
+	if err != nil {
+		return task.Task{}, err
+	}
+	g.kick()
+	return t, nil
+}
+
+func newID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "t-" + hex.EncodeToString(b[:])
+}
+
+// PutModule checks that wasm is a module Shoal can run and stores it; it
+// returns the module's sha256.
+func (g *Gateway) PutModule(ctx context.Context, wasm []byte) (string, error) {
+	if _, err := runtime.Inspect(ctx, wasm); err != nil {
+		return "", task.Invalid("wasm", "%v", err)
+	}
+	return g.mods.put(wasm), nil
+}
+
+// HasModule reports whether the gateway holds the module with hex sha256 h.
+func (g *Gateway) HasModule(h string) bool {
+	_, ok := g.mods.get(h)
+	return ok
+}
+
+// Task returns the task with that id.
+func (g *Gateway) Task(id string) (task.Task, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t, ok := g.sched.Task(id)
+	if !ok {
+		return task.Task{}, fmt.Errorf("%w: %s", sched.ErrNotFound, id)
+	}
+	return t, nil
+}
+
+// Tasks lists all tasks in creation order.
+func (g *Gateway) Tasks() []task.Task {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sched.Tasks()
+}
+
+// Cancel cancels a task and stops its running attempts.
+func (g *Gateway) Cancel(id string) (task.Task, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	running, err := g.sched.Cancel(time.Now(), id)
+	if err != nil {
+		return task.Task{}, err
+	}
+	for _, d := range running {
+		if f, ok := g.inflight[d.Ref]; ok {
+			f.cancel()
+		}
+	}
+	g.logs.close(id)
+	t, _ := g.sched.Task(id)
+	return t, nil
+}
+
+// Workers lists the workers in the pool.
+func (g *Gateway) Workers() []sched.WorkerInfo {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sched.Workers()
+}
+
+// Counts summarizes the scheduler's state.
+func (g *Gateway) Counts() sched.Counts {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sched.Counts()
+}
+
+// Logs returns the output of task id kept so far, after seq, and whether
+// the log is complete.
+func (g *Gateway) Logs(id string, seq uint64) ([]task.LogEntry, bool, error) {
+	if _, err := g.Task(id); err != nil {
+		return nil, false, err
+	}
+	entries, done, _ := g.logs.since(id, seq)
+	return entries, done, nil
+}
+
+// Follow calls fn for each log entry of task id, existing and new, until the
+// task ends, ctx ends or fn fails.
+func (g *Gateway) Follow(ctx context.Context, id string, fn func(task.LogEntry) error) error {
+	if _, err := g.Task(id); err != nil {
+		return err
+	}
+	return g.logs.follow(ctx, id, fn)
+}
+
+// Info describes this gateway.
+type Info struct {
+	PeerID  string   `json:"peer_id"`
+	Addrs   []string `json:"addrs"`
+	Version string   `json:"version"`
+}
+
+// Info returns the gateway's identity and addresses.
+func (g *Gateway) Info() Info {
+	return Info{PeerID: g.host.ID().String(), Addrs: addrStrings(g.host.Addrs(), g.host.ID()), Version: Version}
+}
+
+func addrStrings(addrs []ma.Multiaddr, id peer.ID) []string {
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String() + "/p2p/" + id.String()
+	}
+	return out
+}

@@ -1,0 +1,80 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/sched"
+)
+
+// addWorker puts a worker's offer into the pool. An offer from a peer that
+// is already in the pool over another connection replaces it: the old
+// connection's runs count as lost.
+func (g *Gateway) addWorker(connCtx context.Context, id sched.WorkerID, client wire.Worker, o sched.Offer) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if old, ok := g.workers[id]; ok {
+		if old.client.IsSame(client) {
+			client.Release()
+			g.sched.Offer(id, o)
+			g.kick()
+			return
+		}
+		g.dropLocked(old, "replaced by a new connection")
+	}
+	ctx, stop := context.WithCancel(connCtx)
+	w := &remoteWorker{id: id, client: client, stop: stop}
+	g.workers[id] = w
+	g.sched.Offer(id, o)
+	g.log.Info("worker joined", "worker", id, "slots", o.Slots, "labels", o.Labels)
+	go g.watch(ctx, w)
+	g.kick()
+}
+
+// watch pings w until its connection ends or it stops answering within the
+// ping timeout, then drops it from the pool. The transport alone would take
+// tens of seconds to notice a silent peer.
+func (g *Gateway) watch(ctx context.Context, w *remoteWorker) {
+	t := time.NewTicker(g.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			g.drop(w, "connection closed")
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, g.cfg.PingTimeout)
+		f, release := w.client.Ping(pctx, nil)
+		_, err := f.Struct()
+		release()
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			g.drop(w, "no answer to ping: "+err.Error())
+			return
+		}
+	}
+}
+
+func (g *Gateway) drop(w *remoteWorker, why string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.workers[w.id] == w {
+		g.dropLocked(w, why)
+	}
+}
+
+func (g *Gateway) dropLocked(w *remoteWorker, why string) {
+	delete(g.workers, w.id)
+	w.stop()
+	w.client.Release()
+	for _, f := range g.inflight {
+		if f.worker == w.id {
+			f.cancel() // its attempts are retried elsewhere; stop waiting on them
+		}
+	}
+	g.sched.RemoveWorker(time.Now(), w.id, why)
+	g.log.Info("worker left", "worker", w.id, "why", why)
+	g.kick()
+}

@@ -1,0 +1,133 @@
+package gateway
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/sched"
+)
+
+// gatewayServer is the bootstrap capability exported to one peer.
+type gatewayServer struct {
+	g    *Gateway
+	peer peer.ID
+	ctx  context.Context // ends with the connection
+}
+
+var _ wire.Gateway_Server = (*gatewayServer)(nil)
+
+// Workers hands out the send-only side of the workers channel: the Chan
+// interface has no receive or close, so a peer can only offer.
+func (s *gatewayServer) Workers(_ context.Context, call wire.Gateway_workers) error {
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	return res.SetChan(wire.Chan_ServerToClient(&chanServer{g: s.g, peer: s.peer, ctx: s.ctx}))
+}
+
+// chanServer takes offers from one peer's connection.
+type chanServer struct {
+	g    *Gateway
+	peer peer.ID
+	ctx  context.Context
+}
+
+var _ wire.Chan_Server = (*chanServer)(nil)
+
+// Send takes an offer into the pool. The worker is named by the peer the
+// connection is authenticated as, never by anything inside the offer.
+func (s *chanServer) Send(_ context.Context, call wire.Chan_send) error {
+	o, err := call.Args().Offer()
+	if err != nil {
+		return err
+	}
+	offer, err := decodeOffer(o)
+	if err != nil {
+		return err
+	}
+	if !o.HasWorker() {
+		return errors.New("offer carries no worker capability")
+	}
+	s.g.addWorker(s.ctx, sched.WorkerID(s.peer.String()), o.Worker().AddRef(), offer)
+	return nil
+}
+
+func decodeOffer(o wire.Offer) (sched.Offer, error) {
+	free, err := o.Free()
+	if err != nil {
+		return sched.Offer{}, err
+	}
+	labels, err := o.Labels()
+	if err != nil {
+		return sched.Offer{}, err
+	}
+	cached, err := o.Cached()
+	if err != nil {
+		return sched.Offer{}, err
+	}
+	out := sched.Offer{Slots: int(free.Slots()), Memory: free.Memory()}
+	for i := range labels.Len() {
+		l, err := labels.At(i)
+		if err != nil {
+			return sched.Offer{}, err
+		}
+		out.Labels = append(out.Labels, l)
+	}
+	for i := range cached.Len() {
+		h, err := cached.At(i)
+		if err != nil {
+			return sched.Offer{}, err
+		}
+		out.Cached = append(out.Cached, hex.EncodeToString(h))
+	}
+	return out, nil
+}
+
+// moduleSource serves module bytes to workers that lack them.
+type moduleSource struct{ mods *modules }
+
+var _ wire.ModuleSource_Server = moduleSource{}
+
+func (m moduleSource) Get(_ context.Context, call wire.ModuleSource_get) error {
+	call.Go()
+	h, err := call.Args().Sha256()
+	if err != nil {
+		return err
+	}
+	b, ok := m.mods.get(hex.EncodeToString(h))
+	if !ok {
+		return ErrNoModule
+	}
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	return res.SetWasm(b)
+}
+
+// logSink appends one run attempt's output to the task's log.
+type logSink struct {
+	logs         *logbook
+	task         string
+	run, attempt int
+}
+
+var _ wire.LogSink_Server = logSink{}
+
+func (l logSink) Write(_ context.Context, call wire.LogSink_write) error {
+	data, err := call.Args().Data()
+	if err != nil {
+		return err
+	}
+	stream := "stdout"
+	if call.Args().Stream() == wire.Stream_stderr {
+		stream = "stderr"
+	}
+	l.logs.append(l.task, l.run, l.attempt, stream, data)
+	return nil
+}

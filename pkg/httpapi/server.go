@@ -1,0 +1,218 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/gateway"
+	"github.com/shoalmesh/shoal/pkg/task"
+)
+
+// Config bounds what clients may send.
+type Config struct {
+	MaxUpload      int64         // bytes of one request body
+	DefaultTimeout time.Duration // shown as a task's duration when it sets none
+}
+
+// DefaultConfig returns the defaults of `shoal gateway`.
+func DefaultConfig() Config { return Config{MaxUpload: 64 << 20, DefaultTimeout: time.Minute} }
+
+// Server is the gateway's HTTP API.
+type Server struct {
+	cfg Config
+	g   *gateway.Gateway
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New returns the API of g.
+func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
+	s := &Server{cfg: cfg, g: g, log: logger.With("component", "http"), mux: http.NewServeMux()}
+	s.mux.HandleFunc("POST /tasks", s.postTask)
+	s.mux.HandleFunc("GET /tasks", s.listTasks)
+	s.mux.HandleFunc("GET /tasks/{id}", s.getTask)
+	s.mux.HandleFunc("DELETE /tasks/{id}", s.cancelTask)
+	s.mux.HandleFunc("GET /tasks/{id}/logs", s.taskLogs)
+	s.mux.HandleFunc("PUT /modules", s.putModule)
+	s.mux.HandleFunc("GET /workers", s.workers)
+	s.mux.HandleFunc("GET /info", s.info)
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /metrics", s.metrics)
+	s.mux.HandleFunc("/", s.notFound)
+	return s
+}
+
+// ServeHTTP bounds every body by the upload limit, then routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload)
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)})
+}
+
+func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
+	f, err := parseForm(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	spec := f.spec
+	switch {
+	case f.wasm != nil:
+		if spec.Module, err = s.g.PutModule(r.Context(), f.wasm); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	case f.module != "":
+		spec.Module = f.module
+	}
+	t, err := s.g.Submit(spec)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/tasks/"+t.Spec.ID)
+	writeJSON(w, http.StatusCreated, viewOf(t, s.cfg.DefaultTimeout))
+}
+
+func (s *Server) listTasks(w http.ResponseWriter, _ *http.Request) {
+	ts := s.g.Tasks()
+	out := make([]TaskView, len(ts))
+	for i, t := range ts {
+		out[i] = viewOf(t, s.cfg.DefaultTimeout)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
+	t, err := s.g.Task(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewOf(t, s.cfg.DefaultTimeout))
+}
+
+func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) {
+	t, err := s.g.Cancel(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewOf(t, s.cfg.DefaultTimeout))
+}
+
+// LogsView is the JSON form of a task's log.
+type LogsView struct {
+	Task    string          `json:"task"`
+	Done    bool            `json:"done"`
+	Entries []task.LogEntry `json:"entries"`
+}
+
+func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if f := r.URL.Query().Get("follow"); f == "1" || f == "true" {
+		s.followLogs(w, r, id)
+		return
+	}
+	entries, done, err := s.g.Logs(id, 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if entries == nil {
+		entries = []task.LogEntry{}
+	}
+	writeJSON(w, http.StatusOK, LogsView{Task: id, Done: done, Entries: entries})
+}
+
+// followLogs streams a task's log as server-sent events: one `log` event per
+// entry, then an `end` event with the task when it has ended.
+func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, id string) {
+	if _, err := s.g.Task(id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fl, _ := w.(http.Flusher)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if fl != nil {
+		fl.Flush()
+	}
+	send := func(event string, v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
+			return err
+		}
+		if fl != nil {
+			fl.Flush()
+		}
+		return nil
+	}
+	err := s.g.Follow(r.Context(), id, func(e task.LogEntry) error { return send("log", e) })
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return
+	}
+	if t, err := s.g.Task(id); err == nil && r.Context().Err() == nil {
+		_ = send("end", viewOf(t, s.cfg.DefaultTimeout))
+	}
+}
+
+func (s *Server) putModule(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.fail(w, r, bodyError(err))
+		return
+	}
+	h, err := s.g.PutModule(r.Context(), b)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"sha256": h, "module": "sha256:" + h, "size": len(b)})
+}
+
+func (s *Server) workers(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.g.Workers())
+}
+
+func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.g.Info())
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	c := s.g.Counts()
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "workers": c.Workers, "tasks": c.Tasks})
+}
+
+// metrics serves the scheduler's counters in the Prometheus text format.
+func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
+	c := s.g.Counts()
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	for _, m := range []struct {
+		name, help string
+		v          int
+	}{
+		{"shoal_tasks", "Tasks submitted.", c.Tasks},
+		{"shoal_runs_ready", "Runs due and waiting for a worker.", c.Queued},
+		{"shoal_runs_scheduled", "Runs not yet due.", c.Scheduled},
+		{"shoal_workers", "Workers in the pool.", c.Workers},
+		{"shoal_slots", "Slots the workers offer.", c.Slots},
+		{"shoal_slots_used", "Slots running a task.", c.Used},
+	} {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", m.name, m.help, m.name, m.name, strconv.Itoa(m.v))
+	}
+}

@@ -1,0 +1,67 @@
+// Package rpc carries Cap'n Proto RPC over libp2p streams: one capnp
+// connection per stream of the Shoal protocol. The side that accepts the
+// stream exports a bootstrap capability made for the remote peer, so the
+// capability itself knows who it serves (the gateway uses that to name the
+// worker behind an offer, and later to check it is allowed).
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"capnproto.org/go/capnp/v3"
+	capnprpc "capnproto.org/go/capnp/v3/rpc"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// Protocol is the libp2p protocol ID of Shoal's capnp RPC streams.
+const Protocol = protocol.ID("/shoal/rpc/1")
+
+// Bootstrap makes the capability exported to a peer on a new connection.
+// ctx is canceled when that connection ends.
+type Bootstrap func(ctx context.Context, remote peer.ID) capnp.Client
+
+// Serve accepts Shoal RPC streams on h until the host closes. Each stream
+// becomes a capnp connection exporting boot(remote).
+func Serve(h host.Host, boot Bootstrap, logger *slog.Logger) {
+	h.SetStreamHandler(Protocol, func(s network.Stream) {
+		remote := s.Conn().RemotePeer()
+		ctx, cancel := context.WithCancel(context.Background())
+		conn := capnprpc.NewConn(capnprpc.NewStreamTransport(s), &capnprpc.Options{
+			BootstrapClient: boot(ctx, remote),
+			Logger:          quiet(logger.With("peer", remote.String())),
+		})
+		go func() {
+			<-conn.Done()
+			cancel()
+		}()
+	})
+}
+
+// Dial opens a Shoal RPC connection to p and exports local (which may be a
+// null client) as this side's bootstrap capability. The caller closes the
+// connection.
+func Dial(ctx context.Context, h host.Host, p peer.ID, logger *slog.Logger) (*capnprpc.Conn, error) {
+	s, err := h.NewStream(ctx, p, Protocol)
+	if err != nil {
+		return nil, fmt.Errorf("open rpc stream to %s: %w", p, err)
+	}
+	return capnprpc.NewConn(capnprpc.NewStreamTransport(s), &capnprpc.Options{
+		Logger: quiet(logger.With("peer", p.String())),
+	}), nil
+}
+
+// quietLogger demotes capnp's connection chatter (aborts, peers going away)
+// to debug: a worker restarting is routine, not an error of this node.
+type quietLogger struct{ l *slog.Logger }
+
+func quiet(l *slog.Logger) capnprpc.Logger { return quietLogger{l} }
+
+func (q quietLogger) Debug(msg string, args ...any) { q.l.Debug(msg, args...) }
+func (q quietLogger) Info(msg string, args ...any)  { q.l.Debug(msg, args...) }
+func (q quietLogger) Warn(msg string, args ...any)  { q.l.Debug(msg, args...) }
+func (q quietLogger) Error(msg string, args ...any) { q.l.Debug(msg, args...) }

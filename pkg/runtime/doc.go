@@ -1,0 +1,26 @@
+// Package runtime runs WebAssembly tasks with wazero: it is the only package
+// of Shoal that imports wazero.
+//
+// A worker creates one Runner (New) for its lifetime. Modules are content
+// addressed by Hash, the SHA-256 of their bytes; Compile compiles a module
+// once (concurrent calls share one compilation, and Config.CacheDir keeps
+// native code on disk across restarts), and Run runs it any number of times,
+// concurrently, each run in a fresh anonymous instance that is closed
+// afterwards.
+//
+// Two ABIs are supported (see ABI). A ww module exports run(i32, i32) -> i32:
+// the Runner instantiates it, calls _initialize or _start if exported (a
+// proc_exit(0) from _start is tolerated), then run(input, difficulty), whose
+// integer is the result. A WASI command exports _start: it gets argv, env and
+// stdin, and its stdout (bounded) and exit code are the result.
+//
+// A run sees no filesystem, network or host environment: only its argv, the
+// Env it is given, a finite stdin, real clocks and crypto/rand. Each run has
+// a time limit (Spec.Timeout) and a memory limit (Spec.Memory, at most
+// Config.MemoryLimit). Whatever a module does (loop forever, grow memory,
+// flood stdout, recurse, trap, sleep), Run returns a Result that says why it
+// failed and the Runner stays usable.
+//
+// Inspect is the cheap check for the gateway at upload time: it validates a
+// module and returns its ABI without compiling it to native code.
+package runtime

@@ -1,0 +1,4 @@
+;; WASI command that traps at once.
+(module
+  (func (export "_start")
+    unreachable))

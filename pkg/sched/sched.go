@@ -1,0 +1,332 @@
+package sched
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/task"
+)
+
+// Errors returned by the Scheduler.
+var (
+	// ErrExists: a task with that id was submitted before.
+	ErrExists = errors.New("task exists")
+	// ErrNotFound: no task with that id.
+	ErrNotFound = errors.New("task not found")
+	// ErrDone: the task has already ended.
+	ErrDone = errors.New("task already ended")
+)
+
+// RunRef names one attempt of one run of a task.
+type RunRef struct {
+	Task    string
+	Index   int
+	Attempt int
+}
+
+func (r RunRef) String() string { return fmt.Sprintf("%s/%d#%d", r.Task, r.Index, r.Attempt) }
+
+// Dispatch is a decision: start this run attempt on that worker.
+type Dispatch struct {
+	Ref    RunRef
+	Worker WorkerID
+	Spec   task.Spec
+}
+
+// Config holds the defaults a scheduler fills in for tasks that leave them
+// out.
+type Config struct {
+	Retries      int           // extra attempts after a lost worker
+	RetryBackoff time.Duration // wait before the first retry; doubles per attempt
+	MaxBackoff   time.Duration
+}
+
+// DefaultConfig is what a gateway uses unless told otherwise.
+func DefaultConfig() Config {
+	return Config{Retries: 2, RetryBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second}
+}
+
+// Scheduler is the gateway's state: tasks, their runs and the workers, and
+// the queues between them. It is not safe for concurrent use: one owner
+// serializes the events.
+type Scheduler struct {
+	cfg     Config
+	tasks   map[string]*task.Task
+	order   []*task.Task
+	workers map[WorkerID]*worker
+	later   byDue      // runs not yet due
+	ready   byPriority // due runs waiting for a worker
+	seq     uint64
+	assigns uint64
+}
+
+// New returns an empty scheduler.
+func New(cfg Config) *Scheduler {
+	return &Scheduler{cfg: cfg, tasks: make(map[string]*task.Task), workers: make(map[WorkerID]*worker)}
+}
+
+// Submit adds a task created at now. The spec must be valid and carry an ID.
+func (s *Scheduler) Submit(now time.Time, spec task.Spec) (task.Task, error) {
+	if _, ok := s.tasks[spec.ID]; ok {
+		return task.Task{}, fmt.Errorf("%w: %s", ErrExists, spec.ID)
+	}
+	if spec.Retries == nil {
+		r := s.cfg.Retries
+		spec.Retries = &r
+	}
+	t := task.New(spec, now)
+	s.tasks[spec.ID] = t
+	s.order = append(s.order, t)
+	for i := range t.Runs {
+		s.push(t, i, t.Runs[i].Due)
+	}
+	return t.Clone(), nil
+}
+
+func (s *Scheduler) push(t *task.Task, i int, due time.Time) {
+	s.seq++
+	r := &t.Runs[i]
+	r.Status = task.Scheduled
+	heap.Push(&s.later, item{ref: RunRef{t.Spec.ID, i, r.Attempt}, due: due, priority: t.Spec.Priority, seq: s.seq})
+}
+
+// current returns the run that ref names if ref is its current attempt.
+func (s *Scheduler) current(ref RunRef) (*task.Task, *task.Run) {
+	t, ok := s.tasks[ref.Task]
+	if !ok || ref.Index < 0 || ref.Index >= len(t.Runs) {
+		return nil, nil
+	}
+	r := &t.Runs[ref.Index]
+	if r.Attempt != ref.Attempt {
+		return t, nil
+	}
+	return t, r
+}
+
+// Assign moves runs that are due at now into the ready queue and places as
+// many ready runs on workers as capacity allows.
+func (s *Scheduler) Assign(now time.Time) []Dispatch {
+	for s.later.Len() > 0 && !s.later[0].due.After(now) {
+		it := heap.Pop(&s.later).(item)
+		t, r := s.current(it.ref)
+		if r == nil || r.Status != task.Scheduled {
+			continue // canceled or superseded
+		}
+		r.Status = task.Queued
+		t.Refresh()
+		heap.Push(&s.ready, it)
+	}
+	if s.ready.Len() == 0 || !s.anyFree() {
+		return nil
+	}
+	var out []Dispatch
+	var skipped []item
+	for s.ready.Len() > 0 && s.anyFree() {
+		it := heap.Pop(&s.ready).(item)
+		t, r := s.current(it.ref)
+		if r == nil || r.Status != task.Queued {
+			continue
+		}
+		w := s.place(&t.Spec)
+		if w == nil {
+			skipped = append(skipped, it)
+			continue
+		}
+		s.assigns++
+		w.last = s.assigns
+		w.used++
+		w.usedMem += t.Spec.Memory
+		w.running[it.ref] = t.Spec.Memory
+		r.Status = task.Running
+		r.Worker = string(w.id)
+		r.Started = now
+		r.Timing = task.Timing{Queue: now.Sub(r.Due)}
+		t.Refresh()
+		out = append(out, Dispatch{Ref: it.ref, Worker: w.id, Spec: t.Spec})
+	}
+	for _, it := range skipped {
+		heap.Push(&s.ready, it)
+	}
+	return out
+}
+
+func (s *Scheduler) anyFree() bool {
+	for _, w := range s.workers {
+		if w.free() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Scheduler) place(spec *task.Spec) *worker {
+	var best *worker
+	for _, w := range s.workers {
+		if w.fits(spec.Labels, spec.Memory) && (best == nil || w.better(best)) {
+			best = w
+		}
+	}
+	return best
+}
+
+// NextDue is when the earliest scheduled run becomes due; ok is false when
+// nothing is scheduled.
+func (s *Scheduler) NextDue() (due time.Time, ok bool) {
+	if s.later.Len() == 0 {
+		return time.Time{}, false
+	}
+	return s.later[0].due, true
+}
+
+// Finished records the outcome of a run attempt. It returns false when the
+// outcome is stale: the attempt was superseded, or the run was canceled, and
+// the outcome is not counted. A lost attempt is retried while the task has
+// retries left.
+func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker WorkerID) bool {
+	if w, ok := s.workers[worker]; ok {
+		if mem, ok := w.running[ref]; ok {
+			delete(w.running, ref)
+			w.used--
+			w.usedMem -= mem
+		}
+	}
+	t, r := s.current(ref)
+	if r == nil || r.Status != task.Running || r.Worker != string(worker) {
+		return false
+	}
+	if o.Lost && ref.Attempt < *t.Spec.Retries {
+		r.Attempt++
+		r.Worker = ""
+		r.Error = o.Error
+		s.push(t, ref.Index, now.Add(s.backoff(r.Attempt)))
+		t.Refresh()
+		return true
+	}
+	r.Ended = now
+	r.ExitCode = o.ExitCode
+	r.Result = o.Result
+	r.Error = o.Error
+	r.Truncated = o.Truncated
+	queue := r.Timing.Queue
+	r.Timing = o.Timing
+	r.Timing.Queue = queue
+	r.Timing.Total = now.Sub(r.Due)
+	if o.OK {
+		r.Status = task.Succeeded
+		t.Completions++
+		t.Result = o.Result
+	} else {
+		r.Status = task.Failed
+	}
+	t.Refresh()
+	return true
+}
+
+func (s *Scheduler) backoff(attempt int) time.Duration {
+	d := s.cfg.RetryBackoff
+	for i := 1; i < attempt && d < s.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, s.cfg.MaxBackoff)
+}
+
+// Cancel ends a task: runs not yet started are canceled, and the returned
+// running attempts should be stopped by the caller (their outcomes will be
+// stale).
+func (s *Scheduler) Cancel(now time.Time, id string) ([]Dispatch, error) {
+	t, ok := s.tasks[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if t.Status.Done() {
+		return nil, fmt.Errorf("%w: %s is %s", ErrDone, id, t.Status)
+	}
+	var running []Dispatch
+	for i := range t.Runs {
+		r := &t.Runs[i]
+		if r.Status.Done() {
+			continue
+		}
+		if r.Status == task.Running {
+			running = append(running, Dispatch{Ref: RunRef{id, i, r.Attempt}, Worker: WorkerID(r.Worker)})
+		}
+		r.Status = task.Canceled
+		r.Ended = now
+	}
+	t.Status = task.Canceled
+	return running, nil
+}
+
+// Offer adds a worker, or updates what it offers when it is known.
+func (s *Scheduler) Offer(id WorkerID, o Offer) {
+	if w, ok := s.workers[id]; ok {
+		w.update(o)
+		return
+	}
+	s.workers[id] = newWorker(id, o)
+}
+
+// RemoveWorker forgets a worker; its running attempts count as lost and are
+// retried or failed, as Finished does.
+func (s *Scheduler) RemoveWorker(now time.Time, id WorkerID, why string) {
+	w, ok := s.workers[id]
+	if !ok {
+		return
+	}
+	refs := make([]RunRef, 0, len(w.running))
+	for ref := range w.running {
+		refs = append(refs, ref)
+	}
+	slices.SortFunc(refs, func(a, b RunRef) int { return strings.Compare(a.String(), b.String()) })
+	for _, ref := range refs {
+		s.Finished(now, ref, task.Outcome{Lost: true, Error: "worker lost: " + why}, id)
+	}
+	delete(s.workers, id)
+}
+
+// Task returns a copy of the task with that id.
+func (s *Scheduler) Task(id string) (task.Task, bool) {
+	t, ok := s.tasks[id]
+	if !ok {
+		return task.Task{}, false
+	}
+	return t.Clone(), true
+}
+
+// Tasks returns copies of all tasks in creation order.
+func (s *Scheduler) Tasks() []task.Task {
+	out := make([]task.Task, len(s.order))
+	for i, t := range s.order {
+		out[i] = t.Clone()
+	}
+	return out
+}
+
+// Workers lists the known workers sorted by ID.
+func (s *Scheduler) Workers() []WorkerInfo {
+	out := make([]WorkerInfo, 0, len(s.workers))
+	for _, w := range s.workers {
+		out = append(out, w.info())
+	}
+	slices.SortFunc(out, func(a, b WorkerInfo) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	return out
+}
+
+// Counts is a summary for health and metrics.
+type Counts struct {
+	Tasks, Queued, Scheduled, Workers, Slots, Used int
+}
+
+// Counts summarizes the state.
+func (s *Scheduler) Counts() Counts {
+	c := Counts{Tasks: len(s.order), Queued: s.ready.Len(), Scheduled: s.later.Len(), Workers: len(s.workers)}
+	for _, w := range s.workers {
+		c.Slots += w.offer.Slots
+		c.Used += w.used
+	}
+	return c
+}

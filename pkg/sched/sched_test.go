@@ -1,0 +1,240 @@
+package sched_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/sched"
+	"github.com/shoalmesh/shoal/pkg/task"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const mod = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+
+func spec(id string) task.Spec { return task.Spec{ID: id, Module: mod} }
+
+func mustSubmit(tb testing.TB, s *sched.Scheduler, now time.Time, sp task.Spec) {
+	tb.Helper()
+	if _, err := s.Submit(now, sp); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func ok(res string) task.Outcome { return task.Outcome{OK: true, Result: res} }
+
+func TestScheduleStartDelayRepeats(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	s.Offer("w1", sched.Offer{Slots: 4})
+	sp := spec("t")
+	sp.Start, sp.Delay, sp.Repeats, sp.Complete = time.Second, 2*time.Second, 3, 5
+	mustSubmit(t, s, t0, sp)
+
+	steps := []struct {
+		at   time.Duration
+		want int // runs dispatched at this step
+	}{{0, 0}, {999 * time.Millisecond, 0}, {time.Second, 1}, {2 * time.Second, 0}, {3 * time.Second, 1}, {5 * time.Second, 1}, {10 * time.Second, 0}}
+	for _, st := range steps {
+		ds := s.Assign(t0.Add(st.at))
+		if len(ds) != st.want {
+			t.Fatalf("at %v: %d dispatches, want %d", st.at, len(ds), st.want)
+		}
+		for _, d := range ds {
+			if !s.Finished(t0.Add(st.at), d.Ref, ok("42"), d.Worker) {
+				t.Fatalf("outcome of %v was stale", d.Ref)
+			}
+		}
+	}
+	got, _ := s.Task("t")
+	if got.Status != task.Succeeded || got.Completions != 8 || got.Result != "42" {
+		t.Fatalf("task = %s completions %d result %q; want succeeded 8 42", got.Status, got.Completions, got.Result)
+	}
+	if _, due := s.NextDue(); due {
+		t.Fatal("nothing should remain scheduled")
+	}
+}
+
+func TestStatusTransitions(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	sp := spec("t")
+	sp.Start = time.Second
+	mustSubmit(t, s, t0, sp)
+	status := func() task.Status { tk, _ := s.Task("t"); return tk.Status }
+	if status() != task.Scheduled {
+		t.Fatalf("before start: %s", status())
+	}
+	s.Assign(t0.Add(time.Second)) // due, but no worker yet: it waits
+	if status() != task.Queued {
+		t.Fatalf("due without workers: %s", status())
+	}
+	s.Offer("w", sched.Offer{Slots: 1})
+	ds := s.Assign(t0.Add(2 * time.Second))
+	if len(ds) != 1 || status() != task.Running {
+		t.Fatalf("after worker joined: %d dispatches, %s", len(ds), status())
+	}
+	s.Finished(t0.Add(3*time.Second), ds[0].Ref, task.Outcome{ExitCode: 3, Error: "exit code 3"}, "w")
+	tk, _ := s.Task("t")
+	if tk.Status != task.Failed || tk.Runs[0].Error != "exit code 3" || tk.Completions != 0 {
+		t.Fatalf("after failure: %+v", tk)
+	}
+}
+
+func TestPlacementBalancesEqualWorkers(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	s.Offer("a", sched.Offer{Slots: 2})
+	s.Offer("b", sched.Offer{Slots: 2})
+	for i := range 100 {
+		mustSubmit(t, s, t0, spec(fmt.Sprint("t", i)))
+	}
+	count := map[sched.WorkerID]int{}
+	now := t0
+	for range 1000 {
+		ds := s.Assign(now)
+		if len(ds) == 0 {
+			break
+		}
+		// Workers answer in alternating order so neither is favoured by
+		// finishing first.
+		for _, d := range ds {
+			count[d.Worker]++
+			s.Finished(now, d.Ref, ok("1"), d.Worker)
+		}
+		now = now.Add(time.Millisecond)
+	}
+	if count["a"]+count["b"] != 100 || count["a"] < 40 || count["b"] < 40 {
+		t.Fatalf("placement a=%d b=%d, want each 40-60 of 100", count["a"], count["b"])
+	}
+}
+
+func TestPlacementPrefersFreeCapacityAndLabels(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	s.Offer("small", sched.Offer{Slots: 1})
+	s.Offer("big", sched.Offer{Slots: 4, Labels: []string{"gpu"}, Memory: 100})
+	sp := spec("gpu")
+	sp.Labels = []string{"gpu"}
+	mustSubmit(t, s, t0, sp)
+	mustSubmit(t, s, t0, spec("any"))
+	ds := s.Assign(t0)
+	got := map[string]sched.WorkerID{}
+	for _, d := range ds {
+		got[d.Ref.Task] = d.Worker
+	}
+	if got["gpu"] != "big" || got["any"] != "big" {
+		t.Fatalf("placement %v: the labeled task must go to big, and the next to the worker with more free slots", got)
+	}
+	big := spec("big-mem")
+	big.Memory = 200
+	mustSubmit(t, s, t0, big)
+	if ds := s.Assign(t0); len(ds) != 1 || ds[0].Worker != "small" {
+		t.Fatalf("a run needing more memory than big offers must go to small (unaccounted): %v", ds)
+	}
+}
+
+func TestLostWorkerRetriesWithFencing(t *testing.T) {
+	cfg := sched.DefaultConfig()
+	s := sched.New(cfg)
+	s.Offer("a", sched.Offer{Slots: 1})
+	mustSubmit(t, s, t0, spec("t"))
+	first := s.Assign(t0)
+	if len(first) != 1 {
+		t.Fatal("not dispatched")
+	}
+	s.RemoveWorker(t0, "a", "connection closed")
+	s.Offer("b", sched.Offer{Slots: 1})
+	if ds := s.Assign(t0); len(ds) != 0 {
+		t.Fatal("retry must wait for its backoff")
+	}
+	second := s.Assign(t0.Add(cfg.RetryBackoff))
+	if len(second) != 1 || second[0].Ref.Attempt != 1 || second[0].Worker != "b" {
+		t.Fatalf("retry = %+v", second)
+	}
+	if s.Finished(t0.Add(time.Second), first[0].Ref, ok("late"), "a") {
+		t.Fatal("a late result from the first attempt must be stale")
+	}
+	if !s.Finished(t0.Add(time.Second), second[0].Ref, ok("7"), "b") {
+		t.Fatal("the current attempt's result must count")
+	}
+	tk, _ := s.Task("t")
+	if tk.Completions != 1 || tk.Result != "7" || tk.Status != task.Succeeded {
+		t.Fatalf("task = %+v", tk)
+	}
+}
+
+func TestRetriesRunOut(t *testing.T) {
+	s := sched.New(sched.Config{Retries: 1, RetryBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	mustSubmit(t, s, t0, spec("t"))
+	now := t0
+	for i := range 2 {
+		s.Offer("w", sched.Offer{Slots: 1})
+		ds := s.Assign(now)
+		if len(ds) != 1 {
+			t.Fatalf("attempt %d not dispatched", i)
+		}
+		s.RemoveWorker(now, "w", "gone")
+		now = now.Add(time.Second)
+	}
+	tk, _ := s.Task("t")
+	if tk.Status != task.Failed || !strings.Contains(tk.Runs[0].Error, "worker lost") {
+		t.Fatalf("after retries ran out: %s %q", tk.Status, tk.Runs[0].Error)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	s.Offer("w", sched.Offer{Slots: 1})
+	sp := spec("t")
+	sp.Repeats, sp.Delay = 3, time.Second
+	mustSubmit(t, s, t0, sp)
+	ds := s.Assign(t0)
+	running, err := s.Cancel(t0, "t")
+	if err != nil || len(running) != 1 || running[0].Ref != ds[0].Ref {
+		t.Fatalf("cancel = %v, %v", running, err)
+	}
+	if s.Finished(t0, ds[0].Ref, ok("x"), "w") {
+		t.Fatal("an outcome after cancel must be stale")
+	}
+	if ds := s.Assign(t0.Add(time.Hour)); len(ds) != 0 {
+		t.Fatal("canceled runs must not be dispatched")
+	}
+	if _, err := s.Cancel(t0, "t"); !errors.Is(err, sched.ErrDone) {
+		t.Fatalf("second cancel: %v", err)
+	}
+	if _, err := s.Cancel(t0, "nope"); !errors.Is(err, sched.ErrNotFound) {
+		t.Fatalf("unknown: %v", err)
+	}
+	if w := s.Workers(); w[0].Used != 0 {
+		t.Fatal("the slot must be free once the canceled run answered")
+	}
+}
+
+func TestDuplicateIDAndOrder(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	for _, id := range []string{"b", "a", "c"} {
+		mustSubmit(t, s, t0, spec(id))
+	}
+	if _, err := s.Submit(t0, spec("a")); !errors.Is(err, sched.ErrExists) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	var ids []string
+	for _, tk := range s.Tasks() {
+		ids = append(ids, tk.Spec.ID)
+	}
+	if strings.Join(ids, ",") != "b,a,c" {
+		t.Fatalf("order %v, want creation order", ids)
+	}
+}
+
+func TestPriority(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	mustSubmit(t, s, t0, spec("low"))
+	hi := spec("high")
+	hi.Priority = 5
+	mustSubmit(t, s, t0, hi)
+	s.Offer("w", sched.Offer{Slots: 1})
+	if ds := s.Assign(t0); len(ds) != 1 || ds[0].Ref.Task != "high" {
+		t.Fatalf("want high first: %v", ds)
+	}
+}

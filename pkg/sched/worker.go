@@ -1,0 +1,97 @@
+package sched
+
+import "slices"
+
+// WorkerID names a worker; the gateway uses the worker's peer ID.
+type WorkerID string
+
+// Offer is what a worker puts at the gateway's disposal.
+type Offer struct {
+	Slots  int
+	Memory uint64 // bytes for all its runs together; 0 = not accounted
+	Labels []string
+	Cached []string // sha256 hex of modules it holds compiled
+}
+
+// WorkerInfo describes a worker for listings.
+type WorkerInfo struct {
+	ID      WorkerID `json:"id"`
+	Slots   int      `json:"slots"`
+	Used    int      `json:"used"`
+	Memory  uint64   `json:"memory"`
+	UsedMem uint64   `json:"memory_used"`
+	Labels  []string `json:"labels"`
+	Cached  []string `json:"cached"`
+	Runs    int64    `json:"runs"`
+}
+
+type worker struct {
+	id      WorkerID
+	offer   Offer
+	used    int
+	usedMem uint64
+	labels  map[string]bool
+	cached  map[string]bool
+	// last is the assignment counter when this worker last got work; lower
+	// means idle for longer, which breaks ties between equal workers.
+	last    uint64
+	runs    int64
+	running map[RunRef]uint64 // run -> memory reserved
+}
+
+func newWorker(id WorkerID, o Offer) *worker {
+	w := &worker{id: id, running: make(map[RunRef]uint64)}
+	w.update(o)
+	return w
+}
+
+func (w *worker) update(o Offer) {
+	w.offer = o
+	w.labels = set(o.Labels)
+	w.cached = set(o.Cached)
+}
+
+func set(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+func (w *worker) free() int { return w.offer.Slots - w.used }
+
+// fits reports whether the worker can take a run with these needs now.
+func (w *worker) fits(labels []string, memory uint64) bool {
+	if w.free() <= 0 {
+		return false
+	}
+	if memory > 0 && w.offer.Memory > 0 && w.usedMem+memory > w.offer.Memory {
+		return false
+	}
+	for _, l := range labels {
+		if !w.labels[l] {
+			return false
+		}
+	}
+	return true
+}
+
+// better reports whether w is a better home than o for a run: more free
+// slots first, then the one idle for longer.
+func (w *worker) better(o *worker) bool {
+	if w.free() != o.free() {
+		return w.free() > o.free()
+	}
+	return w.last < o.last
+}
+
+func (w *worker) info() WorkerInfo {
+	return WorkerInfo{
+		ID: w.id, Slots: w.offer.Slots, Used: w.used,
+		Memory: w.offer.Memory, UsedMem: w.usedMem,
+		Labels:  slices.Clone(w.offer.Labels),
+		Cached:  slices.Clone(w.offer.Cached),
+		Runs:    w.runs,
+	}
+}

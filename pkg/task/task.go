@@ -1,0 +1,146 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Status is where a task or a run stands.
+type Status string
+
+// The statuses a task or run moves through. A task is Scheduled until its
+// first run is due, Queued while a due run waits for a worker, Running while
+// a run executes, and ends Succeeded, Failed or Canceled.
+const (
+	Scheduled Status = "scheduled"
+	Queued    Status = "queued"
+	Running   Status = "running"
+	Succeeded Status = "succeeded"
+	Failed    Status = "failed"
+	Canceled  Status = "canceled"
+)
+
+// Done reports whether s is final.
+func (s Status) Done() bool { return s == Succeeded || s == Failed || s == Canceled }
+
+// Limits bound what a single task may ask for.
+const (
+	MaxIDLen       = 128
+	MaxRepeats     = 1_000_000
+	MaxArgs        = 256
+	MaxEnv         = 256
+	MaxLabels      = 32
+	MaxRetries     = 100
+	MaxDescription = 4096
+	MaxSeconds     = 365 * 24 * 3600
+)
+
+// ErrInvalid is wrapped by every validation error; FieldError names the field.
+var ErrInvalid = errors.New("invalid task")
+
+// FieldError is a validation error about one field of a submission.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Unwrap makes errors.Is(err, ErrInvalid) true for every FieldError.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// Invalid returns a FieldError for field.
+func Invalid(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Spec is a task as submitted. Zero values mean "the gateway's default"
+// where a default exists (Duration, Repeats, Retries).
+type Spec struct {
+	ID          string
+	Description string
+	Complete    int64         // initial value of the completions counter
+	Duration    time.Duration // time limit of one run; 0 = gateway default
+	Start       time.Duration // before the first run
+	Delay       time.Duration // between the starts of consecutive runs
+	Repeats     int           // number of runs; 0 = 1
+	Module      string        // sha256 of the module, lowercase hex
+	Input       *int64
+	Difficulty  *int64
+	Args        []string // argv after argv[0]; nil = default argv
+	Env         []string // K=V
+	Stdin       []byte
+	Memory      uint64 // bytes; 0 = worker default
+	Retries     *int   // extra attempts after a lost worker; nil = gateway default
+	Priority    int    // higher runs first among due runs
+	Labels      []string
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+var modulePattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// ValidID reports whether id may name a task: letters, digits, '.', '_' and
+// '-', starting with a letter or digit, at most MaxIDLen bytes. IDs appear in
+// URLs and as argv[0], so nothing else is allowed.
+func ValidID(id string) bool { return len(id) <= MaxIDLen && idPattern.MatchString(id) }
+
+// Validate checks s and names the first bad field.
+func (s *Spec) Validate() error {
+	switch {
+	case s.ID != "" && !ValidID(s.ID):
+		return Invalid("id", "must be 1-%d letters, digits, '.', '_' or '-', starting with a letter or digit", MaxIDLen)
+	case len(s.Description) > MaxDescription:
+		return Invalid("description", "longer than %d bytes", MaxDescription)
+	case s.Complete < 0:
+		return Invalid("complete", "must not be negative")
+	case s.Duration < 0 || s.Duration > MaxSeconds*time.Second:
+		return Invalid("duration", "must be between 0 and %d seconds", MaxSeconds)
+	case s.Start < 0 || s.Start > MaxSeconds*time.Second:
+		return Invalid("start", "must be between 0 and %d seconds", MaxSeconds)
+	case s.Delay < 0 || s.Delay > MaxSeconds*time.Second:
+		return Invalid("delay", "must be between 0 and %d seconds", MaxSeconds)
+	case s.Repeats < 0 || s.Repeats > MaxRepeats:
+		return Invalid("repeats", "must be between 1 and %d", MaxRepeats)
+	case !modulePattern.MatchString(s.Module):
+		return Invalid("wasm", "a module is required: upload one as the wasm file field, or name one with module=sha256:HEX")
+	case len(s.Args) > MaxArgs:
+		return Invalid("args", "more than %d arguments", MaxArgs)
+	case len(s.Env) > MaxEnv:
+		return Invalid("env", "more than %d entries", MaxEnv)
+	case s.Retries != nil && (*s.Retries < 0 || *s.Retries > MaxRetries):
+		return Invalid("retries", "must be between 0 and %d", MaxRetries)
+	case len(s.Labels) > MaxLabels:
+		return Invalid("labels", "more than %d labels", MaxLabels)
+	}
+	for _, e := range s.Env {
+		if k, _, ok := cut(e, '='); !ok || k == "" {
+			return Invalid("env", "%q is not K=V", e)
+		}
+	}
+	return nil
+}
+
+func cut(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// RunCount is the number of runs the task asks for.
+func (s *Spec) RunCount() int {
+	if s.Repeats == 0 {
+		return 1
+	}
+	return s.Repeats
+}
+
+// Due is when run i of a task created at created becomes due.
+func (s *Spec) Due(created time.Time, i int) time.Time {
+	return created.Add(s.Start + time.Duration(i)*s.Delay)
+}

@@ -1,0 +1,48 @@
+package worker
+
+import (
+	"errors"
+	goruntime "runtime"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/runtime"
+)
+
+// Config is a worker's configuration.
+type Config struct {
+	Slots      int      // runs executed at once
+	Memory     uint64   // bytes of wasm memory for all runs together
+	Labels     []string // placement labels offered to the gateway
+	LogBytes   int      // output streamed back per run; the rest is dropped
+	MinBackoff time.Duration
+	MaxBackoff time.Duration // between attempts to reach the gateway
+	Runtime    runtime.Config
+}
+
+// DefaultConfig returns the defaults of `shoal worker`.
+func DefaultConfig() Config {
+	rc := runtime.DefaultConfig()
+	return Config{
+		Slots:      goruntime.NumCPU(),
+		Memory:     4 << 30,
+		LogBytes:   1 << 20,
+		MinBackoff: 50 * time.Millisecond,
+		MaxBackoff: 2 * time.Second,
+		Runtime:    rc,
+	}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Slots < 1:
+		return errors.New("slots: must be at least 1")
+	case c.Memory == 0:
+		return errors.New("memory: must be positive")
+	case c.LogBytes < 0:
+		return errors.New("log-bytes: must not be negative")
+	case c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff:
+		return errors.New("backoff: need 0 < min <= max")
+	}
+	return c.Runtime.Validate()
+}

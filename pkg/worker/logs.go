@@ -1,0 +1,119 @@
+package worker
+
+import (
+	"context"
+	"io"
+	"sync"
+	"time"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+)
+
+// forwarder streams a run's output to the gateway's LogSink without ever
+// making the module wait: writes are queued and a goroutine sends them in
+// order, coalesced into chunks. Output past the byte budget, or arriving
+// faster than the queue drains, is dropped from the stream (the run's result
+// still holds stdout up to its own limit).
+type forwarder struct {
+	ctx  context.Context
+	sink wire.LogSink
+
+	mu     sync.Mutex
+	budget int
+	closed bool
+	queue  chan chunk
+	done   chan struct{}
+}
+
+type chunk struct {
+	stream wire.Stream
+	data   []byte
+}
+
+const (
+	forwardQueue = 256
+	maxChunk     = 64 << 10
+	flushWait    = 5 * time.Second
+)
+
+func newForwarder(ctx context.Context, sink wire.LogSink, budget int) *forwarder {
+	f := &forwarder{ctx: ctx, sink: sink, budget: budget, queue: make(chan chunk, forwardQueue), done: make(chan struct{})}
+	go f.loop()
+	return f
+}
+
+type streamWriter struct {
+	f      *forwarder
+	stream wire.Stream
+}
+
+func (w streamWriter) Write(p []byte) (int, error) {
+	w.f.write(w.stream, p)
+	return len(p), nil
+}
+
+func (f *forwarder) stream(s wire.Stream) io.Writer { return streamWriter{f, s} }
+
+func (f *forwarder) write(s wire.Stream, p []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed || f.budget <= 0 || !f.sink.IsValid() {
+		return
+	}
+	n := min(len(p), f.budget)
+	select {
+	case f.queue <- chunk{s, append([]byte(nil), p[:n]...)}:
+		f.budget -= n
+	default:
+	}
+}
+
+func (f *forwarder) loop() {
+	defer close(f.done)
+	for c := range f.queue {
+		f.send(f.coalesce(c))
+	}
+}
+
+// coalesce appends queued chunks of the same stream to c, up to maxChunk.
+func (f *forwarder) coalesce(c chunk) chunk {
+	for len(c.data) < maxChunk {
+		select {
+		case next, ok := <-f.queue:
+			if !ok {
+				return c
+			}
+			if next.stream != c.stream {
+				f.send(c)
+				c = next
+				continue
+			}
+			c.data = append(c.data, next.data...)
+		default:
+			return c
+		}
+	}
+	return c
+}
+
+func (f *forwarder) send(c chunk) {
+	fut, release := f.sink.Write(f.ctx, func(p wire.LogSink_write_Params) error {
+		p.SetStream(c.stream)
+		return p.SetData(c.data)
+	})
+	_, _ = fut.Struct() // a lost line of output must not fail the run
+	release()
+}
+
+// flush stops taking output and waits, boundedly, until what was queued has
+// reached the gateway, so a task's log is complete before its result.
+func (f *forwarder) flush() {
+	f.mu.Lock()
+	f.closed = true
+	close(f.queue)
+	f.mu.Unlock()
+	select {
+	case <-f.done:
+	case <-time.After(flushWait):
+	}
+}

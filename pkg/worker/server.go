@@ -1,0 +1,172 @@
+package worker
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"time"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/runtime"
+)
+
+// server is the Worker capability this worker offers to the gateway.
+type server struct{ w *Worker }
+
+var _ wire.Worker_Server = (*server)(nil)
+
+// Ping answers at once; the gateway uses it to notice a silent worker.
+func (s *server) Ping(context.Context, wire.Worker_ping) error { return nil }
+
+// Run executes one run attempt. Calls run concurrently (call.Go), bounded by
+// the worker's slots.
+func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
+	call.Go()
+	args := call.Args()
+	ws, err := args.Spec()
+	if err != nil {
+		return fmt.Errorf("read run spec: %w", err)
+	}
+	spec, err := decodeSpec(ws)
+	if err != nil {
+		return err
+	}
+	select {
+	case s.w.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.w.slots }()
+
+	out := s.w.execute(ctx, spec, args.Modules(), args.Logs())
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	r, err := res.NewResult()
+	if err != nil {
+		return err
+	}
+	return encodeResult(r, out)
+}
+
+// outcome is a run's result plus the phases the worker measured.
+type outcome struct {
+	runtime.Result
+	fetch, compile time.Duration
+}
+
+func (w *Worker) execute(ctx context.Context, spec runtime.Spec, mods wire.ModuleSource, sink wire.LogSink) outcome {
+	var out outcome
+	if !w.runner.Has(spec.Module) {
+		start := time.Now()
+		wasm, err := w.fetch.do(spec.Module, func() ([]byte, error) { return fetchModule(ctx, mods, spec.Module) })
+		out.fetch = time.Since(start)
+		if err != nil {
+			out.Error = err.Error()
+			return out
+		}
+		if _, out.compile, err = w.runner.Compile(ctx, wasm); err != nil {
+			out.Error = "compile: " + err.Error()
+			return out
+		}
+	}
+	logs := newForwarder(ctx, sink, w.cfg.LogBytes)
+	spec.Stdout, spec.Stderr = logs.stream(wire.Stream_stdout), logs.stream(wire.Stream_stderr)
+	out.Result = w.runner.Run(ctx, spec)
+	logs.flush()
+	return out
+}
+
+// fetchModule gets a module from the gateway and checks it is the one asked
+// for: a worker never runs bytes whose hash it did not verify.
+func fetchModule(ctx context.Context, mods wire.ModuleSource, h runtime.Hash) ([]byte, error) {
+	f, release := mods.Get(ctx, func(p wire.ModuleSource_get_Params) error { return p.SetSha256(h[:]) })
+	defer release()
+	res, err := f.Struct()
+	if err != nil {
+		return nil, fmt.Errorf("fetch module %s: %w", h, err)
+	}
+	b, err := res.Wasm()
+	if err != nil {
+		return nil, fmt.Errorf("fetch module %s: %w", h, err)
+	}
+	if sha256.Sum256(b) != h {
+		return nil, fmt.Errorf("fetch module %s: the gateway sent bytes with another hash", h)
+	}
+	return append([]byte(nil), b...), nil // the message is released with the call
+}
+
+func decodeSpec(ws wire.RunSpec) (runtime.Spec, error) {
+	var s runtime.Spec
+	id, err := ws.TaskId()
+	if err != nil {
+		return s, err
+	}
+	s.Name = id
+	mod, err := ws.Module()
+	if err != nil || len(mod) != len(s.Module) {
+		return s, fmt.Errorf("run spec: bad module hash")
+	}
+	copy(s.Module[:], mod)
+	if ws.HasInput() {
+		v := ws.Input()
+		s.Input = &v
+	}
+	if ws.HasDifficulty() {
+		v := ws.Difficulty()
+		s.Difficulty = &v
+	}
+	if ws.HasArgs() {
+		if s.Args, err = texts(ws.Args()); err != nil {
+			return s, err
+		}
+		if s.Args == nil {
+			s.Args = []string{}
+		}
+	}
+	if s.Env, err = texts(ws.Env()); err != nil {
+		return s, err
+	}
+	stdin, err := ws.Stdin()
+	if err != nil {
+		return s, err
+	}
+	s.Stdin = append([]byte(nil), stdin...)
+	s.Timeout = time.Duration(ws.TimeoutMs()) * time.Millisecond
+	s.Memory = ws.Memory()
+	s.MaxOutput = int(ws.MaxOutput())
+	return s, nil
+}
+
+func texts(l interface {
+	Len() int
+	At(int) (string, error)
+}, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := range l.Len() {
+		t, err := l.At(i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func encodeResult(r wire.RunResult, o outcome) error {
+	r.SetOk(o.OK)
+	r.SetExitCode(o.ExitCode)
+	r.SetTruncated(o.Truncated)
+	r.SetFetchNs(int64(o.fetch))
+	r.SetCompileNs(int64(o.compile))
+	r.SetInstantiateNs(int64(o.Instantiate))
+	r.SetRunNs(int64(o.Run))
+	if err := r.SetResult(o.Output); err != nil {
+		return err
+	}
+	return r.SetError(o.Error)
+}

@@ -1,0 +1,150 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/rpc"
+	"github.com/shoalmesh/shoal/pkg/runtime"
+)
+
+// Version is sent in offers.
+var Version = "dev"
+
+// Resolve finds the gateway's current addresses; it is called before every
+// connection attempt, so a gateway that restarted on new ports is found.
+type Resolve func(ctx context.Context) (peer.AddrInfo, error)
+
+// Worker is a running worker.
+type Worker struct {
+	cfg    Config
+	host   host.Host
+	runner *runtime.Runner
+	log    *slog.Logger
+	slots  chan struct{}
+	fetch  flight
+}
+
+// New makes a worker on h. Close releases its runtime.
+func New(ctx context.Context, cfg Config, h host.Host, logger *slog.Logger) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := runtime.New(ctx, cfg.Runtime)
+	if err != nil {
+		return nil, fmt.Errorf("start wasm runtime: %w", err)
+	}
+	return &Worker{
+		cfg: cfg, host: h, runner: r,
+		log:   logger.With("component", "worker"),
+		slots: make(chan struct{}, cfg.Slots),
+	}, nil
+}
+
+// Close stops the wasm runtime.
+func (w *Worker) Close(ctx context.Context) error { return w.runner.Close(ctx) }
+
+// Run keeps the worker offered to the gateway until ctx ends: it connects,
+// offers, waits for the connection to end, and starts again with backoff.
+func (w *Worker) Run(ctx context.Context, resolve Resolve) error {
+	backoff := w.cfg.MinBackoff
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := w.session(ctx, resolve)
+		if ctx.Err() != nil {
+			break
+		}
+		if time.Since(start) > 5*time.Second {
+			backoff = w.cfg.MinBackoff // it was up for a while: retry fast
+		}
+		w.log.Info("gateway connection ended; reconnecting", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, w.cfg.MaxBackoff)
+	}
+	return nil
+}
+
+// session is one connection to the gateway: connect, offer, wait for the end.
+func (w *Worker) session(ctx context.Context, resolve Resolve) error {
+	ai, err := resolve(ctx)
+	if err != nil {
+		return fmt.Errorf("find gateway: %w", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := w.host.Connect(cctx, ai); err != nil {
+		return fmt.Errorf("connect to gateway %s: %w", ai.ID, err)
+	}
+	conn, err := rpc.Dial(cctx, w.host, ai.ID, w.log)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	gw := wire.Gateway(conn.Bootstrap(cctx))
+	defer gw.Release()
+	wf, releaseWorkers := gw.Workers(cctx, nil)
+	defer releaseWorkers()
+	ch := wf.Chan()
+	self := wire.Worker_ServerToClient(&server{w: w})
+	f, release := ch.Send(cctx, func(p wire.Chan_send_Params) error {
+		return w.encodeOffer(p, self)
+	})
+	_, err = f.Struct()
+	release()
+	if err != nil {
+		return fmt.Errorf("offer to gateway %s: %w", ai.ID, err)
+	}
+	w.log.Info("offered to gateway", "gateway", ai.ID, "slots", w.cfg.Slots)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-conn.Done():
+		return errors.New("connection closed")
+	}
+}
+
+func (w *Worker) encodeOffer(p wire.Chan_send_Params, self wire.Worker) error {
+	o, err := p.NewOffer()
+	if err != nil {
+		return err
+	}
+	if err := o.SetWorker(self); err != nil {
+		return err
+	}
+	free, err := o.NewFree()
+	if err != nil {
+		return err
+	}
+	free.SetSlots(uint32(w.cfg.Slots))
+	free.SetMemory(w.cfg.Memory)
+	labels, err := o.NewLabels(int32(len(w.cfg.Labels)))
+	if err != nil {
+		return err
+	}
+	for i, l := range w.cfg.Labels {
+		if err := labels.Set(i, l); err != nil {
+			return err
+		}
+	}
+	hashes := w.runner.Cached()
+	cached, err := o.NewCached(int32(len(hashes)))
+	if err != nil {
+		return err
+	}
+	for i, h := range hashes {
+		if err := cached.Set(i, h[:]); err != nil {
+			return err
+		}
+	}
+	return o.SetVersion(Version)
+}
