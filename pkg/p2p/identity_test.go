@@ -46,11 +46,11 @@ func TestLoadIdentityPersists(t *testing.T) {
 }
 
 func TestLoadIdentityRejects(t *testing.T) {
-	rsa, _, err := crypto.GenerateSecp256k1Key(nil)
+	secp, _, err := crypto.GenerateSecp256k1Key(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := crypto.MarshalPrivateKey(rsa)
+	other, err := crypto.MarshalPrivateKey(secp)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,9 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 )
 
+// stepInstantiate names the instantiation in a stepError.
+const stepInstantiate = "instantiate"
+
 // timeoutError is the cause of a run's context when its Timeout passed.
 type timeoutError struct{ after time.Duration }
 
@@ -118,7 +121,7 @@ func (x *execution) execute(parent context.Context) (res Result) {
 	mod, err := x.r.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, x.mem), x.m.compiled, config)
 	if err != nil {
 		res.Instantiate = time.Since(start)
-		x.settle(ctx, &res, fmt.Errorf("instantiate: %w", err))
+		x.settle(ctx, &res, &stepError{stepInstantiate, err})
 		return res
 	}
 	defer mod.Close(context.WithoutCancel(ctx))
@@ -143,7 +146,7 @@ func (x *execution) callWW(ctx context.Context, mod api.Module, res *Result, sta
 		_, err := mod.ExportedFunction(x.m.init).Call(context.WithValue(ctx, initPhaseKey{}, true))
 		if err != nil && !errors.Is(err, errInitExit) {
 			res.Instantiate = time.Since(start)
-			return fmt.Errorf("%s: %w", x.m.init, err)
+			return &stepError{x.m.init, err}
 		}
 	}
 	res.Instantiate = time.Since(start)
@@ -159,14 +162,19 @@ func (x *execution) callWW(ctx context.Context, mod api.Module, res *Result, sta
 
 // settle fills in OK, ExitCode and Error from how the module's calls ended.
 func (x *execution) settle(ctx context.Context, res *Result, err error) {
-	if err == nil {
-		res.OK = true
-		return
-	}
 	var exit *sys.ExitError
 	isExit := errors.As(err, &exit) &&
 		exit.ExitCode() != sys.ExitCodeDeadlineExceeded && exit.ExitCode() != sys.ExitCodeContextCanceled
 	switch {
+	case ctx.Err() != nil && !isExit:
+		// Stopped, even if the module then returned normally: a sleep cut
+		// short by the end of the run returns early, and its result is void.
+		res.ExitCode = -1
+		res.Error = stopReason(ctx)
+		return
+	case err == nil:
+		res.OK = true
+		return
 	case isExit:
 		res.ExitCode = int32(exit.ExitCode())
 		if res.ExitCode == 0 && x.m.abi == ABICommand {
@@ -177,10 +185,6 @@ func (x *execution) settle(ctx context.Context, res *Result, err error) {
 		if res.ExitCode == 0 {
 			res.Error = "exit code 0 before run returned"
 		}
-	case ctx.Err() != nil:
-		res.ExitCode = -1
-		res.Error = stopReason(ctx)
-		return // the module did not fail, it was stopped
 	default:
 		res.ExitCode = -1
 		res.Error = describe(err)
@@ -203,12 +207,33 @@ func stopReason(ctx context.Context) string {
 // maxErrorLen bounds a Result.Error; wasm stack traces can be long.
 const maxErrorLen = 2048
 
-// describe turns a wazero error into a Result.Error.
+// stepError is an error of instantiation or of a ww module's initialization.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+// describe turns a wazero error into a Result.Error. Every error of a call
+// into the module is a trap (wazero says "wasm error: unreachable", but
+// just "stack overflow"); instantiation may also fail for other reasons.
 func describe(err error) string {
+	step := ""
+	var se *stepError
+	if errors.As(err, &se) {
+		step, err = se.step+": ", se.err
+	}
 	msg := err.Error()
 	// A Go stack trace follows a blank line when a host function panicked.
 	msg, _, _ = strings.Cut(msg, "\n\n")
-	msg = strings.Replace(msg, "wasm error: ", "trap: ", 1)
+	if rest, ok := strings.CutPrefix(msg, "wasm error: "); ok {
+		msg = "trap: " + rest
+	} else if se == nil || se.step != stepInstantiate {
+		msg = "trap: " + msg
+	}
+	msg = step + msg
 	if len(msg) > maxErrorLen {
 		msg = msg[:maxErrorLen] + "..."
 	}

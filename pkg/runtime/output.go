@@ -40,7 +40,7 @@ func (c *capture) Write(p []byte) (int, error) {
 // blocking the module: writes go to a buffer of liveBuffer bytes that a
 // goroutine hands to the writer; when the writer falls behind and the buffer
 // is full, further bytes are dropped and a notice saying how many is written
-// in their place. After a write error the writer gets nothing more.
+// in their place. After a write error or panic the writer gets nothing more.
 type live struct {
 	w    io.Writer
 	done chan struct{}
@@ -87,17 +87,27 @@ func (l *live) pump() {
 		l.mu.Unlock()
 
 		if len(out) > 0 && !failed {
-			_, err := l.w.Write(out)
-			failed = err != nil
+			failed = l.send(out) != nil
 		}
 		if dropped > 0 && !failed {
-			_, err := fmt.Fprintf(l.w, "\n[shoal: %d bytes dropped: log reader too slow]\n", dropped)
-			failed = err != nil
+			failed = l.send(fmt.Appendf(nil, "\n[shoal: %d bytes dropped: log reader too slow]\n", dropped)) != nil
 		}
 		if closed {
 			return
 		}
 	}
+}
+
+// send writes p to the caller's writer; a panic there is the writer's
+// failure, not the process's.
+func (l *live) send(p []byte) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("live writer panicked: %v", v)
+		}
+	}()
+	_, err = l.w.Write(p)
+	return err
 }
 
 // close stops taking writes and waits until the writer has what was

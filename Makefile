@@ -1,0 +1,48 @@
+# The single entry point: make demo, make test, and the rest below.
+GO      ?= go
+BIN     := bin/shoal
+CAPNP_STD = $(shell $(GO) list -m -f '{{.Dir}}' capnproto.org/go/capnp/v3)/std
+
+# Packages that start goroutines run under the race detector.
+RACE_PKGS := ./pkg/... ./cmd/...
+
+.PHONY: all build test test-short demo gen check-gen wasm bench lint fmt clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/shoal
+
+# The whole suite, what .ci/run calls: lint, the guests, every package with
+# -race where goroutines matter, the end-to-end test with the real binary.
+test: lint
+	$(GO) test -count=1 ./wasm/...
+	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 10m -tags e2e ./e2e/...
+
+# A gateway and two workers on loopback, the ww-scheduler's curl, the result.
+demo: build
+	./examples/demo.sh
+
+# Regenerate the capnp Go code (Debian's capnproto + capnpc-go from go.mod).
+gen:
+	cd capnp && capnp compile -I $(CAPNP_STD) -o"$$($(GO) tool -n capnpc-go)" shoal.capnp
+
+# CI: the generated code must match the schema.
+check-gen: gen
+	git diff --exit-code -- capnp/ || { echo "capnp/ is stale: run make gen and commit"; exit 1; }
+
+# Rebuild the example guests from source (needs clang, lld, wasi-libc, wabt).
+wasm:
+	$(MAKE) -C wasm
+
+bench: build
+	$(GO) run ./cmd/shoal-bench
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v staticcheck >/dev/null; then staticcheck ./...; fi
+
+clean:
+	rm -rf bin

@@ -1,0 +1,144 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/shoalmesh/shoal/pkg/gateway"
+	"github.com/shoalmesh/shoal/pkg/httpapi"
+	"github.com/shoalmesh/shoal/pkg/sched"
+)
+
+// Client talks to one gateway. It is safe for concurrent use.
+type Client struct {
+	base string // scheme://host[/path], without a trailing slash
+	hc   *http.Client
+}
+
+// New returns a client of the gateway at baseURL, like
+// http://127.0.0.1:8080. A nil hc means http.DefaultClient; its Timeout, if
+// any, also bounds Follow, so streaming callers should bound calls with
+// their context instead.
+func New(baseURL string, hc *http.Client) (*Client, error) {
+	if !strings.Contains(baseURL, "://") {
+		return nil, fmt.Errorf("gateway URL %q must start with http:// or https:// (like http://127.0.0.1:8080)", baseURL)
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("gateway URL %q: %w", baseURL, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("gateway URL %q must start with http:// or https:// (like http://127.0.0.1:8080)", baseURL)
+	case u.Host == "":
+		return nil, fmt.Errorf("gateway URL %q has no host (like http://127.0.0.1:8080)", baseURL)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("gateway URL %q must be only scheme://host:port[/path], without user, query or fragment", baseURL)
+	}
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return &Client{base: strings.TrimRight(u.String(), "/"), hc: hc}, nil
+}
+
+// URL is the gateway's base URL.
+func (c *Client) URL() string { return c.base }
+
+// Tasks lists all tasks in creation order.
+func (c *Client) Tasks(ctx context.Context) ([]httpapi.TaskView, error) {
+	var out []httpapi.TaskView
+	return out, c.do(ctx, http.MethodGet, "/tasks", nil, "", &out)
+}
+
+// Task returns one task.
+func (c *Client) Task(ctx context.Context, id string) (httpapi.TaskView, error) {
+	var out httpapi.TaskView
+	p, err := taskPath(id)
+	if err != nil {
+		return out, err
+	}
+	return out, c.do(ctx, http.MethodGet, p, nil, "", &out)
+}
+
+// Cancel cancels a task and returns it as it is after the cancel.
+func (c *Client) Cancel(ctx context.Context, id string) (httpapi.TaskView, error) {
+	var out httpapi.TaskView
+	p, err := taskPath(id)
+	if err != nil {
+		return out, err
+	}
+	return out, c.do(ctx, http.MethodDelete, p, nil, "", &out)
+}
+
+// Logs returns the output the gateway holds for a task so far.
+func (c *Client) Logs(ctx context.Context, id string) (httpapi.LogsView, error) {
+	var out httpapi.LogsView
+	p, err := taskPath(id)
+	if err != nil {
+		return out, err
+	}
+	return out, c.do(ctx, http.MethodGet, p+"/logs", nil, "", &out)
+}
+
+// Workers lists the workers in the gateway's pool.
+func (c *Client) Workers(ctx context.Context) ([]sched.WorkerInfo, error) {
+	var out []sched.WorkerInfo
+	return out, c.do(ctx, http.MethodGet, "/workers", nil, "", &out)
+}
+
+// Info returns the gateway's peer ID, addresses and version.
+func (c *Client) Info(ctx context.Context) (gateway.Info, error) {
+	var out gateway.Info
+	return out, c.do(ctx, http.MethodGet, "/info", nil, "", &out)
+}
+
+func taskPath(id string) (string, error) {
+	if id == "" {
+		return "", fmt.Errorf("empty task id")
+	}
+	return "/tasks/" + url.PathEscape(id), nil
+}
+
+// do sends one request and decodes a 2xx JSON answer into out.
+func (c *Client) do(ctx context.Context, method, path string, body []byte, contentType string, out any) error {
+	resp, err := c.send(ctx, method, path, body, contentType)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: reading the gateway's answer: %w", method, c.base+path, err)
+	}
+	return nil
+}
+
+// send sends one request and returns the response when it is a 2xx; any
+// other status becomes an *APIError.
+func (c *Client) send(ctx context.Context, method, path string, body []byte, contentType string) (*http.Response, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, c.base+path, err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.transportError(method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		return nil, readAPIError(resp)
+	}
+	return resp, nil
+}

@@ -1,0 +1,9 @@
+// Package client is a typed client of a gateway's HTTP API (pkg/httpapi):
+// it submits tasks with the same multipart form as curl, reads tasks, logs
+// and workers as the API's own JSON types, and follows a task's log as
+// server-sent events until the task ends. The shoal CLI's client commands
+// are built on it.
+//
+// Failures come back as an *APIError when the gateway answered with an
+// error body, and wrap ErrUnreachable when no gateway answered at all.
+package client

@@ -1,0 +1,303 @@
+package gateway_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/httpapi"
+	"github.com/shoalmesh/shoal/pkg/meshtest"
+	"github.com/shoalmesh/shoal/pkg/task"
+	"github.com/shoalmesh/shoal/wasm"
+)
+
+// field is one multipart field; file fields carry bytes.
+type field struct {
+	name, value string
+	file        []byte
+}
+
+func form(fields ...field) (string, *bytes.Buffer) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for _, f := range fields {
+		if f.file != nil {
+			w, _ := mw.CreateFormFile(f.name, f.name+".bin")
+			w.Write(f.file)
+			continue
+		}
+		mw.WriteField(f.name, f.value)
+	}
+	mw.Close()
+	return mw.FormDataContentType(), &b
+}
+
+func mustPost(tb testing.TB, url string, fields ...field) httpapi.TaskView {
+	tb.Helper()
+	ct, body := form(fields...)
+	resp, err := http.Post(url+"/tasks", ct, body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		tb.Fatalf("POST /tasks: %d %s", resp.StatusCode, b)
+	}
+	var v httpapi.TaskView
+	if err := json.Unmarshal(b, &v); err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
+func getTask(tb testing.TB, url, id string) httpapi.TaskView {
+	tb.Helper()
+	resp, err := http.Get(url + "/tasks/" + id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v httpapi.TaskView
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
+// waitDone polls a task until it has ended.
+func waitDone(tb testing.TB, url, id string) httpapi.TaskView {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v := getTask(tb, url, id)
+		if v.Status.Done() {
+			return v
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("task %s still %s after 30s: %+v", id, v.Status, v)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func testModule(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile("../runtime/testdata/" + name + ".wasm")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// The ww-scheduler's task, scaled down in time: three runs of the hash
+// puzzle through two workers that found the gateway by multicast on lo.
+func TestHashPuzzleThroughDiscoveredWorkers(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 2, Discovery: true})
+	m.WaitWorkers(2)
+	v := mustPost(t, m.URL,
+		field{name: "id", value: "task1"}, field{name: "description", value: "Hash puzzle"},
+		field{name: "complete", value: "0"}, field{name: "duration", value: "5"},
+		field{name: "start", value: "0.1"}, field{name: "delay", value: "0.2"},
+		field{name: "repeats", value: "3"}, field{name: "wasm", file: wasm.HashC},
+		field{name: "input", value: "0"}, field{name: "difficulty", value: "3"})
+	if v.Status != task.Scheduled || v.Repeats != 3 || v.Duration != 5 {
+		t.Fatalf("accepted task = %+v", v)
+	}
+	v = waitDone(t, m.URL, "task1")
+	if v.Status != task.Succeeded || v.Completions != 3 || v.Result != "2832" {
+		t.Fatalf("task = %s, completions %d, result %q; want succeeded, 3, 2832", v.Status, v.Completions, v.Result)
+	}
+	for _, r := range v.Runs {
+		if r.Worker == "" || r.Result != "2832" || r.Started.Before(v.Created.Add(100*time.Millisecond)) {
+			t.Errorf("run %d = %+v", r.Index, r)
+		}
+	}
+	if d := v.Runs[2].Started.Sub(v.Runs[1].Started); d < 150*time.Millisecond {
+		t.Errorf("runs 1 and 2 started %v apart, want about the 0.2s delay", d)
+	}
+}
+
+// Placement is by free capacity, not map order: two equal workers share
+// 100 tasks about evenly.
+func TestPlacementSharesEqualWorkers(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 2, Slots: 2})
+	m.WaitWorkers(2)
+	for i := range 100 {
+		mustPost(t, m.URL, field{name: "id", value: fmt.Sprint("t", i)}, field{name: "wasm", file: wasm.HashC},
+			field{name: "input", value: fmt.Sprint(i)}, field{name: "difficulty", value: "1"})
+	}
+	count := map[string]int{}
+	for i := range 100 {
+		v := waitDone(t, m.URL, fmt.Sprint("t", i))
+		if v.Status != task.Succeeded {
+			t.Fatalf("t%d: %+v", i, v)
+		}
+		count[v.Runs[0].Worker]++
+	}
+	t.Logf("tasks per worker: %v", count)
+	if len(count) != 2 {
+		t.Fatalf("tasks went to %d workers: %v", len(count), count)
+	}
+	for w, n := range count {
+		if n < 40 || n > 60 {
+			t.Errorf("worker %s got %d of 100 tasks, want 40-60", w, n)
+		}
+	}
+}
+
+// A task submitted before any worker exists waits and runs when one joins.
+func TestTaskWaitsForFirstWorker(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{})
+	mustPost(t, m.URL, field{name: "id", value: "early"}, field{name: "wasm", file: wasm.HashC},
+		field{name: "input", value: "0"}, field{name: "difficulty", value: "2"})
+	deadline := time.Now().Add(5 * time.Second)
+	for getTask(t, m.URL, "early").Status != task.Queued {
+		if time.Now().After(deadline) {
+			t.Fatal("task never became queued")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	m.AddWorker()
+	if v := waitDone(t, m.URL, "early"); v.Status != task.Succeeded {
+		t.Fatalf("after a worker joined: %+v", v)
+	}
+}
+
+// Hostile modules end as failed runs with their reason; the worker lives on
+// and runs the next task.
+func TestHostileModulesFailAndWorkerLives(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	cases := []struct {
+		module, duration, memory, want string
+	}{
+		{"loop", "0.3", "", "timeout"},
+		{"membomb", "5", "1MiB", "memory"},
+		{"unreachable", "5", "", "unreachable"},
+		{"recursion", "5", "", "stack"},
+		{"exit3", "5", "", "exit code 3"},
+	}
+	for _, c := range cases {
+		t.Run(c.module, func(t *testing.T) {
+			fs := []field{{name: "id", value: "bad-" + c.module}, {name: "wasm", file: testModule(t, c.module)}, {name: "duration", value: c.duration}}
+			if c.memory != "" {
+				fs = append(fs, field{name: "memory", value: c.memory})
+			}
+			mustPost(t, m.URL, fs...)
+			v := waitDone(t, m.URL, "bad-"+c.module)
+			if v.Status != task.Failed || !strings.Contains(strings.ToLower(v.Runs[0].Error), c.want) {
+				t.Fatalf("status %s error %q, want failed with %q", v.Status, v.Runs[0].Error, c.want)
+			}
+			mustPost(t, m.URL, field{name: "id", value: "after-" + c.module}, field{name: "wasm", file: wasm.HashC},
+				field{name: "input", value: "0"}, field{name: "difficulty", value: "1"})
+			if v := waitDone(t, m.URL, "after-"+c.module); v.Status != task.Succeeded {
+				t.Fatalf("the next task after %s: %+v", c.module, v)
+			}
+		})
+	}
+}
+
+// A WASI command gets argv, env and stdin; its stdout is the result and is
+// streamed to the task's log.
+func TestCommandModuleArgsStdinAndLogs(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1})
+	m.WaitWorkers(1)
+	mustPost(t, m.URL, field{name: "id", value: "hi"}, field{name: "wasm", file: wasm.Hello},
+		field{name: "args", value: `["a", "b c"]`}, field{name: "stdin", file: []byte("from stdin\n")})
+	v := waitDone(t, m.URL, "hi")
+	if v.Status != task.Succeeded || v.Result != "hello a b c\nfrom stdin\n" {
+		t.Fatalf("task = %s result %q", v.Status, v.Result)
+	}
+	resp, err := http.Get(m.URL + "/tasks/hi/logs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var logs httpapi.LogsView
+	json.NewDecoder(resp.Body).Decode(&logs)
+	var out strings.Builder
+	for _, e := range logs.Entries {
+		out.WriteString(e.Data)
+	}
+	if !logs.Done || out.String() != v.Result {
+		t.Fatalf("logs = %+v, want done with the whole output", logs)
+	}
+	// The default argv of a command is [id, input, difficulty].
+	mustPost(t, m.URL, field{name: "id", value: "cmd"}, field{name: "wasm", file: wasm.HashCCommand},
+		field{name: "input", value: "0"}, field{name: "difficulty", value: "3"})
+	if v := waitDone(t, m.URL, "cmd"); v.Result != "2832\n" {
+		t.Fatalf("hash command: %+v", v)
+	}
+}
+
+// DELETE stops a running task; its slot is free again.
+func TestCancelRunningTask(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	mustPost(t, m.URL, field{name: "id", value: "forever"}, field{name: "wasm", file: testModule(t, "loop")}, field{name: "duration", value: "60"})
+	deadline := time.Now().Add(10 * time.Second)
+	for getTask(t, m.URL, "forever").Status != task.Running {
+		if time.Now().After(deadline) {
+			t.Fatal("never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, m.URL+"/tasks/forever", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	mustPost(t, m.URL, field{name: "id", value: "next"}, field{name: "wasm", file: wasm.HashC}, field{name: "difficulty", value: "1"})
+	if v := waitDone(t, m.URL, "next"); v.Status != task.Succeeded {
+		t.Fatalf("the slot was not freed by the cancel: %+v", v)
+	}
+	if v := getTask(t, m.URL, "forever"); v.Status != task.Canceled {
+		t.Fatalf("canceled task is %s", v.Status)
+	}
+}
+
+// A worker whose gateway restarts (same identity, new port) finds it again
+// by discovery and re-offers by itself.
+func TestWorkerReconnectsAfterGatewayRestart(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Discovery: true})
+	m.WaitWorkers(1)
+	m.RestartGateway()
+	m.WaitWorkers(1)
+	mustPost(t, m.URL, field{name: "id", value: "after-restart"}, field{name: "wasm", file: wasm.HashC}, field{name: "difficulty", value: "1"})
+	if v := waitDone(t, m.URL, "after-restart"); v.Status != task.Succeeded {
+		t.Fatalf("after restart: %+v", v)
+	}
+}
+
+// A worker that goes away mid-run is noticed and its run is retried on
+// another worker.
+func TestLostWorkerRunIsRetried(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	first := m.Workers()[0]
+	// About half a second of hashing: long enough to be cut off mid-run.
+	mustPost(t, m.URL, field{name: "id", value: "sleepy"}, field{name: "wasm", file: wasm.HashC},
+		field{name: "input", value: "0"}, field{name: "difficulty", value: "5"}, field{name: "duration", value: "20"})
+	deadline := time.Now().Add(10 * time.Second)
+	for getTask(t, m.URL, "sleepy").Status != task.Running {
+		if time.Now().After(deadline) {
+			t.Fatal("never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	m.AddWorker()
+	first.Stop()
+	v := waitDone(t, m.URL, "sleepy")
+	if v.Status != task.Succeeded || v.Runs[0].Attempt != 1 || v.Completions != 1 {
+		t.Fatalf("after losing the worker: %+v", v)
+	}
+}
