@@ -36,8 +36,9 @@ check-gen: gen
 wasm:
 	$(MAKE) -C wasm
 
-bench: build
-	$(GO) run ./cmd/shoal-bench
+# Figures, printed with their baselines from the same run (never asserted).
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/meshtest/ ./pkg/runtime/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -42,6 +42,7 @@ func (g *Gateway) execute(ctx context.Context, d sched.Dispatch, w wire.Worker) 
 	if t, ok := g.sched.Task(d.Ref.Task); ok && t.Status.Done() {
 		g.logs.close(d.Ref.Task)
 	}
+	g.notifyLocked()
 	g.kick()
 }
 

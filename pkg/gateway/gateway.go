@@ -39,6 +39,7 @@ type Gateway struct {
 	wake   chan struct{}
 
 	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced whenever a run ends
 	sched    *sched.Scheduler
 	workers  map[sched.WorkerID]*remoteWorker
 	inflight map[sched.RunRef]inflight
@@ -63,6 +64,7 @@ func New(cfg Config, h host.Host, logger *slog.Logger) (*Gateway, error) {
 		cfg: cfg, host: h, log: logger.With("component", "gateway"),
 		mods: newModules(), logs: newLogbook(cfg.LogBytes),
 		wake:     make(chan struct{}, 1),
+		changed:  make(chan struct{}),
 		sched:    sched.New(sc),
 		workers:  make(map[sched.WorkerID]*remoteWorker),
 		inflight: make(map[sched.RunRef]inflight),
@@ -184,6 +186,27 @@ func (g *Gateway) Task(id string) (task.Task, error) {
 	return t, nil
 }
 
+// Wait returns task id once it has ended, or as it is when ctx ends.
+func (g *Gateway) Wait(ctx context.Context, id string) (task.Task, error) {
+	for {
+		g.mu.Lock()
+		t, ok := g.sched.Task(id)
+		changed := g.changed
+		g.mu.Unlock()
+		if !ok {
+			return task.Task{}, fmt.Errorf("%w: %s", sched.ErrNotFound, id)
+		}
+		if t.Status.Done() {
+			return t, nil
+		}
+		select {
+		case <-ctx.Done():
+			return t, nil
+		case <-changed:
+		}
+	}
+}
+
 // Tasks lists all tasks in creation order.
 func (g *Gateway) Tasks() []task.Task {
 	g.mu.Lock()
@@ -205,8 +228,15 @@ func (g *Gateway) Cancel(id string) (task.Task, error) {
 		}
 	}
 	g.logs.close(id)
+	g.notifyLocked()
 	t, _ := g.sched.Task(id)
 	return t, nil
+}
+
+// notifyLocked wakes every Wait; g.mu is held.
+func (g *Gateway) notifyLocked() {
+	close(g.changed)
+	g.changed = make(chan struct{})
 }
 
 // Workers lists the workers in the pool.

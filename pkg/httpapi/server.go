@@ -93,8 +93,24 @@ func (s *Server) listTasks(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// getTask returns a task; with ?wait=S it first waits up to S seconds for
+// the task to end.
 func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
-	t, err := s.g.Task(r.PathValue("id"))
+	id := r.PathValue("id")
+	var t task.Task
+	var err error
+	if x := r.URL.Query().Get("wait"); x != "" {
+		d, perr := parseSeconds("wait", x)
+		if perr != nil {
+			s.fail(w, r, perr)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), min(d, maxWait))
+		defer cancel()
+		t, err = s.g.Wait(ctx, id)
+	} else {
+		t, err = s.g.Task(id)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -110,6 +126,9 @@ func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, viewOf(t, s.cfg.DefaultTimeout))
 }
+
+// maxWait bounds ?wait= so that a request cannot hold a connection forever.
+const maxWait = 5 * time.Minute
 
 // LogsView is the JSON form of a task's log.
 type LogsView struct {

@@ -44,7 +44,15 @@ var (
 	ErrUnsupportedImport = errors.New("unsupported import")
 	// ErrNoABI means the module has neither of the two ABIs.
 	ErrNoABI = errors.New("exports neither run(i32,i32)->i32 nor _start")
+	// ErrMemoryLimit means the module's memory starts larger than the limit.
+	ErrMemoryLimit = errors.New("over the memory limit")
 )
+
+// memoryLimitError explains an ErrMemoryLimit.
+func memoryLimitError(need, limit uint64) error {
+	return fmt.Errorf("%w: module needs %s of memory at start, the limit is %s",
+		ErrMemoryLimit, formatBytes(need), formatBytes(limit))
+}
 
 // importError is an ErrUnsupportedImport with a message for the module's author.
 type importError struct{ msg string }

@@ -46,8 +46,7 @@ func (r *Runner) prepare(spec Spec, m *module) (*execution, error) {
 	}
 	x := &execution{r: r, m: m, spec: spec, mem: newRunMemory(limit)}
 	if m.minMemory > x.mem.limit {
-		return nil, fmt.Errorf("module needs %s of memory at start, over the memory limit of %s",
-			formatBytes(m.minMemory), formatBytes(x.mem.limit))
+		return nil, memoryLimitError(m.minMemory, x.mem.limit)
 	}
 	if m.abi == ABIWW {
 		var err error

@@ -94,9 +94,9 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "memory bomb", module: "membomb",
-			spec:  runtime.Spec{Memory: 16 << 20},
+			spec:  runtime.Spec{Memory: 4 << 20},
 			want:  runtime.Result{ExitCode: -1},
-			error: "memory limit of 16 MiB exceeded (trap: unreachable",
+			error: "memory limit of 4 MiB exceeded (trap: unreachable",
 		},
 		{
 			name: "stdout flood", module: "flood",
@@ -115,9 +115,9 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "initial memory over the limit", module: "bigmem",
-			spec:  runtime.Spec{Memory: 64 << 20},
+			spec:  runtime.Spec{Memory: 16 << 20},
 			want:  runtime.Result{ExitCode: -1},
-			error: "module needs 128 MiB of memory at start, over the memory limit of 64 MiB",
+			error: "over the memory limit: module needs 32 MiB of memory at start, the limit is 16 MiB",
 		},
 		{
 			name: "initial memory within the limit", module: "bigmem",
@@ -161,16 +161,17 @@ func checkResult(t *testing.T, got, want runtime.Result, errPrefix string) {
 // limit, where wazero refuses the growth before the run's allocator is asked.
 func TestRunMemoryLimitOfRunner(t *testing.T) {
 	cfg := runtime.DefaultConfig()
-	cfg.MemoryLimit = 32 << 20
+	cfg.MemoryLimit = 8 << 20
 	r := MustRunner(t, cfg)
 	tests := []struct {
 		name   string
 		memory uint64
 		limit  string
 	}{
-		{name: "runner limit", memory: 0, limit: "32 MiB"},
-		{name: "spec over runner limit is capped", memory: 1 << 30, limit: "32 MiB"},
-		{name: "spec under runner limit", memory: 8 << 20, limit: "8 MiB"},
+		{name: "runner limit", memory: 0, limit: "8 MiB"},
+		{name: "spec over runner limit is capped", memory: 1 << 30, limit: "8 MiB"},
+		{name: "spec under runner limit", memory: 2 << 20, limit: "2 MiB"},
+		{name: "spec not page aligned", memory: 3<<20 + 100, limit: "3 MiB"},
 	}
 	h := MustCompile(t, r, "membomb")
 	for _, tt := range tests {

@@ -140,7 +140,9 @@ func (r *Runner) enter() error {
 // once with a zero duration, and concurrent calls for the same bytes share
 // one compilation. The duration is the time this call spent compiling or
 // waiting for the shared compilation. It fails, with the same errors as
-// Inspect, for a module the Runner could not run; failures are not cached.
+// Inspect, for a module the Runner could not run, and with ErrMemoryLimit
+// for one whose memory starts over Config.MemoryLimit; failures are not
+// cached.
 func (r *Runner) Compile(ctx context.Context, wasm []byte) (Hash, time.Duration, error) {
 	h := HashOf(wasm)
 	if err := r.enter(); err != nil {
@@ -189,6 +191,11 @@ func (r *Runner) compile(ctx context.Context, wasm []byte) (*module, error) {
 	cm, err := r.rt.CompileModule(ctx, bytes.Clone(wasm))
 	r.compiles.Add(1)
 	if err != nil {
+		// wazero refuses a memory that starts over the runtime's limit; say so plainly.
+		limit := uint64(r.cfg.limitPages()) * pageSize
+		if info, scanErr := scanBinary(wasm); scanErr == nil && uint64(info.memoryMinPages)*pageSize > limit {
+			return nil, memoryLimitError(uint64(info.memoryMinPages)*pageSize, limit)
+		}
 		return nil, fmt.Errorf("%w: %w", ErrNotWasm, err)
 	}
 	s, err := check(cm, wasm)

@@ -90,8 +90,8 @@ func (w *worker) info() WorkerInfo {
 	return WorkerInfo{
 		ID: w.id, Slots: w.offer.Slots, Used: w.used,
 		Memory: w.offer.Memory, UsedMem: w.usedMem,
-		Labels:  slices.Clone(w.offer.Labels),
-		Cached:  slices.Clone(w.offer.Cached),
-		Runs:    w.runs,
+		Labels: slices.Clone(w.offer.Labels),
+		Cached: slices.Clone(w.offer.Cached),
+		Runs:   w.runs,
 	}
 }

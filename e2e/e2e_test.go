@@ -1,0 +1,241 @@
+//go:build e2e
+
+// Package e2e runs the built shoal binary the way a user does: a gateway
+// and two workers as separate processes on loopback, workers finding the
+// gateway by multicast on lo, the ww-scheduler's curl command, the CLI
+// client, and signals.
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var shoal string // the binary under test
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "shoal-e2e")
+	if err != nil {
+		panic(err)
+	}
+	shoal = filepath.Join(dir, "shoal")
+	build := exec.Command("go", "build", "-o", shoal, "../cmd/shoal")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build shoal: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running shoal process.
+type proc struct {
+	cmd   *exec.Cmd
+	start string // its start line
+	done  chan error
+}
+
+// startNode runs `shoal args...` and waits for its start line.
+func startNode(t *testing.T, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(shoal, args...)
+	stdout, _ := cmd.StdoutPipe()
+	logf, _ := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, done: make(chan error, 1)}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.done
+	})
+	select {
+	case p.start = <-lines:
+	case err := <-p.done:
+		b, _ := os.ReadFile(logf.Name())
+		t.Fatalf("shoal %v exited before its start line: %v\n%s", args, err, b)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("shoal %v printed no start line in 30s", args)
+	}
+	t.Logf("started: %s", p.start)
+	return p
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+var peerRE = regexp.MustCompile(`peer=(\S+)`)
+
+// cli runs a client command against the gateway and returns its stdout.
+func cli(t *testing.T, gw string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(shoal, append(args, "--gateway", gw)...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Logf("shoal %v: exit %d, stderr: %s", args, code, errb.String())
+	}
+	return out.String(), code
+}
+
+type taskJSON struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	Completions int64  `json:"completions"`
+	Result      string `json:"result"`
+	Runs        []struct {
+		Worker string `json:"worker"`
+		Result string `json:"result"`
+	} `json:"runs"`
+}
+
+func getTask(t *testing.T, gw, id string) taskJSON {
+	t.Helper()
+	resp, err := http.Get(gw + "/tasks/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v taskJSON
+	json.NewDecoder(resp.Body).Decode(&v)
+	return v
+}
+
+func TestUserSession(t *testing.T) {
+	group := fmt.Sprintf("/ip4/228.8.8.8/udp/%d/multicast/lo", 20000+rand.IntN(20000))
+	httpAddr := freePort(t)
+	gw := "http://" + httpAddr
+	data := t.TempDir()
+	g := startNode(t, "gateway", "--data", filepath.Join(data, "gw"), "--http", httpAddr, "--discover", group)
+	id := peerRE.FindStringSubmatch(g.start)[1]
+	if !strings.Contains(g.start, "http="+gw) {
+		t.Fatalf("start line %q does not name the HTTP address", g.start)
+	}
+
+	// Workers dial the gateway by peer ID alone: discovery finds it.
+	for i := range 2 {
+		startNode(t, "worker", "--data", filepath.Join(data, fmt.Sprint("w", i)), "--dial", id, "--discover", group, "--slots", "2")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, _ := cli(t, gw, "workers", "--json")
+		if strings.Count(out, `"id"`) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("workers never joined: %s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	t.Run("peers", func(t *testing.T) {
+		out, code := cli(t, gw, "peers", "--discover", group, "--wait", "1s")
+		if code != 0 || !strings.Contains(out, id) || strings.Count(out, "12D3") < 3 {
+			t.Fatalf("shoal peers: exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("the ww-scheduler curl, unchanged", func(t *testing.T) {
+		curl := exec.Command("curl", "-sS", "-X", "POST", "-F", "id=task1", "-F", "description=Hash puzzle", "-F", "complete=0",
+			"-F", "duration=5", "-F", "start=1", "-F", "delay=2", "-F", "repeats=3", "-F", "wasm=@hash.wasm",
+			"-F", "input=0", "-F", "difficulty=3", gw+"/tasks")
+		curl.Dir = "../examples"
+		out, err := curl.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), `"id": "task1"`) {
+			t.Fatalf("curl: %v\n%s", err, out)
+		}
+		again, _ := exec.Command("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-F", "id=task1",
+			"-F", "wasm=@../examples/hash.wasm", gw+"/tasks").Output()
+		if string(again) != "409" {
+			t.Fatalf("a second POST with id task1: %s, want 409", again)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		var v taskJSON
+		for v = getTask(t, gw, "task1"); v.Status != "succeeded"; v = getTask(t, gw, "task1") {
+			if v.Status == "failed" || time.Now().After(deadline) {
+				t.Fatalf("task1: %+v", v)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if v.Completions != 3 || v.Result != "2832" {
+			t.Fatalf("task1: %+v", v)
+		}
+	})
+
+	t.Run("shoal submit --wait", func(t *testing.T) {
+		out, code := cli(t, gw, "submit", "../wasm/hash/hash-cmd.wasm", "--id", "cli1", "--input", "0", "--difficulty", "3", "--repeats", "2", "--wait")
+		if code != 0 || !strings.Contains(out, "2832") {
+			t.Fatalf("submit --wait: exit %d\n%s", code, out)
+		}
+		out, code = cli(t, gw, "tasks")
+		if code != 0 || !strings.Contains(out, "task1") || !strings.Contains(out, "cli1") {
+			t.Fatalf("shoal tasks: exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("bad input gets a clear error", func(t *testing.T) {
+		out, _ := exec.Command("curl", "-sS", "-F", "start=abc", "-F", "wasm=@../examples/hash.wasm", gw+"/tasks").Output()
+		if !strings.Contains(string(out), `"field": "start"`) {
+			t.Fatalf("start=abc: %s", out)
+		}
+		_, code := cli(t, gw, "submit", "no-such-file.wasm")
+		if code == 0 {
+			t.Fatal("submit of a missing file succeeded")
+		}
+	})
+
+	t.Run("SIGTERM stops every role with exit 0", func(t *testing.T) {
+		g.cmd.Process.Signal(syscall.SIGTERM)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		select {
+		case err := <-g.done:
+			if err != nil {
+				t.Fatalf("gateway exit: %v", err)
+			}
+			g.done <- nil // for the cleanup
+		case <-ctx.Done():
+			t.Fatal("gateway did not stop on SIGTERM")
+		}
+	})
+}
