@@ -45,19 +45,35 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /info", s.info)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /metrics", s.metrics)
-	s.mux.HandleFunc("/", s.notFound)
 	return s
 }
 
-// ServeHTTP bounds every body by the upload limit, then routes.
+// ServeHTTP bounds every body by the upload limit, then routes. Requests
+// no route takes get the mux's status (404, or 405 for a known path) with a
+// JSON body like every other error.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload)
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		rec := &statusRecorder{header: http.Header{}}
+		s.mux.ServeHTTP(rec, r)
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		writeJSON(w, rec.code, apiError{Error: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)})
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)})
+// statusRecorder keeps only the status and headers the mux answers with.
+type statusRecorder struct {
+	header http.Header
+	code   int
 }
+
+func (r *statusRecorder) Header() http.Header         { return r.header }
+func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *statusRecorder) WriteHeader(code int)        { r.code = code }
 
 func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 	f, err := parseForm(r)

@@ -166,6 +166,12 @@ func (d *decoder) uvarint() uint64 {
 		d.fail(errTruncated)
 		return 0
 	}
+	// Only the shortest encoding is accepted, so that a record has exactly
+	// one encoding.
+	if n > 1 && d.b[n-1] == 0 {
+		d.fail(errors.New("non-minimal varint"))
+		return 0
+	}
 	d.b = d.b[n:]
 	return v
 }

@@ -25,6 +25,17 @@ type timeoutError struct{ after time.Duration }
 
 func (e *timeoutError) Error() string { return "timeout after " + e.after.String() }
 
+// baseModuleConfig is the part of every run's module configuration that does
+// not depend on the Spec.
+func baseModuleConfig() wazero.ModuleConfig {
+	return wazero.NewModuleConfig().
+		WithName("").         // anonymous: instances of one module never collide
+		WithStartFunctions(). // run by execute, so that it can time and classify them
+		WithSysWalltime().
+		WithSysNanotime().
+		WithRandSource(rand.Reader)
+}
+
 // execution is one run in progress.
 type execution struct {
 	r      *Runner
@@ -57,14 +68,7 @@ func (r *Runner) prepare(spec Spec, m *module) (*execution, error) {
 			return nil, err
 		}
 	}
-	c := wazero.NewModuleConfig().
-		WithName(""). // anonymous: instances of one module never collide
-		WithStartFunctions(). // run by execute, so that it can time and classify them
-		WithArgs(spec.argv()...).
-		WithStdin(bytes.NewReader(spec.Stdin)).
-		WithSysWalltime().
-		WithSysNanotime().
-		WithRandSource(rand.Reader)
+	c := r.base.WithArgs(spec.argv()...).WithStdin(bytes.NewReader(spec.Stdin))
 	for _, kv := range spec.Env {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {

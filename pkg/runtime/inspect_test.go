@@ -54,9 +54,9 @@ func TestInspect(t *testing.T) {
 func TestInspectInvalid(t *testing.T) {
 	good := MustModule(t, "echo")
 	tests := map[string][]byte{
-		"empty":       nil,
-		"truncated":   good[:len(good)-5],
-		"version 2":   append([]byte{0, 'a', 's', 'm', 2, 0, 0, 0}, good[8:]...),
+		"empty":     nil,
+		"truncated": good[:len(good)-5],
+		"version 2": append([]byte{0, 'a', 's', 'm', 2, 0, 0, 0}, good[8:]...),
 	}
 	for name, wasm := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -124,7 +124,7 @@ func TestRun(t *testing.T) {
 			want: runtime.Result{OK: true, Output: "0"},
 		},
 		{
-			name: "module not compiled",
+			name:  "module not compiled",
 			spec:  runtime.Spec{Module: runtime.HashOf([]byte("nothing"))},
 			want:  runtime.Result{ExitCode: -1},
 			error: "module not compiled",

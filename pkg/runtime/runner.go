@@ -23,6 +23,7 @@ type Runner struct {
 	cfg   Config
 	rt    wazero.Runtime
 	cache wazero.CompilationCache // nil without Config.CacheDir
+	base  wazero.ModuleConfig     // see baseModuleConfig
 
 	// stop ends every run when the Runner closes.
 	stop     context.Context
@@ -65,6 +66,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		WithMemoryLimitPages(cfg.limitPages())
 	r := &Runner{
 		cfg:      cfg,
+		base:     baseModuleConfig(),
 		modules:  make(map[Hash]*module),
 		inflight: make(map[Hash]*compileCall),
 	}
