@@ -56,12 +56,7 @@ SHOAL_GATEWAY="http://$http" ./examples/submit.sh -sS
 echo
 
 say "waiting for its 3 runs (start 1 s, then every 2 s)"
-$shoal task task1 --gateway "http://$http" >/dev/null
-for _ in $(seq 200); do
-  status=$(curl -sS "http://$http/tasks/task1" | sed -n 's/^  "status": "\(.*\)",/\1/p')
-  case "$status" in succeeded|failed|canceled) break ;; esac
-  sleep 0.1
-done
+status=$(curl -sS "http://$http/tasks/task1?wait=30" | sed -n 's/^  "status": "\(.*\)",/\1/p')
 
 say "the result"
 $shoal task task1 --gateway "http://$http"

@@ -37,7 +37,11 @@ func gatewayFlag(fs *flag.FlagSet) *string {
 func connect(e *env, cmd, url string) (*client.Client, int) {
 	c, err := client.New(url, nil)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "shoal: %s: --gateway: %v\n", cmd, err)
+		from := "--gateway"
+		if url == os.Getenv("SHOAL_GATEWAY") {
+			from = "$SHOAL_GATEWAY"
+		}
+		fmt.Fprintf(e.stderr, "shoal: %s: %s: %v\n", cmd, from, err)
 		return nil, 2
 	}
 	return c, 0

@@ -219,18 +219,33 @@ func TestUnreachable(t *testing.T) {
 	}
 }
 
-func TestNotAGateway(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusTeapot)
-		w.Write([]byte("short and stout\n"))
-	}))
-	t.Cleanup(srv.Close)
-	c, err := client.New(srv.URL, nil)
-	if err != nil {
-		t.Fatal(err)
+func TestErrorAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   string
+	}{
+		{"not a gateway", http.StatusTeapot, "short and stout\n", "418 I'm a teapot: short and stout"},
+		{"gateway failure", http.StatusInternalServerError, `{"error":"internal error"}`, "the gateway failed (HTTP 500): internal error; its log says why"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(tc.status)
+				w.Write([]byte(tc.body))
+			}))
+			t.Cleanup(srv.Close)
+			c, err := client.New(srv.URL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Tasks(testContext(t))
+			mustAPIError(t, err, tc.status, "", "")
+			if err != nil && !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+		})
 	}
-	_, err = c.Tasks(testContext(t))
-	mustAPIError(t, err, http.StatusTeapot, "", "418 I'm a teapot: short and stout")
 }
 
 func TestLogsAndWorkersWithoutWorkers(t *testing.T) {

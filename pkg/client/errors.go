@@ -25,7 +25,12 @@ type APIError struct {
 	Field string
 }
 
-func (e *APIError) Error() string { return e.Message }
+func (e *APIError) Error() string {
+	if e.Status >= 500 {
+		return fmt.Sprintf("the gateway failed (HTTP %d): %s; its log says why", e.Status, e.Message)
+	}
+	return e.Message
+}
 
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 64 << 10

@@ -305,7 +305,7 @@ func (d *Discovery) seal(rec record.Record) ([]byte, error) {
 
 // withinDistance reports whether the surveyor asked peer self to answer: a
 // peer answers if the XOR of the leading 64 bits of the SHA-256 of both
-// IDs is below 2^distance. Distance 64 and above (DistanceAll) means every
+// IDs is below 2^distance. Distance 64 and above (distanceAll) means every
 // peer; smaller values sample a large group, as in casm.
 func withinDistance(self, surveyor peer.ID, distance uint8) bool {
 	if distance >= 64 {

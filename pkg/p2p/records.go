@@ -33,8 +33,9 @@ const (
 	maxAddrLen   = 128
 )
 
-// DistanceAll is the survey distance at which every peer answers.
-const DistanceAll = 255
+// distanceAll is the survey distance at which every peer answers; Survey
+// and FindPeer always use it.
+const distanceAll = 255
 
 func init() {
 	record.RegisterType(&surveyRecord{})

@@ -26,7 +26,7 @@ func mustKey(tb testing.TB) (crypto.PrivKey, peer.ID) {
 func TestRecordsRoundTrip(t *testing.T) {
 	_, id := mustKey(t)
 	for _, rec := range []packetRecord{
-		&surveyRecord{Peer: id, Namespace: "shoal", Distance: DistanceAll, Seq: peer.TimestampSeq()},
+		&surveyRecord{Peer: id, Namespace: "shoal", Distance: distanceAll, Seq: peer.TimestampSeq()},
 		&responseRecord{Peer: id, Namespace: "shoal", Seq: 7, Addrs: []ma.Multiaddr{
 			ma.StringCast("/ip4/127.0.0.1/tcp/4001"),
 			ma.StringCast("/ip4/127.0.0.1/udp/4001/quic-v1"),

@@ -45,7 +45,7 @@ func TestReplayGuard(t *testing.T) {
 func TestWithinDistance(t *testing.T) {
 	_, a := mustKey(t)
 	_, b := mustKey(t)
-	if !withinDistance(a, b, DistanceAll) || !withinDistance(a, b, 64) {
+	if !withinDistance(a, b, distanceAll) || !withinDistance(a, b, 64) {
 		t.Error("distance >= 64 must include everyone")
 	}
 	if withinDistance(a, b, 0) {

@@ -131,7 +131,7 @@ func (d *Discovery) connection(ctx context.Context) (*groupConn, error) {
 }
 
 func (d *Discovery) sendSurvey(conn *groupConn) error {
-	pkt, err := d.seal(&surveyRecord{Peer: d.self, Namespace: d.ns, Distance: DistanceAll, Seq: peer.TimestampSeq()})
+	pkt, err := d.seal(&surveyRecord{Peer: d.self, Namespace: d.ns, Distance: distanceAll, Seq: peer.TimestampSeq()})
 	if err != nil {
 		return err
 	}

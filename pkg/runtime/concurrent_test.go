@@ -12,13 +12,15 @@ import (
 )
 
 // TestRunConcurrent runs one compiled module 50 times at once, next to
-// commands and failing runs, and checks that each run saw its own instance.
+// commands, failing runs and runs checking that their memory starts zeroed,
+// and checks that each run saw its own instance.
 func TestRunConcurrent(t *testing.T) {
 	r := MustRunner(t, runtime.DefaultConfig())
 	ww := MustCompile(t, r, "ww_add")
 	echo := MustCompile(t, r, "echo")
 	bomb := MustCompile(t, r, "membomb")
 	loop := MustCompile(t, r, "loop")
+	leak := MustCompile(t, r, "leak")
 
 	const runs = 50
 	var wg sync.WaitGroup
@@ -26,6 +28,10 @@ func TestRunConcurrent(t *testing.T) {
 		wg.Go(func() {
 			got := r.Run(context.Background(), runtime.Spec{Module: ww, Input: ptr(int64(i)), Difficulty: ptr(1000)})
 			checkResult(t, got, runtime.Result{OK: true, Output: strconv.Itoa(i + 1000)}, "")
+		})
+		wg.Go(func() {
+			got := r.Run(context.Background(), runtime.Spec{Module: leak, Input: ptr(int64(i + 1)), Difficulty: ptr(int64(i % 5))})
+			checkResult(t, got, runtime.Result{OK: true, Output: "0"}, "")
 		})
 		wg.Go(func() {
 			name := fmt.Sprintf("task%d", i)

@@ -21,6 +21,15 @@
 // flood stdout, recurse, trap, sleep), Run returns a Result that says why it
 // failed and the Runner stays usable.
 //
+// Memory limits: the runtime is limited to Config.MemoryLimit, and each run
+// gets its own allocator (wazero's experimental.WithMemoryAllocator) that
+// refuses growth past the run's limit, so one runtime serves runs with
+// different limits. A refused memory.grow returns -1 to the module; when the
+// run then fails, its Result.Error starts "memory limit of N exceeded". The
+// limit covers linear memory only: wazero's own per-call structures, notably
+// the wasm call stack (up to about 100 MB before "stack overflow"), are
+// outside it.
+//
 // Inspect is the cheap check for the gateway at upload time: it validates a
 // module and returns its ABI without compiling it to native code.
 package runtime

@@ -25,11 +25,26 @@ func inspect(ctx context.Context, wasm []byte) (shape, error) {
 	// A runtime per call: closing it frees everything the module needed.
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithDebugInfoEnabled(false))
 	defer rt.Close(context.WithoutCancel(ctx))
-	cm, err := rt.CompileModule(ctx, wasm)
+	cm, err := compileModule(ctx, rt, wasm)
 	if err != nil {
-		return shape{}, fmt.Errorf("%w: %w", ErrNotWasm, err)
+		return shape{}, err
 	}
 	return check(cm, wasm)
+}
+
+// compileModule compiles wasm in rt. A panic of wazero on hostile bytes is
+// an error about the module, not a crash.
+func compileModule(ctx context.Context, rt wazero.Runtime, wasm []byte) (cm wazero.CompiledModule, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			cm, err = nil, fmt.Errorf("%w: compiler panicked: %v", ErrNotWasm, p)
+		}
+	}()
+	cm, err = rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotWasm, err)
+	}
+	return cm, nil
 }
 
 // check reads what analyze needs from wasm, which wazero compiled into cm.

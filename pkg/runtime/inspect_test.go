@@ -20,6 +20,7 @@ func TestInspect(t *testing.T) {
 		{module: "initialize", abi: runtime.ABIWW},
 		{module: "start_exit", abi: runtime.ABIWW},
 		{module: "bigmem", abi: runtime.ABIWW},
+		{module: "leak", abi: runtime.ABIWW},
 		{module: "echo", abi: runtime.ABICommand},
 		{module: "exit3", abi: runtime.ABICommand},
 		{module: "loop", abi: runtime.ABICommand},

@@ -218,3 +218,15 @@ func TestCloseEndsRuns(t *testing.T) {
 		t.Errorf("second Close = %v", err)
 	}
 }
+
+// TestRunFreshMemory checks that no run sees what an earlier run left in its
+// memory, whatever the runtime does to reuse memory.
+func TestRunFreshMemory(t *testing.T) {
+	r := MustRunner(t, runtime.DefaultConfig())
+	h := MustCompile(t, r, "leak")
+	for i := range 200 {
+		grow := int64(i % 40)
+		got := r.Run(context.Background(), runtime.Spec{Module: h, Input: ptr(0x5eed), Difficulty: &grow})
+		checkResult(t, got, runtime.Result{OK: true, Output: "0"}, "")
+	}
+}

@@ -190,7 +190,7 @@ func (r *Runner) compile(ctx context.Context, wasm []byte) (*module, error) {
 		return nil, err
 	}
 	// The compiled module may keep slices of its bytes; the caller may reuse them.
-	cm, err := r.rt.CompileModule(ctx, bytes.Clone(wasm))
+	cm, err := compileModule(ctx, r.rt, bytes.Clone(wasm))
 	r.compiles.Add(1)
 	if err != nil {
 		// wazero refuses a memory that starts over the runtime's limit; say so plainly.
@@ -198,7 +198,7 @@ func (r *Runner) compile(ctx context.Context, wasm []byte) (*module, error) {
 		if info, scanErr := scanBinary(wasm); scanErr == nil && uint64(info.memoryMinPages)*pageSize > limit {
 			return nil, memoryLimitError(uint64(info.memoryMinPages)*pageSize, limit)
 		}
-		return nil, fmt.Errorf("%w: %w", ErrNotWasm, err)
+		return nil, err
 	}
 	s, err := check(cm, wasm)
 	if err != nil {

@@ -139,6 +139,7 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 		s.assigns++
 		w.last = s.assigns
 		w.used++
+		w.runs++
 		w.usedMem += t.Spec.Memory
 		w.running[it.ref] = t.Spec.Memory
 		r.Status = task.Running

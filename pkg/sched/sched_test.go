@@ -107,6 +107,11 @@ func TestPlacementBalancesEqualWorkers(t *testing.T) {
 	if count["a"]+count["b"] != 100 || count["a"] < 40 || count["b"] < 40 {
 		t.Fatalf("placement a=%d b=%d, want each 40-60 of 100", count["a"], count["b"])
 	}
+	for _, w := range s.Workers() {
+		if w.Runs != int64(count[w.ID]) || w.Used != 0 {
+			t.Errorf("worker %s: runs %d used %d, want %d and 0", w.ID, w.Runs, w.Used, count[w.ID])
+		}
+	}
 }
 
 func TestPlacementPrefersFreeCapacityAndLabels(t *testing.T) {
