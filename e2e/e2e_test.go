@@ -169,8 +169,10 @@ func TestUserSession(t *testing.T) {
 	}
 
 	t.Run("peers", func(t *testing.T) {
-		out, code := cli(t, gw, "peers", "--discover", group, "--wait", "1s")
-		if code != 0 || !strings.Contains(out, id) || strings.Count(out, "12D3") < 3 {
+		cmd := exec.Command(shoal, "peers", "--discover", group, "--wait", "1s")
+		b, err := cmd.Output()
+		out, code := string(b), cmd.ProcessState.ExitCode()
+		if err != nil || code != 0 || !strings.Contains(out, id) || strings.Count(out, "12D3") < 3 {
 			t.Fatalf("shoal peers: exit %d\n%s", code, out)
 		}
 	})

@@ -82,16 +82,25 @@ func (s *Scheduler) Submit(now time.Time, spec task.Spec) (task.Task, error) {
 	s.tasks[spec.ID] = t
 	s.order = append(s.order, t)
 	for i := range t.Runs {
-		s.push(t, i, t.Runs[i].Due)
+		s.push(now, t, i, t.Runs[i].Due)
 	}
+	t.Refresh()
 	return t.Clone(), nil
 }
 
-func (s *Scheduler) push(t *task.Task, i int, due time.Time) {
+// push queues run i: straight into the ready queue when it is due at now,
+// else until it is.
+func (s *Scheduler) push(now time.Time, t *task.Task, i int, due time.Time) {
 	s.seq++
 	r := &t.Runs[i]
-	r.Status = task.Scheduled
-	heap.Push(&s.later, item{ref: RunRef{t.Spec.ID, i, r.Attempt}, due: due, priority: t.Spec.Priority, seq: s.seq})
+	it := item{ref: RunRef{t.Spec.ID, i, r.Attempt}, due: due, priority: t.Spec.Priority, seq: s.seq}
+	if due.After(now) {
+		r.Status = task.Scheduled
+		heap.Push(&s.later, it)
+		return
+	}
+	r.Status = task.Queued
+	heap.Push(&s.ready, it)
 }
 
 // current returns the run that ref names if ref is its current attempt.
@@ -203,7 +212,7 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 		r.Attempt++
 		r.Worker = ""
 		r.Error = o.Error
-		s.push(t, ref.Index, now.Add(s.backoff(r.Attempt)))
+		s.push(now, t, ref.Index, now.Add(s.backoff(r.Attempt)))
 		t.Refresh()
 		return true
 	}

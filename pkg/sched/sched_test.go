@@ -243,3 +243,11 @@ func TestPriority(t *testing.T) {
 		t.Fatalf("want high first: %v", ds)
 	}
 }
+
+func TestDueTaskIsQueuedAtOnce(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	tk, err := s.Submit(t0, spec("now"))
+	if err != nil || tk.Status != task.Queued || tk.Runs[0].Status != task.Queued {
+		t.Fatalf("a task due at submit: %v %+v, want queued", err, tk)
+	}
+}
