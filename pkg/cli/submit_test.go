@@ -70,8 +70,8 @@ func TestSubmitErrors(t *testing.T) {
 }
 
 func TestSubmitWait(t *testing.T) {
-	url, gwHost := MustAPIGateway(t)
-	MustGatewayWorker(t, gwHost)
+	url, m := MustAPIGateway(t)
+	m.AddWorker()
 	gw := "--gateway=" + url
 	cmd := MustWriteFile(t, "hash-cmd.wasm", wasm.HashCCommand)
 

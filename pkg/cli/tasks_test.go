@@ -4,101 +4,31 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/shoalmesh/shoal/pkg/cli"
-	"github.com/shoalmesh/shoal/pkg/gateway"
 	"github.com/shoalmesh/shoal/pkg/httpapi"
-	"github.com/shoalmesh/shoal/pkg/p2p"
+	"github.com/shoalmesh/shoal/pkg/meshtest"
 	"github.com/shoalmesh/shoal/pkg/sched"
 	"github.com/shoalmesh/shoal/pkg/task"
-	"github.com/shoalmesh/shoal/pkg/worker"
 	"github.com/shoalmesh/shoal/wasm"
 )
 
 // clientTestTimeout bounds every command a test runs.
 const clientTestTimeout = 30 * time.Second
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-// MustLoopbackHost starts a libp2p host on loopback, closed when the test
-// ends.
-func MustLoopbackHost(tb testing.TB) host.Host {
+// MustAPIGateway runs a real gateway with its HTTP API (package meshtest)
+// until the test ends; it returns the API's URL and the mesh, whose workers
+// have one slot each.
+func MustAPIGateway(tb testing.TB) (string, *meshtest.Mesh) {
 	tb.Helper()
-	key, _, err := crypto.GenerateEd25519Key(nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h, err := p2p.NewHost(p2p.HostConfig{Key: key, Listen: p2p.DefaultListen()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { h.Close() })
-	return h
-}
-
-// MustAPIGateway runs a real gateway with its HTTP API in an httptest
-// server until the test ends; it returns the API's URL and the gateway's
-// host.
-func MustAPIGateway(tb testing.TB) (string, host.Host) {
-	tb.Helper()
-	h := MustLoopbackHost(tb)
-	g, err := gateway.New(gateway.DefaultConfig(), h, quietLogger())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("gateway Run: %v", err)
-		}
-	})
-	srv := httptest.NewServer(httpapi.New(httpapi.DefaultConfig(), g, quietLogger()))
-	tb.Cleanup(srv.Close)
-	return srv.URL, h
-}
-
-// MustGatewayWorker runs a real one-slot worker of the gateway on gw until
-// the test ends.
-func MustGatewayWorker(tb testing.TB, gw host.Host) {
-	tb.Helper()
-	h := MustLoopbackHost(tb)
-	ctx, cancel := context.WithCancel(context.Background())
-	cfg := worker.DefaultConfig()
-	cfg.Slots = 1
-	w, err := worker.New(ctx, cfg, h, quietLogger())
-	if err != nil {
-		cancel()
-		tb.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		done <- w.Run(ctx, func(context.Context) (peer.AddrInfo, error) {
-			return peer.AddrInfo{ID: gw.ID(), Addrs: gw.Addrs()}, nil
-		})
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("worker Run: %v", err)
-		}
-		_ = w.Close(context.Background())
-	})
+	m := meshtest.Start(tb, meshtest.Options{Slots: 1})
+	return m.URL, m
 }
 
 // result is what one `shoal` invocation did.
@@ -237,9 +167,9 @@ func TestGatewayFromEnvironment(t *testing.T) {
 }
 
 func TestWorkersNone(t *testing.T) {
-	url, gwHost := MustAPIGateway(t)
+	url, m := MustAPIGateway(t)
 	gw := "--gateway=" + url
-	shoal(t, "workers", gw).want(t, 0, nil, []string{"no workers at " + url + "; start one with `shoal worker --dial " + gwHost.ID().String() + "`"})
+	shoal(t, "workers", gw).want(t, 0, nil, []string{"no workers at " + url + "; start one with `shoal worker --dial " + m.Host.ID().String() + "`"})
 	var ws []sched.WorkerInfo
 	r := shoal(t, "workers", "--json", gw)
 	mustUnmarshal(t, r.stdout, &ws)

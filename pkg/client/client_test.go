@@ -269,8 +269,8 @@ func TestLogsAndWorkersWithoutWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.PeerID != h.ID().String() || len(info.Addrs) == 0 {
-		t.Errorf("Info() = %+v, want peer %s", info, h.ID())
+	if info.PeerID != h.Host.ID().String() || len(info.Addrs) == 0 {
+		t.Errorf("Info() = %+v, want peer %s", info, h.Host.ID())
 	}
 }
 
@@ -320,8 +320,8 @@ func TestFollowStopsWithContext(t *testing.T) {
 }
 
 func TestFollowWithWorker(t *testing.T) {
-	c, gw := MustGateway(t)
-	MustWorker(t, gw)
+	c, m := MustGateway(t)
+	m.AddWorker()
 	ctx := testContext(t)
 	if _, err := c.Submit(ctx, client.Submission{ID: "cmd", Wasm: wasm.HashCCommand, Input: ptr[int64](0), Difficulty: ptr[int64](3), Repeats: 2}); err != nil {
 		t.Fatal(err)
