@@ -204,6 +204,9 @@ func (d *Discovery) handle(b []byte, now time.Time) error {
 	}
 	switch {
 	case bytes.Equal(env.PayloadType, surveyCodec):
+		if d.addrs == nil {
+			return errSurveyOnly
+		}
 		var s surveyRecord
 		if err := d.verify(b, env, &s, d.surveys, now); err != nil {
 			return err
@@ -261,9 +264,6 @@ func (r *responseRecord) header() (peer.ID, string, uint64) { return r.Peer, r.N
 
 // answer multicasts this node's addresses in reply to s.
 func (d *Discovery) answer(s *surveyRecord) error {
-	if d.addrs == nil {
-		return errSurveyOnly
-	}
 	if !withinDistance(d.self, s.Peer, s.Distance) {
 		return errTooFar
 	}
@@ -275,7 +275,7 @@ func (d *Discovery) answer(s *surveyRecord) error {
 	if err == nil {
 		err = d.conn.send(pkt)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, net.ErrClosed) { // closed: Run is returning
 		d.log.Warn("cannot answer survey", logPeer, s.Peer, logReason, err)
 	}
 	return nil

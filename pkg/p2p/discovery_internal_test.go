@@ -35,11 +35,40 @@ func forge(b []byte) []byte {
 	return b
 }
 
+// mustTestGroup returns a group on lo on a port no other test uses.
+func mustTestGroup(tb testing.TB) Group {
+	tb.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	g, err := ParseGroup(fmt.Sprintf("/ip4/228.8.8.8/udp/%d/multicast/lo", c.LocalAddr().(*net.UDPAddr).Port))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return g
+}
+
+var testAddrs = func() []ma.Multiaddr { return []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4001")} }
+
+// TestHandle feeds packets straight to a node (that never runs) and checks
+// which it acts on.
 func TestHandle(t *testing.T) {
 	self, selfID := mustKey(t)
 	other, otherID := mustKey(t)
 	thief, _ := mustKey(t)
-	d, err := New(Config{Namespace: "shoal", Key: self})
+	g := mustTestGroup(t)
+	d, err := New(Config{Group: g, Namespace: "shoal", Key: self, Addrs: testAddrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.conn, err = listenGroup(context.Background(), g) // for its answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.conn.close()
+	surveyOnly, err := New(Config{Group: g, Namespace: "shoal", Key: self})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,9 +89,9 @@ func TestHandle(t *testing.T) {
 		name   string
 		packet []byte
 		watch  bool
-		want   error // errSurveyOnly: a survey got through every check
+		want   error
 	}{
-		{"survey", valid, false, errSurveyOnly},
+		{"survey", valid, false, nil},
 		{"replayed survey", valid, false, errReplay},
 		{"bad signature", forge(survey(other, otherID, "shoal", now.Add(time.Millisecond))), false, errBadSignature},
 		{"signed by another key", survey(thief, otherID, "shoal", now.Add(2*time.Millisecond)), false, errWrongSigner},
@@ -87,6 +116,9 @@ func TestHandle(t *testing.T) {
 	}
 	if len(heard) != 1 || heard[0].ID != otherID || len(heard[0].Addrs) != 1 {
 		t.Errorf("watchers heard %v, want one response from %s", heard, otherID)
+	}
+	if err := surveyOnly.handle(valid, now); !errors.Is(err, errSurveyOnly) {
+		t.Errorf("survey-only node: handle = %v, want %v", err, errSurveyOnly)
 	}
 }
 
@@ -113,22 +145,10 @@ func (s logSink) Handle(_ context.Context, r slog.Record) error {
 // replayed one, and checks it drops both and keeps answering good ones.
 func TestIgnoresBadPacketsOnTheWire(t *testing.T) {
 	t.Parallel()
-	port := func() int {
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}()
-	g, err := ParseGroup(fmt.Sprintf("/ip4/228.8.8.8/udp/%d/multicast/lo", port))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := mustTestGroup(t)
 	key, id := mustKey(t)
 	sink := logSink{reasons: make(chan error, 1000)}
-	d, err := New(Config{Group: g, Namespace: "shoal", Key: key, Logger: slog.New(sink),
-		Addrs: func() []ma.Multiaddr { return []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4001")} }})
+	d, err := New(Config{Group: g, Namespace: "shoal", Key: key, Logger: slog.New(sink), Addrs: testAddrs})
 	if err != nil {
 		t.Fatal(err)
 	}

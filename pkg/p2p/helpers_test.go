@@ -2,7 +2,6 @@ package p2p_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"testing"
@@ -112,5 +111,3 @@ func isLoopback(a ma.Multiaddr) bool {
 	ip, err := a.ValueForProtocol(ma.P_IP4)
 	return err == nil && net.ParseIP(ip).IsLoopback()
 }
-
-var errTimeout = errors.New("timed out")
