@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/gateway"
@@ -143,6 +144,9 @@ func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, viewOf(t, s.cfg.DefaultTimeout))
 }
 
+// keepAlive is how often a quiet log stream gets a comment line.
+const keepAlive = 15 * time.Second
+
 // maxWait bounds ?wait= so that a request cannot hold a connection forever.
 const maxWait = 5 * time.Minute
 
@@ -184,12 +188,11 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, id string) {
 	if fl != nil {
 		fl.Flush()
 	}
-	send := func(event string, v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
+	var mu sync.Mutex // the keep-alive and the events share the writer
+	write := func(format string, args ...any) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
 			return err
 		}
 		if fl != nil {
@@ -197,6 +200,32 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, id string) {
 		}
 		return nil
 	}
+	send := func(event string, v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		return write("event: %s\ndata: %s\n\n", event, b)
+	}
+	// A comment line now and then keeps proxies from closing a quiet stream.
+	ctx, stop := context.WithCancel(r.Context())
+	done := make(chan struct{})
+	defer func() { stop(); <-done }() // never write after the handler returns
+	go func() {
+		defer close(done)
+		t := time.NewTicker(keepAlive)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if write(": keep-alive\n\n") != nil {
+					return
+				}
+			}
+		}
+	}()
 	err := s.g.Follow(r.Context(), id, func(e task.LogEntry) error { return send("log", e) })
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return
