@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/gateway"
 	"github.com/shoalmesh/shoal/pkg/httpapi"
 	"github.com/shoalmesh/shoal/pkg/meshtest"
 	"github.com/shoalmesh/shoal/pkg/task"
@@ -299,5 +300,50 @@ func TestLostWorkerRunIsRetried(t *testing.T) {
 	v := waitDone(t, m.URL, "sleepy")
 	if v.Status != task.Succeeded || v.Runs[0].Attempt != 1 || v.Completions != 1 {
 		t.Fatalf("after losing the worker: %+v", v)
+	}
+}
+
+// A worker dropped for missing pings is hung up on, so it notices and
+// offers itself again instead of idling on a connection the gateway no
+// longer uses. With a ping timeout nothing can meet, it is dropped and
+// comes back over and over.
+func TestDroppedWorkerRejoins(t *testing.T) {
+	cfg := gateway.DefaultConfig()
+	cfg.PingInterval, cfg.PingTimeout = 20*time.Millisecond, time.Nanosecond
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Gateway: &cfg})
+	for i, want := range []int{1, 0, 1, 0, 1} {
+		deadline := time.Now().Add(10 * time.Second)
+		for len(m.Gateway.Workers()) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("step %d: pool never had %d workers", i, want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// Stopping a gateway while runs are being dispatched must not crash it.
+func TestRestartUnderLoad(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 3})
+	m.WaitWorkers(3)
+	for round := range 3 {
+		mustPost(t, m.URL, field{name: "id", value: fmt.Sprint("load", round)}, field{name: "wasm", file: wasm.HashC},
+			field{name: "difficulty", value: "1"}, field{name: "repeats", value: "5000"})
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			tk, err := m.Gateway.Task(fmt.Sprint("load", round))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tk.Completions >= 50 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no progress")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		m.RestartGateway()
+		m.WaitWorkers(3)
 	}
 }

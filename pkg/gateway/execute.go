@@ -24,6 +24,7 @@ const callGrace = 30 * time.Second
 
 // execute calls Worker.run for one dispatched attempt and records the outcome.
 func (g *Gateway) execute(ctx context.Context, d sched.Dispatch, w wire.Worker) {
+	defer g.tasks.Done()
 	defer w.Release()
 	timeout := d.Spec.Duration
 	if timeout == 0 {
@@ -47,12 +48,15 @@ func (g *Gateway) execute(ctx context.Context, d sched.Dispatch, w wire.Worker) 
 }
 
 func (g *Gateway) call(ctx context.Context, d sched.Dispatch, w wire.Worker, timeout time.Duration) task.Outcome {
+	// Our own reference to the sink: if the call fails before its params are
+	// built, nothing else would release the sink's server.
 	sink := wire.LogSink_ServerToClient(logSink{logs: g.logs, task: d.Ref.Task, run: d.Ref.Index, attempt: d.Ref.Attempt})
+	defer sink.Release()
 	f, release := w.Run(ctx, func(p wire.Worker_run_Params) error {
 		if err := p.SetModules(g.source.AddRef()); err != nil {
 			return err
 		}
-		if err := p.SetLogs(sink); err != nil {
+		if err := p.SetLogs(sink.AddRef()); err != nil {
 			return err
 		}
 		spec, err := p.NewSpec()

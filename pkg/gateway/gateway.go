@@ -25,8 +25,12 @@ import (
 // Version is reported by /info and in offers.
 var Version = "dev"
 
-// ErrNoModule: a task names a module the gateway does not hold.
-var ErrNoModule = errors.New("module not found")
+var (
+	// ErrNoModule: a task names a module the gateway does not hold.
+	ErrNoModule = errors.New("module not found")
+	// ErrClosed: the gateway is shutting down.
+	ErrClosed = errors.New("gateway shutting down")
+)
 
 // Gateway is a running gateway.
 type Gateway struct {
@@ -38,7 +42,12 @@ type Gateway struct {
 	source wire.ModuleSource
 	wake   chan struct{}
 
+	// tasks counts the goroutines Run owns (dispatched calls and worker
+	// watchers); Run waits for them before it returns.
+	tasks sync.WaitGroup
+
 	mu       sync.Mutex
+	closed   bool          // Run has ended: offers are refused
 	changed  chan struct{} // closed and replaced whenever a run ends
 	sched    *sched.Scheduler
 	workers  map[sched.WorkerID]*remoteWorker
@@ -51,6 +60,7 @@ type remoteWorker struct {
 	id     sched.WorkerID
 	client wire.Worker
 	stop   context.CancelFunc // stops its pinger
+	hangup func()             // closes its connection
 }
 
 // New makes a gateway serving on h. Run starts it.
@@ -75,11 +85,12 @@ func New(cfg Config, h host.Host, logger *slog.Logger) (*Gateway, error) {
 
 // Run serves workers and dispatches runs until ctx ends.
 func (g *Gateway) Run(ctx context.Context) error {
-	rpc.Serve(g.host, func(connCtx context.Context, remote peer.ID) capnp.Client {
-		return capnp.Client(wire.Gateway_ServerToClient(&gatewayServer{g: g, peer: remote, ctx: connCtx}))
+	rpc.Serve(g.host, func(connCtx context.Context, remote peer.ID, hangup func()) capnp.Client {
+		return capnp.Client(wire.Gateway_ServerToClient(&gatewayServer{g: g, peer: remote, ctx: connCtx, hangup: hangup}))
 	}, g.log)
+	defer g.source.Release() // last: no call of ours may still pass it on
+	defer g.tasks.Wait()
 	defer g.host.RemoveStreamHandler(rpc.Protocol)
-	defer g.source.Release()
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -117,18 +128,23 @@ func (g *Gateway) dispatch(ctx context.Context) time.Time {
 		w := g.workers[d.Worker]
 		callCtx, cancel := context.WithCancel(ctx)
 		g.inflight[d.Ref] = inflight{worker: d.Worker, cancel: cancel}
+		g.tasks.Add(1)
 		go g.execute(callCtx, d, w.client.AddRef())
 	}
 	next, _ := g.sched.NextDue()
 	return next
 }
 
+// shutdown refuses further offers and hangs up on every worker; the
+// dispatched calls end with the loop's context.
 func (g *Gateway) shutdown() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.closed = true
 	for id, w := range g.workers {
 		w.stop()
 		w.client.Release()
+		go w.hangup()
 		delete(g.workers, id)
 	}
 }

@@ -11,31 +11,38 @@ import (
 // addWorker puts a worker's offer into the pool. An offer from a peer that
 // is already in the pool over another connection replaces it: the old
 // connection's runs count as lost.
-func (g *Gateway) addWorker(connCtx context.Context, id sched.WorkerID, client wire.Worker, o sched.Offer) {
+func (g *Gateway) addWorker(connCtx context.Context, id sched.WorkerID, client wire.Worker, o sched.Offer, hangup func()) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.closed {
+		client.Release()
+		return ErrClosed
+	}
 	if old, ok := g.workers[id]; ok {
 		if old.client.IsSame(client) {
 			client.Release()
 			g.sched.Offer(id, o)
 			g.kick()
-			return
+			return nil
 		}
 		g.dropLocked(old, "replaced by a new connection")
 	}
 	ctx, stop := context.WithCancel(connCtx)
-	w := &remoteWorker{id: id, client: client, stop: stop}
+	w := &remoteWorker{id: id, client: client, stop: stop, hangup: hangup}
 	g.workers[id] = w
 	g.sched.Offer(id, o)
 	g.log.Info("worker joined", "worker", id, "slots", o.Slots, "labels", o.Labels)
+	g.tasks.Add(1)
 	go g.watch(ctx, w)
 	g.kick()
+	return nil
 }
 
 // watch pings w until its connection ends or it stops answering within the
 // ping timeout, then drops it from the pool. The transport alone would take
 // tens of seconds to notice a silent peer.
 func (g *Gateway) watch(ctx context.Context, w *remoteWorker) {
+	defer g.tasks.Done()
 	t := time.NewTicker(g.cfg.PingInterval)
 	defer t.Stop()
 	for {
@@ -65,10 +72,13 @@ func (g *Gateway) drop(w *remoteWorker, why string) {
 	}
 }
 
+// dropLocked removes w from the pool and hangs up its connection, so a
+// worker dropped for silence notices and offers itself again.
 func (g *Gateway) dropLocked(w *remoteWorker, why string) {
 	delete(g.workers, w.id)
 	w.stop()
 	w.client.Release()
+	go w.hangup()
 	for _, f := range g.inflight {
 		if f.worker == w.id {
 			f.cancel() // its attempts are retried elsewhere; stop waiting on them

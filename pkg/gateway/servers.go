@@ -13,9 +13,10 @@ import (
 
 // gatewayServer is the bootstrap capability exported to one peer.
 type gatewayServer struct {
-	g    *Gateway
-	peer peer.ID
-	ctx  context.Context // ends with the connection
+	g      *Gateway
+	peer   peer.ID
+	ctx    context.Context // ends with the connection
+	hangup func()
 }
 
 var _ wire.Gateway_Server = (*gatewayServer)(nil)
@@ -27,14 +28,15 @@ func (s *gatewayServer) Workers(_ context.Context, call wire.Gateway_workers) er
 	if err != nil {
 		return err
 	}
-	return res.SetChan(wire.Chan_ServerToClient(&chanServer{g: s.g, peer: s.peer, ctx: s.ctx}))
+	return res.SetChan(wire.Chan_ServerToClient(&chanServer{g: s.g, peer: s.peer, ctx: s.ctx, hangup: s.hangup}))
 }
 
 // chanServer takes offers from one peer's connection.
 type chanServer struct {
-	g    *Gateway
-	peer peer.ID
-	ctx  context.Context
+	g      *Gateway
+	peer   peer.ID
+	ctx    context.Context
+	hangup func()
 }
 
 var _ wire.Chan_Server = (*chanServer)(nil)
@@ -53,8 +55,7 @@ func (s *chanServer) Send(_ context.Context, call wire.Chan_send) error {
 	if !o.HasWorker() {
 		return errors.New("offer carries no worker capability")
 	}
-	s.g.addWorker(s.ctx, sched.WorkerID(s.peer.String()), o.Worker().AddRef(), offer)
-	return nil
+	return s.g.addWorker(s.ctx, sched.WorkerID(s.peer.String()), o.Worker().AddRef(), offer, s.hangup)
 }
 
 func decodeOffer(o wire.Offer) (sched.Offer, error) {

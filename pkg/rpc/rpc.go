@@ -22,8 +22,9 @@ import (
 const Protocol = protocol.ID("/shoal/rpc/1")
 
 // Bootstrap makes the capability exported to a peer on a new connection.
-// ctx is canceled when that connection ends.
-type Bootstrap func(ctx context.Context, remote peer.ID) capnp.Client
+// ctx is canceled when that connection ends; hangup ends it from this side
+// (the peer sees its connection close and can start again).
+type Bootstrap func(ctx context.Context, remote peer.ID, hangup func()) capnp.Client
 
 // Serve accepts Shoal RPC streams on h until the host closes. Each stream
 // becomes a capnp connection exporting boot(remote).
@@ -32,7 +33,7 @@ func Serve(h host.Host, boot Bootstrap, logger *slog.Logger) {
 		remote := s.Conn().RemotePeer()
 		ctx, cancel := context.WithCancel(context.Background())
 		conn := capnprpc.NewConn(capnprpc.NewStreamTransport(s), &capnprpc.Options{
-			BootstrapClient: boot(ctx, remote),
+			BootstrapClient: boot(ctx, remote, func() { _ = s.Reset() }),
 			Logger:          quiet(logger.With("peer", remote.String())),
 		})
 		go func() {

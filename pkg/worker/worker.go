@@ -96,8 +96,9 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 	defer releaseWorkers()
 	ch := wf.Chan()
 	self := wire.Worker_ServerToClient(&server{w: w})
+	defer self.Release() // the offer holds its own reference
 	f, release := ch.Send(cctx, func(p wire.Chan_send_Params) error {
-		return w.encodeOffer(p, self)
+		return w.encodeOffer(p, self.AddRef())
 	})
 	_, err = f.Struct()
 	release()
