@@ -158,6 +158,7 @@ func TestEndpoints(t *testing.T) {
 		{"GET", "/metrics", 200, "shoal_tasks 1"},
 		{"GET", "/nothing", 404, "no such endpoint"},
 		{"PATCH", "/tasks/a", 405, ""},
+		{"GET", "//tasks/a", 200, `"id": "a"`}, // redirected to the clean path
 	} {
 		code, _, b := do(t, c.method, m.URL+c.path, "", nil)
 		if code != c.code || !strings.Contains(string(b), c.has) {

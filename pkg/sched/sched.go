@@ -60,6 +60,10 @@ type Scheduler struct {
 	workers map[WorkerID]*worker
 	later   byDue      // runs not yet due
 	ready   byPriority // due runs waiting for a worker
+	// blocked holds due runs no worker in the pool could ever take (labels
+	// it lacks, more memory than it offers); they return to ready when the
+	// pool changes, so they cost nothing while they wait.
+	blocked []item
 	seq     uint64
 	assigns uint64
 }
@@ -134,15 +138,19 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 	}
 	var out []Dispatch
 	var skipped []item
-	for s.ready.Len() > 0 && s.anyFree() {
+	for s.ready.Len() > 0 && len(skipped) < maxSkips && s.anyFree() {
 		it := heap.Pop(&s.ready).(item)
 		t, r := s.current(it.ref)
 		if r == nil || r.Status != task.Queued {
 			continue
 		}
 		w := s.place(&t.Spec)
+		if w == nil && !s.placeable(&t.Spec) {
+			s.blocked = append(s.blocked, it)
+			continue
+		}
 		if w == nil {
-			skipped = append(skipped, it)
+			skipped = append(skipped, it) // fits once capacity frees up
 			continue
 		}
 		s.assigns++
@@ -167,6 +175,24 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 func (s *Scheduler) anyFree() bool {
 	for _, w := range s.workers {
 		if w.free() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// maxSkips bounds how many due runs one Assign passes over because no
+// worker has room for them right now, so a long queue of such runs cannot
+// make every event slow.
+const maxSkips = 64
+
+// placeable reports whether some worker in the pool could take spec when
+// idle.
+func (s *Scheduler) placeable(spec *task.Spec) bool {
+	for _, w := range s.workers {
+		idle := *w
+		idle.used, idle.usedMem = 0, 0
+		if idle.offer.Slots > 0 && idle.fits(spec.Labels, spec.Memory) {
 			return true
 		}
 	}
@@ -271,13 +297,18 @@ func (s *Scheduler) Cancel(now time.Time, id string) ([]Dispatch, error) {
 	return running, nil
 }
 
-// Offer adds a worker, or updates what it offers when it is known.
+// Offer adds a worker, or updates what it offers when it is known. Runs
+// that were blocked for want of a suitable worker are looked at again.
 func (s *Scheduler) Offer(id WorkerID, o Offer) {
 	if w, ok := s.workers[id]; ok {
 		w.update(o)
-		return
+	} else {
+		s.workers[id] = newWorker(id, o)
 	}
-	s.workers[id] = newWorker(id, o)
+	for _, it := range s.blocked {
+		heap.Push(&s.ready, it)
+	}
+	s.blocked = nil
 }
 
 // RemoveWorker forgets a worker; its running attempts count as lost and are
@@ -333,7 +364,7 @@ type Counts struct {
 
 // Counts summarizes the state.
 func (s *Scheduler) Counts() Counts {
-	c := Counts{Tasks: len(s.order), Queued: s.ready.Len(), Scheduled: s.later.Len(), Workers: len(s.workers)}
+	c := Counts{Tasks: len(s.order), Queued: s.ready.Len() + len(s.blocked), Scheduled: s.later.Len(), Workers: len(s.workers)}
 	for _, w := range s.workers {
 		c.Slots += w.offer.Slots
 		c.Used += w.used

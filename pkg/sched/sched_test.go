@@ -251,3 +251,29 @@ func TestDueTaskIsQueuedAtOnce(t *testing.T) {
 		t.Fatalf("a task due at submit: %v %+v, want queued", err, tk)
 	}
 }
+
+// Runs no worker could take wait aside without holding up the rest, and
+// run once a suitable worker offers.
+func TestUnplaceableRunsWaitForASuitableWorker(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	s.Offer("plain", sched.Offer{Slots: 1})
+	gpu := spec("gpu")
+	gpu.Labels, gpu.Repeats = []string{"gpu"}, 1000
+	mustSubmit(t, s, t0, gpu)
+	mustSubmit(t, s, t0, spec("plain-task"))
+	ds := s.Assign(t0)
+	if len(ds) != 1 || ds[0].Ref.Task != "plain-task" {
+		t.Fatalf("the plain task must run despite 1000 unplaceable runs ahead: %v", ds)
+	}
+	s.Finished(t0, ds[0].Ref, ok("1"), "plain")
+	if ds := s.Assign(t0); len(ds) != 0 {
+		t.Fatalf("no worker has the gpu label: %v", ds)
+	}
+	s.Offer("gpu", sched.Offer{Slots: 2, Labels: []string{"gpu"}})
+	if ds := s.Assign(t0); len(ds) != 2 || ds[0].Worker != "gpu" || ds[1].Worker != "gpu" {
+		t.Fatalf("after a gpu worker joined: %v", ds)
+	}
+	if c := s.Counts(); c.Queued != 998 {
+		t.Fatalf("queued = %d, want 998", c.Queued)
+	}
+}

@@ -1,13 +1,22 @@
 package worker
 
 import (
+	"context"
 	"sync"
+	"time"
 
+	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/runtime"
 )
 
+// fetchTimeout bounds one module transfer from the gateway.
+const fetchTimeout = 2 * time.Minute
+
 // flight makes concurrent fetches of one module share a single transfer:
-// ten runs of a module a worker lacks fetch it once.
+// ten runs of a module a worker lacks fetch it once. The transfer belongs to
+// no single run: it holds its own reference to the module source and its own
+// deadline, so a canceled run does not fail the others waiting on it, and
+// each waiter stops waiting when its own run ends.
 type flight struct {
 	mu    sync.Mutex
 	calls map[runtime.Hash]*fetchCall
@@ -19,23 +28,33 @@ type fetchCall struct {
 	err  error
 }
 
-func (f *flight) do(h runtime.Hash, fn func() ([]byte, error)) ([]byte, error) {
+func (f *flight) fetch(ctx context.Context, h runtime.Hash, mods wire.ModuleSource) ([]byte, error) {
 	f.mu.Lock()
 	if f.calls == nil {
 		f.calls = make(map[runtime.Hash]*fetchCall)
 	}
-	if c, ok := f.calls[h]; ok {
-		f.mu.Unlock()
-		<-c.done
-		return c.wasm, c.err
+	c, ok := f.calls[h]
+	if !ok {
+		c = &fetchCall{done: make(chan struct{})}
+		f.calls[h] = c
+		go f.transfer(c, h, mods.AddRef())
 	}
-	c := &fetchCall{done: make(chan struct{})}
-	f.calls[h] = c
 	f.mu.Unlock()
-	c.wasm, c.err = fn()
-	close(c.done)
+	select {
+	case <-c.done:
+		return c.wasm, c.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (f *flight) transfer(c *fetchCall, h runtime.Hash, mods wire.ModuleSource) {
+	defer mods.Release()
+	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	defer cancel()
+	c.wasm, c.err = fetchModule(ctx, mods, h)
 	f.mu.Lock()
 	delete(f.calls, h)
 	f.mu.Unlock()
-	return c.wasm, c.err
+	close(c.done)
 }

@@ -60,7 +60,7 @@ func (w *Worker) execute(ctx context.Context, spec runtime.Spec, mods wire.Modul
 	var out outcome
 	if !w.runner.Has(spec.Module) {
 		start := time.Now()
-		wasm, err := w.fetch.do(spec.Module, func() ([]byte, error) { return fetchModule(ctx, mods, spec.Module) })
+		wasm, err := w.fetch.fetch(ctx, spec.Module, mods)
 		out.fetch = time.Since(start)
 		if err != nil {
 			out.Error = err.Error()
