@@ -229,24 +229,12 @@ func parseSeconds(field, x string) (time.Duration, error) {
 	return time.Duration(f * float64(time.Second)), nil
 }
 
-// parseBytes reads a byte count with an optional KiB, MiB or GiB suffix.
 func parseBytes(field, x string) (uint64, error) {
-	s := strings.TrimSpace(x)
-	mult := uint64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   uint64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
-		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
-			s, mult = strings.TrimSpace(rest), u.mult
-			break
-		}
+	n, err := task.ParseBytes(x)
+	if err != nil {
+		return 0, task.Invalid(field, "%v", err)
 	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || n > math.MaxUint64/mult {
-		return 0, task.Invalid(field, "%q is not a byte count (like 67108864 or 64MiB)", x)
-	}
-	return n * mult, nil
+	return n, nil
 }
 
 // parseArgs accepts one JSON array of strings, or the field repeated with
