@@ -229,6 +229,7 @@ func parseSeconds(field, x string) (time.Duration, error) {
 	return time.Duration(f * float64(time.Second)), nil
 }
 
+// parseBytes is task.ParseBytes with an error that names the field.
 func parseBytes(field, x string) (uint64, error) {
 	n, err := task.ParseBytes(x)
 	if err != nil {
