@@ -24,6 +24,8 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	fs.IntVar(&cfg.LogBytes, "log-bytes", cfg.LogBytes, "bytes of output kept per task")
 	fs.IntVar(&cfg.MaxOutput, "max-output", cfg.MaxOutput, "bytes of stdout a run returns as its result")
 	fs.Int64Var(&api.MaxUpload, "max-upload", api.MaxUpload, "largest request body in bytes (a larger upload gets 413)")
+	fs.IntVar(&cfg.MaxQueued, "max-queued", cfg.MaxQueued, "runs waiting to start the gateway holds; past it a submit gets 429 with Retry-After")
+	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish")
 	if _, err := parse(fs, args); err != nil {
 		return exitParse(err)
 	}

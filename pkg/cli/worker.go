@@ -24,6 +24,7 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	fs.IntVar(&cfg.Slots, "slots", cfg.Slots, "runs executed at once (default: number of cores)")
 	memory := fs.String("memory", "4GiB", "wasm memory for all runs together (bytes, or with KiB, MiB, GiB)")
 	runMem := fs.String("run-memory", "256MiB", "most memory one run may use")
+	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish before they are handed back")
 	var labels stringList
 	fs.Var(&labels, "label", "placement label offered to the gateway, repeatable")
 	if _, err := parse(fs, args); err != nil {

@@ -296,7 +296,7 @@ func TestLostWorkerRunIsRetried(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	m.AddWorker()
-	first.Stop()
+	first.Kill()
 	v := waitDone(t, m.URL, "sleepy")
 	if v.Status != task.Succeeded || v.Runs[0].Attempt != 1 || v.Completions != 1 {
 		t.Fatalf("after losing the worker: %+v", v)
@@ -345,5 +345,26 @@ func TestRestartUnderLoad(t *testing.T) {
 		}
 		m.RestartGateway()
 		m.WaitWorkers(3)
+	}
+}
+
+// A worker stopped gracefully (SIGTERM) takes no new runs but finishes the
+// one it has; the gateway records its result from that first attempt.
+func TestWorkerStopFinishesRunningRun(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	mustPost(t, m.URL, field{name: "id", value: "finish-me"}, field{name: "wasm", file: wasm.HashC},
+		field{name: "input", value: "0"}, field{name: "difficulty", value: "4"}, field{name: "duration", value: "20"})
+	deadline := time.Now().Add(10 * time.Second)
+	for getTask(t, m.URL, "finish-me").Status != task.Running {
+		if time.Now().After(deadline) {
+			t.Fatal("never started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	m.Workers()[0].Stop()
+	v := getTask(t, m.URL, "finish-me")
+	if v.Status != task.Succeeded || v.Runs[0].Attempt != 0 {
+		t.Fatalf("after a graceful stop: %+v", v)
 	}
 }

@@ -13,6 +13,8 @@ type Config struct {
 	MaxOutput    int           // bytes of stdout a run returns as its result
 	PingInterval time.Duration // how often each worker is pinged
 	PingTimeout  time.Duration // a worker that does not answer a ping within this is lost
+	MaxQueued    int           // runs not yet started the gateway holds; past it a submit gets 429
+	Grace        time.Duration // on shutdown, how long running runs may take to finish
 }
 
 // DefaultConfig returns the defaults of `shoal gateway`.
@@ -24,6 +26,8 @@ func DefaultConfig() Config {
 		MaxOutput:    1 << 20,
 		PingInterval: 500 * time.Millisecond,
 		PingTimeout:  2 * time.Second,
+		MaxQueued:    1_000_000,
+		Grace:        10 * time.Second,
 	}
 }
 
@@ -40,6 +44,10 @@ func (c Config) Validate() error {
 		return errors.New("max-output: must be positive")
 	case c.PingInterval <= 0 || c.PingTimeout <= 0:
 		return errors.New("ping-interval, ping-timeout: must be positive")
+	case c.MaxQueued < 1:
+		return errors.New("max-queued: must be at least 1")
+	case c.Grace < 0:
+		return errors.New("grace: must not be negative")
 	}
 	return nil
 }

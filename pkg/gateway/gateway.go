@@ -30,6 +30,8 @@ var (
 	ErrNoModule = errors.New("module not found")
 	// ErrClosed: the gateway is shutting down.
 	ErrClosed = errors.New("gateway shutting down")
+	// ErrQueueFull: taking the task would hold more than MaxQueued runs.
+	ErrQueueFull = errors.New("queue full")
 )
 
 // Gateway is a running gateway.
@@ -48,6 +50,7 @@ type Gateway struct {
 
 	mu       sync.Mutex
 	closed   bool          // Run has ended: offers are refused
+	draining bool          // shutting down: no new dispatches or tasks
 	changed  chan struct{} // closed and replaced whenever a run ends
 	sched    *sched.Scheduler
 	workers  map[sched.WorkerID]*remoteWorker
@@ -92,10 +95,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer g.tasks.Wait()
 	defer g.host.RemoveStreamHandler(rpc.Protocol)
 
+	// Calls outlive ctx by up to the grace period: see drain.
+	calls, stopCalls := context.WithCancel(context.Background())
+	defer stopCalls()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		next := g.dispatch(ctx)
+		next := g.dispatch(calls)
 		wait := time.Hour
 		if !next.IsZero() {
 			wait = max(time.Until(next), 0)
@@ -103,6 +109,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
+			g.drain(stopCalls)
 			g.shutdown()
 			return nil
 		case <-g.wake:
@@ -124,6 +131,9 @@ func (g *Gateway) kick() {
 func (g *Gateway) dispatch(ctx context.Context) time.Time {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.draining {
+		return time.Time{}
+	}
 	for _, d := range g.sched.Assign(time.Now()) {
 		w := g.workers[d.Worker]
 		callCtx, cancel := context.WithCancel(ctx)
@@ -133,6 +143,32 @@ func (g *Gateway) dispatch(ctx context.Context) time.Time {
 	}
 	next, _ := g.sched.NextDue()
 	return next
+}
+
+// drain stops dispatching and gives running runs up to the grace period
+// to finish and be recorded; then it cancels the rest (a restarted gateway
+// queues them again).
+func (g *Gateway) drain(stopCalls context.CancelFunc) {
+	g.mu.Lock()
+	g.draining = true
+	g.mu.Unlock()
+	grace := time.NewTimer(g.cfg.Grace)
+	defer grace.Stop()
+	for {
+		g.mu.Lock()
+		n, changed := len(g.inflight), g.changed
+		g.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-changed:
+		case <-grace.C:
+			g.log.Warn("grace period over; stopping running runs", "running", n)
+			stopCalls()
+			return
+		}
+	}
 }
 
 // shutdown refuses further offers and hangs up on every worker; the
@@ -161,8 +197,14 @@ func (g *Gateway) Submit(spec task.Spec) (task.Task, error) {
 		return task.Task{}, fmt.Errorf("%w: %s", ErrNoModule, spec.Module)
 	}
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.draining || g.closed:
+		return task.Task{}, ErrClosed
+	case g.sched.Pending()+spec.RunCount() > g.cfg.MaxQueued:
+		return task.Task{}, fmt.Errorf("%w: %d runs waiting, the limit is %d", ErrQueueFull, g.sched.Pending(), g.cfg.MaxQueued)
+	}
 	t, err := g.sched.Submit(time.Now(), spec)
-	g.mu.Unlock()
 	if err != nil {
 		return task.Task{}, err
 	}

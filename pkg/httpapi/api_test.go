@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shoalmesh/shoal/pkg/gateway"
 	"github.com/shoalmesh/shoal/pkg/httpapi"
 	"github.com/shoalmesh/shoal/pkg/meshtest"
 	"github.com/shoalmesh/shoal/wasm"
@@ -168,5 +169,24 @@ func TestEndpoints(t *testing.T) {
 	code, _, b = do(t, "PUT", m.URL+"/modules", "application/wasm", wasm.Hello)
 	if code != 201 || !strings.Contains(string(b), `"sha256"`) {
 		t.Fatalf("PUT /modules: %d %s", code, b)
+	}
+}
+
+func TestQueueLimit(t *testing.T) {
+	cfg := gateway.DefaultConfig()
+	cfg.MaxQueued = 5
+	m := meshtest.Start(t, meshtest.Options{Gateway: &cfg})
+	ct, body := multipartBody(hash, part{name: "id", value: "four"}, part{name: "repeats", value: "4"})
+	if code, _, b := do(t, "POST", m.URL+"/tasks", ct, body); code != 201 {
+		t.Fatalf("within the limit: %d %s", code, b)
+	}
+	ct, body = multipartBody(hash, part{name: "id", value: "two"}, part{name: "repeats", value: "2"})
+	code, h, b := do(t, "POST", m.URL+"/tasks", ct, body)
+	if code != http.StatusTooManyRequests || h.Get("Retry-After") == "" || !strings.Contains(string(b), "queue full") {
+		t.Fatalf("past the limit: %d %v %s", code, h, b)
+	}
+	ct, body = multipartBody(hash, part{name: "id", value: "one"})
+	if code, _, b := do(t, "POST", m.URL+"/tasks", ct, body); code != 201 {
+		t.Fatalf("up to the limit: %d %s", code, b)
 	}
 }

@@ -34,6 +34,10 @@ func status(err error) (int, apiError) {
 		return http.StatusNotFound, apiError{Error: err.Error()}
 	case errors.Is(err, sched.ErrDone):
 		return http.StatusConflict, apiError{Error: err.Error()}
+	case errors.Is(err, gateway.ErrQueueFull):
+		return http.StatusTooManyRequests, apiError{Error: err.Error() + "; retry later"}
+	case errors.Is(err, gateway.ErrClosed):
+		return http.StatusServiceUnavailable, apiError{Error: err.Error() + "; retry later"}
 	case errors.Is(err, gateway.ErrNoModule):
 		return http.StatusBadRequest, apiError{Error: err.Error() + " (upload it with PUT /modules or as the wasm field)", Field: "module"}
 	}
@@ -42,6 +46,9 @@ func status(err error) (int, apiError) {
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code, body := status(err)
+	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
 	if code == http.StatusInternalServerError {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

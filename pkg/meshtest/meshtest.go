@@ -219,8 +219,17 @@ func (m *Mesh) AddWorker() *Worker {
 	return wk
 }
 
-// Stop stops a worker and waits until it is down.
+// Stop stops a worker gracefully, as SIGTERM does: it takes no new runs,
+// finishes its running ones within its grace period, and leaves.
 func (w *Worker) Stop() {
+	w.stop()
+	<-w.done
+}
+
+// Kill cuts a worker off at once, as kill -9 does to its connections: no
+// drain, its running runs are lost to the gateway.
+func (w *Worker) Kill() {
+	_ = w.Host.Close()
 	w.stop()
 	<-w.done
 }

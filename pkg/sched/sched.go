@@ -66,6 +66,7 @@ type Scheduler struct {
 	blocked []item
 	seq     uint64
 	assigns uint64
+	pending int // runs scheduled or queued: not running, not ended
 }
 
 // New returns an empty scheduler.
@@ -96,6 +97,7 @@ func (s *Scheduler) Submit(now time.Time, spec task.Spec) (task.Task, error) {
 // else until it is.
 func (s *Scheduler) push(now time.Time, t *task.Task, i int, due time.Time) {
 	s.seq++
+	s.pending++
 	r := &t.Runs[i]
 	it := item{ref: RunRef{t.Spec.ID, i, r.Attempt}, due: due, priority: t.Spec.Priority, seq: s.seq}
 	if due.After(now) {
@@ -154,6 +156,7 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 			continue
 		}
 		s.assigns++
+		s.pending--
 		w.last = s.assigns
 		w.used++
 		w.runs++
@@ -208,6 +211,9 @@ func (s *Scheduler) place(spec *task.Spec) *worker {
 	}
 	return best
 }
+
+// Pending is the number of runs not yet started.
+func (s *Scheduler) Pending() int { return s.pending }
 
 // NextDue is when the earliest scheduled run becomes due; ok is false when
 // nothing is scheduled.
@@ -289,6 +295,8 @@ func (s *Scheduler) Cancel(now time.Time, id string) ([]Dispatch, error) {
 		}
 		if r.Status == task.Running {
 			running = append(running, Dispatch{Ref: RunRef{id, i, r.Attempt}, Worker: WorkerID(r.Worker)})
+		} else {
+			s.pending--
 		}
 		r.Status = task.Canceled
 		r.Ended = now
@@ -359,12 +367,16 @@ func (s *Scheduler) Workers() []WorkerInfo {
 
 // Counts is a summary for health and metrics.
 type Counts struct {
-	Tasks, Queued, Scheduled, Workers, Slots, Used int
+	Tasks, Workers, Slots, Used int
+	// Pending counts runs not yet started (scheduled or queued) exactly;
+	// Queued and Scheduled are the queue lengths, which may still hold
+	// canceled runs until they are popped.
+	Pending, Queued, Scheduled int
 }
 
 // Counts summarizes the state.
 func (s *Scheduler) Counts() Counts {
-	c := Counts{Tasks: len(s.order), Queued: s.ready.Len() + len(s.blocked), Scheduled: s.later.Len(), Workers: len(s.workers)}
+	c := Counts{Tasks: len(s.order), Pending: s.pending, Queued: s.ready.Len() + len(s.blocked), Scheduled: s.later.Len(), Workers: len(s.workers)}
 	for _, w := range s.workers {
 		c.Slots += w.offer.Slots
 		c.Used += w.used

@@ -152,6 +152,9 @@ func TestLostWorkerRetriesWithFencing(t *testing.T) {
 	if ds := s.Assign(t0); len(ds) != 0 {
 		t.Fatal("retry must wait for its backoff")
 	}
+	if s.Pending() != 1 {
+		t.Fatalf("a run waiting to be retried is pending: %d", s.Pending())
+	}
 	second := s.Assign(t0.Add(cfg.RetryBackoff))
 	if len(second) != 1 || second[0].Ref.Attempt != 1 || second[0].Worker != "b" {
 		t.Fatalf("retry = %+v", second)
@@ -203,6 +206,9 @@ func TestCancel(t *testing.T) {
 	}
 	if ds := s.Assign(t0.Add(time.Hour)); len(ds) != 0 {
 		t.Fatal("canceled runs must not be dispatched")
+	}
+	if s.Pending() != 0 {
+		t.Fatalf("pending after cancel = %d, want 0", s.Pending())
 	}
 	if _, err := s.Cancel(t0, "t"); !errors.Is(err, sched.ErrDone) {
 		t.Fatalf("second cancel: %v", err)
@@ -273,7 +279,7 @@ func TestUnplaceableRunsWaitForASuitableWorker(t *testing.T) {
 	if ds := s.Assign(t0); len(ds) != 2 || ds[0].Worker != "gpu" || ds[1].Worker != "gpu" {
 		t.Fatalf("after a gpu worker joined: %v", ds)
 	}
-	if c := s.Counts(); c.Queued != 998 {
-		t.Fatalf("queued = %d, want 998", c.Queued)
+	if c := s.Counts(); c.Queued != 998 || c.Pending != 998 {
+		t.Fatalf("queued = %d, pending %d, want 998", c.Queued, c.Pending)
 	}
 }

@@ -16,6 +16,7 @@ type Config struct {
 	LogBytes   int      // output streamed back per run; the rest is dropped
 	MinBackoff time.Duration
 	MaxBackoff time.Duration // between attempts to reach the gateway
+	Grace      time.Duration // on shutdown, how long running runs may take to finish
 	Runtime    runtime.Config
 }
 
@@ -28,6 +29,7 @@ func DefaultConfig() Config {
 		LogBytes:   1 << 20,
 		MinBackoff: 50 * time.Millisecond,
 		MaxBackoff: 2 * time.Second,
+		Grace:      10 * time.Second,
 		Runtime:    rc,
 	}
 }
@@ -43,6 +45,8 @@ func (c Config) Validate() error {
 		return errors.New("log-bytes: must not be negative")
 	case c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff:
 		return errors.New("backoff: need 0 < min <= max")
+	case c.Grace < 0:
+		return errors.New("grace: must not be negative")
 	}
 	return c.Runtime.Validate()
 }

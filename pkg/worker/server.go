@@ -37,6 +37,8 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 		return ctx.Err()
 	}
 	defer func() { <-s.w.slots }()
+	s.w.active.add(1)
+	defer s.w.active.add(-1)
 
 	out := s.w.execute(ctx, spec, args.Modules(), args.Logs())
 	res, err := call.AllocResults()

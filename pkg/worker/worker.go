@@ -30,6 +30,7 @@ type Worker struct {
 	log    *slog.Logger
 	slots  chan struct{}
 	fetch  flight
+	active active
 }
 
 // New makes a worker on h. Close releases its runtime.
@@ -96,25 +97,60 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 	defer releaseWorkers()
 	ch := wf.Chan()
 	self := wire.Worker_ServerToClient(&server{w: w})
-	defer self.Release() // the offer holds its own reference
-	f, release := ch.Send(cctx, func(p wire.Chan_send_Params) error {
-		return w.encodeOffer(p, self.AddRef())
-	})
-	_, err = f.Struct()
-	release()
-	if err != nil {
+	defer self.Release() // an offer holds its own reference
+	if err := w.offer(cctx, ch, self, w.cfg.Slots); err != nil {
 		return fmt.Errorf("offer to gateway %s: %w", ai.ID, err)
 	}
 	w.log.Info("offered to gateway", "gateway", ai.ID, "slots", w.cfg.Slots)
 	select {
 	case <-ctx.Done():
+		w.drain(ch, self, conn.Done())
 		return ctx.Err()
 	case <-conn.Done():
 		return errors.New("connection closed")
 	}
 }
 
-func (w *Worker) encodeOffer(p wire.Chan_send_Params, self wire.Worker) error {
+// offer sends an offer of slots into the gateway's channel.
+func (w *Worker) offer(ctx context.Context, ch wire.Chan, self wire.Worker, slots int) error {
+	f, release := ch.Send(ctx, func(p wire.Chan_send_Params) error {
+		return w.encodeOffer(p, self.AddRef(), slots)
+	})
+	defer release()
+	_, err := f.Struct()
+	return err
+}
+
+// drain stops new work by offering no slots, then waits up to the grace
+// period for running runs to finish and reach the gateway; runs still going
+// then are handed back (the gateway retries them) when the connection ends.
+func (w *Worker) drain(ch wire.Chan, self wire.Worker, closed <-chan struct{}) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	err := w.offer(ctx, ch, self, 0)
+	cancel()
+	if err != nil {
+		return // the gateway is gone: nothing to finish for
+	}
+	w.log.Info("draining", "running", w.active.count(), "grace", w.cfg.Grace)
+	grace := time.NewTimer(w.cfg.Grace)
+	defer grace.Stop()
+	select {
+	case <-w.active.idle():
+	case <-closed:
+		return
+	case <-grace.C:
+		w.log.Warn("grace period over; handing back running runs", "running", w.active.count())
+		return
+	}
+	// A run counts as done just before its result is sent; one more round
+	// trip on the same connection, which keeps message order, makes sure
+	// the gateway has every result before we hang up.
+	ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = w.offer(ctx, ch, self, 0)
+}
+
+func (w *Worker) encodeOffer(p wire.Chan_send_Params, self wire.Worker, slots int) error {
 	o, err := p.NewOffer()
 	if err != nil {
 		return err
@@ -126,7 +162,7 @@ func (w *Worker) encodeOffer(p wire.Chan_send_Params, self wire.Worker) error {
 	if err != nil {
 		return err
 	}
-	free.SetSlots(uint32(w.cfg.Slots))
+	free.SetSlots(uint32(slots))
 	free.SetMemory(w.cfg.Memory)
 	labels, err := o.NewLabels(int32(len(w.cfg.Labels)))
 	if err != nil {
