@@ -1,0 +1,100 @@
+package store
+
+import (
+	"errors"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// maxBatch bounds how many calls share one transaction.
+const maxBatch = 1000
+
+// committer is group commit: concurrent writers share one transaction and
+// one fsync. Unlike bolt.DB.Batch it never waits on a timer: the first
+// caller commits at once, and whoever arrives during that commit goes into
+// the next one. A lone caller pays one commit; many callers pay one commit
+// per batch. No goroutine is started: a waiting caller is handed the lead.
+type committer struct {
+	db    *bolt.DB
+	mu    sync.Mutex
+	queue []*call
+	busy  bool // a leader is committing; new calls wait for it
+}
+
+type call struct {
+	fn   func(*bolt.Tx) error
+	done chan error
+}
+
+// errLead tells a waiting caller that it commits the next batch.
+var errLead = errors.New("lead the next batch")
+
+func newCommitter(db *bolt.DB) *committer { return &committer{db: db} }
+
+// update is db.Update with recoverCorrupt, so that a panic on a damaged
+// page fails the batch instead of leaving its callers waiting forever.
+func update(db *bolt.DB, fn func(*bolt.Tx) error) (err error) {
+	defer recoverCorrupt(&err)
+	return db.Update(fn)
+}
+
+// do runs fn in a write transaction shared with concurrent callers and
+// returns when that transaction is committed (or fn failed). Like the
+// functions given to bolt.DB.Batch, fn may run more than once and must only
+// change the database.
+func (c *committer) do(fn func(*bolt.Tx) error) error {
+	me := &call{fn: fn, done: make(chan error, 1)}
+	c.mu.Lock()
+	c.queue = append(c.queue, me)
+	lead := !c.busy
+	c.busy = true
+	c.mu.Unlock()
+	if !lead {
+		if err := <-me.done; err != errLead {
+			return err
+		}
+	}
+	c.mu.Lock()
+	n := min(len(c.queue), maxBatch)
+	batch := c.queue[:n:n]
+	c.queue = c.queue[n:]
+	c.mu.Unlock()
+
+	c.commit(batch)
+
+	c.mu.Lock()
+	if len(c.queue) > 0 {
+		c.queue[0].done <- errLead
+	} else {
+		c.busy = false
+	}
+	c.mu.Unlock()
+	return <-me.done
+}
+
+// commit runs the batch in one transaction. A call whose fn fails is
+// taken out and told its error, and the others run again without it: each
+// call before it saw the same state as now, so the error stands.
+func (c *committer) commit(batch []*call) {
+	for len(batch) > 0 {
+		failed := -1
+		err := update(c.db, func(tx *bolt.Tx) error {
+			for i, cl := range batch {
+				if err := cl.fn(tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			for _, cl := range batch {
+				cl.done <- err
+			}
+			return
+		}
+		batch[failed].done <- err
+		batch = append(batch[:failed:failed], batch[failed+1:]...)
+	}
+}
