@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/gateway"
 	"github.com/shoalmesh/shoal/pkg/httpapi"
+	"github.com/shoalmesh/shoal/pkg/store"
 )
 
 func runGateway(ctx context.Context, e *env, args []string) int {
@@ -34,12 +37,23 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	}
 	api.DefaultTimeout = cfg.TaskTimeout
 
+	if nf.data == "" {
+		return e.errorf("gateway: --data is required: the directory of its identity and database")
+	}
+	if err := os.MkdirAll(nf.data, 0o700); err != nil {
+		return e.errorf("gateway: --data %s: %v", nf.data, err)
+	}
+	st, err := store.Open(filepath.Join(nf.data, "gateway.db"), store.Options{})
+	if err != nil {
+		return e.errorf("gateway: %v", err)
+	}
+	defer st.Close() // last: flushes after the gateway has stopped writing
 	nd, err := nf.start(ctx, e)
 	if err != nil {
 		return e.errorf("gateway: %v", err)
 	}
 	defer nd.host.Close()
-	g, err := gateway.New(cfg, nd.host, nd.log)
+	g, err := gateway.New(cfg, nd.host, st, nd.log)
 	if err != nil {
 		return e.errorf("gateway: %v", err)
 	}

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -172,19 +173,26 @@ func TestTaskWaitsForFirstWorker(t *testing.T) {
 	}
 }
 
-// Hostile modules end as failed runs with their reason; the worker lives on
-// and runs the next task.
+// Hostile modules end as failed runs with their reason, or, for a flood of
+// output, as a run whose result is cut at the gateway's MaxOutput and marked
+// truncated; after each, the same worker takes and completes a good task.
 func TestHostileModulesFailAndWorkerLives(t *testing.T) {
 	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
 	m.WaitWorkers(1)
+	maxOutput := gateway.DefaultConfig().MaxOutput
 	cases := []struct {
-		module, duration, memory, want string
+		module, duration, memory string
+		status                   task.Status
+		want                     string // in the run's error
 	}{
-		{"loop", "0.3", "", "timeout"},
-		{"membomb", "5", "1MiB", "memory"},
-		{"unreachable", "5", "", "unreachable"},
-		{"recursion", "60", "", "stack"}, // seconds of CPU under -race before the stack runs out
-		{"exit3", "5", "", "exit code 3"},
+		{"loop", "0.3", "", task.Failed, "timeout"},
+		{"sleep", "0.3", "", task.Failed, "timeout"}, // an hour in poll_oneoff
+		{"membomb", "5", "1MiB", task.Failed, "memory"},
+		{"unreachable", "5", "", task.Failed, "unreachable"},
+		{"recursion", "60", "", task.Failed, "stack"}, // seconds of CPU under -race before the stack runs out
+		{"exit3", "5", "", task.Failed, "exit code 3"},
+		{"flood", "20", "", task.Succeeded, ""},       // 128 MiB to stdout, then returns
+		{"stdin_drain", "10", "", task.Succeeded, ""}, // reads stdin to EOF: none given, so at once
 	}
 	for _, c := range cases {
 		t.Run(c.module, func(t *testing.T) {
@@ -194,13 +202,25 @@ func TestHostileModulesFailAndWorkerLives(t *testing.T) {
 			}
 			mustPost(t, m.URL, fs...)
 			v := waitDone(t, m.URL, "bad-"+c.module)
-			if v.Status != task.Failed || !strings.Contains(strings.ToLower(v.Runs[0].Error), c.want) {
-				t.Fatalf("status %s error %q, want failed with %q", v.Status, v.Runs[0].Error, c.want)
+			r := v.Runs[0]
+			if v.Status != c.status || r.Status != c.status || !strings.Contains(strings.ToLower(r.Error), c.want) {
+				t.Fatalf("task %s, run %s with error %q; want %s with %q", v.Status, r.Status, r.Error, c.status, c.want)
+			}
+			if c.status == task.Failed && (r.ExitCode == 0 || r.Result != "") {
+				t.Errorf("failed run has exit code %d and result %.20q", r.ExitCode, r.Result)
+			}
+			if c.module == "flood" {
+				if !r.Truncated || len(r.Result) != maxOutput || strings.Trim(r.Result, "y") != "" || r.ExitCode != 0 {
+					t.Errorf("flood: truncated %v, %d bytes of result (want %d of 'y'), exit code %d", r.Truncated, len(r.Result), maxOutput, r.ExitCode)
+				}
+			} else if r.Truncated {
+				t.Errorf("run marked truncated")
 			}
 			mustPost(t, m.URL, field{name: "id", value: "after-" + c.module}, field{name: "wasm", file: wasm.HashC},
 				field{name: "input", value: "0"}, field{name: "difficulty", value: "1"})
-			if v := waitDone(t, m.URL, "after-"+c.module); v.Status != task.Succeeded {
-				t.Fatalf("the next task after %s: %+v", c.module, v)
+			after := waitDone(t, m.URL, "after-"+c.module)
+			if after.Status != task.Succeeded || after.Runs[0].Worker != r.Worker {
+				t.Fatalf("the next task after %s (on %s): %+v", c.module, r.Worker, after)
 			}
 		})
 	}
@@ -322,29 +342,42 @@ func TestDroppedWorkerRejoins(t *testing.T) {
 	}
 }
 
-// Stopping a gateway while runs are being dispatched must not crash it.
+// Stopping a gateway while runs are being dispatched must not crash it,
+// and its database carries every task across the restart: all runs end
+// succeeded, each counted exactly once.
 func TestRestartUnderLoad(t *testing.T) {
+	const repeats = 600
 	m := meshtest.Start(t, meshtest.Options{Workers: 3})
 	m.WaitWorkers(3)
 	for round := range 3 {
-		mustPost(t, m.URL, field{name: "id", value: fmt.Sprint("load", round)}, field{name: "wasm", file: wasm.HashC},
-			field{name: "difficulty", value: "1"}, field{name: "repeats", value: "5000"})
-		deadline := time.Now().Add(10 * time.Second)
+		id := fmt.Sprint("load", round)
+		mustPost(t, m.URL, field{name: "id", value: id}, field{name: "wasm", file: wasm.HashC},
+			field{name: "difficulty", value: "1"}, field{name: "repeats", value: fmt.Sprint(repeats)})
+		deadline := time.Now().Add(20 * time.Second)
 		for {
-			tk, err := m.Gateway.Task(fmt.Sprint("load", round))
+			tk, err := m.Gateway.Task(id)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tk.Completions >= 50 {
+			if tk.Completions >= 20 {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatal("no progress")
+				t.Fatalf("%s: no progress", id)
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
 		m.RestartGateway()
-		m.WaitWorkers(3)
+	}
+	m.WaitWorkers(3)
+	for round := range 3 {
+		id := fmt.Sprint("load", round)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		tk, err := m.Gateway.Wait(ctx, id)
+		cancel()
+		if err != nil || tk.Status != task.Succeeded || tk.Completions != repeats {
+			t.Fatalf("%s after restarts: %v %s, completions %d of %d", id, err, tk.Status, tk.Completions, repeats)
+		}
 	}
 }
 
@@ -366,5 +399,47 @@ func TestWorkerStopFinishesRunningRun(t *testing.T) {
 	v := getTask(t, m.URL, "finish-me")
 	if v.Status != task.Succeeded || v.Runs[0].Attempt != 0 {
 		t.Fatalf("after a graceful stop: %+v", v)
+	}
+}
+
+// What the gateway accepted survives a restart: a finished task with its
+// result and output, a module by its hash, and a schedule, which continues
+// at the due times it had.
+func TestStateSurvivesRestart(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1})
+	m.WaitWorkers(1)
+	done := mustPost(t, m.URL, field{name: "id", value: "hi"}, field{name: "wasm", file: wasm.Hello}, field{name: "args", value: `["x"]`})
+	waitDone(t, m.URL, "hi")
+	later := mustPost(t, m.URL, field{name: "id", value: "later"}, field{name: "wasm", file: wasm.HashC},
+		field{name: "difficulty", value: "1"}, field{name: "start", value: "1"}, field{name: "delay", value: "0.5"}, field{name: "repeats", value: "2"})
+
+	m.RestartGateway()
+	m.WaitWorkers(1)
+	v := getTask(t, m.URL, "hi")
+	if v.Status != task.Succeeded || v.Result != "hello x\n" || !v.Created.Equal(done.Created) {
+		t.Fatalf("finished task after restart: %+v", v)
+	}
+	resp, err := http.Get(m.URL + "/tasks/hi/logs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs httpapi.LogsView
+	json.NewDecoder(resp.Body).Decode(&logs)
+	resp.Body.Close()
+	if !logs.Done || len(logs.Entries) == 0 || logs.Entries[0].Data != "hello x\n" {
+		t.Fatalf("logs after restart: %+v", logs)
+	}
+	mustPost(t, m.URL, field{name: "id", value: "by-hash"}, field{name: "module", value: "sha256:" + done.Module})
+	if v := waitDone(t, m.URL, "by-hash"); v.Status != task.Succeeded {
+		t.Fatalf("a module uploaded before the restart: %+v", v)
+	}
+	v = waitDone(t, m.URL, "later")
+	if v.Status != task.Succeeded || v.Completions != 2 {
+		t.Fatalf("scheduled task after restart: %+v", v)
+	}
+	for i, r := range v.Runs {
+		if due := later.Created.Add(time.Second + time.Duration(i)*500*time.Millisecond); r.Started.Before(due) {
+			t.Errorf("run %d started %v, before its due time %v", i, r.Started, due)
+		}
 	}
 }

@@ -35,7 +35,7 @@ func (g *Gateway) execute(ctx context.Context, d sched.Dispatch, w wire.Worker) 
 	o := g.call(ctx, d, w, timeout)
 
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	defer g.unlock()
 	delete(g.inflight, d.Ref)
 	if !g.sched.Finished(time.Now(), d.Ref, o, d.Worker) {
 		g.log.Debug("stale outcome", "run", d.Ref, "worker", d.Worker)

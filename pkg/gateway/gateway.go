@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/shoalmesh/shoal/pkg/rpc"
 	"github.com/shoalmesh/shoal/pkg/runtime"
 	"github.com/shoalmesh/shoal/pkg/sched"
+	"github.com/shoalmesh/shoal/pkg/store"
 	"github.com/shoalmesh/shoal/pkg/task"
 )
 
@@ -39,7 +41,7 @@ type Gateway struct {
 	cfg    Config
 	host   host.Host
 	log    *slog.Logger
-	mods   *modules
+	st     *store.Store
 	logs   *logbook
 	source wire.ModuleSource
 	wake   chan struct{}
@@ -66,8 +68,9 @@ type remoteWorker struct {
 	hangup func()             // closes its connection
 }
 
-// New makes a gateway serving on h. Run starts it.
-func New(cfg Config, h host.Host, logger *slog.Logger) (*Gateway, error) {
+// New makes a gateway serving on h that keeps its state in st, and restores
+// the tasks st holds. Run starts it. The caller closes st after Run.
+func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -75,14 +78,17 @@ func New(cfg Config, h host.Host, logger *slog.Logger) (*Gateway, error) {
 	sc.Retries = cfg.Retries
 	g := &Gateway{
 		cfg: cfg, host: h, log: logger.With("component", "gateway"),
-		mods: newModules(), logs: newLogbook(cfg.LogBytes),
+		st: st, logs: newLogbook(cfg.LogBytes, st),
 		wake:     make(chan struct{}, 1),
 		changed:  make(chan struct{}),
 		sched:    sched.New(sc),
 		workers:  make(map[sched.WorkerID]*remoteWorker),
 		inflight: make(map[sched.RunRef]inflight),
 	}
-	g.source = wire.ModuleSource_ServerToClient(moduleSource{g.mods})
+	if err := g.restore(); err != nil {
+		return nil, err
+	}
+	g.source = wire.ModuleSource_ServerToClient(moduleSource{st})
 	return g, nil
 }
 
@@ -175,7 +181,7 @@ func (g *Gateway) drain(stopCalls context.CancelFunc) {
 // dispatched calls end with the loop's context.
 func (g *Gateway) shutdown() {
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	defer g.unlock()
 	g.closed = true
 	for id, w := range g.workers {
 		w.stop()
@@ -185,26 +191,42 @@ func (g *Gateway) shutdown() {
 	}
 }
 
-// Submit validates spec, gives it an ID when it has none, and queues it.
+// Submit validates spec, gives it an ID when it has none, records it
+// durably, and queues it.
 func (g *Gateway) Submit(spec task.Spec) (task.Task, error) {
 	if spec.ID == "" {
 		spec.ID = newID()
 	}
+	if spec.Retries == nil {
+		r := g.cfg.Retries
+		spec.Retries = &r
+	}
 	if err := spec.Validate(); err != nil {
 		return task.Task{}, err
 	}
-	if _, ok := g.mods.get(spec.Module); !ok {
+	if !g.st.HasModule(spec.Module) {
 		return task.Task{}, fmt.Errorf("%w: %s", ErrNoModule, spec.Module)
 	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	switch {
 	case g.draining || g.closed:
+		g.mu.Unlock()
 		return task.Task{}, ErrClosed
 	case g.sched.Pending()+spec.RunCount() > g.cfg.MaxQueued:
-		return task.Task{}, fmt.Errorf("%w: %d runs waiting, the limit is %d", ErrQueueFull, g.sched.Pending(), g.cfg.MaxQueued)
+		n := g.sched.Pending()
+		g.mu.Unlock()
+		return task.Task{}, fmt.Errorf("%w: %d runs waiting, the limit is %d", ErrQueueFull, n, g.cfg.MaxQueued)
 	}
-	t, err := g.sched.Submit(time.Now(), spec)
+	g.mu.Unlock()
+	// Durable before it is queued (and before the client hears 201), but
+	// outside the lock: the commit must not stall dispatching.
+	now := time.Now()
+	if err := g.st.CreateTask(*task.New(spec, now)); err != nil {
+		return task.Task{}, storeErr(err)
+	}
+	g.mu.Lock()
+	defer g.unlock()
+	t, err := g.sched.Submit(now, spec)
 	if err != nil {
 		return task.Task{}, err
 	}
@@ -224,14 +246,16 @@ func (g *Gateway) PutModule(ctx context.Context, wasm []byte) (string, error) {
 	if _, err := runtime.Inspect(ctx, wasm); err != nil {
 		return "", task.Invalid("wasm", "%v", err)
 	}
-	return g.mods.put(wasm), nil
+	sum := sha256.Sum256(wasm)
+	h := hex.EncodeToString(sum[:])
+	if err := g.st.PutModule(h, wasm); err != nil {
+		return "", fmt.Errorf("store module: %w", err)
+	}
+	return h, nil
 }
 
 // HasModule reports whether the gateway holds the module with hex sha256 h.
-func (g *Gateway) HasModule(h string) bool {
-	_, ok := g.mods.get(h)
-	return ok
-}
+func (g *Gateway) HasModule(h string) bool { return g.st.HasModule(h) }
 
 // Task returns the task with that id.
 func (g *Gateway) Task(id string) (task.Task, error) {
@@ -272,12 +296,13 @@ func (g *Gateway) Tasks() []task.Task {
 	return g.sched.Tasks()
 }
 
-// Cancel cancels a task and stops its running attempts.
+// Cancel cancels a task, records it, and stops its running attempts.
 func (g *Gateway) Cancel(id string) (task.Task, error) {
+	now := time.Now()
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	running, err := g.sched.Cancel(time.Now(), id)
+	running, err := g.sched.Cancel(now, id)
 	if err != nil {
+		g.mu.Unlock()
 		return task.Task{}, err
 	}
 	for _, d := range running {
@@ -288,13 +313,11 @@ func (g *Gateway) Cancel(id string) (task.Task, error) {
 	g.logs.close(id)
 	g.notifyLocked()
 	t, _ := g.sched.Task(id)
+	g.unlock()
+	if err := g.st.CancelTask(id, now, nil); err != nil {
+		return task.Task{}, fmt.Errorf("record cancel: %w", err)
+	}
 	return t, nil
-}
-
-// notifyLocked wakes every Wait; g.mu is held.
-func (g *Gateway) notifyLocked() {
-	close(g.changed)
-	g.changed = make(chan struct{})
 }
 
 // Workers lists the workers in the pool.
@@ -314,9 +337,11 @@ func (g *Gateway) Counts() sched.Counts {
 // Logs returns the output of task id kept so far, after seq, and whether
 // the log is complete.
 func (g *Gateway) Logs(id string, seq uint64) ([]task.LogEntry, bool, error) {
-	if _, err := g.Task(id); err != nil {
+	t, err := g.Task(id)
+	if err != nil {
 		return nil, false, err
 	}
+	g.logs.load(id, t.Status.Done())
 	entries, done, _ := g.logs.since(id, seq)
 	return entries, done, nil
 }
@@ -324,9 +349,11 @@ func (g *Gateway) Logs(id string, seq uint64) ([]task.LogEntry, bool, error) {
 // Follow calls fn for each log entry of task id, existing and new, until the
 // task ends, ctx ends or fn fails.
 func (g *Gateway) Follow(ctx context.Context, id string, fn func(task.LogEntry) error) error {
-	if _, err := g.Task(id); err != nil {
+	t, err := g.Task(id)
+	if err != nil {
 		return err
 	}
+	g.logs.load(id, t.Status.Done())
 	return g.logs.follow(ctx, id, fn)
 }
 
@@ -348,4 +375,10 @@ func addrStrings(addrs []ma.Multiaddr, id peer.ID) []string {
 		out[i] = a.String() + "/p2p/" + id.String()
 	}
 	return out
+}
+
+// notifyLocked wakes every Wait; g.mu is held.
+func (g *Gateway) notifyLocked() {
+	close(g.changed)
+	g.changed = make(chan struct{})
 }

@@ -5,12 +5,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/store"
 	"github.com/shoalmesh/shoal/pkg/task"
 )
 
-// logbook keeps the recent output of every task, bounded per task, and wakes
-// followers when more arrives.
+// logbook keeps the recent output of every task, bounded per task, in
+// memory and in the store, and wakes followers when more arrives. A task
+// whose log is not in memory (the gateway restarted) is read from the store.
 type logbook struct {
+	st      *store.Store
 	mu      sync.Mutex
 	limit   int // bytes kept per task; older entries are dropped first
 	seq     uint64
@@ -25,16 +28,27 @@ type tasklog struct {
 	closed  bool // the task ended: followers stop after the last entry
 }
 
-func newLogbook(limit int) *logbook {
-	return &logbook{limit: limit, tasks: make(map[string]*tasklog), changed: make(chan struct{})}
+// newLogbook starts sequence numbers at the clock, so entries written after
+// a restart sort after the stored ones.
+func newLogbook(limit int, st *store.Store) *logbook {
+	return &logbook{st: st, limit: limit, seq: uint64(time.Now().UnixNano()), tasks: make(map[string]*tasklog), changed: make(chan struct{})}
 }
 
-func (b *logbook) append(id string, run, attempt int, stream string, data []byte) {
+// append adds output and records it; the caller (one run's LogSink, whose
+// calls arrive in order) waits for the commit.
+func (b *logbook) append(id string, run, attempt int, stream string, data []byte) error {
+	b.load(id, false) // after a restart, keep what the task wrote before it
+	e := b.add(id, run, attempt, stream, data)
+	return b.st.AppendLogs(id, b.limit, e)
+}
+
+func (b *logbook) add(id string, run, attempt int, stream string, data []byte) task.LogEntry {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	tl := b.get(id)
 	b.seq++
-	tl.entries = append(tl.entries, task.LogEntry{Seq: b.seq, Time: time.Now(), Run: run, Attempt: attempt, Stream: stream, Data: string(data)})
+	e := task.LogEntry{Seq: b.seq, Time: time.Now(), Run: run, Attempt: attempt, Stream: stream, Data: string(data)}
+	tl.entries = append(tl.entries, e)
 	tl.bytes += len(data)
 	for tl.bytes > b.limit && len(tl.entries) > 1 {
 		tl.bytes -= len(tl.entries[0].Data)
@@ -42,14 +56,18 @@ func (b *logbook) append(id string, run, attempt int, stream string, data []byte
 		tl.dropped++
 	}
 	b.notify()
+	return e
 }
 
-// close marks a task's log complete, so followers end.
+// close marks a task's log complete, so followers end. A log not in
+// memory needs nothing: load marks it complete from the task's status.
 func (b *logbook) close(id string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.get(id).closed = true
-	b.notify()
+	if tl, ok := b.tasks[id]; ok {
+		tl.closed = true
+		b.notify()
+	}
 }
 
 func (b *logbook) get(id string) *tasklog {
@@ -64,6 +82,31 @@ func (b *logbook) get(id string) *tasklog {
 func (b *logbook) notify() {
 	close(b.changed)
 	b.changed = make(chan struct{})
+}
+
+// load reads the stored log of a task this gateway has no output of in
+// memory; done says whether the task has ended.
+func (b *logbook) load(id string, done bool) {
+	b.mu.Lock()
+	_, ok := b.tasks[id]
+	b.mu.Unlock()
+	if ok {
+		return
+	}
+	entries, err := b.st.Logs(id)
+	if err != nil {
+		entries = nil // nothing stored: a task that has written nothing yet
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.tasks[id]; ok {
+		return // output arrived meanwhile and is newer
+	}
+	tl := &tasklog{entries: entries, closed: done}
+	for _, e := range entries {
+		tl.bytes += len(e.Data)
+	}
+	b.tasks[id] = tl
 }
 
 // since returns the entries of id after seq, whether the log is complete,

@@ -13,7 +13,7 @@ import (
 // connection's runs count as lost.
 func (g *Gateway) addWorker(connCtx context.Context, id sched.WorkerID, client wire.Worker, o sched.Offer, hangup func()) error {
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	defer g.unlock()
 	if g.closed {
 		client.Release()
 		return ErrClosed
@@ -66,7 +66,7 @@ func (g *Gateway) watch(ctx context.Context, w *remoteWorker) {
 
 func (g *Gateway) drop(w *remoteWorker, why string) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	defer g.unlock()
 	if g.workers[w.id] == w {
 		g.dropLocked(w, why)
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/sched"
+	"github.com/shoalmesh/shoal/pkg/store"
 )
 
 // gatewayServer is the bootstrap capability exported to one peer.
@@ -90,7 +92,7 @@ func decodeOffer(o wire.Offer) (sched.Offer, error) {
 }
 
 // moduleSource serves module bytes to workers that lack them.
-type moduleSource struct{ mods *modules }
+type moduleSource struct{ st *store.Store }
 
 var _ wire.ModuleSource_Server = moduleSource{}
 
@@ -100,9 +102,9 @@ func (m moduleSource) Get(_ context.Context, call wire.ModuleSource_get) error {
 	if err != nil {
 		return err
 	}
-	b, ok := m.mods.get(hex.EncodeToString(h))
-	if !ok {
-		return ErrNoModule
+	b, err := m.st.Module(hex.EncodeToString(h))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoModule, err)
 	}
 	res, err := call.AllocResults()
 	if err != nil {
@@ -129,6 +131,5 @@ func (l logSink) Write(_ context.Context, call wire.LogSink_write) error {
 	if call.Args().Stream() == wire.Stream_stderr {
 		stream = "stderr"
 	}
-	l.logs.append(l.task, l.run, l.attempt, stream, data)
-	return nil
+	return l.logs.append(l.task, l.run, l.attempt, stream, data)
 }

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,6 +27,7 @@ import (
 	"github.com/shoalmesh/shoal/pkg/gateway"
 	"github.com/shoalmesh/shoal/pkg/httpapi"
 	"github.com/shoalmesh/shoal/pkg/p2p"
+	"github.com/shoalmesh/shoal/pkg/store"
 	"github.com/shoalmesh/shoal/pkg/worker"
 )
 
@@ -52,6 +54,7 @@ type Mesh struct {
 	URL     string
 
 	key     crypto.PrivKey
+	dbPath  string
 	handler atomic.Pointer[http.Handler]
 	stopGW  context.CancelFunc
 	gwDone  chan struct{}
@@ -88,6 +91,7 @@ func Start(tb testing.TB, opts Options) *Mesh {
 		tb.Fatal(err)
 	}
 	m.key = key
+	m.dbPath = filepath.Join(tb.TempDir(), "gateway.db")
 	m.startGateway()
 	m.API = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*m.handler.Load()).ServeHTTP(w, r)
@@ -115,7 +119,11 @@ func (m *Mesh) startGateway() {
 	if m.opts.Gateway != nil {
 		gcfg = *m.opts.Gateway
 	}
-	g, err := gateway.New(gcfg, h, m.opts.Logger)
+	st, err := store.Open(m.dbPath, store.Options{})
+	if err != nil {
+		m.tb.Fatal(err)
+	}
+	g, err := gateway.New(gcfg, h, st, m.opts.Logger)
 	if err != nil {
 		m.tb.Fatal(err)
 	}
@@ -132,6 +140,7 @@ func (m *Mesh) startGateway() {
 		defer close(done)
 		_ = g.Run(ctx)
 		_ = h.Close()
+		_ = st.Close()
 	})
 	if m.opts.Discovery {
 		m.discovery(ctx, m.key, h.Addrs)
@@ -139,8 +148,8 @@ func (m *Mesh) startGateway() {
 }
 
 // RestartGateway stops the gateway node and starts a new one with the same
-// identity on a new port. Its state is gone (the store keeps it in a later
-// issue); workers must find it again by themselves.
+// identity and database on a new port, as a restarted process would; the
+// workers must find it again by themselves.
 func (m *Mesh) RestartGateway() {
 	m.tb.Helper()
 	m.stopGW()

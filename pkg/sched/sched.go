@@ -67,6 +67,7 @@ type Scheduler struct {
 	seq     uint64
 	assigns uint64
 	pending int // runs scheduled or queued: not running, not ended
+	updates []Update
 }
 
 // New returns an empty scheduler.
@@ -264,6 +265,7 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 	} else {
 		r.Status = task.Failed
 	}
+	s.ended(t, r)
 	t.Refresh()
 	return true
 }
@@ -300,6 +302,7 @@ func (s *Scheduler) Cancel(now time.Time, id string) ([]Dispatch, error) {
 		}
 		r.Status = task.Canceled
 		r.Ended = now
+		s.ended(t, r)
 	}
 	t.Status = task.Canceled
 	return running, nil

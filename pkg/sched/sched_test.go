@@ -283,3 +283,57 @@ func TestUnplaceableRunsWaitForASuitableWorker(t *testing.T) {
 		t.Fatalf("queued = %d, pending %d, want 998", c.Queued, c.Pending)
 	}
 }
+
+func TestUpdatesAndRestore(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	s.Offer("w", sched.Offer{Slots: 1})
+	sp := spec("t")
+	sp.Repeats, sp.Delay = 3, time.Second
+	mustSubmit(t, s, t0, sp)
+	ds := s.Assign(t0)
+	s.Finished(t0, ds[0].Ref, ok("a"), "w")
+	second := s.Assign(t0.Add(time.Second)) // run 1 is running when we "crash"
+	up := s.TakeUpdates()
+	if len(up) != 1 || up[0].Run.Index != 0 || up[0].Run.Status != task.Succeeded {
+		t.Fatalf("updates = %+v, want run 0 succeeded", up)
+	}
+	if len(second) != 1 || len(s.TakeUpdates()) != 0 {
+		t.Fatal("updates must be taken once")
+	}
+
+	saved, _ := s.Task("t")
+	r := sched.New(sched.DefaultConfig())
+	if err := r.Restore(t0.Add(time.Second), saved); err != nil {
+		t.Fatal(err)
+	}
+	r.Offer("w2", sched.Offer{Slots: 1})
+	got := r.Assign(t0.Add(1500 * time.Millisecond))
+	if len(got) != 1 || got[0].Ref.Index != 1 {
+		t.Fatalf("the run that was running must run again at once: %v", got)
+	}
+	r.Finished(t0.Add(1500*time.Millisecond), got[0].Ref, ok("b"), "w2")
+	if ds := r.Assign(t0.Add(1999 * time.Millisecond)); len(ds) != 0 {
+		t.Fatal("run 2 keeps its due time")
+	}
+	third := r.Assign(t0.Add(2 * time.Second))
+	r.Finished(t0.Add(2*time.Second), third[0].Ref, ok("c"), "w2")
+	tk, _ := r.Task("t")
+	if tk.Status != task.Succeeded || tk.Completions != 3 || tk.Result != "c" {
+		t.Fatalf("restored task = %s %d %q", tk.Status, tk.Completions, tk.Result)
+	}
+
+	// A canceled task's open runs are canceled on restore.
+	c := spec("c")
+	c.Repeats = 2
+	canceled := *task.New(c, t0)
+	canceled.Status = task.Canceled
+	if err := r.Restore(t0, canceled); err != nil {
+		t.Fatal(err)
+	}
+	if up := r.TakeUpdates(); len(up) != 4 { // 2 outcomes above + 2 canceled
+		t.Fatalf("updates after restore = %d, want 4", len(up))
+	}
+	if r.Pending() != 0 {
+		t.Fatalf("pending = %d", r.Pending())
+	}
+}

@@ -1,0 +1,77 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/sched"
+	"github.com/shoalmesh/shoal/pkg/store"
+	"github.com/shoalmesh/shoal/pkg/task"
+)
+
+// restore loads every task recorded in the store into the scheduler, and
+// records the runs that restoring ended (open runs of canceled tasks).
+// Unfinished runs are queued again by the scheduler, with their due times.
+func (g *Gateway) restore() error {
+	now := time.Now()
+	var tasks []task.Task
+	if err := g.st.LoadTasks(func(t task.Task) error {
+		tasks = append(tasks, t)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("load tasks: %w", err)
+	}
+	g.mu.Lock()
+	defer g.unlock()
+	for _, t := range tasks {
+		if err := g.sched.Restore(now, t); err != nil {
+			return err
+		}
+	}
+	if len(tasks) > 0 {
+		g.log.Info("restored tasks", "tasks", len(tasks), "pending runs", g.sched.Pending())
+	}
+	return nil
+}
+
+// unlock releases g.mu and then writes the runs that reached a final state
+// while it was held. Every path that changes the scheduler unlocks this way,
+// so no outcome is left unrecorded, and no commit happens under the lock.
+func (g *Gateway) unlock() {
+	updates := g.sched.TakeUpdates()
+	g.mu.Unlock()
+	g.save(updates)
+}
+
+// save records final runs, one store call per task; calls share commits.
+func (g *Gateway) save(updates []sched.Update) {
+	for len(updates) > 0 {
+		id := updates[0].Task
+		var runs []task.Run
+		rest := updates[:0]
+		for _, u := range updates {
+			if u.Task == id {
+				runs = append(runs, u.Run)
+			} else {
+				rest = append(rest, u)
+			}
+		}
+		updates = rest
+		if err := g.st.SaveRuns(id, runs...); err != nil {
+			// The run stays unfinished in the file: a restart runs it again.
+			g.log.Error("record runs", "task", id, "runs", len(runs), "err", err)
+		}
+	}
+}
+
+// storeErr maps the store's errors to the scheduler's, which the API knows.
+func storeErr(err error) error {
+	switch {
+	case errors.Is(err, store.ErrExists):
+		return fmt.Errorf("%w: %v", sched.ErrExists, err)
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: %v", sched.ErrNotFound, err)
+	}
+	return err
+}
