@@ -171,6 +171,12 @@ func (d *Discovery) Run(ctx context.Context) error {
 	}
 	d.conn = conn
 	close(d.ready)
+	if d.addrs != nil {
+		// Announce once, unasked: a peer already surveying for this node
+		// (a worker waiting for its restarted gateway) hears it at once
+		// instead of at its next survey.
+		d.announce()
+	}
 	stop := context.AfterFunc(ctx, func() { conn.close() })
 	defer stop()
 	err = d.readLoop(conn)
@@ -267,6 +273,11 @@ func (d *Discovery) answer(s *surveyRecord) error {
 	if !withinDistance(d.self, s.Peer, s.Distance) {
 		return errTooFar
 	}
+	return d.announce()
+}
+
+// announce multicasts a response with this node's addresses.
+func (d *Discovery) announce() error {
 	addrs := announceable(d.addrs())
 	if len(addrs) == 0 {
 		return errNoAddrs
@@ -276,7 +287,7 @@ func (d *Discovery) answer(s *surveyRecord) error {
 		err = d.conn.send(pkt)
 	}
 	if err != nil && !errors.Is(err, net.ErrClosed) { // closed: Run is returning
-		d.log.Warn("cannot answer survey", logPeer, s.Peer, logReason, err)
+		d.log.Warn("cannot announce", logReason, err)
 	}
 	return nil
 }
