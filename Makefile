@@ -1,4 +1,5 @@
 # The single entry point: make demo, make test, and the rest below.
+SHELL   := /bin/bash
 GO      ?= go
 BIN     := bin/shoal
 CAPNP_STD = $(shell $(GO) list -m -f '{{.Dir}}' capnproto.org/go/capnp/v3)/std
@@ -18,7 +19,7 @@ build:
 test: lint
 	$(GO) test -count=1 ./wasm/...
 	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
-	$(GO) test -count=1 -timeout 10m -tags e2e ./e2e/...
+	$(GO) test -count=1 -timeout 10m -tags e2e -v ./e2e/... | grep -v '^=== '; exit $${PIPESTATUS[0]}
 
 # A gateway and two workers on loopback, the ww-scheduler's curl, the result.
 demo: build
@@ -39,6 +40,28 @@ wasm:
 # Figures, printed with their baselines from the same run (never asserted).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/meshtest/ ./pkg/runtime/
+
+# Every native fuzz test for FUZZTIME each, one after the other (-fuzz takes
+# one target). The targets are found by grep, so a new FuzzXxx joins by
+# itself; all run even when one fails, and the failures are listed at the end.
+# FUZZMEM caps each process's address space (KiB): an input that makes the
+# code allocate without end then fails as a crasher, with its input saved,
+# instead of eating the machine until -fuzztime stops it unreported.
+FUZZTIME ?= 10s
+FUZZMEM  ?= 8388608
+
+.PHONY: fuzz-short
+fuzz-short:
+	@targets=$$(grep -rHo --include='*_test.go' --exclude-dir=.git --exclude-dir=testdata '^func Fuzz[A-Za-z0-9_]*' . | \
+		sed 's|^\./\(.*\)/[^/]*:func \(.*\)|\1:\2|' | sort -u); \
+	failed=; ulimit -v $(FUZZMEM); \
+	for t in $$targets; do \
+		dir=$${t%%:*}; fn=$${t#*:}; \
+		echo "== $$fn (./$$dir, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$dir || failed="$$failed $$fn"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz-short: failed:$$failed"; exit 1; fi; \
+	echo "fuzz-short: all passed:" $$(echo "$$targets" | sed 's|.*:||')
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

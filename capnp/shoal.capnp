@@ -15,6 +15,9 @@ interface Gateway {
   # The bootstrap capability a gateway exports to its peers.
   workers @0 () -> (chan :Chan);
   # A send-only channel: peers can offer workers, nothing else.
+  ping @1 () -> ();
+  # Workers ping the gateway: over QUIC a dead peer sends no close, so
+  # silence is the only sign.
 }
 
 interface Chan {

@@ -24,8 +24,8 @@ func DefaultConfig() Config {
 		Retries:      2,
 		LogBytes:     1 << 20,
 		MaxOutput:    1 << 20,
-		PingInterval: 500 * time.Millisecond,
-		PingTimeout:  2 * time.Second,
+		PingInterval: 250 * time.Millisecond,
+		PingTimeout:  time.Second,
 		MaxQueued:    1_000_000,
 		Grace:        10 * time.Second,
 	}

@@ -133,3 +133,6 @@ func (l logSink) Write(_ context.Context, call wire.LogSink_write) error {
 	}
 	return l.logs.append(l.task, l.run, l.attempt, stream, data)
 }
+
+// Ping answers at once; workers use it to notice a gateway that is gone.
+func (s *gatewayServer) Ping(context.Context, wire.Gateway_ping) error { return nil }

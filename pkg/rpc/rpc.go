@@ -33,7 +33,12 @@ func Serve(h host.Host, boot Bootstrap, logger *slog.Logger) {
 		remote := s.Conn().RemotePeer()
 		ctx, cancel := context.WithCancel(context.Background())
 		conn := capnprpc.NewConn(capnprpc.NewStreamTransport(s), &capnprpc.Options{
-			BootstrapClient: boot(ctx, remote, func() { _ = s.Reset() }),
+			BootstrapClient: boot(ctx, remote, func() {
+				// Close the whole libp2p connection, not only this stream: a
+				// dead QUIC session would otherwise linger and be reused.
+				_ = s.Reset()
+				_ = h.Network().ClosePeer(remote)
+			}),
 			Logger:          quiet(logger.With("peer", remote.String())),
 		})
 		go func() {

@@ -17,20 +17,25 @@ type Config struct {
 	MinBackoff time.Duration
 	MaxBackoff time.Duration // between attempts to reach the gateway
 	Grace      time.Duration // on shutdown, how long running runs may take to finish
-	Runtime    runtime.Config
+	// PingInterval and PingTimeout: how often the worker pings its gateway,
+	// and how long a silent gateway has before the worker reconnects.
+	PingInterval, PingTimeout time.Duration
+	Runtime                   runtime.Config
 }
 
 // DefaultConfig returns the defaults of `shoal worker`.
 func DefaultConfig() Config {
 	rc := runtime.DefaultConfig()
 	return Config{
-		Slots:      goruntime.NumCPU(),
-		Memory:     4 << 30,
-		LogBytes:   1 << 20,
-		MinBackoff: 50 * time.Millisecond,
-		MaxBackoff: 2 * time.Second,
-		Grace:      10 * time.Second,
-		Runtime:    rc,
+		Slots:        goruntime.NumCPU(),
+		Memory:       4 << 30,
+		LogBytes:     1 << 20,
+		MinBackoff:   50 * time.Millisecond,
+		MaxBackoff:   2 * time.Second,
+		Grace:        10 * time.Second,
+		PingInterval: 250 * time.Millisecond,
+		PingTimeout:  time.Second,
+		Runtime:      rc,
 	}
 }
 
@@ -47,6 +52,8 @@ func (c Config) Validate() error {
 		return errors.New("backoff: need 0 < min <= max")
 	case c.Grace < 0:
 		return errors.New("grace: must not be negative")
+	case c.PingInterval <= 0 || c.PingTimeout <= 0:
+		return errors.New("ping-interval, ping-timeout: must be positive")
 	}
 	return c.Runtime.Validate()
 }

@@ -102,13 +102,33 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 		return fmt.Errorf("offer to gateway %s: %w", ai.ID, err)
 	}
 	w.log.Info("offered to gateway", "gateway", ai.ID, "slots", w.cfg.Slots)
-	select {
-	case <-ctx.Done():
-		w.drain(ch, self, conn.Done())
-		return ctx.Err()
-	case <-conn.Done():
-		return errors.New("connection closed")
+	tick := time.NewTicker(w.cfg.PingInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			w.drain(ch, self, conn.Done())
+			return ctx.Err()
+		case <-conn.Done():
+			return errors.New("connection closed")
+		case <-tick.C:
+		}
+		if err := w.ping(ctx, gw); err != nil && ctx.Err() == nil {
+			// Over QUIC a dead gateway sends no close: drop the libp2p
+			// connection too, or the next dial would reuse it.
+			_ = w.host.Network().ClosePeer(ai.ID)
+			return fmt.Errorf("gateway silent: %w", err)
+		}
 	}
+}
+
+func (w *Worker) ping(ctx context.Context, gw wire.Gateway) error {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.PingTimeout)
+	defer cancel()
+	f, release := gw.Ping(ctx, nil)
+	defer release()
+	_, err := f.Struct()
+	return err
 }
 
 // offer sends an offer of slots into the gateway's channel.
