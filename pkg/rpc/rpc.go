@@ -39,7 +39,7 @@ func Serve(h host.Host, boot Bootstrap, logger *slog.Logger) {
 				_ = s.Reset()
 				_ = h.Network().ClosePeer(remote)
 			}),
-			Logger:          quiet(logger.With("peer", remote.String())),
+			Logger: quiet(logger.With("peer", remote.String())),
 		})
 		go func() {
 			<-conn.Done()
