@@ -52,7 +52,7 @@ type proc struct {
 }
 
 // startNode runs `shoal args...` and waits for its start line.
-func startNode(t *testing.T, args ...string) *proc {
+func startNode(t testing.TB, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(shoal, args...)
 	stdout, _ := cmd.StdoutPipe()
@@ -87,7 +87,7 @@ func startNode(t *testing.T, args ...string) *proc {
 	return p
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
