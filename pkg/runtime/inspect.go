@@ -19,7 +19,7 @@ func Inspect(ctx context.Context, wasm []byte) (ABI, error) {
 }
 
 func inspect(ctx context.Context, wasm []byte) (shape, error) {
-	if err := checkHeader(wasm); err != nil {
+	if err := checkBounds(wasm); err != nil {
 		return shape{}, err
 	}
 	// A runtime per call: closing it frees everything the module needed.

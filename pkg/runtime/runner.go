@@ -186,7 +186,7 @@ func (r *Runner) Compile(ctx context.Context, wasm []byte) (Hash, time.Duration,
 }
 
 func (r *Runner) compile(ctx context.Context, wasm []byte) (*module, error) {
-	if err := checkHeader(wasm); err != nil {
+	if err := checkBounds(wasm); err != nil {
 		return nil, err
 	}
 	// The compiled module may keep slices of its bytes; the caller may reuse them.
