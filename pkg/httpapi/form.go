@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -44,13 +46,17 @@ func parseForm(r *http.Request) (*form, error) {
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return nil, task.Invalid("body", "must be multipart/form-data (curl -F), got Content-Type %q", ct)
 	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
+	body := newClosing(r.Body, params["boundary"])
+	mr := multipart.NewReader(body, params["boundary"])
 	vals := map[string][]string{}
 	f := &form{}
 	var files map[string][]byte
 	for {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
+			if !body.seen {
+				return nil, task.Invalid("body", "ends before its closing boundary --%s--: a truncated upload, or parts with another boundary than the Content-Type names", params["boundary"])
+			}
 			break
 		}
 		if err != nil {
@@ -155,7 +161,7 @@ func (f *form) fill(v map[string][]string) error {
 	}
 	if x, ok := one("module"); ok {
 		h, found := strings.CutPrefix(strings.TrimSpace(x), "sha256:")
-		if !found || len(h) != 64 {
+		if _, err := hex.DecodeString(h); !found || len(h) != 64 || err != nil {
 			return task.Invalid("module", "must be sha256:HEX (64 hex digits) of a module uploaded before, got %q", x)
 		}
 		if v["wasm"] != nil {
@@ -225,6 +231,8 @@ func parseSeconds(field, x string) (time.Duration, error) {
 		return 0, task.Invalid(field, "must not be negative, got %s", x)
 	case f > task.MaxSeconds:
 		return 0, task.Invalid(field, "must be at most %d seconds", task.MaxSeconds)
+	case f > 0 && f < 0.001:
+		return 0, task.Invalid(field, "must be 0 or at least 0.001 seconds, got %s", x)
 	}
 	return time.Duration(f * float64(time.Second)), nil
 }
@@ -252,4 +260,31 @@ func parseArgs(xs []string) ([]string, error) {
 		return out, nil
 	}
 	return xs, nil
+}
+
+// closing watches a multipart body for its closing delimiter, so that a
+// body cut short is told from a complete one: the multipart reader reports
+// both as io.EOF.
+type closing struct {
+	r    io.Reader
+	term []byte // "\n--BOUNDARY--"
+	tail []byte // the last bytes read, to match across reads
+	seen bool
+}
+
+func newClosing(r io.Reader, boundary string) *closing {
+	// The tail starts with a newline, so a body that is only the closing
+	// delimiter matches too.
+	return &closing{r: r, term: []byte("\n--" + boundary + "--"), tail: []byte("\n")}
+}
+
+func (c *closing) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 && !c.seen {
+		buf := append(c.tail, p[:n]...)
+		c.seen = bytes.Contains(buf, c.term)
+		keep := min(len(buf), len(c.term)-1)
+		c.tail = append(c.tail[:0:0], buf[len(buf)-keep:]...)
+	}
+	return n, err
 }

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +55,10 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 // no route takes get the mux's status (404, or 405 for a known path) with a
 // JSON body like every other error.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > s.cfg.MaxUpload {
+		s.fail(w, r, &http.MaxBytesError{Limit: s.cfg.MaxUpload}) // no need to read it to know
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload)
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		rec := &statusRecorder{header: http.Header{}}
@@ -89,6 +95,14 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 	spec := f.spec
 	switch {
 	case f.wasm != nil:
+		// Check the task before keeping its module: a rejected submission
+		// leaves nothing behind.
+		sum := sha256.Sum256(f.wasm)
+		spec.Module = hex.EncodeToString(sum[:])
+		if err := spec.Validate(); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		if spec.Module, err = s.g.PutModule(r.Context(), f.wasm); err != nil {
 			s.fail(w, r, err)
 			return

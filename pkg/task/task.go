@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -118,6 +119,14 @@ func (s *Spec) Validate() error {
 	for _, e := range s.Env {
 		if k, _, ok := cut(e, '='); !ok || k == "" {
 			return Invalid("env", "%q is not K=V", e)
+		}
+		if strings.ContainsRune(e, 0) {
+			return Invalid("env", "%q contains a NUL byte", e)
+		}
+	}
+	for _, a := range s.Args {
+		if strings.ContainsRune(a, 0) {
+			return Invalid("args", "%q contains a NUL byte", a)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"math"
 	"time"
 
 	wire "github.com/shoalmesh/shoal/capnp"
@@ -135,6 +136,12 @@ func decodeSpec(ws wire.RunSpec) (runtime.Spec, error) {
 		return s, err
 	}
 	s.Stdin = append([]byte(nil), stdin...)
+	// Bounds the gateway would never send, checked so that no value can
+	// overflow into "no limit".
+	const maxTimeoutMs = uint64(math.MaxInt64 / int64(time.Millisecond))
+	if ws.TimeoutMs() > maxTimeoutMs || ws.MaxOutput() > math.MaxInt32 {
+		return s, fmt.Errorf("run spec: timeout %d ms or max output %d out of range", ws.TimeoutMs(), ws.MaxOutput())
+	}
 	s.Timeout = time.Duration(ws.TimeoutMs()) * time.Millisecond
 	s.Memory = ws.Memory()
 	s.MaxOutput = int(ws.MaxOutput())
