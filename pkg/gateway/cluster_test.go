@@ -90,6 +90,18 @@ func waitDone(tb testing.TB, url, id string) httpapi.TaskView {
 	}
 }
 
+// waitStatus polls a task until it has the given status.
+func waitStatus(tb testing.TB, url, id string, want task.Status) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for v := getTask(tb, url, id); v.Status != want; v = getTask(tb, url, id) {
+		if time.Now().After(deadline) {
+			tb.Fatalf("task %s is %s after 10s, want %s", id, v.Status, want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func testModule(tb testing.TB, name string) []byte {
 	tb.Helper()
 	b, err := os.ReadFile("../runtime/testdata/" + name + ".wasm")
@@ -160,13 +172,7 @@ func TestTaskWaitsForFirstWorker(t *testing.T) {
 	m := meshtest.Start(t, meshtest.Options{})
 	mustPost(t, m.URL, field{name: "id", value: "early"}, field{name: "wasm", file: wasm.HashC},
 		field{name: "input", value: "0"}, field{name: "difficulty", value: "2"})
-	deadline := time.Now().Add(5 * time.Second)
-	for getTask(t, m.URL, "early").Status != task.Queued {
-		if time.Now().After(deadline) {
-			t.Fatal("task never became queued")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitStatus(t, m.URL, "early", task.Queued)
 	m.AddWorker()
 	if v := waitDone(t, m.URL, "early"); v.Status != task.Succeeded {
 		t.Fatalf("after a worker joined: %+v", v)
@@ -264,13 +270,7 @@ func TestCancelRunningTask(t *testing.T) {
 	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
 	m.WaitWorkers(1)
 	mustPost(t, m.URL, field{name: "id", value: "forever"}, field{name: "wasm", file: testModule(t, "loop")}, field{name: "duration", value: "60"})
-	deadline := time.Now().Add(10 * time.Second)
-	for getTask(t, m.URL, "forever").Status != task.Running {
-		if time.Now().After(deadline) {
-			t.Fatal("never started")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitStatus(t, m.URL, "forever", task.Running)
 	req, _ := http.NewRequest(http.MethodDelete, m.URL+"/tasks/forever", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
@@ -308,13 +308,7 @@ func TestLostWorkerRunIsRetried(t *testing.T) {
 	// About half a second of hashing: long enough to be cut off mid-run.
 	mustPost(t, m.URL, field{name: "id", value: "sleepy"}, field{name: "wasm", file: wasm.HashC},
 		field{name: "input", value: "0"}, field{name: "difficulty", value: "5"}, field{name: "duration", value: "20"})
-	deadline := time.Now().Add(10 * time.Second)
-	for getTask(t, m.URL, "sleepy").Status != task.Running {
-		if time.Now().After(deadline) {
-			t.Fatal("never started")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitStatus(t, m.URL, "sleepy", task.Running)
 	m.AddWorker()
 	first.Kill()
 	v := waitDone(t, m.URL, "sleepy")
@@ -388,13 +382,7 @@ func TestWorkerStopFinishesRunningRun(t *testing.T) {
 	m.WaitWorkers(1)
 	mustPost(t, m.URL, field{name: "id", value: "finish-me"}, field{name: "wasm", file: wasm.HashC},
 		field{name: "input", value: "0"}, field{name: "difficulty", value: "4"}, field{name: "duration", value: "20"})
-	deadline := time.Now().Add(10 * time.Second)
-	for getTask(t, m.URL, "finish-me").Status != task.Running {
-		if time.Now().After(deadline) {
-			t.Fatal("never started")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitStatus(t, m.URL, "finish-me", task.Running)
 	m.Workers()[0].Stop()
 	v := getTask(t, m.URL, "finish-me")
 	if v.Status != task.Succeeded || v.Runs[0].Attempt != 0 {
