@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/pnet"
@@ -24,6 +25,9 @@ type HostConfig struct {
 	// the same key can connect. libp2p's QUIC transport cannot run behind a
 	// private network, so the host then uses TCP only.
 	PSK []byte
+	// Gater, when set, decides which connections the host keeps (see
+	// Allowlist).
+	Gater connmgr.ConnectionGater
 }
 
 // DefaultListen returns the default listen addresses: TCP and QUIC on
@@ -66,6 +70,9 @@ func NewHost(cfg HostConfig) (host.Host, error) {
 		// AutoNAT's client cannot be removed, but with the reachability
 		// fixed it never asks other peers to dial us back.
 		libp2p.ForceReachabilityPrivate(),
+	}
+	if cfg.Gater != nil {
+		opts = append(opts, libp2p.ConnectionGater(cfg.Gater))
 	}
 	if cfg.PSK != nil {
 		opts = append(opts, libp2p.PrivateNetwork(pnet.PSK(cfg.PSK)))
