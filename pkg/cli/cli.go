@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"cancel":  {"cancel a task: shoal cancel ID", runCancel},
 		"workers": {"list the workers of a gateway", runWorkers},
 		"version": {"print the version", runVersion},
+		"keygen":  {"write a private network key for --swarm-key: shoal keygen [FILE]", runKeygen},
 	}
 }
 

@@ -11,14 +11,18 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/shoalmesh/shoal/pkg/p2p"
 )
 
 // nodeFlags are the flags every node role has.
 type nodeFlags struct {
-	data      string
-	listen    stringList
+	data       string
+	swarmKey   string
+	allowPeer  stringList
+	allowPeers string
+	listen     stringList
 	discover  string
 	ns        string
 	logLevel  string
@@ -30,15 +34,19 @@ func (n *nodeFlags) register(fs *flag.FlagSet, dataDefault string) {
 	fs.Var(&n.listen, "listen", "libp2p listen multiaddr, repeatable (default /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/udp/0/quic-v1)")
 	fs.StringVar(&n.discover, "discover", p2p.DefaultGroup, "multicast group and interface for discovery, or none")
 	fs.StringVar(&n.ns, "ns", p2p.DefaultNamespace, "cluster namespace: nodes answer discovery only within it")
+	fs.StringVar(&n.swarmKey, "swarm-key", "", "private network key file (`shoal keygen` writes one): only nodes with the same key connect; TCP only")
+	fs.Var(&n.allowPeer, "allow-peer", "peer ID allowed to connect to this node, repeatable (default: anyone; a worker always allows its gateway)")
+	fs.StringVar(&n.allowPeers, "allow-peers", "", "file of peer IDs allowed to connect, one a line")
 	fs.StringVar(&n.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&n.logFormat, "log-format", "text", "log format: text or json")
 }
 
 // node is a started libp2p host with its discovery.
 type node struct {
-	host host.Host
-	disc *p2p.Discovery // nil when discovery is off
-	log  *slog.Logger
+	host    host.Host
+	disc    *p2p.Discovery // nil when discovery is off
+	log     *slog.Logger
+	private bool // on a private network (swarm key): TCP only
 }
 
 func (n *nodeFlags) logger(e *env) (*slog.Logger, error) {
@@ -57,8 +65,9 @@ func (n *nodeFlags) logger(e *env) (*slog.Logger, error) {
 }
 
 // start creates the host and starts discovery, which answers surveys with
-// the host's addresses until ctx ends.
-func (n *nodeFlags) start(ctx context.Context, e *env) (*node, error) {
+// the host's addresses until ctx ends. With an allowlist (flags, or trusted
+// peers such as a worker's gateway) only those peers may connect in.
+func (n *nodeFlags) start(ctx context.Context, e *env, trusted ...peer.ID) (*node, error) {
 	log, err := n.logger(e)
 	if err != nil {
 		return nil, err
@@ -71,15 +80,24 @@ func (n *nodeFlags) start(ctx context.Context, e *env) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	listen := []string(n.listen)
-	if len(listen) == 0 {
-		listen = p2p.DefaultListen()
+	cfg := p2p.HostConfig{Key: key, Listen: n.listen}
+	if n.swarmKey != "" {
+		if cfg.PSK, err = p2p.LoadSwarmKey(n.swarmKey); err != nil {
+			return nil, fmt.Errorf("--swarm-key: %w", err)
+		}
 	}
-	h, err := p2p.NewHost(p2p.HostConfig{Key: key, Listen: listen})
+	allowed, err := n.allowed()
+	if err != nil {
+		return nil, err
+	}
+	if len(allowed)+len(trusted) > 0 {
+		cfg.Gater = p2p.NewAllowlist(append(allowed, trusted...)...)
+	}
+	h, err := p2p.NewHost(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
 	}
-	nd := &node{host: h, log: log}
+	nd := &node{host: h, log: log, private: cfg.PSK != nil}
 	if n.discover == p2p.NoGroup {
 		return nd, nil
 	}
@@ -96,6 +114,26 @@ func (n *nodeFlags) start(ctx context.Context, e *env) (*node, error) {
 	return nd, nil
 }
 
+// allowed collects --allow-peer and --allow-peers.
+func (n *nodeFlags) allowed() ([]peer.ID, error) {
+	var ids []peer.ID
+	for _, s := range n.allowPeer {
+		id, err := peer.Decode(s)
+		if err != nil {
+			return nil, fmt.Errorf("--allow-peer %q: not a peer ID", s)
+		}
+		ids = append(ids, id)
+	}
+	if n.allowPeers != "" {
+		more, err := p2p.LoadPeers(n.allowPeers)
+		if err != nil {
+			return nil, fmt.Errorf("--allow-peers: %w", err)
+		}
+		ids = append(ids, more...)
+	}
+	return ids, nil
+}
+
 func (n *nodeFlags) identity() (crypto.PrivKey, error) {
 	if n.data == "" {
 		k, _, err := crypto.GenerateEd25519Key(nil)
@@ -109,12 +147,16 @@ func (n *nodeFlags) identity() (crypto.PrivKey, error) {
 }
 
 // startLine is the one line a node prints when it is up.
-func startLine(role string, h host.Host, extra ...string) string {
+func startLine(role string, nd *node, extra ...string) string {
+	h := nd.host
 	addrs := make([]string, 0, len(h.Addrs()))
 	for _, a := range h.Addrs() {
 		addrs = append(addrs, a.String())
 	}
 	line := fmt.Sprintf("shoal %s peer=%s addrs=%s", role, h.ID(), strings.Join(addrs, ","))
+	if nd.private {
+		line += " network=private(tcp-only)"
+	}
 	for _, x := range extra {
 		line += " " + x
 	}

@@ -1,0 +1,211 @@
+package gateway_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"capnproto.org/go/capnp/v3"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/gateway"
+	"github.com/shoalmesh/shoal/pkg/p2p"
+	"github.com/shoalmesh/shoal/pkg/rpc"
+	"github.com/shoalmesh/shoal/pkg/store"
+	"github.com/shoalmesh/shoal/pkg/worker"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func mustHost(tb testing.TB, cfg p2p.HostConfig) host.Host {
+	tb.Helper()
+	if cfg.Key == nil {
+		cfg.Key, _, _ = crypto.GenerateEd25519Key(nil)
+	}
+	if cfg.Listen == nil {
+		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+	}
+	h, err := p2p.NewHost(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { h.Close() })
+	return h
+}
+
+// startGateway runs a gateway on h until the test ends.
+func startGateway(tb testing.TB, h host.Host) *gateway.Gateway {
+	tb.Helper()
+	st, err := store.Open(filepath.Join(tb.TempDir(), "gw.db"), store.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	g, err := gateway.New(gateway.DefaultConfig(), h, st, quiet)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { g.Run(ctx); st.Close(); close(done) }()
+	tb.Cleanup(func() { cancel(); <-done })
+	return g
+}
+
+// startWorker runs a worker on h that dials the gateway on gw.
+func startWorker(tb testing.TB, h host.Host, gw host.Host) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := worker.New(ctx, worker.DefaultConfig(), h, quiet)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		w.Run(ctx, func(context.Context) (peer.AddrInfo, error) {
+			return peer.AddrInfo{ID: gw.ID(), Addrs: gw.Addrs()}, nil
+		})
+		w.Close(context.Background())
+		close(done)
+	}()
+	tb.Cleanup(func() { cancel(); <-done })
+}
+
+// poolAfter returns the gateway's pool once it has want workers, or after
+// wait when it never does.
+func poolAfter(g *gateway.Gateway, want int, wait time.Duration) int {
+	deadline := time.Now().Add(wait)
+	for len(g.Workers()) != want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return len(g.Workers())
+}
+
+// The gateway takes offers only from allowed workers: others are refused
+// at the connection, after the handshake proves who they are.
+func TestGatewayAllowlist(t *testing.T) {
+	allowed := mustHost(t, p2p.HostConfig{})
+	stranger := mustHost(t, p2p.HostConfig{})
+	gw := mustHost(t, p2p.HostConfig{Gater: p2p.NewAllowlist(allowed.ID())})
+	g := startGateway(t, gw)
+	startWorker(t, stranger, gw)
+	startWorker(t, allowed, gw)
+	if n := poolAfter(g, 1, 10*time.Second); n != 1 {
+		t.Fatalf("pool has %d workers, want the allowed one only", n)
+	}
+	if n := poolAfter(g, 2, time.Second); n != 1 || string(g.Workers()[0].ID) != allowed.ID().String() {
+		t.Fatalf("pool = %+v, want only %s", g.Workers(), allowed.ID())
+	}
+}
+
+// With a swarm key, only nodes holding the same key join.
+func TestSwarmKeySeparatesClusters(t *testing.T) {
+	mustPSK := func() []byte {
+		k, _ := p2p.NewSwarmKey()
+		path := filepath.Join(t.TempDir(), "swarm.key")
+		if err := writeFile(path, k); err != nil {
+			t.Fatal(err)
+		}
+		psk, err := p2p.LoadSwarmKey(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return psk
+	}
+	ours, theirs := mustPSK(), mustPSK()
+	gw := mustHost(t, p2p.HostConfig{PSK: ours})
+	g := startGateway(t, gw)
+	startWorker(t, mustHost(t, p2p.HostConfig{PSK: theirs}), gw)
+	startWorker(t, mustHost(t, p2p.HostConfig{}), gw)
+	startWorker(t, mustHost(t, p2p.HostConfig{PSK: ours}), gw)
+	if n := poolAfter(g, 1, 10*time.Second); n != 1 {
+		t.Fatalf("pool has %d workers, want 1", n)
+	}
+	if n := poolAfter(g, 2, time.Second); n != 1 {
+		t.Fatalf("a worker with another key or none joined: %d workers", n)
+	}
+}
+
+// Over the wire, the channel a peer gets is send-only: there is no method
+// to receive other workers' offers or to close it, and the gateway answers
+// any other method number with "unimplemented".
+func TestChannelIsSendOnlyOverTheWire(t *testing.T) {
+	gw := mustHost(t, p2p.HostConfig{})
+	startGateway(t, gw)
+	peerHost := mustHost(t, p2p.HostConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := peerHost.Connect(ctx, peer.AddrInfo{ID: gw.ID(), Addrs: gw.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := rpc.Dial(ctx, peerHost, gw.ID(), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	boot := wire.Gateway(conn.Bootstrap(ctx))
+	defer boot.Release()
+	f, release := boot.Workers(ctx, nil)
+	defer release()
+	ch := f.Chan()
+	for _, c := range []struct {
+		what   string
+		client capnp.Client
+		method capnp.Method
+	}{
+		{"receive from the channel", capnp.Client(ch), capnp.Method{InterfaceID: wire.Chan_TypeID, MethodID: 1}},
+		{"close the channel", capnp.Client(ch), capnp.Method{InterfaceID: wire.Chan_TypeID, MethodID: 2}},
+		{"an unknown gateway method", capnp.Client(boot), capnp.Method{InterfaceID: wire.Gateway_TypeID, MethodID: 7}},
+		{"a Worker method on the channel", capnp.Client(ch), capnp.Method{InterfaceID: wire.Worker_TypeID, MethodID: 0}},
+	} {
+		ans, rel := c.client.SendCall(ctx, capnp.Send{Method: c.method})
+		_, err := ans.Struct()
+		rel()
+		if err == nil || !strings.Contains(err.Error(), "unimplemented") {
+			t.Errorf("%s: %v, want unimplemented", c.what, err)
+		}
+	}
+	// Sending is what the channel is for, and an offer without a worker
+	// capability is refused.
+	sf, srel := ch.Send(ctx, func(p wire.Chan_send_Params) error { _, err := p.NewOffer(); return err })
+	_, err = sf.Struct()
+	srel()
+	if err == nil || !strings.Contains(err.Error(), "no worker capability") {
+		t.Errorf("an empty offer: %v", err)
+	}
+}
+
+// A worker accepts runs only from the gateway it dialed: no other peer can
+// even open a connection to it, let alone reach its Worker capability.
+func TestWorkerAcceptsOnlyItsGateway(t *testing.T) {
+	gw := mustHost(t, p2p.HostConfig{})
+	g := startGateway(t, gw)
+	wh := mustHost(t, p2p.HostConfig{Gater: p2p.NewAllowlist(gw.ID())})
+	startWorker(t, wh, gw)
+	if poolAfter(g, 1, 10*time.Second) != 1 {
+		t.Fatal("the worker did not join its gateway")
+	}
+	stranger := mustHost(t, p2p.HostConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	stranger.Connect(ctx, peer.AddrInfo{ID: wh.ID(), Addrs: wh.Addrs()})
+	if conn, err := rpc.Dial(ctx, stranger, wh.ID(), quiet); err == nil {
+		w := wire.Worker(conn.Bootstrap(ctx))
+		f, rel := w.Ping(ctx, nil)
+		_, err = f.Struct()
+		rel()
+		conn.Close()
+		if err == nil {
+			t.Fatal("a stranger reached the worker over RPC")
+		}
+	}
+}
+
+func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }
