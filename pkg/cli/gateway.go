@@ -67,7 +67,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 			nd.log.Error("http server stopped", "err", err)
 		}
 	}()
-	fmt.Fprintln(e.stdout, startLine("gateway", nd.host, "http=http://"+ln.Addr().String()))
+	fmt.Fprintln(e.stdout, startLine("gateway", nd, "http=http://"+ln.Addr().String()))
 
 	err = g.Run(ctx)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -23,10 +23,10 @@ type nodeFlags struct {
 	allowPeer  stringList
 	allowPeers string
 	listen     stringList
-	discover  string
-	ns        string
-	logLevel  string
-	logFormat string
+	discover   string
+	ns         string
+	logLevel   string
+	logFormat  string
 }
 
 func (n *nodeFlags) register(fs *flag.FlagSet, dataDefault string) {

@@ -55,7 +55,7 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 		return e.errorf("worker: --dial %s is a peer ID, which is found through discovery; with --discover none give a full multiaddr", *dial)
 	}
 
-	nd, err := nf.start(ctx, e)
+	nd, err := nf.start(ctx, e, target.ID) // only its gateway may connect in
 	if err != nil {
 		return e.errorf("worker: %v", err)
 	}
@@ -65,7 +65,7 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 		return e.errorf("worker: %v", err)
 	}
 	defer w.Close(context.Background())
-	fmt.Fprintln(e.stdout, startLine("worker", nd.host, "gateway="+target.ID.String(), fmt.Sprintf("slots=%d", cfg.Slots)))
+	fmt.Fprintln(e.stdout, startLine("worker", nd, "gateway="+target.ID.String(), fmt.Sprintf("slots=%d", cfg.Slots)))
 	if err := w.Run(ctx, resolver(target, nd.disc)); err != nil {
 		return e.errorf("worker: %v", err)
 	}
