@@ -80,6 +80,9 @@ struct RunSpec {
   memory @12 :UInt64;
   # Memory limit in bytes; 0 means the worker's default.
   maxOutput @13 :UInt64;
+  dirs @14 :List(Text);
+  # Names of the worker's directories the run uses, each mounted at /NAME.
+  # A worker that does not offer one fails the run.
 }
 
 struct RunResult {

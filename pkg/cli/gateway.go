@@ -2,13 +2,9 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/shoalmesh/shoal/pkg/gateway"
 	"github.com/shoalmesh/shoal/pkg/httpapi"
@@ -21,7 +17,8 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	nf.register(fs, defaultDataDir("gateway"))
 	cfg := gateway.DefaultConfig()
 	api := httpapi.DefaultConfig()
-	addr := fs.String("http", "127.0.0.1:8080", "HTTP API listen address (host:port); binds loopback unless told otherwise")
+	var af apiFlags
+	af.register(fs)
 	fs.DurationVar(&cfg.TaskTimeout, "task-timeout", cfg.TaskTimeout, "time limit of a run whose task sets no duration")
 	fs.IntVar(&cfg.Retries, "retries", cfg.Retries, "attempts after a lost worker, for tasks that set none")
 	fs.IntVar(&cfg.LogBytes, "log-bytes", cfg.LogBytes, "bytes of output kept per task")
@@ -36,6 +33,10 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		return e.errorf("gateway: --%v", err)
 	}
 	api.DefaultTimeout = cfg.TaskTimeout
+	sec, err := af.load(&api, &cfg)
+	if err != nil {
+		return e.errorf("gateway: %v", err)
+	}
 
 	if nf.data == "" {
 		return e.errorf("gateway: --data is required: the directory of its identity and database")
@@ -57,22 +58,14 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.errorf("gateway: %v", err)
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return e.errorf("gateway: --http %s: %v (is another gateway running? pick another port with --http)", *addr, err)
+	fields, stopAPI, code := af.startAPI(ctx, e, sec, api, g, nd.log)
+	if stopAPI == nil {
+		return code
 	}
-	srv := &http.Server{Handler: httpapi.New(api, g, nd.log), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			nd.log.Error("http server stopped", "err", err)
-		}
-	}()
-	fmt.Fprintln(e.stdout, startLine("gateway", nd, "http=http://"+ln.Addr().String()))
+	fmt.Fprintln(e.stdout, startLine("gateway", nd, fields...))
 
 	err = g.Run(ctx)
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
+	stopAPI()
 	if err != nil {
 		return e.errorf("gateway: %v", err)
 	}

@@ -19,7 +19,7 @@ func runLogs(ctx context.Context, e *env, args []string) int {
 	if code := positionals(e, "logs", usage, pos, "task ID"); code != 0 {
 		return code
 	}
-	c, code := connect(e, "logs", *gw)
+	c, code := connect(e, "logs", gw)
 	if c == nil {
 		return code
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,30 +21,6 @@ import (
 
 // defaultGateway is the API address `shoal gateway` listens on by default.
 const defaultGateway = "http://127.0.0.1:8080"
-
-// gatewayFlag registers --gateway, defaulting to $SHOAL_GATEWAY.
-func gatewayFlag(fs *flag.FlagSet) *string {
-	def := os.Getenv("SHOAL_GATEWAY")
-	if def == "" {
-		def = defaultGateway
-	}
-	return fs.String("gateway", def, "URL of the gateway's HTTP API (default from $SHOAL_GATEWAY, else "+defaultGateway+")")
-}
-
-// connect returns a client of the gateway at url, or the exit code of a bad
-// --gateway.
-func connect(e *env, cmd, url string) (*client.Client, int) {
-	c, err := client.New(url, nil)
-	if err != nil {
-		from := "--gateway"
-		if url == os.Getenv("SHOAL_GATEWAY") {
-			from = "$SHOAL_GATEWAY"
-		}
-		fmt.Fprintf(e.stderr, "shoal: %s: %s: %v\n", cmd, from, err)
-		return nil, 2
-	}
-	return c, 0
-}
 
 // usageError reports a wrong command line and returns its exit code, 2.
 func usageError(e *env, cmd, usage, format string, args ...any) int {

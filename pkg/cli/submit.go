@@ -29,7 +29,7 @@ type submitFlags struct {
 	repeats, retries, priority int
 	start, delay, duration     string
 	memory, stdin              string
-	args, env, labels          stringList
+	args, env, labels, dirs    stringList
 	wait, json                 bool
 }
 
@@ -50,6 +50,7 @@ func (f *submitFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.retries, "retries", 0, "attempts after a lost worker (default: the gateway's --retries)")
 	fs.IntVar(&f.priority, "priority", 0, "higher runs first among runs that are due, -1000 to 1000")
 	fs.Var(&f.labels, "label", "label a worker must offer to run the task, repeatable")
+	fs.Var(&f.dirs, "dir", "directory NAME a worker offers (shoal worker --allow-dir NAME=PATH), mounted at /NAME in the module, repeatable")
 	fs.BoolVar(&f.wait, "wait", false, "wait for the task to end: show progress, stream its output, print its runs; exit 1 unless it succeeded")
 	fs.BoolVar(&f.json, "json", false, "print the task as JSON (with --wait: the ended task; the module's output then goes to stderr)")
 }
@@ -80,7 +81,7 @@ func runSubmit(ctx context.Context, e *env, args []string) int {
 			return e.errorf("submit: --stdin %v", err)
 		}
 	}
-	c, code := connect(e, "submit", *gw)
+	c, code := connect(e, "submit", gw)
 	if c == nil {
 		return code
 	}
@@ -153,7 +154,7 @@ func (f *submitFlags) submission(set map[string]bool) (client.Submission, error)
 	if set["args"] {
 		s.Args = f.args
 	}
-	s.Env, s.Labels = f.env, f.labels
+	s.Env, s.Labels, s.Dirs = f.env, f.labels, f.dirs
 	return s, nil
 }
 
@@ -223,7 +224,7 @@ var flagOf = map[string]string{
 	"timeout": "--duration", "start": "--start", "delay": "--delay", "repeats": "--repeats",
 	"input": "--input", "difficulty": "--difficulty", "args": "--args", "env": "--env",
 	"stdin": "--stdin", "memory": "--memory", "retries": "--retries", "priority": "--priority",
-	"labels": "--label",
+	"labels": "--label", "dirs": "--dir",
 }
 
 // submitFailed reports a rejected submission in terms of the command line.

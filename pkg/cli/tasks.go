@@ -24,7 +24,7 @@ func runTasks(ctx context.Context, e *env, args []string) int {
 	if code := positionals(e, "tasks", usage, pos); code != 0 {
 		return code
 	}
-	c, code := connect(e, "tasks", *gw)
+	c, code := connect(e, "tasks", gw)
 	if c == nil {
 		return code
 	}
@@ -66,7 +66,7 @@ func runTask(ctx context.Context, e *env, args []string) int {
 	if code := positionals(e, "task", usage, pos, "task ID"); code != 0 {
 		return code
 	}
-	c, code := connect(e, "task", *gw)
+	c, code := connect(e, "task", gw)
 	if c == nil {
 		return code
 	}
@@ -117,6 +117,9 @@ func printTask(e *env, tv httpapi.TaskView) {
 	if len(tv.Labels) > 0 {
 		row("labels", strings.Join(tv.Labels, ","))
 	}
+	if tv.Owner != "" {
+		row("owner", tv.Owner)
+	}
 	row("created", formatCreated(tv.Created))
 	row("result", orDash(oneLine(tv.Result, 200)))
 	tw.Flush()
@@ -135,7 +138,7 @@ func runCancel(ctx context.Context, e *env, args []string) int {
 	if code := positionals(e, "cancel", usage, pos, "task ID"); code != 0 {
 		return code
 	}
-	c, code := connect(e, "cancel", *gw)
+	c, code := connect(e, "cancel", gw)
 	if c == nil {
 		return code
 	}
@@ -166,7 +169,7 @@ func runWorkers(ctx context.Context, e *env, args []string) int {
 	if code := positionals(e, "workers", usage, pos); code != 0 {
 		return code
 	}
-	c, code := connect(e, "workers", *gw)
+	c, code := connect(e, "workers", gw)
 	if c == nil {
 		return code
 	}

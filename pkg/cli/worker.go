@@ -27,6 +27,8 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish before they are handed back")
 	var labels stringList
 	fs.Var(&labels, "label", "placement label offered to the gateway, repeatable")
+	var dirs stringList
+	fs.Var(&dirs, "allow-dir", "host directory offered to tasks as NAME=/host/path (NAME=/host/path:ro: read-only), repeatable; a task asking for it with dirs=NAME sees it at /NAME")
 	if _, err := parse(fs, args); err != nil {
 		return exitParse(err)
 	}
@@ -38,6 +40,13 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 		return e.errorf("worker: --run-memory: %v", err)
 	}
 	cfg.Labels = labels
+	for _, d := range dirs {
+		dir, err := worker.ParseDir(d)
+		if err != nil {
+			return e.errorf("worker: --%v", err)
+		}
+		cfg.Dirs = append(cfg.Dirs, dir)
+	}
 	if nf.data != "" {
 		cfg.Runtime.CacheDir = filepath.Join(nf.data, "compiled")
 	}

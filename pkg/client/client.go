@@ -17,15 +17,25 @@ import (
 
 // Client talks to one gateway. It is safe for concurrent use.
 type Client struct {
-	base string // scheme://host[/path], without a trailing slash
-	hc   *http.Client
+	base  string // scheme://host[/path], without a trailing slash
+	hc    *http.Client
+	token string // bearer token sent with every request; "" for none
 }
 
+// Option sets up a Client.
+type Option func(*Client)
+
+// WithToken makes the client send token as `Authorization: Bearer token`
+// with every request: a gateway with --api-token-file refuses requests
+// without one of its tokens. An empty token sends none.
+func WithToken(token string) Option { return func(c *Client) { c.token = token } }
+
 // New returns a client of the gateway at baseURL, like
-// http://127.0.0.1:8080. A nil hc means http.DefaultClient; its Timeout, if
-// any, also bounds Follow, so streaming callers should bound calls with
-// their context instead.
-func New(baseURL string, hc *http.Client) (*Client, error) {
+// http://127.0.0.1:8080 or https://gw.example:8443. A nil hc means
+// http.DefaultClient; its Timeout, if any, also bounds Follow, so streaming
+// callers should bound calls with their context instead. To trust a
+// gateway's own certificate, pass an hc whose transport has it in RootCAs.
+func New(baseURL string, hc *http.Client, opts ...Option) (*Client, error) {
 	if !strings.Contains(baseURL, "://") {
 		return nil, fmt.Errorf("gateway URL %q must start with http:// or https:// (like http://127.0.0.1:8080)", baseURL)
 	}
@@ -44,7 +54,14 @@ func New(baseURL string, hc *http.Client) (*Client, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{base: strings.TrimRight(u.String(), "/"), hc: hc}, nil
+	c := &Client{base: strings.TrimRight(u.String(), "/"), hc: hc}
+	for _, o := range opts {
+		o(c)
+	}
+	if strings.ContainsAny(c.token, " \t\r\n") {
+		return nil, fmt.Errorf("the token contains whitespace; a token is one word (check the token file or $SHOAL_TOKEN)")
+	}
+	return c, nil
 }
 
 // URL is the gateway's base URL.
@@ -132,13 +149,20 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, con
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, c.transportError(method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
-		return nil, readAPIError(resp)
+		e := readAPIError(resp)
+		if e.Status == http.StatusUnauthorized {
+			e.hint = c.authHint()
+		}
+		return nil, e
 	}
 	return resp, nil
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,13 +24,26 @@ type APIError struct {
 	Message string
 	// Field names the submitted form field at fault, when there is one.
 	Field string
+	hint  string // what to do, added by the client
 }
 
 func (e *APIError) Error() string {
-	if e.Status >= 500 {
+	switch {
+	case e.Status >= 500:
 		return fmt.Sprintf("the gateway failed (HTTP %d): %s; its log says why", e.Status, e.Message)
+	case e.hint != "":
+		return e.Message + "; " + e.hint
 	}
 	return e.Message
+}
+
+// authHint says what to do about a 401: the answer of a gateway that wants
+// a token the client did not send, or does not know the one it sent.
+func (c *Client) authHint() string {
+	if c.token == "" {
+		return fmt.Sprintf("the gateway at %s requires a token: give one with --token-file FILE or $SHOAL_TOKEN", c.base)
+	}
+	return fmt.Sprintf("the gateway at %s does not accept this token: check --token-file or $SHOAL_TOKEN against its --api-token-file (a token file re-read after a change may have dropped it)", c.base)
 }
 
 // maxErrorBody bounds how much of an error answer is read.
@@ -51,6 +65,9 @@ func readAPIError(resp *http.Response) *APIError {
 	if s := strings.TrimSpace(string(b)); s != "" && len(s) < 200 {
 		e.Message += ": " + s
 	}
+	if strings.Contains(string(b), "HTTP request to an HTTPS server") {
+		e.hint = "the gateway serves HTTPS: use an https:// URL"
+	}
 	return e
 }
 
@@ -64,6 +81,16 @@ func (c *Client) transportError(method, path string, err error) error {
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) ||
 		errors.Is(err, syscall.ENETUNREACH) || errors.As(err, &dns) {
 		return fmt.Errorf("%w at %s (%w); start one with `shoal gateway`, or pass --gateway URL", ErrUnreachable, c.base, rootCause(err))
+	}
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
+	switch {
+	case errors.As(err, &unknownCA):
+		return fmt.Errorf("%s %s: %w; if the gateway uses its own certificate, trust it with --ca-file FILE (the certificate, or the CA that signed it)", method, c.base+path, err)
+	case errors.As(err, &badHost):
+		return fmt.Errorf("%s %s: %w; use a --gateway URL whose host the certificate names", method, c.base+path, err)
+	case errors.Is(err, http.ErrSchemeMismatch):
+		return fmt.Errorf("%s %s: %w; the gateway serves plain HTTP: use an http:// URL", method, c.base+path, err)
 	}
 	return fmt.Errorf("%s %s: %w", method, c.base+path, err)
 }

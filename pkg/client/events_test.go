@@ -80,10 +80,10 @@ func TestFormSendsOnlyWhatIsSet(t *testing.T) {
 		{"everything", Submission{
 			ID: "i", Description: "d", Complete: 1, Duration: 1, Start: 1, Delay: 1, Repeats: 1,
 			Wasm: []byte{}, Input: &in, Difficulty: &diff, Args: []string{"a"}, Env: []string{"A=1", "B=2"},
-			Stdin: []byte{}, Memory: 1, Retries: &retries, Priority: -1, Labels: []string{"x", "y"},
+			Stdin: []byte{}, Memory: 1, Retries: &retries, Priority: -1, Labels: []string{"x", "y"}, Dirs: []string{"d"},
 		}, []string{
 			"id", "description", "complete", "duration", "start", "delay", "repeats", "wasm", "input",
-			"difficulty", "args", "env", "env", "stdin", "memory", "retries", "priority", "labels", "labels",
+			"difficulty", "args", "env", "env", "stdin", "memory", "retries", "priority", "labels", "labels", "dirs",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

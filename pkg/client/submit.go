@@ -36,6 +36,7 @@ type Submission struct {
 	Retries     *int     // attempts after a lost worker; nil: the gateway's default
 	Priority    int
 	Labels      []string // placement labels the worker must offer
+	Dirs        []string // names of worker directories, mounted at /NAME
 }
 
 // Submit sends s as a multipart form, like
@@ -125,6 +126,9 @@ func (s Submission) form() ([]byte, string, error) {
 	}
 	for _, l := range s.Labels {
 		field("labels", l)
+	}
+	for _, d := range s.Dirs {
+		field("dirs", d)
 	}
 	if err == nil {
 		err = mw.Close()

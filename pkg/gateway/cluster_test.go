@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +19,9 @@ import (
 	"github.com/shoalmesh/shoal/pkg/gateway"
 	"github.com/shoalmesh/shoal/pkg/httpapi"
 	"github.com/shoalmesh/shoal/pkg/meshtest"
+	"github.com/shoalmesh/shoal/pkg/runtime"
 	"github.com/shoalmesh/shoal/pkg/task"
+	"github.com/shoalmesh/shoal/pkg/worker"
 	"github.com/shoalmesh/shoal/wasm"
 )
 
@@ -414,7 +419,11 @@ func TestStateSurvivesRestart(t *testing.T) {
 	var logs httpapi.LogsView
 	json.NewDecoder(resp.Body).Decode(&logs)
 	resp.Body.Close()
-	if !logs.Done || len(logs.Entries) == 0 || logs.Entries[0].Data != "hello x\n" {
+	var out strings.Builder // the module writes in pieces; entries may split them
+	for _, e := range logs.Entries {
+		out.WriteString(e.Data)
+	}
+	if !logs.Done || out.String() != "hello x\n" {
 		t.Fatalf("logs after restart: %+v", logs)
 	}
 	mustPost(t, m.URL, field{name: "id", value: "by-hash"}, field{name: "module", value: "sha256:" + done.Module})
@@ -430,4 +439,124 @@ func TestStateSurvivesRestart(t *testing.T) {
 			t.Errorf("run %d started %v, before its due time %v", i, r.Started, due)
 		}
 	}
+}
+
+// The sandbox through the mesh: a directory one worker offers is granted
+// only to the tasks that name it, which run only there; every attempt to
+// reach past it, or the host's environment, fails and is reported in the
+// run's error and the task's log; nothing appears on the host outside it.
+func TestSandboxDirsThroughMesh(t *testing.T) {
+	t.Setenv("SHOAL_SANDBOX_SECRET", "do-not-leak")
+	top := t.TempDir()
+	granted := filepath.Join(top, "granted")
+	if err := os.Mkdir(granted, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(top, "secret.txt"), []byte("outside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := meshtest.Start(t, meshtest.Options{Workers: 1})
+	cfg := worker.DefaultConfig()
+	cfg.Dirs = []runtime.Dir{{Name: "data", HostPath: granted}}
+	offering := m.AddWorkerWith(cfg).Host.ID().String()
+	m.WaitWorkers(2)
+	probe := testModule(t, "sandbox/probe")
+
+	// A module asking for a socket of its own is refused at upload.
+	ct, body := form(field{name: "id", value: "sock"}, field{name: "wasm", file: testModule(t, "sandbox/sock_open")})
+	resp, err := http.Post(m.URL+"/tasks", ct, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "imports unknown host function wasi_snapshot_preview1.sock_open") {
+		t.Fatalf("socket module: %d %s", resp.StatusCode, b)
+	}
+
+	// Granted: every run lands on the worker offering the directory, and
+	// what it writes there appears on the host.
+	mustPost(t, m.URL, field{name: "id", value: "write"}, field{name: "wasm", file: probe}, field{name: "dirs", value: "data"},
+		field{name: "repeats", value: "4"}, field{name: "args", value: `["write", "/data/out.txt", "from the mesh", "read", "/data/out.txt"]`})
+	v := waitDone(t, m.URL, "write")
+	if v.Status != task.Succeeded || !strings.Contains(v.Result, "read /data/out.txt: ok 13 bytes: from the mesh\n") {
+		t.Fatalf("write task: %+v", v)
+	}
+	for i, r := range v.Runs {
+		if r.Worker != offering {
+			t.Errorf("run %d on %s, which does not offer the directory; want %s", i, r.Worker, offering)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(granted, "out.txt")); err != nil || string(b) != "from the mesh" {
+		t.Errorf("granted/out.txt on the host: %q, %v", b, err)
+	}
+
+	// Hostile: each attempt fails, the run fails, the log says why.
+	mustPost(t, m.URL, field{name: "id", value: "escape"}, field{name: "wasm", file: probe}, field{name: "dirs", value: "data"},
+		field{name: "env", value: "ONLY=this"}, field{name: "args", value: `["write", "/data/../escape", "x", "write", "/etc/x", "x",
+			"read", "/etc/passwd", "symlink", "..", "/data/up", "write", "/data/up/escape", "x", "accept", "3", "env"]`})
+	v = waitDone(t, m.URL, "escape")
+	if v.Status != task.Failed || v.Runs[0].Error != "exit code 1" || v.Runs[0].Worker != offering {
+		t.Fatalf("escape task: %+v", v)
+	}
+	out := taskLog(t, m.URL, "escape")
+	for _, want := range []string{
+		"write /data/../escape: failed: ", "write /etc/x: failed: ", "read /etc/passwd: failed: ",
+		"symlink /data/up: failed: Operation not permitted\n", "write /data/up/escape: failed: ",
+		"accept 3: failed: ", "env: ok: ONLY=this\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "do-not-leak") {
+		t.Errorf("the guest saw the worker's environment:\n%s", out)
+	}
+
+	// No dirs: no file system at all.
+	mustPost(t, m.URL, field{name: "id", value: "nofs"}, field{name: "wasm", file: probe}, field{name: "args", value: `["ls", "/data", "read", "/etc/passwd"]`})
+	if v := waitDone(t, m.URL, "nofs"); v.Status != task.Failed || !strings.Contains(taskLog(t, m.URL, "nofs"), "ls /data: failed: ") {
+		t.Fatalf("task without dirs: %+v\n%s", v, taskLog(t, m.URL, "nofs"))
+	}
+
+	// A directory no worker offers: the task waits, and holds up no other.
+	if v := mustPost(t, m.URL, field{name: "id", value: "nowhere"}, field{name: "wasm", file: probe}, field{name: "dirs", value: "secrets"}); v.Status != task.Queued {
+		t.Fatalf("task naming an unknown directory: %+v", v)
+	}
+	mustPost(t, m.URL, field{name: "id", value: "after"}, field{name: "wasm", file: wasm.HashC}, field{name: "input", value: "0"}, field{name: "difficulty", value: "1"})
+	if v := waitDone(t, m.URL, "after"); v.Status != task.Succeeded {
+		t.Fatalf("task after the waiting one: %+v", v)
+	}
+	if v := getTask(t, m.URL, "nowhere"); v.Status != task.Queued || len(v.Runs) != 1 || v.Runs[0].Worker != "" {
+		t.Fatalf("task naming an unknown directory was placed: %+v", v)
+	}
+
+	var got []string
+	filepath.WalkDir(top, func(p string, _ fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(top, p)
+		got = append(got, rel)
+		return err
+	})
+	if want := []string{".", "granted", "granted/out.txt", "secret.txt"}; !slices.Equal(got, want) {
+		t.Errorf("on the host: %q; want %q", got, want)
+	}
+}
+
+// taskLog returns a task's whole log.
+func taskLog(tb testing.TB, url, id string) string {
+	tb.Helper()
+	resp, err := http.Get(url + "/tasks/" + id + "/logs")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var logs httpapi.LogsView
+	if err := json.NewDecoder(resp.Body).Decode(&logs); err != nil {
+		tb.Fatal(err)
+	}
+	var out strings.Builder
+	for _, e := range logs.Entries {
+		out.WriteString(e.Data)
+	}
+	return out.String()
 }

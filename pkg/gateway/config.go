@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -15,6 +16,15 @@ type Config struct {
 	PingTimeout  time.Duration // a worker that does not answer a ping within this is lost
 	MaxQueued    int           // runs not yet started the gateway holds; past it a submit gets 429
 	Grace        time.Duration // on shutdown, how long running runs may take to finish
+	// Quotas limits each owner (task.Spec.Owner, the name of the API token
+	// a task came with); owners not in it have no limits but MaxQueued.
+	Quotas map[string]Quota
+}
+
+// Quota bounds the runs of one owner; zero fields mean no limit.
+type Quota struct {
+	MaxRunning int // runs executing at once; more wait in the queue
+	MaxQueued  int // runs not yet started; past it a submit gets 429
 }
 
 // DefaultConfig returns the defaults of `shoal gateway`.
@@ -48,6 +58,11 @@ func (c Config) Validate() error {
 		return errors.New("max-queued: must be at least 1")
 	case c.Grace < 0:
 		return errors.New("grace: must not be negative")
+	}
+	for name, q := range c.Quotas {
+		if q.MaxRunning < 0 || q.MaxQueued < 0 {
+			return fmt.Errorf("quotas: %s: max-running and max-queued must not be negative", name)
+		}
 	}
 	return nil
 }

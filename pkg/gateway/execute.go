@@ -8,6 +8,7 @@ import (
 	"capnproto.org/go/capnp/v3"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/rpc"
 	"github.com/shoalmesh/shoal/pkg/sched"
 	"github.com/shoalmesh/shoal/pkg/task"
 )
@@ -15,6 +16,7 @@ import (
 // inflight is a run attempt whose Worker.run call is under way.
 type inflight struct {
 	worker sched.WorkerID
+	conn   *remoteWorker // the connection it was dispatched on
 	cancel context.CancelFunc
 }
 
@@ -36,10 +38,12 @@ func (g *Gateway) execute(ctx context.Context, d sched.Dispatch, w wire.Worker) 
 
 	g.mu.Lock()
 	defer g.unlock()
+	rw := g.inflight[d.Ref].conn
 	delete(g.inflight, d.Ref)
 	if !g.sched.Finished(time.Now(), d.Ref, o, d.Worker) {
 		g.log.Debug("stale outcome", "run", d.Ref, "worker", d.Worker)
 	}
+	rw.running-- // a draining worker waits for this to reach 0: see waitDrained
 	if t, ok := g.sched.Task(d.Ref.Task); ok && t.Status.Done() {
 		g.logs.close(d.Ref.Task)
 	}
@@ -50,7 +54,7 @@ func (g *Gateway) execute(ctx context.Context, d sched.Dispatch, w wire.Worker) 
 func (g *Gateway) call(ctx context.Context, d sched.Dispatch, w wire.Worker, timeout time.Duration) task.Outcome {
 	// Our own reference to the sink: if the call fails before its params are
 	// built, nothing else would release the sink's server.
-	sink := wire.LogSink_ServerToClient(logSink{logs: g.logs, task: d.Ref.Task, run: d.Ref.Index, attempt: d.Ref.Attempt})
+	sink := wire.LogSink(rpc.Export(wire.LogSink_NewServer(logSink{logs: g.logs, task: d.Ref.Task, run: d.Ref.Index, attempt: d.Ref.Attempt})))
 	defer sink.Release()
 	f, release := w.Run(ctx, func(p wire.Worker_run_Params) error {
 		if err := p.SetModules(g.source.AddRef()); err != nil {
@@ -125,6 +129,9 @@ func encodeSpec(s wire.RunSpec, d sched.Dispatch, timeout time.Duration, maxOutp
 	s.SetTimeoutMs(uint64(timeout.Milliseconds()))
 	s.SetMemory(sp.Memory)
 	s.SetMaxOutput(maxOutput)
+	if len(sp.Dirs) > 0 {
+		return setTexts(s.NewDirs, sp.Dirs)
+	}
 	return nil
 }
 

@@ -34,6 +34,9 @@ var (
 	ErrClosed = errors.New("gateway shutting down")
 	// ErrQueueFull: taking the task would hold more than MaxQueued runs.
 	ErrQueueFull = errors.New("queue full")
+	// ErrOverQuota: taking the task would hold more runs not yet started
+	// of its owner than the owner's Quota.MaxQueued.
+	ErrOverQuota = errors.New("over quota")
 )
 
 // Gateway is a running gateway.
@@ -57,6 +60,12 @@ type Gateway struct {
 	sched    *sched.Scheduler
 	workers  map[sched.WorkerID]*remoteWorker
 	inflight map[sched.RunRef]inflight
+	quotas   map[string]Quota
+	// reserved counts the runs of submissions admitted but not yet queued
+	// (being recorded), all and per owner, so that concurrent submissions
+	// cannot together pass a queue limit.
+	reserved    map[string]int
+	reservedAll int
 }
 
 // remoteWorker is a worker capability received through the channel, and the
@@ -66,6 +75,9 @@ type remoteWorker struct {
 	client wire.Worker
 	stop   context.CancelFunc // stops its pinger
 	hangup func()             // closes its connection
+	// running counts the calls dispatched on this connection whose
+	// outcome is not yet recorded.
+	running int
 }
 
 // New makes a gateway serving on h that keeps its state in st, and restores
@@ -84,18 +96,20 @@ func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gatewa
 		sched:    sched.New(sc),
 		workers:  make(map[sched.WorkerID]*remoteWorker),
 		inflight: make(map[sched.RunRef]inflight),
+		reserved: make(map[string]int),
 	}
+	g.setQuotasLocked(cfg.Quotas)
 	if err := g.restore(); err != nil {
 		return nil, err
 	}
-	g.source = wire.ModuleSource_ServerToClient(moduleSource{st})
+	g.source = wire.ModuleSource(rpc.Export(wire.ModuleSource_NewServer(moduleSource{st})))
 	return g, nil
 }
 
 // Run serves workers and dispatches runs until ctx ends.
 func (g *Gateway) Run(ctx context.Context) error {
 	rpc.Serve(g.host, func(connCtx context.Context, remote peer.ID, hangup func()) capnp.Client {
-		return capnp.Client(wire.Gateway_ServerToClient(&gatewayServer{g: g, peer: remote, ctx: connCtx, hangup: hangup}))
+		return rpc.Export(wire.Gateway_NewServer(&gatewayServer{g: g, peer: remote, ctx: connCtx, hangup: hangup}))
 	}, g.log)
 	defer g.source.Release() // last: no call of ours may still pass it on
 	defer g.tasks.Wait()
@@ -143,7 +157,8 @@ func (g *Gateway) dispatch(ctx context.Context) time.Time {
 	for _, d := range g.sched.Assign(time.Now()) {
 		w := g.workers[d.Worker]
 		callCtx, cancel := context.WithCancel(ctx)
-		g.inflight[d.Ref] = inflight{worker: d.Worker, cancel: cancel}
+		g.inflight[d.Ref] = inflight{worker: d.Worker, conn: w, cancel: cancel}
+		w.running++
 		g.tasks.Add(1)
 		go g.execute(callCtx, d, w.client.AddRef())
 	}
@@ -192,7 +207,9 @@ func (g *Gateway) shutdown() {
 }
 
 // Submit validates spec, gives it an ID when it has none, records it
-// durably, and queues it.
+// durably, and queues it. Past the queue limits it returns ErrQueueFull
+// (the gateway's MaxQueued) or ErrOverQuota (spec.Owner's MaxQueued); the
+// caller vouches for spec.Owner.
 func (g *Gateway) Submit(spec task.Spec) (task.Task, error) {
 	if spec.ID == "" {
 		spec.ID = newID()
@@ -208,24 +225,27 @@ func (g *Gateway) Submit(spec task.Spec) (task.Task, error) {
 		return task.Task{}, fmt.Errorf("%w: %s", ErrNoModule, spec.Module)
 	}
 	g.mu.Lock()
-	switch {
-	case g.draining || g.closed:
+	if g.draining || g.closed {
 		g.mu.Unlock()
 		return task.Task{}, ErrClosed
-	case g.sched.Pending()+spec.RunCount() > g.cfg.MaxQueued:
-		n := g.sched.Pending()
+	}
+	if err := g.admitLocked(&spec); err != nil {
 		g.mu.Unlock()
-		return task.Task{}, fmt.Errorf("%w: %d runs waiting, the limit is %d", ErrQueueFull, n, g.cfg.MaxQueued)
+		return task.Task{}, err
 	}
 	g.mu.Unlock()
 	// Durable before it is queued (and before the client hears 201), but
 	// outside the lock: the commit must not stall dispatching.
 	now := time.Now()
 	if err := g.st.CreateTask(*task.New(spec, now)); err != nil {
+		g.mu.Lock()
+		g.unreserveLocked(&spec)
+		g.mu.Unlock()
 		return task.Task{}, storeErr(err)
 	}
 	g.mu.Lock()
 	defer g.unlock()
+	g.unreserveLocked(&spec)
 	t, err := g.sched.Submit(now, spec)
 	if err != nil {
 		return task.Task{}, err

@@ -88,3 +88,29 @@ func (g *Gateway) dropLocked(w *remoteWorker, why string) {
 	g.log.Info("worker left", "worker", w.id, "why", why)
 	g.kick()
 }
+
+// waitDrained returns once no run dispatched to worker id on its current
+// connection awaits its outcome, or when ctx ends. A worker shutting down
+// offers no slots and waits on this (its send returns), so it leaves only
+// after the gateway has recorded every result it sent. The worker closes
+// the connection itself: hanging up from inside its call would race go-capnp's
+// release of that call's message.
+func (g *Gateway) waitDrained(ctx context.Context, id sched.WorkerID) error {
+	for {
+		g.mu.Lock()
+		rw, ok := g.workers[id]
+		n, changed := 0, g.changed
+		if ok {
+			n = rw.running
+		}
+		g.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		}
+	}
+}

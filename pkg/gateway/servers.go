@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/rpc"
 	"github.com/shoalmesh/shoal/pkg/sched"
 	"github.com/shoalmesh/shoal/pkg/store"
 )
@@ -30,7 +31,7 @@ func (s *gatewayServer) Workers(_ context.Context, call wire.Gateway_workers) er
 	if err != nil {
 		return err
 	}
-	return res.SetChan(wire.Chan_ServerToClient(&chanServer{g: s.g, peer: s.peer, ctx: s.ctx, hangup: s.hangup}))
+	return res.SetChan(wire.Chan(rpc.Export(wire.Chan_NewServer(&chanServer{g: s.g, peer: s.peer, ctx: s.ctx, hangup: s.hangup}))))
 }
 
 // chanServer takes offers from one peer's connection.
@@ -43,9 +44,11 @@ type chanServer struct {
 
 var _ wire.Chan_Server = (*chanServer)(nil)
 
-// Send takes an offer into the pool. The worker is named by the peer the
+// Send takes an offer into the pool; an offer of no slots returns once every
+// run on that worker has been recorded. The worker is named by the peer the
 // connection is authenticated as, never by anything inside the offer.
-func (s *chanServer) Send(_ context.Context, call wire.Chan_send) error {
+func (s *chanServer) Send(ctx context.Context, call wire.Chan_send) error {
+	call.Go() // a draining worker's send waits; other calls go on
 	o, err := call.Args().Offer()
 	if err != nil {
 		return err
@@ -57,7 +60,14 @@ func (s *chanServer) Send(_ context.Context, call wire.Chan_send) error {
 	if !o.HasWorker() {
 		return errors.New("offer carries no worker capability")
 	}
-	return s.g.addWorker(s.ctx, sched.WorkerID(s.peer.String()), o.Worker().AddRef(), offer, s.hangup)
+	id := sched.WorkerID(s.peer.String())
+	if err := s.g.addWorker(s.ctx, id, o.Worker().AddRef(), offer, s.hangup); err != nil {
+		return err
+	}
+	if offer.Slots == 0 {
+		return s.g.waitDrained(ctx, id) // a worker shutting down: see waitDrained
+	}
+	return nil
 }
 
 func decodeOffer(o wire.Offer) (sched.Offer, error) {

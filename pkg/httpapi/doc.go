@@ -3,4 +3,10 @@
 // events), modules, workers, info and health. It translates at the edge:
 // forms become task.Spec, domain errors become status codes in one table
 // (errors.go), and nothing internal reaches a client.
+//
+// With Tokens (a token file, tokens.go) every request needs
+// `Authorization: Bearer TOKEN`, checked before anything else is read
+// (auth.go); the token's name becomes the owner of the tasks it submits,
+// which the gateway's per-owner quotas count by. MetricsHandler serves the
+// metrics and health check without a token, for a listener of their own.
 package httpapi

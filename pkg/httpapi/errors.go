@@ -23,7 +23,10 @@ type apiError struct {
 func status(err error) (int, apiError) {
 	var fe *task.FieldError
 	var tooBig *http.MaxBytesError
+	var auth *authError
 	switch {
+	case errors.As(err, &auth):
+		return http.StatusUnauthorized, apiError{Error: auth.Error()}
 	case errors.As(err, &fe):
 		return http.StatusBadRequest, apiError{Error: fe.Error(), Field: fe.Field}
 	case errors.As(err, &tooBig):
@@ -34,7 +37,7 @@ func status(err error) (int, apiError) {
 		return http.StatusNotFound, apiError{Error: err.Error()}
 	case errors.Is(err, sched.ErrDone):
 		return http.StatusConflict, apiError{Error: err.Error()}
-	case errors.Is(err, gateway.ErrQueueFull):
+	case errors.Is(err, gateway.ErrQueueFull), errors.Is(err, gateway.ErrOverQuota):
 		return http.StatusTooManyRequests, apiError{Error: err.Error() + "; retry later"}
 	case errors.Is(err, gateway.ErrClosed):
 		return http.StatusServiceUnavailable, apiError{Error: err.Error() + "; retry later"}
@@ -48,6 +51,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code, body := status(err)
 	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
+	}
+	if auth := (*authError)(nil); errors.As(err, &auth) {
+		w.Header().Set("WWW-Authenticate", auth.challenge())
 	}
 	if code == http.StatusInternalServerError {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

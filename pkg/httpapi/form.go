@@ -30,13 +30,13 @@ type form struct {
 }
 
 // repeatable fields may be given more than once; every other field once.
-var repeatable = map[string]bool{"args": true, "env": true, "labels": true}
+var repeatable = map[string]bool{"args": true, "env": true, "labels": true, "dirs": true}
 
 var known = map[string]bool{
 	"id": true, "description": true, "complete": true, "duration": true, "start": true,
 	"delay": true, "repeats": true, "wasm": true, "module": true, "input": true,
 	"difficulty": true, "args": true, "env": true, "stdin": true, "memory": true,
-	"timeout": true, "retries": true, "priority": true, "labels": true,
+	"timeout": true, "retries": true, "priority": true, "labels": true, "dirs": true,
 }
 
 // parseForm reads a multipart/form-data task submission.
@@ -195,14 +195,24 @@ func (f *form) fill(v map[string][]string) error {
 		}
 		s.Priority = int(n)
 	}
-	for _, x := range v["labels"] {
-		for l := range strings.SplitSeq(x, ",") {
-			if l = strings.TrimSpace(l); l != "" {
-				s.Labels = append(s.Labels, l)
+	s.Labels = splitList(v["labels"])
+	// Validate adds the dirs' placement labels, whatever path the task takes.
+	s.Dirs = splitList(v["dirs"])
+	return nil
+}
+
+// splitList reads a field given repeatedly, or comma-separated, or both;
+// blank entries are dropped, and no entry at all is nil.
+func splitList(xs []string) []string {
+	var out []string
+	for _, x := range xs {
+		for e := range strings.SplitSeq(x, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				out = append(out, e)
 			}
 		}
 	}
-	return nil
+	return out
 }
 
 func parseInt(field, x string, lo, hi int64) (int64, error) {

@@ -12,16 +12,21 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/gateway"
 	"github.com/shoalmesh/shoal/pkg/task"
 )
 
-// Config bounds what clients may send.
+// Config bounds what clients may send, and says who may.
 type Config struct {
 	MaxUpload      int64         // bytes of one request body
 	DefaultTimeout time.Duration // shown as a task's duration when it sets none
+	// Tokens, when set, are the bearer tokens every request must carry
+	// (SetTokens replaces them); nil leaves the API open to anyone who can
+	// reach it.
+	Tokens *Tokens
 }
 
 // DefaultConfig returns the defaults of `shoal gateway`.
@@ -33,6 +38,8 @@ type Server struct {
 	g   *gateway.Gateway
 	log *slog.Logger
 	mux *http.ServeMux
+	// tokens are read on every request and replaced by a reload.
+	tokens atomic.Pointer[Tokens]
 }
 
 // New returns the API of g.
@@ -48,23 +55,45 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /info", s.info)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /metrics", s.metrics)
+	s.tokens.Store(cfg.Tokens)
 	return s
 }
 
-// ServeHTTP bounds every body by the upload limit, then routes. Requests
-// no route takes get the mux's status (404, or 405 for a known path) with a
-// JSON body like every other error.
+// ServeHTTP checks the bearer token when the API has tokens, bounds every
+// body by the upload limit, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	authed, err := s.authenticate(r)
+	if err != nil {
+		s.refused(w, r, err)
+		return
+	}
+	r = authed
 	if r.ContentLength > s.cfg.MaxUpload {
 		s.fail(w, r, &http.MaxBytesError{Limit: s.cfg.MaxUpload}) // no need to read it to know
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload)
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	route(s.mux, w, r)
+}
+
+// MetricsHandler serves GET /metrics and GET /healthz alone, without
+// authentication, for a listener of their own (shoal gateway --metrics)
+// that a Prometheus server scrapes without a token.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { route(mux, w, r) })
+}
+
+// route serves r with mux. Requests no route takes get the mux's status
+// (404, or 405 for a known path) with a JSON body like every other error.
+func route(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	if _, pattern := mux.Handler(r); pattern == "" {
 		rec := &statusRecorder{header: http.Header{}}
-		s.mux.ServeHTTP(rec, r)
+		mux.ServeHTTP(rec, r)
 		if rec.code >= 300 && rec.code < 400 {
-			s.mux.ServeHTTP(w, r) // the mux cleans paths like //tasks by redirecting
+			mux.ServeHTTP(w, r) // the mux cleans paths like //tasks by redirecting
 			return
 		}
 		if allow := rec.header.Get("Allow"); allow != "" {
@@ -73,7 +102,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, rec.code, apiError{Error: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)})
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	mux.ServeHTTP(w, r)
 }
 
 // statusRecorder keeps only the status and headers the mux answers with.
@@ -93,6 +122,7 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	spec := f.spec
+	spec.Owner = ownerOf(r)
 	switch {
 	case f.wasm != nil:
 		// Check the task before keeping its module: a rejected submission
@@ -291,6 +321,7 @@ func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
 		{"shoal_tasks", "Tasks submitted.", c.Tasks},
 		{"shoal_runs_ready", "Runs due and waiting for a worker.", c.Queued},
 		{"shoal_runs_scheduled", "Runs not yet due.", c.Scheduled},
+		{"shoal_runs_held", "Due runs held back because their owner is at its max-running.", c.Held},
 		{"shoal_workers", "Workers in the pool.", c.Workers},
 		{"shoal_slots", "Slots the workers offer.", c.Slots},
 		{"shoal_slots_used", "Slots running a task.", c.Used},

@@ -26,6 +26,8 @@ type TaskView struct {
 	Retries     int         `json:"retries"`
 	Priority    int         `json:"priority,omitempty"`
 	Labels      []string    `json:"labels,omitempty"`
+	Dirs        []string    `json:"dirs,omitempty"`  // worker directories mounted at /NAME
+	Owner       string      `json:"owner,omitempty"` // the name of the token it was submitted with
 	Created     time.Time   `json:"created"`
 	Result      string      `json:"result"`
 	Runs        []task.Run  `json:"runs"`
@@ -41,7 +43,7 @@ func viewOf(t task.Task, defaultTimeout time.Duration) TaskView {
 		ID: s.ID, Description: s.Description, Status: t.Status, Completions: t.Completions,
 		Duration: d.Seconds(), Start: s.Start.Seconds(), Delay: s.Delay.Seconds(),
 		Repeats: s.RunCount(), Input: s.Input, Difficulty: s.Difficulty, Module: s.Module,
-		Args: s.Args, Env: s.Env, Memory: s.Memory, Priority: s.Priority, Labels: s.Labels,
+		Args: s.Args, Env: s.Env, Memory: s.Memory, Priority: s.Priority, Labels: s.Labels, Dirs: s.Dirs, Owner: s.Owner,
 		Created: t.Created, Result: t.Result, Runs: t.Runs,
 	}
 	if s.Retries != nil {

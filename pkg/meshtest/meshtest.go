@@ -7,6 +7,7 @@ package meshtest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +40,15 @@ type Options struct {
 	Gateway   *gateway.Config
 	Worker    *worker.Config
 	Logger    *slog.Logger
+	// Tokens makes the API require these bearer tokens; their quotas
+	// become the gateway's unless Gateway sets Quotas.
+	Tokens *httpapi.Tokens
+	// TLS serves the API over HTTPS with this configuration (its
+	// certificate, or httptest's when it has none).
+	TLS *tls.Config
+	// Metrics serves /metrics and /healthz without authentication on a
+	// server of their own (Mesh.Metrics), as shoal gateway --metrics does.
+	Metrics bool
 }
 
 // Mesh is a running in-process mesh.
@@ -52,10 +62,14 @@ type Mesh struct {
 	Host    host.Host
 	API     *httptest.Server
 	URL     string
+	Metrics *httptest.Server // with Options.Metrics
+	// Server is the gateway's API, replaced by RestartGateway.
+	Server *httpapi.Server
 
 	key     crypto.PrivKey
 	dbPath  string
 	handler atomic.Pointer[http.Handler]
+	metrics atomic.Pointer[http.Handler]
 	stopGW  context.CancelFunc
 	gwDone  chan struct{}
 
@@ -93,10 +107,23 @@ func Start(tb testing.TB, opts Options) *Mesh {
 	m.key = key
 	m.dbPath = filepath.Join(tb.TempDir(), "gateway.db")
 	m.startGateway()
-	m.API = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	m.API = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*m.handler.Load()).ServeHTTP(w, r)
 	}))
+	// Failed handshakes, which TLS tests make on purpose, go to the log.
+	m.API.Config.ErrorLog = slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)
+	if opts.TLS != nil {
+		m.API.TLS = opts.TLS
+		m.API.StartTLS()
+	} else {
+		m.API.Start()
+	}
 	m.URL = m.API.URL
+	if opts.Metrics {
+		m.Metrics = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			(*m.metrics.Load()).ServeHTTP(w, r)
+		}))
+	}
 	for range opts.Workers {
 		m.AddWorker()
 	}
@@ -119,6 +146,9 @@ func (m *Mesh) startGateway() {
 	if m.opts.Gateway != nil {
 		gcfg = *m.opts.Gateway
 	}
+	if m.opts.Tokens != nil && gcfg.Quotas == nil {
+		gcfg.Quotas = m.opts.Tokens.Quotas()
+	}
 	st, err := store.Open(m.dbPath, store.Options{})
 	if err != nil {
 		m.tb.Fatal(err)
@@ -134,8 +164,14 @@ func (m *Mesh) startGateway() {
 	m.mu.Unlock()
 	api := httpapi.DefaultConfig()
 	api.DefaultTimeout = gcfg.TaskTimeout
-	var handler http.Handler = httpapi.New(api, g, m.opts.Logger)
+	api.Tokens = m.opts.Tokens
+	srv := httpapi.New(api, g, m.opts.Logger)
+	var handler, metrics http.Handler = srv, srv.MetricsHandler()
 	m.handler.Store(&handler)
+	m.metrics.Store(&metrics)
+	m.mu.Lock()
+	m.Server = srv
+	m.mu.Unlock()
 	m.goRun(func() {
 		defer close(done)
 		_ = g.Run(ctx)
@@ -190,15 +226,22 @@ func (m *Mesh) discovery(ctx context.Context, key crypto.PrivKey, addrs func() [
 // necessarily in the pool yet: see WaitWorkers).
 func (m *Mesh) AddWorker() *Worker {
 	m.tb.Helper()
+	cfg := worker.DefaultConfig()
+	if m.opts.Worker != nil {
+		cfg = *m.opts.Worker
+	}
+	return m.AddWorkerWith(cfg)
+}
+
+// AddWorkerWith starts one more worker with its own configuration, as
+// AddWorker does; its Slots are the mesh's.
+func (m *Mesh) AddWorkerWith(cfg worker.Config) *Worker {
+	m.tb.Helper()
 	key, _, err := crypto.GenerateEd25519Key(nil)
 	if err != nil {
 		m.tb.Fatal(err)
 	}
 	h := newHost(m.tb, key)
-	cfg := worker.DefaultConfig()
-	if m.opts.Worker != nil {
-		cfg = *m.opts.Worker
-	}
 	cfg.Slots = m.opts.Slots
 	ctx, stop := context.WithCancel(m.ctx)
 	w, err := worker.New(ctx, cfg, h, m.opts.Logger)
@@ -260,6 +303,9 @@ func (m *Mesh) Close() {
 	m.cancel()
 	if m.API != nil {
 		m.API.Close()
+	}
+	if m.Metrics != nil {
+		m.Metrics.Close()
 	}
 	m.wg.Wait()
 }

@@ -15,7 +15,10 @@
 // stdin, and its stdout (bounded) and exit code are the result.
 //
 // A run sees no filesystem, network or host environment: only its argv, the
-// Env it is given, a finite stdin, real clocks and crypto/rand. Each run has
+// Env it is given, a finite stdin, real clocks and crypto/rand, and the host
+// directories its Spec.Dirs grant, each at /NAME (read-only if asked). A
+// granted directory is jailed: the guest cannot create symbolic links, nor
+// reach past the directory with "..", an absolute path or a link. Each run has
 // a time limit (Spec.Timeout) and a memory limit (Spec.Memory, at most
 // Config.MemoryLimit). Whatever a module does (loop forever, grow memory,
 // flood stdout, recurse, trap, sleep), Run returns a Result that says why it

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,7 @@ type execution struct {
 	mem    *runMemory
 	stdout *capture // nil for the ww ABI, whose result is not stdout
 	lives  []*live
+	roots  []*os.Root // the granted directories, closed after the run
 
 	input, difficulty int32 // the ww ABI's arguments
 }
@@ -85,6 +87,14 @@ func (r *Runner) prepare(spec Spec, m *module) (*execution, error) {
 		x.stdout = &capture{max: maxOutput}
 		stdout = x.stdout
 	}
+	fsc, roots, err := mountDirs(spec.Dirs)
+	if err != nil {
+		return nil, err
+	}
+	if fsc != nil {
+		c = c.WithFSConfig(fsc)
+	}
+	x.roots = roots
 	x.config = c.WithStdout(x.tee(stdout, spec.Stdout)).WithStderr(x.tee(io.Discard, spec.Stderr))
 	return x, nil
 }
@@ -102,10 +112,12 @@ func (x *execution) tee(w, copyTo io.Writer) io.Writer {
 	return io.MultiWriter(w, l)
 }
 
-func (x *execution) closeStreams(ctx context.Context) {
+// close releases what the run held once its instance is closed.
+func (x *execution) close(ctx context.Context) {
 	for _, l := range x.lives {
 		l.close(ctx)
 	}
+	closeRoots(x.roots)
 }
 
 // execute instantiates the module and calls it under the run's context.

@@ -25,6 +25,9 @@ type Spec struct {
 	Env []string
 	// Stdin is all the run can read from stdin; then it reads EOF.
 	Stdin []byte
+	// Dirs are the host directories the run may use, each mounted at
+	// "/" + Name; without them the run has no file system at all.
+	Dirs []Dir
 	// Timeout ends the run with "timeout after ..."; 0 or less is no limit.
 	Timeout time.Duration
 	// Memory is the most linear memory the run may use, in bytes; 0 means
@@ -94,7 +97,7 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (res Result) {
 	if err != nil {
 		return failure(err.Error())
 	}
-	defer x.closeStreams(ctx)
+	defer x.close(ctx)
 	return x.execute(ctx)
 }
 

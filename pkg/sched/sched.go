@@ -68,11 +68,15 @@ type Scheduler struct {
 	assigns uint64
 	pending int // runs scheduled or queued: not running, not ended
 	updates []Update
+	// owners counts each owner's runs and holds its due runs while it is
+	// at its limit of runs executing at once (see owners.go).
+	owners     map[string]*owner
+	maxRunning map[string]int
 }
 
 // New returns an empty scheduler.
 func New(cfg Config) *Scheduler {
-	return &Scheduler{cfg: cfg, tasks: make(map[string]*task.Task), workers: make(map[WorkerID]*worker)}
+	return &Scheduler{cfg: cfg, tasks: make(map[string]*task.Task), workers: make(map[WorkerID]*worker), owners: make(map[string]*owner)}
 }
 
 // Submit adds a task created at now. The spec must be valid and carry an ID.
@@ -99,6 +103,7 @@ func (s *Scheduler) Submit(now time.Time, spec task.Spec) (task.Task, error) {
 func (s *Scheduler) push(now time.Time, t *task.Task, i int, due time.Time) {
 	s.seq++
 	s.pending++
+	s.owner(t.Spec.Owner).pending++
 	r := &t.Runs[i]
 	it := item{ref: RunRef{t.Spec.ID, i, r.Attempt}, due: due, priority: t.Spec.Priority, seq: s.seq}
 	if due.After(now) {
@@ -147,6 +152,12 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 		if r == nil || r.Status != task.Queued {
 			continue
 		}
+		if s.atLimit(t.Spec.Owner) {
+			// Aside until one of the owner's runs ends, so that its queue
+			// neither runs past the limit nor stands in front of others.
+			s.hold(t.Spec.Owner, it)
+			continue
+		}
 		w := s.place(&t.Spec)
 		if w == nil && !s.placeable(&t.Spec) {
 			s.blocked = append(s.blocked, it)
@@ -158,11 +169,14 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 		}
 		s.assigns++
 		s.pending--
+		o := s.owner(t.Spec.Owner)
+		o.pending--
+		o.running++
 		w.last = s.assigns
 		w.used++
 		w.runs++
 		w.usedMem += t.Spec.Memory
-		w.running[it.ref] = t.Spec.Memory
+		w.running[it.ref] = slot{memory: t.Spec.Memory, owner: t.Spec.Owner}
 		r.Status = task.Running
 		r.Worker = string(w.id)
 		r.Started = now
@@ -231,10 +245,11 @@ func (s *Scheduler) NextDue() (due time.Time, ok bool) {
 // retries left.
 func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker WorkerID) bool {
 	if w, ok := s.workers[worker]; ok {
-		if mem, ok := w.running[ref]; ok {
+		if sl, ok := w.running[ref]; ok {
 			delete(w.running, ref)
 			w.used--
-			w.usedMem -= mem
+			w.usedMem -= sl.memory
+			s.freed(sl.owner)
 		}
 	}
 	t, r := s.current(ref)
@@ -299,6 +314,7 @@ func (s *Scheduler) Cancel(now time.Time, id string) ([]Dispatch, error) {
 			running = append(running, Dispatch{Ref: RunRef{id, i, r.Attempt}, Worker: WorkerID(r.Worker)})
 		} else {
 			s.pending--
+			s.owner(t.Spec.Owner).pending--
 		}
 		r.Status = task.Canceled
 		r.Ended = now
@@ -373,13 +389,18 @@ type Counts struct {
 	Tasks, Workers, Slots, Used int
 	// Pending counts runs not yet started (scheduled or queued) exactly;
 	// Queued and Scheduled are the queue lengths, which may still hold
-	// canceled runs until they are popped.
-	Pending, Queued, Scheduled int
+	// canceled runs until they are popped. Held is the part of Queued held
+	// back because its owner is at its max-running.
+	Pending, Queued, Scheduled, Held int
 }
 
 // Counts summarizes the state.
 func (s *Scheduler) Counts() Counts {
-	c := Counts{Tasks: len(s.order), Pending: s.pending, Queued: s.ready.Len() + len(s.blocked), Scheduled: s.later.Len(), Workers: len(s.workers)}
+	c := Counts{Tasks: len(s.order), Pending: s.pending, Scheduled: s.later.Len(), Workers: len(s.workers)}
+	for _, o := range s.owners {
+		c.Held += o.held.Len()
+	}
+	c.Queued = s.ready.Len() + len(s.blocked) + c.Held
 	for _, w := range s.workers {
 		c.Slots += w.offer.Slots
 		c.Used += w.used

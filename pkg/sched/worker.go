@@ -36,11 +36,18 @@ type worker struct {
 	// means idle for longer, which breaks ties between equal workers.
 	last    uint64
 	runs    int64
-	running map[RunRef]uint64 // run -> memory reserved
+	running map[RunRef]slot // the runs holding its slots
+}
+
+// slot is what a running run holds on its worker until its outcome comes:
+// memory, and a place in its owner's count of runs executing at once.
+type slot struct {
+	memory uint64
+	owner  string
 }
 
 func newWorker(id WorkerID, o Offer) *worker {
-	w := &worker{id: id, running: make(map[RunRef]uint64)}
+	w := &worker{id: id, running: make(map[RunRef]slot)}
 	w.update(o)
 	return w
 }

@@ -54,7 +54,11 @@ func encodeTask(r *taskRecord) []byte {
 	b = appendStrings(b, sp.Labels)
 	b = appendTime(b, r.Created)
 	b = appendBool(b, r.Canceled)
-	return appendTime(b, r.CanceledAt)
+	b = appendTime(b, r.CanceledAt)
+	// Fields added after the first release of the record follow, each read
+	// only when present (decoder.more), so older records still decode.
+	b = appendString(b, sp.Owner)
+	return appendStrings(b, sp.Dirs)
 }
 
 func decodeTask(b []byte) (taskRecord, error) {
@@ -84,6 +88,12 @@ func decodeTask(b []byte) (taskRecord, error) {
 	r.Created = d.time()
 	r.Canceled = d.byte() != 0
 	r.CanceledAt = d.time()
+	if d.more() {
+		sp.Owner = d.string()
+	}
+	if d.more() {
+		sp.Dirs = d.strings()
+	}
 	if err := d.done(); err != nil {
 		return r, fmt.Errorf("decode task record: %w", err)
 	}

@@ -209,6 +209,10 @@ func (d *decoder) version(want byte) {
 	}
 }
 
+// more reports whether the record goes on: fields added to a record after
+// its first release are read only when it does.
+func (d *decoder) more() bool { return d.err == nil && len(d.b) > 0 }
+
 func (d *decoder) fail(err error) {
 	if d.err == nil {
 		d.err = err

@@ -77,6 +77,13 @@ type Spec struct {
 	Retries     *int   // extra attempts after a lost worker; nil = gateway default
 	Priority    int    // higher runs first among due runs
 	Labels      []string
+	// Dirs names the worker directories the task's runs use, each mounted
+	// in the guest at /NAME (see DirLabel); nil = no file system at all.
+	Dirs []string
+	// Owner names who submitted the task: the name of the API token it came
+	// with, set by the gateway's API and never taken from the form; "" when
+	// the API has no tokens. Per-owner quotas count by it.
+	Owner string
 }
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -88,7 +95,8 @@ var modulePattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // URLs and as argv[0], so nothing else is allowed.
 func ValidID(id string) bool { return len(id) <= MaxIDLen && idPattern.MatchString(id) }
 
-// Validate checks s and names the first bad field.
+// Validate checks s and names the first bad field. A valid s also gets the
+// placement label DirLabel(name) for each of its Dirs (see placeDirs).
 func (s *Spec) Validate() error {
 	switch {
 	case s.ID != "" && !ValidID(s.ID):
@@ -113,8 +121,10 @@ func (s *Spec) Validate() error {
 		return Invalid("env", "more than %d entries", MaxEnv)
 	case s.Retries != nil && (*s.Retries < 0 || *s.Retries > MaxRetries):
 		return Invalid("retries", "must be between 0 and %d", MaxRetries)
-	case len(s.Labels) > MaxLabels:
+	case s.ownLabels() > MaxLabels:
 		return Invalid("labels", "more than %d labels", MaxLabels)
+	case len(s.Dirs) > MaxDirs:
+		return Invalid("dirs", "more than %d directories", MaxDirs)
 	}
 	for _, e := range s.Env {
 		if k, _, ok := cut(e, '='); !ok || k == "" {
@@ -129,7 +139,7 @@ func (s *Spec) Validate() error {
 			return Invalid("args", "%q contains a NUL byte", a)
 		}
 	}
-	return nil
+	return s.placeDirs()
 }
 
 func cut(s string, sep byte) (before, after string, found bool) {

@@ -20,7 +20,11 @@ type Config struct {
 	// PingInterval and PingTimeout: how often the worker pings its gateway,
 	// and how long a silent gateway has before the worker reconnects.
 	PingInterval, PingTimeout time.Duration
-	Runtime                   runtime.Config
+	// Dirs are the host directories offered to tasks, by name (--allow-dir).
+	// A task names those it needs; its runs see them at /NAME, and nothing
+	// else of the file system.
+	Dirs    []runtime.Dir
+	Runtime runtime.Config
 }
 
 // DefaultConfig returns the defaults of `shoal worker`.
@@ -54,6 +58,9 @@ func (c Config) Validate() error {
 		return errors.New("grace: must not be negative")
 	case c.PingInterval <= 0 || c.PingTimeout <= 0:
 		return errors.New("ping-interval, ping-timeout: must be positive")
+	}
+	if err := checkDirs(c.Dirs); err != nil {
+		return err
 	}
 	return c.Runtime.Validate()
 }

@@ -28,7 +28,7 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 	if err != nil {
 		return fmt.Errorf("read run spec: %w", err)
 	}
-	spec, err := decodeSpec(ws)
+	spec, dirs, err := decodeSpec(ws)
 	if err != nil {
 		return err
 	}
@@ -38,10 +38,10 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 		return ctx.Err()
 	}
 	defer func() { <-s.w.slots }()
-	s.w.active.add(1)
-	defer s.w.active.add(-1)
+	s.w.active.Add(1)
+	defer s.w.active.Add(-1)
 
-	out := s.w.execute(ctx, spec, args.Modules(), args.Logs())
+	out := s.w.execute(ctx, spec, dirs, args.Modules(), args.Logs())
 	res, err := call.AllocResults()
 	if err != nil {
 		return err
@@ -59,8 +59,15 @@ type outcome struct {
 	fetch, compile time.Duration
 }
 
-func (w *Worker) execute(ctx context.Context, spec runtime.Spec, mods wire.ModuleSource, sink wire.LogSink) outcome {
+// execute runs spec, with the directories named dirs.
+func (w *Worker) execute(ctx context.Context, spec runtime.Spec, dirs []string, mods wire.ModuleSource, sink wire.LogSink) outcome {
 	var out outcome
+	var err error
+	if spec.Dirs, err = w.cfg.grant(dirs); err != nil {
+		out.ExitCode = -1 // the run never started
+		out.Error = err.Error()
+		return out
+	}
 	if !w.runner.Has(spec.Module) {
 		start := time.Now()
 		wasm, err := w.fetch.fetch(ctx, spec.Module, mods)
@@ -100,7 +107,18 @@ func fetchModule(ctx context.Context, mods wire.ModuleSource, h runtime.Hash) ([
 	return append([]byte(nil), b...), nil // the message is released with the call
 }
 
-func decodeSpec(ws wire.RunSpec) (runtime.Spec, error) {
+// decodeSpec reads a run's spec, and the names of the directories it
+// uses, which the worker resolves (see Config.grant).
+func decodeSpec(ws wire.RunSpec) (runtime.Spec, []string, error) {
+	s, err := decodeRunSpec(ws)
+	if err != nil {
+		return s, nil, err
+	}
+	dirs, err := texts(ws.Dirs())
+	return s, dirs, err
+}
+
+func decodeRunSpec(ws wire.RunSpec) (runtime.Spec, error) {
 	var s runtime.Spec
 	id, err := ws.TaskId()
 	if err != nil {

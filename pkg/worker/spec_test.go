@@ -23,6 +23,7 @@ type wireSpec struct {
 	stdin             []byte
 	timeoutMs         uint64
 	memory, maxOutput uint64
+	dirs              []string
 }
 
 // mustMarshalSpec encodes s as a RunSpec message, as the gateway does.
@@ -69,6 +70,9 @@ func mustMarshalSpec(tb testing.TB, s wireSpec) []byte {
 	ws.SetTimeoutMs(s.timeoutMs)
 	ws.SetMemory(s.memory)
 	ws.SetMaxOutput(s.maxOutput)
+	if s.dirs != nil {
+		setTexts(ws.NewDirs, s.dirs)
+	}
 	b, err := msg.Marshal()
 	must(err)
 	return b
@@ -129,7 +133,8 @@ func decodeRaw(data []byte) (runtime.Spec, error) {
 	if err != nil {
 		return runtime.Spec{}, err
 	}
-	return decodeSpec(ws)
+	s, _, err := decodeSpec(ws)
+	return s, err
 }
 
 // FuzzDecodeSpec reads arbitrary bytes as a capnp message holding a
@@ -141,6 +146,7 @@ func FuzzDecodeSpec(f *testing.F) {
 			env: []string{"K=V", "A=B"}, stdin: []byte("stdin"), timeoutMs: 5000, memory: 1 << 20, maxOutput: 1 << 20},
 		{id: "t", module: hashModule[:]},
 		{id: "t", module: hashModule[:], args: []string{}},
+		{id: "t", module: hashModule[:], dirs: []string{"data", "out"}},
 		{module: hashModule[:5]},
 	} {
 		f.Add(mustMarshalSpec(f, s))
@@ -153,9 +159,12 @@ func FuzzDecodeSpec(f *testing.F) {
 		if err != nil {
 			return
 		}
-		s, err := decodeSpec(ws)
+		s, dirs, err := decodeSpec(ws)
 		if err != nil {
 			return
+		}
+		if want, _ := texts(ws.Dirs()); !slices.Equal(dirs, want) {
+			t.Fatalf("dirs %q decoded as %q", want, dirs)
 		}
 		mod, _ := ws.Module()
 		if !bytes.Equal(s.Module[:], mod) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -30,7 +31,7 @@ type Worker struct {
 	log    *slog.Logger
 	slots  chan struct{}
 	fetch  flight
-	active active
+	active atomic.Int64 // runs in progress, for logs
 }
 
 // New makes a worker on h. Close releases its runtime.
@@ -93,10 +94,17 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 	defer conn.Close()
 	gw := wire.Gateway(conn.Bootstrap(cctx))
 	defer gw.Release()
+	// Wait for the channel instead of pipelining on it: go-capnp
+	// v3.1.0-alpha.2 can panic when it drains calls pipelined on an answer
+	// (fixed upstream in go-capnp #617, not yet released).
 	wf, releaseWorkers := gw.Workers(cctx, nil)
 	defer releaseWorkers()
-	ch := wf.Chan()
-	self := wire.Worker_ServerToClient(&server{w: w})
+	wres, err := wf.Struct()
+	if err != nil {
+		return fmt.Errorf("gateway %s: %w", ai.ID, err)
+	}
+	ch := wres.Chan()
+	self := wire.Worker(rpc.Export(wire.Worker_NewServer(&server{w: w})))
 	defer self.Release() // an offer holds its own reference
 	if err := w.offer(cctx, ch, self, w.cfg.Slots); err != nil {
 		return fmt.Errorf("offer to gateway %s: %w", ai.ID, err)
@@ -107,7 +115,7 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 	for {
 		select {
 		case <-ctx.Done():
-			w.drain(ch, self, conn.Done())
+			w.drain(ch, self)
 			return ctx.Err()
 		case <-conn.Done():
 			return errors.New("connection closed")
@@ -141,33 +149,18 @@ func (w *Worker) offer(ctx context.Context, ch wire.Chan, self wire.Worker, slot
 	return err
 }
 
-// drain stops new work by offering no slots, then waits up to the grace
-// period for running runs to finish and reach the gateway; runs still going
-// then are handed back (the gateway retries them) when the connection ends.
-func (w *Worker) drain(ch wire.Chan, self wire.Worker, closed <-chan struct{}) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	err := w.offer(ctx, ch, self, 0)
-	cancel()
-	if err != nil {
-		return // the gateway is gone: nothing to finish for
-	}
-	w.log.Info("draining", "running", w.active.count(), "grace", w.cfg.Grace)
-	grace := time.NewTimer(w.cfg.Grace)
-	defer grace.Stop()
-	select {
-	case <-w.active.idle():
-	case <-closed:
-		return
-	case <-grace.C:
-		w.log.Warn("grace period over; handing back running runs", "running", w.active.count())
-		return
-	}
-	// A run counts as done just before its result is sent; one more round
-	// trip on the same connection, which keeps message order, makes sure
-	// the gateway has every result before we hang up.
-	ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+// drain stops new work by offering no slots. The gateway answers that
+// offer once it has recorded the result of every run it gave this worker,
+// so waiting for the answer (up to the grace period) lets running runs
+// finish and report; runs still going after it are handed back when the
+// connection ends.
+func (w *Worker) drain(ch wire.Chan, self wire.Worker) {
+	w.log.Info("draining", "running", w.active.Load(), "grace", w.cfg.Grace)
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.Grace)
 	defer cancel()
-	_ = w.offer(ctx, ch, self, 0)
+	if err := w.offer(ctx, ch, self, 0); err != nil {
+		w.log.Warn("leaving before every run was recorded; the gateway retries the rest", "running", w.active.Load(), "err", err)
+	}
 }
 
 func (w *Worker) encodeOffer(p wire.Chan_send_Params, self wire.Worker, slots int) error {
@@ -184,11 +177,12 @@ func (w *Worker) encodeOffer(p wire.Chan_send_Params, self wire.Worker, slots in
 	}
 	free.SetSlots(uint32(slots))
 	free.SetMemory(w.cfg.Memory)
-	labels, err := o.NewLabels(int32(len(w.cfg.Labels)))
+	offered := w.cfg.offerLabels()
+	labels, err := o.NewLabels(int32(len(offered)))
 	if err != nil {
 		return err
 	}
-	for i, l := range w.cfg.Labels {
+	for i, l := range offered {
 		if err := labels.Set(i, l); err != nil {
 			return err
 		}

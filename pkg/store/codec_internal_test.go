@@ -1,0 +1,30 @@
+package store
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/task"
+)
+
+// A task record written before the fields that follow CanceledAt (Owner,
+// and any added later) ends at CanceledAt; it must still decode, with
+// those fields zero.
+func TestTaskRecordWithoutLaterFields(t *testing.T) {
+	rec := taskRecord{
+		Spec:    task.Spec{ID: "old", Module: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Labels: []string{"x"}},
+		Created: time.Unix(1700000000, 5), Canceled: true, CanceledAt: time.Unix(1700000001, 0),
+	}
+	// Zero later fields encode as 0 bytes, and CanceledAt's last byte is
+	// not 0: what is left is the record as first released.
+	old := bytes.TrimRight(encodeTask(&rec), "\x00")
+	got, err := decodeTask(old)
+	if err != nil || got.Spec.ID != "old" || got.Spec.Owner != "" || !got.CanceledAt.Equal(rec.CanceledAt) {
+		t.Fatalf("older record: %+v, %v", got, err)
+	}
+	rec.Spec.Owner = "alice"
+	if got, err := decodeTask(encodeTask(&rec)); err != nil || got.Spec.Owner != "alice" {
+		t.Fatalf("owner: %+v, %v", got.Spec, err)
+	}
+}
