@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -37,17 +36,7 @@ func multipartBody(parts ...part) (string, []byte) {
 
 func do(tb testing.TB, method, url, ct string, body []byte) (int, http.Header, []byte) {
 	tb.Helper()
-	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b
+	return doAuth(tb, method, url, "", ct, body)
 }
 
 var hash = part{name: "wasm", file: wasm.HashC}
