@@ -560,3 +560,38 @@ func taskLog(tb testing.TB, url, id string) string {
 	}
 	return out.String()
 }
+
+// A worker that compiled a module offers again with the module among its
+// cached ones; runs of that module then go to it while it has room, and
+// never compile again.
+func TestWarmPlacement(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 2, Slots: 1})
+	m.WaitWorkers(2)
+	first := mustPost(t, m.URL, field{name: "id", value: "w0"}, field{name: "wasm", file: wasm.HashC}, field{name: "difficulty", value: "1"})
+	v := waitDone(t, m.URL, "w0")
+	warm := v.Runs[0].Worker
+	deadline := time.Now().Add(10 * time.Second)
+	for !cachedOn(m, warm, first.Module) {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %s never offered the module as cached: %+v", warm, m.Gateway.Workers())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := 1; i <= 10; i++ {
+		id := fmt.Sprint("w", i)
+		mustPost(t, m.URL, field{name: "id", value: id}, field{name: "module", value: "sha256:" + first.Module}, field{name: "difficulty", value: "1"})
+		v := waitDone(t, m.URL, id)
+		if r := v.Runs[0]; r.Worker != warm || r.Timing.Compile != 0 || r.Timing.Fetch != 0 {
+			t.Fatalf("run %s on %s (compile %v, fetch %v), want the warm worker %s without fetch or compile", id, r.Worker, r.Timing.Compile, r.Timing.Fetch, warm)
+		}
+	}
+}
+
+func cachedOn(m *meshtest.Mesh, worker, module string) bool {
+	for _, w := range m.Gateway.Workers() {
+		if string(w.ID) == worker && slices.Contains(w.Cached, module) {
+			return true
+		}
+	}
+	return false
+}

@@ -5,7 +5,8 @@
 // starts no goroutines and reads no clock, so every decision is tested
 // deterministically.
 //
-// Placement is by free capacity: a due run goes to the worker with the most
-// free slots that satisfies its labels and memory, ties broken by the worker
-// that was given work least recently (never by map order).
+// Placement is by free capacity and warmth: a due run goes to a worker that
+// satisfies its labels and memory and has a free slot, preferring one that
+// holds its module compiled, then the most free slots, ties broken by the
+// worker that was given work least recently (never by map order).
 package sched

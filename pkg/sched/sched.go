@@ -220,7 +220,7 @@ func (s *Scheduler) placeable(spec *task.Spec) bool {
 func (s *Scheduler) place(spec *task.Spec) *worker {
 	var best *worker
 	for _, w := range s.workers {
-		if w.fits(spec.Labels, spec.Memory) && (best == nil || w.better(best)) {
+		if w.fits(spec.Labels, spec.Memory) && (best == nil || w.better(best, spec.Module)) {
 			best = w
 		}
 	}

@@ -337,3 +337,22 @@ func TestUpdatesAndRestore(t *testing.T) {
 		t.Fatalf("pending = %d", r.Pending())
 	}
 }
+
+// A run goes to a worker that holds its module compiled while one has a
+// free slot; cold workers take it when the warm ones are full, so neither
+// starves nor is overloaded.
+func TestPlacementPrefersWarmWorkers(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	s.Offer("cold", sched.Offer{Slots: 4})
+	s.Offer("warm", sched.Offer{Slots: 2, Cached: []string{mod}})
+	for i := range 4 {
+		mustSubmit(t, s, t0, spec(fmt.Sprint("t", i)))
+	}
+	got := map[sched.WorkerID]int{}
+	for _, d := range s.Assign(t0) {
+		got[d.Worker]++
+	}
+	if got["warm"] != 2 || got["cold"] != 2 {
+		t.Fatalf("placement %v: want the warm worker filled first (2), the rest on the cold one", got)
+	}
+}

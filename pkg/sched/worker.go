@@ -84,9 +84,15 @@ func (w *worker) fits(labels []string, memory uint64) bool {
 	return true
 }
 
-// better reports whether w is a better home than o for a run: more free
-// slots first, then the one idle for longer.
-func (w *worker) better(o *worker) bool {
+// better reports whether w is a better home than o for a run of module:
+// one that holds the module compiled first (no fetch, no compile), then
+// more free slots, then the one idle for longer. Only workers with a free
+// slot are compared, so a warm worker is preferred only while it has room:
+// the cold ones take the rest and warm up.
+func (w *worker) better(o *worker, module string) bool {
+	if wc, oc := w.cached[module], o.cached[module]; wc != oc {
+		return wc
+	}
 	if w.free() != o.free() {
 		return w.free() > o.free()
 	}

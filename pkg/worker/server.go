@@ -80,6 +80,10 @@ func (w *Worker) execute(ctx context.Context, spec runtime.Spec, dirs []string, 
 			out.Error = "compile: " + err.Error()
 			return out
 		}
+		select {
+		case w.warmed <- struct{}{}: // offer again, with the module among the cached
+		default: // an offer is already due
+		}
 	}
 	logs := newForwarder(ctx, sink, w.cfg.LogBytes)
 	spec.Stdout, spec.Stderr = logs.stream(wire.Stream_stdout), logs.stream(wire.Stream_stderr)

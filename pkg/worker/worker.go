@@ -32,6 +32,9 @@ type Worker struct {
 	slots  chan struct{}
 	fetch  flight
 	active atomic.Int64 // runs in progress, for logs
+	// warmed is signaled when the worker has compiled a module it did not
+	// hold: the session offers again, so the gateway's placement knows.
+	warmed chan struct{}
 }
 
 // New makes a worker on h. Close releases its runtime.
@@ -45,8 +48,9 @@ func New(ctx context.Context, cfg Config, h host.Host, logger *slog.Logger) (*Wo
 	}
 	return &Worker{
 		cfg: cfg, host: h, runner: r,
-		log:   logger.With("component", "worker"),
-		slots: make(chan struct{}, cfg.Slots),
+		log:    logger.With("component", "worker"),
+		slots:  make(chan struct{}, cfg.Slots),
+		warmed: make(chan struct{}, 1),
 	}, nil
 }
 
@@ -119,6 +123,11 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 			return ctx.Err()
 		case <-conn.Done():
 			return errors.New("connection closed")
+		case <-w.warmed:
+			if err := w.offer(ctx, ch, self, w.cfg.Slots); err != nil && ctx.Err() == nil {
+				return fmt.Errorf("offer to gateway %s: %w", ai.ID, err)
+			}
+			continue
 		case <-tick.C:
 		}
 		if err := w.ping(ctx, gw); err != nil && ctx.Err() == nil {
