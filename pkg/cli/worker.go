@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	fs.IntVar(&cfg.Slots, "slots", cfg.Slots, "runs executed at once (default: number of cores)")
 	memory := fs.String("memory", "4GiB", "wasm memory for all runs together (bytes, or with KiB, MiB, GiB)")
 	runMem := fs.String("run-memory", "256MiB", "most memory one run may use")
+	moduleCache := fs.Int64("module-cache-mb", cfg.Runtime.ModuleCacheBytes>>20, "MiB of compiled modules kept in memory, least recently used dropped first (0: no limit)")
 	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish before they are handed back")
 	var labels stringList
 	fs.Var(&labels, "label", "placement label offered to the gateway, repeatable")
@@ -39,6 +41,10 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	if cfg.Runtime.MemoryLimit, err = parseSize(*runMem); err != nil {
 		return e.errorf("worker: --run-memory: %v", err)
 	}
+	if *moduleCache > math.MaxInt64>>20 {
+		return e.errorf("worker: --module-cache-mb: %d is too large", *moduleCache)
+	}
+	cfg.Runtime.ModuleCacheBytes = *moduleCache << 20
 	cfg.Labels = labels
 	for _, d := range dirs {
 		dir, err := worker.ParseDir(d)

@@ -24,10 +24,15 @@ type Config struct {
 	// CacheDir is wazero's on-disk compilation cache; "" keeps compiled code
 	// in memory only. Several runners may share one directory.
 	CacheDir string
+	// ModuleCacheBytes bounds the compiled modules a Runner keeps in memory,
+	// as estimated by moduleCost; past it, the least recently used modules
+	// not running now are dropped (they compile again, from CacheDir when
+	// set). 0 is no bound.
+	ModuleCacheBytes int64
 }
 
 // DefaultConfig returns a Config with a 256 MiB memory limit, 1 MiB of kept
-// output and no on-disk cache.
+// output, no on-disk cache and no bound on the compiled modules.
 func DefaultConfig() Config {
 	return Config{
 		MemoryLimit: 256 << 20,
@@ -43,6 +48,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxOutput <= 0 {
 		errs = append(errs, fmt.Errorf("MaxOutput: must be positive, got %d", c.MaxOutput))
+	}
+	if c.ModuleCacheBytes < 0 {
+		errs = append(errs, fmt.Errorf("ModuleCacheBytes: must not be negative, got %d", c.ModuleCacheBytes))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("runtime config: %w", err)

@@ -21,6 +21,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "under a page", edit: func(c *runtime.Config) { c.MemoryLimit = 1000 }, field: "MemoryLimit"},
 		{name: "over 4 GiB", edit: func(c *runtime.Config) { c.MemoryLimit = 5 << 30 }, field: "MemoryLimit"},
 		{name: "no output", edit: func(c *runtime.Config) { c.MaxOutput = 0 }, field: "MaxOutput"},
+		{name: "bounded module cache", edit: func(c *runtime.Config) { c.ModuleCacheBytes = 1 }},
+		{name: "negative module cache", edit: func(c *runtime.Config) { c.ModuleCacheBytes = -1 }, field: "ModuleCacheBytes"},
 		{name: "negative output", edit: func(c *runtime.Config) { c.MaxOutput = -1 }, field: "MaxOutput"},
 	}
 	for _, tt := range tests {

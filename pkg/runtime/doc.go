@@ -3,8 +3,10 @@
 //
 // A worker creates one Runner (New) for its lifetime. Modules are content
 // addressed by Hash, the SHA-256 of their bytes; Compile compiles a module
-// once (concurrent calls share one compilation, and Config.CacheDir keeps
-// native code on disk across restarts), and Run runs it any number of times,
+// once (concurrent calls share one compilation, Config.ModuleCacheBytes
+// bounds the compiled modules held in memory, least recently used evicted
+// first but never while a run uses it, and Config.CacheDir keeps native code
+// on disk across restarts), and Run runs it any number of times,
 // concurrently, each run in a fresh anonymous instance that is closed
 // afterwards.
 //

@@ -60,6 +60,9 @@ type Result struct {
 	Output string
 	// Truncated says stdout was longer than MaxOutput; the rest was discarded.
 	Truncated bool
+	// NotCompiled: the module was not in memory (never compiled, or evicted
+	// by the cache since): compile it and run again.
+	NotCompiled bool
 	// Error says why the run failed, for people: "module not compiled",
 	// "timeout after 5s", "memory limit of 64 MiB exceeded (trap: ...)",
 	// "trap: unreachable ...", "exit code 3", ...; "" when OK.
@@ -89,10 +92,13 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (res Result) {
 		}
 	}()
 
-	m := r.lookup(spec.Module)
+	m := r.acquire(spec.Module)
 	if m == nil {
-		return failure("module not compiled")
+		res = failure(ErrNotCompiled.Error())
+		res.NotCompiled = true
+		return res
 	}
+	defer r.release(m) // after the instance is closed
 	x, err := r.prepare(spec, m)
 	if err != nil {
 		return failure(err.Error())

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,10 @@ import (
 
 // ErrClosed is returned by a Runner's methods after Close.
 var ErrClosed = errors.New("runner closed")
+
+// ErrNotCompiled: Run was asked for a module the runner does not hold (see
+// Result.NotCompiled).
+var ErrNotCompiled = errors.New("module not compiled")
 
 // Runner compiles modules once and runs them many times, concurrently. It
 // owns one wazero runtime, with WASI instantiated once; each run is a fresh
@@ -31,8 +36,10 @@ type Runner struct {
 
 	mu       sync.Mutex
 	closed   bool
-	active   sync.WaitGroup // calls in flight, added to under mu while open
-	modules  map[Hash]*module
+	active   sync.WaitGroup   // calls in flight, added to under mu while open
+	modules  map[Hash]*module // the compiled modules held, each also in lru
+	lru      *list.List       // of *module, most recently used first
+	held     int64            // the summed cost of modules
 	inflight map[Hash]*compileCall
 
 	compiles atomic.Int64 // modules compiled, for tests
@@ -42,6 +49,10 @@ type Runner struct {
 type module struct {
 	compiled wazero.CompiledModule
 	shape
+	hash Hash
+	cost int64         // see moduleCost
+	elem *list.Element // in Runner.lru
+	runs int           // runs using it now; it is not evicted while any are
 }
 
 // compileCall is a compilation in progress; concurrent Compile calls of the
@@ -68,6 +79,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		cfg:      cfg,
 		base:     baseModuleConfig(),
 		modules:  make(map[Hash]*module),
+		lru:      list.New(),
 		inflight: make(map[Hash]*compileCall),
 	}
 	if cfg.CacheDir != "" {
@@ -138,8 +150,9 @@ func (r *Runner) enter() error {
 	return nil
 }
 
-// Compile compiles wasm, once per Hash: a module already compiled returns at
-// once with a zero duration, and concurrent calls for the same bytes share
+// Compile compiles wasm, once per Hash: a module already compiled (and not
+// evicted since, see Config.ModuleCacheBytes) returns at once with a zero
+// duration, and concurrent calls for the same bytes share
 // one compilation. The duration is the time this call spent compiling or
 // waiting for the shared compilation. It fails, with the same errors as
 // Inspect, for a module the Runner could not run, and with ErrMemoryLimit
@@ -154,7 +167,8 @@ func (r *Runner) Compile(ctx context.Context, wasm []byte) (Hash, time.Duration,
 
 	start := time.Now()
 	r.mu.Lock()
-	if _, ok := r.modules[h]; ok {
+	if m, ok := r.modules[h]; ok {
+		r.use(m)
 		r.mu.Unlock()
 		return h, 0, nil
 	}
@@ -174,12 +188,14 @@ func (r *Runner) Compile(ctx context.Context, wasm []byte) (Hash, time.Duration,
 	m, err := r.compile(ctx, wasm)
 	elapsed := time.Since(start)
 
+	var drop []wazero.CompiledModule
 	r.mu.Lock()
 	delete(r.inflight, h)
 	if err == nil {
-		r.modules[h] = m
+		drop = r.hold(h, m)
 	}
 	r.mu.Unlock()
+	closeModules(drop)
 	c.err = err
 	close(c.done)
 	return h, elapsed, err
@@ -205,10 +221,10 @@ func (r *Runner) compile(ctx context.Context, wasm []byte) (*module, error) {
 		_ = cm.Close(ctx)
 		return nil, err
 	}
-	return &module{compiled: cm, shape: s}, nil
+	return &module{compiled: cm, shape: s, cost: moduleCost(wasm)}, nil
 }
 
-// Has reports whether the module h is compiled.
+// Has reports whether the module h is compiled and held in memory.
 func (r *Runner) Has(h Hash) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -216,7 +232,7 @@ func (r *Runner) Has(h Hash) bool {
 	return ok
 }
 
-// Cached returns the hashes of the compiled modules, sorted.
+// Cached returns the hashes of the compiled modules held in memory, sorted.
 func (r *Runner) Cached() []Hash {
 	r.mu.Lock()
 	hs := make([]Hash, 0, len(r.modules))
@@ -226,10 +242,4 @@ func (r *Runner) Cached() []Hash {
 	r.mu.Unlock()
 	slices.SortFunc(hs, func(a, b Hash) int { return bytes.Compare(a[:], b[:]) })
 	return hs
-}
-
-func (r *Runner) lookup(h Hash) *module {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.modules[h]
 }

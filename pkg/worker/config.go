@@ -30,6 +30,7 @@ type Config struct {
 // DefaultConfig returns the defaults of `shoal worker`.
 func DefaultConfig() Config {
 	rc := runtime.DefaultConfig()
+	rc.ModuleCacheBytes = 512 << 20 // --module-cache-mb
 	return Config{
 		Slots:        goruntime.NumCPU(),
 		Memory:       4 << 30,
@@ -58,6 +59,8 @@ func (c Config) Validate() error {
 		return errors.New("grace: must not be negative")
 	case c.PingInterval <= 0 || c.PingTimeout <= 0:
 		return errors.New("ping-interval, ping-timeout: must be positive")
+	case c.Runtime.ModuleCacheBytes < 0:
+		return errors.New("module-cache-mb: must not be negative")
 	}
 	if err := checkDirs(c.Dirs); err != nil {
 		return err

@@ -68,28 +68,45 @@ func (w *Worker) execute(ctx context.Context, spec runtime.Spec, dirs []string, 
 		out.Error = err.Error()
 		return out
 	}
-	if !w.runner.Has(spec.Module) {
-		start := time.Now()
-		wasm, err := w.fetch.fetch(ctx, spec.Module, mods)
-		out.fetch = time.Since(start)
-		if err != nil {
-			out.Error = err.Error()
-			return out
-		}
-		if _, out.compile, err = w.runner.Compile(ctx, wasm); err != nil {
-			out.Error = "compile: " + err.Error()
-			return out
-		}
-		select {
-		case w.warmed <- struct{}{}: // offer again, with the module among the cached
-		default: // an offer is already due
-		}
+	if !w.ensure(ctx, &out, spec.Module, mods) {
+		return out
 	}
 	logs := newForwarder(ctx, sink, w.cfg.LogBytes)
 	spec.Stdout, spec.Stderr = logs.stream(wire.Stream_stdout), logs.stream(wire.Stream_stderr)
 	out.Result = w.runner.Run(ctx, spec)
+	if out.NotCompiled && w.ensure(ctx, &out, spec.Module, mods) {
+		// The module cache evicted it between compile and run: once more.
+		out.Result = w.runner.Run(ctx, spec)
+	}
 	logs.flush()
 	return out
+}
+
+// ensure makes sure the runner holds module h compiled, fetching it from
+// the gateway if need be; it records the time spent in out, or why it
+// failed, and reports whether the module is ready.
+func (w *Worker) ensure(ctx context.Context, out *outcome, h runtime.Hash, mods wire.ModuleSource) bool {
+	if w.runner.Has(h) {
+		return true
+	}
+	start := time.Now()
+	wasm, err := w.fetch.fetch(ctx, h, mods)
+	out.fetch += time.Since(start)
+	if err != nil {
+		out.Error = err.Error()
+		return false
+	}
+	_, compile, err := w.runner.Compile(ctx, wasm)
+	out.compile += compile
+	if err != nil {
+		out.Error = "compile: " + err.Error()
+		return false
+	}
+	select {
+	case w.warmed <- struct{}{}: // offer again, with the module among the cached
+	default: // an offer is already due
+	}
+	return true
 }
 
 // fetchModule gets a module from the gateway and checks it is the one asked
