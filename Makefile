@@ -45,6 +45,8 @@ bench:
 # Every native fuzz test for FUZZTIME each, one after the other (-fuzz takes
 # one target). The targets are found by grep, so a new FuzzXxx joins by
 # itself; all run even when one fails, and the failures are listed at the end.
+# Go's fuzzing engine sometimes fails a run at its time limit with "context
+# deadline exceeded" and no failing input; that is not a finding and passes.
 # FUZZMEM caps each process's address space (KiB): an input that makes the
 # code allocate without end then fails as a crasher, with its input saved,
 # instead of eating the machine until -fuzztime stops it unreported.
@@ -59,7 +61,10 @@ fuzz-short:
 	for t in $$targets; do \
 		dir=$${t%%:*}; fn=$${t#*:}; \
 		echo "== $$fn (./$$dir, $(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$dir || failed="$$failed $$fn"; \
+		out=$$($(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$dir 2>&1); rc=$$?; echo "$$out" | tail -3; \
+		if [ $$rc -ne 0 ] && ! echo "$$out" | grep -q 'Failing input written to' && echo "$$out" | grep -q 'context deadline exceeded'; then \
+			echo "($$fn: the fuzzing engine timed out stopping, with no failing input: not a finding)"; rc=0; fi; \
+		[ $$rc -eq 0 ] || { echo "$$out"; failed="$$failed $$fn"; }; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz-short: failed:$$failed"; exit 1; fi; \
 	echo "fuzz-short: all passed:" $$(echo "$$targets" | sed 's|.*:||')
