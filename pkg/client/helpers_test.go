@@ -2,8 +2,6 @@ package client_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -13,8 +11,6 @@ import (
 
 // testTimeout bounds every wait; tests normally finish far sooner.
 const testTimeout = 30 * time.Second
-
-func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func testContext(tb testing.TB) context.Context {
 	tb.Helper()

@@ -24,7 +24,6 @@ type logbook struct {
 type tasklog struct {
 	entries []task.LogEntry
 	bytes   int
-	dropped int
 	closed  bool // the task ended: followers stop after the last entry
 }
 
@@ -53,7 +52,6 @@ func (b *logbook) add(id string, run, attempt int, stream string, data []byte) t
 	for tl.bytes > b.limit && len(tl.entries) > 1 {
 		tl.bytes -= len(tl.entries[0].Data)
 		tl.entries = tl.entries[1:]
-		tl.dropped++
 	}
 	b.notify()
 	return e
