@@ -18,7 +18,7 @@ build:
 # -race where goroutines matter, the end-to-end test with the real binary.
 test: lint
 	$(GO) test -count=1 ./wasm/...
-	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
+	SHOAL_SCREENSHOT_DIR=$(CURDIR)/bin/screenshots $(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 10m -tags e2e -v ./e2e/... | grep -v '^=== '; exit $${PIPESTATUS[0]}
 
 # A gateway and two workers on loopback, the ww-scheduler's curl, the result.
@@ -76,3 +76,20 @@ lint:
 
 clean:
 	rm -rf bin
+
+# The docker image (docker/Dockerfile): the static binary FROM scratch, run
+# as uid 65532 with its data in the volume /data. Nothing is pulled: the
+# build context is the binary and an empty data directory, staged here.
+IMAGE ?= shoal:dev
+
+.PHONY: image e2e
+image: build
+	rm -rf bin/image && mkdir -p bin/image/data && cp $(BIN) bin/image/shoal
+	docker build -q -t $(IMAGE) -f docker/Dockerfile bin/image
+
+# The multi-container test (e2e/docker): docker/compose.yaml's gateway and
+# three workers, 100 tasks through a worker killed, a worker cut off the
+# network and the gateway restarted. Uses `docker compose` when present,
+# else docker-compose (or $SHOAL_COMPOSE).
+e2e: image
+	SHOAL_IMAGE=$(IMAGE) $(GO) test -count=1 -timeout 10m -tags docker -v ./e2e/docker/ | grep -v '^=== '; exit $${PIPESTATUS[0]}

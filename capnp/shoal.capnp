@@ -53,7 +53,11 @@ interface ModuleSource {
 }
 
 interface LogSink {
-  write @0 (stream :Stream, data :Data) -> ();
+  write @0 (stream :Stream, data :Data, taskId :Text, run :UInt32, attempt :UInt32) -> ();
+  # A gateway gives each worker connection one sink, passed with every run:
+  # each write names its run attempt, and the gateway takes writes only for
+  # attempts it gave that worker. (One sink per connection instead of one
+  # per run saves a capability export and release per run.)
 }
 
 enum Stream {

@@ -144,3 +144,38 @@ func runCommand(ctx context.Context, t *testing.T, r wazero.Runtime, c wazero.Co
 	}
 	return out.String(), errOut.String(), code
 }
+
+// Padded builds valid modules of the size asked, whose run reads the data
+// they carry: the sum matches the one computed from the module's bytes,
+// windows past the data count 0, and the same size gives the same bytes.
+func TestPadded(t *testing.T) {
+	ctx := context.Background()
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithDebugInfoEnabled(false))
+	t.Cleanup(func() { r.Close(ctx) })
+	for _, size := range []int{300, 1 << 20, 12 << 20} {
+		mod := wasm.Padded(size)
+		if len(mod) < size-256 || len(mod) > size {
+			t.Fatalf("Padded(%d) is %d bytes", size, len(mod))
+		}
+		if !bytes.Equal(mod, wasm.Padded(size)) {
+			t.Fatalf("Padded(%d) differs between calls", size)
+		}
+		inst, err := r.InstantiateWithConfig(ctx, mod, wazero.NewModuleConfig().WithName(""))
+		if err != nil {
+			t.Fatalf("Padded(%d): %v", size, err)
+		}
+		for _, c := range [][2]int32{{0, 16}, {int32(size / 2), 100}, {int32(size - 300), 200}, {-5, 10}, {int32(size), 50}} {
+			res, err := inst.ExportedFunction("run").Call(ctx, api.EncodeI32(c[0]), api.EncodeI32(c[1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := api.DecodeI32(res[0]), wasm.PaddedSum(mod, size, c[0], c[1]); got != want {
+				t.Errorf("Padded(%d) run(%d, %d) = %d, want %d", size, c[0], c[1], got, want)
+			}
+		}
+		if s := wasm.PaddedSum(mod, size, 0, 64); size > 1000 && s == 0 {
+			t.Errorf("Padded(%d): its data is zeros", size)
+		}
+		inst.Close(ctx)
+	}
+}

@@ -92,19 +92,6 @@ func get(tb testing.TB, hc *http.Client, url, token string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// eventually retries check until it returns true, for reloads that happen
-// on the gateway's own time.
-func eventually(tb testing.TB, what string, check func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(clientTestTimeout)
-	for !check() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not after %v", what, clientTestTimeout)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestGatewaySecurityFlagErrors(t *testing.T) {
 	cert := meshtest.SelfSigned(t)
 	certFile, keyFile := MustWriteFile(t, "cert.pem", cert.CertPEM), MustWriteFile(t, "key.pem", cert.KeyPEM)
@@ -152,8 +139,9 @@ func TestGatewayWithTokensTLSAndMetrics(t *testing.T) {
 		url, token, has string
 		code            int
 	}{
-		{metrics + "/metrics", "", "shoal_tasks 0", 200},
+		{metrics + "/metrics", "", `shoal_tasks{status="queued"} 0`, 200},
 		{metrics + "/healthz", "", `"ok"`, 200},
+		{metrics + "/readyz", "", `"ready"`, 200},
 		{metrics + "/tasks", "", "no such endpoint", 404},
 		{api + "/metrics", "", "bearer token", 401},
 		{api + "/metrics", aliceToken, "shoal_runs_held", 200},
@@ -179,7 +167,7 @@ func TestGatewayWithTokensTLSAndMetrics(t *testing.T) {
 	newHC := newCert.Client()
 	// The reload takes the tokens, then the certificate: once the new
 	// certificate is served, the new tokens are in use.
-	eventually(t, "the new certificate is in use", func() bool {
+	meshtest.Eventually(t, "the new certificate is in use", func() bool {
 		resp, err := newHC.Get(api + "/healthz")
 		if err != nil {
 			return false
@@ -193,7 +181,7 @@ func TestGatewayWithTokensTLSAndMetrics(t *testing.T) {
 	if code, _ := get(t, newHC, api+"/info", aliceToken); code != 401 {
 		t.Errorf("alice's token after the reload: %d, want 401", code)
 	}
-	eventually(t, "the reload is logged", func() bool { return strings.Contains(g.stderr.String(), "msg=reloaded tokens=1 tls=true") })
+	meshtest.Eventually(t, "the reload is logged", func() bool { return strings.Contains(g.stderr.String(), "msg=reloaded tokens=1 tls=true") })
 }
 
 // Without SIGHUP, a changed token file is noticed by itself; a broken one
@@ -217,12 +205,12 @@ func TestGatewayReloadsChangedTokenFile(t *testing.T) {
 	if err := os.WriteFile(tokens, []byte("alice "+aliceToken+"\nbob "+bobToken+" max-queued=3\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "bob's token is accepted", func() bool { code, _ := get(t, hc, api+"/info", bobToken); return code == 200 })
+	meshtest.Eventually(t, "bob's token is accepted", func() bool { code, _ := get(t, hc, api+"/info", bobToken); return code == 200 })
 
 	if err := os.WriteFile(tokens, []byte("bob short\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the broken file is reported", func() bool {
+	meshtest.Eventually(t, "the broken file is reported", func() bool {
 		return strings.Contains(g.stderr.String(), "reload: keeping the tokens and certificate loaded before")
 	})
 	if code, _ := get(t, hc, api+"/info", bobToken); code != 200 {

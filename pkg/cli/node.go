@@ -27,18 +27,23 @@ type nodeFlags struct {
 	ns         string
 	logLevel   string
 	logFormat  string
+	pprof      string
+	// gated keeps an allowlist even while it is empty: a worker that
+	// chooses its gateway through discovery admits nobody until then.
+	gated bool
 }
 
 func (n *nodeFlags) register(fs *flag.FlagSet, dataDefault string) {
 	fs.StringVar(&n.data, "data", dataDefault, "data directory: the node's identity key and state (empty: a new identity each start)")
 	fs.Var(&n.listen, "listen", "libp2p listen multiaddr, repeatable (default /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/udp/0/quic-v1)")
-	fs.StringVar(&n.discover, "discover", p2p.DefaultGroup, "multicast group and interface for discovery, or none")
+	fs.StringVar(&n.discover, "discover", p2p.DefaultGroup, "multicast group and interface for discovery (the interface may be a pattern one interface matches, e.g. eth*), or none")
 	fs.StringVar(&n.ns, "ns", p2p.DefaultNamespace, "cluster namespace: nodes answer discovery only within it")
 	fs.StringVar(&n.swarmKey, "swarm-key", "", "private network key file (`shoal keygen` writes one): only nodes with the same key connect; TCP only")
 	fs.Var(&n.allowPeer, "allow-peer", "peer ID allowed to connect to this node, repeatable (default: anyone; a worker always allows its gateway)")
 	fs.StringVar(&n.allowPeers, "allow-peers", "", "file of peer IDs allowed to connect, one a line")
 	fs.StringVar(&n.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&n.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&n.pprof, "pprof", "", "serve Go's profiler (/debug/pprof/) on this address (host:port), for finding where time and memory go; off by default")
 }
 
 // node is a started libp2p host with its discovery.
@@ -46,7 +51,9 @@ type node struct {
 	host    host.Host
 	disc    *p2p.Discovery // nil when discovery is off
 	log     *slog.Logger
-	private bool // on a private network (swarm key): TCP only
+	private bool           // on a private network (swarm key): TCP only
+	allow   *p2p.Allowlist // who may connect in; nil: anyone
+	pprof   string         // the start line's field for --pprof, if on
 }
 
 func (n *nodeFlags) logger(e *env) (*slog.Logger, error) {
@@ -90,14 +97,22 @@ func (n *nodeFlags) start(ctx context.Context, e *env, trusted ...peer.ID) (*nod
 	if err != nil {
 		return nil, err
 	}
-	if len(allowed)+len(trusted) > 0 {
-		cfg.Gater = p2p.NewAllowlist(append(allowed, trusted...)...)
+	var allow *p2p.Allowlist
+	if len(allowed)+len(trusted) > 0 || n.gated {
+		allow = p2p.NewAllowlist(append(allowed, trusted...)...)
+		cfg.Gater = allow
 	}
 	h, err := p2p.NewHost(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
 	}
-	nd := &node{host: h, log: log, private: cfg.PSK != nil}
+	nd := &node{host: h, log: log, private: cfg.PSK != nil, allow: allow}
+	if n.pprof != "" {
+		if nd.pprof, err = servePprof(ctx, n.pprof, log); err != nil {
+			h.Close()
+			return nil, fmt.Errorf("--pprof %s: %w", n.pprof, err)
+		}
+	}
 	if n.discover == p2p.NoGroup {
 		return nd, nil
 	}
@@ -157,8 +172,10 @@ func startLine(role string, nd *node, extra ...string) string {
 	if nd.private {
 		line += " network=private(tcp-only)"
 	}
-	for _, x := range extra {
-		line += " " + x
+	for _, x := range append(extra, nd.pprof) {
+		if x != "" { // a field of a feature that is off
+			line += " " + x
+		}
 	}
 	return line
 }

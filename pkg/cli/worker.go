@@ -17,16 +17,17 @@ import (
 )
 
 func runWorker(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "worker", "worker --dial GATEWAY [flags]")
+	fs := newFlags(e, "worker", "worker [--dial GATEWAY] [flags]")
 	var nf nodeFlags
 	nf.register(fs, "")
 	cfg := worker.DefaultConfig()
-	dial := fs.String("dial", "", "the gateway: its peer ID (found through discovery) or a full multiaddr ending in /p2p/ID")
+	dial := fs.String("dial", "", "the gateway: its peer ID (found through discovery) or a full multiaddr ending in /p2p/ID (default: the first gateway of --ns that discovery finds, kept from then on)")
 	fs.IntVar(&cfg.Slots, "slots", cfg.Slots, "runs executed at once (default: number of cores)")
 	memory := fs.String("memory", "4GiB", "wasm memory for all runs together (bytes, or with KiB, MiB, GiB)")
 	runMem := fs.String("run-memory", "256MiB", "most memory one run may use")
 	moduleCache := fs.Int64("module-cache-mb", cfg.Runtime.ModuleCacheBytes>>20, "MiB of compiled modules kept in memory, least recently used dropped first (0: no limit)")
 	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish before they are handed back")
+	metrics := fs.String("metrics", "", "serve /metrics, /healthz and /readyz on this address (host:port) without a token, for Prometheus and probes (default: off)")
 	var labels stringList
 	fs.Var(&labels, "label", "placement label offered to the gateway, repeatable")
 	var dirs stringList
@@ -59,18 +60,13 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	if err := cfg.Validate(); err != nil {
 		return e.errorf("worker: --%v", err)
 	}
-	if *dial == "" {
-		return e.errorf("worker: --dial is required: the gateway's peer ID (printed on its start line, or by `shoal peers`) or its multiaddr")
-	}
-	target, err := parseDial(*dial)
+	gw, err := parseGatewayDial(*dial, nf.discover, nf.ns)
 	if err != nil {
-		return e.errorf("worker: --dial: %v", err)
-	}
-	if target.Addrs == nil && nf.discover == p2p.NoGroup {
-		return e.errorf("worker: --dial %s is a peer ID, which is found through discovery; with --discover none give a full multiaddr", *dial)
+		return e.errorf("worker: %v", err)
 	}
 
-	nd, err := nf.start(ctx, e, target.ID) // only its gateway may connect in
+	nf.gated = true // only its gateway may connect in, once known
+	nd, err := nf.start(ctx, e, gw.trusted()...)
 	if err != nil {
 		return e.errorf("worker: %v", err)
 	}
@@ -80,8 +76,13 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 		return e.errorf("worker: %v", err)
 	}
 	defer w.Close(context.Background())
-	fmt.Fprintln(e.stdout, startLine("worker", nd, "gateway="+target.ID.String(), fmt.Sprintf("slots=%d", cfg.Slots)))
-	if err := w.Run(ctx, resolver(target, nd.disc)); err != nil {
+	mfield, stopMetrics, err := serveMetrics(*metrics, "worker", w, nd.log)
+	if err != nil {
+		return e.errorf("worker: --metrics %s: %v", *metrics, err)
+	}
+	defer stopMetrics()
+	fmt.Fprintln(e.stdout, startLine("worker", nd, gw.startField(), fmt.Sprintf("slots=%d", cfg.Slots), mfield))
+	if err := w.Run(ctx, gw.resolver(nd)); err != nil {
 		return e.errorf("worker: %v", err)
 	}
 	return 0

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -320,6 +321,7 @@ func TestLostWorkerRunIsRetried(t *testing.T) {
 	if v.Status != task.Succeeded || v.Runs[0].Attempt != 1 || v.Completions != 1 {
 		t.Fatalf("after losing the worker: %+v", v)
 	}
+	mustCountLostRun(t, m)
 }
 
 // A worker dropped for missing pings is hung up on, so it notices and
@@ -594,4 +596,64 @@ func cachedOn(m *meshtest.Mesh, worker, module string) bool {
 		}
 	}
 	return false
+}
+
+// A worker whose module cache drops a module offers again, so the
+// gateway's placement no longer counts it warm for that module. Here the
+// drop happens when a long run of the module ends (a module is not evicted
+// while a run uses it), not when another module is compiled: without the
+// new offer, the gateway would go on listing both modules.
+func TestEvictionReoffers(t *testing.T) {
+	wcfg := worker.DefaultConfig()
+	// Room for one of the two modules: the second pushes the first out.
+	wcfg.Runtime.ModuleCacheBytes = int64(6*(len(wasm.HashC)+len(wasm.Hello))) - 1
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 2, Worker: &wcfg})
+	m.WaitWorkers(1)
+	w := m.Workers()[0].Worker
+	// Compiled first, so that the long run holds its module from the moment
+	// it is dispatched, before hello is compiled.
+	hash := mustPost(t, m.URL, field{name: "id", value: "warm"}, field{name: "wasm", file: wasm.HashC}, field{name: "difficulty", value: "1"})
+	waitDone(t, m.URL, "warm")
+	mustPost(t, m.URL, field{name: "id", value: "long"}, field{name: "module", value: "sha256:" + hash.Module}, field{name: "difficulty", value: "5"})
+	waitStatus(t, m.URL, "long", task.Running)
+	hello := mustPost(t, m.URL, field{name: "id", value: "hello"}, field{name: "wasm", file: wasm.Hello})
+	for _, id := range []string{"hello", "long"} {
+		if v := waitDone(t, m.URL, id); v.Status != task.Succeeded {
+			t.Fatalf("%s: %+v", id, v)
+		}
+	}
+	// The gateway comes to list what the worker holds: one module, hello
+	// unless the long run's module was pushed out before it began.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		held, offered := w.Cached(), m.Gateway.Workers()[0].Cached
+		if slices.Equal(held, offered) && len(held) == 1 {
+			if held[0] != hello.Module {
+				t.Logf("the long run's module was evicted before the run took it: held %v", held)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker holds %v, the gateway lists %v", held, offered)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Stopping a gateway and its workers leaves no capability server behind:
+// each worker connection's log sink is released at shutdown as when a
+// worker leaves.
+func TestShutdownReleasesCapabilities(t *testing.T) {
+	servers := func() int {
+		buf := make([]byte, 1<<22)
+		return strings.Count(string(buf[:goruntime.Stack(buf, true)]), "capnp/v3/server.(*Server).handleCalls")
+	}
+	before := servers()
+	m := meshtest.Start(t, meshtest.Options{Workers: 2})
+	m.WaitWorkers(2)
+	mustPost(t, m.URL, field{name: "id", value: "x"}, field{name: "wasm", file: wasm.HashCCommand}, field{name: "repeats", value: "4"})
+	waitDone(t, m.URL, "x")
+	m.Close()
+	meshtest.Eventually(t, fmt.Sprintf("capability servers back to the %d running before the mesh started", before),
+		func() bool { return servers() <= before })
 }

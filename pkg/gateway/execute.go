@@ -8,7 +8,6 @@ import (
 	"capnproto.org/go/capnp/v3"
 
 	wire "github.com/shoalmesh/shoal/capnp"
-	"github.com/shoalmesh/shoal/pkg/rpc"
 	"github.com/shoalmesh/shoal/pkg/sched"
 	"github.com/shoalmesh/shoal/pkg/task"
 )
@@ -25,37 +24,43 @@ type inflight struct {
 const callGrace = 30 * time.Second
 
 // execute calls Worker.run for one dispatched attempt and records the outcome.
-func (g *Gateway) execute(ctx context.Context, d sched.Dispatch, w wire.Worker) {
+func (g *Gateway) execute(ctx context.Context, d sched.Dispatch, w wire.Worker, sink wire.LogSink) {
 	defer g.tasks.Done()
 	defer w.Release()
+	defer sink.Release()
 	timeout := d.Spec.Duration
 	if timeout == 0 {
 		timeout = g.cfg.TaskTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout+callGrace)
 	defer cancel()
-	o := g.call(ctx, d, w, timeout)
+	o := g.call(ctx, d, w, sink, timeout)
+	answered := time.Now()
 
 	g.mu.Lock()
-	defer g.unlock()
 	rw := g.inflight[d.Ref].conn
 	delete(g.inflight, d.Ref)
-	if !g.sched.Finished(time.Now(), d.Ref, o, d.Worker) {
+	if !o.Lost {
+		rw.alive.Heard()
+	}
+	current := g.sched.Finished(time.Now(), d.Ref, o, d.Worker)
+	if !current {
 		g.log.Debug("stale outcome", "run", d.Ref, "worker", d.Worker)
 	}
+	run, _ := g.sched.Run(d.Ref.Task, d.Ref.Index)
 	rw.running-- // a draining worker waits for this to reach 0: see waitDrained
 	if t, ok := g.sched.Task(d.Ref.Task); ok && t.Status.Done() {
 		g.logs.close(d.Ref.Task)
 	}
 	g.notifyLocked()
 	g.kick()
+	saved := g.unlockSaved() // the run's record is durable once this returns
+	g.metrics.answered(o, current, run, answered, saved)
 }
 
-func (g *Gateway) call(ctx context.Context, d sched.Dispatch, w wire.Worker, timeout time.Duration) task.Outcome {
-	// Our own reference to the sink: if the call fails before its params are
-	// built, nothing else would release the sink's server.
-	sink := wire.LogSink(rpc.Export(wire.LogSink_NewServer(logSink{logs: g.logs, task: d.Ref.Task, run: d.Ref.Index, attempt: d.Ref.Attempt})))
-	defer sink.Release()
+// call runs d on w; its output goes to sink, the connection's log sink.
+func (g *Gateway) call(ctx context.Context, d sched.Dispatch, w wire.Worker, sink wire.LogSink, timeout time.Duration) task.Outcome {
+	sent := time.Now()
 	f, release := w.Run(ctx, func(p wire.Worker_run_Params) error {
 		if err := p.SetModules(g.source.AddRef()); err != nil {
 			return err
@@ -80,15 +85,14 @@ func (g *Gateway) call(ctx context.Context, d sched.Dispatch, w wire.Worker, tim
 	}
 	text, _ := r.Result()
 	reason, _ := r.Error()
-	return task.Outcome{
-		OK: r.Ok(), ExitCode: r.ExitCode(), Result: text, Error: reason, Truncated: r.Truncated(),
-		Timing: task.Timing{
-			Fetch:       time.Duration(r.FetchNs()),
-			Compile:     time.Duration(r.CompileNs()),
-			Instantiate: time.Duration(r.InstantiateNs()),
-			Exec:        time.Duration(r.RunNs()),
-		},
+	tm := task.Timing{
+		Fetch:       time.Duration(r.FetchNs()),
+		Compile:     time.Duration(r.CompileNs()),
+		Instantiate: time.Duration(r.InstantiateNs()),
+		Exec:        time.Duration(r.RunNs()),
 	}
+	tm.Placement = max(0, time.Since(sent)-tm.Fetch-tm.Compile-tm.Instantiate-tm.Exec)
+	return task.Outcome{OK: r.Ok(), ExitCode: r.ExitCode(), Result: text, Error: reason, Truncated: r.Truncated(), Timing: tm}
 }
 
 func encodeSpec(s wire.RunSpec, d sched.Dispatch, timeout time.Duration, maxOutput uint64) error {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -49,11 +50,14 @@ type Gateway struct {
 	source wire.ModuleSource
 	wake   chan struct{}
 
+	metrics *metrics // in its own registry: see metrics.go
+
 	// tasks counts the goroutines Run owns (dispatched calls and worker
 	// watchers); Run waits for them before it returns.
 	tasks sync.WaitGroup
 
 	mu       sync.Mutex
+	serving  bool          // Run has started: see Ready
 	closed   bool          // Run has ended: offers are refused
 	draining bool          // shutting down: no new dispatches or tasks
 	changed  chan struct{} // closed and replaced whenever a run ends
@@ -75,9 +79,13 @@ type remoteWorker struct {
 	client wire.Worker
 	stop   context.CancelFunc // stops its pinger
 	hangup func()             // closes its connection
+	sink   wire.LogSink       // where its runs' output goes (see logSink)
 	// running counts the calls dispatched on this connection whose
 	// outcome is not yet recorded.
 	running int
+	// alive decides when to ping it: a worker that answers runs needs no
+	// ping (see watch).
+	alive *rpc.Liveness
 }
 
 // New makes a gateway serving on h that keeps its state in st, and restores
@@ -102,7 +110,8 @@ func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gatewa
 	if err := g.restore(); err != nil {
 		return nil, err
 	}
-	g.source = wire.ModuleSource(rpc.Export(wire.ModuleSource_NewServer(moduleSource{st})))
+	g.metrics = newMetrics(g)
+	g.source = wire.ModuleSource(rpc.Export(wire.ModuleSource_NewServer(moduleSource{st: st, served: g.metrics.moduleBytes})))
 	return g, nil
 }
 
@@ -111,6 +120,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	rpc.Serve(g.host, func(connCtx context.Context, remote peer.ID, hangup func()) capnp.Client {
 		return rpc.Export(wire.Gateway_NewServer(&gatewayServer{g: g, peer: remote, ctx: connCtx, hangup: hangup}))
 	}, g.log)
+	g.serve()
 	defer g.source.Release() // last: no call of ours may still pass it on
 	defer g.tasks.Wait()
 	defer g.host.RemoveStreamHandler(rpc.Protocol)
@@ -160,7 +170,7 @@ func (g *Gateway) dispatch(ctx context.Context) time.Time {
 		g.inflight[d.Ref] = inflight{worker: d.Worker, conn: w, cancel: cancel}
 		w.running++
 		g.tasks.Add(1)
-		go g.execute(callCtx, d, w.client.AddRef())
+		go g.execute(callCtx, d, w.client.AddRef(), w.sink.AddRef())
 	}
 	next, _ := g.sched.NextDue()
 	return next
@@ -201,6 +211,7 @@ func (g *Gateway) shutdown() {
 	for id, w := range g.workers {
 		w.stop()
 		w.client.Release()
+		w.sink.Release()
 		go w.hangup()
 		delete(g.workers, id)
 	}
@@ -211,47 +222,117 @@ func (g *Gateway) shutdown() {
 // (the gateway's MaxQueued) or ErrOverQuota (spec.Owner's MaxQueued); the
 // caller vouches for spec.Owner.
 func (g *Gateway) Submit(spec task.Spec) (task.Task, error) {
-	if spec.ID == "" {
-		spec.ID = newID()
-	}
-	if spec.Retries == nil {
-		r := g.cfg.Retries
-		spec.Retries = &r
-	}
-	if err := spec.Validate(); err != nil {
+	ts, _, err := g.submit([]task.Spec{spec})
+	if err != nil {
 		return task.Task{}, err
 	}
-	if !g.st.HasModule(spec.Module) {
-		return task.Task{}, fmt.Errorf("%w: %s", ErrNoModule, spec.Module)
+	return ts[0], nil
+}
+
+// ItemError is the error of one task of a batch: no task of the batch was
+// taken.
+type ItemError struct {
+	Index int // in the batch
+	Err   error
+}
+
+func (e *ItemError) Error() string { return fmt.Sprintf("task %d of the batch: %v", e.Index, e.Err) }
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// SubmitBatch is Submit for many tasks at once, all or none: every task is
+// checked, all are recorded in one transaction, and all are queued
+// together. An error about one task is an *ItemError naming it.
+func (g *Gateway) SubmitBatch(specs []task.Spec) ([]task.Task, error) {
+	ts, i, err := g.submit(specs)
+	if err != nil && i >= 0 {
+		return nil, &ItemError{Index: i, Err: err}
+	}
+	return ts, err
+}
+
+// submit takes specs all or none; an error about one spec comes with its
+// index, others with -1.
+func (g *Gateway) submit(specs []task.Spec) ([]task.Task, int, error) {
+	specs = slices.Clone(specs)
+	ids := make(map[string]int, len(specs))
+	for i := range specs {
+		spec := &specs[i]
+		if spec.ID == "" {
+			spec.ID = newID()
+		}
+		if spec.Retries == nil {
+			r := g.cfg.Retries
+			spec.Retries = &r
+		}
+		if err := spec.Validate(); err != nil {
+			return nil, i, err
+		}
+		if !g.st.HasModule(spec.Module) {
+			return nil, i, fmt.Errorf("%w: %s", ErrNoModule, spec.Module)
+		}
+		if _, dup := ids[spec.ID]; dup {
+			return nil, i, fmt.Errorf("%w: %s is given twice in the batch", sched.ErrExists, spec.ID)
+		}
+		ids[spec.ID] = i
 	}
 	g.mu.Lock()
 	if g.draining || g.closed {
 		g.mu.Unlock()
-		return task.Task{}, ErrClosed
+		return nil, -1, ErrClosed
 	}
-	if err := g.admitLocked(&spec); err != nil {
-		g.mu.Unlock()
-		return task.Task{}, err
+	for i := range specs {
+		if err := g.admitLocked(&specs[i]); err != nil {
+			for j := range i {
+				g.unreserveLocked(&specs[j])
+			}
+			g.mu.Unlock()
+			if len(specs) == 1 {
+				return nil, -1, err
+			}
+			return nil, -1, fmt.Errorf("%w (the batch's %d tasks are taken all or none)", err, len(specs))
+		}
 	}
 	g.mu.Unlock()
-	// Durable before it is queued (and before the client hears 201), but
-	// outside the lock: the commit must not stall dispatching.
+	// Durable before they are queued (and before the client hears 201),
+	// but outside the lock: the commit must not stall dispatching.
 	now := time.Now()
-	if err := g.st.CreateTask(*task.New(spec, now)); err != nil {
-		g.mu.Lock()
-		g.unreserveLocked(&spec)
-		g.mu.Unlock()
-		return task.Task{}, storeErr(err)
+	fresh := make([]task.Task, len(specs))
+	for i, spec := range specs {
+		fresh[i] = *task.New(spec, now)
 	}
+	err := g.st.CreateTasks(fresh)
 	g.mu.Lock()
 	defer g.unlock()
-	g.unreserveLocked(&spec)
-	t, err := g.sched.Submit(now, spec)
+	for i := range specs {
+		g.unreserveLocked(&specs[i])
+	}
 	if err != nil {
-		return task.Task{}, err
+		return nil, indexOf(err, ids), storeErr(err)
+	}
+	out := make([]task.Task, len(specs))
+	for i, spec := range specs {
+		if out[i], err = g.sched.Submit(now, spec); err != nil {
+			// The store refused taken ids, and the scheduler holds no task
+			// the store lacks: this is a bug, and the tasks queued so far
+			// stay (they are stored).
+			g.kick()
+			return nil, i, err
+		}
+		g.metrics.submitted.Inc()
 	}
 	g.kick()
-	return t, nil
+	return out, -1, nil
+}
+
+// indexOf finds which task of a batch a store error names, or -1.
+func indexOf(err error, ids map[string]int) int {
+	var taken *store.TakenError
+	if len(ids) > 1 && errors.As(err, &taken) {
+		if i, ok := ids[taken.ID]; ok {
+			return i
+		}
+	}
+	return -1
 }
 
 func newID() string {

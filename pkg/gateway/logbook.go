@@ -33,13 +33,9 @@ func newLogbook(limit int, st *store.Store) *logbook {
 	return &logbook{st: st, limit: limit, seq: uint64(time.Now().UnixNano()), tasks: make(map[string]*tasklog), changed: make(chan struct{})}
 }
 
-// append adds output and records it; the caller (one run's LogSink, whose
-// calls arrive in order) waits for the commit.
-func (b *logbook) append(id string, run, attempt int, stream string, data []byte) error {
-	b.load(id, false) // after a restart, keep what the task wrote before it
-	e := b.add(id, run, attempt, stream, data)
-	return b.st.AppendLogs(id, b.limit, e)
-}
+// save records entry e of task id's log in the store; the caller has
+// added it (add) and waits for the commit.
+func (b *logbook) save(id string, e task.LogEntry) error { return b.st.AppendLogs(id, b.limit, e) }
 
 func (b *logbook) add(id string, run, attempt int, stream string, data []byte) task.LogEntry {
 	b.mu.Lock()

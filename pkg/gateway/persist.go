@@ -38,14 +38,19 @@ func (g *Gateway) restore() error {
 // unlock releases g.mu and then writes the runs that reached a final state
 // while it was held. Every path that changes the scheduler unlocks this way,
 // so no outcome is left unrecorded, and no commit happens under the lock.
-func (g *Gateway) unlock() {
+func (g *Gateway) unlock() { _ = g.unlockSaved() }
+
+// unlockSaved is unlock, and returns the errors of the writes (which are
+// logged too), nil when every record is durable.
+func (g *Gateway) unlockSaved() error {
 	updates := g.sched.TakeUpdates()
 	g.mu.Unlock()
-	g.save(updates)
+	return g.save(updates)
 }
 
 // save records final runs, one store call per task; calls share commits.
-func (g *Gateway) save(updates []sched.Update) {
+func (g *Gateway) save(updates []sched.Update) error {
+	var errs []error
 	for len(updates) > 0 {
 		id := updates[0].Task
 		var runs []task.Run
@@ -61,8 +66,10 @@ func (g *Gateway) save(updates []sched.Update) {
 		if err := g.st.SaveRuns(id, runs...); err != nil {
 			// The run stays unfinished in the file: a restart runs it again.
 			g.log.Error("record runs", "task", id, "runs", len(runs), "err", err)
+			errs = append(errs, err)
 		}
 	}
+	return errors.Join(errs...)
 }
 
 // storeErr maps the store's errors to the scheduler's, which the API knows.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/rpc"
 	"github.com/shoalmesh/shoal/pkg/sched"
 )
 
@@ -28,7 +29,8 @@ func (g *Gateway) addWorker(connCtx context.Context, id sched.WorkerID, client w
 		g.dropLocked(old, "replaced by a new connection")
 	}
 	ctx, stop := context.WithCancel(connCtx)
-	w := &remoteWorker{id: id, client: client, stop: stop, hangup: hangup}
+	w := &remoteWorker{id: id, client: client, stop: stop, hangup: hangup, alive: rpc.NewLiveness(g.cfg.PingInterval)}
+	w.sink = wire.LogSink(rpc.Export(wire.LogSink_NewServer(logSink{g: g, conn: w, received: g.metrics.logBytes})))
 	g.workers[id] = w
 	g.sched.Offer(id, o)
 	g.log.Info("worker joined", "worker", id, "slots", o.Slots, "labels", o.Labels)
@@ -40,17 +42,20 @@ func (g *Gateway) addWorker(connCtx context.Context, id sched.WorkerID, client w
 
 // watch pings w until its connection ends or it stops answering within the
 // ping timeout, then drops it from the pool. The transport alone would take
-// tens of seconds to notice a silent peer.
+// tens of seconds to notice a silent peer. A worker that answered a run
+// within the last interval is not pinged: under load, runs are the pings.
 func (g *Gateway) watch(ctx context.Context, w *remoteWorker) {
 	defer g.tasks.Done()
-	t := time.NewTicker(g.cfg.PingInterval)
-	defer t.Stop()
+	defer w.alive.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			g.drop(w, "connection closed")
 			return
-		case <-t.C:
+		case <-w.alive.C():
+		}
+		if !w.alive.Due() {
+			continue // it answered a run: alive
 		}
 		pctx, cancel := context.WithTimeout(ctx, g.cfg.PingTimeout)
 		f, release := w.client.Ping(pctx, nil)
@@ -61,6 +66,7 @@ func (g *Gateway) watch(ctx context.Context, w *remoteWorker) {
 			g.drop(w, "no answer to ping: "+err.Error())
 			return
 		}
+		w.alive.Heard()
 	}
 }
 
@@ -78,6 +84,7 @@ func (g *Gateway) dropLocked(w *remoteWorker, why string) {
 	delete(g.workers, w.id)
 	w.stop()
 	w.client.Release()
+	w.sink.Release() // runs still under way hold their own references
 	go w.hangup()
 	for _, f := range g.inflight {
 		if f.worker == w.id {

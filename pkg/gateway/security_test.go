@@ -20,7 +20,9 @@ import (
 	"github.com/shoalmesh/shoal/pkg/p2p"
 	"github.com/shoalmesh/shoal/pkg/rpc"
 	"github.com/shoalmesh/shoal/pkg/store"
+	"github.com/shoalmesh/shoal/pkg/task"
 	"github.com/shoalmesh/shoal/pkg/worker"
+	"github.com/shoalmesh/shoal/wasm"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -141,19 +143,9 @@ func TestSwarmKeySeparatesClusters(t *testing.T) {
 func TestChannelIsSendOnlyOverTheWire(t *testing.T) {
 	gw := mustHost(t, p2p.HostConfig{})
 	startGateway(t, gw)
-	peerHost := mustHost(t, p2p.HostConfig{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := peerHost.Connect(ctx, peer.AddrInfo{ID: gw.ID(), Addrs: gw.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := rpc.Dial(ctx, peerHost, gw.ID(), quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	boot := wire.Gateway(conn.Bootstrap(ctx))
-	defer boot.Release()
+	boot := dialGateway(ctx, t, gw)
 	f, release := boot.Workers(ctx, nil)
 	defer release()
 	ch := f.Chan()
@@ -177,11 +169,29 @@ func TestChannelIsSendOnlyOverTheWire(t *testing.T) {
 	// Sending is what the channel is for, and an offer without a worker
 	// capability is refused.
 	sf, srel := ch.Send(ctx, func(p wire.Chan_send_Params) error { _, err := p.NewOffer(); return err })
-	_, err = sf.Struct()
+	_, err := sf.Struct()
 	srel()
 	if err == nil || !strings.Contains(err.Error(), "no worker capability") {
 		t.Errorf("an empty offer: %v", err)
 	}
+}
+
+// dialGateway connects a new peer to the gateway on gw, as any peer could,
+// and returns the gateway's bootstrap capability; all is closed when the
+// test ends.
+func dialGateway(ctx context.Context, tb testing.TB, gw host.Host) wire.Gateway {
+	tb.Helper()
+	peerHost := mustHost(tb, p2p.HostConfig{})
+	if err := peerHost.Connect(ctx, peer.AddrInfo{ID: gw.ID(), Addrs: gw.Addrs()}); err != nil {
+		tb.Fatal(err)
+	}
+	conn, err := rpc.Dial(ctx, peerHost, gw.ID(), quiet)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	boot := wire.Gateway(conn.Bootstrap(ctx))
+	tb.Cleanup(func() { boot.Release(); conn.Close() })
+	return boot
 }
 
 // A worker accepts runs only from the gateway it dialed: no other peer can
@@ -211,3 +221,108 @@ func TestWorkerAcceptsOnlyItsGateway(t *testing.T) {
 }
 
 func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }
+
+// liar is a worker that, running a run, writes a log line for it and then
+// tries one for another task.
+type liar struct{ foreign chan error }
+
+func (l *liar) Ping(context.Context, wire.Worker_ping) error { return nil }
+
+func (l *liar) Run(ctx context.Context, call wire.Worker_run) error {
+	args := call.Args()
+	spec, err := args.Spec()
+	if err != nil {
+		return err
+	}
+	id, _ := spec.TaskId()
+	write := func(task string) error {
+		f, release := args.Logs().Write(ctx, func(p wire.LogSink_write_Params) error {
+			p.SetRun(spec.Run())
+			p.SetAttempt(spec.Attempt())
+			if err := p.SetTaskId(task); err != nil {
+				return err
+			}
+			return p.SetData([]byte("written by the worker of " + id + "\n"))
+		})
+		defer release()
+		_, err := f.Struct()
+		return err
+	}
+	if err := write(id); err != nil {
+		return err
+	}
+	l.foreign <- write("victim")
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	r, err := res.NewResult()
+	if err != nil {
+		return err
+	}
+	r.SetOk(true)
+	return r.SetResult("done")
+}
+
+// The log sink a worker gets takes writes only for the runs it was given:
+// a worker cannot write into another task's log.
+func TestLogSinkTakesOnlyOwnRuns(t *testing.T) {
+	gw := mustHost(t, p2p.HostConfig{})
+	g := startGateway(t, gw)
+	mod, err := g.PutModule(context.Background(), wasm.HashC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Submit(task.Spec{ID: "victim", Module: mod, Start: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Submit(task.Spec{ID: "mine", Module: mod}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	boot := dialGateway(ctx, t, gw)
+	f, release := boot.Workers(ctx, nil)
+	defer release()
+	res, err := f.Struct()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &liar{foreign: make(chan error, 1)}
+	self := wire.Worker(rpc.Export(wire.Worker_NewServer(l)))
+	defer self.Release()
+	sf, srel := res.Chan().Send(ctx, func(p wire.Chan_send_Params) error {
+		o, err := p.NewOffer()
+		if err != nil {
+			return err
+		}
+		free, err := o.NewFree()
+		if err != nil {
+			return err
+		}
+		free.SetSlots(1)
+		return o.SetWorker(self.AddRef())
+	})
+	if _, err := sf.Struct(); err != nil {
+		t.Fatal(err)
+	}
+	srel()
+	select {
+	case err := <-l.foreign:
+		if err == nil || !strings.Contains(err.Error(), "not a run of this worker") {
+			t.Fatalf("a write into another task's log: %v, want refused", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the run never reached the worker")
+	}
+	done, err := g.Wait(ctx, "mine")
+	if err != nil || done.Status != task.Succeeded {
+		t.Fatalf("mine: %v %+v", err, done)
+	}
+	if entries, _, _ := g.Logs("mine", 0); len(entries) != 1 || entries[0].Data != "written by the worker of mine\n" {
+		t.Errorf("mine's log: %+v, want its own line", entries)
+	}
+	if entries, _, _ := g.Logs("victim", 0); len(entries) != 0 {
+		t.Errorf("victim's log: %+v, want nothing", entries)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
 
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/rpc"
@@ -102,7 +103,10 @@ func decodeOffer(o wire.Offer) (sched.Offer, error) {
 }
 
 // moduleSource serves module bytes to workers that lack them.
-type moduleSource struct{ st *store.Store }
+type moduleSource struct {
+	st     *store.Store
+	served prometheus.Counter // bytes sent
+}
 
 var _ wire.ModuleSource_Server = moduleSource{}
 
@@ -120,28 +124,57 @@ func (m moduleSource) Get(_ context.Context, call wire.ModuleSource_get) error {
 	if err != nil {
 		return err
 	}
-	return res.SetWasm(b)
+	if err := res.SetWasm(b); err != nil {
+		return err
+	}
+	m.served.Add(float64(len(b)))
+	return nil
 }
 
-// logSink appends one run attempt's output to the task's log.
+// logSink appends the output of a worker's runs to their tasks' logs. Each
+// worker connection has one, passed with every run; a write names its run
+// attempt and is taken only while that attempt runs on this connection, so
+// a worker can write to no log but those of its own runs.
 type logSink struct {
-	logs         *logbook
-	task         string
-	run, attempt int
+	g        *Gateway
+	conn     *remoteWorker
+	received prometheus.Counter // bytes of output
 }
 
 var _ wire.LogSink_Server = logSink{}
 
 func (l logSink) Write(_ context.Context, call wire.LogSink_write) error {
-	data, err := call.Args().Data()
+	args := call.Args()
+	data, err := args.Data()
 	if err != nil {
 		return err
 	}
+	id, err := args.TaskId()
+	if err != nil {
+		return err
+	}
+	ref := sched.RunRef{Task: id, Index: int(args.Run()), Attempt: int(args.Attempt())}
 	stream := "stdout"
-	if call.Args().Stream() == wire.Stream_stderr {
+	if args.Stream() == wire.Stream_stderr {
 		stream = "stderr"
 	}
-	return l.logs.append(l.task, l.run, l.attempt, stream, data)
+	logs := l.g.logs
+	logs.load(ref.Task, false) // after a restart, keep what the task wrote before
+	// The check and the append under one hold of g.mu: the run's outcome,
+	// which closes the task's log for its followers, is recorded under it
+	// too, so an entry is never added to a log already closed. (Output that
+	// reaches the gateway after its run's result, which a worker's bounded
+	// flush can let happen, is refused: the run is no longer in flight.)
+	l.g.mu.Lock()
+	f, ok := l.g.inflight[ref]
+	if !ok || f.conn != l.conn {
+		l.g.mu.Unlock()
+		return fmt.Errorf("log write for %s run %d attempt %d: not a run of this worker", ref.Task, ref.Index, ref.Attempt)
+	}
+	e := logs.add(ref.Task, ref.Index, ref.Attempt, stream, data)
+	l.g.mu.Unlock()
+	l.received.Add(float64(len(data)))
+	return logs.save(ref.Task, e)
 }
 
 // Ping answers at once; workers use it to notice a gateway that is gone.

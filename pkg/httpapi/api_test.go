@@ -145,7 +145,8 @@ func TestEndpoints(t *testing.T) {
 		{"GET", "/workers", 200, "[]"},
 		{"GET", "/info", 200, m.Host.ID().String()},
 		{"GET", "/healthz", 200, `"ok"`},
-		{"GET", "/metrics", 200, "shoal_tasks 1"},
+		{"GET", "/readyz", 200, `"ready"`},
+		{"GET", "/metrics", 200, `shoal_tasks{status="canceled"} 1`},
 		{"GET", "/nothing", 404, "no such endpoint"},
 		{"PATCH", "/tasks/a", 405, ""},
 		{"GET", "//tasks/a", 200, `"id": "a"`}, // redirected to the clean path

@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"go/ast"
 	"go/parser"
@@ -68,6 +70,9 @@ func TestEveryEndpointNeedsAToken(t *testing.T) {
 		code         int
 	}{
 		{"POST", "/tasks", submit, 201},
+		{"POST", "/tasks/batch", func() (string, []byte) {
+			return "application/json", []byte(`[{"module": "sha256:` + hashCHex + `", "start": 3600}]`)
+		}, 201},
 		{"GET", "/tasks", nil, 200},
 		{"GET", "/tasks/a", nil, 200},
 		{"GET", "/tasks/a/logs", nil, 200},
@@ -75,6 +80,7 @@ func TestEveryEndpointNeedsAToken(t *testing.T) {
 		{"GET", "/workers", nil, 200},
 		{"GET", "/info", nil, 200},
 		{"GET", "/healthz", nil, 200},
+		{"GET", "/readyz", nil, 200},
 		{"GET", "/metrics", nil, 200},
 		{"DELETE", "/tasks/a", nil, 200},
 		{"GET", "/nothing", nil, 404},
@@ -112,26 +118,29 @@ func TestEveryEndpointNeedsAToken(t *testing.T) {
 	if code, _, b := doAuth(t, "GET", m.URL+"/info", "bearer "+aliceToken, "", nil); code != 200 {
 		t.Errorf("lowercase scheme: %d %s", code, b)
 	}
-	// Refused requests changed nothing: one seed task, one submitted.
-	if code, _, b := doAuth(t, "GET", m.URL+"/tasks", bearer(aliceToken), "", nil); code != 200 || strings.Count(string(b), `"id"`) != 2 {
+	// Refused requests changed nothing: one seed task, one submitted, one
+	// in a batch.
+	if code, _, b := doAuth(t, "GET", m.URL+"/tasks", bearer(aliceToken), "", nil); code != 200 || strings.Count(string(b), `"id"`) != 3 {
 		t.Errorf("tasks after refused requests: %d %s", code, b)
 	}
 }
 
-// --metrics serves /metrics and /healthz without a token; the main API's
-// /metrics still needs one.
+// --metrics serves /metrics, /healthz and /readyz without a token; the
+// main API's still need one.
 func TestMetricsOnSeparateAddressWithoutAuth(t *testing.T) {
 	m := meshtest.Start(t, meshtest.Options{Tokens: MustTokens(t, aliceToken), Metrics: true})
 	for _, c := range []struct {
 		url, has string
 		code     int
 	}{
-		{m.Metrics.URL + "/metrics", "shoal_tasks 0", 200},
+		{m.Metrics.URL + "/metrics", `shoal_tasks{status="queued"} 0`, 200},
 		{m.Metrics.URL + "/healthz", `"ok"`, 200},
+		{m.Metrics.URL + "/readyz", `"ready"`, 200},
 		{m.Metrics.URL + "/tasks", "no such endpoint", 404},
 		{m.Metrics.URL + "/info", "no such endpoint", 404},
 		{m.URL + "/metrics", "bearer token", 401},
 		{m.URL + "/healthz", "bearer token", 401},
+		{m.URL + "/readyz", "bearer token", 401},
 	} {
 		if code, _, b := doAuth(t, "GET", c.url, "", "", nil); code != c.code || !strings.Contains(string(b), c.has) {
 			t.Errorf("GET %s: %d %s, want %d with %q", c.url, code, b, c.code, c.has)
@@ -152,6 +161,13 @@ func TestOwnerIsTheTokenName(t *testing.T) {
 		if json.Unmarshal(b, &v); code != 201 || v.Owner != c.owner || !strings.Contains(string(b), `"owner": "`+c.owner+`"`) {
 			t.Fatalf("submitted with %s's token: %d owner %q, want %q: %s", c.owner, code, v.Owner, c.owner, b)
 		}
+	}
+	batch := `[{"id": "batch-of-alice", "module": "sha256:` + hashCHex + `"}]`
+	if code, _, b := doAuth(t, "POST", m.URL+"/tasks/batch", bearer(aliceToken), "application/json", []byte(batch)); code != 201 {
+		t.Fatalf("batch: %d %s", code, b)
+	}
+	if v := getTaskAuth(t, m.URL, "batch-of-alice", aliceToken); v.Owner != "alice" {
+		t.Fatalf("a batch submitted with alice's token has owner %q", v.Owner)
 	}
 	ct, body := multipartBody(hash, part{name: "owner", value: "bob"})
 	if code, _, b := doAuth(t, "POST", m.URL+"/tasks", bearer(aliceToken), ct, body); code != 400 || !strings.Contains(string(b), `"field": "owner"`) {
@@ -185,6 +201,12 @@ func TestMaxQueuedPerToken(t *testing.T) {
 	}
 	if code, _, b := post(aliceToken, "a4", "2"); code != 201 {
 		t.Fatalf("alice, after canceling made room: %d %s", code, b)
+	}
+	// A batch counts all its runs against the quota, and is taken all or none.
+	batch := `[{"module": "sha256:` + hashCHex + `", "start": 3600}, {"module": "sha256:` + hashCHex + `", "start": 3600}]`
+	code, h, b = doAuth(t, "POST", m.URL+"/tasks/batch", bearer(aliceToken), "application/json", []byte(batch))
+	if code != http.StatusTooManyRequests || h.Get("Retry-After") == "" || !strings.Contains(string(b), "alice") {
+		t.Fatalf("a batch past alice's max-queued: %d %v %s", code, h, b)
 	}
 }
 
@@ -298,3 +320,16 @@ func TestTokenLookupIsConstantTime(t *testing.T) {
 		t.Errorf("lookup: %d calls of subtle.ConstantTimeCompare and %d loops, want one each", compares, loops)
 	}
 }
+
+func getTaskAuth(tb testing.TB, url, id, token string) httpapi.TaskView {
+	tb.Helper()
+	code, _, b := doAuth(tb, "GET", url+"/tasks/"+id, bearer(token), "", nil)
+	var v httpapi.TaskView
+	if err := json.Unmarshal(b, &v); code != 200 || err != nil {
+		tb.Fatalf("GET /tasks/%s: %d %s", id, code, b)
+	}
+	return v
+}
+
+// hashCHex is the sha256 of wasm.HashC, the module of the `hash` part.
+var hashCHex = func() string { s := sha256.Sum256(wasm.HashC); return hex.EncodeToString(s[:]) }()

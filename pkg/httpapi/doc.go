@@ -8,5 +8,11 @@
 // `Authorization: Bearer TOKEN`, checked before anything else is read
 // (auth.go); the token's name becomes the owner of the tasks it submits,
 // which the gateway's per-owner quotas count by. MetricsHandler serves the
-// metrics and health check without a token, for a listener of their own.
+// metrics, health and readiness checks without a token, for a listener of
+// their own; NodeHandler serves the same of any node (a worker's
+// --metrics), from the node's own Prometheus registry (metrics.go).
+//
+// The web dashboard (package dashboard) is served at / and /ui/ without a
+// token: its files hold no data, and the page calls this API with the
+// user's token.
 package httpapi

@@ -45,3 +45,41 @@ func FuzzParseForm(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseBatch feeds arbitrary bodies to the batch parser: it must never
+// panic, and it either fails with a field error or returns between 1 and
+// MaxBatch specs, each naming a module, whose validation (which the
+// gateway does next) fails, if at all, with a field error.
+func FuzzParseBatch(f *testing.F) {
+	mod := `"sha256:` + string(bytes.Repeat([]byte("ab"), 32)) + `"`
+	f.Add([]byte(`[{"module": ` + mod + `, "input": 1}]`))
+	f.Add([]byte(`{"defaults": {"module": ` + mod + `, "duration": 2}, "tasks": [{"timeout": 1}, {"args": ["a", "[b"]}]}`))
+	f.Add([]byte(`[null, {}, [], 5]`))
+	f.Add([]byte(`{"tasks": [{"env": ["K=V"], "labels": [1, "x"], "stdin": "in"}]} trailing`))
+	f.Add([]byte(`   [`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		specs, err := parseBatch(bytes.NewReader(body))
+		if err != nil {
+			var fe *task.FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a field error", err)
+			}
+			return
+		}
+		if len(specs) == 0 || len(specs) > MaxBatch {
+			t.Fatalf("%d specs", len(specs))
+		}
+		for i, s := range specs {
+			if len(s.Module) != 64 {
+				t.Fatalf("spec %d: module %q", i, s.Module)
+			}
+			s.ID = "x"
+			if err := s.Validate(); err != nil {
+				var fe *task.FieldError
+				if !errors.As(err, &fe) {
+					t.Fatalf("spec %d: %v", i, err)
+				}
+			}
+		}
+	})
+}

@@ -13,14 +13,15 @@ import (
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/httpapi"
+	"github.com/shoalmesh/shoal/pkg/httpapi/dashboard"
 	"github.com/shoalmesh/shoal/pkg/meshtest"
 	"github.com/shoalmesh/shoal/wasm"
 )
 
 // FuzzServeHTTP sends arbitrary requests to the whole API of a real
 // gateway holding a task: no request may cause a 500 or an answer that is
-// not JSON (log streams and /metrics aside), and every error says what
-// went wrong.
+// not JSON (log streams, /metrics and the dashboard's files aside), and
+// every error says what went wrong.
 func FuzzServeHTTP(f *testing.F) {
 	m := meshtest.Start(f, meshtest.Options{})
 	api := httpapi.DefaultConfig()
@@ -37,7 +38,8 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("PUT", "/modules", "application/wasm", wasm.HashC)
 	f.Add("PUT", "/modules", "", []byte("garbage"))
 	for _, path := range []string{"/tasks", "/tasks/a", "/tasks/a?wait=0.01", "/tasks/a?wait=NaN", "/tasks/a/logs",
-		"/tasks/a/logs?follow=1", "/tasks/nope", "/tasks/%2e%2e", "//tasks/a", "/workers", "/info", "/healthz", "/metrics", "/nothing"} {
+		"/tasks/a/logs?follow=1", "/tasks/nope", "/tasks/%2e%2e", "//tasks/a", "/workers", "/info", "/healthz", "/metrics", "/nothing",
+		"/", "/ui/app.js", "/ui/nope.js"} {
 		f.Add("GET", path, "", []byte(nil))
 	}
 	f.Add("DELETE", "/tasks/nope", "", []byte(nil))
@@ -47,6 +49,12 @@ func FuzzServeHTTP(f *testing.F) {
 			return // the seed task must stay for the other inputs
 		}
 		code, h, b := serve(s, method, path, contentType, body)
+		if r, err := http.NewRequest(method, "http://gateway"+path, nil); code != 0 && err == nil && dashboard.Owns(r) {
+			if code != http.StatusOK {
+				t.Fatalf("%s %q, the dashboard's: %d %s", method, path, code, b)
+			}
+			return // a file of the dashboard, not JSON
+		}
 		switch ct := h.Get("Content-Type"); {
 		case code == 0:
 			return // not a request a client could send

@@ -10,12 +10,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/gateway"
+	"github.com/shoalmesh/shoal/pkg/httpapi/dashboard"
 	"github.com/shoalmesh/shoal/pkg/task"
 )
 
@@ -46,6 +46,7 @@ type Server struct {
 func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s := &Server{cfg: cfg, g: g, log: logger.With("component", "http"), mux: http.NewServeMux()}
 	s.mux.HandleFunc("POST /tasks", s.postTask)
+	s.mux.HandleFunc("POST /tasks/batch", s.postBatch)
 	s.mux.HandleFunc("GET /tasks", s.listTasks)
 	s.mux.HandleFunc("GET /tasks/{id}", s.getTask)
 	s.mux.HandleFunc("DELETE /tasks/{id}", s.cancelTask)
@@ -54,14 +55,20 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /workers", s.workers)
 	s.mux.HandleFunc("GET /info", s.info)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("GET /metrics", s.metrics)
+	s.mux.HandleFunc("GET /readyz", readyz(g))
+	s.mux.Handle("GET /metrics", metricsHandler(g, s.log))
 	s.tokens.Store(cfg.Tokens)
 	return s
 }
 
-// ServeHTTP checks the bearer token when the API has tokens, bounds every
-// body by the upload limit, then routes.
+// ServeHTTP serves the dashboard's page and files (GET / and /ui/...) to
+// anyone; for everything else it checks the bearer token when the API has
+// tokens, bounds every body by the upload limit, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if dashboard.Owns(r) { // the page and its files hold no data: no token
+		dashboard.Handler().ServeHTTP(w, r)
+		return
+	}
 	authed, err := s.authenticate(r)
 	if err != nil {
 		s.refused(w, r, err)
@@ -76,13 +83,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route(s.mux, w, r)
 }
 
-// MetricsHandler serves GET /metrics and GET /healthz alone, without
+// MetricsHandler serves GET /metrics, /healthz and /readyz alone, without
 // authentication, for a listener of their own (shoal gateway --metrics)
-// that a Prometheus server scrapes without a token.
+// that a Prometheus server scrapes, or a probe asks, without a token.
 func (s *Server) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.Handle("GET /metrics", metricsHandler(s.g, s.log))
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", readyz(s.g))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { route(mux, w, r) })
 }
 
@@ -305,27 +313,9 @@ func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.g.Info())
 }
 
+// healthz says the gateway's process is alive and serving (see /readyz
+// for whether it takes work).
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	c := s.g.Counts()
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "workers": c.Workers, "tasks": c.Tasks})
-}
-
-// metrics serves the scheduler's counters in the Prometheus text format.
-func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
-	c := s.g.Counts()
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	for _, m := range []struct {
-		name, help string
-		v          int
-	}{
-		{"shoal_tasks", "Tasks submitted.", c.Tasks},
-		{"shoal_runs_ready", "Runs due and waiting for a worker.", c.Queued},
-		{"shoal_runs_scheduled", "Runs not yet due.", c.Scheduled},
-		{"shoal_runs_held", "Due runs held back because their owner is at its max-running.", c.Held},
-		{"shoal_workers", "Workers in the pool.", c.Workers},
-		{"shoal_slots", "Slots the workers offer.", c.Slots},
-		{"shoal_slots_used", "Slots running a task.", c.Used},
-	} {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", m.name, m.help, m.name, m.name, strconv.Itoa(m.v))
-	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "role": "gateway", "workers": c.Workers, "tasks": c.Tasks})
 }

@@ -46,8 +46,9 @@ type Options struct {
 	// TLS serves the API over HTTPS with this configuration (its
 	// certificate, or httptest's when it has none).
 	TLS *tls.Config
-	// Metrics serves /metrics and /healthz without authentication on a
-	// server of their own (Mesh.Metrics), as shoal gateway --metrics does.
+	// Metrics serves /metrics, /healthz and /readyz without authentication
+	// on a server of their own (Mesh.Metrics), as shoal gateway --metrics
+	// does.
 	Metrics bool
 }
 
@@ -181,6 +182,29 @@ func (m *Mesh) startGateway() {
 	if m.opts.Discovery {
 		m.discovery(ctx, m.key, h.Addrs)
 	}
+	waitReady(m.tb, g)
+}
+
+// waitReady waits until g serves, so that a test starts with a ready
+// gateway (its /readyz says 200).
+func waitReady(tb testing.TB, g *gateway.Gateway) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for err := g.Ready(); err != nil; err = g.Ready() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("gateway not ready after 10s: %v", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// StopGateway stops the gateway node as SIGTERM does: it drains (running
+// runs have the gateway's Grace to finish) and shuts down. It returns once
+// the gateway has stopped; the API still answers, as a gateway that has
+// shut down.
+func (m *Mesh) StopGateway() {
+	m.stopGW()
+	<-m.gwDone
 }
 
 // RestartGateway stops the gateway node and starts a new one with the same
@@ -188,8 +212,7 @@ func (m *Mesh) startGateway() {
 // workers must find it again by themselves.
 func (m *Mesh) RestartGateway() {
 	m.tb.Helper()
-	m.stopGW()
-	<-m.gwDone
+	m.StopGateway()
 	m.startGateway()
 }
 

@@ -89,8 +89,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("discovery config: Namespace is %d bytes, at most %d allowed", len(c.Namespace), maxNamespace)
 	}
 	if c.Group.Enabled() {
-		if _, err := net.InterfaceByName(c.Group.Interface); err != nil {
-			return fmt.Errorf("discovery config: Group: interface %q: %w", c.Group.Interface, err)
+		if _, err := lookupInterface(c.Group.Interface); err != nil {
+			return fmt.Errorf("discovery config: Group: %w", err)
 		}
 	}
 	return nil
@@ -108,9 +108,15 @@ type Discovery struct {
 	log   *slog.Logger
 
 	started atomic.Bool
-	ready   chan struct{} // closed once conn is open
+	ready   chan struct{} // closed once the group is first joined
 	done    chan struct{} // closed when Run returns
-	conn    *groupConn
+	// conn is the socket on the group, replaced when the interface changes
+	// (see rejoin.go); nil while the interface is away.
+	conn atomic.Pointer[groupConn]
+	// lookup finds the group's interface; checkEvery is how often Run
+	// checks that it is still the one joined. Tests replace both.
+	lookup     func(name string) (*net.Interface, error)
+	checkEvery time.Duration
 
 	// Used by the read loop only.
 	surveys   *replayGuard
@@ -137,7 +143,7 @@ func New(cfg Config) (*Discovery, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Discovery{
+	d := &Discovery{
 		group:     cfg.Group,
 		ns:        cfg.Namespace,
 		key:       cfg.Key,
@@ -149,13 +155,17 @@ func New(cfg Config) (*Discovery, error) {
 		surveys:   newReplayGuard(freshness, replayWindowPeers),
 		responses: newReplayGuard(freshness, replayWindowPeers),
 		watchers:  make(map[*watcher]struct{}),
-	}, nil
+	}
+	d.lookup, d.checkEvery = lookupInterface, time.Second
+	return d, nil
 }
 
 // Run joins the group and answers surveys until ctx is done, then closes
-// the socket and returns nil. It returns an error if the socket cannot be
-// opened or fails. With discovery off it just waits for ctx. Run may be
-// called once.
+// the socket and returns nil. It returns an error if the group cannot be
+// joined at start or the socket fails. When the group's interface goes
+// away or is replaced, Run joins again on the interface the group names
+// once there is one (see rejoin.go). With discovery off it just waits for
+// ctx. Run may be called once.
 func (d *Discovery) Run(ctx context.Context) error {
 	if !d.started.CompareAndSwap(false, true) {
 		return errors.New("discovery: Run called more than once")
@@ -165,26 +175,40 @@ func (d *Discovery) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	conn, err := listenGroup(ctx, d.group)
+	ifi, err := d.lookup(d.group.Interface)
+	if err != nil {
+		return fmt.Errorf("discovery: listen on %s: %w", d.group, err)
+	}
+	conn, err := listenOn(ctx, d.group, ifi)
 	if err != nil {
 		return fmt.Errorf("discovery: %w", err)
 	}
-	d.conn = conn
-	close(d.ready)
-	if d.addrs != nil {
-		// Announce once, unasked: a peer already surveying for this node
-		// (a worker waiting for its restarted gateway) hears it at once
-		// instead of at its next survey.
-		d.announce()
+	for {
+		d.conn.Store(conn)
+		if conn == nil {
+			return nil // ctx ended while the interface was away
+		}
+		select {
+		case <-d.ready:
+		default:
+			close(d.ready)
+		}
+		if d.addrs != nil {
+			// Announce once, unasked: a peer already surveying for this
+			// node (a worker waiting for its restarted gateway) hears it
+			// at once instead of at its next survey.
+			d.announce()
+		}
+		err := d.serve(ctx, conn)
+		d.conn.Store(nil)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case !errors.Is(err, errInterfaceChanged):
+			return fmt.Errorf("discovery: %w", err)
+		}
+		conn = d.rejoin(ctx)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.close() })
-	defer stop()
-	err = d.readLoop(conn)
-	conn.close()
-	if ctx.Err() != nil {
-		return nil
-	}
-	return fmt.Errorf("discovery: %w", err)
 }
 
 func (d *Discovery) readLoop(conn *groupConn) error {
@@ -282,11 +306,15 @@ func (d *Discovery) announce() error {
 	if len(addrs) == 0 {
 		return errNoAddrs
 	}
+	conn := d.conn.Load()
+	if conn == nil {
+		return nil // the interface is away; Run announces when it rejoins
+	}
 	pkt, err := d.seal(&responseRecord{Peer: d.self, Namespace: d.ns, Seq: peer.TimestampSeq(), Addrs: addrs})
 	if err == nil {
-		err = d.conn.send(pkt)
+		err = conn.send(pkt)
 	}
-	if err != nil && !errors.Is(err, net.ErrClosed) { // closed: Run is returning
+	if err != nil && !errors.Is(err, net.ErrClosed) { // closed: Run is returning or rejoining
 		d.log.Warn("cannot announce", logReason, err)
 	}
 	return nil

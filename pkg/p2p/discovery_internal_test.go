@@ -63,11 +63,12 @@ func TestHandle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.conn, err = listenGroup(context.Background(), g) // for its answers
+	conn, err := listenGroup(context.Background(), g) // for its answers
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.conn.close()
+	defer conn.close()
+	d.conn.Store(conn)
 	surveyOnly, err := New(Config{Group: g, Namespace: "shoal", Key: self})
 	if err != nil {
 		t.Fatal(err)

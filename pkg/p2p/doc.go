@@ -44,6 +44,12 @@
 // gives each socket a copy of every datagram, so any number of nodes in
 // one or many processes on a host see each other.
 //
+// The interface may be named by a pattern (/multicast/eth*, path.Match
+// syntax) that exactly one interface matches. Run checks every second that
+// the interface it joined is still there under the group's name or
+// pattern, and joins again once there is one: a container whose network
+// is disconnected and connected again gets a new interface, called eth1.
+//
 // The interface is written as a multiaddr component, /multicast/<name>,
 // a protocol this package registers with go-multiaddr under a code from the
 // multicodec private-use range.

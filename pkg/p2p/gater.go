@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/control"
@@ -16,7 +17,10 @@ import (
 // Allowlist is a connection gater that accepts inbound connections only
 // from the peers it lists, after the security handshake has proven who they
 // are. Outbound dials are not restricted: a node chooses whom it dials.
+// The list may grow while the host runs (Allow): a worker that chooses its
+// gateway through discovery admits it once chosen, and nobody before.
 type Allowlist struct {
+	mu      sync.RWMutex
 	allowed map[peer.ID]bool
 }
 
@@ -31,8 +35,22 @@ func NewAllowlist(ids ...peer.ID) *Allowlist {
 	return a
 }
 
+// Allow adds peers to the list; connections they open from now on are
+// admitted.
+func (a *Allowlist) Allow(ids ...peer.ID) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, id := range ids {
+		a.allowed[id] = true
+	}
+}
+
 // Allows reports whether id may connect.
-func (a *Allowlist) Allows(id peer.ID) bool { return a.allowed[id] }
+func (a *Allowlist) Allows(id peer.ID) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.allowed[id]
+}
 
 // InterceptPeerDial allows every outbound dial.
 func (a *Allowlist) InterceptPeerDial(peer.ID) bool { return true }
@@ -45,7 +63,7 @@ func (a *Allowlist) InterceptAccept(network.ConnMultiaddrs) bool { return true }
 
 // InterceptSecured admits an inbound connection only from a listed peer.
 func (a *Allowlist) InterceptSecured(dir network.Direction, id peer.ID, _ network.ConnMultiaddrs) bool {
-	return dir == network.DirOutbound || a.allowed[id]
+	return dir == network.DirOutbound || a.Allows(id)
 }
 
 // InterceptUpgraded allows what InterceptSecured admitted.

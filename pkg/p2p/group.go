@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -72,7 +74,11 @@ func ifaceToString(b []byte) (string, error) {
 type Group struct {
 	// Addr is the IPv4 multicast address and UDP port of the group.
 	Addr netip.AddrPort
-	// Interface names the only interface the group is joined and sent on.
+	// Interface names the only interface the group is joined and sent on:
+	// an interface name, or a pattern in path.Match syntax (eth*) that
+	// exactly one interface matches. A pattern is matched again whenever
+	// the interface goes away: docker names the interface of a network
+	// reconnected to a container eth1, not eth0 again.
 	Interface string
 }
 
@@ -116,10 +122,47 @@ func ParseGroup(s string) (Group, error) {
 		return Group{}, fmt.Errorf("discovery group %q: port must be between 1 and 65535; %s", s, groupExample)
 	}
 	name := m[2].Value()
-	if _, err := net.InterfaceByName(name); err != nil {
-		return Group{}, fmt.Errorf("discovery group %q: no network interface %q on this machine (%w); %s", s, name, err, groupExample)
+	if _, err := lookupInterface(name); err != nil {
+		return Group{}, fmt.Errorf("discovery group %q: %w; %s", s, err, groupExample)
 	}
 	return Group{Addr: netip.AddrPortFrom(ip, uint16(port)), Interface: name}, nil
+}
+
+// lookupInterface returns the interface called name or, when name is a
+// pattern, the one interface whose name matches it.
+func lookupInterface(name string) (*net.Interface, error) {
+	if !strings.ContainsAny(name, `*?[\`) {
+		ifi, err := net.InterfaceByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("no network interface %q on this machine (%w)", name, err)
+		}
+		return ifi, nil
+	}
+	if _, err := path.Match(name, ""); err != nil {
+		return nil, fmt.Errorf("interface pattern %q: %w", name, err)
+	}
+	all, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("list network interfaces: %w", err)
+	}
+	var found []net.Interface
+	for _, ifi := range all {
+		if ok, _ := path.Match(name, ifi.Name); ok {
+			found = append(found, ifi)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("no network interface matches %q on this machine", name)
+	case 1:
+		return &found[0], nil
+	}
+	names := make([]string, len(found))
+	for i, ifi := range found {
+		names[i] = ifi.Name
+	}
+	slices.Sort(names)
+	return nil, fmt.Errorf("interface pattern %q matches %s: name one", name, strings.Join(names, ", "))
 }
 
 // multicastCodeInUse is the code of the registered "multicast" protocol,

@@ -1,6 +1,7 @@
 package p2p_test
 
 import (
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -23,6 +24,9 @@ func TestParseGroup(t *testing.T) {
 		{"missing interface", "/ip4/228.8.8.8/udp/8822", p2p.Group{}, "/multicast/<interface>"},
 		{"empty interface", "/ip4/228.8.8.8/udp/8822/multicast", p2p.Group{}, "want e.g."},
 		{"unknown interface", "/ip4/228.8.8.8/udp/8822/multicast/nosuchif0", p2p.Group{}, `no network interface "nosuchif0"`},
+		{"interface pattern", "/ip4/228.8.8.8/udp/8822/multicast/l[o]", p2p.Group{Addr: netip.MustParseAddrPort("228.8.8.8:8822"), Interface: "l[o]"}, ""},
+		{"pattern matching none", "/ip4/228.8.8.8/udp/8822/multicast/nosuchif*", p2p.Group{}, `no network interface matches "nosuchif*"`},
+		{"bad pattern", "/ip4/228.8.8.8/udp/8822/multicast/lo[", p2p.Group{}, "syntax error in pattern"},
 		{"tcp", "/ip4/228.8.8.8/tcp/8822/multicast/lo", p2p.Group{}, "/udp/<port>"},
 		{"ip6", "/ip6/ff02::1/udp/8822/multicast/lo", p2p.Group{}, "/ip4/<ip>"},
 		{"port zero", "/ip4/228.8.8.8/udp/0/multicast/lo", p2p.Group{}, "port must be"},
@@ -52,5 +56,17 @@ func TestParseGroup(t *testing.T) {
 				t.Errorf("Enabled() = %v", got.Enabled())
 			}
 		})
+	}
+}
+
+// TestParseGroupAmbiguousPattern: a pattern must name one interface.
+func TestParseGroupAmbiguousPattern(t *testing.T) {
+	ifs, err := net.Interfaces()
+	if err != nil || len(ifs) < 2 {
+		t.Skipf("needs two network interfaces: %v, %v", ifs, err)
+	}
+	_, err = p2p.ParseGroup("/ip4/228.8.8.8/udp/8822/multicast/*")
+	if err == nil || !strings.Contains(err.Error(), "name one") || !strings.Contains(err.Error(), ifs[0].Name) {
+		t.Fatalf("ParseGroup(.../multicast/*) = %v, want an error listing the interfaces", err)
 	}
 }

@@ -23,6 +23,7 @@ type groupConn struct {
 	pc      *ipv4.PacketConn
 	group   netip.AddrPort
 	ifindex int
+	ifname  string
 }
 
 // listenGroup opens a socket on g. Outgoing datagrams leave by g's
@@ -31,10 +32,15 @@ type groupConn struct {
 // interface without the MULTICAST flag, such as Linux's lo, because both
 // name the interface by index instead of asking the routing table.
 func listenGroup(ctx context.Context, g Group) (*groupConn, error) {
-	ifi, err := net.InterfaceByName(g.Interface)
+	ifi, err := lookupInterface(g.Interface)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", g, err)
 	}
+	return listenOn(ctx, g, ifi)
+}
+
+// listenOn opens a socket on g joined on ifi, the interface g names.
+func listenOn(ctx context.Context, g Group, ifi *net.Interface) (*groupConn, error) {
 	lc := net.ListenConfig{Control: reuseAddrPort}
 	conn, err := lc.ListenPacket(ctx, "udp4", g.Addr.String())
 	if err != nil {
@@ -58,7 +64,7 @@ func listenGroup(ctx context.Context, g Group) (*groupConn, error) {
 			return nil, fmt.Errorf("listen on %s: %s: %w", g, step.what, err)
 		}
 	}
-	return &groupConn{udp: udp, pc: pc, group: g.Addr, ifindex: ifi.Index}, nil
+	return &groupConn{udp: udp, pc: pc, group: g.Addr, ifindex: ifi.Index, ifname: ifi.Name}, nil
 }
 
 // send writes one datagram to the group.

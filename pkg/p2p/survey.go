@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"slices"
 	"sync"
 	"time"
@@ -74,9 +73,11 @@ func (d *Discovery) FindPeer(ctx context.Context, id peer.ID) (peer.AddrInfo, er
 
 // surveyUntil surveys until match accepts a response or ctx is done. match
 // runs on the read loop and is not called again once it returned true.
+// A survey that cannot be sent (the interface is going away) does not end
+// it: the next one may go out on the interface Run joins again; the last
+// such error is added to ctx's.
 func (d *Discovery) surveyUntil(ctx context.Context, match func(peer.AddrInfo) bool) error {
-	conn, err := d.connection(ctx)
-	if err != nil {
+	if err := d.joined(ctx); err != nil {
 		return err
 	}
 	hit := make(chan struct{})
@@ -92,54 +93,72 @@ func (d *Discovery) surveyUntil(ctx context.Context, match func(peer.AddrInfo) b
 	retry := firstRetry
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var sendErr error
 	for {
 		select {
 		case <-hit:
 			return nil
 		case <-ctx.Done():
+			if sendErr != nil {
+				return fmt.Errorf("%w (last survey not sent: %v)", ctx.Err(), sendErr)
+			}
 			return ctx.Err()
 		case <-d.done:
 			return ErrStopped
 		case <-timer.C:
 		}
-		if err := d.sendSurvey(conn); err != nil {
-			return err
+		sendErr = d.sendSurvey() // nil again once one goes out
+		if errors.Is(sendErr, ErrStopped) {
+			return sendErr
 		}
 		timer.Reset(jitter(retry))
 		retry = min(2*retry, maxRetry)
 	}
 }
 
-// connection waits for Run to open the socket.
-func (d *Discovery) connection(ctx context.Context) (*groupConn, error) {
+// joined waits for Run to join the group.
+func (d *Discovery) joined(ctx context.Context) error {
 	if !d.group.Enabled() {
-		return nil, ErrDisabled
+		return ErrDisabled
 	}
 	select {
 	case <-d.ready:
 	case <-d.done:
-		return nil, ErrStopped
+		return ErrStopped
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 	select {
 	case <-d.done:
-		return nil, ErrStopped
+		return ErrStopped
 	default:
-		return d.conn, nil
+		return nil
 	}
 }
 
-func (d *Discovery) sendSurvey(conn *groupConn) error {
+// sendSurvey multicasts a survey on the current socket. It returns
+// ErrStopped once Run has returned.
+func (d *Discovery) sendSurvey() error {
+	conn := d.conn.Load()
+	if conn == nil {
+		select {
+		case <-d.done:
+			return ErrStopped
+		default:
+			return errors.New("send survey: the group's interface is away")
+		}
+	}
 	pkt, err := d.seal(&surveyRecord{Peer: d.self, Namespace: d.ns, Distance: distanceAll, Seq: peer.TimestampSeq()})
 	if err != nil {
 		return err
 	}
 	if err := conn.send(pkt); err != nil {
-		if errors.Is(err, net.ErrClosed) {
+		select {
+		case <-d.done:
 			return ErrStopped
+		default:
+			return fmt.Errorf("send survey: %w", err)
 		}
-		return fmt.Errorf("send survey: %w", err)
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func Serve(h host.Host, boot Bootstrap, logger *slog.Logger) {
 	h.SetStreamHandler(Protocol, func(s network.Stream) {
 		remote := s.Conn().RemotePeer()
 		ctx, cancel := context.WithCancel(context.Background())
-		conn := capnprpc.NewConn(capnprpc.NewStreamTransport(s), &capnprpc.Options{
+		conn := capnprpc.NewConn(newTransport(s), &capnprpc.Options{
 			BootstrapClient: boot(ctx, remote, func() {
 				// Close the whole libp2p connection, not only this stream: a
 				// dead QUIC session would otherwise linger and be reused.
@@ -56,7 +56,7 @@ func Dial(ctx context.Context, h host.Host, p peer.ID, logger *slog.Logger) (*ca
 	if err != nil {
 		return nil, fmt.Errorf("open rpc stream to %s: %w", p, err)
 	}
-	return capnprpc.NewConn(capnprpc.NewStreamTransport(s), &capnprpc.Options{
+	return capnprpc.NewConn(newTransport(s), &capnprpc.Options{
 		Logger: quiet(logger.With("peer", p.String())),
 	}), nil
 }

@@ -65,7 +65,17 @@ func TestEvictLeastRecentlyUsed(t *testing.T) {
 			if tt.touch != "" {
 				r.Run(context.Background(), runtime.Spec{Module: hs[tt.touch]})
 			}
+			select {
+			case <-r.Evicted():
+				t.Fatal("Evicted signaled before anything was evicted")
+			default:
+			}
 			hs[names[2]] = MustCompile(t, r, names[2])
+			select {
+			case <-r.Evicted():
+			default:
+				t.Error("Evicted not signaled after an eviction")
+			}
 			for _, n := range names {
 				if held := r.Has(hs[n]); held != (n != tt.evicted) {
 					t.Errorf("Has(%s) = %v after compiling all three", n, held)

@@ -79,8 +79,18 @@ func (r *Runner) evict() []wazero.CompiledModule {
 		r.held -= m.cost
 		drop = append(drop, m.compiled)
 	}
+	if len(drop) > 0 {
+		select {
+		case r.evicted <- struct{}{}:
+		default: // a signal is already pending
+		}
+	}
 	return drop
 }
+
+// Evicted is signaled (at most one signal pending) when the cache drops a
+// module: Cached has changed, and a worker tells its gateway.
+func (r *Runner) Evicted() <-chan struct{} { return r.evicted }
 
 // closeModules releases the native code of evicted modules, which no run
 // uses.

@@ -43,6 +43,8 @@ type Runner struct {
 	inflight map[Hash]*compileCall
 
 	compiles atomic.Int64 // modules compiled, for tests
+
+	evicted chan struct{} // see Evicted
 }
 
 // module is a compiled module and what runs need to know about it.
@@ -81,6 +83,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		modules:  make(map[Hash]*module),
 		lru:      list.New(),
 		inflight: make(map[Hash]*compileCall),
+		evicted:  make(chan struct{}, 1),
 	}
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)

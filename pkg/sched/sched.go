@@ -68,6 +68,7 @@ type Scheduler struct {
 	assigns uint64
 	pending int // runs scheduled or queued: not running, not ended
 	updates []Update
+	tally   Tally
 	// owners counts each owner's runs and holds its due runs while it is
 	// at its limit of runs executing at once (see owners.go).
 	owners     map[string]*owner
@@ -256,7 +257,9 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 	if r == nil || r.Status != task.Running || r.Worker != string(worker) {
 		return false
 	}
+	s.tally.count(o)
 	if o.Lost && ref.Attempt < *t.Spec.Retries {
+		s.tally.Retried++
 		r.Attempt++
 		r.Worker = ""
 		r.Error = o.Error

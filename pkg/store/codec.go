@@ -123,7 +123,7 @@ func encodeRun(r *task.Run) []byte {
 	for _, d := range []time.Duration{r.Timing.Queue, r.Timing.Fetch, r.Timing.Compile, r.Timing.Instantiate, r.Timing.Exec, r.Timing.Total} {
 		b = binary.AppendVarint(b, int64(d))
 	}
-	return b
+	return binary.AppendVarint(b, int64(r.Timing.Placement)) // added after the first release
 }
 
 func decodeRun(b []byte, index uint32) (task.Run, error) {
@@ -142,6 +142,9 @@ func decodeRun(b []byte, index uint32) (task.Run, error) {
 	r.Truncated = d.byte() != 0
 	for _, p := range []*time.Duration{&r.Timing.Queue, &r.Timing.Fetch, &r.Timing.Compile, &r.Timing.Instantiate, &r.Timing.Exec, &r.Timing.Total} {
 		*p = time.Duration(d.varint())
+	}
+	if d.more() {
+		r.Timing.Placement = time.Duration(d.varint())
 	}
 	if err := d.done(); err != nil {
 		return r, fmt.Errorf("decode run %d: %w", index, err)

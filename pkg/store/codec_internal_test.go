@@ -28,3 +28,20 @@ func TestTaskRecordWithoutLaterFields(t *testing.T) {
 		t.Fatalf("owner: %+v, %v", got.Spec, err)
 	}
 }
+
+// A run record written before Timing.Placement ends at Timing.Total; it
+// must still decode, with Placement zero.
+func TestRunRecordWithoutPlacement(t *testing.T) {
+	r := task.Run{Index: 3, Attempt: 1, Status: task.Succeeded, Worker: "w", Result: "42",
+		Timing: task.Timing{Queue: 5, Fetch: 6, Compile: 7, Instantiate: 8, Exec: 9, Total: 100}}
+	old := encodeRun(&r)
+	old = old[:len(old)-1] // Placement 0 is one varint byte
+	got, err := decodeRun(old, 3)
+	if err != nil || got.Timing != r.Timing {
+		t.Fatalf("older record: %+v, %v", got.Timing, err)
+	}
+	r.Timing.Placement = 1234567
+	if got, err := decodeRun(encodeRun(&r), 3); err != nil || got.Timing != r.Timing {
+		t.Fatalf("placement: %+v, %v", got.Timing, err)
+	}
+}

@@ -21,41 +21,73 @@ const appendFill = 0.9
 // with that id was created before. t.Status, Completions and Result are not
 // stored: they are derived from the runs when the task is loaded.
 func (s *Store) CreateTask(t task.Task) error {
-	id := t.Spec.ID
-	if id == "" {
-		return errors.New("create task: the id is empty")
+	return s.CreateTasks([]task.Task{t})
+}
+
+// TakenError is CreateTasks' error for an id that is taken; it is
+// ErrExists.
+type TakenError struct{ ID string }
+
+func (e *TakenError) Error() string        { return "create task " + e.ID + ": " + ErrExists.Error() }
+func (e *TakenError) Is(target error) bool { return target == ErrExists }
+
+// CreateTasks stores every task of ts as CreateTask does, all in one
+// transaction: all are durable when it returns, or none is stored. It fails
+// with a *TakenError, naming the id, if any id was taken before or appears
+// twice in ts.
+func (s *Store) CreateTasks(ts []task.Task) error {
+	type prepared struct {
+		id   string
+		rec  []byte
+		runs []encodedRun
 	}
-	rec := encodeTask(&taskRecord{Spec: t.Spec, Created: t.Created})
-	runs, err := encodeRuns(t.Runs)
-	if err != nil {
-		return fmt.Errorf("create task %s: %w", id, err)
-	}
-	err = s.commit.do(func(tx *bolt.Tx) error {
-		ids := tx.Bucket(bucketIDs)
-		if ids.Get([]byte(id)) != nil {
-			return ErrExists
+	all := make([]prepared, len(ts))
+	for i, t := range ts {
+		id := t.Spec.ID
+		if id == "" {
+			return errors.New("create task: the id is empty")
 		}
+		runs, err := encodeRuns(t.Runs)
+		if err != nil {
+			return fmt.Errorf("create task %s: %w", id, err)
+		}
+		all[i] = prepared{id, encodeTask(&taskRecord{Spec: t.Spec, Created: t.Created}), runs}
+	}
+	var failed string
+	err := s.commit.do(func(tx *bolt.Tx) error {
+		ids := tx.Bucket(bucketIDs)
 		tasks := tx.Bucket(bucketTasks)
 		tasks.FillPercent = appendFill
-		seq, err := tasks.NextSequence()
-		if err != nil {
-			return err
+		for _, p := range all {
+			if ids.Get([]byte(p.id)) != nil {
+				failed = p.id
+				return ErrExists
+			}
+			seq, err := tasks.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := tasks.Put(u64(seq), p.rec); err != nil {
+				return err
+			}
+			if err := ids.Put([]byte(p.id), u64(seq)); err != nil {
+				return err
+			}
+			if err := putRuns(tx, seq, p.runs); err != nil {
+				return err
+			}
 		}
-		if err := tasks.Put(u64(seq), rec); err != nil {
-			return err
-		}
-		if err := ids.Put([]byte(id), u64(seq)); err != nil {
-			return err
-		}
-		if err := putRuns(tx, seq, runs); err != nil {
-			return err
-		}
-		return addCounter(tx.Bucket(bucketMeta), counterTasks, 1)
+		return addCounter(tx.Bucket(bucketMeta), counterTasks, int64(len(all)))
 	})
-	if err != nil {
-		return fmt.Errorf("create task %s: %w", id, err)
+	switch {
+	case err == nil:
+		return nil
+	case failed != "" && errors.Is(err, ErrExists):
+		return &TakenError{ID: failed}
+	case len(all) == 1:
+		return fmt.Errorf("create task %s: %w", all[0].id, err)
 	}
-	return nil
+	return fmt.Errorf("create %d tasks: %w", len(all), err)
 }
 
 // SaveRuns stores runs (new or changed) of task id, by their Index, and

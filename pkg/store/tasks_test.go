@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,6 +143,51 @@ func TestCreateTaskDuplicate(t *testing.T) {
 	}
 	if err := s.CreateTask(NewTask("", 1)); err == nil {
 		t.Error("a task without id was stored")
+	}
+}
+
+// TestCreateTasksAllOrNothing stores a batch in one transaction: all of it
+// survives a reopen, and a batch with a taken or repeated id stores none.
+func TestCreateTasksAllOrNothing(t *testing.T) {
+	s, path := MustOpen(t)
+	MustCreate(t, s, NewTask("taken", 1))
+	batch := make([]task.Task, 500)
+	for i := range batch {
+		batch[i] = NewTask(fmt.Sprintf("b%03d", i), 1+i%3)
+	}
+	if err := s.CreateTasks(batch); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []struct {
+		name string
+		ids  []string
+		want string
+	}{
+		{"taken before", []string{"n1", "taken", "n2"}, "taken"},
+		{"twice in the batch", []string{"n1", "n2", "n1"}, "n1"},
+		{"taken by the first batch", []string{"n1", "b250"}, "b250"},
+	} {
+		ts := make([]task.Task, len(bad.ids))
+		for i, id := range bad.ids {
+			ts[i] = NewTask(id, 1)
+		}
+		err := s.CreateTasks(ts)
+		if !errors.Is(err, store.ErrExists) || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s: %v, want ErrExists naming %s", bad.name, err, bad.want)
+		}
+	}
+	s = MustReopen(t, s, path)
+	all := LoadAll(t, s)
+	if len(all) != 1+len(batch) {
+		t.Fatalf("after reopen %d tasks, want %d (a failed batch left some behind?)", len(all), 1+len(batch))
+	}
+	for i, got := range all[1:] {
+		if got.Spec.ID != batch[i].Spec.ID || len(got.Runs) != len(batch[i].Runs) {
+			t.Fatalf("task %d: %s with %d runs, want %s with %d", i, got.Spec.ID, len(got.Runs), batch[i].Spec.ID, len(batch[i].Runs))
+		}
+	}
+	if st := s.Stats(); st.Tasks != 1+len(batch) {
+		t.Errorf("Stats().Tasks = %d, want %d", st.Tasks, 1+len(batch))
 	}
 }
 

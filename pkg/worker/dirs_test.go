@@ -107,7 +107,7 @@ func TestRunWithDirectoryNotOffered(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Dirs = []runtime.Dir{{Name: "data", HostPath: t.TempDir()}}
 	w := &Worker{cfg: cfg}
-	out := w.execute(context.Background(), runtime.Spec{Module: hashModule}, []string{"secrets"}, wire.ModuleSource{}, wire.LogSink{})
+	out := w.execute(context.Background(), runtime.Spec{Module: hashModule}, runRef{}, []string{"secrets"}, wire.ModuleSource{}, wire.LogSink{})
 	if out.OK || out.ExitCode != -1 || out.Error != "directory secrets is not offered by this worker" {
 		t.Fatalf("outcome %+v", out)
 	}

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/runtime"
 )
@@ -18,8 +20,9 @@ const fetchTimeout = 2 * time.Minute
 // deadline, so a canceled run does not fail the others waiting on it, and
 // each waiter stops waiting when its own run ends.
 type flight struct {
-	mu    sync.Mutex
-	calls map[runtime.Hash]*fetchCall
+	mu      sync.Mutex
+	calls   map[runtime.Hash]*fetchCall
+	fetched prometheus.Counter // bytes transferred; nil counts nothing
 }
 
 type fetchCall struct {
@@ -53,6 +56,9 @@ func (f *flight) transfer(c *fetchCall, h runtime.Hash, mods wire.ModuleSource) 
 	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 	defer cancel()
 	c.wasm, c.err = fetchModule(ctx, mods, h)
+	if c.err == nil && f.fetched != nil {
+		f.fetched.Add(float64(len(c.wasm)))
+	}
 	f.mu.Lock()
 	delete(f.calls, h)
 	f.mu.Unlock()

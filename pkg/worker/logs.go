@@ -17,12 +17,13 @@ import (
 type forwarder struct {
 	ctx  context.Context
 	sink wire.LogSink
+	run  runRef // what every write names
 
 	mu     sync.Mutex
 	budget int
 	closed bool
-	queue  chan chunk
-	done   chan struct{}
+	queue  chan chunk    // made, with the sending goroutine, on the first write
+	done   chan struct{} // closed when that goroutine has sent everything
 }
 
 type chunk struct {
@@ -36,10 +37,14 @@ const (
 	flushWait    = 5 * time.Second
 )
 
-func newForwarder(ctx context.Context, sink wire.LogSink, budget int) *forwarder {
-	f := &forwarder{ctx: ctx, sink: sink, budget: budget, queue: make(chan chunk, forwardQueue), done: make(chan struct{})}
-	go f.loop()
-	return f
+// runRef names a run attempt to the gateway's log sink.
+type runRef struct {
+	task         string
+	run, attempt uint32
+}
+
+func newForwarder(ctx context.Context, sink wire.LogSink, run runRef, budget int) *forwarder {
+	return &forwarder{ctx: ctx, sink: sink, run: run, budget: budget}
 }
 
 type streamWriter struct {
@@ -61,6 +66,10 @@ func (f *forwarder) write(s wire.Stream, p []byte) {
 		return
 	}
 	n := min(len(p), f.budget)
+	if f.queue == nil { // the first output: most runs print nothing
+		f.queue, f.done = make(chan chunk, forwardQueue), make(chan struct{})
+		go f.loop()
+	}
 	select {
 	case f.queue <- chunk{s, append([]byte(nil), p[:n]...)}:
 		f.budget -= n
@@ -99,6 +108,11 @@ func (f *forwarder) coalesce(c chunk) chunk {
 func (f *forwarder) send(c chunk) {
 	fut, release := f.sink.Write(f.ctx, func(p wire.LogSink_write_Params) error {
 		p.SetStream(c.stream)
+		p.SetRun(f.run.run)
+		p.SetAttempt(f.run.attempt)
+		if err := p.SetTaskId(f.run.task); err != nil {
+			return err
+		}
 		return p.SetData(c.data)
 	})
 	_, _ = fut.Struct() // a lost line of output must not fail the run
@@ -110,6 +124,10 @@ func (f *forwarder) send(c chunk) {
 func (f *forwarder) flush() {
 	f.mu.Lock()
 	f.closed = true
+	if f.queue == nil {
+		f.mu.Unlock()
+		return
+	}
 	close(f.queue)
 	f.mu.Unlock()
 	select {

@@ -5,14 +5,55 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
+	"capnproto.org/go/capnp/v3"
+
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/rpc"
 	"github.com/shoalmesh/shoal/pkg/runtime"
 )
 
-// server is the Worker capability this worker offers to the gateway.
-type server struct{ w *Worker }
+// server is the Worker capability this worker offers to the gateway, one
+// per gateway connection.
+type server struct {
+	w     *Worker
+	alive *rpc.Liveness // the gateway's: a run call is a sign of life
+	// kept holds a reference to the module source and the log sink the
+	// gateway passes with every run, for the connection's life: while one
+	// is held, a run's own references come and go without a release
+	// message to the gateway each time.
+	mu       sync.Mutex
+	kept     [2]capnp.Client
+	released bool // the session has ended: keep nothing more
+}
+
+// keep holds on to the capabilities of a run's call (see kept).
+func (s *server) keep(caps ...capnp.Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.released {
+		return
+	}
+	for i, c := range caps {
+		if !s.kept[i].IsSame(c) {
+			s.kept[i].Release()
+			s.kept[i] = c.AddRef()
+		}
+	}
+}
+
+// release drops what keep holds; the session calls it when it ends.
+func (s *server) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.released = true
+	for i := range s.kept {
+		s.kept[i].Release()
+		s.kept[i] = capnp.Client{}
+	}
+}
 
 var _ wire.Worker_Server = (*server)(nil)
 
@@ -23,6 +64,7 @@ func (s *server) Ping(context.Context, wire.Worker_ping) error { return nil }
 // the worker's slots.
 func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 	call.Go()
+	s.alive.Heard()
 	args := call.Args()
 	ws, err := args.Spec()
 	if err != nil {
@@ -41,7 +83,10 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 	s.w.active.Add(1)
 	defer s.w.active.Add(-1)
 
-	out := s.w.execute(ctx, spec, dirs, args.Modules(), args.Logs())
+	s.keep(capnp.Client(args.Modules()), capnp.Client(args.Logs()))
+	ref := runRef{task: spec.Name, run: ws.Run(), attempt: ws.Attempt()}
+	out := s.w.execute(ctx, spec, ref, dirs, args.Modules(), args.Logs())
+	s.w.metrics.ran(out)
 	res, err := call.AllocResults()
 	if err != nil {
 		return err
@@ -57,10 +102,11 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 type outcome struct {
 	runtime.Result
 	fetch, compile time.Duration
+	module         moduleState // as the run first found it
 }
 
-// execute runs spec, with the directories named dirs.
-func (w *Worker) execute(ctx context.Context, spec runtime.Spec, dirs []string, mods wire.ModuleSource, sink wire.LogSink) outcome {
+// execute runs spec, run attempt ref, with the directories named dirs.
+func (w *Worker) execute(ctx context.Context, spec runtime.Spec, ref runRef, dirs []string, mods wire.ModuleSource, sink wire.LogSink) outcome {
 	var out outcome
 	var err error
 	if spec.Dirs, err = w.cfg.grant(dirs); err != nil {
@@ -71,7 +117,7 @@ func (w *Worker) execute(ctx context.Context, spec runtime.Spec, dirs []string, 
 	if !w.ensure(ctx, &out, spec.Module, mods) {
 		return out
 	}
-	logs := newForwarder(ctx, sink, w.cfg.LogBytes)
+	logs := newForwarder(ctx, sink, ref, w.cfg.LogBytes)
 	spec.Stdout, spec.Stderr = logs.stream(wire.Stream_stdout), logs.stream(wire.Stream_stderr)
 	out.Result = w.runner.Run(ctx, spec)
 	if out.NotCompiled && w.ensure(ctx, &out, spec.Module, mods) {
@@ -87,7 +133,13 @@ func (w *Worker) execute(ctx context.Context, spec runtime.Spec, dirs []string, 
 // failed, and reports whether the module is ready.
 func (w *Worker) ensure(ctx context.Context, out *outcome, h runtime.Hash, mods wire.ModuleSource) bool {
 	if w.runner.Has(h) {
+		if out.module == moduleUnknown {
+			out.module = moduleHeld
+		}
 		return true
+	}
+	if out.module == moduleUnknown {
+		out.module = moduleFetched
 	}
 	start := time.Now()
 	wasm, err := w.fetch.fetch(ctx, h, mods)

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,9 @@ type Worker struct {
 	// warmed is signaled when the worker has compiled a module it did not
 	// hold: the session offers again, so the gateway's placement knows.
 	warmed chan struct{}
+
+	metrics *metrics // in its own registry: see metrics.go
+	health  health   // see Ready
 }
 
 // New makes a worker on h. Close releases its runtime.
@@ -46,12 +50,14 @@ func New(ctx context.Context, cfg Config, h host.Host, logger *slog.Logger) (*Wo
 	if err != nil {
 		return nil, fmt.Errorf("start wasm runtime: %w", err)
 	}
-	return &Worker{
+	w := &Worker{
 		cfg: cfg, host: h, runner: r,
 		log:    logger.With("component", "worker"),
 		slots:  make(chan struct{}, cfg.Slots),
 		warmed: make(chan struct{}, 1),
-	}, nil
+	}
+	w.metrics = newMetrics(w)
+	return w, nil
 }
 
 // Close stops the wasm runtime.
@@ -60,6 +66,7 @@ func (w *Worker) Close(ctx context.Context) error { return w.runner.Close(ctx) }
 // Run keeps the worker offered to the gateway until ctx ends: it connects,
 // offers, waits for the connection to end, and starts again with backoff.
 func (w *Worker) Run(ctx context.Context, resolve Resolve) error {
+	defer w.setState(stopped, nil)
 	backoff := w.cfg.MinBackoff
 	for ctx.Err() == nil {
 		start := time.Now()
@@ -71,6 +78,7 @@ func (w *Worker) Run(ctx context.Context, resolve Resolve) error {
 			backoff = w.cfg.MinBackoff // it was up for a while: retry fast
 		}
 		w.log.Info("gateway connection ended; reconnecting", "err", err, "in", backoff)
+		w.setState(connecting, err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(backoff):
@@ -108,34 +116,58 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 		return fmt.Errorf("gateway %s: %w", ai.ID, err)
 	}
 	ch := wres.Chan()
-	self := wire.Worker(rpc.Export(wire.Worker_NewServer(&server{w: w})))
+	srv := &server{w: w, alive: rpc.NewLiveness(w.cfg.PingInterval)}
+	defer srv.release()
+	self := wire.Worker(rpc.Export(wire.Worker_NewServer(srv)))
 	defer self.Release() // an offer holds its own reference
 	if err := w.offer(cctx, ch, self, w.cfg.Slots); err != nil {
 		return fmt.Errorf("offer to gateway %s: %w", ai.ID, err)
 	}
+	w.setState(ready, nil)
+	w.metrics.connects.Inc()
 	w.log.Info("offered to gateway", "gateway", ai.ID, "slots", w.cfg.Slots)
-	tick := time.NewTicker(w.cfg.PingInterval)
-	defer tick.Stop()
+	// The gateway is pinged when it has given no sign of life (a ping
+	// answered, or a run call received) for PingInterval.
+	alive := srv.alive
+	defer alive.Stop()
+	// silent ends the session when the gateway does not answer in time:
+	// over QUIC a dead gateway sends no close, so the libp2p connection is
+	// dropped too, or the next dial would reuse it.
+	silent := func(what string, err error) error {
+		_ = w.host.Network().ClosePeer(ai.ID)
+		return fmt.Errorf("gateway silent (%s): %w", what, err)
+	}
 	for {
 		select {
 		case <-ctx.Done():
+			w.setState(draining, nil)
 			w.drain(ch, self)
 			return ctx.Err()
 		case <-conn.Done():
 			return errors.New("connection closed")
 		case <-w.warmed:
-			if err := w.offer(ctx, ch, self, w.cfg.Slots); err != nil && ctx.Err() == nil {
-				return fmt.Errorf("offer to gateway %s: %w", ai.ID, err)
+		case <-w.runner.Evicted():
+			// Offers list the cached modules: the gateway's placement must
+			// not keep sending runs here for a module no longer held.
+		case <-alive.C():
+			if !alive.Due() {
+				continue // a run arrived: the gateway is alive
 			}
+			if err := w.ping(ctx, gw); err != nil && ctx.Err() == nil {
+				return silent("ping", err)
+			}
+			alive.Heard()
 			continue
-		case <-tick.C:
 		}
-		if err := w.ping(ctx, gw); err != nil && ctx.Err() == nil {
-			// Over QUIC a dead gateway sends no close: drop the libp2p
-			// connection too, or the next dial would reuse it.
-			_ = w.host.Network().ClosePeer(ai.ID)
-			return fmt.Errorf("gateway silent: %w", err)
+		// Bounded like a ping: a re-offer that hangs must not stop the
+		// pings that would notice a dead gateway.
+		octx, cancel := context.WithTimeout(ctx, w.cfg.PingTimeout)
+		err := w.offer(octx, ch, self, w.cfg.Slots)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			return silent("offer", err)
 		}
+		w.metrics.reoffers.Inc()
 	}
 }
 
@@ -207,4 +239,15 @@ func (w *Worker) encodeOffer(p wire.Chan_send_Params, self wire.Worker, slots in
 		}
 	}
 	return o.SetVersion(Version)
+}
+
+// Cached returns the hex sha256 of the modules the worker holds compiled,
+// sorted: what its next offer will list.
+func (w *Worker) Cached() []string {
+	hs := w.runner.Cached()
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = hex.EncodeToString(h[:])
+	}
+	return out
 }

@@ -1,0 +1,547 @@
+// The dashboard: four views chosen by the URL's fragment (#/tasks,
+// #/tasks/ID, #/cluster, #/submit), each started when shown and stopped
+// when left, so that only the visible view polls the gateway.
+
+import { APIError, forgetToken, getJSON, readEvents, request, token } from './api.js';
+
+// How many tasks the list shows, newest first; GET /tasks returns them all.
+const listLimit = 200;
+// How many runs and log entries a task's page keeps in the document.
+const runLimit = 500;
+const logLimit = 5000;
+
+const $ = (id) => document.getElementById(id);
+
+// el builds an element; data always goes in as text, never as markup.
+function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k in e) e[k] = v;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    e.append(c instanceof Node ? c : String(c));
+  }
+  return e;
+}
+
+const ended = new Set(['succeeded', 'failed', 'canceled']);
+const isDone = (status) => ended.has(status);
+
+function badge(status) {
+  return el('span', { class: 'badge ' + status, text: status });
+}
+
+const pad = (n, w = 2) => String(n).padStart(w, '0');
+
+// when formats a timestamp as the time of day, with the date unless today.
+function when(iso, millis = false) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  let s = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  if (millis) s += '.' + pad(d.getMilliseconds(), 3);
+  if (d.toDateString() !== new Date().toDateString()) {
+    s = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${s}`;
+  }
+  return s;
+}
+
+function timeCell(iso, millis = false) {
+  return el('td', { class: 'time', title: iso || '', text: when(iso, millis) });
+}
+
+const ms = (ns) => (ns / 1e6).toFixed(ns < 1e7 ? 2 : 0);
+
+function bytes(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return (i === 0 ? n : n.toFixed(n < 10 ? 1 : 0)) + ' ' + units[i];
+}
+
+// short keeps the end of a peer ID or module hash, the part that differs.
+const short = (id, n = 10) => (id && id.length > n + 1 ? '…' + id.slice(-n) : id || '');
+
+const taskHref = (id) => '#/tasks/' + encodeURIComponent(id);
+const taskPath = (id) => 'tasks/' + encodeURIComponent(id);
+
+function message(err) {
+  if (err instanceof APIError) return err.message;
+  return `the gateway cannot be reached (${err.message}); retrying`;
+}
+
+function setBanner(text) {
+  const b = $('banner');
+  b.textContent = text;
+  b.hidden = !text;
+}
+
+const sleep = (d) => new Promise((resolve) => setTimeout(resolve, d));
+
+// poller calls fn now and then every interval (longer when fn is slow, so a
+// large list never has requests pile up), and not while the tab is hidden.
+function poller(fn, interval) {
+  let timer = 0;
+  let stopped = false;
+  let busy = false;
+  let again = false;
+  const tick = async () => {
+    clearTimeout(timer);
+    if (stopped) return;
+    if (busy) {
+      again = true;
+      return;
+    }
+    if (document.hidden) return; // visibilitychange ticks again
+    busy = true;
+    const start = performance.now();
+    try {
+      await fn();
+      setBanner('');
+    } catch (err) {
+      if (!stopped) setBanner(message(err));
+    }
+    busy = false;
+    if (stopped) return;
+    if (again) {
+      again = false;
+      tick();
+      return;
+    }
+    timer = setTimeout(tick, Math.max(interval, 5 * (performance.now() - start)));
+  };
+  const visible = () => {
+    if (!document.hidden) tick();
+  };
+  document.addEventListener('visibilitychange', visible);
+  tick();
+  return {
+    now: tick,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      document.removeEventListener('visibilitychange', visible);
+    },
+  };
+}
+
+// ---- the cluster: the header's summary and the Cluster view ----
+
+const cluster = { workers: null, info: null, listeners: new Set() };
+
+async function loadCluster() {
+  if (!cluster.info) {
+    cluster.info = await getJSON('info');
+    const g = $('gateway');
+    g.textContent = `shoal ${cluster.info.version} · ${short(cluster.info.peer_id)}`;
+    g.title = cluster.info.peer_id;
+  }
+  cluster.workers = await getJSON('workers');
+  let slots = 0;
+  let used = 0;
+  for (const w of cluster.workers) {
+    slots += w.slots;
+    used += w.used;
+  }
+  const n = cluster.workers.length;
+  $('summary').textContent = `${n} worker${n === 1 ? '' : 's'} · ${used}/${slots} slots busy`;
+  $('forget-token').hidden = !token();
+  for (const fn of cluster.listeners) fn();
+}
+
+function workerRow(w) {
+  const free = w.slots - w.used;
+  const mem = w.memory
+    ? el('td', { class: 'num' }, el('meter', { min: 0, max: w.memory, value: w.memory_used }),
+        `${bytes(w.memory_used)} / ${bytes(w.memory)}`)
+    : el('td', { class: 'muted', text: 'no limit' });
+  const cached = w.cached || [];
+  return el('tr', { 'data-id': w.id },
+    el('td', { class: 'mono id', title: w.id, text: short(w.id, 16) }),
+    el('td', { class: 'num' }, el('meter', { min: 0, max: w.slots, value: w.used }),
+      `${w.used} / ${w.slots}`, el('span', { class: 'muted', text: ` (${free} free)` })),
+    mem,
+    el('td', {}, (w.labels || []).map((l) => el('span', { class: 'chip', text: l }))),
+    el('td', { title: cached.join('\n') },
+      cached.length ? '' : el('span', { class: 'muted', text: 'none' }),
+      cached.slice(0, 4).map((h) => el('span', { class: 'chip mono', 'data-module': h, text: short(h, 8) })),
+      cached.length > 4 ? el('span', { class: 'muted', text: `+${cached.length - 4}` }) : null),
+    el('td', { class: 'num', text: w.runs }),
+  );
+}
+
+function clusterView() {
+  const render = () => {
+    const ws = cluster.workers;
+    if (!ws) return;
+    $('workers').replaceChildren(...ws.map(workerRow));
+    $('workers-empty').hidden = ws.length > 0;
+    $('worker-count').textContent = `${ws.length} worker${ws.length === 1 ? '' : 's'}`;
+    const info = cluster.info;
+    if (info) {
+      $('gateway-fields').replaceChildren(
+        field('Gateway peer ID', info.peer_id, true),
+        field('Version', info.version),
+        field('Addresses', el('span', {}, (info.addrs || []).map((a) => el('div', { text: a }))), true),
+      );
+    }
+  };
+  cluster.listeners.add(render);
+  render();
+  clusterPoll.now();
+  return () => cluster.listeners.delete(render);
+}
+
+// ---- the task list ----
+
+function finishedRuns(t) {
+  return (t.runs || []).filter((r) => isDone(r.status)).length;
+}
+
+function taskRow(t) {
+  const done = finishedRuns(t);
+  return el('tr', { 'data-id': t.id },
+    el('td', { class: 'mono' }, el('a', { href: taskHref(t.id), text: t.id })),
+    el('td', { text: t.description }),
+    el('td', {}, badge(t.status)),
+    el('td', { class: 'num', text: `${t.completions} / ${t.repeats}` }),
+    el('td', { class: 'num' }, el('progress', { max: t.repeats, value: done }), `${done}/${t.repeats}`),
+    el('td', { class: 'result', title: t.result, text: t.result.trim() }),
+    el('td', { text: t.owner || '' }),
+    timeCell(t.created),
+  );
+}
+
+function tasksView() {
+  const rows = new Map(); // id -> {tr, sig}: unchanged rows are kept as they are
+  const filter = $('task-filter');
+  const status = $('task-status');
+  const left = new AbortController(); // ends the request under way on leaving
+  let all = [];
+  $('tasks').replaceChildren();
+  const render = () => {
+    const q = filter.value.trim().toLowerCase();
+    const st = status.value;
+    const match = all.filter((t) => (!st || t.status === st) && (!q ||
+      [t.id, t.description, t.module, t.result, t.owner || ''].some((s) => s.toLowerCase().includes(q))));
+    const shown = match.slice(-listLimit).reverse();
+    const tbody = $('tasks');
+    const keep = new Set();
+    let prev = null;
+    for (const t of shown) {
+      keep.add(t.id);
+      const sig = JSON.stringify([t.status, t.completions, t.repeats, t.result, finishedRuns(t), t.description, t.owner]);
+      let r = rows.get(t.id);
+      if (!r || r.sig !== sig) {
+        const tr = taskRow(t);
+        if (r) r.tr.replaceWith(tr);
+        r = { tr, sig };
+        rows.set(t.id, r);
+      }
+      const at = prev ? prev.nextSibling : tbody.firstChild;
+      if (at !== r.tr) tbody.insertBefore(r.tr, at);
+      prev = r.tr;
+    }
+    for (const [id, r] of rows) {
+      if (!keep.has(id)) {
+        r.tr.remove();
+        rows.delete(id);
+      }
+    }
+    let count = `${shown.length} of ${match.length}`;
+    if (match.length !== all.length) count += ` matching (${all.length} in all)`;
+    if (shown.length < match.length) count += `, newest first`;
+    $('task-count').textContent = all.length ? count : '';
+    $('tasks-empty').hidden = all.length > 0;
+  };
+  const p = poller(async () => {
+    all = await getJSON('tasks', { signal: left.signal });
+    render();
+  }, 1000);
+  filter.addEventListener('input', render);
+  status.addEventListener('change', render);
+  return () => {
+    p.stop();
+    left.abort();
+    filter.removeEventListener('input', render);
+    status.removeEventListener('change', render);
+  };
+}
+
+// ---- one task: its definition, runs and live logs ----
+
+function field(name, value, mono = false) {
+  return el('div', {}, el('dt', { text: name }),
+    el('dd', { class: mono ? 'mono' : '' }, value instanceof Node ? value : String(value)));
+}
+
+function renderTask(t) {
+  $('task-id').textContent = t.id;
+  $('task-status-badge').replaceChildren(badge(t.status));
+  $('task-description').textContent = t.description;
+  $('task-cancel').hidden = isDone(t.status);
+  const f = [
+    field('Result', t.result.trim() || '—', true),
+    field('Completions', `${t.completions} of ${t.repeats} run${t.repeats === 1 ? '' : 's'}`),
+    field('Module', el('span', { title: t.module, text: 'sha256:' + short(t.module, 16) }), true),
+    field('Input', t.input ?? '—'),
+    field('Difficulty', t.difficulty ?? '—'),
+  ];
+  if (t.args) f.push(field('Args', JSON.stringify(t.args), true));
+  if (t.env) f.push(field('Env', t.env.join(' '), true));
+  f.push(
+    field('Time limit', `${t.duration} s`),
+    field('Start, delay', `${t.start} s, ${t.delay} s`),
+    field('Retries', t.retries),
+  );
+  if (t.memory) f.push(field('Memory', bytes(t.memory)));
+  if (t.priority) f.push(field('Priority', t.priority));
+  if (t.labels) f.push(field('Labels', t.labels.join(', ')));
+  if (t.dirs) f.push(field('Dirs', t.dirs.join(', ')));
+  if (t.owner) f.push(field('Owner', t.owner));
+  f.push(field('Created', el('span', { title: t.created, text: when(t.created, true) })));
+  $('task-fields').replaceChildren(...f);
+
+  const runs = t.runs || [];
+  $('runs').replaceChildren(...runs.slice(-runLimit).map(runRow));
+  $('runs-empty').hidden = runs.length > 0;
+}
+
+const phases = [['queue_ns', 'queue'], ['placement_ns', 'placement'], ['fetch_ns', 'fetch'], ['compile_ns', 'compile'],
+  ['instantiate_ns', 'instantiate'], ['run_ns', 'run']];
+
+function runRow(r) {
+  const tm = r.timing || {};
+  const parts = phases.filter(([k]) => tm[k]).map(([k, name]) => `${name} ${ms(tm[k])}`);
+  const started = r.started && r.ended ? ms((new Date(r.ended) - new Date(r.started)) * 1e6) : '';
+  return el('tr', { 'data-run': r.index },
+    el('td', { class: 'num', text: r.index }),
+    el('td', { class: 'num', text: r.attempt > 0 ? r.attempt : '' }), // attempt 0 is the first try
+    el('td', {}, badge(r.status)),
+    el('td', { class: 'mono id', title: r.worker || '', text: short(r.worker, 16) }),
+    timeCell(r.due, true),
+    timeCell(r.started, true),
+    timeCell(r.ended, true),
+    el('td', { class: 'num', text: r.ended ? r.exit_code : '' }),
+    el('td', { class: 'result', title: r.result || '', text: (r.result || '').trim() }),
+    el('td', { class: 'run-error', text: r.error || '' }),
+    el('td', { class: 'num', title: parts.join('\n') },
+      tm.total_ns ? ms(tm.total_ns) : started,
+      parts.length ? el('div', { class: 'muted', text: parts.join(' · ') }) : null),
+  );
+}
+
+function taskView(id) {
+  const left = new AbortController(); // ends the requests under way on leaving
+  const logs = $('logs');
+  const state = $('log-state');
+  let entries = 0;
+  const setState = (text, cls) => {
+    state.textContent = text;
+    state.className = 'badge ' + cls;
+  };
+  const note = (text) => logs.append(el('span', { class: 'note', text: text + '\n' }));
+  const append = (e) => {
+    const atEnd = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
+    let tag = `run ${e.run}`;
+    if (e.attempt > 0) tag += ` retry ${e.attempt}`;
+    const text = e.data.endsWith('\n') ? e.data : e.data + '\n';
+    logs.append(el('span', { class: 'tag', text: `${tag} ${e.stream === 'stderr' ? 'err' : 'out'} │ ` }),
+      el('span', { class: e.stream, text }));
+    if (++entries > logLimit) {
+      logs.firstChild.remove(); // the tag and the text of the oldest entry
+      logs.firstChild.remove();
+    }
+    if (atEnd) logs.scrollTop = logs.scrollHeight;
+  };
+
+  $('task-id').textContent = id;
+  for (const c of ['task-status-badge', 'task-fields', 'runs', 'logs']) $(c).replaceChildren();
+  $('task-description').textContent = '';
+  $('task-cancel').hidden = true;
+  $('runs-empty').hidden = true;
+
+  let p = null;
+  const load = async () => {
+    try {
+      const t = await getJSON(taskPath(id), { signal: left.signal });
+      renderTask(t);
+      if (isDone(t.status)) p.stop(); // an ended task changes no more
+    } catch (err) {
+      if (err instanceof APIError && err.status === 404) {
+        p.stop();
+        setState('no such task', 'failed');
+        $('task-description').textContent = err.message;
+        return;
+      }
+      throw err;
+    }
+  };
+  p = poller(load, 1000);
+
+  // The stream sends every entry from the first, then `end` with the task.
+  // After a dropped connection it starts again from the first entry.
+  const follow = async () => {
+    while (!left.signal.aborted) {
+      let over = false;
+      logs.replaceChildren();
+      entries = 0;
+      setState('live', 'live');
+      try {
+        await readEvents(taskPath(id) + '/logs?follow=1', (event, data) => {
+          if (event === 'log') append(JSON.parse(data));
+          else if (event === 'end') {
+            over = true;
+            renderTask(JSON.parse(data));
+          }
+        }, left.signal);
+      } catch (err) {
+        if (left.signal.aborted) return;
+        if (err instanceof APIError && err.status === 404) return; // load says so
+      }
+      if (over) {
+        if (!entries) note('(no output)');
+        setState('ended', 'ended');
+        return;
+      }
+      setState('reconnecting', 'queued');
+      await sleep(2000);
+    }
+  };
+  follow();
+
+  const cancel = $('task-cancel');
+  const onCancel = async () => {
+    cancel.disabled = true;
+    try {
+      const res = await request(taskPath(id), { method: 'DELETE', signal: left.signal });
+      const body = await res.json();
+      if (res.ok) renderTask(body);
+      else setBanner(body.error);
+    } catch (err) {
+      if (!left.signal.aborted) setBanner(message(err));
+    }
+    cancel.disabled = false;
+  };
+  cancel.addEventListener('click', onCancel);
+  return () => {
+    p.stop();
+    left.abort();
+    cancel.removeEventListener('click', onCancel);
+  };
+}
+
+// ---- submitting a task ----
+
+const textFields = ['id', 'description', 'input', 'difficulty', 'repeats'];
+
+function submitView() {
+  const form = $('submit');
+  const err = $('submit-error');
+  const state = $('submit-state');
+  const button = form.querySelector('button[type=submit]');
+  let here = true;
+  const showError = (text, name) => {
+    err.textContent = text;
+    err.hidden = false;
+    const input = name && form.elements.namedItem(name);
+    if (input instanceof HTMLInputElement) {
+      input.classList.add('invalid');
+      input.focus();
+    }
+  };
+  const onSubmit = async (ev) => {
+    ev.preventDefault();
+    err.hidden = true;
+    for (const i of form.querySelectorAll('.invalid')) i.classList.remove('invalid');
+    const input = (name) => form.elements.namedItem(name);
+    const file = input('wasm').files[0];
+    if (!file) {
+      showError('wasm: choose a module (.wasm file) to run', 'wasm');
+      return;
+    }
+    const body = new FormData();
+    for (const name of textFields) {
+      const v = input(name).value.trim();
+      if (v) body.append(name, v);
+    }
+    // args: a JSON array as it is, or words separated by spaces.
+    const args = input('args').value.trim();
+    if (args.startsWith('[')) body.append('args', args);
+    else if (args) for (const a of args.split(/\s+/)) body.append('args', a);
+    body.append('wasm', file, file.name);
+    button.disabled = true;
+    state.textContent = 'Uploading…';
+    try {
+      const res = await request('tasks', { method: 'POST', body });
+      const out = await res.json().catch(() => ({ error: `HTTP ${res.status}: not JSON` }));
+      if (res.status === 201) {
+        input('id').value = '';
+        if (here) location.hash = taskHref(out.id); // unless the user went elsewhere meanwhile
+      } else {
+        showError(out.error, out.field);
+      }
+    } catch (e) {
+      showError(message(e));
+    } finally {
+      button.disabled = false;
+      state.textContent = '';
+    }
+  };
+  const onInput = (ev) => ev.target.classList.remove('invalid');
+  form.addEventListener('submit', onSubmit);
+  form.addEventListener('input', onInput);
+  return () => {
+    here = false;
+    form.removeEventListener('submit', onSubmit);
+    form.removeEventListener('input', onInput);
+  };
+}
+
+// ---- routing ----
+
+let leave = null;
+
+function route() {
+  if (leave) leave();
+  leave = null;
+  setBanner('');
+  const hash = location.hash.replace(/^#\/?/, '');
+  let name = 'tasks';
+  let start = tasksView;
+  let arg;
+  if (hash.startsWith('tasks/') && hash.length > 6) {
+    name = 'task';
+    start = taskView;
+    arg = decodeURIComponent(hash.slice(6));
+  } else if (hash === 'cluster') {
+    name = 'cluster';
+    start = clusterView;
+  } else if (hash === 'submit') {
+    name = 'submit';
+    start = submitView;
+  }
+  for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== 'view-' + name;
+  const tab = name === 'task' ? 'tasks' : name;
+  for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.view === tab);
+  document.title = (name === 'task' ? arg : name[0].toUpperCase() + name.slice(1)) + ' · Shoal';
+  leave = start(arg);
+}
+
+$('forget-token').addEventListener('click', () => {
+  forgetToken();
+  location.reload();
+});
+// The header's summary stays current on every view; the Cluster view shows
+// the same data.
+const clusterPoll = poller(loadCluster, 2000);
+window.addEventListener('hashchange', route);
+route();
