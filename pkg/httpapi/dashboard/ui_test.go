@@ -166,7 +166,10 @@ func TestDashboardSubmitsAndFollowsATask(t *testing.T) {
 	sum := sha256.Sum256(wasm.HashCCommand)
 	module := hex.EncodeToString(sum[:])
 	b.do("opening the cluster view", chromedp.Click(chromedp.CSS(`nav a[href="#/cluster"]`)))
-	b.waitFor("the worker with the module it compiled", `document.querySelector('#workers tr[data-id=`+js(workerID)+`] [data-module=`+js(module)+`]') !== null`)
+	// The worker's slots come back with its next offer, which may follow
+	// the stored results by a moment: wait for the row to show it.
+	b.waitFor("the worker idle, with the module it compiled", `document.querySelector('#workers tr[data-id=`+js(workerID)+`] [data-module=`+js(module)+`]') !== null &&
+		document.querySelector('#workers tr[data-id=`+js(workerID)+`]').cells[1].textContent === '0 / 2 (2 free)'`)
 	w := eval[[]string](b, `[...document.querySelector('#workers tr[data-id=`+js(workerID)+`]').cells].map(td => td.textContent)`)
 	if len(w) != 6 || !strings.HasSuffix(workerID, strings.TrimPrefix(w[0], "…")) || w[1] != "0 / 2 (2 free)" || w[5] != "2" {
 		t.Errorf("worker row %q", w)
