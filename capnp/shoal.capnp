@@ -46,6 +46,13 @@ struct Resources {
 interface Worker {
   run @0 (spec :RunSpec, modules :ModuleSource, logs :LogSink) -> (result :RunResult);
   ping @1 () -> ();
+  runs @2 (specs :List(RunSpec), modules :ModuleSource, logs :LogSink) -> (results :List(RunResult));
+  # Several runs in one call, for short runs: results[i] is the outcome of
+  # specs[i], all answered together when the last one ends. The worker
+  # executes them through its slots like as many run calls, in order; those
+  # beyond its free slots wait for one (RunResult.waitNs). A gateway sends
+  # only runs it expects to be short this way, so that no result waits long
+  # for the others and one call and one answer carry many runs.
 }
 
 interface ModuleSource {
@@ -99,4 +106,6 @@ struct RunResult {
   compileNs @6 :Int64;
   instantiateNs @7 :Int64;
   runNs @8 :Int64;
+  waitNs @9 :Int64;
+  # Time the run waited on the worker for a free slot.
 }

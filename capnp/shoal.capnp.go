@@ -1130,6 +1130,26 @@ func (c Worker) Ping(ctx context.Context, params func(Worker_ping_Params) error)
 
 }
 
+func (c Worker) Runs(ctx context.Context, params func(Worker_runs_Params) error) (Worker_runs_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xc8663c5cd0e16647,
+			MethodID:      2,
+			InterfaceName: "shoal.capnp:Worker",
+			MethodName:    "runs",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 3}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Worker_runs_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Worker_runs_Results_Future{Future: ans.Future()}, release
+
+}
+
 func (c Worker) WaitStreaming() error {
 	return capnp.Client(c).WaitStreaming()
 }
@@ -1206,6 +1226,8 @@ type Worker_Server interface {
 	Run(context.Context, Worker_run) error
 
 	Ping(context.Context, Worker_ping) error
+
+	Runs(context.Context, Worker_runs) error
 }
 
 // Worker_NewServer creates a new Server from an implementation of Worker_Server.
@@ -1224,7 +1246,7 @@ func Worker_ServerToClient(s Worker_Server) Worker {
 // This can be used to create a more complicated Server.
 func Worker_Methods(methods []server.Method, s Worker_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 2)
+		methods = make([]server.Method, 0, 3)
 	}
 
 	methods = append(methods, server.Method{
@@ -1248,6 +1270,18 @@ func Worker_Methods(methods []server.Method, s Worker_Server) []server.Method {
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.Ping(ctx, Worker_ping{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xc8663c5cd0e16647,
+			MethodID:      2,
+			InterfaceName: "shoal.capnp:Worker",
+			MethodName:    "runs",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Runs(ctx, Worker_runs{call})
 		},
 	})
 
@@ -1286,6 +1320,23 @@ func (c Worker_ping) Args() Worker_ping_Params {
 func (c Worker_ping) AllocResults() (Worker_ping_Results, error) {
 	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
 	return Worker_ping_Results(r), err
+}
+
+// Worker_runs holds the state for a server call to Worker.runs.
+// See server.Call for documentation.
+type Worker_runs struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Worker_runs) Args() Worker_runs_Params {
+	return Worker_runs_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Worker_runs) AllocResults() (Worker_runs_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Worker_runs_Results(r), err
 }
 
 // Worker_List is a list of Worker.
@@ -1650,6 +1701,224 @@ type Worker_ping_Results_Future struct{ *capnp.Future }
 func (f Worker_ping_Results_Future) Struct() (Worker_ping_Results, error) {
 	p, err := f.Future.Ptr()
 	return Worker_ping_Results(p.Struct()), err
+}
+
+type Worker_runs_Params capnp.Struct
+
+// Worker_runs_Params_TypeID is the unique identifier for the type Worker_runs_Params.
+const Worker_runs_Params_TypeID = 0xa25ce9f5873799d2
+
+func NewWorker_runs_Params(s *capnp.Segment) (Worker_runs_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3})
+	return Worker_runs_Params(st), err
+}
+
+func NewRootWorker_runs_Params(s *capnp.Segment) (Worker_runs_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3})
+	return Worker_runs_Params(st), err
+}
+
+func ReadRootWorker_runs_Params(msg *capnp.Message) (Worker_runs_Params, error) {
+	root, err := msg.Root()
+	return Worker_runs_Params(root.Struct()), err
+}
+
+func (s Worker_runs_Params) String() string {
+	str, _ := text.Marshal(0xa25ce9f5873799d2, capnp.Struct(s))
+	return str
+}
+
+func (s Worker_runs_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Worker_runs_Params) DecodeFromPtr(p capnp.Ptr) Worker_runs_Params {
+	return Worker_runs_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Worker_runs_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Worker_runs_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Worker_runs_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Worker_runs_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Worker_runs_Params) Specs() (RunSpec_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return RunSpec_List(p.List()), err
+}
+
+func (s Worker_runs_Params) HasSpecs() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Worker_runs_Params) SetSpecs(v RunSpec_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewSpecs sets the specs field to a newly
+// allocated RunSpec_List, preferring placement in s's segment.
+func (s Worker_runs_Params) NewSpecs(n int32) (RunSpec_List, error) {
+	l, err := NewRunSpec_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return RunSpec_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+func (s Worker_runs_Params) Modules() ModuleSource {
+	p, _ := capnp.Struct(s).Ptr(1)
+	return ModuleSource(p.Interface().Client())
+}
+
+func (s Worker_runs_Params) HasModules() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Worker_runs_Params) SetModules(v ModuleSource) error {
+	if !v.IsValid() {
+		return capnp.Struct(s).SetPtr(1, capnp.Ptr{})
+	}
+	seg := s.Segment()
+	in := capnp.NewInterface(seg, seg.Message().CapTable().Add(capnp.Client(v)))
+	return capnp.Struct(s).SetPtr(1, in.ToPtr())
+}
+
+func (s Worker_runs_Params) Logs() LogSink {
+	p, _ := capnp.Struct(s).Ptr(2)
+	return LogSink(p.Interface().Client())
+}
+
+func (s Worker_runs_Params) HasLogs() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s Worker_runs_Params) SetLogs(v LogSink) error {
+	if !v.IsValid() {
+		return capnp.Struct(s).SetPtr(2, capnp.Ptr{})
+	}
+	seg := s.Segment()
+	in := capnp.NewInterface(seg, seg.Message().CapTable().Add(capnp.Client(v)))
+	return capnp.Struct(s).SetPtr(2, in.ToPtr())
+}
+
+// Worker_runs_Params_List is a list of Worker_runs_Params.
+type Worker_runs_Params_List = capnp.StructList[Worker_runs_Params]
+
+// NewWorker_runs_Params creates a new list of Worker_runs_Params.
+func NewWorker_runs_Params_List(s *capnp.Segment, sz int32) (Worker_runs_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3}, sz)
+	return capnp.StructList[Worker_runs_Params](l), err
+}
+
+// Worker_runs_Params_Future is a wrapper for a Worker_runs_Params promised by a client call.
+type Worker_runs_Params_Future struct{ *capnp.Future }
+
+func (f Worker_runs_Params_Future) Struct() (Worker_runs_Params, error) {
+	p, err := f.Future.Ptr()
+	return Worker_runs_Params(p.Struct()), err
+}
+func (p Worker_runs_Params_Future) Modules() ModuleSource {
+	return ModuleSource(p.Future.Field(1, nil).Client())
+}
+
+func (p Worker_runs_Params_Future) Logs() LogSink {
+	return LogSink(p.Future.Field(2, nil).Client())
+}
+
+type Worker_runs_Results capnp.Struct
+
+// Worker_runs_Results_TypeID is the unique identifier for the type Worker_runs_Results.
+const Worker_runs_Results_TypeID = 0xdaf51cd82ee957c9
+
+func NewWorker_runs_Results(s *capnp.Segment) (Worker_runs_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Worker_runs_Results(st), err
+}
+
+func NewRootWorker_runs_Results(s *capnp.Segment) (Worker_runs_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Worker_runs_Results(st), err
+}
+
+func ReadRootWorker_runs_Results(msg *capnp.Message) (Worker_runs_Results, error) {
+	root, err := msg.Root()
+	return Worker_runs_Results(root.Struct()), err
+}
+
+func (s Worker_runs_Results) String() string {
+	str, _ := text.Marshal(0xdaf51cd82ee957c9, capnp.Struct(s))
+	return str
+}
+
+func (s Worker_runs_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Worker_runs_Results) DecodeFromPtr(p capnp.Ptr) Worker_runs_Results {
+	return Worker_runs_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Worker_runs_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Worker_runs_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Worker_runs_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Worker_runs_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Worker_runs_Results) Results() (RunResult_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return RunResult_List(p.List()), err
+}
+
+func (s Worker_runs_Results) HasResults() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Worker_runs_Results) SetResults(v RunResult_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewResults sets the results field to a newly
+// allocated RunResult_List, preferring placement in s's segment.
+func (s Worker_runs_Results) NewResults(n int32) (RunResult_List, error) {
+	l, err := NewRunResult_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return RunResult_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// Worker_runs_Results_List is a list of Worker_runs_Results.
+type Worker_runs_Results_List = capnp.StructList[Worker_runs_Results]
+
+// NewWorker_runs_Results creates a new list of Worker_runs_Results.
+func NewWorker_runs_Results_List(s *capnp.Segment, sz int32) (Worker_runs_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[Worker_runs_Results](l), err
+}
+
+// Worker_runs_Results_Future is a wrapper for a Worker_runs_Results promised by a client call.
+type Worker_runs_Results_Future struct{ *capnp.Future }
+
+func (f Worker_runs_Results_Future) Struct() (Worker_runs_Results, error) {
+	p, err := f.Future.Ptr()
+	return Worker_runs_Results(p.Struct()), err
 }
 
 type ModuleSource capnp.Client
@@ -2612,12 +2881,12 @@ type RunResult capnp.Struct
 const RunResult_TypeID = 0xfef55776010aefbc
 
 func NewRunResult(s *capnp.Segment) (RunResult, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 40, PointerCount: 2})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 48, PointerCount: 2})
 	return RunResult(st), err
 }
 
 func NewRootRunResult(s *capnp.Segment) (RunResult, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 40, PointerCount: 2})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 48, PointerCount: 2})
 	return RunResult(st), err
 }
 
@@ -2745,12 +3014,20 @@ func (s RunResult) SetRunNs(v int64) {
 	capnp.Struct(s).SetUint64(32, uint64(v))
 }
 
+func (s RunResult) WaitNs() int64 {
+	return int64(capnp.Struct(s).Uint64(40))
+}
+
+func (s RunResult) SetWaitNs(v int64) {
+	capnp.Struct(s).SetUint64(40, uint64(v))
+}
+
 // RunResult_List is a list of RunResult.
 type RunResult_List = capnp.StructList[RunResult]
 
 // NewRunResult creates a new list of RunResult.
 func NewRunResult_List(s *capnp.Segment, sz int32) (RunResult_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 40, PointerCount: 2}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 48, PointerCount: 2}, sz)
 	return capnp.StructList[RunResult](l), err
 }
 
@@ -2762,128 +3039,138 @@ func (f RunResult_Future) Struct() (RunResult, error) {
 	return RunResult(p.Struct()), err
 }
 
-const schema_f1bd399bfe4c1c7d = "x\xda\x94V\x7fl\x1bw\x15\x7f\xef{g;\x89\xcf" +
-	"u\x8es\xd1RZy\x8bRD+\x1a\x91t?h" +
-	"X\xe5\xb4\xdb\x94u4k\xce\xdeT\xa8\x86\xd8\xd5\xfe" +
-	":9\xc5\xf6\x99\xbbs\xd3\xa0U\xa1Z\xc7\xc6F\xa5" +
-	"\xb1e\x13\x1dE\xb0\xaa]\x83\xd8\xb4R\x0a,R+" +
-	"Q\x81\xd8\xa8\x84Ti\xc0@0\x89\x8e\x95\xadeU" +
-	"\xdb\xb0JI\x7f\x19\xbd\xef\xe5|\xb6\xdb\x0c\xf1W\xe2" +
-	"\xcf\xbd{\xf7~~>\xef\x0bo\xca\xfdrO\xec`" +
-	"+0\xbd\x1c\x0aW?x\xef\xdcO?\xd3\xd1\xb9\x13" +
-	"\xd4\x0e\x04\x08a\x04`\xf5\xb4\xdc\x89\x80\xdaq9\x05" +
-	"X]\xf3\xde3g\xbf\xf8\xcegw\x82\xaa`u\xc7" +
-	"\xd2\x8d\xd7\x7f\xb0\xe6\xd8E\x08\x85\"\x00\xda)\xf99" +
-	"\xed\x8cL\xaf\x9c\x96\x93\x08x\x9e-\x1d\x7f\xeb\xd2\xcc" +
-	"\xd3\xaa\"\x05\xa6\x80\xda\xe2\xf0>mY\x98\xde\xe8\x08" +
-	"\x0fh\xeb\xe8\xbf\xeauk\xa4\xbf\xadm\xcb$4\x1b" +
-	"\xaf\x08?\xad\xf5\x08\xe3U\xe1\x01\xedaa\xfc\xab\x17" +
-	"\xbf\xb6\xe8G\xfc{\x93\xa0j~\x94\xda\xda\xf0e@" +
-	"m]X\x04\xb9\xbf\xed\x83k;\xce\xec\x05=\x81\x0c" +
-	" \xc4(&#\xdc\x86\x80\xab\xcd0\x85V\x1d\xf8\xf5" +
-	"#\xb9\x87\xbet\xe5e\xd0\x15\x8c\xd4%\"\xbe4\x1e" +
-	"\xd9\xa7\xed\x8c\xd0K;\"\x9b$\xc0\xea\xb5\xbf\xca\xbf" +
-	"\xfb\xf3W\xef<\xe0}P\xa4\xb8\"\xca\x10\xe4jj" +
-	"lv\xeb\xd4b\xf3\x00\xa8j-\x94X\xf4,\xa0\xa6" +
-	"F)\x94\xb9\x9f\x7f\xfd\xf2;\xcfU\x0f\xce\x87*\xd1" +
-	"\xf3\x9e\xe8\x0c\xa0vG\xf4u\xc0\xea\xf9\xb7\xdf\xdf\xf5" +
-	"\xb9=\xef\xbe\x0aj\xc2\xf7\xfc\x87\xe8\x12\xf2\xfcB\xe1" +
-	"\xaeO\xa7\xa6\x0e\xbe^\xdf\x8a_DWR+\x8e\x09" +
-	"\xd7\xcfl\xff\xe3}\x8f\xbf\xfa\x8dC\xa0*\xac\xa1d" +
-	"\xefF_\xd2NGEG\xa2w\x01V?\\2\xf3" +
-	"\x8fG\xcf\xc6\x0e\xdfP\xdb\xd3\xd1}\xda9ax&" +
-	"\xfa\xa4\xb6F\xa1\xda\xb2\x96[O\xbd\xf8\xcbmG\x82" +
-	"T\xb5\xdb\x94\xcb W_y\xbe\xed7\xe5\xdbG\xa7" +
-	"\xbdL\xc5\x83\x902\x03ru \x7f\xea\xe4#w\xe7" +
-	"\xdf\xba\xc1\xfd\x99\xe8K\xdaE\xe1\xfe\\\xf4Im\xad" +
-	"p?\xbd\xf6\xf9\xc7\xfe\xfd\xc4\xcc\x89\x1b\x8c\x97+'" +
-	"\xb4\x1eE\xf4Y\x19\xd0\x1e\x16\xc6\x7f\xcb\x86ww\xff" +
-	"\xfd\x9f'\xeb\x8a\xb3Vi\xa3\xe2|\xb3\xfb\xf3\x8f/" +
-	"\x9d\x9b\xfd\x97\xf7\xc4+\xcerE\xcc\xe9*\x85\x8a\xf3" +
-	"\xca\xfd\xbf\x7f\xfbz\xc7\x97\xffS\xf7\xea\xa0\":\xf6" +
-	"\xe8\xd6o\xdf~\xe5\x8d\x15suOz\x94O\xd1\x93" +
-	"\xcd\xbbO\xfcDy\xf3\xca5\x9a\x89\xba\x8a\x8aT;" +
-	"\x94\xc3\xdam\"\xbce\x0a\xf5\xed\xe8\xf96\xdc\xb6\xf9" +
-	"\xd2u\xb2\x0d\xd5\xcd\x0f\x8d\x9a6\xad\x1c\xd6\x8e\x93\xf1" +
-	"\xeacJ\x15aU\xd5\x19\xb1\x8cBw\xd6\x90\xca\xa5" +
-	"r\xdf\xa0\x95\xab\x14x\xc6\xaa\xd8Y\xde=\xcc\xdd\xae" +
-	"!\xc3\x8e\x18EG\x97%\x19@F\x005\xd6\x07\xa0" +
-	"\xb7H\xa8'\x18\xa6\x9c\x11\xa3\xf7\x8e;1\x06\x0cc" +
-	"\x805_H\xbe6\xe5\xf3\x1c\xed!D=Q{y" +
-	"\x07\xbd\xbc]B}\x17C\x151\x81\x04\xee\\\x09\xa0" +
-	"?&\xa1\xfe\x14C\x951\xb1\x17\xea\x13d\xf9-\x09" +
-	"\xf5\xbd\x0cUIJ\xa0\x04\xa0\xee!pRB\xfd\x10" +
-	"CU\x96\x13(\x03\xa8\xaf\xad\x07\xd0\xa7$\xd4\x8f0" +
-	"L\x8dY\xf6(\xb7Q\x0d:\x0f\x88*`<os" +
-	"\x8e\xedA\x1d\x01\xb1\x1d0U0\xb6\xf2\x82\x83\x8b\x00" +
-	"\x87$D\x05\x18\xfd\x9b\xca\x1a\xd9\x11\x9e\xf3\xd1\x98\x87" +
-	"Nl\xe3\xb6cZ%a\xa54g\xbb\xd1\x1a\xceD" +
-	"\xcc\xd2(\xe5+K!\x80\xda\xa6\xa3\xdfUU\xed\x05" +
-	"\xa6\x86\"\xc91\xdbty?\x0ea\x93\x8f{F\x8c" +
-	"\x12@\xe0\xc1_`\xf4\xe7[UW\x0a\x0fq\x87\x97" +
-	"r\x8d\x0e\x189\xd8,\xb2\xef\xb6+\xa5\xaet\x8a;" +
-	"\x95\x82\xbb`\xe7l\xf1\x18\xdb\x83i\xf1*\xd28\x0f" +
-	"\x94\x95Y\x1a\xed\x16\x11\xd30\x18E\x07`\x81\x86\xde" +
-	"\xbc\x9f\xd8\xd4\xcf\xefR?\xd1\xeb\xe7w:\x01\xf4]" +
-	"\x12\xea\xcfR?\x99\xd7\xcf\xdd\xd4\xcf\xa7$\xd4'i" +
-	"\xc0\\\x9b\x1bE\x8c\x07\x8c\x02\x88q\xc0x\xcep\x0d" +
-	"\x7f\xeeR\xae\xe1\x8cn\xc8\xf9\x8d\x89\xd8\x95\x12\xb6\x00" +
-	"\xc3\x16\xc0\x09\xc3uy\xb1\xec\xfa\xbf\x1b\x0b\x9e\xae\x94" +
-	"2\x912\xcfR\xc9\xef\xf6s\xd2^\xc0>\x80\xcc\xb3" +
-	"(af/\xd6\xd2\xd2\xf6`'@f\x92\xe0\x1fc" +
-	"\x90\x99\xf6C\\\x0f\x90\xf9>\xe1\xfb1HN{Y" +
-	"\xb8\xd9K\xf8\x14\xe1r\xbf\xc8O;\x80\x0f\x00d\xf6" +
-	"\x13~\x88\xf0\x10K`\x08@{\x0d{\x012S\x84" +
-	"\x1f!<\xbc.\x81a\x00\xedgh\x03d\x0e\x11~" +
-	"\x94\xf0\x88\x94\x10T>\x8d[\x002o\x10\xfe[\xc2" +
-	"[X\x02[\x00\xb4\xe3\xb8\x12 s\x94\xf0\xbf\x10\xde" +
-	"*%\xb0\x15@\xfb\x93\x88\xff$\xe1\x1f\x11\xde&'" +
-	"\xb0\x8d\xf8U|\xf7}\xc2/\x10\x1e\x95\x13\x18%b" +
-	"\xc44@\xe6#\xc2g\x09WB\x09T\x00\xb4K\"" +
-	"\xaf\x0b\x84_%<\x16N`\x0c@\x9b\x13\xf6\xb3\x84" +
-	"\xcb\x8c\xa1\xba(\x94\xc0E\x00\x1a2\x8a\xe7*\xe1\xb7" +
-	"0\xf6\xff4+U\x14tT\xa3\x97\x11\xc3\xd9P*" +
-	"W\\\xa0!\x00\x86\x08\x984\x09\xc0\x100\x0cy\x16" +
-	"\xf7\x9a\xf9\xbc\x09\xc9l\xa5\xe0\x8e\xfbV\xd5\x1c\x81\xd9" +
-	"J\x01$w\xdc7\x8e\x1b\xf6p\xf3\xe6Gxi[" +
-	"\x13\x94t\xdc\x9cY\xaa\xc5\xe0\x9aEnU\xdcA@" +
-	"\x07[\x81a+\x85\xc9\x8b\x96=\xee\xff\xac\x16\x8d\xed" +
-	"\x9b*n\xb9\x02\xe8\xfaX<g\xda\xcd\xdf\xaa\x8db" +
-	"\xb8nu\xcbfi\xb8+\xed\xad.\xf8\x06>7t" +
-	"\xd3\xdaw\x0d\x19q\xbb\x89\x92{\x83\xc5NZ\xf9<" +
-	"\xb7\xb1=\xb8\x86\x9a\xf6\xba\x99(\x86\x92b\xabu\xa5" +
-	"\xe6\xee>\xda\xdf~\x09\xf5\x8du$\xbd\x81\xb6\xf2^" +
-	"\x09\xf5\xa1:\x92\x1e$\xcb\xfb%\xd4\x1fb\x18w\xca" +
-	"<\x8b\xed\xc1\xf5\xe2}w\xc2\xeb\xa1\x83j\xa0\xaf\xf3" +
-	"\x94\\\xb0\x86\x1dT\xfdK\xcc\x03\x1b\xe9g\xc0p\xf9" +
-	"\x981\xde\xed\xb1\xba#\x08H*:\xffC\xb3\xd2\xdc" +
-	"\x897S\xdf\xca\xa0B\xf11\xc3)\xde\\\xb22\xae" +
-	"\xcd%\xa3Ht\xd0\"\x12T\xfbD\xb0\xad}\x00)" +
-	"\xc7\xcdY\x15\x97\xfep\xdbn|\x8f\xe2\x8c\x8c\x19\xe3" +
-	"\xe2EA\xdd\xfe\xed\x84\xfe5\xa0\xf6\xac\x07\xa6.\x8f" +
-	"`\xa0\xff\xe8\xdf\x10j\x07\xd1z,21\x9fg?" +
-	"\xc6i\x0e\x16&x1%)\x8f\x8e\x1b\x0d\x821I" +
-	"\xf3\xa4\x98\xa2\xc6H\xc9\x81\xc4\xed P\xff\x08D\xff" +
-	"pU{:\xfd@\xfd{\x0b\xfd\x1b\xd3\x0f\x94\x96v" +
-	"\xe1 \xeb\x1bR/g\xfe\x01\x8f\xfe\xf9\xa8\xaa\x9dB" +
-	"\xce\"\xc3\xdcm\xf4\xd3\xd0\xfd\x86\x9d\x80O\x9e\x102" +
-	"\x8b|B\xef\xb3#F\x09\xd5\xe0\xa4o\x9a\xba\xc8\x0d" +
-	"\xdf\x9d\xd7\xbc\xfaUl\x14E/0l\xaas\x9a;" +
-	"V\x92\x0a\xe0P\xfeu\xbb\xd5{\xb3\xdd\xea\xab\xdf\xad" +
-	"y\xc1\x1c\xdc\x02\xa0o\x94P\xff\x0a\xc3\xa4S\xb0\\" +
-	"'\xa0\xc5&\xbe1\x0b\x053k\xd9 qgA\x9d" +
-	"K'E\x9c\x14MW-\x9asK\x00\xf4\x0f%\xd4" +
-	"?\xae\x8b\xe6\xe2\x03\x00\xfa\x05\x09\xf5\xab\x0cq~\xd1" +
-	"\xe7(\xc2\x8f%L\xd7\x09\x9cz\x8dr\x99%\xba\x17" +
-	"\xf2\x86\x9e\xbc!\xc9@\x9a\xd8^\x11\xea\x86\x9e\xba\xb5" +
-	"\x0a\x95\x94\x09o\x17\xea\xc6<u\x8b\x09\xd5P\x84:" +
-	"\xd4\xab\xdbb\xa1z\x09\xc2o\x15\xea&{\xea\xb6L" +
-	"\xa8\xd5-\x84w!C\xc9\x1a\xad\x91<\xdfn\xba\xf7" +
-	"X9N\xf2 \x03C\x19jg\xce\xbc\xd8$\xb9m" +
-	"[v\xed\x80s\xedJ)k\xb8\x1c0\xe7;\x99\xc8" +
-	"s7;\xf2\xa0SS\x94\xacU,\x9b\x05\xfe \xf1" +
-	"\xbd\x8f\x99%\xc75J\xae\x09I\xc3\xe5\x81m\xd2\xae" +
-	"\x94\x82_\xff\x0d\x00\x00\xff\xffx\x80\x97~"
+const schema_f1bd399bfe4c1c7d = "x\xda\x9cWkl\x14\xd7\x15>\xe7\xce\xee\x8emf" +
+	"\xbc\x9e\xde\xa5\xaaSGK,S\x11+X\xe1\x91\x10" +
+	"\xbb\xa0u\x08\xc8\xa1\x85\xe0\xf1R\x11\x10\xa8\x0c\xbbc" +
+	"{\xe4}ef\x16\xe3*\x88Z\x81\xe6U\xa4< " +
+	"\xaaS\xaa6\x08\x12\xaa\x06\x85R\xd4\x06\x89JE\xad" +
+	"\x9a\x84_\xa4i\x9a\xa4\x0f\xa9\xa4iS\xd3 \x02\x95" +
+	"%\x1e\x81\xad\xce\x1d\xcf\xce\xec\x1a\x1a\xb5\xbf\xbc\xf3\xdd" +
+	"s\xcf=\xef\xf3\xf9\xee\x15\xd1\xde\xc8\x02u}\x130" +
+	"}{4V\xf9\xf8\xc3\xf3?\xf9rk\xfb8h\xad" +
+	"\x08\x10E\x19`\x91\x16mG@\xde\x1aM\x01V\xba" +
+	"?|\xfa\xdc}\xef}e\x1c4\x05+;\xdaV\xdf" +
+	"\xf8~\xf7//B4*\x03\xf0\xee\xe8s\xfc~\xfa" +
+	"\xb5hY4\x89\x80\x17X\xdb\xd8\x9bS\x97\x9e\xd2\x14" +
+	")\x10\x05\xe4\xf9\xd8\x01^\x8e\xd1\x8dGb}|\x82" +
+	"~Un\x14\x87{\x9b\x9a6\xee\x85z\xe1\xf1\xd8S" +
+	"\xfcI!\xbc;\xd6\xc7\x8f\x08\xe1_\xbc\xb0\xb9\xf9\x87" +
+	"\xe6\xb3{A\xe3\xbe\x95|_\xec* \x9f\x88\x09#" +
+	"\x0f6}|}\xc7\xe4~\xd0\x13\xc8\x00\xa2\x8cl:" +
+	"\x11kB\xc0E\xa7bdZ\xa5\xefW\x9b\xb2\xeb\xbe" +
+	"z\xed%\xd0\x15\x94C\x8e\x88\x97\xde\x96\x0f\xf0\x0fd" +
+	"\xba\xf4\xae\xbcV\x02\xac\xfcnb\xc9\xe3S\x93\x9b\x0e" +
+	"L?(\x91\xd0\xf8,zp\xf7\xac\xd7\x00+\xd7?" +
+	"\x88\xfc\xf6\x0f\x1b\xee=\xe4\x9dG\xe8\xe6|\x85!D" +
+	"*\xa9\xd1\xcb[\x0f\xcf\xb6\x0e\x81\xa6UM\xd5\x94s" +
+	"\x80|\xb6B\xa6^\xf9\xd97\xaf\xbe\xf7\\\xe5\x95\xb0" +
+	"\xe6{\x94K\x80\xbc[!\xcd\x17\xde\xf9h\xd7\xbc\x89" +
+	"\xbf\xbc\x0aZ\xc2\xd7\xfc\xb6r\x1bi\xde\x97[\xf2\xc5" +
+	"\xd4\xe1W^\x0b\xa7\xea\x84\xd2I\xa9:%T?\xbd" +
+	"\xfd\xf7+\x1f{\xf5\x91\xa3\xa0)\xac&\xa4g\x95\x17" +
+	"\xf9\xa4B/\xfd]Y\x02X\xf9\xe7m\x97\xfe\xba\xe5" +
+	"\x9czlF\xec'\x95\x03\xfc\xa2\x10<\xaf<\xce\x97" +
+	"\xa9\x14{\xd60\xe7\xec\x0b?\xdfv<p\x95\xcfU" +
+	"\xafB\xa4\xf2\xf2\xf3M\xbf.-\x1e9\xe1y*\x0e" +
+	"\x1a\xd5K\x10\xa9\xf4\x0d\x9e=\xb3i\xe9\xe0\x9b3\xd4" +
+	"\x9fW^\xe4SB\xfdE\xe5\x0dn\x09\xf5'\x96=" +
+	"\xff\xe8\xbfv_:=CXWO\xf3\xcd$\xc27" +
+	"\xa8}|\\\x08\xff)\x13\xdb\xd3\xf5\xe7\xbf\x9d\x09\x05" +
+	"\xc7R\x9b(8o\xad\x9f\xecz\xbfm\xea\x8f\xa1\x0a" +
+	"Y\xa4\xab\x8c\x82\xf3\x0d\x95\x82\xf3\xad\xae\xbb\x1ek\xbb" +
+	"r\xf9\x1f\xdeUO`\xb7*\x0a}\x8f\x10x\xf9\xc1" +
+	"\xb7\xde\xb9\xd1\xfa\xf5\x7f\x87t\x1fQEJ\xb7l\xfd" +
+	"\xce\xe2k\xaf\xdfy%t\xf2\xac\xfa\x05:Y\xbf\xe7" +
+	"\xf4\x8f\x957\xae]\xa7\xa2\x0a\x85\\\xc4bL=\xe6" +
+	"Y\xcdw\xa8\x94\xd8\x93\x17\x9ap\xdb\xfa\xa9\x1b$\x1b" +
+	"\x0b\x15 \xd5*om>\xc6\xefh&\xcd\xb77/" +
+	"a0\xbf\xe2\x0c\x17\x8d\\W\xc6\x90J\x85R\xcf\x9a" +
+	"b\xb6\x9c3\xd3\xc5\xb2\x9d1\xbb\x86L\xb7\xa3\xdf\xb0" +
+	"e#\xef\xe8\x11)\x02\x10A\x00M\xed\x01\xd0\x1b$" +
+	"\xd4\x13\x0cS\xce\xb0\xb1\xf0\x9e{Q\x05\x86*`U" +
+	"\x17\x92\xae\xb5\x83\x83&\xda\xfd\x88z\xa2zy\x07]" +
+	"\xde.\xa1\xbe\x8b\xa1\x86\x98@\x02\xc7;\x01\xf4G%" +
+	"\xd4\x9f`\xa81&\x1aK\xdbM\x92\xdf\x96P\xdf\xcf" +
+	"P\x93\xa4\x04J\x00\xda\x04\x81{%\xd4\x8f2\xd4\"" +
+	"\x91\x04F\x00\xb4#\xcb\x01\xf4\xc3\x12\xea\xc7\x19\xa6F" +
+	"\x8b\xf6\x88i\xa3\x16\x94\x06 j\x80\xf1A\xdb4\xb1" +
+	"%\x88# \xb6\x00\xa6r\xc6V3\xe7`3`\xbf" +
+	"\x84\xa8\x00\xa3\x9f\xa9\x8c\x91\x196\xb3>\xaaz\xe8\xce" +
+	"m\xa6\xedX\xc5\x82\x90R\xea\xbd]]\x1cJ\xcbV" +
+	"a\x84\xfc\x8dHQ\x80\xea\xa8@?\xab\x9a\xb6\x10\x98" +
+	"\x16\x95\x93\xa3\xb6\xe5\x9a\xbd\xd8\x8fu:\x1e\x186\x0a" +
+	"\x00\x81\x06\xbf\xc3\xd1o\x00M\xeb\x14\x1a\xe2\x8eY\xc8" +
+	"\xd6*`\xa4`\xbd\xf0\xbe\xcb.\x17:\x06R\xa6S" +
+	"\xce\xb9\xb7\xcc\x9c-\x8e\xb1%\xa8\x16/\"\xb5\xf5@" +
+	"^Y\x85\x91.a1\x15\x83\x91w\x00n\x91\xd0\x9b" +
+	"\xe7\x13\xeb\xf2\xf9]\xca'z\xf9|\xb2\x1d@\xdf%" +
+	"\xa1\xfe\x0c\xe5\x93y\xf9\xdcC\xf9|BB}/\x15" +
+	"\x98k\x9bF\x1e\xe3\xc1\xc8\x01\xc48`<k\xb8\x86" +
+	"_w)\xd7pFVe\xfd\xc4\xc8v\xb9\x80\x0d\xc0" +
+	"\xb0\x01p\xa7\xe1\xbaf\xbe\xe4\xfa\xdf\xb5\x01\x1f(\x17" +
+	"\xd2r\xc9\xccP\xc8\x97\xfa>\xf1}\xd8\x03\x90~\x06" +
+	"%L\xef\xc7\xaa[|\x02\xdb\x01\xd2{\x09\xfe\x11\x06" +
+	"\x9e\xf1\x1f\xe0r\x80\xf4\xf7\x08?\x88\x81s\xfc%\xa1" +
+	"f?\xe1\x87\x09\x8f\xf4\x0a\xff\xf8!\xfc\x1a@\xfa " +
+	"\xe1G\x09\x8f\xb2\x04F\x01\xf8\x11\\\x08\x90>L\xf8" +
+	"q\xc2c\xf7'0\x06\xc0\x7f\x8a6@\xfa(\xe1'" +
+	"\x09\x97\xa5\x84\x98\xf5'p#@\xfau\xc2\x7fCx" +
+	"\x03K`\x03\x00?\x85\x9d\x00\xe9\x93\x84\xbfOx\xa3" +
+	"\x94\xc0F\x00\xfe\xae\xb0\xff\x0c\xe1\x9f\x10\xde\x14I`" +
+	"\x13\x00\x9f\x14\xef~D\xf8\xa7\x84\xcf\x8a$p\x16\x0d" +
+	"f\x1c\x00H\x7fB\xf8e\xc2\x95h\x02\x15\x00>%" +
+	"\xfc\xfa\x94\xf0\xcf\x08Wc\x09T\x01\xf8\x15!\x7f\x99" +
+	"\xf0\x08c\xa85G\x13\xd8\x0c\xc0\x91\x91=\x9f\x11\xfe" +
+	"%\xc6\xfe\x97d\xa5\xf2b\x1cU\xc7\xcb\xb0\xe1\xac*" +
+	"\x94\xca.P\x11\x00C\x04LZ\x04`\x14\x18F=" +
+	"\x89\x15\xd6\xe0\xa0\x05\xc9L9\xe7\x8e\xf9R\x95,\x81" +
+	"\x99r\x0e$w\xcc\x17\x8e\x1b\xf6P}\xe7\xcbfa" +
+	"[\x1d\x94t\xdc\xacU\xa8\xda\xe0Zy\xb3Xv\xd7" +
+	"\x00:\xd8\x08\x0c\x1b\xc9L3_\xb4\xc7\xfc\xcfJ\xde" +
+	"\xd8\xbe\xb6\xec\x96\xca\x80\xae\x8f\xc5\xb3\x96]\xff\xd6\xad" +
+	"Z\xd7\xe9Hy\x8d\xa6+\xd56[\xb9\x10@\xef\x95" +
+	"P\xdf\x14\x9a\x9b\x1b\xa8Q\xd6I\xa8o\x09\xcd\xcd\xcd" +
+	"\xd4|\x0fK\xa8g\x19&\x9d\x92\x99\xa9>\xdb\x120" +
+	"\x13@1\xd0\xbc\xf0:\xa8\x05\xbbqzZ\xe6\x8aC" +
+	"\x0ej>\xcb\xf2\xc0\xaa\xbd\xb1\x90\xbd%\xab0\xd41" +
+	"\xe0\x8d\x1a\xf0\x05\xfcY\xd6Ec\xaa\xa3\xdf\x88\xdbu" +
+	"+da0\x88\x92\xc5\xc1A\xd3\xc6\x96\x80\xfe\xd5\xcd" +
+	"\xa1\xfa\xc1\xd6\x9f\x9c\x11\x9c\xce\xe9\xe0\xac\x0e\x05g\x15" +
+	"\x05g\x85\x84z\x7f(8kH\xf2A\x09\xf5u\x0c" +
+	"\xe3\x14\x9c\xba\xa0\xb4\xfc\xffA\x11\xe3\xb2\xcfp\xcdQ" +
+	"c\xac\xcb\xdbB\x8e\x18\x98R\xde\xf9\x9c\x1d;`:" +
+	"\xf1\xfaQ\xdd\x19D(>j8\xf9\x9b\xaf\xd8\xb4k" +
+	"\x9b\x92\x91\xa7\xf1\xd5 \x1c\xd4z\x84\xb1\x8d=\x00)" +
+	"\xc7\xcd\x16\xcb.\xfd1m\xbb\xf6\x1e\xd9)\x8f\x1ac" +
+	"\xe2\xa2X5>\x19D\x9f\xbdh\x0b\x96\x03\xd3\xe6\xca" +
+	"\x18\xf0\x15\xf4I\x91\xd6JkH\x95wN\xfb\xd9\x8b" +
+	"q\xaa\x83[/$Q%\xd3U]+\x10\x94\xc9\x80" +
+	"\x99\x14UTk))\x90L\xc1\"\x14a\xa8\xcfj" +
+	"\xd1g\xea\x9a\xde\x0eL[I\x86\xfa\x04\x12}\xd2\xac" +
+	"u\x93\xa1\xf3edU\x9e\x8d>\x7f\xd3\xee\xa0\xb3\xd9" +
+	"2\x0d\xa0\xaa\x03q\xea\xbf\x9b\xf8\x11\xceYxC\xfb" +
+	"\xff\xd4\xa0O\x995\xad]lhy\xc8tk\xf5\xd4" +
+	"\x14HM\xdb@\xadLx\x12\xf8\"\xe1\xd2X>]" +
+	"\x1a\x1d\x0cwz[<\xd4\xe2\xe1m\xde\xfcy\xe5I" +
+	"\xda\xe5\xffRx\x99a\xa3\x80Z\xf0\x0fT]\xc9\xcb" +
+	"3<\x9a&\x08\xe19P\xcb <\x7f\xb0.\xc9\x03" +
+	"\xa6SLRh\x1d/\xcf3\xa6^Mc\xf7\x84\x1b" +
+	"{\x9a]\xac\xd9\x08\xa0\xaf\x96P\x7f\x98\xa6^\xae\xe8" +
+	":\xc1\x0e\xa9\x1b\xceV.ge\x8a6H\xa6sK" +
+	"R0\x90\x14v\x925\xf3\xaa\xb4\xa0\x11o\x03HG" +
+	"h\x8f\xb5``\x10W\xc5>W\xc4~#\xba\xe0\xcd" +
+	"\x1a>[\xac\xc9\x16\x82\xdb\xc2\xb4\xa0U\xac\xdb\x04\xe1" +
+	"s\x04-@\x8f\x16\xdc.\xd6g\x1b\xe1\xf3\x04-@" +
+	"\x8f\x16\xcc\x15\xf4b\x0e\xe1w\x09Z\xc0<Zp\xa7" +
+	"\x90\x9fG\xf8\xe20-X \xe8\xc2\xdd\x84/\x15\xb4" +
+	" \xe2\xd1\x82n\xf1\xeeb\xc2{\x05-\x88z\xb4`" +
+	"\x99\xb0\xf3>\xc2W C\xa98R\xdd\x9a\xe6v\xcb" +
+	"}\xa0\x985i\xdfF\x80a\x04\xaa\xbcqz{'" +
+	"M\xdb.\xdaUF\xec\xda\xe5B\xc6pM\xc0\xac\xaf" +
+	"d\xe7\xa0\xe9f\x86\x1fr\xaa+:S\xcc\x97\xac\x9c" +
+	"\xf9\x10-P\x1f\xb3\x0a\x8ek\x14\\\x0b\x92\x86k\x06" +
+	"\xb2I\xbb\\\x08\xbeR\xa3\x86\xe5\x06\x9f\xff\x09\x00\x00" +
+	"\xff\xffg\xb3\xfa\xa5"
 
 func RegisterSchema(reg *schemas.Registry) {
 	reg.Register(&schemas.Schema{
@@ -2896,6 +3183,7 @@ func RegisterSchema(reg *schemas.Registry) {
 			0x9491659f0e5d96b7,
 			0x9ce97dfde70aa439,
 			0xa1fb3b54645cc047,
+			0xa25ce9f5873799d2,
 			0xa53659d6c604d9fd,
 			0xa56915a862f8773f,
 			0xa7ff92d7fa5fb3f9,
@@ -2908,6 +3196,7 @@ func RegisterSchema(reg *schemas.Registry) {
 			0xc8663c5cd0e16647,
 			0xcaf285eb7c933db9,
 			0xd0e3dc2e8d0663db,
+			0xdaf51cd82ee957c9,
 			0xe6f8f91c832c2e7a,
 			0xf34b19fed3c948a6,
 			0xf929b8fb34866260,

@@ -179,3 +179,9 @@ func TestPadded(t *testing.T) {
 		inst.Close(ctx)
 	}
 }
+
+func TestPuzzle(t *testing.T) {
+	if got := wasm.Puzzle(0, 3); got != 2832 { // the answer the package documents
+		t.Fatalf("wasm.Puzzle(0, 3) = %d, want 2832", got)
+	}
+}

@@ -199,7 +199,11 @@ func runWorkers(ctx context.Context, e *env, args []string) int {
 		if w.Memory != 0 {
 			mem = formatBytes(w.UsedMem) + "/" + formatBytes(w.Memory)
 		}
-		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%d\n", w.ID, w.Used, w.Slots, mem, orDash(strings.Join(w.Labels, ",")), w.Runs)
+		slots := fmt.Sprintf("%d/%d", w.Used, w.Slots)
+		if w.Waiting > 0 { // short runs sent ahead
+			slots += fmt.Sprintf(" +%d", w.Waiting)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", w.ID, slots, mem, orDash(strings.Join(w.Labels, ",")), w.Runs)
 	}
 	tw.Flush()
 	return 0

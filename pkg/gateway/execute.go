@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"capnproto.org/go/capnp/v3"
@@ -12,32 +13,67 @@ import (
 	"github.com/shoalmesh/shoal/pkg/task"
 )
 
-// inflight is a run attempt whose Worker.run call is under way.
+// inflight is a run attempt whose call to its worker is under way.
 type inflight struct {
 	worker sched.WorkerID
 	conn   *remoteWorker // the connection it was dispatched on
 	cancel context.CancelFunc
+	// shared: the call carries other runs too (Worker.runs), so canceling
+	// its task must not cancel the call; the run is short, and its outcome
+	// is not counted once the task is canceled.
+	shared bool
 }
 
 // callGrace is how long past a run's own time limit the gateway waits for
 // the worker's answer before it gives up on the call.
 const callGrace = 30 * time.Second
 
-// execute calls Worker.run for one dispatched attempt and records the outcome.
-func (g *Gateway) execute(ctx context.Context, d sched.Dispatch, w wire.Worker, sink wire.LogSink) {
+// execute calls its worker for dispatched attempts and records their
+// outcomes: Worker.run for one, Worker.runs for several short ones. stop
+// cancels ctx, which is the call's own (see inflight).
+func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sched.Dispatch, w wire.Worker, sink wire.LogSink) {
 	defer g.tasks.Done()
 	defer w.Release()
 	defer sink.Release()
-	timeout := d.Spec.Duration
-	if timeout == 0 {
-		timeout = g.cfg.TaskTimeout
+	defer stop() // else ctx stays among its parent's children
+	timeouts := make([]time.Duration, len(ds))
+	var limit time.Duration // the call's: every run in turn, plus the grace
+	for i, d := range ds {
+		timeouts[i] = d.Spec.Duration
+		if timeouts[i] == 0 {
+			timeouts[i] = g.cfg.TaskTimeout
+		}
+		limit += timeouts[i]
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout+callGrace)
+	ctx, cancel := context.WithTimeout(ctx, limit+callGrace)
 	defer cancel()
-	o := g.call(ctx, d, w, sink, timeout)
+	g.metrics.called(len(ds))
+	var outs []task.Outcome
+	if len(ds) == 1 {
+		outs = []task.Outcome{g.call(ctx, ds[0], w, sink, timeouts[0])}
+	} else {
+		outs = g.callMany(ctx, ds, w, sink, timeouts)
+	}
 	answered := time.Now()
 
 	g.mu.Lock()
+	currents := make([]bool, len(ds))
+	runs := make([]task.Run, len(ds))
+	for i, d := range ds {
+		currents[i], runs[i] = g.finishedLocked(d, outs[i])
+	}
+	g.notifyLocked()
+	g.kick()
+	saved := g.unlockSaved() // the runs' records are durable once this returns
+	for i := range ds {
+		g.metrics.answered(outs[i], currents[i], runs[i], answered, saved)
+	}
+}
+
+// finishedLocked records the outcome of d, dispatched by execute; it
+// returns whether the outcome counted (see sched.Finished) and the run as
+// recorded.
+func (g *Gateway) finishedLocked(d sched.Dispatch, o task.Outcome) (bool, task.Run) {
 	rw := g.inflight[d.Ref].conn
 	delete(g.inflight, d.Ref)
 	if !o.Lost {
@@ -52,10 +88,7 @@ func (g *Gateway) execute(ctx context.Context, d sched.Dispatch, w wire.Worker, 
 	if t, ok := g.sched.Task(d.Ref.Task); ok && t.Status.Done() {
 		g.logs.close(d.Ref.Task)
 	}
-	g.notifyLocked()
-	g.kick()
-	saved := g.unlockSaved() // the run's record is durable once this returns
-	g.metrics.answered(o, current, run, answered, saved)
+	return current, run
 }
 
 // call runs d on w; its output goes to sink, the connection's log sink.
@@ -83,15 +116,69 @@ func (g *Gateway) call(ctx context.Context, d sched.Dispatch, w wire.Worker, sin
 	if err != nil {
 		return task.Outcome{Lost: true, Error: "bad answer from worker: " + err.Error()}
 	}
+	return decodeResult(r, sent)
+}
+
+// callMany runs ds on w in one Worker.runs call, and returns their
+// outcomes in order; if the call fails, every run in it is lost.
+func (g *Gateway) callMany(ctx context.Context, ds []sched.Dispatch, w wire.Worker, sink wire.LogSink, timeouts []time.Duration) []task.Outcome {
+	outs := make([]task.Outcome, len(ds))
+	lost := func(why string) []task.Outcome {
+		for i := range outs {
+			outs[i] = task.Outcome{Lost: true, Error: why}
+		}
+		return outs
+	}
+	sent := time.Now()
+	f, release := w.Runs(ctx, func(p wire.Worker_runs_Params) error {
+		if err := p.SetModules(g.source.AddRef()); err != nil {
+			return err
+		}
+		if err := p.SetLogs(sink.AddRef()); err != nil {
+			return err
+		}
+		specs, err := p.NewSpecs(int32(len(ds)))
+		if err != nil {
+			return err
+		}
+		for i, d := range ds {
+			if err := encodeSpec(specs.At(i), d, timeouts[i], uint64(g.cfg.MaxOutput)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	defer release()
+	res, err := f.Struct()
+	if err != nil {
+		return lost("worker call failed: " + err.Error())
+	}
+	rs, err := res.Results()
+	if err == nil && rs.Len() != len(ds) {
+		err = fmt.Errorf("%d results for %d runs", rs.Len(), len(ds))
+	}
+	if err != nil {
+		return lost("bad answer from worker: " + err.Error())
+	}
+	for i := range outs {
+		outs[i] = decodeResult(rs.At(i), sent)
+	}
+	return outs
+}
+
+// decodeResult reads a worker's answer for a run whose call was sent at
+// sent.
+func decodeResult(r wire.RunResult, sent time.Time) task.Outcome {
 	text, _ := r.Result()
 	reason, _ := r.Error()
 	tm := task.Timing{
+		Queue:       time.Duration(r.WaitNs()),
 		Fetch:       time.Duration(r.FetchNs()),
 		Compile:     time.Duration(r.CompileNs()),
 		Instantiate: time.Duration(r.InstantiateNs()),
 		Exec:        time.Duration(r.RunNs()),
 	}
-	tm.Placement = max(0, time.Since(sent)-tm.Fetch-tm.Compile-tm.Instantiate-tm.Exec)
+	tm.Placement = max(0, time.Since(sent)-tm.Queue-tm.Fetch-tm.Compile-tm.Instantiate-tm.Exec)
 	return task.Outcome{OK: r.Ok(), ExitCode: r.ExitCode(), Result: text, Error: reason, Truncated: r.Truncated(), Timing: tm}
 }
 

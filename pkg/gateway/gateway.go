@@ -164,16 +164,41 @@ func (g *Gateway) dispatch(ctx context.Context) time.Time {
 	if g.draining {
 		return time.Time{}
 	}
+	short := make(map[sched.WorkerID][]sched.Dispatch)
 	for _, d := range g.sched.Assign(time.Now()) {
-		w := g.workers[d.Worker]
-		callCtx, cancel := context.WithCancel(ctx)
-		g.inflight[d.Ref] = inflight{worker: d.Worker, conn: w, cancel: cancel}
-		w.running++
-		g.tasks.Add(1)
-		go g.execute(callCtx, d, w.client.AddRef(), w.sink.AddRef())
+		if d.Short {
+			short[d.Worker] = append(short[d.Worker], d)
+			continue
+		}
+		g.start(ctx, []sched.Dispatch{d})
+	}
+	// Short runs go several to a call. To a worker with no call under way,
+	// in two calls when there are enough: it is still busy with the
+	// second while the first's answer comes back and its replacements go
+	// out, and from then on each answer is followed by one new call.
+	for id, ds := range short {
+		if g.workers[id].running == 0 && len(ds) >= 4 {
+			half := (len(ds) + 1) / 2
+			g.start(ctx, ds[:half:half])
+			ds = ds[half:]
+		}
+		g.start(ctx, ds)
 	}
 	next, _ := g.sched.NextDue()
 	return next
+}
+
+// start calls the worker of ds (all for one worker) for them, in a
+// goroutine that records their outcomes.
+func (g *Gateway) start(ctx context.Context, ds []sched.Dispatch) {
+	w := g.workers[ds[0].Worker]
+	callCtx, cancel := context.WithCancel(ctx)
+	for _, d := range ds {
+		g.inflight[d.Ref] = inflight{worker: d.Worker, conn: w, cancel: cancel, shared: len(ds) > 1}
+	}
+	w.running += len(ds)
+	g.tasks.Add(1)
+	go g.execute(callCtx, cancel, ds, w.client.AddRef(), w.sink.AddRef())
 }
 
 // drain stops dispatching and gives running runs up to the grace period
@@ -407,7 +432,7 @@ func (g *Gateway) Cancel(id string) (task.Task, error) {
 		return task.Task{}, err
 	}
 	for _, d := range running {
-		if f, ok := g.inflight[d.Ref]; ok {
+		if f, ok := g.inflight[d.Ref]; ok && !f.shared {
 			f.cancel()
 		}
 	}

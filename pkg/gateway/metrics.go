@@ -26,6 +26,10 @@ type metrics struct {
 	// Bytes moved: modules served to workers, results and log output
 	// received from them.
 	moduleBytes, resultBytes, logBytes prometheus.Counter
+	// calls counts calls to workers that carried runs: run (one run) and
+	// runs (several short ones); callRuns counts the runs they carried.
+	calls    *prometheus.CounterVec
+	callRuns *prometheus.CounterVec
 }
 
 // phaseBuckets are 1-2.5-5 steps from 10 µs to 100 s: a run of the C hash
@@ -54,6 +58,16 @@ func newMetrics(g *Gateway) *metrics {
 		resultBytes: counter("shoal_result_bytes_total", "Result bytes received from workers."),
 		logBytes:    counter("shoal_log_bytes_received_total", "Log output bytes received from workers."),
 	}
+	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shoal_worker_calls_total", Help: "Calls to workers that carried runs, by method: run (one run), runs (several short runs).",
+	}, []string{"method"})
+	m.callRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shoal_worker_call_runs_total", Help: "Run attempts carried by calls to workers, by method.",
+	}, []string{"method"})
+	for _, method := range []string{"run", "runs"} {
+		m.calls.WithLabelValues(method)
+		m.callRuns.WithLabelValues(method)
+	}
 	hist := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "shoal_run_phase_seconds",
 		Help:    "Where the time of runs the workers answered went, by phase: queue, placement, fetch, compile, instantiate, run, total (due to outcome), result (answer to durable record).",
@@ -65,7 +79,7 @@ func newMetrics(g *Gateway) *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.submitted, hist, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes,
+		m.submitted, hist, m.calls, m.callRuns, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes,
 		stateCollector{g},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_store_file_bytes", Help: "Size of the gateway's database file."},
 			func() float64 { return float64(g.st.Stats().FileSize) }),
@@ -114,7 +128,8 @@ var (
 	descSlots          = prometheus.NewDesc("shoal_slots", "Slots the workers offer.", nil, nil)
 	descSlotsUsed      = prometheus.NewDesc("shoal_slots_used", "Slots running a run.", nil, nil)
 	descSlotsFree      = prometheus.NewDesc("shoal_slots_free", "Slots free for a run.", nil, nil)
-	stateCollectorDesc = []*prometheus.Desc{descTasks, descRuns, descRetries, descRunsPending, descRunsReady, descRunsScheduled, descRunsHeld, descWorkers, descSlots, descSlotsUsed, descSlotsFree}
+	descRunsWaiting    = prometheus.NewDesc("shoal_runs_waiting_on_workers", "Short runs given to workers beyond their free slots, waiting there for one.", nil, nil)
+	stateCollectorDesc = []*prometheus.Desc{descTasks, descRuns, descRetries, descRunsPending, descRunsReady, descRunsScheduled, descRunsHeld, descWorkers, descSlots, descSlotsUsed, descSlotsFree, descRunsWaiting}
 )
 
 // taskStatuses are the values of shoal_tasks' status label: all are
@@ -150,4 +165,15 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descSlots, counts.Slots)
 	gauge(descSlotsUsed, counts.Used)
 	gauge(descSlotsFree, max(counts.Slots-counts.Used, 0))
+	gauge(descRunsWaiting, counts.Waiting)
+}
+
+// called counts a call to a worker carrying n runs.
+func (m *metrics) called(n int) {
+	method := "run"
+	if n > 1 {
+		method = "runs"
+	}
+	m.calls.WithLabelValues(method).Inc()
+	m.callRuns.WithLabelValues(method).Add(float64(n))
 }

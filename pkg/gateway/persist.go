@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/sched"
@@ -48,27 +49,39 @@ func (g *Gateway) unlockSaved() error {
 	return g.save(updates)
 }
 
-// save records final runs, one store call per task; calls share commits.
+// save records final runs, one store call per task. The calls of a batch
+// of runs of many tasks (the answer to a Worker.runs call) are made at
+// once, so that the store's group commit writes them in one transaction.
 func (g *Gateway) save(updates []sched.Update) error {
-	var errs []error
-	for len(updates) > 0 {
-		id := updates[0].Task
-		var runs []task.Run
-		rest := updates[:0]
-		for _, u := range updates {
-			if u.Task == id {
-				runs = append(runs, u.Run)
-			} else {
-				rest = append(rest, u)
-			}
+	if len(updates) == 0 {
+		return nil
+	}
+	byTask := make(map[string][]task.Run)
+	var order []string
+	for _, u := range updates {
+		if _, ok := byTask[u.Task]; !ok {
+			order = append(order, u.Task)
 		}
-		updates = rest
-		if err := g.st.SaveRuns(id, runs...); err != nil {
+		byTask[u.Task] = append(byTask[u.Task], u.Run)
+	}
+	errs := make([]error, len(order))
+	saveOne := func(i int) {
+		id := order[i]
+		if err := g.st.SaveRuns(id, byTask[id]...); err != nil {
 			// The run stays unfinished in the file: a restart runs it again.
-			g.log.Error("record runs", "task", id, "runs", len(runs), "err", err)
-			errs = append(errs, err)
+			g.log.Error("record runs", "task", id, "runs", len(byTask[id]), "err", err)
+			errs[i] = err
 		}
 	}
+	if len(order) == 1 {
+		saveOne(0)
+		return errs[0]
+	}
+	var wg sync.WaitGroup
+	for i := range order {
+		wg.Go(func() { saveOne(i) })
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

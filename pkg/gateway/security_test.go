@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -227,6 +228,12 @@ func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600
 type liar struct{ foreign chan error }
 
 func (l *liar) Ping(context.Context, wire.Worker_ping) error { return nil }
+
+// Runs is never called: the gateway sends runs of a module it has not seen
+// run one at a time.
+func (l *liar) Runs(context.Context, wire.Worker_runs) error {
+	return errors.New("liar: runs not expected")
+}
 
 func (l *liar) Run(ctx context.Context, call wire.Worker_run) error {
 	args := call.Args()

@@ -35,6 +35,10 @@ type Dispatch struct {
 	Ref    RunRef
 	Worker WorkerID
 	Spec   task.Spec
+	// Short: runs of its module are short (see short.go). The worker may
+	// have been given it beyond its free slots, and it may travel in one
+	// call with other short runs for the same worker.
+	Short bool
 }
 
 // Config holds the defaults a scheduler fills in for tasks that leave them
@@ -43,11 +47,16 @@ type Config struct {
 	Retries      int           // extra attempts after a lost worker
 	RetryBackoff time.Duration // wait before the first retry; doubles per attempt
 	MaxBackoff   time.Duration
+	// Depth is how many short runs per slot a worker may hold, running or
+	// waiting for a slot, while it holds no other run; 1 turns it off.
+	Depth int
+	// ShortRun: a module whose runs take less than this on average is short.
+	ShortRun time.Duration
 }
 
 // DefaultConfig is what a gateway uses unless told otherwise.
 func DefaultConfig() Config {
-	return Config{Retries: 2, RetryBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second}
+	return Config{Retries: 2, RetryBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second, Depth: 8, ShortRun: 2 * time.Millisecond}
 }
 
 // Scheduler is the gateway's state: tasks, their runs and the workers, and
@@ -73,6 +82,7 @@ type Scheduler struct {
 	// at its limit of runs executing at once (see owners.go).
 	owners     map[string]*owner
 	maxRunning map[string]int
+	estimates  estimates // how long runs of each module take
 }
 
 // New returns an empty scheduler.
@@ -142,12 +152,12 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 		t.Refresh()
 		heap.Push(&s.ready, it)
 	}
-	if s.ready.Len() == 0 || !s.anyFree() {
+	if s.ready.Len() == 0 || !s.anyRoom() {
 		return nil
 	}
 	var out []Dispatch
 	var skipped []item
-	for s.ready.Len() > 0 && len(skipped) < maxSkips && s.anyFree() {
+	for s.ready.Len() > 0 && len(skipped) < maxSkips && s.anyRoom() {
 		it := heap.Pop(&s.ready).(item)
 		t, r := s.current(it.ref)
 		if r == nil || r.Status != task.Queued {
@@ -159,7 +169,8 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 			s.hold(t.Spec.Owner, it)
 			continue
 		}
-		w := s.place(&t.Spec)
+		short := s.isShort(t.Spec.Module)
+		w := s.place(&t.Spec, short)
 		if w == nil && !s.placeable(&t.Spec) {
 			s.blocked = append(s.blocked, it)
 			continue
@@ -177,13 +188,16 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 		w.used++
 		w.runs++
 		w.usedMem += t.Spec.Memory
-		w.running[it.ref] = slot{memory: t.Spec.Memory, owner: t.Spec.Owner}
+		w.running[it.ref] = slot{memory: t.Spec.Memory, owner: t.Spec.Owner, short: short}
+		if !short {
+			w.long++
+		}
 		r.Status = task.Running
 		r.Worker = string(w.id)
 		r.Started = now
 		r.Timing = task.Timing{Queue: now.Sub(r.Due)}
 		t.Refresh()
-		out = append(out, Dispatch{Ref: it.ref, Worker: w.id, Spec: t.Spec})
+		out = append(out, Dispatch{Ref: it.ref, Worker: w.id, Spec: t.Spec, Short: short})
 	}
 	for _, it := range skipped {
 		heap.Push(&s.ready, it)
@@ -191,9 +205,10 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 	return out
 }
 
-func (s *Scheduler) anyFree() bool {
+// anyRoom reports whether some worker could take some run now.
+func (s *Scheduler) anyRoom() bool {
 	for _, w := range s.workers {
-		if w.free() > 0 {
+		if w.room(true, s.cfg.Depth) > 0 {
 			return true
 		}
 	}
@@ -210,18 +225,18 @@ const maxSkips = 64
 func (s *Scheduler) placeable(spec *task.Spec) bool {
 	for _, w := range s.workers {
 		idle := *w
-		idle.used, idle.usedMem = 0, 0
-		if idle.offer.Slots > 0 && idle.fits(spec.Labels, spec.Memory) {
+		idle.used, idle.usedMem, idle.long = 0, 0, 0
+		if idle.offer.Slots > 0 && idle.fits(spec.Labels, spec.Memory, false, 1) {
 			return true
 		}
 	}
 	return false
 }
 
-func (s *Scheduler) place(spec *task.Spec) *worker {
+func (s *Scheduler) place(spec *task.Spec, short bool) *worker {
 	var best *worker
 	for _, w := range s.workers {
-		if w.fits(spec.Labels, spec.Memory) && (best == nil || w.better(best, spec.Module)) {
+		if w.fits(spec.Labels, spec.Memory, short, s.cfg.Depth) && (best == nil || w.better(best, spec.Module)) {
 			best = w
 		}
 	}
@@ -249,6 +264,9 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 		if sl, ok := w.running[ref]; ok {
 			delete(w.running, ref)
 			w.used--
+			if !sl.short {
+				w.long--
+			}
 			w.usedMem -= sl.memory
 			s.freed(sl.owner)
 		}
@@ -258,6 +276,9 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 		return false
 	}
 	s.tally.count(o)
+	if !o.Lost {
+		s.estimates.add(t.Spec.Module, o.Timing.Instantiate+o.Timing.Exec)
+	}
 	if o.Lost && ref.Attempt < *t.Spec.Retries {
 		s.tally.Retried++
 		r.Attempt++
@@ -274,7 +295,7 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 	r.Truncated = o.Truncated
 	queue := r.Timing.Queue
 	r.Timing = o.Timing
-	r.Timing.Queue = queue
+	r.Timing.Queue = queue + o.Timing.Queue // o's: waiting on the worker
 	r.Timing.Total = now.Sub(r.Due)
 	if o.OK {
 		r.Status = task.Succeeded
@@ -395,6 +416,10 @@ type Counts struct {
 	// canceled runs until they are popped. Held is the part of Queued held
 	// back because its owner is at its max-running.
 	Pending, Queued, Scheduled, Held int
+	// Waiting counts short runs given to workers beyond their slots: sent,
+	// or about to be, and waiting there for a slot (Used counts at most
+	// every slot).
+	Waiting int
 }
 
 // Counts summarizes the state.
@@ -406,7 +431,8 @@ func (s *Scheduler) Counts() Counts {
 	c.Queued = s.ready.Len() + len(s.blocked) + c.Held
 	for _, w := range s.workers {
 		c.Slots += w.offer.Slots
-		c.Used += w.used
+		c.Used += min(w.used, w.offer.Slots)
+		c.Waiting += max(0, w.used-w.offer.Slots)
 	}
 	return c
 }

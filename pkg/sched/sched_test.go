@@ -261,7 +261,9 @@ func TestDueTaskIsQueuedAtOnce(t *testing.T) {
 // Runs no worker could take wait aside without holding up the rest, and
 // run once a suitable worker offers.
 func TestUnplaceableRunsWaitForASuitableWorker(t *testing.T) {
-	s := sched.New(sched.DefaultConfig())
+	cfg := sched.DefaultConfig()
+	cfg.Depth = 1 // slots only: the runs here take no time (short.go)
+	s := sched.New(cfg)
 	s.Offer("plain", sched.Offer{Slots: 1})
 	gpu := spec("gpu")
 	gpu.Labels, gpu.Repeats = []string{"gpu"}, 1000

@@ -15,9 +15,11 @@ type Offer struct {
 
 // WorkerInfo describes a worker for listings.
 type WorkerInfo struct {
-	ID      WorkerID `json:"id"`
-	Slots   int      `json:"slots"`
-	Used    int      `json:"used"`
+	ID    WorkerID `json:"id"`
+	Slots int      `json:"slots"`
+	Used  int      `json:"used"`
+	// Waiting: short runs given to it beyond its slots (see short.go).
+	Waiting int      `json:"waiting"`
 	Memory  uint64   `json:"memory"`
 	UsedMem uint64   `json:"memory_used"`
 	Labels  []string `json:"labels"`
@@ -28,7 +30,8 @@ type WorkerInfo struct {
 type worker struct {
 	id      WorkerID
 	offer   Offer
-	used    int
+	used    int // runs it holds: at most its slots, or Depth per slot if all are short
+	long    int // runs it holds that are not short
 	usedMem uint64
 	labels  map[string]bool
 	cached  map[string]bool
@@ -44,6 +47,7 @@ type worker struct {
 type slot struct {
 	memory uint64
 	owner  string
+	short  bool
 }
 
 func newWorker(id WorkerID, o Offer) *worker {
@@ -68,9 +72,18 @@ func set(xs []string) map[string]bool {
 
 func (w *worker) free() int { return w.offer.Slots - w.used }
 
+// room is how many more runs the worker can take now: its free slots, or
+// for a short run, while it holds only short runs, up to depth per slot.
+func (w *worker) room(short bool, depth int) int {
+	if short && w.long == 0 && depth > 1 {
+		return w.offer.Slots*depth - w.used
+	}
+	return w.free()
+}
+
 // fits reports whether the worker can take a run with these needs now.
-func (w *worker) fits(labels []string, memory uint64) bool {
-	if w.free() <= 0 {
+func (w *worker) fits(labels []string, memory uint64, short bool, depth int) bool {
+	if w.room(short, depth) <= 0 {
 		return false
 	}
 	if memory > 0 && w.offer.Memory > 0 && w.usedMem+memory > w.offer.Memory {
@@ -85,23 +98,31 @@ func (w *worker) fits(labels []string, memory uint64) bool {
 }
 
 // better reports whether w is a better home than o for a run of module:
-// one that holds the module compiled first (no fetch, no compile), then
-// more free slots, then the one idle for longer. Only workers with a free
-// slot are compared, so a warm worker is preferred only while it has room:
-// the cold ones take the rest and warm up.
+// one with a free slot first (a short run queued on a busy worker never
+// passes an idle one), then one that holds the module compiled (no fetch,
+// no compile), then the less loaded, then the one idle for longer. A warm
+// worker is preferred only while it has room: the cold ones take the rest
+// and warm up.
 func (w *worker) better(o *worker, module string) bool {
+	if wf, of := w.free() > 0, o.free() > 0; wf != of {
+		return wf
+	}
 	if wc, oc := w.cached[module], o.cached[module]; wc != oc {
 		return wc
 	}
-	if w.free() != o.free() {
+	if w.free() > 0 && w.free() != o.free() {
 		return w.free() > o.free()
+	}
+	// Load: held runs per slot, compared without division.
+	if wl, ol := w.used*o.offer.Slots, o.used*w.offer.Slots; wl != ol {
+		return wl < ol
 	}
 	return w.last < o.last
 }
 
 func (w *worker) info() WorkerInfo {
 	return WorkerInfo{
-		ID: w.id, Slots: w.offer.Slots, Used: w.used,
+		ID: w.id, Slots: w.offer.Slots, Used: min(w.used, w.offer.Slots), Waiting: max(0, w.used-w.offer.Slots),
 		Memory: w.offer.Memory, UsedMem: w.usedMem,
 		Labels: slices.Clone(w.offer.Labels),
 		Cached: slices.Clone(w.offer.Cached),

@@ -21,10 +21,12 @@ type Run struct {
 }
 
 // Timing is where a run's time went, in the order the phases happen.
-// Queue is from the run being due to the scheduler placing it; Placement
-// is the rest of the gateway's call to the worker: the round trip less the
-// phases the worker measured (fetch, compile, instantiate, run), that is
-// the mesh's own cost; Total is from due to the outcome.
+// Queue is from the run being due to the scheduler placing it, plus any
+// wait for a slot on its worker; Placement is the rest of the gateway's
+// call to the worker: the round trip less the phases the worker measured
+// (wait, fetch, compile, instantiate, run), that is the mesh's own cost
+// (for short runs sent in one call, it includes waiting for the others'
+// answer); Total is from due to the outcome.
 type Timing struct {
 	Queue       time.Duration `json:"queue_ns,omitempty"`
 	Placement   time.Duration `json:"placement_ns,omitempty"`

@@ -27,6 +27,10 @@ type server struct {
 	mu       sync.Mutex
 	kept     [2]capnp.Client
 	released bool // the session has ended: keep nothing more
+	// queue is held by a runs call while its runs take slots, so that the
+	// runs of one call start before those of the next: the gateway sends
+	// the next call while this one's last runs still go.
+	queue sync.Mutex
 }
 
 // keep holds on to the capabilities of a run's call (see kept).
@@ -64,6 +68,7 @@ func (s *server) Ping(context.Context, wire.Worker_ping) error { return nil }
 // the worker's slots.
 func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 	call.Go()
+	arrived := time.Now()
 	s.alive.Heard()
 	args := call.Args()
 	ws, err := args.Spec()
@@ -74,19 +79,11 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 	if err != nil {
 		return err
 	}
-	select {
-	case s.w.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := s.w.acquire(ctx); err != nil {
+		return err
 	}
-	defer func() { <-s.w.slots }()
-	s.w.active.Add(1)
-	defer s.w.active.Add(-1)
-
 	s.keep(capnp.Client(args.Modules()), capnp.Client(args.Logs()))
-	ref := runRef{task: spec.Name, run: ws.Run(), attempt: ws.Attempt()}
-	out := s.w.execute(ctx, spec, ref, dirs, args.Modules(), args.Logs())
-	s.w.metrics.ran(out)
+	out := s.w.runAcquired(ctx, spec, runRefOf(ws), dirs, args.Modules(), args.Logs(), arrived)
 	res, err := call.AllocResults()
 	if err != nil {
 		return err
@@ -98,11 +95,103 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 	return encodeResult(r, out)
 }
 
+// maxRunsPerCall bounds the specs of one Worker.runs call.
+const maxRunsPerCall = 4096
+
+// Runs executes several run attempts and answers with all their results.
+// They take the worker's slots in the order given, as they free up; the
+// runs of other calls compete for the same slots.
+func (s *server) Runs(ctx context.Context, call wire.Worker_runs) error {
+	call.Go()
+	arrived := time.Now()
+	s.alive.Heard()
+	args := call.Args()
+	list, err := args.Specs()
+	if err != nil {
+		return fmt.Errorf("read run specs: %w", err)
+	}
+	n := list.Len()
+	if n > maxRunsPerCall {
+		return fmt.Errorf("%d runs in one call: at most %d", n, maxRunsPerCall)
+	}
+	s.keep(capnp.Client(args.Modules()), capnp.Client(args.Logs()))
+	outs := make([]outcome, n)
+	var wg sync.WaitGroup
+	defer wg.Wait() // on an early return too: the runs use the call's message
+	s.queue.Lock()
+	unqueue := sync.OnceFunc(s.queue.Unlock)
+	defer unqueue()
+	for i := range n {
+		ws := list.At(i)
+		spec, dirs, err := decodeSpec(ws)
+		if err != nil {
+			outs[i].ExitCode = -1 // never started: this run fails, not the call
+			outs[i].Error = "bad run spec: " + err.Error()
+			continue
+		}
+		if err := s.w.acquire(ctx); err != nil {
+			return err // the call was canceled: the gateway counts its runs lost
+		}
+		ref := runRefOf(ws)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i] = s.w.runAcquired(ctx, spec, ref, dirs, args.Modules(), args.Logs(), arrived)
+		}()
+	}
+	unqueue()
+	wg.Wait()
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	rs, err := res.NewResults(int32(n))
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		if err := encodeResult(rs.At(i), outs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runRefOf(ws wire.RunSpec) runRef {
+	id, _ := ws.TaskId() // decodeSpec has read it
+	return runRef{task: id, run: ws.Run(), attempt: ws.Attempt()}
+}
+
+// acquire takes one of the worker's slots, or fails when ctx ends first.
+func (w *Worker) acquire(ctx context.Context) error {
+	select {
+	case w.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// runAcquired executes one run on a slot already taken, and gives the
+// slot back. arrived is when its call came: the wait for the slot is
+// reported with the run's phases.
+func (w *Worker) runAcquired(ctx context.Context, spec runtime.Spec, ref runRef, dirs []string, mods wire.ModuleSource, sink wire.LogSink, arrived time.Time) outcome {
+	defer func() { <-w.slots }()
+	w.active.Add(1)
+	defer w.active.Add(-1)
+	wait := time.Since(arrived)
+	out := w.execute(ctx, spec, ref, dirs, mods, sink)
+	out.wait = wait
+	w.metrics.ran(out)
+	return out
+}
+
 // outcome is a run's result plus the phases the worker measured.
 type outcome struct {
 	runtime.Result
 	fetch, compile time.Duration
-	module         moduleState // as the run first found it
+	wait           time.Duration // for a free slot
+	module         moduleState   // as the run first found it
 }
 
 // execute runs spec, run attempt ref, with the directories named dirs.
@@ -265,6 +354,7 @@ func encodeResult(r wire.RunResult, o outcome) error {
 	r.SetCompileNs(int64(o.compile))
 	r.SetInstantiateNs(int64(o.Instantiate))
 	r.SetRunNs(int64(o.Run))
+	r.SetWaitNs(int64(o.wait))
 	if err := r.SetResult(o.Output); err != nil {
 		return err
 	}

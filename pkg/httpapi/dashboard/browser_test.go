@@ -2,14 +2,11 @@ package dashboard_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -222,25 +219,6 @@ func (b *browser) screenshot(name string) {
 		b.tb.Fatal(err)
 	}
 	b.tb.Logf("screenshot: %s", path)
-}
-
-// puzzle solves the examples' hash puzzle (wasm/wasm.go) in Go: the first
-// counter from 1 for which the hex SHA-256 of decimal(input) followed by
-// decimal(counter) starts with difficulty zeros.
-func puzzle(input, difficulty int) int {
-	zeros := strings.Repeat("0", difficulty)
-	for c := 1; ; c++ {
-		sum := sha256.Sum256([]byte(strconv.Itoa(input) + strconv.Itoa(c)))
-		if strings.HasPrefix(hex.EncodeToString(sum[:]), zeros) {
-			return c
-		}
-	}
-}
-
-func TestPuzzle(t *testing.T) {
-	if got := puzzle(0, 3); got != 2832 { // the example wasm/wasm.go documents
-		t.Fatalf("puzzle(0, 3) = %d, want 2832", got)
-	}
 }
 
 // js quotes s as a JavaScript string.

@@ -84,7 +84,7 @@ func TestDashboardSubmitsAndFollowsATask(t *testing.T) {
 	workerID := m.Workers()[0].Host.ID().String()
 	hashModule := writeModule(t, "hash-cmd.wasm", wasm.HashCCommand)
 	input7, difficulty3 := 7, 3
-	want := strconv.Itoa(puzzle(input7, difficulty3))
+	want := strconv.FormatInt(wasm.Puzzle(int64(input7), int64(difficulty3)), 10)
 
 	b.do("opening the dashboard", chromedp.Navigate(m.URL+"/"))
 	b.waitFor("the empty task list", `!document.getElementById('tasks-empty').hidden`)
@@ -228,7 +228,7 @@ func TestDashboardAsksForAToken(t *testing.T) {
 	if code := api(t, "GET", m.URL+"/tasks/api-task?wait=20", token, "", nil, &v); code != 200 || v.Status != "succeeded" {
 		t.Fatalf("api-task: %d %+v", code, v)
 	}
-	want := strconv.Itoa(puzzle(1, 2))
+	want := strconv.FormatInt(wasm.Puzzle(1, 2), 10)
 
 	b.do("opening the dashboard", chromedp.Navigate(m.URL+"/"))
 	b.waitFor("the token dialog", `document.getElementById('auth').open`)

@@ -1,0 +1,174 @@
+package sched_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/sched"
+	"github.com/shoalmesh/shoal/pkg/task"
+)
+
+// took is a successful outcome whose run took d on its worker.
+func took(d time.Duration) task.Outcome {
+	return task.Outcome{OK: true, Result: "1", Timing: task.Timing{Instantiate: d / 10, Exec: d - d/10}}
+}
+
+// many submits one task of n runs of module.
+func many(t *testing.T, s *sched.Scheduler, id, module string, n int) {
+	t.Helper()
+	sp := spec(id)
+	sp.Module, sp.Repeats = module, n
+	mustSubmit(t, s, t0, sp)
+}
+
+func perWorker(ds []sched.Dispatch) map[sched.WorkerID]int {
+	got := map[sched.WorkerID]int{}
+	for _, d := range ds {
+		got[d.Worker]++
+	}
+	return got
+}
+
+// A module's first run takes only a slot; once its runs are known to be
+// short, a worker takes Depth of them per slot, marked Short so that the
+// gateway sends them in one call. Counts and listings show at most every
+// slot used and the rest as waiting.
+func TestShortRunsFillDepthPerSlot(t *testing.T) {
+	s := sched.New(sched.DefaultConfig()) // Depth 8
+	s.Offer("w", sched.Offer{Slots: 2})
+	many(t, s, "t", mod, 100)
+	first := s.Assign(t0)
+	if len(first) != 2 || first[0].Short || first[1].Short {
+		t.Fatalf("a module never run: want its slots only, not short: %+v", first)
+	}
+	s.Finished(t0, first[0].Ref, took(100*time.Microsecond), "w")
+	if ds := s.Assign(t0); len(ds) != 1 || !ds[0].Short {
+		t.Fatalf("while a run of unknown length holds a slot: %+v, want one short run in the other", ds)
+	}
+	s.Finished(t0, first[1].Ref, took(100*time.Microsecond), "w")
+	ds := s.Assign(t0)
+	if len(ds) != 15 { // 2 slots x 8, one held already
+		t.Fatalf("after 100us runs: %d runs placed, want 15", len(ds))
+	}
+	for _, d := range ds {
+		if !d.Short {
+			t.Fatalf("%v not marked short", d.Ref)
+		}
+	}
+	if est, ok := s.Estimate(mod); !ok || est != 100*time.Microsecond {
+		t.Fatalf("estimate %v %v, want 100us", est, ok)
+	}
+	c := s.Counts()
+	if c.Used != 2 || c.Waiting != 14 || c.Slots != 2 {
+		t.Fatalf("counts %+v: want 2 used, 14 waiting", c)
+	}
+	if w := s.Workers()[0]; w.Used != 2 || w.Waiting != 14 || w.Runs != 18 {
+		t.Fatalf("worker %+v: want 2 used, 14 waiting", w)
+	}
+	if ds := s.Assign(t0); len(ds) != 0 {
+		t.Fatalf("the worker is full: %d more placed", len(ds))
+	}
+}
+
+// Runs that take longer than ShortRun are never held beyond a slot, and a
+// worker running a run that is not short takes no short runs into its
+// queue, where they would wait behind it.
+func TestLongRunsTakeSlotsOnly(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	const long = "1111111111111111111111111111111111111111111111111111111111111111"
+	s.Offer("w", sched.Offer{Slots: 2})
+	many(t, s, "long", long, 10)
+	ds := s.Assign(t0)
+	s.Finished(t0, ds[0].Ref, took(50*time.Millisecond), "w")
+	ds = s.Assign(t0)
+	if len(ds) != 1 || ds[0].Short {
+		t.Fatalf("runs of a 50ms module: %+v, want one more in the freed slot", ds)
+	}
+	// v learns that mod is short; w still holds two long runs.
+	s.Offer("v", sched.Offer{Slots: 1})
+	many(t, s, "short", mod, 20)
+	ds = s.Assign(t0) // "long" is ahead in the queue: its run takes v's slot
+	if len(ds) != 1 || ds[0].Worker != "v" || ds[0].Ref.Task != "long" {
+		t.Fatalf("%+v: want a long run on v's slot", ds)
+	}
+	s.Finished(t0, ds[0].Ref, took(50*time.Millisecond), "v")
+	s.SetMaxRunning(nil)
+	s.Cancel(t0, "long")
+	ds = s.Assign(t0)
+	if len(ds) != 1 || ds[0].Worker != "v" || ds[0].Short {
+		t.Fatalf("%+v: want a first run of mod, not short, on v", ds)
+	}
+	s.Finished(t0, ds[0].Ref, took(time.Microsecond), "v")
+	ds = s.Assign(t0)
+	if got := perWorker(ds); got["w"] != 0 || got["v"] != 8 {
+		t.Fatalf("placement %v: want 8 on v and none on w, which holds two long runs", got)
+	}
+}
+
+// A short run goes to an idle worker before it waits in a busy one's
+// queue, even when the busy one holds the module and the idle one does
+// not: warm preference never starves a cold worker.
+func TestShortRunsPreferAFreeSlot(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	s.Offer("warm", sched.Offer{Slots: 1, Cached: []string{mod}})
+	many(t, s, "learn", mod, 1)
+	ds := s.Assign(t0)
+	s.Finished(t0, ds[0].Ref, took(time.Microsecond), "warm")
+	s.Offer("cold", sched.Offer{Slots: 1})
+	many(t, s, "t", mod, 3)
+	ds = s.Assign(t0)
+	if len(ds) != 3 || ds[0].Worker != "warm" || ds[1].Worker != "cold" {
+		t.Fatalf("%+v: want the warm worker's slot, then the cold one's, then queues", ds)
+	}
+	// Then the least loaded queue: with 16 more, both end up at 8.
+	many(t, s, "u", mod, 16)
+	s.Assign(t0)
+	for _, w := range s.Workers() {
+		if w.Used+w.Waiting != 8 {
+			t.Fatalf("worker %s holds %d, want 8 each: %+v", w.ID, w.Used+w.Waiting, s.Workers())
+		}
+	}
+}
+
+// A module's estimate follows its runs: one that turns slow stops being
+// short.
+func TestEstimateFollowsRuns(t *testing.T) {
+	cfg := sched.DefaultConfig()
+	s := sched.New(cfg)
+	s.Offer("w", sched.Offer{Slots: 1})
+	many(t, s, "t", mod, 100)
+	var slow int
+	for i := 0; i < 20; i++ {
+		ds := s.Assign(t0)
+		if len(ds) == 0 {
+			t.Fatal("nothing placed")
+		}
+		d := 100 * time.Microsecond
+		if i > 0 {
+			d = 20 * time.Millisecond
+		}
+		for _, x := range ds {
+			s.Finished(t0, x.Ref, took(d), "w")
+		}
+		if est, _ := s.Estimate(mod); est >= cfg.ShortRun {
+			slow = i
+			break
+		}
+	}
+	if slow == 0 {
+		t.Fatal("the estimate never passed ShortRun")
+	}
+	if ds := s.Assign(t0); len(ds) != 1 || ds[0].Short {
+		t.Fatalf("after slow runs: %+v, want one run in the slot, not short", ds)
+	}
+	// Depth 1 turns batching off.
+	cfg.Depth = 1
+	s = sched.New(cfg)
+	s.Offer("w", sched.Offer{Slots: 1})
+	many(t, s, "t", mod, 10)
+	ds := s.Assign(t0)
+	s.Finished(t0, ds[0].Ref, took(time.Microsecond), "w")
+	if ds := s.Assign(t0); len(ds) != 1 || ds[0].Short {
+		t.Fatalf("depth 1: %+v", ds)
+	}
+}
