@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/shoalmesh/shoal/pkg/sched"
 )
 
 // Config is the gateway's configuration.
@@ -16,6 +18,11 @@ type Config struct {
 	PingTimeout  time.Duration // a worker that does not answer a ping within this is lost
 	MaxQueued    int           // runs not yet started the gateway holds; past it a submit gets 429
 	Grace        time.Duration // on shutdown, how long running runs may take to finish
+	// Short runs (docs/RATIONALE.md): a module whose runs take less than
+	// ShortRun on average has its runs sent several to a call, and a
+	// worker holding only such runs takes up to ShortDepth per slot.
+	ShortRun   time.Duration
+	ShortDepth int
 	// Quotas limits each owner (task.Spec.Owner, the name of the API token
 	// a task came with); owners not in it have no limits but MaxQueued.
 	Quotas map[string]Quota
@@ -38,6 +45,8 @@ func DefaultConfig() Config {
 		PingTimeout:  time.Second,
 		MaxQueued:    1_000_000,
 		Grace:        10 * time.Second,
+		ShortRun:     sched.DefaultConfig().ShortRun,
+		ShortDepth:   sched.DefaultConfig().Depth,
 	}
 }
 
@@ -58,6 +67,10 @@ func (c Config) Validate() error {
 		return errors.New("max-queued: must be at least 1")
 	case c.Grace < 0:
 		return errors.New("grace: must not be negative")
+	case c.ShortRun < 0:
+		return errors.New("short-run: must not be negative")
+	case c.ShortDepth < 1 || c.ShortDepth > 1024:
+		return errors.New("short-depth: must be 1 (off) to 1024")
 	}
 	for name, q := range c.Quotas {
 		if q.MaxRunning < 0 || q.MaxQueued < 0 {

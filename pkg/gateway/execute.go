@@ -85,7 +85,7 @@ func (g *Gateway) finishedLocked(d sched.Dispatch, o task.Outcome) (bool, task.R
 	}
 	run, _ := g.sched.Run(d.Ref.Task, d.Ref.Index)
 	rw.running-- // a draining worker waits for this to reach 0: see waitDrained
-	if t, ok := g.sched.Task(d.Ref.Task); ok && t.Status.Done() {
+	if st, ok := g.sched.Status(d.Ref.Task); ok && st.Done() {
 		g.logs.close(d.Ref.Task)
 	}
 	return current, run

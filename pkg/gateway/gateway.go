@@ -95,7 +95,7 @@ func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gatewa
 		return nil, err
 	}
 	sc := sched.DefaultConfig()
-	sc.Retries = cfg.Retries
+	sc.Retries, sc.ShortRun, sc.Depth = cfg.Retries, cfg.ShortRun, cfg.ShortDepth
 	g := &Gateway{
 		cfg: cfg, host: h, log: logger.With("component", "gateway"),
 		st: st, logs: newLogbook(cfg.LogBytes, st),
@@ -398,18 +398,18 @@ func (g *Gateway) Task(id string) (task.Task, error) {
 func (g *Gateway) Wait(ctx context.Context, id string) (task.Task, error) {
 	for {
 		g.mu.Lock()
-		t, ok := g.sched.Task(id)
+		st, ok := g.sched.Status(id) // not a copy of every run at every change
 		changed := g.changed
 		g.mu.Unlock()
 		if !ok {
 			return task.Task{}, fmt.Errorf("%w: %s", sched.ErrNotFound, id)
 		}
-		if t.Status.Done() {
-			return t, nil
+		if st.Done() {
+			return g.Task(id)
 		}
 		select {
 		case <-ctx.Done():
-			return t, nil
+			return g.Task(id)
 		case <-changed:
 		}
 	}

@@ -59,6 +59,16 @@ func (s *Scheduler) Restore(now time.Time, t task.Task) error {
 	return nil
 }
 
+// Status is the status of task id (and whether it exists), without the
+// copy of all its runs that Task makes.
+func (s *Scheduler) Status(id string) (task.Status, bool) {
+	t, ok := s.tasks[id]
+	if !ok {
+		return "", false
+	}
+	return t.Status, true
+}
+
 // Run returns a copy of one run of a task.
 func (s *Scheduler) Run(id string, index int) (task.Run, bool) {
 	t, ok := s.tasks[id]

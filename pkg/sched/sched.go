@@ -56,7 +56,7 @@ type Config struct {
 
 // DefaultConfig is what a gateway uses unless told otherwise.
 func DefaultConfig() Config {
-	return Config{Retries: 2, RetryBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second, Depth: 8, ShortRun: 2 * time.Millisecond}
+	return Config{Retries: 2, RetryBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second, Depth: 32, ShortRun: 2 * time.Millisecond}
 }
 
 // Scheduler is the gateway's state: tasks, their runs and the workers, and
@@ -105,7 +105,6 @@ func (s *Scheduler) Submit(now time.Time, spec task.Spec) (task.Task, error) {
 	for i := range t.Runs {
 		s.push(now, t, i, t.Runs[i].Due)
 	}
-	t.Refresh()
 	return t.Clone(), nil
 }
 
@@ -115,14 +114,13 @@ func (s *Scheduler) push(now time.Time, t *task.Task, i int, due time.Time) {
 	s.seq++
 	s.pending++
 	s.owner(t.Spec.Owner).pending++
-	r := &t.Runs[i]
-	it := item{ref: RunRef{t.Spec.ID, i, r.Attempt}, due: due, priority: t.Spec.Priority, seq: s.seq}
+	it := item{ref: RunRef{t.Spec.ID, i, t.Runs[i].Attempt}, due: due, priority: t.Spec.Priority, seq: s.seq}
 	if due.After(now) {
-		r.Status = task.Scheduled
+		t.SetRunStatus(i, task.Scheduled)
 		heap.Push(&s.later, it)
 		return
 	}
-	r.Status = task.Queued
+	t.SetRunStatus(i, task.Queued)
 	heap.Push(&s.ready, it)
 }
 
@@ -148,8 +146,7 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 		if r == nil || r.Status != task.Scheduled {
 			continue // canceled or superseded
 		}
-		r.Status = task.Queued
-		t.Refresh()
+		t.SetRunStatus(it.ref.Index, task.Queued)
 		heap.Push(&s.ready, it)
 	}
 	if s.ready.Len() == 0 || !s.anyRoom() {
@@ -192,11 +189,10 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 		if !short {
 			w.long++
 		}
-		r.Status = task.Running
+		t.SetRunStatus(it.ref.Index, task.Running)
 		r.Worker = string(w.id)
 		r.Started = now
 		r.Timing = task.Timing{Queue: now.Sub(r.Due)}
-		t.Refresh()
 		out = append(out, Dispatch{Ref: it.ref, Worker: w.id, Spec: t.Spec, Short: short})
 	}
 	for _, it := range skipped {
@@ -285,7 +281,6 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 		r.Worker = ""
 		r.Error = o.Error
 		s.push(now, t, ref.Index, now.Add(s.backoff(r.Attempt)))
-		t.Refresh()
 		return true
 	}
 	r.Ended = now
@@ -298,14 +293,13 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 	r.Timing.Queue = queue + o.Timing.Queue // o's: waiting on the worker
 	r.Timing.Total = now.Sub(r.Due)
 	if o.OK {
-		r.Status = task.Succeeded
+		t.SetRunStatus(ref.Index, task.Succeeded)
 		t.Completions++
 		t.Result = o.Result
 	} else {
-		r.Status = task.Failed
+		t.SetRunStatus(ref.Index, task.Failed)
 	}
 	s.ended(t, r)
-	t.Refresh()
 	return true
 }
 
@@ -340,7 +334,7 @@ func (s *Scheduler) Cancel(now time.Time, id string) ([]Dispatch, error) {
 			s.pending--
 			s.owner(t.Spec.Owner).pending--
 		}
-		r.Status = task.Canceled
+		t.SetRunStatus(i, task.Canceled)
 		r.Ended = now
 		s.ended(t, r)
 	}

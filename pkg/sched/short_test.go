@@ -34,7 +34,9 @@ func perWorker(ds []sched.Dispatch) map[sched.WorkerID]int {
 // gateway sends them in one call. Counts and listings show at most every
 // slot used and the rest as waiting.
 func TestShortRunsFillDepthPerSlot(t *testing.T) {
-	s := sched.New(sched.DefaultConfig()) // Depth 8
+	cfg := sched.DefaultConfig()
+	cfg.Depth = 8
+	s := sched.New(cfg)
 	s.Offer("w", sched.Offer{Slots: 2})
 	many(t, s, "t", mod, 100)
 	first := s.Assign(t0)
@@ -74,7 +76,9 @@ func TestShortRunsFillDepthPerSlot(t *testing.T) {
 // worker running a run that is not short takes no short runs into its
 // queue, where they would wait behind it.
 func TestLongRunsTakeSlotsOnly(t *testing.T) {
-	s := sched.New(sched.DefaultConfig())
+	cfg := sched.DefaultConfig()
+	cfg.Depth = 8
+	s := sched.New(cfg)
 	const long = "1111111111111111111111111111111111111111111111111111111111111111"
 	s.Offer("w", sched.Offer{Slots: 2})
 	many(t, s, "long", long, 10)
@@ -120,13 +124,12 @@ func TestShortRunsPreferAFreeSlot(t *testing.T) {
 	if len(ds) != 3 || ds[0].Worker != "warm" || ds[1].Worker != "cold" {
 		t.Fatalf("%+v: want the warm worker's slot, then the cold one's, then queues", ds)
 	}
-	// Then the least loaded queue: with 16 more, both end up at 8.
+	// Then the least loaded queue: with 16 more, they hold 10 and 9.
 	many(t, s, "u", mod, 16)
 	s.Assign(t0)
-	for _, w := range s.Workers() {
-		if w.Used+w.Waiting != 8 {
-			t.Fatalf("worker %s holds %d, want 8 each: %+v", w.ID, w.Used+w.Waiting, s.Workers())
-		}
+	ws := s.Workers()
+	if held := []int{ws[0].Used + ws[0].Waiting, ws[1].Used + ws[1].Waiting}; held[0]+held[1] != 19 || max(held[0], held[1])-min(held[0], held[1]) > 1 {
+		t.Fatalf("workers hold %v runs, want 19 shared evenly: %+v", held, ws)
 	}
 }
 

@@ -97,25 +97,35 @@ func (w *worker) fits(labels []string, memory uint64, short bool, depth int) boo
 	return true
 }
 
-// better reports whether w is a better home than o for a run of module:
-// one with a free slot first (a short run queued on a busy worker never
-// passes an idle one), then one that holds the module compiled (no fetch,
-// no compile), then the less loaded, then the one idle for longer. A warm
-// worker is preferred only while it has room: the cold ones take the rest
-// and warm up.
+// better reports whether w is a better home than o for a run of module.
+// One with a free slot comes first: a short run never waits in a busy
+// worker's queue while another worker idles. Among workers with free
+// slots, one that holds the module compiled (no fetch, no compile), then
+// the one with more free; among workers whose slots are all taken (short
+// runs, see short.go), the less loaded, then the warm one. Last, the one
+// idle for longer. A warm worker is preferred only while it has room:
+// the cold ones take the rest and warm up.
 func (w *worker) better(o *worker, module string) bool {
-	if wf, of := w.free() > 0, o.free() > 0; wf != of {
-		return wf
+	wf, of := w.free(), o.free()
+	if (wf > 0) != (of > 0) {
+		return wf > 0
 	}
-	if wc, oc := w.cached[module], o.cached[module]; wc != oc {
-		return wc
-	}
-	if w.free() > 0 && w.free() != o.free() {
-		return w.free() > o.free()
-	}
-	// Load: held runs per slot, compared without division.
-	if wl, ol := w.used*o.offer.Slots, o.used*w.offer.Slots; wl != ol {
-		return wl < ol
+	wc, oc := w.cached[module], o.cached[module]
+	if wf > 0 {
+		if wc != oc {
+			return wc
+		}
+		if wf != of {
+			return wf > of
+		}
+	} else {
+		// Load: held runs per slot, compared without division.
+		if wl, ol := w.used*o.offer.Slots, o.used*w.offer.Slots; wl != ol {
+			return wl < ol
+		}
+		if wc != oc {
+			return wc
+		}
 	}
 	return w.last < o.last
 }

@@ -11,6 +11,28 @@ type Task struct {
 	Runs        []Run
 	// Result is the result of the last run that succeeded.
 	Result string
+	// tally counts the runs by status, so that a run's change of status
+	// updates the task's in constant time (SetRunStatus): a task may have
+	// a hundred thousand runs.
+	tally runTally
+}
+
+type runTally struct {
+	valid                               bool
+	running, queued, scheduled, failed int
+}
+
+func (c *runTally) add(s Status, n int) {
+	switch s {
+	case Running:
+		c.running += n
+	case Queued:
+		c.queued += n
+	case Scheduled:
+		c.scheduled += n
+	case Failed:
+		c.failed += n
+	}
 }
 
 // New makes the task for spec, created at now, with all its runs scheduled.
@@ -26,32 +48,42 @@ func New(spec Spec, now time.Time) *Task {
 
 // Refresh derives the task's status from its runs: canceled stays canceled;
 // any running run makes it running, else any run waiting for a worker makes it
-// queued; when every run has ended it failed if one of them failed.
+// queued; when every run has ended it failed if one of them failed. It
+// looks at every run: call it after changing runs directly, and use
+// SetRunStatus for one run's change.
 func (t *Task) Refresh() {
+	t.tally = runTally{valid: true}
+	for i := range t.Runs {
+		t.tally.add(t.Runs[i].Status, 1)
+	}
+	t.derive()
+}
+
+// SetRunStatus sets the status of run i, and the task's status from it, in
+// constant time.
+func (t *Task) SetRunStatus(i int, s Status) {
+	if !t.tally.valid {
+		t.Refresh()
+	}
+	t.tally.add(t.Runs[i].Status, -1)
+	t.Runs[i].Status = s
+	t.tally.add(s, 1)
+	t.derive()
+}
+
+func (t *Task) derive() {
 	if t.Status == Canceled {
 		return
 	}
-	var running, queued, open, failed bool
-	for i := range t.Runs {
-		switch t.Runs[i].Status {
-		case Running:
-			running = true
-		case Queued:
-			queued = true
-		case Scheduled:
-			open = true
-		case Failed:
-			failed = true
-		}
-	}
+	c := &t.tally
 	switch {
-	case running:
+	case c.running > 0:
 		t.Status = Running
-	case queued:
+	case c.queued > 0:
 		t.Status = Queued
-	case open:
+	case c.scheduled > 0:
 		t.Status = Scheduled
-	case failed:
+	case c.failed > 0:
 		t.Status = Failed
 	default:
 		t.Status = Succeeded
