@@ -46,6 +46,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	if err := os.MkdirAll(nf.data, 0o700); err != nil {
 		return e.errorf("gateway: --data %s: %v", nf.data, err)
 	}
+	procs := store.SetProcs() // see there: fsync holds a P
 	st, err := store.Open(filepath.Join(nf.data, "gateway.db"), store.Options{})
 	if err != nil {
 		return e.errorf("gateway: %v", err)
@@ -56,6 +57,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		return e.errorf("gateway: %v", err)
 	}
 	defer nd.host.Close()
+	nd.log.Debug("scheduler threads", "gomaxprocs", procs)
 	g, err := gateway.New(cfg, nd.host, st, nd.log)
 	if err != nil {
 		return e.errorf("gateway: %v", err)

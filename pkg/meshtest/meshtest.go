@@ -96,6 +96,7 @@ func Start(tb testing.TB, opts Options) *Mesh {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	store.SetProcs() // as shoal gateway does
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Mesh{tb: tb, opts: opts, ctx: ctx, cancel: cancel}
 	m.group = fmt.Sprintf("/ip4/228.8.8.8/udp/%d/multicast/lo", 20000+rand.IntN(20000))
