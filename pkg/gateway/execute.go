@@ -30,22 +30,27 @@ const callGrace = 30 * time.Second
 
 // execute calls its worker for dispatched attempts and records their
 // outcomes: Worker.run for one, Worker.runs for several short ones. stop
-// cancels ctx, which is the call's own (see inflight).
-func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sched.Dispatch, w wire.Worker, sink wire.LogSink) {
+// cancels ctx, which is the call's own (see inflight); ahead is how many
+// runs the worker held before these, which they may wait behind.
+func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sched.Dispatch, ahead int, w wire.Worker, sink wire.LogSink) {
 	defer g.tasks.Done()
 	defer w.Release()
 	defer sink.Release()
 	defer stop() // else ctx stays among its parent's children
 	timeouts := make([]time.Duration, len(ds))
-	var limit time.Duration // the call's: every run in turn, plus the grace
+	var longest time.Duration
 	for i, d := range ds {
 		timeouts[i] = d.Spec.Duration
 		if timeouts[i] == 0 {
 			timeouts[i] = g.cfg.TaskTimeout
 		}
-		limit += timeouts[i]
+		longest = max(longest, timeouts[i])
 	}
-	ctx, cancel := context.WithTimeout(ctx, limit+callGrace)
+	// The call's limit, a guard against a worker that never answers: every
+	// run it holds in turn, at this call's longest time limit, plus the
+	// grace. (The worker ends each run at its own limit.)
+	limit := time.Duration(ahead+len(ds))*longest + callGrace
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	g.metrics.called(len(ds))
 	var outs []task.Outcome

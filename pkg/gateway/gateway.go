@@ -80,7 +80,7 @@ type remoteWorker struct {
 	stop   context.CancelFunc // stops its pinger
 	hangup func()             // closes its connection
 	sink   wire.LogSink       // where its runs' output goes (see logSink)
-	// running counts the calls dispatched on this connection whose
+	// running counts the runs dispatched on this connection whose
 	// outcome is not yet recorded.
 	running int
 	// alive decides when to ping it: a worker that answers runs needs no
@@ -177,15 +177,56 @@ func (g *Gateway) dispatch(ctx context.Context) time.Time {
 	// second while the first's answer comes back and its replacements go
 	// out, and from then on each answer is followed by one new call.
 	for id, ds := range short {
+		parts := [][]sched.Dispatch{ds}
 		if g.workers[id].running == 0 && len(ds) >= 4 {
 			half := (len(ds) + 1) / 2
-			g.start(ctx, ds[:half:half])
-			ds = ds[half:]
+			parts = [][]sched.Dispatch{ds[:half:half], ds[half:]}
 		}
-		g.start(ctx, ds)
+		for _, p := range parts {
+			for _, c := range g.calls(p) {
+				g.start(ctx, c)
+			}
+		}
 	}
 	next, _ := g.sched.NextDue()
 	return next
+}
+
+// Bounds of one Worker.runs call. go-capnp refuses a message over 64 MiB
+// and drops the connection with it, so a call and its answer stay well
+// under that (callBytes: an estimate of the specs, and of the results at
+// their largest); a worker takes at most 4096 runs a call.
+const (
+	callRuns  = 1024
+	callBytes = 32 << 20
+)
+
+// calls splits short runs for one worker into calls within callRuns and
+// callBytes; a run too large to share a call goes alone.
+func (g *Gateway) calls(ds []sched.Dispatch) [][]sched.Dispatch {
+	var out [][]sched.Dispatch
+	start, size := 0, 0
+	for i, d := range ds {
+		n := runBytes(d.Spec, g.cfg.MaxOutput)
+		if i > start && (i-start == callRuns || size+n > callBytes) {
+			out = append(out, ds[start:i:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	return append(out, ds[start:])
+}
+
+// runBytes estimates what one run adds to a call and to its answer.
+func runBytes(sp task.Spec, maxOutput int) int {
+	n := 1024 + len(sp.ID) + len(sp.Stdin) + maxOutput
+	for _, x := range sp.Args {
+		n += len(x) + 8
+	}
+	for _, x := range sp.Env {
+		n += len(x) + 8
+	}
+	return n
 }
 
 // start calls the worker of ds (all for one worker) for them, in a
@@ -196,9 +237,10 @@ func (g *Gateway) start(ctx context.Context, ds []sched.Dispatch) {
 	for _, d := range ds {
 		g.inflight[d.Ref] = inflight{worker: d.Worker, conn: w, cancel: cancel, shared: len(ds) > 1}
 	}
+	ahead := w.running // runs the worker may execute before these
 	w.running += len(ds)
 	g.tasks.Add(1)
-	go g.execute(callCtx, cancel, ds, w.client.AddRef(), w.sink.AddRef())
+	go g.execute(callCtx, cancel, ds, ahead, w.client.AddRef(), w.sink.AddRef())
 }
 
 // drain stops dispatching and gives running runs up to the grace period

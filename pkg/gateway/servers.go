@@ -171,6 +171,12 @@ func (l logSink) Write(_ context.Context, call wire.LogSink_write) error {
 		l.g.mu.Unlock()
 		return fmt.Errorf("log write for %s run %d attempt %d: not a run of this worker", ref.Task, ref.Index, ref.Attempt)
 	}
+	if st, _ := l.g.sched.Status(ref.Task); st.Done() {
+		// Canceled while its run, sharing a call with others, goes on
+		// (see inflight.shared): the task's log is closed.
+		l.g.mu.Unlock()
+		return fmt.Errorf("log write for %s: the task is %s", ref.Task, st)
+	}
 	e := logs.add(ref.Task, ref.Index, ref.Attempt, stream, data)
 	l.g.mu.Unlock()
 	l.received.Add(float64(len(data)))

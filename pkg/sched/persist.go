@@ -48,6 +48,7 @@ func (s *Scheduler) Restore(now time.Time, t task.Task) error {
 		switch {
 		case r.Status.Done():
 		case canceled:
+			// Set directly, not by SetRunStatus: Refresh below recounts.
 			r.Status, r.Ended = task.Canceled, now
 			s.ended(tp, r)
 		default:

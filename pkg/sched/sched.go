@@ -154,6 +154,11 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 	}
 	var out []Dispatch
 	var skipped []item
+	// slotsOnly: a run that needs a free slot is waiting for one, so short
+	// runs behind it take only free slots too, and workers' queues drain
+	// until it gets one (else a stream of short runs would keep every slot
+	// taken, and a first run of a new module would never start).
+	slotsOnly := false
 	for s.ready.Len() > 0 && len(skipped) < maxSkips && s.anyRoom() {
 		it := heap.Pop(&s.ready).(item)
 		t, r := s.current(it.ref)
@@ -167,13 +172,14 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 			continue
 		}
 		short := s.isShort(t.Spec.Module)
-		w := s.place(&t.Spec, short)
+		w := s.place(&t.Spec, short && !slotsOnly)
 		if w == nil && !s.placeable(&t.Spec) {
 			s.blocked = append(s.blocked, it)
 			continue
 		}
 		if w == nil {
 			skipped = append(skipped, it) // fits once capacity frees up
+			slotsOnly = slotsOnly || !short
 			continue
 		}
 		s.assigns++
@@ -229,10 +235,12 @@ func (s *Scheduler) placeable(spec *task.Spec) bool {
 	return false
 }
 
-func (s *Scheduler) place(spec *task.Spec, short bool) *worker {
+// place picks the best worker with room for spec: a free slot, or with
+// queue (a short run), room in a worker's queue of short runs.
+func (s *Scheduler) place(spec *task.Spec, queue bool) *worker {
 	var best *worker
 	for _, w := range s.workers {
-		if w.fits(spec.Labels, spec.Memory, short, s.cfg.Depth) && (best == nil || w.better(best, spec.Module)) {
+		if w.fits(spec.Labels, spec.Memory, queue, s.cfg.Depth) && (best == nil || w.better(best, spec.Module)) {
 			best = w
 		}
 	}
@@ -272,8 +280,10 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 		return false
 	}
 	s.tally.count(o)
-	if !o.Lost {
-		s.estimates.add(t.Spec.Module, o.Timing.Instantiate+o.Timing.Exec)
+	if ran := o.Timing.Instantiate + o.Timing.Exec; !o.Lost && ran > 0 {
+		// Only runs that reached their module: one refused before (a
+		// directory not granted, a fetch or compile error) says nothing.
+		s.estimates.add(t.Spec.Module, ran)
 	}
 	if o.Lost && ref.Attempt < *t.Spec.Retries {
 		s.tally.Retried++

@@ -175,3 +175,37 @@ func TestEstimateFollowsRuns(t *testing.T) {
 		t.Fatalf("depth 1: %+v", ds)
 	}
 }
+
+// A run that needs a slot (here the first run of a new module) is not kept
+// from one by a stream of short runs: while it waits, short runs take only
+// free slots, so the worker's queue drains and the run starts once it has.
+func TestShortRunsDoNotStarveOthers(t *testing.T) {
+	cfg := sched.DefaultConfig()
+	cfg.Depth = 8
+	s := sched.New(cfg)
+	s.Offer("w", sched.Offer{Slots: 2})
+	many(t, s, "learn", mod, 1)
+	ds := s.Assign(t0)
+	s.Finished(t0, ds[0].Ref, took(time.Microsecond), "w")
+	many(t, s, "stream", mod, 1000)
+	held := s.Assign(t0) // 16: 2 slots x 8
+	urgent := spec("urgent")
+	urgent.Module, urgent.Priority = "3333333333333333333333333333333333333333333333333333333333333333", 100
+	mustSubmit(t, s, t0, urgent)
+	for i := 0; ; i++ {
+		if i == 16 {
+			t.Fatalf("the urgent run is not placed after 16 runs ended: short runs keep taking the worker's queue")
+		}
+		s.Finished(t0, held[i].Ref, took(time.Microsecond), "w")
+		next := s.Assign(t0)
+		for _, d := range next {
+			if d.Ref.Task == "urgent" {
+				if i < 14 {
+					t.Fatalf("placed after %d runs ended, while the worker held %d: want its queue drained to a free slot", i+1, 16-i-1)
+				}
+				return
+			}
+		}
+		held = append(held, next...)
+	}
+}

@@ -19,8 +19,10 @@ var defaultProcs = runtime.GOMAXPROCS(0)
 // recording thousands of results a second had a P stuck in fdatasync much
 // of the time: the dispatch phase of the batch benchmark used 148% of two
 // cores, 8,100 tasks/s; with twice the Ps, 193%, 11,500 tasks/s
-// (docs/BENCHMARKS.md). The extra Ps only run when others are blocked: the
-// CPU the process uses is still bounded by its runnable goroutines.
+// (docs/BENCHMARKS.md). The cost: more Ps than cores can run goroutines
+// at once (the kernel shares the cores), the garbage collector's share is
+// counted on more Ps, and Go no longer follows a change of the container's
+// CPU limit while the process runs.
 func SetProcs() int {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return runtime.GOMAXPROCS(0)

@@ -18,7 +18,7 @@ type Task struct {
 }
 
 type runTally struct {
-	valid                               bool
+	valid                              bool
 	running, queued, scheduled, failed int
 }
 
