@@ -21,6 +21,18 @@ func many(t *testing.T, s *sched.Scheduler, id, module string, n int) {
 	mustSubmit(t, s, t0, sp)
 }
 
+// learnShort runs one run of mod on worker, taking a microsecond, so that
+// the scheduler knows mod's runs are short.
+func learnShort(t *testing.T, s *sched.Scheduler, worker sched.WorkerID) {
+	t.Helper()
+	many(t, s, "learn", mod, 1)
+	ds := s.Assign(t0)
+	if len(ds) != 1 || ds[0].Worker != worker {
+		t.Fatalf("learning run placed as %+v, want one on %s", ds, worker)
+	}
+	s.Finished(t0, ds[0].Ref, took(time.Microsecond), worker)
+}
+
 func perWorker(ds []sched.Dispatch) map[sched.WorkerID]int {
 	got := map[sched.WorkerID]int{}
 	for _, d := range ds {
@@ -115,12 +127,10 @@ func TestLongRunsTakeSlotsOnly(t *testing.T) {
 func TestShortRunsPreferAFreeSlot(t *testing.T) {
 	s := sched.New(sched.DefaultConfig())
 	s.Offer("warm", sched.Offer{Slots: 1, Cached: []string{mod}})
-	many(t, s, "learn", mod, 1)
-	ds := s.Assign(t0)
-	s.Finished(t0, ds[0].Ref, took(time.Microsecond), "warm")
+	learnShort(t, s, "warm")
 	s.Offer("cold", sched.Offer{Slots: 1})
 	many(t, s, "t", mod, 3)
-	ds = s.Assign(t0)
+	ds := s.Assign(t0)
 	if len(ds) != 3 || ds[0].Worker != "warm" || ds[1].Worker != "cold" {
 		t.Fatalf("%+v: want the warm worker's slot, then the cold one's, then queues", ds)
 	}
@@ -184,9 +194,7 @@ func TestShortRunsDoNotStarveOthers(t *testing.T) {
 	cfg.Depth = 8
 	s := sched.New(cfg)
 	s.Offer("w", sched.Offer{Slots: 2})
-	many(t, s, "learn", mod, 1)
-	ds := s.Assign(t0)
-	s.Finished(t0, ds[0].Ref, took(time.Microsecond), "w")
+	learnShort(t, s, "w")
 	many(t, s, "stream", mod, 1000)
 	held := s.Assign(t0) // 16: 2 slots x 8
 	urgent := spec("urgent")
