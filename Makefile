@@ -39,7 +39,7 @@ wasm:
 
 # Figures, printed with their baselines from the same run (never asserted).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/meshtest/ ./pkg/runtime/ ./pkg/sched/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/internal/meshtest/ ./pkg/internal/wasmrun/ ./pkg/internal/sched/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -tags e2e ./e2e/
 
 # Every native fuzz test for FUZZTIME each, one after the other (-fuzz takes

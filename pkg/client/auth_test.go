@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/shoalmesh/shoal/pkg/client"
-	"github.com/shoalmesh/shoal/pkg/httpapi"
-	"github.com/shoalmesh/shoal/pkg/meshtest"
-	"github.com/shoalmesh/shoal/pkg/task"
+	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/wasm"
 )
 

@@ -10,9 +10,9 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/shoalmesh/shoal/pkg/gateway"
-	"github.com/shoalmesh/shoal/pkg/httpapi"
-	"github.com/shoalmesh/shoal/pkg/sched"
+	"github.com/shoalmesh/shoal/pkg/internal/gateway"
+	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/internal/sched"
 )
 
 // Client talks to one gateway. It is safe for concurrent use.

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/client"
-	"github.com/shoalmesh/shoal/pkg/httpapi"
-	"github.com/shoalmesh/shoal/pkg/task"
+	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/wasm"
 )
 

@@ -1,4 +1,4 @@
-// Package client is a typed client of a gateway's HTTP API (pkg/httpapi):
+// Package client is a typed client of a gateway's HTTP API (pkg/internal/httpapi):
 // it submits tasks with the same multipart form as curl, reads tasks, logs
 // and workers as the API's own JSON types, and follows a task's log as
 // server-sent events until the task ends. The shoal CLI's client commands

@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/shoalmesh/shoal/pkg/httpapi"
-	"github.com/shoalmesh/shoal/pkg/task"
+	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
 // ErrStreamEnded is returned by Follow when the gateway closed the log

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/client"
-	"github.com/shoalmesh/shoal/pkg/meshtest"
+	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 )
 
 // testTimeout bounds every wait; tests normally finish far sooner.

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/shoalmesh/shoal/pkg/httpapi"
+	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
 )
 
 // Submission is a task to submit: the fields of POST /tasks. Only the

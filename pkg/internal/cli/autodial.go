@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/shoalmesh/shoal/pkg/internal/p2p"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
+	"github.com/shoalmesh/shoal/pkg/internal/worker"
+)
+
+// chooseTimeout bounds one search for a gateway to choose; the worker logs
+// the failure and searches again (with its backoff) until one answers.
+const chooseTimeout = 10 * time.Second
+
+// gatewayDial is the gateway a worker's --dial names or, without --dial,
+// the one that discovery finds in the worker's namespace.
+type gatewayDial struct {
+	target   peer.AddrInfo // the gateway --dial names; zero when discovered
+	discover bool          // no --dial: discovery chooses
+	ns       string        // for messages
+	group    string
+}
+
+// parseGatewayDial reads --dial given --discover and --ns.
+func parseGatewayDial(dial, discover, ns string) (gatewayDial, error) {
+	g := gatewayDial{ns: ns, group: discover}
+	if dial == "" {
+		if discover == p2p.NoGroup {
+			return g, errors.New("without --dial a worker finds its gateway through discovery, which --discover none turns off: give --dial /ip4/IP/tcp/PORT/p2p/GATEWAY_ID")
+		}
+		g.discover = true
+		return g, nil
+	}
+	target, err := parseDial(dial)
+	if err != nil {
+		if dial == "auto" {
+			return g, errors.New(`--dial auto: leave --dial out to take the gateway that discovery finds`)
+		}
+		return g, fmt.Errorf("--dial: %v", err)
+	}
+	if target.Addrs == nil && discover == p2p.NoGroup {
+		return g, fmt.Errorf("--dial %s is a peer ID, which is found through discovery; with --discover none give a full multiaddr", dial)
+	}
+	g.target = target
+	return g, nil
+}
+
+// trusted returns the peers the worker admits from its start: the gateway
+// it dials, or nobody until discovery has chosen one.
+func (g gatewayDial) trusted() []peer.ID {
+	if g.discover {
+		return nil
+	}
+	return []peer.ID{g.target.ID}
+}
+
+// startField is the gateway's part of the worker's start line.
+func (g gatewayDial) startField() string {
+	if g.discover {
+		return "gateway=discover(ns=" + g.ns + ")"
+	}
+	return "gateway=" + g.target.ID.String()
+}
+
+// resolver returns how the worker finds its gateway before each
+// connection. Without --dial, the first call surveys the namespace and
+// takes the first peer that libp2p identify shows serving the gateway's
+// RPC protocol; from then on the worker holds to that gateway exactly as
+// if --dial had named its peer ID: it admits that peer (nd.allow, empty
+// until then), finds it again by ID after a restart, and never changes to
+// another gateway.
+func (g gatewayDial) resolver(nd *node) worker.Resolve {
+	if !g.discover {
+		return resolver(g.target, nd.disc)
+	}
+	var mu sync.Mutex
+	var chosen worker.Resolve
+	return func(ctx context.Context) (peer.AddrInfo, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if chosen != nil {
+			return chosen(ctx)
+		}
+		fctx, cancel := context.WithTimeout(ctx, chooseTimeout)
+		defer cancel()
+		ai, err := nd.disc.FindProtocol(fctx, nd.host, rpc.Protocol)
+		if err != nil {
+			return peer.AddrInfo{}, fmt.Errorf("no gateway of namespace %q answered on %s: %w", g.ns, g.group, err)
+		}
+		nd.allow.Allow(ai.ID)
+		nd.log.Info("chose the gateway that discovery found; keeping to it as if --dial had named it", "gateway", ai.ID, "addrs", ai.Addrs)
+		chosen = resolver(peer.AddrInfo{ID: ai.ID}, nd.disc)
+		return ai, nil
+	}
+}

@@ -1,0 +1,85 @@
+// Package cli is the `shoal` command: the node roles (gateway, worker), the
+// discovery listing (peers), key and client commands against a gateway's
+// HTTP API. Run is the whole program, testable without a process:
+// cmd/shoal only calls it.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// command is one `shoal NAME` subcommand.
+type command struct {
+	summary string
+	run     func(ctx context.Context, e *env, args []string) int
+}
+
+// env is what a command writes to.
+type env struct {
+	stdout, stderr io.Writer
+}
+
+func (e *env) errorf(format string, args ...any) int {
+	fmt.Fprintf(e.stderr, "shoal: "+format+"\n", args...)
+	return 1
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"gateway": {"run a gateway node: takes tasks over HTTP, places them on workers", runGateway},
+		"worker":  {"run a worker node: dials a gateway and runs the tasks it is given", runWorker},
+		"peers":   {"list the peers that answer multicast discovery", runPeers},
+		"submit":  {"submit a task: shoal submit FILE.wasm [flags]", runSubmit},
+		"tasks":   {"list tasks", runTasks},
+		"task":    {"show one task: shoal task ID", runTask},
+		"logs":    {"print a task's output: shoal logs ID [-f]", runLogs},
+		"cancel":  {"cancel a task: shoal cancel ID", runCancel},
+		"workers": {"list the workers of a gateway", runWorkers},
+		"version": {"print the version", runVersion},
+		"keygen":  {"write a private network key for --swarm-key: shoal keygen [FILE]", runKeygen},
+	}
+}
+
+// Version is printed by `shoal version`; set by the linker in releases.
+var Version = "dev"
+
+// Run runs the shoal command line args (without the program name) and
+// returns the process exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr}
+	cmds := commands()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout, cmds)
+		return 0
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		usage(stderr, cmds)
+		return e.errorf("unknown command %q; the commands are listed above", args[0])
+	}
+	return c.run(ctx, e, args[1:])
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("shoal: a peer-to-peer WebAssembly compute mesh\n\nUsage: shoal COMMAND [flags]\n\nCommands:\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %-8s %s\n", n, cmds[n].summary)
+	}
+	b.WriteString("\nRun shoal COMMAND -h for a command's flags.\n")
+	io.WriteString(w, b.String())
+}
+
+func runVersion(_ context.Context, e *env, _ []string) int {
+	fmt.Fprintln(e.stdout, "shoal", Version)
+	return 0
+}

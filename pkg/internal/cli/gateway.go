@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/shoalmesh/shoal/pkg/internal/gateway"
+	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/internal/store"
+)
+
+func runGateway(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "gateway", "gateway [flags]")
+	var nf nodeFlags
+	nf.register(fs, defaultDataDir("gateway"))
+	cfg := gateway.DefaultConfig()
+	api := httpapi.DefaultConfig()
+	var af apiFlags
+	af.register(fs)
+	fs.DurationVar(&cfg.TaskTimeout, "task-timeout", cfg.TaskTimeout, "time limit of a run whose task sets no duration")
+	fs.IntVar(&cfg.Retries, "retries", cfg.Retries, "attempts after a lost worker, for tasks that set none")
+	fs.IntVar(&cfg.LogBytes, "log-bytes", cfg.LogBytes, "bytes of output kept per task")
+	fs.IntVar(&cfg.MaxOutput, "max-output", cfg.MaxOutput, "bytes of stdout a run returns as its result")
+	fs.Int64Var(&api.MaxUpload, "max-upload", api.MaxUpload, "largest request body in bytes (a larger upload gets 413)")
+	fs.IntVar(&cfg.MaxQueued, "max-queued", cfg.MaxQueued, "runs waiting to start the gateway holds; past it a submit gets 429 with Retry-After")
+	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish")
+	fs.DurationVar(&cfg.ShortRun, "short-run", cfg.ShortRun, "runs of a module that take less than this on average are short: sent several to a call")
+	fs.IntVar(&cfg.ShortDepth, "short-depth", cfg.ShortDepth, "short runs per slot a worker may hold, running or waiting there for a slot (1: off)")
+	if _, err := parse(fs, args); err != nil {
+		return exitParse(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return e.errorf("gateway: --%v", err)
+	}
+	api.DefaultTimeout = cfg.TaskTimeout
+	sec, err := af.load(&api, &cfg)
+	if err != nil {
+		return e.errorf("gateway: %v", err)
+	}
+
+	if nf.data == "" {
+		return e.errorf("gateway: --data is required: the directory of its identity and database")
+	}
+	if err := os.MkdirAll(nf.data, 0o700); err != nil {
+		return e.errorf("gateway: --data %s: %v", nf.data, err)
+	}
+	procs := store.SetProcs() // see there: fsync holds a P
+	st, err := store.Open(filepath.Join(nf.data, "gateway.db"), store.Options{})
+	if err != nil {
+		return e.errorf("gateway: %v", err)
+	}
+	defer st.Close() // last: flushes after the gateway has stopped writing
+	nd, err := nf.start(ctx, e)
+	if err != nil {
+		return e.errorf("gateway: %v", err)
+	}
+	defer nd.host.Close()
+	nd.log.Debug("scheduler threads", "gomaxprocs", procs)
+	g, err := gateway.New(cfg, nd.host, st, nd.log)
+	if err != nil {
+		return e.errorf("gateway: %v", err)
+	}
+	fields, stopAPI, code := af.startAPI(ctx, e, sec, api, g, nd.log)
+	if stopAPI == nil {
+		return code
+	}
+	fmt.Fprintln(e.stdout, startLine("gateway", nd, fields...))
+
+	err = g.Run(ctx)
+	stopAPI()
+	if err != nil {
+		return e.errorf("gateway: %v", err)
+	}
+	return 0
+}

@@ -1,0 +1,16 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
+
+// parseSize reads a positive size flag like 512MiB or 4GiB.
+func parseSize(s string) (uint64, error) {
+	n, err := task.ParseBytes(s)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("%q is not a positive size like 512MiB or 4GiB", s)
+	}
+	return n, nil
+}

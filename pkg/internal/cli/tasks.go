@@ -1,0 +1,210 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/shoalmesh/shoal/pkg/client"
+	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/internal/sched"
+)
+
+func runTasks(ctx context.Context, e *env, args []string) int {
+	const usage = "tasks [--json] [--gateway URL]"
+	fs := newFlags(e, "tasks", usage)
+	gw := gatewayFlag(fs)
+	asJSON := fs.Bool("json", false, "print the tasks as a JSON array")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return exitParse(err)
+	}
+	if code := positionals(e, "tasks", usage, pos); code != 0 {
+		return code
+	}
+	c, code := connect(e, "tasks", gw)
+	if c == nil {
+		return code
+	}
+	ts, err := c.Tasks(ctx)
+	if err != nil {
+		return failed(e, "tasks", "", err)
+	}
+	if *asJSON {
+		if ts == nil {
+			ts = []httpapi.TaskView{}
+		}
+		_ = printJSON(e.stdout, ts)
+		return 0
+	}
+	if len(ts) == 0 {
+		fmt.Fprintf(e.stderr, "no tasks at %s; submit one with `shoal submit FILE.wasm`\n", c.URL())
+		return 0
+	}
+	tw := newTable(e.stdout)
+	fmt.Fprintln(tw, "ID\tSTATUS\tRUNS\tCOMPLETIONS\tRESULT\tCREATED")
+	for _, tv := range ts {
+		n := countRuns(tv)
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\t%s\n", tv.ID, tv.Status, n.done, n.total, tv.Completions,
+			orDash(oneLine(tv.Result, 40)), formatCreated(tv.Created))
+	}
+	tw.Flush()
+	return 0
+}
+
+func runTask(ctx context.Context, e *env, args []string) int {
+	const usage = "task ID [--json] [--gateway URL]"
+	fs := newFlags(e, "task", usage)
+	gw := gatewayFlag(fs)
+	asJSON := fs.Bool("json", false, "print the task as JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return exitParse(err)
+	}
+	if code := positionals(e, "task", usage, pos, "task ID"); code != 0 {
+		return code
+	}
+	c, code := connect(e, "task", gw)
+	if c == nil {
+		return code
+	}
+	tv, err := c.Task(ctx, pos[0])
+	if err != nil {
+		return failed(e, "task", pos[0], err)
+	}
+	if *asJSON {
+		_ = printJSON(e.stdout, tv)
+		return 0
+	}
+	printTask(e, tv)
+	return 0
+}
+
+// printTask prints a task's fields, the ones it sets, and its runs.
+func printTask(e *env, tv httpapi.TaskView) {
+	tw := newTable(e.stdout)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	n := countRuns(tv)
+	row("id", tv.ID)
+	if tv.Description != "" {
+		row("description", oneLine(tv.Description, 200))
+	}
+	row("status", string(tv.Status))
+	row("runs", fmt.Sprintf("%d/%d done, %d running, completions %d", n.done, n.total, n.running, tv.Completions))
+	row("module", "sha256:"+tv.Module)
+	if tv.Input != nil {
+		row("input", fmt.Sprint(*tv.Input))
+	}
+	if tv.Difficulty != nil {
+		row("difficulty", fmt.Sprint(*tv.Difficulty))
+	}
+	if tv.Args != nil {
+		row("args", fmt.Sprintf("%q", tv.Args))
+	}
+	if len(tv.Env) > 0 {
+		row("env", strings.Join(tv.Env, " "))
+	}
+	row("timing", fmt.Sprintf("start %gs, delay %gs, time limit %gs a run", tv.Start, tv.Delay, tv.Duration))
+	if tv.Memory != 0 {
+		row("memory", formatBytes(tv.Memory))
+	}
+	row("retries", fmt.Sprint(tv.Retries))
+	if tv.Priority != 0 {
+		row("priority", fmt.Sprint(tv.Priority))
+	}
+	if len(tv.Labels) > 0 {
+		row("labels", strings.Join(tv.Labels, ","))
+	}
+	if tv.Owner != "" {
+		row("owner", tv.Owner)
+	}
+	row("created", formatCreated(tv.Created))
+	row("result", orDash(oneLine(tv.Result, 200)))
+	tw.Flush()
+	fmt.Fprintln(e.stdout)
+	printRuns(e.stdout, tv.Runs)
+}
+
+func runCancel(ctx context.Context, e *env, args []string) int {
+	const usage = "cancel ID [--gateway URL]"
+	fs := newFlags(e, "cancel", usage)
+	gw := gatewayFlag(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return exitParse(err)
+	}
+	if code := positionals(e, "cancel", usage, pos, "task ID"); code != 0 {
+		return code
+	}
+	c, code := connect(e, "cancel", gw)
+	if c == nil {
+		return code
+	}
+	id := pos[0]
+	tv, err := c.Cancel(ctx, id)
+	var ae *client.APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusConflict {
+		if tv, err := c.Task(ctx, id); err == nil {
+			return e.errorf("cancel: task %s has already ended (%s); there is nothing to cancel", id, tv.Status)
+		}
+	}
+	if err != nil {
+		return failed(e, "cancel", id, err)
+	}
+	fmt.Fprintf(e.stdout, "%s %s\n", tv.ID, tv.Status)
+	return 0
+}
+
+func runWorkers(ctx context.Context, e *env, args []string) int {
+	const usage = "workers [--json] [--gateway URL]"
+	fs := newFlags(e, "workers", usage)
+	gw := gatewayFlag(fs)
+	asJSON := fs.Bool("json", false, "print the workers as a JSON array")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return exitParse(err)
+	}
+	if code := positionals(e, "workers", usage, pos); code != 0 {
+		return code
+	}
+	c, code := connect(e, "workers", gw)
+	if c == nil {
+		return code
+	}
+	ws, err := c.Workers(ctx)
+	if err != nil {
+		return failed(e, "workers", "", err)
+	}
+	if *asJSON {
+		if ws == nil {
+			ws = []sched.WorkerInfo{}
+		}
+		_ = printJSON(e.stdout, ws)
+		return 0
+	}
+	if len(ws) == 0 {
+		dial := "GATEWAY_PEER_ID"
+		if info, err := c.Info(ctx); err == nil {
+			dial = info.PeerID
+		}
+		fmt.Fprintf(e.stderr, "no workers at %s; start one with `shoal worker --dial %s`\n", c.URL(), dial)
+		return 0
+	}
+	tw := newTable(e.stdout)
+	fmt.Fprintln(tw, "ID\tSLOTS\tMEMORY\tLABELS\tRUNS")
+	for _, w := range ws {
+		mem := "-"
+		if w.Memory != 0 {
+			mem = formatBytes(w.UsedMem) + "/" + formatBytes(w.Memory)
+		}
+		slots := fmt.Sprintf("%d/%d", w.Used, w.Slots)
+		if w.Waiting > 0 { // short runs sent ahead
+			slots += fmt.Sprintf(" +%d", w.Waiting)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", w.ID, slots, mem, orDash(strings.Join(w.Labels, ",")), w.Runs)
+	}
+	tw.Flush()
+	return 0
+}

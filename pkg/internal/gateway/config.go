@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/internal/sched"
+)
+
+// Config is the gateway's configuration.
+type Config struct {
+	TaskTimeout  time.Duration // time limit of a run whose task sets no duration
+	Retries      int           // attempts after a lost worker, for tasks that set none
+	LogBytes     int           // output kept per task
+	MaxOutput    int           // bytes of stdout a run returns as its result
+	PingInterval time.Duration // how often each worker is pinged
+	PingTimeout  time.Duration // a worker that does not answer a ping within this is lost
+	MaxQueued    int           // runs not yet started the gateway holds; past it a submit gets 429
+	Grace        time.Duration // on shutdown, how long running runs may take to finish
+	// Short runs (docs/RATIONALE.md): a module whose runs take less than
+	// ShortRun on average has its runs sent several to a call, and a
+	// worker holding only such runs takes up to ShortDepth per slot.
+	ShortRun   time.Duration
+	ShortDepth int
+	// Quotas limits each owner (task.Spec.Owner, the name of the API token
+	// a task came with); owners not in it have no limits but MaxQueued.
+	Quotas map[string]Quota
+}
+
+// Quota bounds the runs of one owner; zero fields mean no limit.
+type Quota struct {
+	MaxRunning int // runs executing at once; more wait in the queue
+	MaxQueued  int // runs not yet started; past it a submit gets 429
+}
+
+// DefaultConfig returns the defaults of `shoal gateway`.
+func DefaultConfig() Config {
+	return Config{
+		TaskTimeout:  time.Minute,
+		Retries:      2,
+		LogBytes:     1 << 20,
+		MaxOutput:    1 << 20,
+		PingInterval: 250 * time.Millisecond,
+		PingTimeout:  time.Second,
+		MaxQueued:    1_000_000,
+		Grace:        10 * time.Second,
+		ShortRun:     sched.DefaultConfig().ShortRun,
+		ShortDepth:   sched.DefaultConfig().Depth,
+	}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.TaskTimeout <= 0:
+		return errors.New("task-timeout: must be positive")
+	case c.Retries < 0:
+		return errors.New("retries: must not be negative")
+	case c.LogBytes <= 0:
+		return errors.New("log-bytes: must be positive")
+	case c.MaxOutput <= 0:
+		return errors.New("max-output: must be positive")
+	case c.PingInterval <= 0 || c.PingTimeout <= 0:
+		return errors.New("ping-interval, ping-timeout: must be positive")
+	case c.MaxQueued < 1:
+		return errors.New("max-queued: must be at least 1")
+	case c.Grace < 0:
+		return errors.New("grace: must not be negative")
+	case c.ShortRun < 0:
+		return errors.New("short-run: must not be negative")
+	case c.ShortDepth < 1 || c.ShortDepth > 1024:
+		return errors.New("short-depth: must be 1 (off) to 1024")
+	}
+	for name, q := range c.Quotas {
+		if q.MaxRunning < 0 || q.MaxQueued < 0 {
+			return fmt.Errorf("quotas: %s: max-running and max-queued must not be negative", name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,245 @@
+package gateway
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"capnproto.org/go/capnp/v3"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
+
+// inflight is a run attempt whose call to its worker is under way.
+type inflight struct {
+	worker sched.WorkerID
+	conn   *remoteWorker // the connection it was dispatched on
+	cancel context.CancelFunc
+	// shared: the call carries other runs too (Worker.runs), so canceling
+	// its task must not cancel the call; the run is short, and its outcome
+	// is not counted once the task is canceled.
+	shared bool
+}
+
+// callGrace is how long past a run's own time limit the gateway waits for
+// the worker's answer before it gives up on the call.
+const callGrace = 30 * time.Second
+
+// execute calls its worker for dispatched attempts and records their
+// outcomes: Worker.run for one, Worker.runs for several short ones. stop
+// cancels ctx, which is the call's own (see inflight); ahead is how many
+// runs the worker held before these, which they may wait behind.
+func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sched.Dispatch, ahead int, w wire.Worker, sink wire.LogSink) {
+	defer g.tasks.Done()
+	defer w.Release()
+	defer sink.Release()
+	defer stop() // else ctx stays among its parent's children
+	timeouts := make([]time.Duration, len(ds))
+	var longest time.Duration
+	for i, d := range ds {
+		timeouts[i] = d.Spec.Duration
+		if timeouts[i] == 0 {
+			timeouts[i] = g.cfg.TaskTimeout
+		}
+		longest = max(longest, timeouts[i])
+	}
+	// The call's limit, a guard against a worker that never answers: every
+	// run it holds in turn, at this call's longest time limit, plus the
+	// grace. (The worker ends each run at its own limit.)
+	limit := time.Duration(ahead+len(ds))*longest + callGrace
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	g.metrics.called(len(ds))
+	var outs []task.Outcome
+	if len(ds) == 1 {
+		outs = []task.Outcome{g.call(ctx, ds[0], w, sink, timeouts[0])}
+	} else {
+		outs = g.callMany(ctx, ds, w, sink, timeouts)
+	}
+	answered := time.Now()
+
+	g.mu.Lock()
+	currents := make([]bool, len(ds))
+	runs := make([]task.Run, len(ds))
+	for i, d := range ds {
+		currents[i], runs[i] = g.finishedLocked(d, outs[i])
+	}
+	g.notifyLocked()
+	g.kick()
+	saved := g.unlockSaved() // the runs' records are durable once this returns
+	for i := range ds {
+		g.metrics.answered(outs[i], currents[i], runs[i], answered, saved)
+	}
+}
+
+// finishedLocked records the outcome of d, dispatched by execute; it
+// returns whether the outcome counted (see sched.Finished) and the run as
+// recorded.
+func (g *Gateway) finishedLocked(d sched.Dispatch, o task.Outcome) (bool, task.Run) {
+	rw := g.inflight[d.Ref].conn
+	delete(g.inflight, d.Ref)
+	if !o.Lost {
+		rw.alive.Heard()
+	}
+	current := g.sched.Finished(time.Now(), d.Ref, o, d.Worker)
+	if !current {
+		g.log.Debug("stale outcome", "run", d.Ref, "worker", d.Worker)
+	}
+	run, _ := g.sched.Run(d.Ref.Task, d.Ref.Index)
+	rw.running-- // a draining worker waits for this to reach 0: see waitDrained
+	if st, ok := g.sched.Status(d.Ref.Task); ok && st.Done() {
+		g.logs.close(d.Ref.Task)
+	}
+	return current, run
+}
+
+// call runs d on w; its output goes to sink, the connection's log sink.
+func (g *Gateway) call(ctx context.Context, d sched.Dispatch, w wire.Worker, sink wire.LogSink, timeout time.Duration) task.Outcome {
+	sent := time.Now()
+	f, release := w.Run(ctx, func(p wire.Worker_run_Params) error {
+		if err := p.SetModules(g.source.AddRef()); err != nil {
+			return err
+		}
+		if err := p.SetLogs(sink.AddRef()); err != nil {
+			return err
+		}
+		spec, err := p.NewSpec()
+		if err != nil {
+			return err
+		}
+		return encodeSpec(spec, d, timeout, uint64(g.cfg.MaxOutput))
+	})
+	defer release()
+	res, err := f.Struct()
+	if err != nil {
+		return task.Outcome{Lost: true, Error: "worker call failed: " + err.Error()}
+	}
+	r, err := res.Result()
+	if err != nil {
+		return task.Outcome{Lost: true, Error: "bad answer from worker: " + err.Error()}
+	}
+	return decodeResult(r, sent)
+}
+
+// callMany runs ds on w in one Worker.runs call, and returns their
+// outcomes in order; if the call fails, every run in it is lost.
+func (g *Gateway) callMany(ctx context.Context, ds []sched.Dispatch, w wire.Worker, sink wire.LogSink, timeouts []time.Duration) []task.Outcome {
+	outs := make([]task.Outcome, len(ds))
+	lost := func(why string) []task.Outcome {
+		for i := range outs {
+			outs[i] = task.Outcome{Lost: true, Error: why}
+		}
+		return outs
+	}
+	sent := time.Now()
+	f, release := w.Runs(ctx, func(p wire.Worker_runs_Params) error {
+		if err := p.SetModules(g.source.AddRef()); err != nil {
+			return err
+		}
+		if err := p.SetLogs(sink.AddRef()); err != nil {
+			return err
+		}
+		specs, err := p.NewSpecs(int32(len(ds)))
+		if err != nil {
+			return err
+		}
+		for i, d := range ds {
+			if err := encodeSpec(specs.At(i), d, timeouts[i], uint64(g.cfg.MaxOutput)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	defer release()
+	res, err := f.Struct()
+	if err != nil {
+		return lost("worker call failed: " + err.Error())
+	}
+	rs, err := res.Results()
+	if err == nil && rs.Len() != len(ds) {
+		err = fmt.Errorf("%d results for %d runs", rs.Len(), len(ds))
+	}
+	if err != nil {
+		return lost("bad answer from worker: " + err.Error())
+	}
+	for i := range outs {
+		outs[i] = decodeResult(rs.At(i), sent)
+	}
+	return outs
+}
+
+// decodeResult reads a worker's answer for a run whose call was sent at
+// sent.
+func decodeResult(r wire.RunResult, sent time.Time) task.Outcome {
+	text, _ := r.Result()
+	reason, _ := r.Error()
+	tm := task.Timing{
+		Queue:       time.Duration(r.WaitNs()),
+		Fetch:       time.Duration(r.FetchNs()),
+		Compile:     time.Duration(r.CompileNs()),
+		Instantiate: time.Duration(r.InstantiateNs()),
+		Exec:        time.Duration(r.RunNs()),
+	}
+	tm.Placement = max(0, time.Since(sent)-tm.Queue-tm.Fetch-tm.Compile-tm.Instantiate-tm.Exec)
+	return task.Outcome{OK: r.Ok(), ExitCode: r.ExitCode(), Result: text, Error: reason, Truncated: r.Truncated(), Timing: tm}
+}
+
+func encodeSpec(s wire.RunSpec, d sched.Dispatch, timeout time.Duration, maxOutput uint64) error {
+	sp := d.Spec
+	mod, err := hex.DecodeString(sp.Module)
+	if err != nil {
+		return err
+	}
+	if err := s.SetTaskId(sp.ID); err != nil {
+		return err
+	}
+	s.SetRun(uint32(d.Ref.Index))
+	s.SetAttempt(uint32(d.Ref.Attempt))
+	if err := s.SetModule(mod); err != nil {
+		return err
+	}
+	if sp.Input != nil {
+		s.SetHasInput(true)
+		s.SetInput(*sp.Input)
+	}
+	if sp.Difficulty != nil {
+		s.SetHasDifficulty(true)
+		s.SetDifficulty(*sp.Difficulty)
+	}
+	if sp.Args != nil {
+		if err := setTexts(s.NewArgs, sp.Args); err != nil {
+			return err
+		}
+	}
+	if err := setTexts(s.NewEnv, sp.Env); err != nil {
+		return err
+	}
+	if len(sp.Stdin) > 0 {
+		if err := s.SetStdin(sp.Stdin); err != nil {
+			return err
+		}
+	}
+	s.SetTimeoutMs(uint64(timeout.Milliseconds()))
+	s.SetMemory(sp.Memory)
+	s.SetMaxOutput(maxOutput)
+	if len(sp.Dirs) > 0 {
+		return setTexts(s.NewDirs, sp.Dirs)
+	}
+	return nil
+}
+
+func setTexts(alloc func(int32) (capnp.TextList, error), xs []string) error {
+	l, err := alloc(int32(len(xs)))
+	if err != nil {
+		return err
+	}
+	for i, x := range xs {
+		if err := l.Set(i, x); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,552 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"capnproto.org/go/capnp/v3"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
+	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/internal/store"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
+)
+
+// Version is reported by /info and in offers.
+var Version = "dev"
+
+var (
+	// ErrNoModule: a task names a module the gateway does not hold.
+	ErrNoModule = errors.New("module not found")
+	// ErrClosed: the gateway is shutting down.
+	ErrClosed = errors.New("gateway shutting down")
+	// ErrQueueFull: taking the task would hold more than MaxQueued runs.
+	ErrQueueFull = errors.New("queue full")
+	// ErrOverQuota: taking the task would hold more runs not yet started
+	// of its owner than the owner's Quota.MaxQueued.
+	ErrOverQuota = errors.New("over quota")
+)
+
+// Gateway is a running gateway.
+type Gateway struct {
+	cfg    Config
+	host   host.Host
+	log    *slog.Logger
+	st     *store.Store
+	logs   *logbook
+	source wire.ModuleSource
+	wake   chan struct{}
+
+	metrics *metrics // in its own registry: see metrics.go
+
+	// tasks counts the goroutines Run owns (dispatched calls and worker
+	// watchers); Run waits for them before it returns.
+	tasks sync.WaitGroup
+
+	mu       sync.Mutex
+	serving  bool          // Run has started: see Ready
+	closed   bool          // Run has ended: offers are refused
+	draining bool          // shutting down: no new dispatches or tasks
+	changed  chan struct{} // closed and replaced whenever a run ends
+	sched    *sched.Scheduler
+	workers  map[sched.WorkerID]*remoteWorker
+	inflight map[sched.RunRef]inflight
+	quotas   map[string]Quota
+	// reserved counts the runs of submissions admitted but not yet queued
+	// (being recorded), all and per owner, so that concurrent submissions
+	// cannot together pass a queue limit.
+	reserved    map[string]int
+	reservedAll int
+}
+
+// remoteWorker is a worker capability received through the channel, and the
+// connection it came over.
+type remoteWorker struct {
+	id     sched.WorkerID
+	client wire.Worker
+	stop   context.CancelFunc // stops its pinger
+	hangup func()             // closes its connection
+	sink   wire.LogSink       // where its runs' output goes (see logSink)
+	// running counts the runs dispatched on this connection whose
+	// outcome is not yet recorded.
+	running int
+	// alive decides when to ping it: a worker that answers runs needs no
+	// ping (see watch).
+	alive *rpc.Liveness
+}
+
+// New makes a gateway serving on h that keeps its state in st, and restores
+// the tasks st holds. Run starts it. The caller closes st after Run.
+func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	sc := sched.DefaultConfig()
+	sc.Retries, sc.ShortRun, sc.Depth = cfg.Retries, cfg.ShortRun, cfg.ShortDepth
+	g := &Gateway{
+		cfg: cfg, host: h, log: logger.With("component", "gateway"),
+		st: st, logs: newLogbook(cfg.LogBytes, st),
+		wake:     make(chan struct{}, 1),
+		changed:  make(chan struct{}),
+		sched:    sched.New(sc),
+		workers:  make(map[sched.WorkerID]*remoteWorker),
+		inflight: make(map[sched.RunRef]inflight),
+		reserved: make(map[string]int),
+	}
+	g.setQuotasLocked(cfg.Quotas)
+	if err := g.restore(); err != nil {
+		return nil, err
+	}
+	g.metrics = newMetrics(g)
+	g.source = wire.ModuleSource(rpc.Export(wire.ModuleSource_NewServer(moduleSource{st: st, served: g.metrics.moduleBytes})))
+	return g, nil
+}
+
+// Run serves workers and dispatches runs until ctx ends.
+func (g *Gateway) Run(ctx context.Context) error {
+	rpc.Serve(g.host, func(connCtx context.Context, remote peer.ID, hangup func()) capnp.Client {
+		return rpc.Export(wire.Gateway_NewServer(&gatewayServer{g: g, peer: remote, ctx: connCtx, hangup: hangup}))
+	}, g.log)
+	g.serve()
+	defer g.source.Release() // last: no call of ours may still pass it on
+	defer g.tasks.Wait()
+	defer g.host.RemoveStreamHandler(rpc.Protocol)
+
+	// Calls outlive ctx by up to the grace period: see drain.
+	calls, stopCalls := context.WithCancel(context.Background())
+	defer stopCalls()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next := g.dispatch(calls)
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = max(time.Until(next), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			g.drain(stopCalls)
+			g.shutdown()
+			return nil
+		case <-g.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// kick makes the loop look for work now.
+func (g *Gateway) kick() {
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dispatch starts every run the scheduler places now and returns when the
+// next scheduled run becomes due (zero if none).
+func (g *Gateway) dispatch(ctx context.Context) time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.draining {
+		return time.Time{}
+	}
+	short := make(map[sched.WorkerID][]sched.Dispatch)
+	for _, d := range g.sched.Assign(time.Now()) {
+		if d.Short {
+			short[d.Worker] = append(short[d.Worker], d)
+			continue
+		}
+		g.start(ctx, []sched.Dispatch{d})
+	}
+	// Short runs go several to a call. To a worker with no call under way,
+	// in two calls when there are enough: it is still busy with the
+	// second while the first's answer comes back and its replacements go
+	// out, and from then on each answer is followed by one new call.
+	for id, ds := range short {
+		parts := [][]sched.Dispatch{ds}
+		if g.workers[id].running == 0 && len(ds) >= 4 {
+			half := (len(ds) + 1) / 2
+			parts = [][]sched.Dispatch{ds[:half:half], ds[half:]}
+		}
+		for _, p := range parts {
+			for _, c := range g.calls(p) {
+				g.start(ctx, c)
+			}
+		}
+	}
+	next, _ := g.sched.NextDue()
+	return next
+}
+
+// Bounds of one Worker.runs call. go-capnp refuses a message over 64 MiB
+// and drops the connection with it, so a call and its answer stay well
+// under that (callBytes: an estimate of the specs, and of the results at
+// their largest); a worker takes at most 4096 runs a call.
+const (
+	callRuns  = 1024
+	callBytes = 32 << 20
+)
+
+// calls splits short runs for one worker into calls within callRuns and
+// callBytes; a run too large to share a call goes alone.
+func (g *Gateway) calls(ds []sched.Dispatch) [][]sched.Dispatch {
+	var out [][]sched.Dispatch
+	start, size := 0, 0
+	for i, d := range ds {
+		n := runBytes(d.Spec, g.cfg.MaxOutput)
+		if i > start && (i-start == callRuns || size+n > callBytes) {
+			out = append(out, ds[start:i:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	return append(out, ds[start:])
+}
+
+// runBytes estimates what one run adds to a call and to its answer.
+func runBytes(sp task.Spec, maxOutput int) int {
+	n := 1024 + len(sp.ID) + len(sp.Stdin) + maxOutput
+	for _, x := range sp.Args {
+		n += len(x) + 8
+	}
+	for _, x := range sp.Env {
+		n += len(x) + 8
+	}
+	return n
+}
+
+// start calls the worker of ds (all for one worker) for them, in a
+// goroutine that records their outcomes.
+func (g *Gateway) start(ctx context.Context, ds []sched.Dispatch) {
+	w := g.workers[ds[0].Worker]
+	callCtx, cancel := context.WithCancel(ctx)
+	for _, d := range ds {
+		g.inflight[d.Ref] = inflight{worker: d.Worker, conn: w, cancel: cancel, shared: len(ds) > 1}
+	}
+	ahead := w.running // runs the worker may execute before these
+	w.running += len(ds)
+	g.tasks.Add(1)
+	go g.execute(callCtx, cancel, ds, ahead, w.client.AddRef(), w.sink.AddRef())
+}
+
+// drain stops dispatching and gives running runs up to the grace period
+// to finish and be recorded; then it cancels the rest (a restarted gateway
+// queues them again).
+func (g *Gateway) drain(stopCalls context.CancelFunc) {
+	g.mu.Lock()
+	g.draining = true
+	g.mu.Unlock()
+	grace := time.NewTimer(g.cfg.Grace)
+	defer grace.Stop()
+	for {
+		g.mu.Lock()
+		n, changed := len(g.inflight), g.changed
+		g.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-changed:
+		case <-grace.C:
+			g.log.Warn("grace period over; stopping running runs", "running", n)
+			stopCalls()
+			return
+		}
+	}
+}
+
+// shutdown refuses further offers and hangs up on every worker; the
+// dispatched calls end with the loop's context.
+func (g *Gateway) shutdown() {
+	g.mu.Lock()
+	defer g.unlock()
+	g.closed = true
+	for id, w := range g.workers {
+		w.stop()
+		w.client.Release()
+		w.sink.Release()
+		go w.hangup()
+		delete(g.workers, id)
+	}
+}
+
+// Submit validates spec, gives it an ID when it has none, records it
+// durably, and queues it. Past the queue limits it returns ErrQueueFull
+// (the gateway's MaxQueued) or ErrOverQuota (spec.Owner's MaxQueued); the
+// caller vouches for spec.Owner.
+func (g *Gateway) Submit(spec task.Spec) (task.Task, error) {
+	ts, _, err := g.submit([]task.Spec{spec})
+	if err != nil {
+		return task.Task{}, err
+	}
+	return ts[0], nil
+}
+
+// ItemError is the error of one task of a batch: no task of the batch was
+// taken.
+type ItemError struct {
+	Index int // in the batch
+	Err   error
+}
+
+func (e *ItemError) Error() string { return fmt.Sprintf("task %d of the batch: %v", e.Index, e.Err) }
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// SubmitBatch is Submit for many tasks at once, all or none: every task is
+// checked, all are recorded in one transaction, and all are queued
+// together. An error about one task is an *ItemError naming it.
+func (g *Gateway) SubmitBatch(specs []task.Spec) ([]task.Task, error) {
+	ts, i, err := g.submit(specs)
+	if err != nil && i >= 0 {
+		return nil, &ItemError{Index: i, Err: err}
+	}
+	return ts, err
+}
+
+// submit takes specs all or none; an error about one spec comes with its
+// index, others with -1.
+func (g *Gateway) submit(specs []task.Spec) ([]task.Task, int, error) {
+	specs = slices.Clone(specs)
+	ids := make(map[string]int, len(specs))
+	for i := range specs {
+		spec := &specs[i]
+		if spec.ID == "" {
+			spec.ID = newID()
+		}
+		if spec.Retries == nil {
+			r := g.cfg.Retries
+			spec.Retries = &r
+		}
+		if err := spec.Validate(); err != nil {
+			return nil, i, err
+		}
+		if !g.st.HasModule(spec.Module) {
+			return nil, i, fmt.Errorf("%w: %s", ErrNoModule, spec.Module)
+		}
+		if _, dup := ids[spec.ID]; dup {
+			return nil, i, fmt.Errorf("%w: %s is given twice in the batch", sched.ErrExists, spec.ID)
+		}
+		ids[spec.ID] = i
+	}
+	g.mu.Lock()
+	if g.draining || g.closed {
+		g.mu.Unlock()
+		return nil, -1, ErrClosed
+	}
+	for i := range specs {
+		if err := g.admitLocked(&specs[i]); err != nil {
+			for j := range i {
+				g.unreserveLocked(&specs[j])
+			}
+			g.mu.Unlock()
+			if len(specs) == 1 {
+				return nil, -1, err
+			}
+			return nil, -1, fmt.Errorf("%w (the batch's %d tasks are taken all or none)", err, len(specs))
+		}
+	}
+	g.mu.Unlock()
+	// Durable before they are queued (and before the client hears 201),
+	// but outside the lock: the commit must not stall dispatching.
+	now := time.Now()
+	fresh := make([]task.Task, len(specs))
+	for i, spec := range specs {
+		fresh[i] = *task.New(spec, now)
+	}
+	err := g.st.CreateTasks(fresh)
+	g.mu.Lock()
+	defer g.unlock()
+	for i := range specs {
+		g.unreserveLocked(&specs[i])
+	}
+	if err != nil {
+		return nil, indexOf(err, ids), storeErr(err)
+	}
+	out := make([]task.Task, len(specs))
+	for i, spec := range specs {
+		if out[i], err = g.sched.Submit(now, spec); err != nil {
+			// The store refused taken ids, and the scheduler holds no task
+			// the store lacks: this is a bug, and the tasks queued so far
+			// stay (they are stored).
+			g.kick()
+			return nil, i, err
+		}
+		g.metrics.submitted.Inc()
+	}
+	g.kick()
+	return out, -1, nil
+}
+
+// indexOf finds which task of a batch a store error names, or -1.
+func indexOf(err error, ids map[string]int) int {
+	var taken *store.TakenError
+	if len(ids) > 1 && errors.As(err, &taken) {
+		if i, ok := ids[taken.ID]; ok {
+			return i
+		}
+	}
+	return -1
+}
+
+func newID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "t-" + hex.EncodeToString(b[:])
+}
+
+// PutModule checks that wasm is a module Shoal can run and stores it; it
+// returns the module's sha256.
+func (g *Gateway) PutModule(ctx context.Context, wasm []byte) (string, error) {
+	if _, err := wasmrun.Inspect(ctx, wasm); err != nil {
+		return "", task.Invalid("wasm", "%v", err)
+	}
+	sum := sha256.Sum256(wasm)
+	h := hex.EncodeToString(sum[:])
+	if err := g.st.PutModule(h, wasm); err != nil {
+		return "", fmt.Errorf("store module: %w", err)
+	}
+	return h, nil
+}
+
+// HasModule reports whether the gateway holds the module with hex sha256 h.
+func (g *Gateway) HasModule(h string) bool { return g.st.HasModule(h) }
+
+// Task returns the task with that id.
+func (g *Gateway) Task(id string) (task.Task, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t, ok := g.sched.Task(id)
+	if !ok {
+		return task.Task{}, fmt.Errorf("%w: %s", sched.ErrNotFound, id)
+	}
+	return t, nil
+}
+
+// Wait returns task id once it has ended, or as it is when ctx ends.
+func (g *Gateway) Wait(ctx context.Context, id string) (task.Task, error) {
+	for {
+		g.mu.Lock()
+		st, ok := g.sched.Status(id) // not a copy of every run at every change
+		changed := g.changed
+		g.mu.Unlock()
+		if !ok {
+			return task.Task{}, fmt.Errorf("%w: %s", sched.ErrNotFound, id)
+		}
+		if st.Done() {
+			return g.Task(id)
+		}
+		select {
+		case <-ctx.Done():
+			return g.Task(id)
+		case <-changed:
+		}
+	}
+}
+
+// Tasks lists all tasks in creation order.
+func (g *Gateway) Tasks() []task.Task {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sched.Tasks()
+}
+
+// Cancel cancels a task, records it, and stops its running attempts.
+func (g *Gateway) Cancel(id string) (task.Task, error) {
+	now := time.Now()
+	g.mu.Lock()
+	running, err := g.sched.Cancel(now, id)
+	if err != nil {
+		g.mu.Unlock()
+		return task.Task{}, err
+	}
+	for _, d := range running {
+		if f, ok := g.inflight[d.Ref]; ok && !f.shared {
+			f.cancel()
+		}
+	}
+	g.logs.close(id)
+	g.notifyLocked()
+	t, _ := g.sched.Task(id)
+	g.unlock()
+	if err := g.st.CancelTask(id, now, nil); err != nil {
+		return task.Task{}, fmt.Errorf("record cancel: %w", err)
+	}
+	return t, nil
+}
+
+// Workers lists the workers in the pool.
+func (g *Gateway) Workers() []sched.WorkerInfo {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sched.Workers()
+}
+
+// Counts summarizes the scheduler's state.
+func (g *Gateway) Counts() sched.Counts {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sched.Counts()
+}
+
+// Logs returns the output of task id kept so far, after seq, and whether
+// the log is complete.
+func (g *Gateway) Logs(id string, seq uint64) ([]task.LogEntry, bool, error) {
+	t, err := g.Task(id)
+	if err != nil {
+		return nil, false, err
+	}
+	g.logs.load(id, t.Status.Done())
+	entries, done, _ := g.logs.since(id, seq)
+	return entries, done, nil
+}
+
+// Follow calls fn for each log entry of task id, existing and new, until the
+// task ends, ctx ends or fn fails.
+func (g *Gateway) Follow(ctx context.Context, id string, fn func(task.LogEntry) error) error {
+	t, err := g.Task(id)
+	if err != nil {
+		return err
+	}
+	g.logs.load(id, t.Status.Done())
+	return g.logs.follow(ctx, id, fn)
+}
+
+// Info describes this gateway.
+type Info struct {
+	PeerID  string   `json:"peer_id"`
+	Addrs   []string `json:"addrs"`
+	Version string   `json:"version"`
+}
+
+// Info returns the gateway's identity and addresses.
+func (g *Gateway) Info() Info {
+	return Info{PeerID: g.host.ID().String(), Addrs: addrStrings(g.host.Addrs(), g.host.ID()), Version: Version}
+}
+
+func addrStrings(addrs []ma.Multiaddr, id peer.ID) []string {
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String() + "/p2p/" + id.String()
+	}
+	return out
+}
+
+// notifyLocked wakes every Wait; g.mu is held.
+func (g *Gateway) notifyLocked() {
+	close(g.changed)
+	g.changed = make(chan struct{})
+}

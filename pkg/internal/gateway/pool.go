@@ -1,0 +1,123 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
+	"github.com/shoalmesh/shoal/pkg/internal/sched"
+)
+
+// addWorker puts a worker's offer into the pool. An offer from a peer that
+// is already in the pool over another connection replaces it: the old
+// connection's runs count as lost.
+func (g *Gateway) addWorker(connCtx context.Context, id sched.WorkerID, client wire.Worker, o sched.Offer, hangup func()) error {
+	g.mu.Lock()
+	defer g.unlock()
+	if g.closed {
+		client.Release()
+		return ErrClosed
+	}
+	if old, ok := g.workers[id]; ok {
+		if old.client.IsSame(client) {
+			client.Release()
+			g.sched.Offer(id, o)
+			g.kick()
+			return nil
+		}
+		g.dropLocked(old, "replaced by a new connection")
+	}
+	ctx, stop := context.WithCancel(connCtx)
+	w := &remoteWorker{id: id, client: client, stop: stop, hangup: hangup, alive: rpc.NewLiveness(g.cfg.PingInterval)}
+	w.sink = wire.LogSink(rpc.Export(wire.LogSink_NewServer(logSink{g: g, conn: w, received: g.metrics.logBytes})))
+	g.workers[id] = w
+	g.sched.Offer(id, o)
+	g.log.Info("worker joined", "worker", id, "slots", o.Slots, "labels", o.Labels)
+	g.tasks.Add(1)
+	go g.watch(ctx, w)
+	g.kick()
+	return nil
+}
+
+// watch pings w until its connection ends or it stops answering within the
+// ping timeout, then drops it from the pool. The transport alone would take
+// tens of seconds to notice a silent peer. A worker that answered a run
+// within the last interval is not pinged: under load, runs are the pings.
+func (g *Gateway) watch(ctx context.Context, w *remoteWorker) {
+	defer g.tasks.Done()
+	defer w.alive.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			g.drop(w, "connection closed")
+			return
+		case <-w.alive.C():
+		}
+		if !w.alive.Due() {
+			continue // it answered a run: alive
+		}
+		pctx, cancel := context.WithTimeout(ctx, g.cfg.PingTimeout)
+		f, release := w.client.Ping(pctx, nil)
+		_, err := f.Struct()
+		release()
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			g.drop(w, "no answer to ping: "+err.Error())
+			return
+		}
+		w.alive.Heard()
+	}
+}
+
+func (g *Gateway) drop(w *remoteWorker, why string) {
+	g.mu.Lock()
+	defer g.unlock()
+	if g.workers[w.id] == w {
+		g.dropLocked(w, why)
+	}
+}
+
+// dropLocked removes w from the pool and hangs up its connection, so a
+// worker dropped for silence notices and offers itself again.
+func (g *Gateway) dropLocked(w *remoteWorker, why string) {
+	delete(g.workers, w.id)
+	w.stop()
+	w.client.Release()
+	w.sink.Release() // runs still under way hold their own references
+	go w.hangup()
+	for _, f := range g.inflight {
+		if f.worker == w.id {
+			f.cancel() // its attempts are retried elsewhere; stop waiting on them
+		}
+	}
+	g.sched.RemoveWorker(time.Now(), w.id, why)
+	g.log.Info("worker left", "worker", w.id, "why", why)
+	g.kick()
+}
+
+// waitDrained returns once no run dispatched to worker id on its current
+// connection awaits its outcome, or when ctx ends. A worker shutting down
+// offers no slots and waits on this (its send returns), so it leaves only
+// after the gateway has recorded every result it sent. The worker closes
+// the connection itself: hanging up from inside its call would race go-capnp's
+// release of that call's message.
+func (g *Gateway) waitDrained(ctx context.Context, id sched.WorkerID) error {
+	for {
+		g.mu.Lock()
+		rw, ok := g.workers[id]
+		n, changed := 0, g.changed
+		if ok {
+			n = rw.running
+		}
+		g.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package gateway
+
+import (
+	"fmt"
+	"maps"
+
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
+
+// SetQuotas replaces the per-owner quotas (as a reload of the API's token
+// file does). Lowered limits apply to runs not yet started: running runs
+// are left alone, and tasks already taken stay queued.
+func (g *Gateway) SetQuotas(quotas map[string]Quota) error {
+	cfg := g.cfg
+	cfg.Quotas = quotas
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	defer g.unlock()
+	g.setQuotasLocked(quotas)
+	g.kick()
+	return nil
+}
+
+func (g *Gateway) setQuotasLocked(quotas map[string]Quota) {
+	g.quotas = maps.Clone(quotas)
+	limits := make(map[string]int, len(quotas))
+	for name, q := range quotas {
+		if q.MaxRunning > 0 {
+			limits[name] = q.MaxRunning
+		}
+	}
+	g.sched.SetMaxRunning(limits)
+}
+
+// admitLocked checks that the runs of spec fit in the queue limits, the
+// gateway's and its owner's, counting the runs of submissions still being
+// recorded; if they do, it reserves room for them until Submit has queued
+// them or given up (unreserve). g.mu is held.
+func (g *Gateway) admitLocked(spec *task.Spec) error {
+	n := spec.RunCount()
+	if waiting := g.sched.Pending() + g.reservedAll; waiting+n > g.cfg.MaxQueued {
+		return fmt.Errorf("%w: %d runs waiting, the limit is %d", ErrQueueFull, waiting, g.cfg.MaxQueued)
+	}
+	if q := g.quotas[spec.Owner].MaxQueued; q > 0 {
+		waiting := g.sched.PendingOf(spec.Owner) + g.reserved[spec.Owner]
+		if waiting+n > q {
+			return fmt.Errorf("%w: %s has %d runs waiting to start and the task has %d; its max-queued is %d",
+				ErrOverQuota, spec.Owner, waiting, n, q)
+		}
+	}
+	g.reservedAll += n
+	g.reserved[spec.Owner] += n
+	return nil
+}
+
+// unreserveLocked gives back what admitLocked reserved for spec.
+func (g *Gateway) unreserveLocked(spec *task.Spec) {
+	n := spec.RunCount()
+	g.reservedAll -= n
+	if g.reserved[spec.Owner] -= n; g.reserved[spec.Owner] == 0 {
+		delete(g.reserved, spec.Owner)
+	}
+}

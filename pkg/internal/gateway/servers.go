@@ -1,0 +1,187 @@
+package gateway
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
+	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/internal/store"
+)
+
+// gatewayServer is the bootstrap capability exported to one peer.
+type gatewayServer struct {
+	g      *Gateway
+	peer   peer.ID
+	ctx    context.Context // ends with the connection
+	hangup func()
+}
+
+var _ wire.Gateway_Server = (*gatewayServer)(nil)
+
+// Workers hands out the send-only side of the workers channel: the Chan
+// interface has no receive or close, so a peer can only offer.
+func (s *gatewayServer) Workers(_ context.Context, call wire.Gateway_workers) error {
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	return res.SetChan(wire.Chan(rpc.Export(wire.Chan_NewServer(&chanServer{g: s.g, peer: s.peer, ctx: s.ctx, hangup: s.hangup}))))
+}
+
+// chanServer takes offers from one peer's connection.
+type chanServer struct {
+	g      *Gateway
+	peer   peer.ID
+	ctx    context.Context
+	hangup func()
+}
+
+var _ wire.Chan_Server = (*chanServer)(nil)
+
+// Send takes an offer into the pool; an offer of no slots returns once every
+// run on that worker has been recorded. The worker is named by the peer the
+// connection is authenticated as, never by anything inside the offer.
+func (s *chanServer) Send(ctx context.Context, call wire.Chan_send) error {
+	call.Go() // a draining worker's send waits; other calls go on
+	o, err := call.Args().Offer()
+	if err != nil {
+		return err
+	}
+	offer, err := decodeOffer(o)
+	if err != nil {
+		return err
+	}
+	if !o.HasWorker() {
+		return errors.New("offer carries no worker capability")
+	}
+	id := sched.WorkerID(s.peer.String())
+	if err := s.g.addWorker(s.ctx, id, o.Worker().AddRef(), offer, s.hangup); err != nil {
+		return err
+	}
+	if offer.Slots == 0 {
+		return s.g.waitDrained(ctx, id) // a worker shutting down: see waitDrained
+	}
+	return nil
+}
+
+func decodeOffer(o wire.Offer) (sched.Offer, error) {
+	free, err := o.Free()
+	if err != nil {
+		return sched.Offer{}, err
+	}
+	labels, err := o.Labels()
+	if err != nil {
+		return sched.Offer{}, err
+	}
+	cached, err := o.Cached()
+	if err != nil {
+		return sched.Offer{}, err
+	}
+	out := sched.Offer{Slots: int(free.Slots()), Memory: free.Memory()}
+	for i := range labels.Len() {
+		l, err := labels.At(i)
+		if err != nil {
+			return sched.Offer{}, err
+		}
+		out.Labels = append(out.Labels, l)
+	}
+	for i := range cached.Len() {
+		h, err := cached.At(i)
+		if err != nil {
+			return sched.Offer{}, err
+		}
+		out.Cached = append(out.Cached, hex.EncodeToString(h))
+	}
+	return out, nil
+}
+
+// moduleSource serves module bytes to workers that lack them.
+type moduleSource struct {
+	st     *store.Store
+	served prometheus.Counter // bytes sent
+}
+
+var _ wire.ModuleSource_Server = moduleSource{}
+
+func (m moduleSource) Get(_ context.Context, call wire.ModuleSource_get) error {
+	call.Go()
+	h, err := call.Args().Sha256()
+	if err != nil {
+		return err
+	}
+	b, err := m.st.Module(hex.EncodeToString(h))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoModule, err)
+	}
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	if err := res.SetWasm(b); err != nil {
+		return err
+	}
+	m.served.Add(float64(len(b)))
+	return nil
+}
+
+// logSink appends the output of a worker's runs to their tasks' logs. Each
+// worker connection has one, passed with every run; a write names its run
+// attempt and is taken only while that attempt runs on this connection, so
+// a worker can write to no log but those of its own runs.
+type logSink struct {
+	g        *Gateway
+	conn     *remoteWorker
+	received prometheus.Counter // bytes of output
+}
+
+var _ wire.LogSink_Server = logSink{}
+
+func (l logSink) Write(_ context.Context, call wire.LogSink_write) error {
+	args := call.Args()
+	data, err := args.Data()
+	if err != nil {
+		return err
+	}
+	id, err := args.TaskId()
+	if err != nil {
+		return err
+	}
+	ref := sched.RunRef{Task: id, Index: int(args.Run()), Attempt: int(args.Attempt())}
+	stream := "stdout"
+	if args.Stream() == wire.Stream_stderr {
+		stream = "stderr"
+	}
+	logs := l.g.logs
+	logs.load(ref.Task, false) // after a restart, keep what the task wrote before
+	// The check and the append under one hold of g.mu: the run's outcome,
+	// which closes the task's log for its followers, is recorded under it
+	// too, so an entry is never added to a log already closed. (Output that
+	// reaches the gateway after its run's result, which a worker's bounded
+	// flush can let happen, is refused: the run is no longer in flight.)
+	l.g.mu.Lock()
+	f, ok := l.g.inflight[ref]
+	if !ok || f.conn != l.conn {
+		l.g.mu.Unlock()
+		return fmt.Errorf("log write for %s run %d attempt %d: not a run of this worker", ref.Task, ref.Index, ref.Attempt)
+	}
+	if st, _ := l.g.sched.Status(ref.Task); st.Done() {
+		// Canceled while its run, sharing a call with others, goes on
+		// (see inflight.shared): the task's log is closed.
+		l.g.mu.Unlock()
+		return fmt.Errorf("log write for %s: the task is %s", ref.Task, st)
+	}
+	e := logs.add(ref.Task, ref.Index, ref.Attempt, stream, data)
+	l.g.mu.Unlock()
+	l.received.Add(float64(len(data)))
+	return logs.save(ref.Task, e)
+}
+
+// Ping answers at once; workers use it to notice a gateway that is gone.
+func (s *gatewayServer) Ping(context.Context, wire.Gateway_ping) error { return nil }

@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"bytes"
+	"errors"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
+
+// FuzzParseForm feeds arbitrary field values and raw bodies to the form
+// parser: it must never panic, and it either fails with a field error or
+// returns a spec whose numbers are in range.
+func FuzzParseForm(f *testing.F) {
+	f.Add("start", "1", []byte("--b\r\n"))
+	f.Add("repeats", "99999999999999999999", []byte{})
+	f.Add("args", `["a","b"]`, []byte("garbage"))
+	f.Add("memory", "64MiB", []byte("--b--"))
+	f.Add("duration", "1e308", []byte(nil))
+	f.Fuzz(func(t *testing.T, name, value string, raw []byte) {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		mw.WriteField(name, value)
+		mw.Close()
+		for _, body := range []struct {
+			ct   string
+			data []byte
+		}{{mw.FormDataContentType(), b.Bytes()}, {"multipart/form-data; boundary=b", raw}} {
+			r := httptest.NewRequest(http.MethodPost, "/tasks", bytes.NewReader(body.data))
+			r.Header.Set("Content-Type", body.ct)
+			f, err := parseForm(r)
+			if err != nil {
+				if !errors.Is(err, task.ErrInvalid) {
+					t.Fatalf("error %v is not a field error", err)
+				}
+				continue
+			}
+			s := f.spec
+			if s.Start < 0 || s.Delay < 0 || s.Duration < 0 || s.Repeats < 0 || s.Complete < 0 {
+				t.Fatalf("negative value accepted: %+v", s)
+			}
+		}
+	})
+}
+
+// FuzzParseBatch feeds arbitrary bodies to the batch parser: it must never
+// panic, and it either fails with a field error or returns between 1 and
+// MaxBatch specs, each naming a module, whose validation (which the
+// gateway does next) fails, if at all, with a field error.
+func FuzzParseBatch(f *testing.F) {
+	mod := `"sha256:` + string(bytes.Repeat([]byte("ab"), 32)) + `"`
+	f.Add([]byte(`[{"module": ` + mod + `, "input": 1}]`))
+	f.Add([]byte(`{"defaults": {"module": ` + mod + `, "duration": 2}, "tasks": [{"timeout": 1}, {"args": ["a", "[b"]}]}`))
+	f.Add([]byte(`[null, {}, [], 5]`))
+	f.Add([]byte(`{"tasks": [{"env": ["K=V"], "labels": [1, "x"], "stdin": "in"}]} trailing`))
+	f.Add([]byte(`   [`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		specs, err := parseBatch(bytes.NewReader(body))
+		if err != nil {
+			var fe *task.FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a field error", err)
+			}
+			return
+		}
+		if len(specs) == 0 || len(specs) > MaxBatch {
+			t.Fatalf("%d specs", len(specs))
+		}
+		for i, s := range specs {
+			if len(s.Module) != 64 {
+				t.Fatalf("spec %d: module %q", i, s.Module)
+			}
+			s.ID = "x"
+			if err := s.Validate(); err != nil {
+				var fe *task.FieldError
+				if !errors.As(err, &fe) {
+					t.Fatalf("spec %d: %v", i, err)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,321 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/internal/gateway"
+	"github.com/shoalmesh/shoal/pkg/internal/httpapi/dashboard"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
+
+// Config bounds what clients may send, and says who may.
+type Config struct {
+	MaxUpload      int64         // bytes of one request body
+	DefaultTimeout time.Duration // shown as a task's duration when it sets none
+	// Tokens, when set, are the bearer tokens every request must carry
+	// (SetTokens replaces them); nil leaves the API open to anyone who can
+	// reach it.
+	Tokens *Tokens
+}
+
+// DefaultConfig returns the defaults of `shoal gateway`.
+func DefaultConfig() Config { return Config{MaxUpload: 64 << 20, DefaultTimeout: time.Minute} }
+
+// Server is the gateway's HTTP API.
+type Server struct {
+	cfg Config
+	g   *gateway.Gateway
+	log *slog.Logger
+	mux *http.ServeMux
+	// tokens are read on every request and replaced by a reload.
+	tokens atomic.Pointer[Tokens]
+}
+
+// New returns the API of g.
+func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
+	s := &Server{cfg: cfg, g: g, log: logger.With("component", "http"), mux: http.NewServeMux()}
+	s.mux.HandleFunc("POST /tasks", s.postTask)
+	s.mux.HandleFunc("POST /tasks/batch", s.postBatch)
+	s.mux.HandleFunc("GET /tasks", s.listTasks)
+	s.mux.HandleFunc("GET /tasks/{id}", s.getTask)
+	s.mux.HandleFunc("DELETE /tasks/{id}", s.cancelTask)
+	s.mux.HandleFunc("GET /tasks/{id}/logs", s.taskLogs)
+	s.mux.HandleFunc("PUT /modules", s.putModule)
+	s.mux.HandleFunc("GET /workers", s.workers)
+	s.mux.HandleFunc("GET /info", s.info)
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", readyz(g))
+	s.mux.Handle("GET /metrics", metricsHandler(g, s.log))
+	s.tokens.Store(cfg.Tokens)
+	return s
+}
+
+// ServeHTTP serves the dashboard's page and files (GET / and /ui/...) to
+// anyone; for everything else it checks the bearer token when the API has
+// tokens, bounds every body by the upload limit, then routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if dashboard.Owns(r) { // the page and its files hold no data: no token
+		dashboard.Handler().ServeHTTP(w, r)
+		return
+	}
+	authed, err := s.authenticate(r)
+	if err != nil {
+		s.refused(w, r, err)
+		return
+	}
+	r = authed
+	if r.ContentLength > s.cfg.MaxUpload {
+		s.fail(w, r, &http.MaxBytesError{Limit: s.cfg.MaxUpload}) // no need to read it to know
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload)
+	route(s.mux, w, r)
+}
+
+// MetricsHandler serves GET /metrics, /healthz and /readyz alone, without
+// authentication, for a listener of their own (shoal gateway --metrics)
+// that a Prometheus server scrapes, or a probe asks, without a token.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsHandler(s.g, s.log))
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", readyz(s.g))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { route(mux, w, r) })
+}
+
+// route serves r with mux. Requests no route takes get the mux's status
+// (404, or 405 for a known path) with a JSON body like every other error.
+func route(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	if _, pattern := mux.Handler(r); pattern == "" {
+		rec := &statusRecorder{header: http.Header{}}
+		mux.ServeHTTP(rec, r)
+		if rec.code >= 300 && rec.code < 400 {
+			mux.ServeHTTP(w, r) // the mux cleans paths like //tasks by redirecting
+			return
+		}
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		writeJSON(w, rec.code, apiError{Error: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)})
+		return
+	}
+	mux.ServeHTTP(w, r)
+}
+
+// statusRecorder keeps only the status and headers the mux answers with.
+type statusRecorder struct {
+	header http.Header
+	code   int
+}
+
+func (r *statusRecorder) Header() http.Header         { return r.header }
+func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *statusRecorder) WriteHeader(code int)        { r.code = code }
+
+func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
+	f, err := parseForm(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	spec := f.spec
+	spec.Owner = ownerOf(r)
+	switch {
+	case f.wasm != nil:
+		// Check the task before keeping its module: a rejected submission
+		// leaves nothing behind.
+		sum := sha256.Sum256(f.wasm)
+		spec.Module = hex.EncodeToString(sum[:])
+		if err := spec.Validate(); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if spec.Module, err = s.g.PutModule(r.Context(), f.wasm); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	case f.module != "":
+		spec.Module = f.module
+	}
+	t, err := s.g.Submit(spec)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/tasks/"+t.Spec.ID)
+	writeJSON(w, http.StatusCreated, viewOf(t, s.cfg.DefaultTimeout))
+}
+
+func (s *Server) listTasks(w http.ResponseWriter, _ *http.Request) {
+	ts := s.g.Tasks()
+	out := make([]TaskView, len(ts))
+	for i, t := range ts {
+		out[i] = viewOf(t, s.cfg.DefaultTimeout)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// getTask returns a task; with ?wait=S it first waits up to S seconds for
+// the task to end.
+func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var t task.Task
+	var err error
+	if x := r.URL.Query().Get("wait"); x != "" {
+		d, perr := parseSeconds("wait", x)
+		if perr != nil {
+			s.fail(w, r, perr)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), min(d, maxWait))
+		defer cancel()
+		t, err = s.g.Wait(ctx, id)
+	} else {
+		t, err = s.g.Task(id)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewOf(t, s.cfg.DefaultTimeout))
+}
+
+func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) {
+	t, err := s.g.Cancel(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewOf(t, s.cfg.DefaultTimeout))
+}
+
+// keepAlive is how often a quiet log stream gets a comment line.
+const keepAlive = 15 * time.Second
+
+// maxWait bounds ?wait= so that a request cannot hold a connection forever.
+const maxWait = 5 * time.Minute
+
+// LogsView is the JSON form of a task's log.
+type LogsView struct {
+	Task    string          `json:"task"`
+	Done    bool            `json:"done"`
+	Entries []task.LogEntry `json:"entries"`
+}
+
+func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if f := r.URL.Query().Get("follow"); f == "1" || f == "true" {
+		s.followLogs(w, r, id)
+		return
+	}
+	entries, done, err := s.g.Logs(id, 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if entries == nil {
+		entries = []task.LogEntry{}
+	}
+	writeJSON(w, http.StatusOK, LogsView{Task: id, Done: done, Entries: entries})
+}
+
+// followLogs streams a task's log as server-sent events: one `log` event per
+// entry, then an `end` event with the task when it has ended.
+func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, id string) {
+	if _, err := s.g.Task(id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fl, _ := w.(http.Flusher)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if fl != nil {
+		fl.Flush()
+	}
+	var mu sync.Mutex // the keep-alive and the events share the writer
+	write := func(format string, args ...any) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
+			return err
+		}
+		if fl != nil {
+			fl.Flush()
+		}
+		return nil
+	}
+	send := func(event string, v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		return write("event: %s\ndata: %s\n\n", event, b)
+	}
+	// A comment line now and then keeps proxies from closing a quiet stream.
+	ctx, stop := context.WithCancel(r.Context())
+	done := make(chan struct{})
+	defer func() { stop(); <-done }() // never write after the handler returns
+	go func() {
+		defer close(done)
+		t := time.NewTicker(keepAlive)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if write(": keep-alive\n\n") != nil {
+					return
+				}
+			}
+		}
+	}()
+	err := s.g.Follow(r.Context(), id, func(e task.LogEntry) error { return send("log", e) })
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return
+	}
+	if t, err := s.g.Task(id); err == nil && r.Context().Err() == nil {
+		_ = send("end", viewOf(t, s.cfg.DefaultTimeout))
+	}
+}
+
+func (s *Server) putModule(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.fail(w, r, bodyError(err))
+		return
+	}
+	h, err := s.g.PutModule(r.Context(), b)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"sha256": h, "module": "sha256:" + h, "size": len(b)})
+}
+
+func (s *Server) workers(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.g.Workers())
+}
+
+func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.g.Info())
+}
+
+// healthz says the gateway's process is alive and serving (see /readyz
+// for whether it takes work).
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	c := s.g.Counts()
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "role": "gateway", "workers": c.Workers, "tasks": c.Tasks})
+}

@@ -1,0 +1,69 @@
+package worker
+
+import (
+	"errors"
+	goruntime "runtime"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
+)
+
+// Config is a worker's configuration.
+type Config struct {
+	Slots      int      // runs executed at once
+	Memory     uint64   // bytes of wasm memory for all runs together
+	Labels     []string // placement labels offered to the gateway
+	LogBytes   int      // output streamed back per run; the rest is dropped
+	MinBackoff time.Duration
+	MaxBackoff time.Duration // between attempts to reach the gateway
+	Grace      time.Duration // on shutdown, how long running runs may take to finish
+	// PingInterval and PingTimeout: how often the worker pings its gateway,
+	// and how long a silent gateway has before the worker reconnects.
+	PingInterval, PingTimeout time.Duration
+	// Dirs are the host directories offered to tasks, by name (--allow-dir).
+	// A task names those it needs; its runs see them at /NAME, and nothing
+	// else of the file system.
+	Dirs    []wasmrun.Dir
+	Runtime wasmrun.Config
+}
+
+// DefaultConfig returns the defaults of `shoal worker`.
+func DefaultConfig() Config {
+	rc := wasmrun.DefaultConfig()
+	rc.ModuleCacheBytes = 512 << 20 // --module-cache-mb
+	return Config{
+		Slots:        goruntime.NumCPU(),
+		Memory:       4 << 30,
+		LogBytes:     1 << 20,
+		MinBackoff:   50 * time.Millisecond,
+		MaxBackoff:   2 * time.Second,
+		Grace:        10 * time.Second,
+		PingInterval: 250 * time.Millisecond,
+		PingTimeout:  time.Second,
+		Runtime:      rc,
+	}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Slots < 1:
+		return errors.New("slots: must be at least 1")
+	case c.Memory == 0:
+		return errors.New("memory: must be positive")
+	case c.LogBytes < 0:
+		return errors.New("log-bytes: must not be negative")
+	case c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff:
+		return errors.New("backoff: need 0 < min <= max")
+	case c.Grace < 0:
+		return errors.New("grace: must not be negative")
+	case c.PingInterval <= 0 || c.PingTimeout <= 0:
+		return errors.New("ping-interval, ping-timeout: must be positive")
+	case c.Runtime.ModuleCacheBytes < 0:
+		return errors.New("module-cache-mb: must not be negative")
+	}
+	if err := checkDirs(c.Dirs); err != nil {
+		return err
+	}
+	return c.Runtime.Validate()
+}

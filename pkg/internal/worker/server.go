@@ -1,0 +1,362 @@
+package worker
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"capnproto.org/go/capnp/v3"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
+	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
+)
+
+// server is the Worker capability this worker offers to the gateway, one
+// per gateway connection.
+type server struct {
+	w     *Worker
+	alive *rpc.Liveness // the gateway's: a run call is a sign of life
+	// kept holds a reference to the module source and the log sink the
+	// gateway passes with every run, for the connection's life: while one
+	// is held, a run's own references come and go without a release
+	// message to the gateway each time.
+	mu       sync.Mutex
+	kept     [2]capnp.Client
+	released bool // the session has ended: keep nothing more
+	// queue is held by a runs call while its runs take slots, so that the
+	// runs of one call start before those of the next: the gateway sends
+	// the next call while this one's last runs still go.
+	queue sync.Mutex
+}
+
+// keep holds on to the capabilities of a run's call (see kept).
+func (s *server) keep(caps ...capnp.Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.released {
+		return
+	}
+	for i, c := range caps {
+		if !s.kept[i].IsSame(c) {
+			s.kept[i].Release()
+			s.kept[i] = c.AddRef()
+		}
+	}
+}
+
+// release drops what keep holds; the session calls it when it ends.
+func (s *server) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.released = true
+	for i := range s.kept {
+		s.kept[i].Release()
+		s.kept[i] = capnp.Client{}
+	}
+}
+
+var _ wire.Worker_Server = (*server)(nil)
+
+// Ping answers at once; the gateway uses it to notice a silent worker.
+func (s *server) Ping(context.Context, wire.Worker_ping) error { return nil }
+
+// Run executes one run attempt. Calls run concurrently (call.Go), bounded by
+// the worker's slots.
+func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
+	call.Go()
+	arrived := time.Now()
+	s.alive.Heard()
+	args := call.Args()
+	ws, err := args.Spec()
+	if err != nil {
+		return fmt.Errorf("read run spec: %w", err)
+	}
+	spec, dirs, err := decodeSpec(ws)
+	if err != nil {
+		return err
+	}
+	if err := s.w.acquire(ctx); err != nil {
+		return err
+	}
+	s.keep(capnp.Client(args.Modules()), capnp.Client(args.Logs()))
+	out := s.w.runAcquired(ctx, spec, runRefOf(ws), dirs, args.Modules(), args.Logs(), arrived)
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	r, err := res.NewResult()
+	if err != nil {
+		return err
+	}
+	return encodeResult(r, out)
+}
+
+// maxRunsPerCall bounds the specs of one Worker.runs call.
+const maxRunsPerCall = 4096
+
+// Runs executes several run attempts and answers with all their results.
+// They take the worker's slots in the order given, as they free up; the
+// runs of other calls compete for the same slots.
+func (s *server) Runs(ctx context.Context, call wire.Worker_runs) error {
+	call.Go()
+	arrived := time.Now()
+	s.alive.Heard()
+	args := call.Args()
+	list, err := args.Specs()
+	if err != nil {
+		return fmt.Errorf("read run specs: %w", err)
+	}
+	n := list.Len()
+	if n > maxRunsPerCall {
+		return fmt.Errorf("%d runs in one call: at most %d", n, maxRunsPerCall)
+	}
+	s.keep(capnp.Client(args.Modules()), capnp.Client(args.Logs()))
+	outs := make([]outcome, n)
+	var wg sync.WaitGroup
+	defer wg.Wait() // on an early return too: the runs use the call's message
+	s.queue.Lock()
+	unqueue := sync.OnceFunc(s.queue.Unlock)
+	defer unqueue()
+	for i := range n {
+		ws := list.At(i)
+		spec, dirs, err := decodeSpec(ws)
+		if err != nil {
+			outs[i].ExitCode = -1 // never started: this run fails, not the call
+			outs[i].Error = "bad run spec: " + err.Error()
+			continue
+		}
+		if err := s.w.acquire(ctx); err != nil {
+			return err // the call was canceled: the gateway counts its runs lost
+		}
+		ref := runRefOf(ws)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i] = s.w.runAcquired(ctx, spec, ref, dirs, args.Modules(), args.Logs(), arrived)
+		}()
+	}
+	unqueue()
+	wg.Wait()
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	rs, err := res.NewResults(int32(n))
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		if err := encodeResult(rs.At(i), outs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runRefOf(ws wire.RunSpec) runRef {
+	id, _ := ws.TaskId() // decodeSpec has read it
+	return runRef{task: id, run: ws.Run(), attempt: ws.Attempt()}
+}
+
+// acquire takes one of the worker's slots, or fails when ctx ends first.
+func (w *Worker) acquire(ctx context.Context) error {
+	select {
+	case w.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// runAcquired executes one run on a slot already taken, and gives the
+// slot back. arrived is when its call came: the wait for the slot is
+// reported with the run's phases.
+func (w *Worker) runAcquired(ctx context.Context, spec wasmrun.Spec, ref runRef, dirs []string, mods wire.ModuleSource, sink wire.LogSink, arrived time.Time) outcome {
+	defer func() { <-w.slots }()
+	w.active.Add(1)
+	defer w.active.Add(-1)
+	wait := time.Since(arrived)
+	out := w.execute(ctx, spec, ref, dirs, mods, sink)
+	out.wait = wait
+	w.metrics.ran(out)
+	return out
+}
+
+// outcome is a run's result plus the phases the worker measured.
+type outcome struct {
+	wasmrun.Result
+	fetch, compile time.Duration
+	wait           time.Duration // for a free slot
+	module         moduleState   // as the run first found it
+}
+
+// execute runs spec, run attempt ref, with the directories named dirs.
+func (w *Worker) execute(ctx context.Context, spec wasmrun.Spec, ref runRef, dirs []string, mods wire.ModuleSource, sink wire.LogSink) outcome {
+	var out outcome
+	var err error
+	if spec.Dirs, err = w.cfg.grant(dirs); err != nil {
+		out.ExitCode = -1 // the run never started
+		out.Error = err.Error()
+		return out
+	}
+	if !w.ensure(ctx, &out, spec.Module, mods) {
+		return out
+	}
+	logs := newForwarder(ctx, sink, ref, w.cfg.LogBytes)
+	spec.Stdout, spec.Stderr = logs.stream(wire.Stream_stdout), logs.stream(wire.Stream_stderr)
+	out.Result = w.runner.Run(ctx, spec)
+	if out.NotCompiled && w.ensure(ctx, &out, spec.Module, mods) {
+		// The module cache evicted it between compile and run: once more.
+		out.Result = w.runner.Run(ctx, spec)
+	}
+	logs.flush()
+	return out
+}
+
+// ensure makes sure the runner holds module h compiled, fetching it from
+// the gateway if need be; it records the time spent in out, or why it
+// failed, and reports whether the module is ready.
+func (w *Worker) ensure(ctx context.Context, out *outcome, h wasmrun.Hash, mods wire.ModuleSource) bool {
+	if w.runner.Has(h) {
+		if out.module == moduleUnknown {
+			out.module = moduleHeld
+		}
+		return true
+	}
+	if out.module == moduleUnknown {
+		out.module = moduleFetched
+	}
+	start := time.Now()
+	wasm, err := w.fetch.fetch(ctx, h, mods)
+	out.fetch += time.Since(start)
+	if err != nil {
+		out.Error = err.Error()
+		return false
+	}
+	_, compile, err := w.runner.Compile(ctx, wasm)
+	out.compile += compile
+	if err != nil {
+		out.Error = "compile: " + err.Error()
+		return false
+	}
+	select {
+	case w.warmed <- struct{}{}: // offer again, with the module among the cached
+	default: // an offer is already due
+	}
+	return true
+}
+
+// fetchModule gets a module from the gateway and checks it is the one asked
+// for: a worker never runs bytes whose hash it did not verify.
+func fetchModule(ctx context.Context, mods wire.ModuleSource, h wasmrun.Hash) ([]byte, error) {
+	f, release := mods.Get(ctx, func(p wire.ModuleSource_get_Params) error { return p.SetSha256(h[:]) })
+	defer release()
+	res, err := f.Struct()
+	if err != nil {
+		return nil, fmt.Errorf("fetch module %s: %w", h, err)
+	}
+	b, err := res.Wasm()
+	if err != nil {
+		return nil, fmt.Errorf("fetch module %s: %w", h, err)
+	}
+	if sha256.Sum256(b) != h {
+		return nil, fmt.Errorf("fetch module %s: the gateway sent bytes with another hash", h)
+	}
+	return append([]byte(nil), b...), nil // the message is released with the call
+}
+
+// decodeSpec reads a run's spec, and the names of the directories it
+// uses, which the worker resolves (see Config.grant).
+func decodeSpec(ws wire.RunSpec) (wasmrun.Spec, []string, error) {
+	s, err := decodeRunSpec(ws)
+	if err != nil {
+		return s, nil, err
+	}
+	dirs, err := texts(ws.Dirs())
+	return s, dirs, err
+}
+
+func decodeRunSpec(ws wire.RunSpec) (wasmrun.Spec, error) {
+	var s wasmrun.Spec
+	id, err := ws.TaskId()
+	if err != nil {
+		return s, err
+	}
+	s.Name = id
+	mod, err := ws.Module()
+	if err != nil || len(mod) != len(s.Module) {
+		return s, fmt.Errorf("run spec: bad module hash")
+	}
+	copy(s.Module[:], mod)
+	if ws.HasInput() {
+		v := ws.Input()
+		s.Input = &v
+	}
+	if ws.HasDifficulty() {
+		v := ws.Difficulty()
+		s.Difficulty = &v
+	}
+	if ws.HasArgs() {
+		if s.Args, err = texts(ws.Args()); err != nil {
+			return s, err
+		}
+		if s.Args == nil {
+			s.Args = []string{}
+		}
+	}
+	if s.Env, err = texts(ws.Env()); err != nil {
+		return s, err
+	}
+	stdin, err := ws.Stdin()
+	if err != nil {
+		return s, err
+	}
+	s.Stdin = append([]byte(nil), stdin...)
+	// Bounds the gateway would never send, checked so that no value can
+	// overflow into "no limit".
+	const maxTimeoutMs = uint64(math.MaxInt64 / int64(time.Millisecond))
+	if ws.TimeoutMs() > maxTimeoutMs || ws.MaxOutput() > math.MaxInt32 {
+		return s, fmt.Errorf("run spec: timeout %d ms or max output %d out of range", ws.TimeoutMs(), ws.MaxOutput())
+	}
+	s.Timeout = time.Duration(ws.TimeoutMs()) * time.Millisecond
+	s.Memory = ws.Memory()
+	s.MaxOutput = int(ws.MaxOutput())
+	return s, nil
+}
+
+func texts(l interface {
+	Len() int
+	At(int) (string, error)
+}, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := range l.Len() {
+		t, err := l.At(i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func encodeResult(r wire.RunResult, o outcome) error {
+	r.SetOk(o.OK)
+	r.SetExitCode(o.ExitCode)
+	r.SetTruncated(o.Truncated)
+	r.SetFetchNs(int64(o.fetch))
+	r.SetCompileNs(int64(o.compile))
+	r.SetInstantiateNs(int64(o.Instantiate))
+	r.SetRunNs(int64(o.Run))
+	r.SetWaitNs(int64(o.wait))
+	if err := r.SetResult(o.Output); err != nil {
+		return err
+	}
+	return r.SetError(o.Error)
+}

@@ -1,0 +1,253 @@
+package worker
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
+	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
+)
+
+// Version is sent in offers.
+var Version = "dev"
+
+// Resolve finds the gateway's current addresses; it is called before every
+// connection attempt, so a gateway that restarted on new ports is found.
+type Resolve func(ctx context.Context) (peer.AddrInfo, error)
+
+// Worker is a running worker.
+type Worker struct {
+	cfg    Config
+	host   host.Host
+	runner *wasmrun.Runner
+	log    *slog.Logger
+	slots  chan struct{}
+	fetch  flight
+	active atomic.Int64 // runs in progress, for logs
+	// warmed is signaled when the worker has compiled a module it did not
+	// hold: the session offers again, so the gateway's placement knows.
+	warmed chan struct{}
+
+	metrics *metrics // in its own registry: see metrics.go
+	health  health   // see Ready
+}
+
+// New makes a worker on h. Close releases its runtime.
+func New(ctx context.Context, cfg Config, h host.Host, logger *slog.Logger) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := wasmrun.New(ctx, cfg.Runtime)
+	if err != nil {
+		return nil, fmt.Errorf("start wasm runtime: %w", err)
+	}
+	w := &Worker{
+		cfg: cfg, host: h, runner: r,
+		log:    logger.With("component", "worker"),
+		slots:  make(chan struct{}, cfg.Slots),
+		warmed: make(chan struct{}, 1),
+	}
+	w.metrics = newMetrics(w)
+	return w, nil
+}
+
+// Close stops the wasm runtime.
+func (w *Worker) Close(ctx context.Context) error { return w.runner.Close(ctx) }
+
+// Run keeps the worker offered to the gateway until ctx ends: it connects,
+// offers, waits for the connection to end, and starts again with backoff.
+func (w *Worker) Run(ctx context.Context, resolve Resolve) error {
+	defer w.setState(stopped, nil)
+	backoff := w.cfg.MinBackoff
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := w.session(ctx, resolve)
+		if ctx.Err() != nil {
+			break
+		}
+		if time.Since(start) > 5*time.Second {
+			backoff = w.cfg.MinBackoff // it was up for a while: retry fast
+		}
+		w.log.Info("gateway connection ended; reconnecting", "err", err, "in", backoff)
+		w.setState(connecting, err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, w.cfg.MaxBackoff)
+	}
+	return nil
+}
+
+// session is one connection to the gateway: connect, offer, wait for the end.
+func (w *Worker) session(ctx context.Context, resolve Resolve) error {
+	ai, err := resolve(ctx)
+	if err != nil {
+		return fmt.Errorf("find gateway: %w", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := w.host.Connect(cctx, ai); err != nil {
+		return fmt.Errorf("connect to gateway %s: %w", ai.ID, err)
+	}
+	conn, err := rpc.Dial(cctx, w.host, ai.ID, w.log)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	gw := wire.Gateway(conn.Bootstrap(cctx))
+	defer gw.Release()
+	// Wait for the channel instead of pipelining on it: go-capnp
+	// v3.1.0-alpha.2 can panic when it drains calls pipelined on an answer
+	// (fixed upstream in go-capnp #617, not yet released).
+	wf, releaseWorkers := gw.Workers(cctx, nil)
+	defer releaseWorkers()
+	wres, err := wf.Struct()
+	if err != nil {
+		return fmt.Errorf("gateway %s: %w", ai.ID, err)
+	}
+	ch := wres.Chan()
+	srv := &server{w: w, alive: rpc.NewLiveness(w.cfg.PingInterval)}
+	defer srv.release()
+	self := wire.Worker(rpc.Export(wire.Worker_NewServer(srv)))
+	defer self.Release() // an offer holds its own reference
+	if err := w.offer(cctx, ch, self, w.cfg.Slots); err != nil {
+		return fmt.Errorf("offer to gateway %s: %w", ai.ID, err)
+	}
+	w.setState(ready, nil)
+	w.metrics.connects.Inc()
+	w.log.Info("offered to gateway", "gateway", ai.ID, "slots", w.cfg.Slots)
+	// The gateway is pinged when it has given no sign of life (a ping
+	// answered, or a run call received) for PingInterval.
+	alive := srv.alive
+	defer alive.Stop()
+	// silent ends the session when the gateway does not answer in time:
+	// over QUIC a dead gateway sends no close, so the libp2p connection is
+	// dropped too, or the next dial would reuse it.
+	silent := func(what string, err error) error {
+		_ = w.host.Network().ClosePeer(ai.ID)
+		return fmt.Errorf("gateway silent (%s): %w", what, err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			w.setState(draining, nil)
+			w.drain(ch, self)
+			return ctx.Err()
+		case <-conn.Done():
+			return errors.New("connection closed")
+		case <-w.warmed:
+		case <-w.runner.Evicted():
+			// Offers list the cached modules: the gateway's placement must
+			// not keep sending runs here for a module no longer held.
+		case <-alive.C():
+			if !alive.Due() {
+				continue // a run arrived: the gateway is alive
+			}
+			if err := w.ping(ctx, gw); err != nil && ctx.Err() == nil {
+				return silent("ping", err)
+			}
+			alive.Heard()
+			continue
+		}
+		// Bounded like a ping: a re-offer that hangs must not stop the
+		// pings that would notice a dead gateway.
+		octx, cancel := context.WithTimeout(ctx, w.cfg.PingTimeout)
+		err := w.offer(octx, ch, self, w.cfg.Slots)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			return silent("offer", err)
+		}
+		w.metrics.reoffers.Inc()
+	}
+}
+
+func (w *Worker) ping(ctx context.Context, gw wire.Gateway) error {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.PingTimeout)
+	defer cancel()
+	f, release := gw.Ping(ctx, nil)
+	defer release()
+	_, err := f.Struct()
+	return err
+}
+
+// offer sends an offer of slots into the gateway's channel.
+func (w *Worker) offer(ctx context.Context, ch wire.Chan, self wire.Worker, slots int) error {
+	f, release := ch.Send(ctx, func(p wire.Chan_send_Params) error {
+		return w.encodeOffer(p, self.AddRef(), slots)
+	})
+	defer release()
+	_, err := f.Struct()
+	return err
+}
+
+// drain stops new work by offering no slots. The gateway answers that
+// offer once it has recorded the result of every run it gave this worker,
+// so waiting for the answer (up to the grace period) lets running runs
+// finish and report; runs still going after it are handed back when the
+// connection ends.
+func (w *Worker) drain(ch wire.Chan, self wire.Worker) {
+	w.log.Info("draining", "running", w.active.Load(), "grace", w.cfg.Grace)
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.Grace)
+	defer cancel()
+	if err := w.offer(ctx, ch, self, 0); err != nil {
+		w.log.Warn("leaving before every run was recorded; the gateway retries the rest", "running", w.active.Load(), "err", err)
+	}
+}
+
+func (w *Worker) encodeOffer(p wire.Chan_send_Params, self wire.Worker, slots int) error {
+	o, err := p.NewOffer()
+	if err != nil {
+		return err
+	}
+	if err := o.SetWorker(self); err != nil {
+		return err
+	}
+	free, err := o.NewFree()
+	if err != nil {
+		return err
+	}
+	free.SetSlots(uint32(slots))
+	free.SetMemory(w.cfg.Memory)
+	offered := w.cfg.offerLabels()
+	labels, err := o.NewLabels(int32(len(offered)))
+	if err != nil {
+		return err
+	}
+	for i, l := range offered {
+		if err := labels.Set(i, l); err != nil {
+			return err
+		}
+	}
+	hashes := w.runner.Cached()
+	cached, err := o.NewCached(int32(len(hashes)))
+	if err != nil {
+		return err
+	}
+	for i, h := range hashes {
+		if err := cached.Set(i, h[:]); err != nil {
+			return err
+		}
+	}
+	return o.SetVersion(Version)
+}
+
+// Cached returns the hex sha256 of the modules the worker holds compiled,
+// sorted: what its next offer will list.
+func (w *Worker) Cached() []string {
+	hs := w.runner.Cached()
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = hex.EncodeToString(h[:])
+	}
+	return out
+}
