@@ -10,9 +10,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/shoalmesh/shoal/pkg/internal/gateway"
-	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
-	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/api"
 )
 
 // Client talks to one gateway. It is safe for concurrent use.
@@ -68,14 +66,14 @@ func New(baseURL string, hc *http.Client, opts ...Option) (*Client, error) {
 func (c *Client) URL() string { return c.base }
 
 // Tasks lists all tasks in creation order.
-func (c *Client) Tasks(ctx context.Context) ([]httpapi.TaskView, error) {
-	var out []httpapi.TaskView
+func (c *Client) Tasks(ctx context.Context) ([]api.Task, error) {
+	var out []api.Task
 	return out, c.do(ctx, http.MethodGet, "/tasks", nil, "", &out)
 }
 
 // Task returns one task.
-func (c *Client) Task(ctx context.Context, id string) (httpapi.TaskView, error) {
-	var out httpapi.TaskView
+func (c *Client) Task(ctx context.Context, id string) (api.Task, error) {
+	var out api.Task
 	p, err := taskPath(id)
 	if err != nil {
 		return out, err
@@ -84,8 +82,8 @@ func (c *Client) Task(ctx context.Context, id string) (httpapi.TaskView, error) 
 }
 
 // Cancel cancels a task and returns it as it is after the cancel.
-func (c *Client) Cancel(ctx context.Context, id string) (httpapi.TaskView, error) {
-	var out httpapi.TaskView
+func (c *Client) Cancel(ctx context.Context, id string) (api.Task, error) {
+	var out api.Task
 	p, err := taskPath(id)
 	if err != nil {
 		return out, err
@@ -94,8 +92,8 @@ func (c *Client) Cancel(ctx context.Context, id string) (httpapi.TaskView, error
 }
 
 // Logs returns the output the gateway holds for a task so far.
-func (c *Client) Logs(ctx context.Context, id string) (httpapi.LogsView, error) {
-	var out httpapi.LogsView
+func (c *Client) Logs(ctx context.Context, id string) (api.Logs, error) {
+	var out api.Logs
 	p, err := taskPath(id)
 	if err != nil {
 		return out, err
@@ -104,14 +102,14 @@ func (c *Client) Logs(ctx context.Context, id string) (httpapi.LogsView, error) 
 }
 
 // Workers lists the workers in the gateway's pool.
-func (c *Client) Workers(ctx context.Context) ([]sched.WorkerInfo, error) {
-	var out []sched.WorkerInfo
+func (c *Client) Workers(ctx context.Context) ([]api.Worker, error) {
+	var out []api.Worker
 	return out, c.do(ctx, http.MethodGet, "/workers", nil, "", &out)
 }
 
 // Info returns the gateway's peer ID, addresses and version.
-func (c *Client) Info(ctx context.Context) (gateway.Info, error) {
-	var out gateway.Info
+func (c *Client) Info(ctx context.Context) (api.Info, error) {
+	var out api.Info
 	return out, c.do(ctx, http.MethodGet, "/info", nil, "", &out)
 }
 

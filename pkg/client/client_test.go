@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/client"
-	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/wasm"
 )
@@ -64,13 +64,13 @@ func TestSubmitSendsEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := httpapi.TaskView{
+	want := api.Task{
 		ID: "task1", Description: "Hash puzzle", Status: task.Scheduled, Completions: 2,
 		Duration: 5, Start: 3600, Delay: 1.5, Repeats: 3, Input: ptr[int64](0), Difficulty: ptr[int64](3),
 		Args: s.Args, Env: s.Env, Memory: 64 << 20, Retries: 0, Priority: 7,
 		Labels: []string{"gpu", "eu", "dir:data"}, Dirs: s.Dirs,
 	}
-	check := func(name string, got httpapi.TaskView) {
+	check := func(name string, got api.Task) {
 		t.Helper()
 		if got.ID != want.ID || got.Description != want.Description || got.Status != want.Status ||
 			got.Completions != want.Completions || got.Duration != want.Duration || got.Start != want.Start ||
@@ -283,7 +283,7 @@ func TestFollowEndsWhenCanceled(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
-	var end httpapi.TaskView
+	var end api.Task
 	var ferr error
 	go func() {
 		defer wg.Done()

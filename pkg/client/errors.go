@@ -11,20 +11,31 @@ import (
 	"net/http"
 	"strings"
 	"syscall"
+
+	"github.com/shoalmesh/shoal/pkg/api"
 )
 
 // ErrUnreachable is wrapped by the error of every call that found no
-// gateway listening at the client's URL.
-var ErrUnreachable = errors.New("gateway not reachable")
+// gateway listening at the client's URL; errors.Is(err,
+// api.ErrNotReachable) is true for it too.
+var ErrUnreachable = &api.Error{Code: api.CodeNotReachable, Message: "gateway not reachable"}
 
 // APIError is an error answer of the gateway: its HTTP status and the JSON
-// error body, {"error": ..., "field": ...}.
+// error body, {"error": ..., "field": ..., "code": ...}. It keeps the
+// answer's code: errors.Is(err, api.ErrNotFound) is true for a 404, and
+// errors.As(err, &e) with e an *api.Error gets the gateway's error.
 type APIError struct {
 	Status  int
+	Code    api.Code
 	Message string
 	// Field names the submitted form field at fault, when there is one.
 	Field string
 	hint  string // what to do, added by the client
+}
+
+// Unwrap returns the gateway's error as an *api.Error.
+func (e *APIError) Unwrap() error {
+	return &api.Error{Code: e.Code, Field: e.Field, Message: e.Message}
 }
 
 func (e *APIError) Error() string {
@@ -51,13 +62,13 @@ const maxErrorBody = 64 << 10
 
 func readAPIError(resp *http.Response) *APIError {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	e := &APIError{Status: resp.StatusCode}
-	var body struct {
-		Error string `json:"error"`
-		Field string `json:"field"`
-	}
-	if json.Unmarshal(b, &body) == nil && body.Error != "" {
-		e.Message, e.Field = body.Error, body.Field
+	e := &APIError{Status: resp.StatusCode, Code: api.CodeOf(resp.StatusCode)}
+	var body api.Error
+	if json.Unmarshal(b, &body) == nil && body.Message != "" {
+		e.Message, e.Field = body.Message, body.Field
+		if body.Code != "" {
+			e.Code = body.Code
+		}
 		return e
 	}
 	// Not the gateway's JSON: a proxy, or another server on that port.

@@ -10,8 +10,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
-	"github.com/shoalmesh/shoal/pkg/internal/task"
+	"github.com/shoalmesh/shoal/pkg/api"
 )
 
 // ErrStreamEnded is returned by Follow when the gateway closed the log
@@ -26,8 +25,8 @@ const maxEvent = 16 << 20
 // then new ones as they come, until the task ends; it returns the task as
 // it ended. It stops early when ctx ends or fn returns an error, and
 // returns that error.
-func (c *Client) Follow(ctx context.Context, id string, fn func(task.LogEntry) error) (httpapi.TaskView, error) {
-	var end httpapi.TaskView
+func (c *Client) Follow(ctx context.Context, id string, fn func(api.LogEntry) error) (api.Task, error) {
+	var end api.Task
 	p, err := taskPath(id)
 	if err != nil {
 		return end, err
@@ -42,13 +41,13 @@ func (c *Client) Follow(ctx context.Context, id string, fn func(task.LogEntry) e
 	}
 	err = readEvents(resp.Body, func(event, data string) (bool, error) {
 		switch event {
-		case "log":
-			var e task.LogEntry
+		case api.EventLog:
+			var e api.LogEntry
 			if err := json.Unmarshal([]byte(data), &e); err != nil {
 				return false, fmt.Errorf("follow %s: bad log event: %w", id, err)
 			}
 			return false, fn(e)
-		case "end":
+		case api.EventEnd:
 			if err := json.Unmarshal([]byte(data), &end); err != nil {
 				return false, fmt.Errorf("follow %s: bad end event: %w", id, err)
 			}

@@ -13,7 +13,7 @@ import (
 // formFields encodes s and returns its parts as [name, filename, value].
 func formFields(tb testing.TB, s Submission) [][3]string {
 	tb.Helper()
-	body, ct, err := s.form()
+	body, ct, err := form(&s)
 	if err != nil {
 		tb.Fatal(err)
 	}

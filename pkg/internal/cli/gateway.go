@@ -34,7 +34,6 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	if err := cfg.Validate(); err != nil {
 		return e.errorf("gateway: --%v", err)
 	}
-	api.DefaultTimeout = cfg.TaskTimeout
 	sec, err := af.load(&api, &cfg)
 	if err != nil {
 		return e.errorf("gateway: %v", err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -14,8 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/shoalmesh/shoal/pkg/client"
-	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
@@ -42,9 +40,8 @@ func positionals(e *env, cmd, usage string, pos []string, want ...string) int {
 // failed reports an error of a call to the gateway about task id (empty
 // when the call is about no task) and returns exit code 1.
 func failed(e *env, cmd, id string, err error) int {
-	var ae *client.APIError
 	switch {
-	case errors.As(err, &ae) && ae.Status == http.StatusNotFound && id != "":
+	case errors.Is(err, api.ErrNotFound) && id != "":
 		return e.errorf("task %s not found; `shoal tasks` lists the tasks", id)
 	case errors.Is(err, context.Canceled):
 		return e.errorf("%s: interrupted", cmd)
@@ -63,7 +60,7 @@ func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 
 // runCounts counts a task's runs by where they stand.
 type runCounts struct{ done, running, queued, total int }
 
-func countRuns(tv httpapi.TaskView) runCounts {
+func countRuns(tv api.Task) runCounts {
 	c := runCounts{total: len(tv.Runs)}
 	for _, r := range tv.Runs {
 		switch {
@@ -79,7 +76,7 @@ func countRuns(tv httpapi.TaskView) runCounts {
 }
 
 // progressLine is the one-line summary shown while waiting for a task.
-func progressLine(tv httpapi.TaskView) string {
+func progressLine(tv api.Task) string {
 	c := countRuns(tv)
 	line := fmt.Sprintf("%s: %d/%d runs done, %d running, completions %d", tv.ID, c.done, c.total, c.running, tv.Completions)
 	switch {
@@ -95,7 +92,7 @@ func progressLine(tv httpapi.TaskView) string {
 	return line
 }
 
-func nextDue(tv httpapi.TaskView) (time.Time, bool) {
+func nextDue(tv api.Task) (time.Time, bool) {
 	var next time.Time
 	for _, r := range tv.Runs {
 		if r.Status == task.Scheduled && (next.IsZero() || r.Due.Before(next)) {

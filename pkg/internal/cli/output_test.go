@@ -6,43 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
-
-func TestParseSeconds(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want time.Duration
-		err  string
-	}{
-		{in: "0", want: 0},
-		{in: "5", want: 5 * time.Second},
-		{in: "1.5", want: 1500 * time.Millisecond},
-		{in: "1m30s", want: 90 * time.Second},
-		{in: "250ms", want: 250 * time.Millisecond},
-		{in: "-1", err: "must not be negative"},
-		{in: "-2s", err: "must not be negative"},
-		{in: "1e12", err: "must be at most"},
-		{in: "9000h", err: "must be at most"},
-		{in: "NaN", err: "neither a number of seconds nor a duration"},
-		{in: "", err: "neither"},
-		{in: "soon", err: "neither"},
-	} {
-		t.Run(tc.in, func(t *testing.T) {
-			got, err := parseSeconds(tc.in)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Errorf("parseSeconds(%q) = %v, %v; want an error containing %q", tc.in, got, err, tc.err)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Errorf("parseSeconds(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
-			}
-		})
-	}
-}
 
 func TestProgressLine(t *testing.T) {
 	due := time.Date(2030, 1, 2, 3, 4, 5, 0, time.Local)
@@ -54,18 +20,18 @@ func TestProgressLine(t *testing.T) {
 		return out
 	}
 	for _, tc := range []struct {
-		tv   httpapi.TaskView
+		tv   api.Task
 		want string
 	}{
-		{httpapi.TaskView{ID: "task1", Status: task.Running, Completions: 2, Runs: runs(task.Succeeded, task.Succeeded, task.Running)},
+		{api.Task{ID: "task1", Status: task.Running, Completions: 2, Runs: runs(task.Succeeded, task.Succeeded, task.Running)},
 			"task1: 2/3 runs done, 1 running, completions 2"},
-		{httpapi.TaskView{ID: "q", Status: task.Queued, Runs: runs(task.Queued, task.Queued)},
+		{api.Task{ID: "q", Status: task.Queued, Runs: runs(task.Queued, task.Queued)},
 			"q: 0/2 runs done, 0 running, completions 0, 2 waiting for a worker"},
-		{httpapi.TaskView{ID: "s", Status: task.Scheduled, Completions: 1, Runs: runs(task.Succeeded, task.Scheduled, task.Scheduled)},
+		{api.Task{ID: "s", Status: task.Scheduled, Completions: 1, Runs: runs(task.Succeeded, task.Scheduled, task.Scheduled)},
 			"s: 1/3 runs done, 0 running, completions 1, next run at 03:04:06"},
-		{httpapi.TaskView{ID: "f", Status: task.Failed, Runs: runs(task.Failed, task.Succeeded)},
+		{api.Task{ID: "f", Status: task.Failed, Runs: runs(task.Failed, task.Succeeded)},
 			"f: 2/2 runs done, 0 running, completions 0, failed"},
-		{httpapi.TaskView{ID: "c", Status: task.Canceled, Runs: runs(task.Canceled)},
+		{api.Task{ID: "c", Status: task.Canceled, Runs: runs(task.Canceled)},
 			"c: 1/1 runs done, 0 running, completions 0, canceled"},
 	} {
 		if got := progressLine(tc.tv); got != tc.want {

@@ -3,56 +3,100 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
-	"math"
-	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/client"
-	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
-	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
 const submitUsage = "submit FILE.wasm [flags]"
 
-// submitFlags are the flags of `shoal submit`, one per field of the form.
+// submitFlags are the flags of `shoal submit`: one per field of the task
+// request (api.TaskFields, whose table names them and checks their
+// values), plus --stdin FILE, --wait and --json.
 type submitFlags struct {
-	id, description            string
-	complete, input, difficult int64
-	repeats, retries, priority int
-	start, delay, duration     string
-	memory, stdin              string
-	args, env, labels, dirs    stringList
-	wait, json                 bool
+	vals  map[string][]string // by field name, as given
+	stdin string              // a file's path
+	wait  bool
+	json  bool
 }
 
 func (f *submitFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.id, "id", "", "task id (default: one the gateway makes)")
-	fs.StringVar(&f.description, "description", "", "free text describing the task")
-	fs.Int64Var(&f.complete, "complete", 0, "initial value of the task's completions counter")
-	fs.Int64Var(&f.input, "input", 0, "integer input passed to the module")
-	fs.Int64Var(&f.difficult, "difficulty", 0, "integer difficulty passed to the module")
-	fs.Var(&f.args, "args", "argument after argv[0] for a WASI command, repeatable")
-	fs.Var(&f.env, "env", "K=V environment entry for the module, repeatable")
-	fs.StringVar(&f.stdin, "stdin", "", "file fed to the module's stdin")
-	fs.IntVar(&f.repeats, "repeats", 1, "number of runs")
-	fs.StringVar(&f.start, "start", "0", "time before the first run: seconds, or a duration like 1m30s")
-	fs.StringVar(&f.delay, "delay", "0", "time between the starts of consecutive runs: seconds, or a duration")
-	fs.StringVar(&f.duration, "duration", "", "time limit of one run: seconds, or a duration (default: the gateway's --task-timeout)")
-	fs.StringVar(&f.memory, "memory", "", "memory limit of one run, like 64MiB (default: the worker's --run-memory)")
-	fs.IntVar(&f.retries, "retries", 0, "attempts after a lost worker (default: the gateway's --retries)")
-	fs.IntVar(&f.priority, "priority", 0, "higher runs first among runs that are due, -1000 to 1000")
-	fs.Var(&f.labels, "label", "label a worker must offer to run the task, repeatable")
-	fs.Var(&f.dirs, "dir", "directory NAME a worker offers (shoal worker --allow-dir NAME=PATH), mounted at /NAME in the module, repeatable")
+	f.vals = map[string][]string{}
+	for i := range api.TaskFields {
+		fd := &api.TaskFields[i]
+		switch {
+		case fd.Flag == "-":
+		case fd.Name == "stdin":
+			fs.StringVar(&f.stdin, "stdin", "", "file fed to the module's stdin")
+		default:
+			fs.Var(&fieldFlag{field: fd, vals: f.vals}, flagName(fd), fd.Usage)
+		}
+	}
 	fs.BoolVar(&f.wait, "wait", false, "wait for the task to end: show progress, stream its output, print its runs; exit 1 unless it succeeded")
 	fs.BoolVar(&f.json, "json", false, "print the task as JSON (with --wait: the ended task; the module's output then goes to stderr)")
+}
+
+// flagName is the flag of a task request field.
+func flagName(f *api.Field) string {
+	if f.Flag != "" {
+		return f.Flag
+	}
+	return f.Name
+}
+
+// fieldFlag is the flag of one task request field: it checks each value
+// as the gateway would, and keeps it as text for api.ParseTask.
+type fieldFlag struct {
+	field *api.Field
+	vals  map[string][]string
+}
+
+func (v *fieldFlag) String() string {
+	if v.field == nil {
+		return ""
+	}
+	return strings.Join(v.vals[v.field.Name], ",")
+}
+
+func (v *fieldFlag) Set(x string) error {
+	name := v.field.Name
+	if v.field.Kind == api.KindArgs { // each --args is one argument, never JSON
+		enc, _ := json.Marshal(append(decodeArgs(v.vals[name]), x))
+		v.vals[name] = []string{string(enc)}
+		return nil
+	}
+	vals := []string{x}
+	if v.field.Repeatable {
+		vals = append(v.vals[name], x)
+	}
+	if _, err := api.ParseTask(map[string][]string{name: vals}, nil); err != nil {
+		return errors.New(fieldMessage(err, name))
+	}
+	v.vals[name] = vals
+	return nil
+}
+
+// decodeArgs reads back the JSON array fieldFlag keeps --args in.
+func decodeArgs(vals []string) []string {
+	var args []string
+	if len(vals) == 1 {
+		_ = json.Unmarshal([]byte(vals[0]), &args) // written by Set
+	}
+	return args
+}
+
+// fieldMessage is err's message without the field's name in front.
+func fieldMessage(err error, field string) string {
+	return strings.TrimPrefix(err.Error(), field+": ")
 }
 
 func runSubmit(ctx context.Context, e *env, args []string) int {
@@ -67,19 +111,13 @@ func runSubmit(ctx context.Context, e *env, args []string) int {
 	if code := positionals(e, "submit", submitUsage, pos, "FILE.wasm"); code != 0 {
 		return code
 	}
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	s, err := f.submission(set)
+	mod, err := readModule(pos[0])
 	if err != nil {
-		return usageError(e, "submit", submitUsage, "%v", err)
-	}
-	if s.Wasm, err = readModule(pos[0]); err != nil {
 		return e.errorf("submit: %v", err)
 	}
-	if set["stdin"] {
-		if s.Stdin, err = readInput(f.stdin); err != nil {
-			return e.errorf("submit: --stdin %v", err)
-		}
+	s, err := f.submission(mod)
+	if err != nil {
+		return e.errorf("submit: %v", err)
 	}
 	c, code := connect(e, "submit", gw)
 	if c == nil {
@@ -101,81 +139,17 @@ func runSubmit(ctx context.Context, e *env, args []string) int {
 	return 0
 }
 
-// submission checks the flags and makes the form of the ones that were set.
-func (f *submitFlags) submission(set map[string]bool) (client.Submission, error) {
-	s := client.Submission{ID: f.id, Description: f.description, Complete: f.complete, Priority: f.priority}
-	switch {
-	case f.id != "" && !task.ValidID(f.id):
-		return s, fmt.Errorf("--id %q: use 1-%d letters, digits, '.', '_' or '-', starting with a letter or digit", f.id, task.MaxIDLen)
-	case f.complete < 0:
-		return s, fmt.Errorf("--complete: must not be negative, got %d", f.complete)
-	case f.repeats < 1 || f.repeats > task.MaxRepeats:
-		return s, fmt.Errorf("--repeats: must be between 1 and %d, got %d", task.MaxRepeats, f.repeats)
-	case set["retries"] && (f.retries < 0 || f.retries > task.MaxRetries):
-		return s, fmt.Errorf("--retries: must be between 0 and %d, got %d", task.MaxRetries, f.retries)
-	}
-	if set["repeats"] {
-		s.Repeats = f.repeats
-	}
-	if set["input"] {
-		s.Input = &f.input
-	}
-	if set["difficulty"] {
-		s.Difficulty = &f.difficult
-	}
-	if set["retries"] {
-		s.Retries = &f.retries
-	}
-	for _, d := range []struct {
-		name, value string
-		dst         *time.Duration
-	}{{"start", f.start, &s.Start}, {"delay", f.delay, &s.Delay}, {"duration", f.duration, &s.Duration}} {
-		if !set[d.name] {
-			continue
-		}
-		v, err := parseSeconds(d.value)
+// submission is the task request the flags ask for, with module wasm.
+func (f *submitFlags) submission(wasm []byte) (client.Submission, error) {
+	files := map[string][]byte{"wasm": wasm}
+	if f.stdin != "" {
+		b, err := readInput(f.stdin)
 		if err != nil {
-			return s, fmt.Errorf("--%s: %v", d.name, err)
+			return client.Submission{}, fmt.Errorf("--stdin %v", err)
 		}
-		*d.dst = v
+		files["stdin"] = b
 	}
-	if set["memory"] {
-		n, err := parseSize(f.memory)
-		if err != nil {
-			return s, fmt.Errorf("--memory: %v", err)
-		}
-		s.Memory = n
-	}
-	for _, kv := range f.env {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return s, fmt.Errorf("--env %q: want K=V, like --env LEVEL=3", kv)
-		}
-	}
-	if set["args"] {
-		s.Args = f.args
-	}
-	s.Env, s.Labels, s.Dirs = f.env, f.labels, f.dirs
-	return s, nil
-}
-
-// parseSeconds reads a time as the form takes it, a number of seconds, or
-// as a Go duration like 1m30s.
-func parseSeconds(v string) (time.Duration, error) {
-	secs, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) {
-		d, derr := time.ParseDuration(v)
-		if derr != nil {
-			return 0, fmt.Errorf("%q is neither a number of seconds nor a duration like 1m30s", v)
-		}
-		secs = d.Seconds()
-	}
-	switch {
-	case secs < 0:
-		return 0, fmt.Errorf("must not be negative, got %s", v)
-	case secs > task.MaxSeconds:
-		return 0, fmt.Errorf("must be at most %d seconds, got %s", task.MaxSeconds, v)
-	}
-	return time.Duration(secs * float64(time.Second)), nil
+	return api.ParseTask(f.vals, files)
 }
 
 var wasmMagic = []byte("\x00asm")
@@ -217,37 +191,30 @@ func isDir(path string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// flagOf names the command-line flag behind each form field the gateway
-// may reject.
-var flagOf = map[string]string{
-	"id": "--id", "description": "--description", "complete": "--complete", "duration": "--duration",
-	"timeout": "--duration", "start": "--start", "delay": "--delay", "repeats": "--repeats",
-	"input": "--input", "difficulty": "--difficulty", "args": "--args", "env": "--env",
-	"stdin": "--stdin", "memory": "--memory", "retries": "--retries", "priority": "--priority",
-	"labels": "--label", "dirs": "--dir",
-}
-
 // submitFailed reports a rejected submission in terms of the command line.
 func submitFailed(e *env, file, id string, err error) int {
-	var ae *client.APIError
+	var ae *api.Error
 	if !errors.As(err, &ae) || ae.Field == "" {
 		return failed(e, "submit", "", err)
 	}
-	msg := strings.TrimPrefix(ae.Message, ae.Field+": ")
+	msg := fieldMessage(ae, ae.Field)
+	fd, known := api.TaskField(ae.Field)
 	switch {
-	case ae.Status == http.StatusConflict && ae.Field == "id":
+	case errors.Is(err, api.ErrConflict) && ae.Field == "id":
 		return e.errorf("submit: --id %s: a task with this id exists; choose another id, or leave --id out to get a new one", id)
 	case ae.Field == "wasm" || ae.Field == "module":
 		return e.errorf("submit: %s: %s", file, msg)
-	case flagOf[ae.Field] != "":
-		return e.errorf("submit: %s: %s", flagOf[ae.Field], msg)
+	case ae.Field == "timeout":
+		return e.errorf("submit: --duration: %s", msg)
+	case known && fd.Flag != "-":
+		return e.errorf("submit: --%s: %s", flagName(fd), msg)
 	}
 	return e.errorf("submit: %s", ae.Message)
 }
 
 // waitTask follows a submitted task to its end: progress on stderr, its
 // output as it comes, then its runs. It exits 0 if the task succeeded.
-func waitTask(ctx context.Context, e *env, c *client.Client, tv httpapi.TaskView, asJSON bool) int {
+func waitTask(ctx context.Context, e *env, c *client.Client, tv api.Task, asJSON bool) int {
 	p := newProgress(e.stderr)
 	p.show(progressLine(tv))
 	pollCtx, stop := context.WithCancel(ctx)
@@ -257,7 +224,7 @@ func waitTask(ctx context.Context, e *env, c *client.Client, tv httpapi.TaskView
 		defer wg.Done()
 		pollProgress(pollCtx, c, tv.ID, p)
 	}()
-	end, err := c.Follow(ctx, tv.ID, func(le task.LogEntry) error {
+	end, err := c.Follow(ctx, tv.ID, func(le api.LogEntry) error {
 		w := e.stdout
 		if le.Stream == "stderr" || asJSON {
 			w = e.stderr
@@ -284,7 +251,7 @@ func waitTask(ctx context.Context, e *env, c *client.Client, tv httpapi.TaskView
 		fmt.Fprintf(e.stdout, "task %s %s, completions %d\n", end.ID, end.Status, end.Completions)
 		printRuns(e.stdout, end.Runs)
 	}
-	if end.Status != task.Succeeded {
+	if end.Status != api.Succeeded {
 		return 1
 	}
 	return 0

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/wasm"
 )
@@ -39,16 +39,16 @@ func TestSubmitErrors(t *testing.T) {
 		{"wasm text", []string{wat}, 1, []string{"m.wat is WebAssembly text", "wat2wasm"}},
 		{"does not compile", []string{bad}, 1, []string{"shoal: submit: " + bad + ": "}},
 		{"not an integer", []string{mod, "--input", "abc"}, 2, []string{"invalid value \"abc\" for flag -input"}},
-		{"bad id", []string{mod, "--id", "a/b"}, 2, []string{`--id "a/b": use 1-128 letters`, usage}},
-		{"repeats 0", []string{mod, "--repeats", "0"}, 2, []string{"--repeats: must be between 1 and"}},
-		{"negative start", []string{mod, "--start", "-1"}, 2, []string{"--start: must not be negative"}},
-		{"bad delay", []string{mod, "--delay", "soon"}, 2, []string{`--delay: "soon" is neither a number of seconds nor a duration`}},
-		{"bad memory", []string{mod, "--memory", "lots"}, 2, []string{"--memory: ", "512MiB"}},
-		{"bad env", []string{mod, "--env", "NOVALUE"}, 2, []string{`--env "NOVALUE": want K=V`}},
-		{"bad retries", []string{mod, "--retries", "-1"}, 2, []string{"--retries: must be between 0 and"}},
+		{"bad id", []string{mod, "--id", "a/b"}, 2, []string{`invalid value "a/b" for flag -id: must be 1-128 letters`, "Usage: shoal submit FILE.wasm [flags]"}},
+		{"repeats 0", []string{mod, "--repeats", "0"}, 2, []string{`invalid value "0" for flag -repeats: must be between 1 and`}},
+		{"negative start", []string{mod, "--start", "-1"}, 2, []string{`invalid value "-1" for flag -start: must not be negative`}},
+		{"bad delay", []string{mod, "--delay", "soon"}, 2, []string{`flag -delay: "soon" is neither a number of seconds nor a duration`}},
+		{"bad memory", []string{mod, "--memory", "lots"}, 2, []string{"flag -memory: ", "64MiB"}},
+		{"bad env", []string{mod, "--env", "NOVALUE"}, 2, []string{`flag -env: "NOVALUE" is not K=V`}},
+		{"bad retries", []string{mod, "--retries", "-1"}, 2, []string{"flag -retries: must not be negative"}},
 		{"missing stdin", []string{mod, "--stdin", filepath.Join(dir, "in.txt")}, 1, []string{"--stdin ", "in.txt: no such file"}},
 		{"duplicate id", []string{mod, "--id", "dup"}, 1, []string{"shoal: submit: --id dup: a task with this id exists; choose another id"}},
-		{"priority out of range (the gateway says)", []string{mod, "--priority", "5000"}, 1, []string{"shoal: submit: --priority: must be between -1000 and 1000, got 5000"}},
+		{"priority out of range (checked by the API's field table)", []string{mod, "--priority", "5000"}, 2, []string{"flag -priority: must be between -1000 and 1000, got 5000"}},
 		{"bad gateway URL", []string{mod, "--gateway", "localhost:8080"}, 2, []string{"shoal: submit: --gateway: ", "must start with http://"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,7 +62,7 @@ func TestSubmitErrors(t *testing.T) {
 		shoal(t, "submit", unreadable, gw).want(t, 1, nil, []string{"secret.wasm: not readable (permission denied)"})
 	})
 	shoal(t, "submit", "-h").want(t, 0, nil, []string{"Usage: shoal submit FILE.wasm [flags]", "-difficulty"})
-	var list []httpapi.TaskView
+	var list []api.Task
 	mustUnmarshal(t, shoal(t, "tasks", "--json", gw).stdout, &list)
 	if len(list) != 1 {
 		t.Errorf("rejected submissions left tasks: %+v", list)
@@ -87,7 +87,7 @@ func TestSubmitWait(t *testing.T) {
 
 	r = shoal(t, "submit", cmd, "--id", "js", "--input", "0", "--difficulty", "1", "--wait", "--json", gw)
 	r.want(t, 0, nil, []string{"js: 1/1"})
-	var tv httpapi.TaskView
+	var tv api.Task
 	mustUnmarshal(t, r.stdout, &tv)
 	if tv.ID != "js" || tv.Status != task.Succeeded || tv.Runs[0].Worker == "" {
 		t.Errorf("submit --wait --json = %+v", tv)

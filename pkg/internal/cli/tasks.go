@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
-	"github.com/shoalmesh/shoal/pkg/client"
-	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
-	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/api"
 )
 
 func runTasks(ctx context.Context, e *env, args []string) int {
@@ -34,7 +31,7 @@ func runTasks(ctx context.Context, e *env, args []string) int {
 	}
 	if *asJSON {
 		if ts == nil {
-			ts = []httpapi.TaskView{}
+			ts = []api.Task{}
 		}
 		_ = printJSON(e.stdout, ts)
 		return 0
@@ -83,7 +80,7 @@ func runTask(ctx context.Context, e *env, args []string) int {
 }
 
 // printTask prints a task's fields, the ones it sets, and its runs.
-func printTask(e *env, tv httpapi.TaskView) {
+func printTask(e *env, tv api.Task) {
 	tw := newTable(e.stdout)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
 	n := countRuns(tv)
@@ -144,8 +141,7 @@ func runCancel(ctx context.Context, e *env, args []string) int {
 	}
 	id := pos[0]
 	tv, err := c.Cancel(ctx, id)
-	var ae *client.APIError
-	if errors.As(err, &ae) && ae.Status == http.StatusConflict {
+	if errors.Is(err, api.ErrConflict) {
 		if tv, err := c.Task(ctx, id); err == nil {
 			return e.errorf("cancel: task %s has already ended (%s); there is nothing to cancel", id, tv.Status)
 		}
@@ -179,7 +175,7 @@ func runWorkers(ctx context.Context, e *env, args []string) int {
 	}
 	if *asJSON {
 		if ws == nil {
-			ws = []sched.WorkerInfo{}
+			ws = []api.Worker{}
 		}
 		_ = printJSON(e.stdout, ws)
 		return 0

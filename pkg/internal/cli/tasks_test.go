@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/cli"
-	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
-	"github.com/shoalmesh/shoal/pkg/internal/sched"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/wasm"
 )
@@ -100,7 +99,7 @@ func TestTasksTaskCancel(t *testing.T) {
 
 	shoal(t, "tasks", gw).want(t, 0, []string{"ID  ", "STATUS", "RUNS", "COMPLETIONS", "RESULT", "CREATED", "t1  ", "0/3", "t2  "}, nil)
 	r = shoal(t, "tasks", "--json", gw)
-	var list []httpapi.TaskView
+	var list []api.Task
 	mustUnmarshal(t, r.stdout, &list)
 	if len(list) != 2 || list[0].ID != "t1" || list[1].ID != "t2" {
 		t.Fatalf("tasks --json = %+v, want t1 then t2", list)
@@ -116,7 +115,7 @@ func TestTasksTaskCancel(t *testing.T) {
 
 	shoal(t, "task", "t1", gw).want(t, 0, []string{"id:", "t1", "description:  Hash puzzle", "status:", "scheduled",
 		"0/3 done", "input:", "difficulty:", "RUN  WORKER", "EXIT"}, nil)
-	var one httpapi.TaskView
+	var one api.Task
 	mustUnmarshal(t, shoal(t, "task", gw, "t2", "--json").stdout, &one)
 	if one.ID != "t2" || len(one.Runs) != 1 {
 		t.Errorf("task t2 --json = %+v", one)
@@ -170,7 +169,7 @@ func TestWorkersNone(t *testing.T) {
 	url, m := MustAPIGateway(t)
 	gw := "--gateway=" + url
 	shoal(t, "workers", gw).want(t, 0, nil, []string{"no workers at " + url + "; start one with `shoal worker --dial " + m.Host.ID().String() + "`"})
-	var ws []sched.WorkerInfo
+	var ws []api.Worker
 	r := shoal(t, "workers", "--json", gw)
 	mustUnmarshal(t, r.stdout, &ws)
 	if ws == nil || len(ws) != 0 {

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
-	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
@@ -47,7 +47,7 @@ func form(fields ...field) (string, *bytes.Buffer) {
 	return mw.FormDataContentType(), &b
 }
 
-func mustPost(tb testing.TB, url string, fields ...field) httpapi.TaskView {
+func mustPost(tb testing.TB, url string, fields ...field) api.Task {
 	tb.Helper()
 	ct, body := form(fields...)
 	resp, err := http.Post(url+"/tasks", ct, body)
@@ -59,21 +59,21 @@ func mustPost(tb testing.TB, url string, fields ...field) httpapi.TaskView {
 	if resp.StatusCode != http.StatusCreated {
 		tb.Fatalf("POST /tasks: %d %s", resp.StatusCode, b)
 	}
-	var v httpapi.TaskView
+	var v api.Task
 	if err := json.Unmarshal(b, &v); err != nil {
 		tb.Fatal(err)
 	}
 	return v
 }
 
-func getTask(tb testing.TB, url, id string) httpapi.TaskView {
+func getTask(tb testing.TB, url, id string) api.Task {
 	tb.Helper()
 	resp, err := http.Get(url + "/tasks/" + id)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var v httpapi.TaskView
+	var v api.Task
 	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
 		tb.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func getTask(tb testing.TB, url, id string) httpapi.TaskView {
 }
 
 // waitDone polls a task until it has ended.
-func waitDone(tb testing.TB, url, id string) httpapi.TaskView {
+func waitDone(tb testing.TB, url, id string) api.Task {
 	tb.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -254,7 +254,7 @@ func TestCommandModuleArgsStdinAndLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var logs httpapi.LogsView
+	var logs api.Logs
 	json.NewDecoder(resp.Body).Decode(&logs)
 	var out strings.Builder
 	for _, e := range logs.Entries {
@@ -418,7 +418,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs httpapi.LogsView
+	var logs api.Logs
 	json.NewDecoder(resp.Body).Decode(&logs)
 	resp.Body.Close()
 	var out strings.Builder // the module writes in pieces; entries may split them
@@ -552,7 +552,7 @@ func taskLog(tb testing.TB, url, id string) string {
 		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var logs httpapi.LogsView
+	var logs api.Logs
 	if err := json.NewDecoder(resp.Body).Decode(&logs); err != nil {
 		tb.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
 	"github.com/shoalmesh/shoal/pkg/internal/store"
@@ -289,7 +290,28 @@ func (g *Gateway) shutdown() {
 // (the gateway's MaxQueued) or ErrOverQuota (spec.Owner's MaxQueued); the
 // caller vouches for spec.Owner.
 func (g *Gateway) Submit(spec task.Spec) (task.Task, error) {
-	ts, _, err := g.submit([]task.Spec{spec})
+	return g.SubmitUpload(context.Background(), spec, nil)
+}
+
+// SubmitUpload is Submit of a task whose module comes with it: the module
+// is hashed once, becomes spec.Module, and is checked and stored only when
+// the task itself is valid, so a refused submission leaves nothing behind.
+// A nil wasm is Submit.
+func (g *Gateway) SubmitUpload(ctx context.Context, spec task.Spec, wasm []byte) (task.Task, error) {
+	if wasm != nil {
+		spec.Module = moduleHash(wasm)
+	}
+	specs := []task.Spec{spec}
+	ids, _, err := g.prepare(specs, wasm != nil)
+	if err != nil {
+		return task.Task{}, err
+	}
+	if wasm != nil {
+		if err := g.putModule(ctx, spec.Module, wasm); err != nil {
+			return task.Task{}, err
+		}
+	}
+	ts, _, err := g.admit(specs, ids)
 	if err != nil {
 		return task.Task{}, err
 	}
@@ -310,17 +332,26 @@ func (e *ItemError) Unwrap() error { return e.Err }
 // checked, all are recorded in one transaction, and all are queued
 // together. An error about one task is an *ItemError naming it.
 func (g *Gateway) SubmitBatch(specs []task.Spec) ([]task.Task, error) {
-	ts, i, err := g.submit(specs)
-	if err != nil && i >= 0 {
+	specs = slices.Clone(specs)
+	ids, i, err := g.prepare(specs, false)
+	if err == nil {
+		var ts []task.Task
+		if ts, i, err = g.admit(specs, ids); err == nil {
+			return ts, nil
+		}
+	}
+	if i >= 0 {
 		return nil, &ItemError{Index: i, Err: err}
 	}
-	return ts, err
+	return nil, err
 }
 
-// submit takes specs all or none; an error about one spec comes with its
-// index, others with -1.
-func (g *Gateway) submit(specs []task.Spec) ([]task.Task, int, error) {
-	specs = slices.Clone(specs)
+// prepare completes specs in place (an ID, the gateway's retries) and
+// validates each, the one place a submitted task is: an error about one
+// spec comes with its index. Unless uploaded (the module comes with the
+// task), each spec's module must be stored already. It returns the index
+// of each ID.
+func (g *Gateway) prepare(specs []task.Spec, uploaded bool) (map[string]int, int, error) {
 	ids := make(map[string]int, len(specs))
 	for i := range specs {
 		spec := &specs[i]
@@ -334,7 +365,7 @@ func (g *Gateway) submit(specs []task.Spec) ([]task.Task, int, error) {
 		if err := spec.Validate(); err != nil {
 			return nil, i, err
 		}
-		if !g.st.HasModule(spec.Module) {
+		if !uploaded && !g.st.HasModule(spec.Module) {
 			return nil, i, fmt.Errorf("%w: %s", ErrNoModule, spec.Module)
 		}
 		if _, dup := ids[spec.ID]; dup {
@@ -342,6 +373,12 @@ func (g *Gateway) submit(specs []task.Spec) ([]task.Task, int, error) {
 		}
 		ids[spec.ID] = i
 	}
+	return ids, -1, nil
+}
+
+// admit records prepared specs durably and queues them, all or none; an
+// error about one spec comes with its index, others with -1.
+func (g *Gateway) admit(specs []task.Spec, ids map[string]int) ([]task.Task, int, error) {
 	g.mu.Lock()
 	if g.draining || g.closed {
 		g.mu.Unlock()
@@ -363,11 +400,13 @@ func (g *Gateway) submit(specs []task.Spec) ([]task.Task, int, error) {
 	// Durable before they are queued (and before the client hears 201),
 	// but outside the lock: the commit must not stall dispatching.
 	now := time.Now()
-	fresh := make([]task.Task, len(specs))
+	fresh := make([]*task.Task, len(specs))
+	records := make([]task.Task, len(specs))
 	for i, spec := range specs {
-		fresh[i] = *task.New(spec, now)
+		fresh[i] = task.New(spec, now)
+		records[i] = *fresh[i]
 	}
-	err := g.st.CreateTasks(fresh)
+	err := g.st.CreateTasks(records)
 	g.mu.Lock()
 	defer g.unlock()
 	for i := range specs {
@@ -377,8 +416,8 @@ func (g *Gateway) submit(specs []task.Spec) ([]task.Task, int, error) {
 		return nil, indexOf(err, ids), storeErr(err)
 	}
 	out := make([]task.Task, len(specs))
-	for i, spec := range specs {
-		if out[i], err = g.sched.Submit(now, spec); err != nil {
+	for i := range specs {
+		if out[i], err = g.sched.SubmitTask(fresh[i]); err != nil {
 			// The store refused taken ids, and the scheduler holds no task
 			// the store lacks: this is a bug, and the tasks queued so far
 			// stay (they are stored).
@@ -411,15 +450,24 @@ func newID() string {
 // PutModule checks that wasm is a module Shoal can run and stores it; it
 // returns the module's sha256.
 func (g *Gateway) PutModule(ctx context.Context, wasm []byte) (string, error) {
+	h := moduleHash(wasm)
+	return h, g.putModule(ctx, h, wasm)
+}
+
+// putModule checks wasm and stores it under its hex sha256 h.
+func (g *Gateway) putModule(ctx context.Context, h string, wasm []byte) error {
 	if _, err := wasmrun.Inspect(ctx, wasm); err != nil {
-		return "", task.Invalid("wasm", "%v", err)
+		return task.Invalid("wasm", "%v", err)
 	}
-	sum := sha256.Sum256(wasm)
-	h := hex.EncodeToString(sum[:])
 	if err := g.st.PutModule(h, wasm); err != nil {
-		return "", fmt.Errorf("store module: %w", err)
+		return fmt.Errorf("store module: %w", err)
 	}
-	return h, nil
+	return nil
+}
+
+func moduleHash(wasm []byte) string {
+	sum := sha256.Sum256(wasm)
+	return hex.EncodeToString(sum[:])
 }
 
 // HasModule reports whether the gateway holds the module with hex sha256 h.
@@ -525,16 +573,12 @@ func (g *Gateway) Follow(ctx context.Context, id string, fn func(task.LogEntry) 
 	return g.logs.follow(ctx, id, fn)
 }
 
-// Info describes this gateway.
-type Info struct {
-	PeerID  string   `json:"peer_id"`
-	Addrs   []string `json:"addrs"`
-	Version string   `json:"version"`
-}
+// TaskTimeout is the time limit of a run whose task sets none.
+func (g *Gateway) TaskTimeout() time.Duration { return g.cfg.TaskTimeout }
 
 // Info returns the gateway's identity and addresses.
-func (g *Gateway) Info() Info {
-	return Info{PeerID: g.host.ID().String(), Addrs: addrStrings(g.host.Addrs(), g.host.ID()), Version: Version}
+func (g *Gateway) Info() api.Info {
+	return api.Info{PeerID: g.host.ID().String(), Addrs: addrStrings(g.host.Addrs(), g.host.ID()), Version: Version}
 }
 
 func addrStrings(addrs []ma.Multiaddr, id peer.ID) []string {

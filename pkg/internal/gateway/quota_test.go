@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
@@ -21,7 +22,7 @@ const (
 )
 
 // postAs submits a task with a bearer token.
-func postAs(tb testing.TB, url, token string, fields ...field) httpapi.TaskView {
+func postAs(tb testing.TB, url, token string, fields ...field) api.Task {
 	tb.Helper()
 	ct, body := form(fields...)
 	req, _ := http.NewRequest("POST", url+"/tasks", body)
@@ -33,7 +34,7 @@ func postAs(tb testing.TB, url, token string, fields ...field) httpapi.TaskView 
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var v httpapi.TaskView
+	var v api.Task
 	if resp.StatusCode != http.StatusCreated || json.Unmarshal(b, &v) != nil {
 		tb.Fatalf("POST /tasks: %d %s", resp.StatusCode, b)
 	}
@@ -97,7 +98,7 @@ func TestMaxRunningInACluster(t *testing.T) {
 }
 
 // waitDoneAuth polls a task, with a token, until it has ended.
-func waitDoneAuth(tb testing.TB, url, token, id string) httpapi.TaskView {
+func waitDoneAuth(tb testing.TB, url, token, id string) api.Task {
 	tb.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -107,7 +108,7 @@ func waitDoneAuth(tb testing.TB, url, token, id string) httpapi.TaskView {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		var v httpapi.TaskView
+		var v api.Task
 		err = json.NewDecoder(resp.Body).Decode(&v)
 		resp.Body.Close()
 		if err != nil {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
-	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/wasm"
 )
@@ -125,7 +125,7 @@ func TestEndpoints(t *testing.T) {
 		t.Fatalf("%d %s", code, b)
 	}
 	code, _, b := do(t, "GET", m.URL+"/tasks/a", "", nil)
-	var v httpapi.TaskView
+	var v api.Task
 	json.Unmarshal(b, &v)
 	if code != 200 || v.Status != "scheduled" || *v.Input != 0 || *v.Difficulty != 3 || v.Start != 100 ||
 		strings.Join(v.Args, ",") != "x,y" || strings.Join(v.Labels, ",") != "gpu,big" || v.Repeats != 1 || v.Retries != 2 {

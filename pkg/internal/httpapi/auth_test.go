@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/wasm"
@@ -157,7 +158,7 @@ func TestOwnerIsTheTokenName(t *testing.T) {
 	for _, c := range []struct{ token, id, owner string }{{aliceToken, "of-alice", "alice"}, {bobToken, "of-bob", "token-2"}} {
 		ct, body := multipartBody(hash, part{name: "id", value: c.id})
 		code, _, b := doAuth(t, "POST", m.URL+"/tasks", bearer(c.token), ct, body)
-		var v httpapi.TaskView
+		var v api.Task
 		if json.Unmarshal(b, &v); code != 201 || v.Owner != c.owner || !strings.Contains(string(b), `"owner": "`+c.owner+`"`) {
 			t.Fatalf("submitted with %s's token: %d owner %q, want %q: %s", c.owner, code, v.Owner, c.owner, b)
 		}
@@ -321,10 +322,10 @@ func TestTokenLookupIsConstantTime(t *testing.T) {
 	}
 }
 
-func getTaskAuth(tb testing.TB, url, id, token string) httpapi.TaskView {
+func getTaskAuth(tb testing.TB, url, id, token string) api.Task {
 	tb.Helper()
 	code, _, b := doAuth(tb, "GET", url+"/tasks/"+id, bearer(token), "", nil)
-	var v httpapi.TaskView
+	var v api.Task
 	if err := json.Unmarshal(b, &v); code != 200 || err != nil {
 		tb.Fatalf("GET /tasks/%s: %d %s", id, code, b)
 	}

@@ -10,25 +10,13 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
 // MaxBatch bounds the tasks of one POST /tasks/batch.
-const MaxBatch = 100_000
-
-// BatchView is the answer to POST /tasks/batch: the tasks taken, in the
-// order given.
-type BatchView struct {
-	Count int             `json:"count"`
-	Tasks []BatchTaskView `json:"tasks"`
-}
-
-// BatchTaskView is one task of a BatchView.
-type BatchTaskView struct {
-	ID     string      `json:"id"`
-	Status task.Status `json:"status"`
-}
+const MaxBatch = api.MaxBatch
 
 // postBatch takes many tasks in one request, all or none, recorded in one
 // transaction. The body is JSON: an array of tasks, or an object
@@ -37,14 +25,15 @@ type BatchTaskView struct {
 // env, labels and dirs also as arrays), and names its module by hash
 // (module=sha256:HEX, uploaded before with PUT /modules).
 func (s *Server) postBatch(w http.ResponseWriter, r *http.Request) {
-	specs, err := parseBatch(r.Body)
+	reqs, err := parseBatch(r.Body)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	owner := ownerOf(r)
-	for i := range specs {
-		specs[i].Owner = owner
+	specs := make([]task.Spec, len(reqs))
+	for i := range reqs {
+		specs[i] = specOf(&reqs[i], owner)
 	}
 	ts, err := s.g.SubmitBatch(specs)
 	if item := (*gateway.ItemError)(nil); errors.As(err, &item) {
@@ -55,9 +44,9 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := BatchView{Count: len(ts), Tasks: make([]BatchTaskView, len(ts))}
+	out := api.Batch{Count: len(ts), Tasks: make([]api.BatchTask, len(ts))}
 	for i, t := range ts {
-		out.Tasks[i] = BatchTaskView{ID: t.Spec.ID, Status: t.Status}
+		out.Tasks[i] = api.BatchTask{ID: t.Spec.ID, Status: t.Status}
 	}
 	writeJSON(w, http.StatusCreated, out)
 }
@@ -65,28 +54,19 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request) {
 // failItem answers with err's status, its field named within the batch:
 // tasks[3].difficulty.
 func (s *Server) failItem(w http.ResponseWriter, r *http.Request, i int, err error) {
-	code, body := status(err)
-	if code == http.StatusInternalServerError {
+	body := errorOf(err)
+	if body.Code == api.CodeInternal {
 		s.fail(w, r, err)
 		return
 	}
-	body.Error = fmt.Sprintf("tasks[%d]: %s", i, body.Error)
-	body.Field = fmt.Sprintf("tasks[%d]", i)
-	if fe := (*task.FieldError)(nil); errors.As(err, &fe) && fe.Field != "" {
-		body.Field += "." + fe.Field
-	} else if code == http.StatusConflict {
-		body.Field += ".id"
-	} else if errors.Is(err, gateway.ErrNoModule) {
-		body.Field += ".module"
-	}
-	writeJSON(w, code, body)
+	writeJSON(w, body.Status(), body.Under(fmt.Sprintf("tasks[%d]", i)))
 }
 
 // parseBatch reads a batch body into specs without their owner. The body
 // is read as a stream, task by task, so a batch of more than MaxBatch
 // tasks is refused when its MaxBatch+1st task starts, before the rest is
 // held in memory.
-func parseBatch(body io.Reader) ([]task.Spec, error) {
+func parseBatch(body io.Reader) ([]api.TaskRequest, error) {
 	br := bufio.NewReader(body)
 	dec := json.NewDecoder(br)
 	var raw []map[string]json.RawMessage
@@ -105,29 +85,30 @@ func parseBatch(body io.Reader) ([]task.Spec, error) {
 			return nil, err
 		}
 	default:
-		return nil, task.Invalid("body", `must be JSON: an array of tasks, or {"defaults": {...}, "tasks": [...]}`)
+		return nil, api.Invalid("body", `must be JSON: an array of tasks, or {"defaults": {...}, "tasks": [...]}`)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, task.Invalid("body", "more after the batch's JSON value")
+		return nil, api.Invalid("body", "more after the batch's JSON value")
 	}
 	if len(raw) == 0 {
-		return nil, task.Invalid("tasks", "the batch has no tasks")
+		return nil, api.Invalid("tasks", "the batch has no tasks")
 	}
 	base, err := batchValues(defaults)
 	if err == nil {
-		err = (&form{}).fill(base) // a bad default is named as one
+		_, err = api.ParseTask(base, nil) // a bad default is named as one
 	}
 	if err != nil {
-		return nil, prefixField(err, "defaults")
+		return nil, under(err, "defaults")
 	}
-	specs := make([]task.Spec, len(raw))
+	reqs := make([]api.TaskRequest, len(raw))
 	for i, fields := range raw {
+		item := fmt.Sprintf("tasks[%d]", i)
 		if fields == nil {
-			return nil, task.Invalid(fmt.Sprintf("tasks[%d]", i), "must be an object")
+			return nil, api.Invalid(item, "must be an object")
 		}
 		vals, err := batchValues(fields)
 		if err != nil {
-			return nil, prefixField(err, fmt.Sprintf("tasks[%d]", i))
+			return nil, under(err, item)
 		}
 		_, ownDuration := vals["duration"]
 		_, ownTimeout := vals["timeout"]
@@ -140,20 +121,16 @@ func parseBatch(body io.Reader) ([]task.Spec, error) {
 			}
 			vals[k] = v
 		}
-		f := &form{}
-		if err := f.fill(vals); err != nil {
-			return nil, prefixField(err, fmt.Sprintf("tasks[%d]", i))
+		req, err := api.ParseTask(vals, nil)
+		if err != nil {
+			return nil, under(err, item)
 		}
-		if f.module == "" {
-			return nil, task.Invalid(fmt.Sprintf("tasks[%d].module", i), "required: a batch names its module as sha256:HEX (upload it with PUT /modules)")
+		if req.Module == "" {
+			return nil, api.Invalid(item+".module", "required: a batch names its module as sha256:HEX (upload it with PUT /modules)")
 		}
-		if x, ok := vals["stdin"]; ok {
-			f.spec.Stdin = []byte(x[0])
-		}
-		f.spec.Module = f.module
-		specs[i] = f.spec
+		reqs[i] = req
 	}
-	return specs, nil
+	return reqs, nil
 }
 
 // batchValues turns a task object into the form's values: strings and
@@ -168,11 +145,12 @@ func batchValues(fields map[string]json.RawMessage) (map[string][]string, error)
 	sort.Strings(names) // the first bad field is the same on every try
 	for _, name := range names {
 		v := bytes.TrimSpace(fields[name])
+		f, known := api.TaskField(name)
 		switch {
 		case name == "wasm":
-			return nil, task.Invalid(name, "a batch names its module by hash: upload it with PUT /modules and give module=sha256:HEX")
-		case !known[name]:
-			return nil, task.Invalid(name, "unknown field")
+			return nil, api.Invalid(name, "a batch names its module by hash: upload it with PUT /modules and give module=sha256:HEX")
+		case !known:
+			return nil, api.Invalid(name, "unknown field")
 		case bytes.Equal(v, []byte("null")):
 			continue
 		}
@@ -180,22 +158,22 @@ func batchValues(fields map[string]json.RawMessage) (map[string][]string, error)
 		case '"':
 			var x string
 			if err := json.Unmarshal(v, &x); err != nil {
-				return nil, task.Invalid(name, "bad JSON string: %v", err)
+				return nil, api.Invalid(name, "bad JSON string: %v", err)
 			}
 			vals[name] = []string{x}
 		case '[':
-			if !repeatable[name] {
-				return nil, task.Invalid(name, "takes one value, not an array")
+			if !f.Repeatable {
+				return nil, api.Invalid(name, "takes one value, not an array")
 			}
 			var xs []json.RawMessage
 			if err := json.Unmarshal(v, &xs); err != nil {
-				return nil, task.Invalid(name, "bad JSON array: %v", err)
+				return nil, api.Invalid(name, "bad JSON array: %v", err)
 			}
 			list := make([]string, 0, len(xs))
 			for _, x := range xs {
 				s, err := scalar(x)
 				if err != nil {
-					return nil, task.Invalid(name, "%v", err)
+					return nil, api.Invalid(name, "%v", err)
 				}
 				list = append(list, s)
 			}
@@ -207,7 +185,7 @@ func batchValues(fields map[string]json.RawMessage) (map[string][]string, error)
 		default:
 			s, err := scalar(v)
 			if err != nil {
-				return nil, task.Invalid(name, "%v", err)
+				return nil, api.Invalid(name, "%v", err)
 			}
 			vals[name] = []string{s}
 		}
@@ -232,11 +210,11 @@ func scalar(v json.RawMessage) (string, error) {
 	return "", fmt.Errorf("must be a string or a number, got %s", v)
 }
 
-// prefixField puts a field error under prefix: tasks[3] + difficulty.
-func prefixField(err error, prefix string) error {
-	var fe *task.FieldError
-	if errors.As(err, &fe) {
-		return task.Invalid(prefix+"."+fe.Field, "%s", fe.Msg)
+// under puts a field error under prefix: tasks[3] + difficulty.
+func under(err error, prefix string) error {
+	var e *api.Error
+	if errors.As(err, &e) && e.Field != "" {
+		return e.Under(prefix)
 	}
 	return err
 }
@@ -248,7 +226,7 @@ func peekNonSpace(br *bufio.Reader) (byte, error) {
 		b, err := br.Peek(1)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return 0, task.Invalid("body", "empty: want a JSON batch")
+				return 0, api.Invalid("body", "empty: want a JSON batch")
 			}
 			return 0, err
 		}
@@ -269,14 +247,14 @@ func decodeTasks(dec *json.Decoder) ([]map[string]json.RawMessage, error) {
 	var out []map[string]json.RawMessage
 	for dec.More() {
 		if len(out) == MaxBatch {
-			return nil, task.Invalid("tasks", "more than %d tasks; a batch holds at most %d", MaxBatch, MaxBatch)
+			return nil, api.Invalid("tasks", "more than %d tasks; a batch holds at most %d", MaxBatch, MaxBatch)
 		}
 		var m map[string]json.RawMessage
 		if err := dec.Decode(&m); err != nil {
 			return nil, batchSyntax(err, fmt.Sprintf("tasks[%d]", len(out)), "a task object")
 		}
 		if m == nil {
-			return nil, task.Invalid(fmt.Sprintf("tasks[%d]", len(out)), "must be an object")
+			return nil, api.Invalid(fmt.Sprintf("tasks[%d]", len(out)), "must be an object")
 		}
 		out = append(out, m)
 	}
@@ -299,7 +277,7 @@ func decodeBatchObject(dec *json.Decoder) (tasks []map[string]json.RawMessage, d
 		}
 		key, _ := t.(string)
 		if seen[key] {
-			return nil, nil, task.Invalid("body", "%q given twice", key)
+			return nil, nil, api.Invalid("body", "%q given twice", key)
 		}
 		seen[key] = true
 		switch key {
@@ -312,7 +290,7 @@ func decodeBatchObject(dec *json.Decoder) (tasks []map[string]json.RawMessage, d
 				return nil, nil, err
 			}
 		default:
-			return nil, nil, task.Invalid("body", `unknown key %q: a batch object has "defaults" and "tasks"`, key)
+			return nil, nil, api.Invalid("body", `unknown key %q: a batch object has "defaults" and "tasks"`, key)
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the }
@@ -325,11 +303,11 @@ func decodeBatchObject(dec *json.Decoder) (tasks []map[string]json.RawMessage, d
 // anything else as a field error.
 func batchSyntax(err error, field, want string) error {
 	if err == nil {
-		return task.Invalid(field, "must be %s", want)
+		return api.Invalid(field, "must be %s", want)
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return err
 	}
-	return task.Invalid(field, "must be %s: %v", want, err)
+	return api.Invalid(field, "must be %s: %v", want, err)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
@@ -27,7 +28,7 @@ func putModule(tb testing.TB, url string, b []byte) string {
 func taskCount(tb testing.TB, url string) int {
 	tb.Helper()
 	_, _, b := do(tb, "GET", url+"/tasks", "", nil)
-	var ts []httpapi.TaskView
+	var ts []api.Task
 	if err := json.Unmarshal(b, &ts); err != nil {
 		tb.Fatalf("GET /tasks: %v: %s", err, b)
 	}
@@ -45,7 +46,7 @@ func TestBatchRuns(t *testing.T) {
 	}
 	body := fmt.Sprintf(`{"defaults": {"module": %q, "difficulty": 1, "description": "batch"}, "tasks": [%s]}`, mod, strings.Join(tasks, ","))
 	code, _, b := do(t, "POST", m.URL+"/tasks/batch", "application/json", []byte(body))
-	var got httpapi.BatchView
+	var got api.Batch
 	if err := json.Unmarshal(b, &got); code != 201 || err != nil || got.Count != 40 || len(got.Tasks) != 40 {
 		t.Fatalf("POST /tasks/batch: %d %s", code, b)
 	}
@@ -73,10 +74,10 @@ func TestBatchRuns(t *testing.T) {
 	}
 }
 
-func waitTask(tb testing.TB, url, id string) httpapi.TaskView {
+func waitTask(tb testing.TB, url, id string) api.Task {
 	tb.Helper()
 	code, _, b := do(tb, "GET", url+"/tasks/"+id+"?wait=30", "", nil)
-	var v httpapi.TaskView
+	var v api.Task
 	if err := json.Unmarshal(b, &v); code != 200 || err != nil {
 		tb.Fatalf("GET /tasks/%s: %d %s", id, code, b)
 	}
@@ -167,10 +168,10 @@ func TestBatchFieldForms(t *testing.T) {
 	}
 }
 
-func getTask(tb testing.TB, url, id string) httpapi.TaskView {
+func getTask(tb testing.TB, url, id string) api.Task {
 	tb.Helper()
 	code, _, b := do(tb, "GET", url+"/tasks/"+id, "", nil)
-	var v httpapi.TaskView
+	var v api.Task
 	if err := json.Unmarshal(b, &v); code != 200 || err != nil {
 		tb.Fatalf("GET /tasks/%s: %d %s", id, code, b)
 	}

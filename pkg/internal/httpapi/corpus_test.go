@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/wasm"
@@ -63,7 +63,7 @@ func TestBadInputCorpus(t *testing.T) {
 	if _, _, after := do(t, "GET", m.URL+"/tasks/before", "", nil); !bytes.Equal(after, before) {
 		t.Errorf("the task queued before the corpus changed:\nbefore %s\nafter  %s", before, after)
 	}
-	var list []httpapi.TaskView
+	var list []api.Task
 	_, _, b := do(t, "GET", m.URL+"/tasks", "", nil)
 	if err := json.Unmarshal(b, &list); err != nil {
 		t.Fatalf("GET /tasks: %v: %s", err, b)
@@ -81,7 +81,7 @@ func TestBadInputCorpus(t *testing.T) {
 		t.Fatalf("task after the corpus: %d %s", code, b)
 	}
 	code, _, b := do(t, "GET", m.URL+"/tasks/after?wait=30", "", nil)
-	var v httpapi.TaskView
+	var v api.Task
 	if err := json.Unmarshal(b, &v); err != nil || code != http.StatusOK || v.Status != task.Succeeded || v.Result != "2832" {
 		t.Fatalf("task after the corpus: %d %s", code, b)
 	}

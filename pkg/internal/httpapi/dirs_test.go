@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/wasm"
@@ -22,7 +22,7 @@ func TestSubmitDirs(t *testing.T) {
 		t.Fatalf("POST: %d %s", code, b)
 	}
 	_, _, b := do(t, "GET", m.URL+"/tasks/d", "", nil)
-	var v httpapi.TaskView
+	var v api.Task
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)
 	}

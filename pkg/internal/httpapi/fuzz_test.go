@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
@@ -38,7 +39,7 @@ func FuzzParseForm(f *testing.F) {
 				}
 				continue
 			}
-			s := f.spec
+			s := f
 			if s.Start < 0 || s.Delay < 0 || s.Duration < 0 || s.Repeats < 0 || s.Complete < 0 {
 				t.Fatalf("negative value accepted: %+v", s)
 			}
@@ -60,8 +61,8 @@ func FuzzParseBatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		specs, err := parseBatch(bytes.NewReader(body))
 		if err != nil {
-			var fe *task.FieldError
-			if !errors.As(err, &fe) {
+			var fe *api.Error
+			if !errors.As(err, &fe) || fe.Field == "" {
 				t.Fatalf("error %v is not a field error", err)
 			}
 			return
@@ -69,14 +70,15 @@ func FuzzParseBatch(f *testing.F) {
 		if len(specs) == 0 || len(specs) > MaxBatch {
 			t.Fatalf("%d specs", len(specs))
 		}
-		for i, s := range specs {
-			if len(s.Module) != 64 {
-				t.Fatalf("spec %d: module %q", i, s.Module)
+		for i, r := range specs {
+			if len(r.Module) != 64 {
+				t.Fatalf("spec %d: module %q", i, r.Module)
 			}
+			s := specOf(&r, "")
 			s.ID = "x"
 			if err := s.Validate(); err != nil {
-				var fe *task.FieldError
-				if !errors.As(err, &fe) {
+				var fe *api.Error
+				if !errors.As(err, &fe) || fe.Field == "" {
 					t.Fatalf("spec %d: %v", i, err)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
@@ -16,11 +17,11 @@ import (
 )
 
 // runTask submits a task and returns it once it has ended.
-func runTask(tb testing.TB, url string, parts ...part) httpapi.TaskView {
+func runTask(tb testing.TB, url string, parts ...part) api.Task {
 	tb.Helper()
 	ct, body := multipartBody(parts...)
 	code, _, b := do(tb, "POST", url+"/tasks", ct, body)
-	var v httpapi.TaskView
+	var v api.Task
 	if code != 201 || json.Unmarshal(b, &v) != nil {
 		tb.Fatalf("POST /tasks: %d %s", code, b)
 	}
@@ -47,7 +48,7 @@ func TestMetricsCountRuns(t *testing.T) {
 	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1, Metrics: true})
 	m.WaitWorkers(1)
 	exit3 := mustReadFile(t, "../wasmrun/testdata/exit3.wasm")
-	tasks := []httpapi.TaskView{
+	tasks := []api.Task{
 		runTask(t, m.URL, hash, part{name: "repeats", value: "5"}, part{name: "input", value: "0"}, part{name: "difficulty", value: "1"}),
 		runTask(t, m.URL, part{name: "wasm", file: wasm.Hello}, part{name: "args", value: "x"}),
 		runTask(t, m.URL, part{name: "wasm", file: exit3}),
@@ -60,7 +61,7 @@ func TestMetricsCountRuns(t *testing.T) {
 		for _, r := range v.Runs {
 			resultBytes += len(r.Result)
 		}
-		var logs httpapi.LogsView
+		var logs api.Logs
 		if code, _, b := do(t, "GET", m.URL+"/tasks/"+v.ID+"/logs", "", nil); code != 200 || json.Unmarshal(b, &logs) != nil {
 			t.Fatalf("logs of %s: %d %s", v.ID, code, b)
 		}

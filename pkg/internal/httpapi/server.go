@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/httpapi/dashboard"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
@@ -21,8 +20,7 @@ import (
 
 // Config bounds what clients may send, and says who may.
 type Config struct {
-	MaxUpload      int64         // bytes of one request body
-	DefaultTimeout time.Duration // shown as a task's duration when it sets none
+	MaxUpload int64 // bytes of one request body
 	// Tokens, when set, are the bearer tokens every request must carry
 	// (SetTokens replaces them); nil leaves the API open to anyone who can
 	// reach it.
@@ -30,7 +28,7 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults of `shoal gateway`.
-func DefaultConfig() Config { return Config{MaxUpload: 64 << 20, DefaultTimeout: time.Minute} }
+func DefaultConfig() Config { return Config{MaxUpload: 64 << 20} }
 
 // Server is the gateway's HTTP API.
 type Server struct {
@@ -107,7 +105,7 @@ func route(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
 		if allow := rec.header.Get("Allow"); allow != "" {
 			w.Header().Set("Allow", allow)
 		}
-		writeJSON(w, rec.code, apiError{Error: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)})
+		writeJSON(w, rec.code, api.Errorf(api.CodeOf(rec.code), "no such endpoint: %s %s", r.Method, r.URL.Path))
 		return
 	}
 	mux.ServeHTTP(w, r)
@@ -124,44 +122,28 @@ func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (r *statusRecorder) WriteHeader(code int)        { r.code = code }
 
 func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
-	f, err := parseForm(r)
+	req, err := parseForm(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	spec := f.spec
-	spec.Owner = ownerOf(r)
-	switch {
-	case f.wasm != nil:
-		// Check the task before keeping its module: a rejected submission
-		// leaves nothing behind.
-		sum := sha256.Sum256(f.wasm)
-		spec.Module = hex.EncodeToString(sum[:])
-		if err := spec.Validate(); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if spec.Module, err = s.g.PutModule(r.Context(), f.wasm); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	case f.module != "":
-		spec.Module = f.module
-	}
-	t, err := s.g.Submit(spec)
+	t, err := s.g.SubmitUpload(r.Context(), specOf(&req, ownerOf(r)), req.Wasm)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/tasks/"+t.Spec.ID)
-	writeJSON(w, http.StatusCreated, viewOf(t, s.cfg.DefaultTimeout))
+	writeJSON(w, http.StatusCreated, s.view(t))
 }
+
+// view is the API's view of t.
+func (s *Server) view(t task.Task) api.Task { return viewOf(t, s.g.TaskTimeout()) }
 
 func (s *Server) listTasks(w http.ResponseWriter, _ *http.Request) {
 	ts := s.g.Tasks()
-	out := make([]TaskView, len(ts))
+	out := make([]api.Task, len(ts))
 	for i, t := range ts {
-		out[i] = viewOf(t, s.cfg.DefaultTimeout)
+		out[i] = s.view(t)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -173,7 +155,7 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 	var t task.Task
 	var err error
 	if x := r.URL.Query().Get("wait"); x != "" {
-		d, perr := parseSeconds("wait", x)
+		d, perr := api.ParseSecondsField("wait", x)
 		if perr != nil {
 			s.fail(w, r, perr)
 			return
@@ -188,7 +170,7 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewOf(t, s.cfg.DefaultTimeout))
+	writeJSON(w, http.StatusOK, s.view(t))
 }
 
 func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) {
@@ -197,7 +179,7 @@ func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewOf(t, s.cfg.DefaultTimeout))
+	writeJSON(w, http.StatusOK, s.view(t))
 }
 
 // keepAlive is how often a quiet log stream gets a comment line.
@@ -205,13 +187,6 @@ const keepAlive = 15 * time.Second
 
 // maxWait bounds ?wait= so that a request cannot hold a connection forever.
 const maxWait = 5 * time.Minute
-
-// LogsView is the JSON form of a task's log.
-type LogsView struct {
-	Task    string          `json:"task"`
-	Done    bool            `json:"done"`
-	Entries []task.LogEntry `json:"entries"`
-}
 
 func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
@@ -227,7 +202,7 @@ func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) {
 	if entries == nil {
 		entries = []task.LogEntry{}
 	}
-	writeJSON(w, http.StatusOK, LogsView{Task: id, Done: done, Entries: entries})
+	writeJSON(w, http.StatusOK, api.Logs{Task: id, Done: done, Entries: entries})
 }
 
 // followLogs streams a task's log as server-sent events: one `log` event per
@@ -282,12 +257,12 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, id string) {
 			}
 		}
 	}()
-	err := s.g.Follow(r.Context(), id, func(e task.LogEntry) error { return send("log", e) })
+	err := s.g.Follow(r.Context(), id, func(e task.LogEntry) error { return send(api.EventLog, e) })
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return
 	}
 	if t, err := s.g.Task(id); err == nil && r.Context().Err() == nil {
-		_ = send("end", viewOf(t, s.cfg.DefaultTimeout))
+		_ = send(api.EventEnd, s.view(t))
 	}
 }
 
@@ -302,11 +277,17 @@ func (s *Server) putModule(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"sha256": h, "module": "sha256:" + h, "size": len(b)})
+	writeJSON(w, http.StatusCreated, api.Module{SHA256: h, Module: "sha256:" + h, Size: len(b)})
 }
 
 func (s *Server) workers(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.g.Workers())
+	ws := s.g.Workers()
+	out := make([]api.Worker, len(ws))
+	for i, x := range ws {
+		out[i] = api.Worker{ID: string(x.ID), Slots: x.Slots, Used: x.Used, Waiting: x.Waiting,
+			Memory: x.Memory, UsedMem: x.UsedMem, Labels: x.Labels, Cached: x.Cached, Runs: x.Runs}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
@@ -317,5 +298,5 @@ func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
 // for whether it takes work).
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	c := s.g.Counts()
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "role": "gateway", "workers": c.Workers, "tasks": c.Tasks})
+	writeJSON(w, http.StatusOK, api.Health{Status: "ok", Role: "gateway", Workers: c.Workers, Tasks: c.Tasks})
 }

@@ -3,43 +3,33 @@ package httpapi
 import (
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
-// TaskView is the JSON form of a task. Times given in seconds by the form
-// (duration, start, delay) are reported in seconds too.
-type TaskView struct {
-	ID          string      `json:"id"`
-	Description string      `json:"description"`
-	Status      task.Status `json:"status"`
-	Completions int64       `json:"completions"`
-	Duration    float64     `json:"duration"`
-	Start       float64     `json:"start"`
-	Delay       float64     `json:"delay"`
-	Repeats     int         `json:"repeats"`
-	Input       *int64      `json:"input"`
-	Difficulty  *int64      `json:"difficulty"`
-	Module      string      `json:"module"`
-	Args        []string    `json:"args,omitempty"`
-	Env         []string    `json:"env,omitempty"`
-	Memory      uint64      `json:"memory,omitempty"`
-	Retries     int         `json:"retries"`
-	Priority    int         `json:"priority,omitempty"`
-	Labels      []string    `json:"labels,omitempty"`
-	Dirs        []string    `json:"dirs,omitempty"`  // worker directories mounted at /NAME
-	Owner       string      `json:"owner,omitempty"` // the name of the token it was submitted with
-	Created     time.Time   `json:"created"`
-	Result      string      `json:"result"`
-	Runs        []task.Run  `json:"runs"`
+// specOf is the task a request asks for, submitted by owner (the name of
+// its token). Its module is the uploaded one's hash once the gateway has
+// hashed it (SubmitUpload), or the named one.
+func specOf(r *api.TaskRequest, owner string) task.Spec {
+	return task.Spec{
+		ID: r.ID, Description: r.Description, Complete: r.Complete,
+		Duration: r.Duration, Start: r.Start, Delay: r.Delay, Repeats: r.Repeats,
+		Module: r.Module, Input: r.Input, Difficulty: r.Difficulty,
+		Args: r.Args, Env: r.Env, Stdin: r.Stdin, Memory: r.Memory,
+		Retries: r.Retries, Priority: r.Priority, Labels: r.Labels, Dirs: r.Dirs,
+		Owner: owner,
+	}
 }
 
-func viewOf(t task.Task, defaultTimeout time.Duration) TaskView {
+// viewOf is the API's view of t; a task that set no time limit shows the
+// gateway's, defaultTimeout.
+func viewOf(t task.Task, defaultTimeout time.Duration) api.Task {
 	s := t.Spec
 	d := s.Duration
 	if d == 0 {
 		d = defaultTimeout
 	}
-	v := TaskView{
+	v := api.Task{
 		ID: s.ID, Description: s.Description, Status: t.Status, Completions: t.Completions,
 		Duration: d.Seconds(), Start: s.Start.Seconds(), Delay: s.Delay.Seconds(),
 		Repeats: s.RunCount(), Input: s.Input, Difficulty: s.Difficulty, Module: s.Module,

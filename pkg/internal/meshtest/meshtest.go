@@ -165,7 +165,6 @@ func (m *Mesh) startGateway() {
 	m.Host, m.Gateway, m.stopGW, m.gwDone = h, g, stop, done
 	m.mu.Unlock()
 	api := httpapi.DefaultConfig()
-	api.DefaultTimeout = gcfg.TaskTimeout
 	api.Tokens = m.opts.Tokens
 	srv := httpapi.New(api, g, m.opts.Logger)
 	var handler, metrics http.Handler = srv, srv.MetricsHandler()

@@ -90,16 +90,25 @@ func New(cfg Config) *Scheduler {
 	return &Scheduler{cfg: cfg, tasks: make(map[string]*task.Task), workers: make(map[WorkerID]*worker), owners: make(map[string]*owner)}
 }
 
-// Submit adds a task created at now. The spec must be valid and carry an ID.
+// Submit adds a task created at now. The spec must be valid and carry an ID;
+// without Retries it gets the scheduler's.
 func (s *Scheduler) Submit(now time.Time, spec task.Spec) (task.Task, error) {
-	if _, ok := s.tasks[spec.ID]; ok {
-		return task.Task{}, fmt.Errorf("%w: %s", ErrExists, spec.ID)
-	}
 	if spec.Retries == nil {
 		r := s.cfg.Retries
 		spec.Retries = &r
 	}
-	t := task.New(spec, now)
+	return s.SubmitTask(task.New(spec, now))
+}
+
+// SubmitTask adds a task made by task.New (the scheduler keeps t), whose
+// spec is valid and carries an ID and Retries; its runs are queued from
+// the time it was created.
+func (s *Scheduler) SubmitTask(t *task.Task) (task.Task, error) {
+	spec := &t.Spec
+	if _, ok := s.tasks[spec.ID]; ok {
+		return task.Task{}, fmt.Errorf("%w: %s", ErrExists, spec.ID)
+	}
+	now := t.Created
 	s.tasks[spec.ID] = t
 	s.order = append(s.order, t)
 	for i := range t.Runs {

@@ -15,16 +15,16 @@ type Offer struct {
 
 // WorkerInfo describes a worker for listings.
 type WorkerInfo struct {
-	ID    WorkerID `json:"id"`
-	Slots int      `json:"slots"`
-	Used  int      `json:"used"`
+	ID    WorkerID
+	Slots int
+	Used  int
 	// Waiting: short runs given to it beyond its slots (see short.go).
-	Waiting int      `json:"waiting"`
-	Memory  uint64   `json:"memory"`
-	UsedMem uint64   `json:"memory_used"`
-	Labels  []string `json:"labels"`
-	Cached  []string `json:"cached"`
-	Runs    int64    `json:"runs"`
+	Waiting int
+	Memory  uint64
+	UsedMem uint64
+	Labels  []string
+	Cached  []string
+	Runs    int64
 }
 
 type worker struct {

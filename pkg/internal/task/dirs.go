@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/shoalmesh/shoal/pkg/api"
 )
 
 // Directory grants are explicit on both sides: a worker operator offers
@@ -13,7 +15,7 @@ import (
 
 const (
 	// MaxDirs is the most directories a task may name.
-	MaxDirs = 16
+	MaxDirs = api.MaxDirs
 	// MaxDirName is the longest directory name, in bytes.
 	MaxDirName = 64
 	// dirLabelPrefix starts the label of a directory, in a task's labels

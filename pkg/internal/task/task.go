@@ -1,60 +1,46 @@
 package task
 
 import (
-	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/shoalmesh/shoal/pkg/api"
 )
 
-// Status is where a task or a run stands.
-type Status string
+// Status is where a task or a run stands; the API's type, so the JSON of
+// a status has one home.
+type Status = api.Status
 
-// The statuses a task or run moves through. A task is Scheduled until its
-// first run is due, Queued while a due run waits for a worker, Running while
-// a run executes, and ends Succeeded, Failed or Canceled.
+// The statuses a task or run moves through (see api.Status).
 const (
-	Scheduled Status = "scheduled"
-	Queued    Status = "queued"
-	Running   Status = "running"
-	Succeeded Status = "succeeded"
-	Failed    Status = "failed"
-	Canceled  Status = "canceled"
+	Scheduled = api.Scheduled
+	Queued    = api.Queued
+	Running   = api.Running
+	Succeeded = api.Succeeded
+	Failed    = api.Failed
+	Canceled  = api.Canceled
 )
 
-// Done reports whether s is final.
-func (s Status) Done() bool { return s == Succeeded || s == Failed || s == Canceled }
-
-// Limits bound what a single task may ask for.
+// Limits bound what a single task may ask for; they are the API's.
 const (
-	MaxIDLen       = 128
-	MaxRepeats     = 1_000_000
-	MaxArgs        = 256
-	MaxEnv         = 256
-	MaxLabels      = 32
-	MaxRetries     = 100
-	MaxDescription = 4096
-	MaxSeconds     = 365 * 24 * 3600
+	MaxIDLen       = api.MaxIDLen
+	MaxRepeats     = api.MaxRepeats
+	MaxArgs        = api.MaxArgs
+	MaxEnv         = api.MaxEnv
+	MaxLabels      = api.MaxLabels
+	MaxRetries     = api.MaxRetries
+	MaxDescription = api.MaxDescription
+	MaxSeconds     = api.MaxSeconds
 )
 
-// ErrInvalid is wrapped by every validation error; FieldError names the field.
-var ErrInvalid = errors.New("invalid task")
+// ErrInvalid matches every validation error (errors.Is): each is an
+// *api.Error of code invalid that names its field.
+var ErrInvalid = api.ErrInvalid
 
-// FieldError is a validation error about one field of a submission.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
-
-// Unwrap makes errors.Is(err, ErrInvalid) true for every FieldError.
-func (e *FieldError) Unwrap() error { return ErrInvalid }
-
-// Invalid returns a FieldError for field.
+// Invalid returns the validation error of field.
 func Invalid(field, format string, args ...any) error {
-	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+	return api.Invalid(field, format, args...)
 }
 
 // Spec is a task as submitted. Zero values mean "the gateway's default"
@@ -86,14 +72,12 @@ type Spec struct {
 	Owner string
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-
 var modulePattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // ValidID reports whether id may name a task: letters, digits, '.', '_' and
 // '-', starting with a letter or digit, at most MaxIDLen bytes. IDs appear in
 // URLs and as argv[0], so nothing else is allowed.
-func ValidID(id string) bool { return len(id) <= MaxIDLen && idPattern.MatchString(id) }
+func ValidID(id string) bool { return api.ValidID(id) }
 
 // Validate checks s and names the first bad field. A valid s also gets the
 // placement label DirLabel(name) for each of its Dirs (see placeDirs).

@@ -16,14 +16,15 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/wasm"
 )
 
-// api sends a request to the gateway's API with a bearer token (none when
+// call sends a request to the gateway's API with a bearer token (none when
 // token is "") and decodes its JSON answer into out.
-func api(tb testing.TB, method, url, token, ct string, body []byte, out any) int {
+func call(tb testing.TB, method, url, token, ct string, body []byte, out any) int {
 	tb.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
@@ -113,8 +114,8 @@ func TestDashboardSubmitsAndFollowsATask(t *testing.T) {
 		t.Error("the repeats field is not marked invalid")
 	}
 	b.screenshot("dashboard-submit.png")
-	var tasks []httpapi.TaskView
-	if code := api(t, "GET", m.URL+"/tasks", "", "", nil, &tasks); code != 200 || len(tasks) != 0 {
+	var tasks []api.Task
+	if code := call(t, "GET", m.URL+"/tasks", "", "", nil, &tasks); code != 200 || len(tasks) != 0 {
 		t.Fatalf("after a refused submission: %d %+v", code, tasks)
 	}
 
@@ -127,8 +128,8 @@ func TestDashboardSubmitsAndFollowsATask(t *testing.T) {
 	b.waitFor("the task to succeed", `document.querySelector('#task-status-badge .badge')?.textContent === 'succeeded'`)
 	b.waitFor("the end of the log stream", `document.getElementById('log-state').textContent === 'ended'`)
 
-	var v httpapi.TaskView
-	if code := api(t, "GET", m.URL+"/tasks/hash-task", "", "", nil, &v); code != 200 || strings.TrimSpace(v.Result) != want || len(v.Runs) != 2 {
+	var v api.Task
+	if code := call(t, "GET", m.URL+"/tasks/hash-task", "", "", nil, &v); code != 200 || strings.TrimSpace(v.Result) != want || len(v.Runs) != 2 {
 		t.Fatalf("the API has %d %+v; want result %s of 2 runs", code, v, want)
 	}
 	runs := eval[[][]string](b, `[...document.querySelectorAll('#runs tr')].map(tr =>
@@ -191,7 +192,7 @@ func TestDashboardSubmitsAndFollowsATask(t *testing.T) {
 	)
 	b.waitFor("hello's result", `location.hash === '#/tasks/hello-task' &&
 		document.querySelector('#task-fields dd')?.textContent === 'hello one two'`)
-	if code := api(t, "GET", m.URL+"/tasks/hello-task", "", "", nil, &v); code != 200 || strings.Join(v.Args, ",") != "one,two" || v.Repeats != 1 {
+	if code := call(t, "GET", m.URL+"/tasks/hello-task", "", "", nil, &v); code != 200 || strings.Join(v.Args, ",") != "one,two" || v.Repeats != 1 {
 		t.Errorf("hello-task: %d args %q repeats %d", code, v.Args, v.Repeats)
 	}
 	// The refused submission shows in the console as a failed load: that only.
@@ -221,11 +222,11 @@ func TestDashboardAsksForAToken(t *testing.T) {
 	fw, _ := mw.CreateFormFile("wasm", "hash-cmd.wasm")
 	fw.Write(wasm.HashCCommand)
 	mw.Close()
-	if code := api(t, "POST", m.URL+"/tasks", token, mw.FormDataContentType(), buf.Bytes(), nil); code != 201 {
+	if code := call(t, "POST", m.URL+"/tasks", token, mw.FormDataContentType(), buf.Bytes(), nil); code != 201 {
 		t.Fatalf("submitting with the token: %d", code)
 	}
-	var v httpapi.TaskView
-	if code := api(t, "GET", m.URL+"/tasks/api-task?wait=20", token, "", nil, &v); code != 200 || v.Status != "succeeded" {
+	var v api.Task
+	if code := call(t, "GET", m.URL+"/tasks/api-task?wait=20", token, "", nil, &v); code != 200 || v.Status != "succeeded" {
 		t.Fatalf("api-task: %d %+v", code, v)
 	}
 	want := strconv.FormatInt(wasm.Puzzle(1, 2), 10)

@@ -1,0 +1,165 @@
+package api
+
+import "time"
+
+// Status is where a task or a run is: scheduled, queued, running, then
+// succeeded, failed or canceled.
+type Status string
+
+// The statuses a task or run moves through. A task is Scheduled until its
+// first run is due, Queued while a due run waits for a worker, Running while
+// a run executes, and ends Succeeded, Failed or Canceled.
+const (
+	Scheduled Status = "scheduled"
+	Queued    Status = "queued"
+	Running   Status = "running"
+	Succeeded Status = "succeeded"
+	Failed    Status = "failed"
+	Canceled  Status = "canceled"
+)
+
+// Statuses lists every status, in the order a task moves through them.
+var Statuses = []Status{Scheduled, Queued, Running, Succeeded, Failed, Canceled}
+
+// Done reports whether s is final.
+func (s Status) Done() bool { return s == Succeeded || s == Failed || s == Canceled }
+
+// Task is a task as the API shows it (GET /tasks/{id}, and the answer of
+// POST /tasks and DELETE /tasks/{id}). Times the form takes in seconds
+// (duration, start, delay) are shown in seconds.
+type Task struct {
+	ID          string    `json:"id"`
+	Description string    `json:"description"`
+	Status      Status    `json:"status"`
+	Completions int64     `json:"completions"`
+	Duration    float64   `json:"duration"` // the time limit of a run, the gateway's default if the task set none
+	Start       float64   `json:"start"`
+	Delay       float64   `json:"delay"`
+	Repeats     int       `json:"repeats"`
+	Input       *int64    `json:"input"`
+	Difficulty  *int64    `json:"difficulty"`
+	Module      string    `json:"module"` // lowercase hex SHA-256
+	Args        []string  `json:"args,omitempty"`
+	Env         []string  `json:"env,omitempty"`
+	Memory      uint64    `json:"memory,omitempty"`
+	Retries     int       `json:"retries"`
+	Priority    int       `json:"priority,omitempty"`
+	Labels      []string  `json:"labels,omitempty"`
+	Dirs        []string  `json:"dirs,omitempty"`  // worker directories mounted at /NAME
+	Owner       string    `json:"owner,omitempty"` // the name of the token it was submitted with
+	Created     time.Time `json:"created"`
+	Result      string    `json:"result"` // the last run's result
+	Runs        []Run     `json:"runs"`
+}
+
+// Run is one execution of a task's module. Attempt counts tries of the
+// same run (a run is tried again when its worker is lost).
+type Run struct {
+	Index     int       `json:"index"`
+	Attempt   int       `json:"attempt"`
+	Status    Status    `json:"status"`
+	Due       time.Time `json:"due"`
+	Worker    string    `json:"worker,omitempty"`
+	Started   time.Time `json:"started,omitzero"`
+	Ended     time.Time `json:"ended,omitzero"`
+	ExitCode  int32     `json:"exit_code"`
+	Result    string    `json:"result,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	Truncated bool      `json:"truncated,omitempty"`
+	Timing    Timing    `json:"timing,omitzero"`
+}
+
+// Timing is where a run's time went, in nanoseconds, in the order the
+// phases happen. Queue is from the run being due to its placement, plus
+// any wait for a slot on its worker; Placement is the mesh's own cost of
+// the call to the worker; Total is from due to the outcome.
+type Timing struct {
+	Queue       time.Duration `json:"queue_ns,omitempty"`
+	Placement   time.Duration `json:"placement_ns,omitempty"`
+	Fetch       time.Duration `json:"fetch_ns,omitempty"`
+	Compile     time.Duration `json:"compile_ns,omitempty"`
+	Instantiate time.Duration `json:"instantiate_ns,omitempty"`
+	Exec        time.Duration `json:"run_ns,omitempty"`
+	Total       time.Duration `json:"total_ns,omitempty"`
+}
+
+// LogEntry is one chunk of a run's output, as the worker wrote it.
+type LogEntry struct {
+	Seq     uint64    `json:"seq"`
+	Time    time.Time `json:"time"`
+	Run     int       `json:"run"`
+	Attempt int       `json:"attempt"`
+	Stream  string    `json:"stream"` // "stdout" or "stderr"
+	Data    string    `json:"data"`
+}
+
+// Logs is the answer of GET /tasks/{id}/logs: the output the gateway
+// holds for the task, and whether the task has ended.
+type Logs struct {
+	Task    string     `json:"task"`
+	Done    bool       `json:"done"`
+	Entries []LogEntry `json:"entries"`
+}
+
+// The server-sent events of GET /tasks/{id}/logs?follow=1: one EventLog
+// (data: a LogEntry) per chunk of output, then EventEnd (data: the Task)
+// when the task has ended.
+const (
+	EventLog = "log"
+	EventEnd = "end"
+)
+
+// Worker is a worker in the gateway's pool (GET /workers).
+type Worker struct {
+	ID    string `json:"id"`
+	Slots int    `json:"slots"`
+	Used  int    `json:"used"`
+	// Waiting: short runs given to it beyond its slots, waiting there.
+	Waiting int      `json:"waiting"`
+	Memory  uint64   `json:"memory"`
+	UsedMem uint64   `json:"memory_used"`
+	Labels  []string `json:"labels"`
+	Cached  []string `json:"cached"` // SHA-256 of the modules it holds compiled
+	Runs    int64    `json:"runs"`   // runs it was given since it joined
+}
+
+// Info describes a gateway (GET /info).
+type Info struct {
+	PeerID  string   `json:"peer_id"`
+	Addrs   []string `json:"addrs"`
+	Version string   `json:"version"`
+}
+
+// Module is the answer of PUT /modules: the module's address.
+type Module struct {
+	SHA256 string `json:"sha256"`
+	Module string `json:"module"` // "sha256:" + SHA256, as a task's module field takes it
+	Size   int    `json:"size"`
+}
+
+// Batch is the answer of POST /tasks/batch: the tasks taken, in the order
+// given. The request is JSON: an array of task objects, or
+// {"defaults": {...}, "tasks": [...]}, each task with the fields of
+// TaskFields as strings or numbers (repeatable ones also as arrays) and
+// its module by hash.
+type Batch struct {
+	Count int         `json:"count"`
+	Tasks []BatchTask `json:"tasks"`
+}
+
+// BatchTask is one task of a Batch.
+type BatchTask struct {
+	ID     string `json:"id"`
+	Status Status `json:"status"`
+}
+
+// MaxBatch bounds the tasks of one POST /tasks/batch.
+const MaxBatch = 100_000
+
+// Health is the answer of GET /healthz: the process is alive and serving.
+type Health struct {
+	Status  string `json:"status"` // "ok"
+	Role    string `json:"role"`   // "gateway" or "worker"
+	Workers int    `json:"workers"`
+	Tasks   int    `json:"tasks"`
+}
