@@ -40,8 +40,8 @@ func FormatSeconds(d time.Duration) string {
 }
 
 // ParseBytes reads a byte count written as digits with an optional KiB,
-// MiB or GiB suffix ("67108864", "64MiB", "64 MiB"), as the API and the CLI
-// take it.
+// MiB or GiB suffix ("67108864", "64MiB", "64 MiB", "100 bytes"), as the
+// API and the CLI take it.
 func ParseBytes(x string) (uint64, error) {
 	s := strings.TrimSpace(x)
 	mult := uint64(1)
@@ -50,6 +50,9 @@ func ParseBytes(x string) (uint64, error) {
 			s, mult = strings.TrimSpace(rest), u.size
 			break
 		}
+	}
+	if mult == 1 {
+		s = strings.TrimSpace(strings.TrimSuffix(s, " bytes"))
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil || n > math.MaxUint64/mult {

@@ -41,3 +41,16 @@ func TestParseSeconds(t *testing.T) {
 		})
 	}
 }
+
+func TestFormatBytes(t *testing.T) {
+	for n, want := range map[uint64]string{0: "0 bytes", 512: "512 bytes", 4 << 30: "4 GiB", 64 << 20: "64 MiB", 1536: "1.5 KiB", 3<<30 + 1<<29: "3.5 GiB"} {
+		if got := api.FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
+		}
+		if !strings.Contains(want, ".") {
+			if back, err := api.ParseBytes(api.FormatBytes(n)); err != nil || back != n {
+				t.Errorf("ParseBytes(FormatBytes(%d)) = %d, %v", n, back, err)
+			}
+		}
+	}
+}

@@ -264,20 +264,4 @@ func orDash(s string) string {
 	return s
 }
 
-// formatBytes prints n in the largest binary unit that keeps it readable.
-func formatBytes(n uint64) string {
-	for _, u := range []struct {
-		name string
-		size uint64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n >= u.size {
-			if n%u.size == 0 {
-				return strconv.FormatUint(n/u.size, 10) + u.name
-			}
-			return strconv.FormatFloat(float64(n)/float64(u.size), 'f', 1, 64) + u.name
-		}
-	}
-	return strconv.FormatUint(n, 10) + "B"
-}
-
 func formatCreated(t time.Time) string { return t.Local().Format(time.DateTime) }

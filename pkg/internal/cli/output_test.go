@@ -93,14 +93,6 @@ func TestShortPeer(t *testing.T) {
 	}
 }
 
-func TestFormatBytes(t *testing.T) {
-	for n, want := range map[uint64]string{0: "0B", 512: "512B", 4 << 30: "4GiB", 64 << 20: "64MiB", 1536: "1.5KiB", 3<<30 + 1<<29: "3.5GiB"} {
-		if got := formatBytes(n); got != want {
-			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestRunTable(t *testing.T) {
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	var b bytes.Buffer

@@ -3,12 +3,12 @@ package cli
 import (
 	"fmt"
 
-	"github.com/shoalmesh/shoal/pkg/internal/task"
+	"github.com/shoalmesh/shoal/pkg/api"
 )
 
 // parseSize reads a positive size flag like 512MiB or 4GiB.
 func parseSize(s string) (uint64, error) {
-	n, err := task.ParseBytes(s)
+	n, err := api.ParseBytes(s)
 	if err != nil || n == 0 {
 		return 0, fmt.Errorf("%q is not a positive size like 512MiB or 4GiB", s)
 	}

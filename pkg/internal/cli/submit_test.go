@@ -96,5 +96,5 @@ func TestSubmitWait(t *testing.T) {
 	shoal(t, "logs", "ok", gw).want(t, 0, []string{"2832\n2832\n"}, nil)
 	shoal(t, "logs", "-f", "bad", gw).want(t, 0, nil, []string{"usage: hash"})
 	shoal(t, "tasks", gw).want(t, 0, []string{"ok ", "succeeded", "2/2", "2832", "bad ", "failed"}, nil)
-	shoal(t, "workers", gw).want(t, 0, []string{"ID ", "SLOTS", "MEMORY", "LABELS", "RUNS", "0/1", "4GiB"}, nil)
+	shoal(t, "workers", gw).want(t, 0, []string{"ID ", "SLOTS", "MEMORY", "LABELS", "RUNS", "0/1", "4 GiB"}, nil)
 }

@@ -105,7 +105,7 @@ func printTask(e *env, tv api.Task) {
 	}
 	row("timing", fmt.Sprintf("start %gs, delay %gs, time limit %gs a run", tv.Start, tv.Delay, tv.Duration))
 	if tv.Memory != 0 {
-		row("memory", formatBytes(tv.Memory))
+		row("memory", api.FormatBytes(tv.Memory))
 	}
 	row("retries", fmt.Sprint(tv.Retries))
 	if tv.Priority != 0 {
@@ -193,7 +193,7 @@ func runWorkers(ctx context.Context, e *env, args []string) int {
 	for _, w := range ws {
 		mem := "-"
 		if w.Memory != 0 {
-			mem = formatBytes(w.UsedMem) + "/" + formatBytes(w.Memory)
+			mem = api.FormatBytes(w.UsedMem) + " / " + api.FormatBytes(w.Memory)
 		}
 		slots := fmt.Sprintf("%d/%d", w.Used, w.Slots)
 		if w.Waiting > 0 { // short runs sent ahead
