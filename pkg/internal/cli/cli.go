@@ -10,6 +10,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/shoalmesh/shoal/pkg/internal/version"
 )
 
 // command is one `shoal NAME` subcommand.
@@ -44,9 +46,6 @@ func commands() map[string]command {
 	}
 }
 
-// Version is printed by `shoal version`; set by the linker in releases.
-var Version = "dev"
-
 // Run runs the shoal command line args (without the program name) and
 // returns the process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -80,6 +79,6 @@ func usage(w io.Writer, cmds map[string]command) {
 }
 
 func runVersion(_ context.Context, e *env, _ []string) int {
-	fmt.Fprintln(e.stdout, "shoal", Version)
+	fmt.Fprintln(e.stdout, "shoal", version.Version)
 	return 0
 }
