@@ -3,6 +3,10 @@ SHELL   := /bin/bash
 GO      ?= go
 BIN     := bin/shoal
 CAPNP_STD = $(shell $(GO) list -m -f '{{.Dir}}' capnproto.org/go/capnp/v3)/std
+# The version `shoal version`, /info and workers' offers report: the commit,
+# from git; "dev" outside a git checkout.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/shoalmesh/shoal/pkg/internal/version.Version=$(VERSION)
 
 # Packages that start goroutines run under the race detector.
 RACE_PKGS := ./pkg/... ./cmd/...
@@ -12,7 +16,7 @@ RACE_PKGS := ./pkg/... ./cmd/...
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/shoal
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/shoal
 
 # The whole suite, what .ci/run calls: lint, the guests, every package with
 # -race where goroutines matter, the end-to-end test with the real binary.

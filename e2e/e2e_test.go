@@ -33,7 +33,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	shoal = filepath.Join(dir, "shoal")
-	build := exec.Command("go", "build", "-o", shoal, "../cmd/shoal")
+	// As `make build` does: the version from git, "dev" without it.
+	build := exec.Command("go", "build", "-ldflags", "-X github.com/shoalmesh/shoal/pkg/internal/version.Version="+gitVersion(), "-o", shoal, "../cmd/shoal")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build shoal: %v\n%s", err, out)
@@ -42,6 +43,31 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// gitVersion is `git describe` of the checkout, as the Makefile computes
+// it, or "dev" where git or the repository is missing.
+func gitVersion() string {
+	out, err := exec.Command("git", "describe", "--tags", "--always", "--dirty").Output()
+	if v := strings.TrimSpace(string(out)); err == nil && v != "" {
+		return v
+	}
+	return "dev"
+}
+
+// The built binary names the commit it was built from, not "dev".
+func TestVersionOfBuiltBinary(t *testing.T) {
+	want := gitVersion()
+	if want == "dev" {
+		t.Skip("no git checkout: the binary is dev")
+	}
+	out, err := exec.Command(shoal, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "shoal "+want {
+		t.Errorf("shoal version: %q, want %q", got, "shoal "+want)
+	}
 }
 
 // proc is a running shoal process.

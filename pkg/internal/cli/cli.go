@@ -6,10 +6,13 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/shoalmesh/shoal/pkg/internal/version"
 )
 
 // command is one `shoal NAME` subcommand.
@@ -21,6 +24,7 @@ type command struct {
 // env is what a command writes to.
 type env struct {
 	stdout, stderr io.Writer
+	flags          *flag.FlagSet // the command's, once newFlags made it: completion reads it
 }
 
 func (e *env) errorf(format string, args ...any) int {
@@ -30,22 +34,20 @@ func (e *env) errorf(format string, args ...any) int {
 
 func commands() map[string]command {
 	return map[string]command{
-		"gateway": {"run a gateway node: takes tasks over HTTP, places them on workers", runGateway},
-		"worker":  {"run a worker node: dials a gateway and runs the tasks it is given", runWorker},
-		"peers":   {"list the peers that answer multicast discovery", runPeers},
-		"submit":  {"submit a task: shoal submit FILE.wasm [flags]", runSubmit},
-		"tasks":   {"list tasks", runTasks},
-		"task":    {"show one task: shoal task ID", runTask},
-		"logs":    {"print a task's output: shoal logs ID [-f]", runLogs},
-		"cancel":  {"cancel a task: shoal cancel ID", runCancel},
-		"workers": {"list the workers of a gateway", runWorkers},
-		"version": {"print the version", runVersion},
-		"keygen":  {"write a private network key for --swarm-key: shoal keygen [FILE]", runKeygen},
+		"gateway":    {"run a gateway node: takes tasks over HTTP, places them on workers", runGateway},
+		"worker":     {"run a worker node: dials a gateway and runs the tasks it is given", runWorker},
+		"peers":      {"list the peers that answer multicast discovery", runPeers},
+		"submit":     {"submit a task: shoal submit FILE.wasm [flags]", runSubmit},
+		"tasks":      {"list tasks", runTasks},
+		"task":       {"show one task: shoal task ID", runTask},
+		"logs":       {"print a task's output: shoal logs ID [-f]", runLogs},
+		"cancel":     {"cancel a task: shoal cancel ID", runCancel},
+		"workers":    {"list the workers of a gateway", runWorkers},
+		"version":    {"print the version", runVersion},
+		"keygen":     {"write a private network key for --swarm-key: shoal keygen [FILE]", runKeygen},
+		"completion": {"print a shell completion script: shoal completion bash|zsh", runCompletion},
 	}
 }
-
-// Version is printed by `shoal version`; set by the linker in releases.
-var Version = "dev"
 
 // Run runs the shoal command line args (without the program name) and
 // returns the process exit code.
@@ -73,13 +75,13 @@ func usage(w io.Writer, cmds map[string]command) {
 	var b strings.Builder
 	b.WriteString("shoal: a peer-to-peer WebAssembly compute mesh\n\nUsage: shoal COMMAND [flags]\n\nCommands:\n")
 	for _, n := range names {
-		fmt.Fprintf(&b, "  %-8s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(&b, "  %-10s %s\n", n, cmds[n].summary)
 	}
 	b.WriteString("\nRun shoal COMMAND -h for a command's flags.\n")
 	io.WriteString(w, b.String())
 }
 
 func runVersion(_ context.Context, e *env, _ []string) int {
-	fmt.Fprintln(e.stdout, "shoal", Version)
+	fmt.Fprintln(e.stdout, "shoal", version.Version)
 	return 0
 }

@@ -12,6 +12,7 @@ import (
 func newFlags(e *env, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	e.flags = fs
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "Usage: shoal %s\n\nFlags:\n", usage)
 		fs.PrintDefaults()

@@ -28,7 +28,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish")
 	fs.DurationVar(&cfg.ShortRun, "short-run", cfg.ShortRun, "runs of a module that take less than this on average are short: sent several to a call")
 	fs.IntVar(&cfg.ShortDepth, "short-depth", cfg.ShortDepth, "short runs per slot a worker may hold, running or waiting there for a slot (1: off)")
-	if _, err := parse(fs, args); err != nil {
+	if err := nf.parse(fs, args); err != nil {
 		return exitParse(err)
 	}
 	if err := cfg.Validate(); err != nil {

@@ -28,6 +28,7 @@ type nodeFlags struct {
 	logLevel   string
 	logFormat  string
 	pprof      string
+	config     string
 	// gated keeps an allowlist even while it is empty: a worker that
 	// chooses its gateway through discovery admits nobody until then.
 	gated bool
@@ -44,6 +45,29 @@ func (n *nodeFlags) register(fs *flag.FlagSet, dataDefault string) {
 	fs.StringVar(&n.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&n.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&n.pprof, "pprof", "", "serve Go's profiler (/debug/pprof/) on this address (host:port), for finding where time and memory go; off by default")
+	fs.StringVar(&n.config, configFlag, "", "read flags from this TOML `FILE`: each key is a flag's name (see below)")
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprint(fs.Output(), configHelp)
+	}
+}
+
+// parse parses a node role's command line, then sets the flags it left
+// alone from --config. A bad file is reported here, as the flag package
+// reports a bad flag.
+func (n *nodeFlags) parse(fs *flag.FlagSet, args []string) error {
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if n.config == "" {
+		return nil
+	}
+	if err := applyConfig(fs, n.config); err != nil {
+		fmt.Fprintf(fs.Output(), "shoal %s: %v\n", fs.Name(), err)
+		return err
+	}
+	return nil
 }
 
 // node is a started libp2p host with its discovery.

@@ -32,7 +32,7 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	fs.Var(&labels, "label", "placement label offered to the gateway, repeatable")
 	var dirs stringList
 	fs.Var(&dirs, "allow-dir", "host directory offered to tasks as NAME=/host/path (NAME=/host/path:ro: read-only), repeatable; a task asking for it with dirs=NAME sees it at /NAME")
-	if _, err := parse(fs, args); err != nil {
+	if err := nf.parse(fs, args); err != nil {
 		return exitParse(err)
 	}
 	var err error

@@ -23,11 +23,9 @@ import (
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
 	"github.com/shoalmesh/shoal/pkg/internal/store"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
+	"github.com/shoalmesh/shoal/pkg/internal/version"
 	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
 )
-
-// Version is reported by /info and in offers.
-var Version = "dev"
 
 var (
 	// ErrNoModule: a task names a module the gateway does not hold.
@@ -578,7 +576,7 @@ func (g *Gateway) TaskTimeout() time.Duration { return g.cfg.TaskTimeout }
 
 // Info returns the gateway's identity and addresses.
 func (g *Gateway) Info() api.Info {
-	return api.Info{PeerID: g.host.ID().String(), Addrs: addrStrings(g.host.Addrs(), g.host.ID()), Version: Version}
+	return api.Info{PeerID: g.host.ID().String(), Addrs: addrStrings(g.host.Addrs(), g.host.ID()), Version: version.Version}
 }
 
 func addrStrings(addrs []ma.Multiaddr, id peer.ID) []string {

@@ -14,11 +14,9 @@ import (
 
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
+	"github.com/shoalmesh/shoal/pkg/internal/version"
 	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
 )
-
-// Version is sent in offers.
-var Version = "dev"
 
 // Resolve finds the gateway's current addresses; it is called before every
 // connection attempt, so a gateway that restarted on new ports is found.
@@ -238,7 +236,7 @@ func (w *Worker) encodeOffer(p wire.Chan_send_Params, self wire.Worker, slots in
 			return err
 		}
 	}
-	return o.SetVersion(Version)
+	return o.SetVersion(version.Version)
 }
 
 // Cached returns the hex sha256 of the modules the worker holds compiled,
