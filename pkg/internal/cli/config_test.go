@@ -30,12 +30,12 @@ func TestConfigFileErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			file := MustWriteFile(t, "node.toml", []byte(c.file))
 			r := shoal(t, c.role, "--data", t.TempDir(), "--discover", "none", "--config", file)
-			r.want(t, 2, nil, []string{"shoal " + c.role + ": " + file + c.want})
+			r.want(t, 2, nil, []string{"shoal: " + c.role + ": " + file + c.want})
 		})
 	}
 	// A value the flag takes but the role refuses fails as on the command line.
 	shoal(t, "worker", "--config", MustWriteFile(t, "w.toml", []byte("slots = -1\n"))).want(t, 1, nil, []string{"shoal: worker: --slots"})
-	shoal(t, "gateway", "--config", "/nonexistent/gw.toml").want(t, 2, nil, []string{"shoal gateway: open /nonexistent/gw.toml: no such file or directory"})
+	shoal(t, "gateway", "--config", "/nonexistent/gw.toml").want(t, 2, nil, []string{"shoal: gateway: open /nonexistent/gw.toml: no such file or directory"})
 }
 
 // The file fills what the command line leaves alone: --listen on the

@@ -64,7 +64,7 @@ func (n *nodeFlags) parse(fs *flag.FlagSet, args []string) error {
 		return nil
 	}
 	if err := applyConfig(fs, n.config); err != nil {
-		fmt.Fprintf(fs.Output(), "shoal %s: %v\n", fs.Name(), err)
+		fmt.Fprintf(fs.Output(), "shoal: %s: %v\n", fs.Name(), err)
 		return err
 	}
 	return nil
