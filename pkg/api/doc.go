@@ -9,6 +9,12 @@
 // multipart parser and JSON batch decoder, the Go client's form encoder and
 // the CLI's `shoal submit` flags are all built from that table.
 //
+// An endpoint is declared once too, in Routes: its method and path, query
+// parameters, body, answer and error codes. OpenAPI builds the API's
+// OpenAPI 3 document (GET /openapi.json) from Routes, TaskFields and the
+// answers' Go types; the gateway's tests check that it serves exactly
+// Routes, and that its answers match the document.
+//
 // Errors: every error answer of the API is an *Error, JSON
 // {"error": message, "field": name, "code": code}. Its Code decides the
 // HTTP status (Code.Status), and errors.Is(err, ErrNotFound) and the other

@@ -163,3 +163,10 @@ type Health struct {
 	Workers int    `json:"workers"`
 	Tasks   int    `json:"tasks"`
 }
+
+// Ready is the answer of GET /readyz: status "ready" (200), or "not
+// ready" (503) with the reason.
+type Ready struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}

@@ -12,6 +12,10 @@
 // their own; NodeHandler serves the same of any node (a worker's
 // --metrics), from the node's own Prometheus registry (metrics.go).
 //
+// Its routes are api.Routes (a test holds the mux to the table); GET
+// /openapi.json serves the document api.OpenAPI builds from it, without a
+// token (openapi.go).
+//
 // The web dashboard (package dashboard) is served at / and /ui/ without a
 // token: its files hold no data, and the page calls this API with the
 // user's token.

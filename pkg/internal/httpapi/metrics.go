@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 )
 
@@ -42,20 +43,14 @@ func metricsHandler(n Node, logger *slog.Logger) http.Handler {
 	})
 }
 
-// ReadyView is the JSON body of /readyz.
-type ReadyView struct {
-	Status string `json:"status"`           // "ready" or "not ready"
-	Reason string `json:"reason,omitempty"` // why not
-}
-
 // readyz answers 200 when n is ready, else 503 with the reason, so that a
 // probe or a load balancer can tell.
 func readyz(n Node) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		if err := n.Ready(); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, ReadyView{Status: "not ready", Reason: err.Error()})
+			writeJSON(w, http.StatusServiceUnavailable, api.Ready{Status: "not ready", Reason: err.Error()})
 			return
 		}
-		writeJSON(w, http.StatusOK, ReadyView{Status: "ready"})
+		writeJSON(w, http.StatusOK, api.Ready{Status: "ready"})
 	}
 }

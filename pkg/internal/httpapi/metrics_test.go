@@ -186,9 +186,9 @@ func TestReadyzOfADrainingGateway(t *testing.T) {
 	cfg.Grace = time.Minute // the run below ends with its worker
 	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1, Gateway: &cfg, Metrics: true})
 	m.WaitWorkers(1)
-	ready := func(url string) (int, httpapi.ReadyView) {
+	ready := func(url string) (int, api.Ready) {
 		code, _, b := do(t, "GET", url+"/readyz", "", nil)
-		var v httpapi.ReadyView
+		var v api.Ready
 		if err := json.Unmarshal(b, &v); err != nil {
 			t.Fatalf("GET %s/readyz: %d %q is not JSON", url, code, b)
 		}

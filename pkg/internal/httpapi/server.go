@@ -55,6 +55,7 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", readyz(g))
 	s.mux.Handle("GET /metrics", metricsHandler(g, s.log))
+	s.mux.HandleFunc("GET /openapi.json", s.openAPI)
 	s.tokens.Store(cfg.Tokens)
 	return s
 }

@@ -1,0 +1,140 @@
+package api
+
+import "net/http"
+
+// Route is one endpoint of the API. Routes lists them all: the gateway's
+// tests check that it serves exactly these, and OpenAPI describes them.
+type Route struct {
+	Method string
+	// Path is a net/http pattern's path; {id} is a path parameter.
+	Path    string
+	Summary string
+	// Public routes need no bearer token, even when the gateway has tokens.
+	Public bool
+	Query  []Param
+	Body   BodyKind
+	// Status is the status of a successful answer.
+	Status int
+	// Answer is a value of the Go type a successful answer's JSON body
+	// encodes; nil when the body is not JSON (Media says what it is).
+	Answer any
+	Media  string
+	// Events are the server-sent events that replace the answer when the
+	// client asks for a stream (GET /tasks/{id}/logs?follow=1).
+	Events []Event
+	// Headers are headers of a successful answer.
+	Headers []Param
+	// Also are answers that are neither successes nor errors: GET
+	// /readyz's 503 with its reason.
+	Also []Answer
+	// Errors are the codes the route answers with an *Error.
+	Errors []Code
+}
+
+// Pattern is r's net/http pattern, "GET /tasks/{id}".
+func (r *Route) Pattern() string { return r.Method + " " + r.Path }
+
+// Param is a query parameter of a route, or a header of its answer.
+type Param struct {
+	Name  string
+	Kind  FieldKind
+	Enum  []string // the only values it takes, when set
+	Usage string
+}
+
+// Answer is an answer of a route besides its success and its errors.
+type Answer struct {
+	Status int
+	Body   any // a value of its JSON body's Go type
+	Usage  string
+}
+
+// Event is a server-sent event of a stream: its name and a value of the
+// Go type its data encodes as JSON.
+type Event struct {
+	Name string
+	Data any
+}
+
+// BodyKind is what a route reads from a request's body.
+type BodyKind int
+
+// The request bodies of the API.
+const (
+	NoBody    BodyKind = iota
+	FormBody           // multipart/form-data with the fields of TaskFields
+	BatchBody          // JSON: task objects with the fields of TaskFields (Batch)
+	WasmBody           // the raw bytes of a WebAssembly module
+)
+
+// The errors every route that reads a task can answer; writes add theirs.
+var (
+	readErrors  = []Code{CodeUnauthorized, CodeNotFound, CodeInternal}
+	writeErrors = []Code{CodeInvalid, CodeUnauthorized, CodeConflict, CodeTooLarge, CodeTooMany, CodeUnavailable, CodeInternal}
+)
+
+// statusParam is ?status= of GET /tasks: one status, or several
+// comma-separated.
+var statusParam = func() Param {
+	p := Param{Name: "status", Kind: KindList, Usage: "only tasks in these statuses, comma-separated"}
+	for _, s := range Statuses {
+		p.Enum = append(p.Enum, string(s))
+	}
+	return p
+}()
+
+// Routes is the API: every endpoint a gateway answers on its HTTP address,
+// besides the dashboard's page and files (GET / and /ui/...).
+var Routes = []Route{
+	{Method: "POST", Path: "/tasks", Summary: "Submit a task: its module uploaded as the wasm file part, or named by module=sha256:HEX",
+		Body: FormBody, Status: http.StatusCreated, Answer: Task{},
+		Headers: []Param{{Name: "Location", Kind: KindText, Usage: "the task's path, /tasks/{id}"}},
+		Errors:  writeErrors},
+	{Method: "POST", Path: "/tasks/batch", Summary: "Submit many tasks at once, all or none, their modules named by hash",
+		Body: BatchBody, Status: http.StatusCreated, Answer: Batch{}, Errors: writeErrors},
+	{Method: "GET", Path: "/tasks", Summary: "List tasks, in creation order",
+		Query: []Param{
+			{Name: "limit", Kind: KindInt, Usage: "at most this many tasks"},
+			{Name: "after", Kind: KindText, Usage: "the cursor of the previous page (its X-Next-Cursor)"},
+			{Name: "order", Kind: KindText, Enum: []string{"asc", "desc"}, Usage: "creation order: asc (oldest first) or desc"},
+			statusParam,
+		},
+		Status: http.StatusOK, Answer: []Task{},
+		Headers: []Param{
+			{Name: "Link", Kind: KindText, Usage: `the next page, rel="next"`},
+			{Name: "X-Next-Cursor", Kind: KindText, Usage: "the after= of the next page; absent on the last"},
+		},
+		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeInternal}},
+	{Method: "GET", Path: "/tasks/{id}", Summary: "A task, with its runs",
+		Query: []Param{
+			{Name: "wait", Kind: KindSeconds, Usage: "wait up to this long for the task to end: seconds, or a duration like 1m30s (at most 5m)"},
+			{Name: "runs", Kind: KindInt, Usage: "show at most the last N runs"},
+		},
+		Status: http.StatusOK, Answer: Task{}, Errors: append([]Code{CodeInvalid}, readErrors...)},
+	{Method: "DELETE", Path: "/tasks/{id}", Summary: "Cancel a task: queued runs never start, running ones are stopped",
+		Status: http.StatusOK, Answer: Task{},
+		Errors: []Code{CodeUnauthorized, CodeNotFound, CodeConflict, CodeUnavailable, CodeInternal}},
+	{Method: "GET", Path: "/tasks/{id}/logs", Summary: "The runs' stdout and stderr; ?follow=1 streams them as server-sent events",
+		Query: []Param{{Name: "follow", Kind: KindText, Enum: []string{"1", "true"},
+			Usage: "stream server-sent events: log (one per chunk of output), then end (the task) when it has ended"}},
+		Status: http.StatusOK, Answer: Logs{},
+		Events: []Event{{Name: EventLog, Data: LogEntry{}}, {Name: EventEnd, Data: Task{}}},
+		Errors: readErrors},
+	{Method: "PUT", Path: "/modules", Summary: "Upload a module once, for module=sha256:HEX",
+		Body: WasmBody, Status: http.StatusCreated, Answer: Module{},
+		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeTooLarge, CodeUnavailable, CodeInternal}},
+	{Method: "GET", Path: "/workers", Summary: "The gateway's pool of workers",
+		Status: http.StatusOK, Answer: []Worker{}, Errors: []Code{CodeUnauthorized}},
+	{Method: "GET", Path: "/info", Summary: "The gateway's peer ID, addresses and version",
+		Status: http.StatusOK, Answer: Info{}, Errors: []Code{CodeUnauthorized}},
+	{Method: "GET", Path: "/healthz", Summary: "Liveness: the process is alive and serving",
+		Status: http.StatusOK, Answer: Health{}, Errors: []Code{CodeUnauthorized}},
+	{Method: "GET", Path: "/readyz", Summary: "Readiness: 200 when the gateway takes work, 503 while it starts or drains",
+		Status: http.StatusOK, Answer: Ready{},
+		Also:   []Answer{{Status: http.StatusServiceUnavailable, Body: Ready{}, Usage: "not ready, and why"}},
+		Errors: []Code{CodeUnauthorized}},
+	{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (docs/METRICS.md)",
+		Status: http.StatusOK, Media: "text/plain", Errors: []Code{CodeUnauthorized}},
+	{Method: "GET", Path: "/openapi.json", Summary: "This document: the API in OpenAPI 3",
+		Public: true, Status: http.StatusOK, Answer: map[string]any{}},
+}
