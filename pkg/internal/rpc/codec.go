@@ -8,14 +8,12 @@ import (
 	"capnproto.org/go/capnp/v3"
 )
 
-// The message codec: each capnp struct of the wire (capnp/shoal.capnp) is
-// encoded from and decoded into one plain Go type, here and nowhere else,
-// for both ends of the wire. The plain types are the domain's where the
-// domain has one (task.RunSpec, task.Outcome, task.RunRef), so that a
-// gateway and a worker convert a run once each; Offer is the wire's own.
-// Decoding checks what a peer could send out of range; encoding refuses
-// what cannot travel (a negative limit), rather than wrap it into another.
-// See codec_spec.go, codec_result.go, codec_offer.go and codec_ref.go.
+// The message codec: each capnp struct of the wire is encoded from and
+// decoded into one plain Go type, the domain's where the domain has one
+// (task.RunSpec, task.Outcome, task.RunRef), so that a gateway and a worker
+// convert a run once each; Offer is the wire's own. Decoding checks what a
+// peer could send out of range; encoding refuses what cannot travel (a
+// negative limit) rather than wrap it into another value.
 
 // ErrMalformed is wrapped by every error about a message that decodes but
 // holds a value out of range, or that cannot be encoded for the same
