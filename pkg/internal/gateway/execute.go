@@ -2,13 +2,11 @@ package gateway
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"time"
 
-	"capnproto.org/go/capnp/v3"
-
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
@@ -37,14 +35,11 @@ func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sch
 	defer w.Release()
 	defer sink.Release()
 	defer stop() // else ctx stays among its parent's children
-	timeouts := make([]time.Duration, len(ds))
+	specs := make([]task.RunSpec, len(ds))
 	var longest time.Duration
 	for i, d := range ds {
-		timeouts[i] = d.Spec.Duration
-		if timeouts[i] == 0 {
-			timeouts[i] = g.cfg.TaskTimeout
-		}
-		longest = max(longest, timeouts[i])
+		specs[i] = g.runSpec(d)
+		longest = max(longest, specs[i].Timeout)
 	}
 	// The call's limit, a guard against a worker that never answers: every
 	// run it holds in turn, at this call's longest time limit, plus the
@@ -55,9 +50,9 @@ func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sch
 	g.metrics.called(len(ds))
 	var outs []task.Outcome
 	if len(ds) == 1 {
-		outs = []task.Outcome{g.call(ctx, ds[0], w, sink, timeouts[0])}
+		outs = []task.Outcome{g.call(ctx, specs[0], w, sink)}
 	} else {
-		outs = g.callMany(ctx, ds, w, sink, timeouts)
+		outs = g.callMany(ctx, specs, w, sink)
 	}
 	answered := time.Now()
 
@@ -96,8 +91,19 @@ func (g *Gateway) finishedLocked(d sched.Dispatch, o task.Outcome) (bool, task.R
 	return current, run
 }
 
-// call runs d on w; its output goes to sink, the connection's log sink.
-func (g *Gateway) call(ctx context.Context, d sched.Dispatch, w wire.Worker, sink wire.LogSink, timeout time.Duration) task.Outcome {
+// runSpec is what the worker needs for d: its task's, with the gateway's
+// limits.
+func (g *Gateway) runSpec(d sched.Dispatch) task.RunSpec {
+	s := d.Spec.RunSpec(d.Ref)
+	if s.Timeout == 0 {
+		s.Timeout = g.cfg.TaskTimeout
+	}
+	s.MaxOutput = g.cfg.MaxOutput
+	return s
+}
+
+// call runs s on w; its output goes to sink, the connection's log sink.
+func (g *Gateway) call(ctx context.Context, s task.RunSpec, w wire.Worker, sink wire.LogSink) task.Outcome {
 	sent := time.Now()
 	f, release := w.Run(ctx, func(p wire.Worker_run_Params) error {
 		if err := p.SetModules(g.source.AddRef()); err != nil {
@@ -110,7 +116,7 @@ func (g *Gateway) call(ctx context.Context, d sched.Dispatch, w wire.Worker, sin
 		if err != nil {
 			return err
 		}
-		return encodeSpec(spec, d, timeout, uint64(g.cfg.MaxOutput))
+		return rpc.EncodeRunSpec(spec, s)
 	})
 	defer release()
 	res, err := f.Struct()
@@ -124,10 +130,10 @@ func (g *Gateway) call(ctx context.Context, d sched.Dispatch, w wire.Worker, sin
 	return decodeResult(r, sent)
 }
 
-// callMany runs ds on w in one Worker.runs call, and returns their
+// callMany runs specs on w in one Worker.runs call, and returns their
 // outcomes in order; if the call fails, every run in it is lost.
-func (g *Gateway) callMany(ctx context.Context, ds []sched.Dispatch, w wire.Worker, sink wire.LogSink, timeouts []time.Duration) []task.Outcome {
-	outs := make([]task.Outcome, len(ds))
+func (g *Gateway) callMany(ctx context.Context, specs []task.RunSpec, w wire.Worker, sink wire.LogSink) []task.Outcome {
+	outs := make([]task.Outcome, len(specs))
 	lost := func(why string) []task.Outcome {
 		for i := range outs {
 			outs[i] = task.Outcome{Lost: true, Error: why}
@@ -142,12 +148,12 @@ func (g *Gateway) callMany(ctx context.Context, ds []sched.Dispatch, w wire.Work
 		if err := p.SetLogs(sink.AddRef()); err != nil {
 			return err
 		}
-		specs, err := p.NewSpecs(int32(len(ds)))
+		l, err := p.NewSpecs(int32(len(specs)))
 		if err != nil {
 			return err
 		}
-		for i, d := range ds {
-			if err := encodeSpec(specs.At(i), d, timeouts[i], uint64(g.cfg.MaxOutput)); err != nil {
+		for i, s := range specs {
+			if err := rpc.EncodeRunSpec(l.At(i), s); err != nil {
 				return err
 			}
 		}
@@ -159,8 +165,8 @@ func (g *Gateway) callMany(ctx context.Context, ds []sched.Dispatch, w wire.Work
 		return lost("worker call failed: " + err.Error())
 	}
 	rs, err := res.Results()
-	if err == nil && rs.Len() != len(ds) {
-		err = fmt.Errorf("%d results for %d runs", rs.Len(), len(ds))
+	if err == nil && rs.Len() != len(specs) {
+		err = fmt.Errorf("%d results for %d runs", rs.Len(), len(specs))
 	}
 	if err != nil {
 		return lost("bad answer from worker: " + err.Error())
@@ -172,74 +178,14 @@ func (g *Gateway) callMany(ctx context.Context, ds []sched.Dispatch, w wire.Work
 }
 
 // decodeResult reads a worker's answer for a run whose call was sent at
-// sent.
+// sent; a malformed one counts the run lost. The worker measured the
+// run's phases; the rest of the round trip is the mesh's own (Placement).
 func decodeResult(r wire.RunResult, sent time.Time) task.Outcome {
-	text, _ := r.Result()
-	reason, _ := r.Error()
-	tm := task.Timing{
-		Queue:       time.Duration(r.WaitNs()),
-		Fetch:       time.Duration(r.FetchNs()),
-		Compile:     time.Duration(r.CompileNs()),
-		Instantiate: time.Duration(r.InstantiateNs()),
-		Exec:        time.Duration(r.RunNs()),
+	o, err := rpc.DecodeRunResult(r)
+	if err != nil {
+		return task.Outcome{Lost: true, Error: "bad answer from worker: " + err.Error()}
 	}
+	tm := &o.Timing
 	tm.Placement = max(0, time.Since(sent)-tm.Queue-tm.Fetch-tm.Compile-tm.Instantiate-tm.Exec)
-	return task.Outcome{OK: r.Ok(), ExitCode: r.ExitCode(), Result: text, Error: reason, Truncated: r.Truncated(), Timing: tm}
-}
-
-func encodeSpec(s wire.RunSpec, d sched.Dispatch, timeout time.Duration, maxOutput uint64) error {
-	sp := d.Spec
-	mod, err := hex.DecodeString(sp.Module)
-	if err != nil {
-		return err
-	}
-	if err := s.SetTaskId(sp.ID); err != nil {
-		return err
-	}
-	s.SetRun(uint32(d.Ref.Index))
-	s.SetAttempt(uint32(d.Ref.Attempt))
-	if err := s.SetModule(mod); err != nil {
-		return err
-	}
-	if sp.Input != nil {
-		s.SetHasInput(true)
-		s.SetInput(*sp.Input)
-	}
-	if sp.Difficulty != nil {
-		s.SetHasDifficulty(true)
-		s.SetDifficulty(*sp.Difficulty)
-	}
-	if sp.Args != nil {
-		if err := setTexts(s.NewArgs, sp.Args); err != nil {
-			return err
-		}
-	}
-	if err := setTexts(s.NewEnv, sp.Env); err != nil {
-		return err
-	}
-	if len(sp.Stdin) > 0 {
-		if err := s.SetStdin(sp.Stdin); err != nil {
-			return err
-		}
-	}
-	s.SetTimeoutMs(uint64(timeout.Milliseconds()))
-	s.SetMemory(sp.Memory)
-	s.SetMaxOutput(maxOutput)
-	if len(sp.Dirs) > 0 {
-		return setTexts(s.NewDirs, sp.Dirs)
-	}
-	return nil
-}
-
-func setTexts(alloc func(int32) (capnp.TextList, error), xs []string) error {
-	l, err := alloc(int32(len(xs)))
-	if err != nil {
-		return err
-	}
-	for i, x := range xs {
-		if err := l.Set(i, x); err != nil {
-			return err
-		}
-	}
-	return nil
+	return o
 }

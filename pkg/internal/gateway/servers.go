@@ -71,35 +71,13 @@ func (s *chanServer) Send(ctx context.Context, call wire.Chan_send) error {
 	return nil
 }
 
+// decodeOffer reads the scheduler's part of an offer.
 func decodeOffer(o wire.Offer) (sched.Offer, error) {
-	free, err := o.Free()
+	d, err := rpc.DecodeOffer(o)
 	if err != nil {
 		return sched.Offer{}, err
 	}
-	labels, err := o.Labels()
-	if err != nil {
-		return sched.Offer{}, err
-	}
-	cached, err := o.Cached()
-	if err != nil {
-		return sched.Offer{}, err
-	}
-	out := sched.Offer{Slots: int(free.Slots()), Memory: free.Memory()}
-	for i := range labels.Len() {
-		l, err := labels.At(i)
-		if err != nil {
-			return sched.Offer{}, err
-		}
-		out.Labels = append(out.Labels, l)
-	}
-	for i := range cached.Len() {
-		h, err := cached.At(i)
-		if err != nil {
-			return sched.Offer{}, err
-		}
-		out.Cached = append(out.Cached, hex.EncodeToString(h))
-	}
-	return out, nil
+	return sched.Offer{Slots: d.Free.Slots, Memory: d.Free.Memory, Labels: d.Labels, Cached: d.Cached}, nil
 }
 
 // moduleSource serves module bytes to workers that lack them.
@@ -149,11 +127,10 @@ func (l logSink) Write(_ context.Context, call wire.LogSink_write) error {
 	if err != nil {
 		return err
 	}
-	id, err := args.TaskId()
+	ref, err := rpc.DecodeRunRef(args)
 	if err != nil {
 		return err
 	}
-	ref := sched.RunRef{Task: id, Index: int(args.Run()), Attempt: int(args.Attempt())}
 	stream := "stdout"
 	if args.Stream() == wire.Stream_stderr {
 		stream = "stderr"

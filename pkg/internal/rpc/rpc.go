@@ -3,6 +3,11 @@
 // stream exports a bootstrap capability made for the remote peer, so the
 // capability itself knows who it serves (the gateway uses that to name the
 // worker behind an offer, and later to check it is allowed).
+//
+// It is also the wire's only codec: every message of capnp/shoal.capnp is
+// encoded and decoded here, for both ends (codec_*.go), between the capnp
+// struct and one plain Go type: task.RunSpec, task.Outcome, task.RunRef and
+// Offer.
 package rpc
 
 import (

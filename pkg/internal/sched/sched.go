@@ -21,14 +21,10 @@ var (
 	ErrDone = errors.New("task already ended")
 )
 
-// RunRef names one attempt of one run of a task.
-type RunRef struct {
-	Task    string
-	Index   int
-	Attempt int
-}
-
-func (r RunRef) String() string { return fmt.Sprintf("%s/%d#%d", r.Task, r.Index, r.Attempt) }
+// RunRef names one attempt of one run of a task. It is task.RunRef, which
+// the wire carries too, named here as well because the scheduler's whole
+// API speaks of it.
+type RunRef = task.RunRef
 
 // Dispatch is a decision: start this run attempt on that worker.
 type Dispatch struct {
@@ -123,7 +119,7 @@ func (s *Scheduler) push(now time.Time, t *task.Task, i int, due time.Time) {
 	s.seq++
 	s.pending++
 	s.owner(t.Spec.Owner).pending++
-	it := item{ref: RunRef{t.Spec.ID, i, t.Runs[i].Attempt}, due: due, priority: t.Spec.Priority, seq: s.seq}
+	it := item{ref: RunRef{Task: t.Spec.ID, Index: i, Attempt: t.Runs[i].Attempt}, due: due, priority: t.Spec.Priority, seq: s.seq}
 	if due.After(now) {
 		t.SetRunStatus(i, task.Scheduled)
 		heap.Push(&s.later, it)
@@ -348,7 +344,7 @@ func (s *Scheduler) Cancel(now time.Time, id string) ([]Dispatch, error) {
 			continue
 		}
 		if r.Status == task.Running {
-			running = append(running, Dispatch{Ref: RunRef{id, i, r.Attempt}, Worker: WorkerID(r.Worker)})
+			running = append(running, Dispatch{Ref: RunRef{Task: id, Index: i, Attempt: r.Attempt}, Worker: WorkerID(r.Worker)})
 		} else {
 			s.pending--
 			s.owner(t.Spec.Owner).pending--

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
 )
 
@@ -87,19 +88,6 @@ func TestConfigDirs(t *testing.T) {
 	}
 }
 
-func TestDecodeSpecDirs(t *testing.T) {
-	for _, dirs := range [][]string{nil, {"data", "out"}} {
-		ws, err := readSpec(mustMarshalSpec(t, wireSpec{id: "t", module: hashModule[:], dirs: dirs}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, got, err := decodeSpec(ws)
-		if err != nil || !slices.Equal(got, dirs) {
-			t.Errorf("dirs %q decoded as %q, %v", dirs, got, err)
-		}
-	}
-}
-
 // A run naming a directory the worker does not offer fails before anything
 // is fetched or run: the gateway should never send one, but a worker does
 // not trust it to.
@@ -107,7 +95,7 @@ func TestRunWithDirectoryNotOffered(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Dirs = []wasmrun.Dir{{Name: "data", HostPath: t.TempDir()}}
 	w := &Worker{cfg: cfg}
-	out := w.execute(context.Background(), wasmrun.Spec{Module: hashModule}, runRef{}, []string{"secrets"}, wire.ModuleSource{}, wire.LogSink{})
+	out := w.execute(context.Background(), task.RunSpec{Module: hashModule.String(), Dirs: []string{"secrets"}}, wire.ModuleSource{}, wire.LogSink{})
 	if out.OK || out.ExitCode != -1 || out.Error != "directory secrets is not offered by this worker" {
 		t.Fatalf("outcome %+v", out)
 	}

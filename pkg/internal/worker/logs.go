@@ -7,6 +7,8 @@ import (
 	"time"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
 // forwarder streams a run's output to the gateway's LogSink without ever
@@ -17,7 +19,7 @@ import (
 type forwarder struct {
 	ctx  context.Context
 	sink wire.LogSink
-	run  runRef // what every write names
+	run  task.RunRef // what every write names
 
 	mu     sync.Mutex
 	budget int
@@ -37,13 +39,7 @@ const (
 	flushWait    = 5 * time.Second
 )
 
-// runRef names a run attempt to the gateway's log sink.
-type runRef struct {
-	task         string
-	run, attempt uint32
-}
-
-func newForwarder(ctx context.Context, sink wire.LogSink, run runRef, budget int) *forwarder {
+func newForwarder(ctx context.Context, sink wire.LogSink, run task.RunRef, budget int) *forwarder {
 	return &forwarder{ctx: ctx, sink: sink, run: run, budget: budget}
 }
 
@@ -108,9 +104,7 @@ func (f *forwarder) coalesce(c chunk) chunk {
 func (f *forwarder) send(c chunk) {
 	fut, release := f.sink.Write(f.ctx, func(p wire.LogSink_write_Params) error {
 		p.SetStream(c.stream)
-		p.SetRun(f.run.run)
-		p.SetAttempt(f.run.attempt)
-		if err := p.SetTaskId(f.run.task); err != nil {
+		if err := rpc.EncodeRunRef(p, f.run); err != nil {
 			return err
 		}
 		return p.SetData(c.data)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"math"
 	"sync"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
 )
 
@@ -75,15 +75,15 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 	if err != nil {
 		return fmt.Errorf("read run spec: %w", err)
 	}
-	spec, dirs, err := decodeSpec(ws)
+	spec, err := rpc.DecodeRunSpec(ws)
 	if err != nil {
-		return err
+		return fmt.Errorf("read run spec: %w", err)
 	}
 	if err := s.w.acquire(ctx); err != nil {
 		return err
 	}
 	s.keep(capnp.Client(args.Modules()), capnp.Client(args.Logs()))
-	out := s.w.runAcquired(ctx, spec, runRefOf(ws), dirs, args.Modules(), args.Logs(), arrived)
+	out := s.w.runAcquired(ctx, spec, args.Modules(), args.Logs(), arrived)
 	res, err := call.AllocResults()
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 	if err != nil {
 		return err
 	}
-	return encodeResult(r, out)
+	return rpc.EncodeRunResult(r, out.report())
 }
 
 // maxRunsPerCall bounds the specs of one Worker.runs call.
@@ -122,8 +122,7 @@ func (s *server) Runs(ctx context.Context, call wire.Worker_runs) error {
 	unqueue := sync.OnceFunc(s.queue.Unlock)
 	defer unqueue()
 	for i := range n {
-		ws := list.At(i)
-		spec, dirs, err := decodeSpec(ws)
+		spec, err := rpc.DecodeRunSpec(list.At(i))
 		if err != nil {
 			outs[i].ExitCode = -1 // never started: this run fails, not the call
 			outs[i].Error = "bad run spec: " + err.Error()
@@ -132,11 +131,10 @@ func (s *server) Runs(ctx context.Context, call wire.Worker_runs) error {
 		if err := s.w.acquire(ctx); err != nil {
 			return err // the call was canceled: the gateway counts its runs lost
 		}
-		ref := runRefOf(ws)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i] = s.w.runAcquired(ctx, spec, ref, dirs, args.Modules(), args.Logs(), arrived)
+			outs[i] = s.w.runAcquired(ctx, spec, args.Modules(), args.Logs(), arrived)
 		}()
 	}
 	unqueue()
@@ -150,16 +148,11 @@ func (s *server) Runs(ctx context.Context, call wire.Worker_runs) error {
 		return err
 	}
 	for i := range n {
-		if err := encodeResult(rs.At(i), outs[i]); err != nil {
+		if err := rpc.EncodeRunResult(rs.At(i), outs[i].report()); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func runRefOf(ws wire.RunSpec) runRef {
-	id, _ := ws.TaskId() // decodeSpec has read it
-	return runRef{task: id, run: ws.Run(), attempt: ws.Attempt()}
 }
 
 // acquire takes one of the worker's slots, or fails when ctx ends first.
@@ -175,12 +168,12 @@ func (w *Worker) acquire(ctx context.Context) error {
 // runAcquired executes one run on a slot already taken, and gives the
 // slot back. arrived is when its call came: the wait for the slot is
 // reported with the run's phases.
-func (w *Worker) runAcquired(ctx context.Context, spec wasmrun.Spec, ref runRef, dirs []string, mods wire.ModuleSource, sink wire.LogSink, arrived time.Time) outcome {
+func (w *Worker) runAcquired(ctx context.Context, spec task.RunSpec, mods wire.ModuleSource, sink wire.LogSink, arrived time.Time) outcome {
 	defer func() { <-w.slots }()
 	w.active.Add(1)
 	defer w.active.Add(-1)
 	wait := time.Since(arrived)
-	out := w.execute(ctx, spec, ref, dirs, mods, sink)
+	out := w.execute(ctx, spec, mods, sink)
 	out.wait = wait
 	w.metrics.ran(out)
 	return out
@@ -194,11 +187,11 @@ type outcome struct {
 	module         moduleState   // as the run first found it
 }
 
-// execute runs spec, run attempt ref, with the directories named dirs.
-func (w *Worker) execute(ctx context.Context, spec wasmrun.Spec, ref runRef, dirs []string, mods wire.ModuleSource, sink wire.LogSink) outcome {
+// execute runs the run attempt s, with the worker's directories it names.
+func (w *Worker) execute(ctx context.Context, s task.RunSpec, mods wire.ModuleSource, sink wire.LogSink) outcome {
 	var out outcome
-	var err error
-	if spec.Dirs, err = w.cfg.grant(dirs); err != nil {
+	spec, err := w.runnerSpec(s)
+	if err != nil {
 		out.ExitCode = -1 // the run never started
 		out.Error = err.Error()
 		return out
@@ -206,7 +199,7 @@ func (w *Worker) execute(ctx context.Context, spec wasmrun.Spec, ref runRef, dir
 	if !w.ensure(ctx, &out, spec.Module, mods) {
 		return out
 	}
-	logs := newForwarder(ctx, sink, ref, w.cfg.LogBytes)
+	logs := newForwarder(ctx, sink, s.Ref, w.cfg.LogBytes)
 	spec.Stdout, spec.Stderr = logs.stream(wire.Stream_stdout), logs.stream(wire.Stream_stderr)
 	out.Result = w.runner.Run(ctx, spec)
 	if out.NotCompiled && w.ensure(ctx, &out, spec.Module, mods) {
@@ -267,96 +260,4 @@ func fetchModule(ctx context.Context, mods wire.ModuleSource, h wasmrun.Hash) ([
 		return nil, fmt.Errorf("fetch module %s: the gateway sent bytes with another hash", h)
 	}
 	return append([]byte(nil), b...), nil // the message is released with the call
-}
-
-// decodeSpec reads a run's spec, and the names of the directories it
-// uses, which the worker resolves (see Config.grant).
-func decodeSpec(ws wire.RunSpec) (wasmrun.Spec, []string, error) {
-	s, err := decodeRunSpec(ws)
-	if err != nil {
-		return s, nil, err
-	}
-	dirs, err := texts(ws.Dirs())
-	return s, dirs, err
-}
-
-func decodeRunSpec(ws wire.RunSpec) (wasmrun.Spec, error) {
-	var s wasmrun.Spec
-	id, err := ws.TaskId()
-	if err != nil {
-		return s, err
-	}
-	s.Name = id
-	mod, err := ws.Module()
-	if err != nil || len(mod) != len(s.Module) {
-		return s, fmt.Errorf("run spec: bad module hash")
-	}
-	copy(s.Module[:], mod)
-	if ws.HasInput() {
-		v := ws.Input()
-		s.Input = &v
-	}
-	if ws.HasDifficulty() {
-		v := ws.Difficulty()
-		s.Difficulty = &v
-	}
-	if ws.HasArgs() {
-		if s.Args, err = texts(ws.Args()); err != nil {
-			return s, err
-		}
-		if s.Args == nil {
-			s.Args = []string{}
-		}
-	}
-	if s.Env, err = texts(ws.Env()); err != nil {
-		return s, err
-	}
-	stdin, err := ws.Stdin()
-	if err != nil {
-		return s, err
-	}
-	s.Stdin = append([]byte(nil), stdin...)
-	// Bounds the gateway would never send, checked so that no value can
-	// overflow into "no limit".
-	const maxTimeoutMs = uint64(math.MaxInt64 / int64(time.Millisecond))
-	if ws.TimeoutMs() > maxTimeoutMs || ws.MaxOutput() > math.MaxInt32 {
-		return s, fmt.Errorf("run spec: timeout %d ms or max output %d out of range", ws.TimeoutMs(), ws.MaxOutput())
-	}
-	s.Timeout = time.Duration(ws.TimeoutMs()) * time.Millisecond
-	s.Memory = ws.Memory()
-	s.MaxOutput = int(ws.MaxOutput())
-	return s, nil
-}
-
-func texts(l interface {
-	Len() int
-	At(int) (string, error)
-}, err error) ([]string, error) {
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for i := range l.Len() {
-		t, err := l.At(i)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
-}
-
-func encodeResult(r wire.RunResult, o outcome) error {
-	r.SetOk(o.OK)
-	r.SetExitCode(o.ExitCode)
-	r.SetTruncated(o.Truncated)
-	r.SetFetchNs(int64(o.fetch))
-	r.SetCompileNs(int64(o.compile))
-	r.SetInstantiateNs(int64(o.Instantiate))
-	r.SetRunNs(int64(o.Run))
-	r.SetWaitNs(int64(o.wait))
-	if err := r.SetResult(o.Output); err != nil {
-		return err
-	}
-	return r.SetError(o.Error)
 }

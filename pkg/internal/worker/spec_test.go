@@ -1,33 +1,25 @@
 package worker
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"slices"
+	"reflect"
 	"testing"
 	"time"
 
 	"capnproto.org/go/capnp/v3"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
 )
 
-// wireSpec is what a gateway puts in a RunSpec, for tests.
-type wireSpec struct {
-	id                string
-	module            []byte
-	input, difficulty *int64
-	args              []string // nil: no args list at all
-	env               []string
-	stdin             []byte
-	timeoutMs         uint64
-	memory, maxOutput uint64
-	dirs              []string
-}
+var hashModule = wasmrun.HashOf([]byte("module"))
 
-// mustMarshalSpec encodes s as a RunSpec message, as the gateway does.
-func mustMarshalSpec(tb testing.TB, s wireSpec) []byte {
+func ptr(v int64) *int64 { return &v }
+
+// mustSend encodes s as the gateway does, and decodes it from the
+// message's bytes as Worker.run does: what a worker gets of s.
+func mustSend(tb testing.TB, s task.RunSpec) task.RunSpec {
 	tb.Helper()
 	msg, seg, err := capnp.NewMessage(capnp.SingleSegment(nil))
 	if err != nil {
@@ -37,147 +29,73 @@ func mustMarshalSpec(tb testing.TB, s wireSpec) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	must := func(err error) {
-		if err != nil {
-			tb.Helper()
-			tb.Fatal(err)
-		}
-	}
-	must(ws.SetTaskId(s.id))
-	must(ws.SetModule(s.module))
-	if s.input != nil {
-		ws.SetHasInput(true)
-		ws.SetInput(*s.input)
-	}
-	if s.difficulty != nil {
-		ws.SetHasDifficulty(true)
-		ws.SetDifficulty(*s.difficulty)
-	}
-	setTexts := func(alloc func(int32) (capnp.TextList, error), xs []string) {
-		l, err := alloc(int32(len(xs)))
-		must(err)
-		for i, x := range xs {
-			must(l.Set(i, x))
-		}
-	}
-	if s.args != nil {
-		setTexts(ws.NewArgs, s.args)
-	}
-	setTexts(ws.NewEnv, s.env)
-	if s.stdin != nil {
-		must(ws.SetStdin(s.stdin))
-	}
-	ws.SetTimeoutMs(s.timeoutMs)
-	ws.SetMemory(s.memory)
-	ws.SetMaxOutput(s.maxOutput)
-	if s.dirs != nil {
-		setTexts(ws.NewDirs, s.dirs)
+	if err := rpc.EncodeRunSpec(ws, s); err != nil {
+		tb.Fatal(err)
 	}
 	b, err := msg.Marshal()
-	must(err)
-	return b
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if msg, err = capnp.Unmarshal(b); err != nil {
+		tb.Fatal(err)
+	}
+	if ws, err = wire.ReadRootRunSpec(msg); err != nil {
+		tb.Fatal(err)
+	}
+	got, err := rpc.DecodeRunSpec(ws)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return got
 }
 
-func readSpec(data []byte) (wire.RunSpec, error) {
-	msg, err := capnp.Unmarshal(data)
-	if err != nil {
-		return wire.RunSpec{}, err
-	}
-	return wire.ReadRootRunSpec(msg)
-}
-
-func ptr(v int64) *int64 { return &v }
-
-var hashModule = sha256.Sum256([]byte("module"))
-
-func TestDecodeSpec(t *testing.T) {
-	full := wireSpec{
-		id: "task1", module: hashModule[:], input: ptr(-7), difficulty: ptr(3),
-		args: []string{"a", "b c", ""}, env: []string{"K=V"}, stdin: []byte("in\x00put"),
-		timeoutMs: 1500, memory: 1 << 20, maxOutput: 4096,
-	}
-	got, err := decodeRaw(mustMarshalSpec(t, full))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Name != "task1" || got.Module != wasmrun.Hash(hashModule) || *got.Input != -7 || *got.Difficulty != 3 ||
-		!slices.Equal(got.Args, full.args) || !slices.Equal(got.Env, full.env) || !bytes.Equal(got.Stdin, full.stdin) ||
-		got.Timeout != 1500*time.Millisecond || got.Memory != 1<<20 || got.MaxOutput != 4096 {
-		t.Fatalf("decoded %+v", got)
-	}
-
-	// No args list is the default argv; an empty one is argv[0] alone.
-	got, err = decodeRaw(mustMarshalSpec(t, wireSpec{id: "t", module: hashModule[:]}))
-	if err != nil || got.Args != nil || got.Input != nil || got.Difficulty != nil {
-		t.Fatalf("minimal spec: %+v, %v", got, err)
-	}
-	got, err = decodeRaw(mustMarshalSpec(t, wireSpec{id: "t", module: hashModule[:], args: []string{}}))
-	if err != nil || got.Args == nil || len(got.Args) != 0 {
-		t.Fatalf("empty args: %#v, %v", got.Args, err)
-	}
-
-	for name, s := range map[string]wireSpec{
-		"no module":    {id: "t"},
-		"short module": {id: "t", module: hashModule[:31]},
-		"long module":  {id: "t", module: append(hashModule[:], 0)},
+// A run's spec reaches the runner whole: every field the gateway sends,
+// the worker's directories of the names it gives (and no others), and the difference between no
+// args (the default argv) and empty args (argv[0] alone).
+func TestRunnerSpec(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Dirs = []wasmrun.Dir{{Name: "data", HostPath: t.TempDir()}, {Name: "out", HostPath: t.TempDir()}}
+	w := &Worker{cfg: cfg}
+	dirs := cfg.Dirs[:1]
+	for _, c := range []struct {
+		name string
+		in   task.RunSpec
+		want wasmrun.Spec
+	}{
+		{"every field", task.RunSpec{
+			Ref: task.RunRef{Task: "task1", Index: 2, Attempt: 1}, Module: hashModule.String(),
+			Input: ptr(-7), Difficulty: ptr(3), Args: []string{"a", "b c", ""}, Env: []string{"K=V"},
+			Stdin: []byte("in\x00put"), Timeout: 1500 * time.Millisecond, Memory: 1 << 20, MaxOutput: 4096,
+			Dirs: []string{"data"},
+		}, wasmrun.Spec{
+			Module: hashModule, Name: "task1", Input: ptr(-7), Difficulty: ptr(3), Args: []string{"a", "b c", ""},
+			Env: []string{"K=V"}, Stdin: []byte("in\x00put"), Dirs: dirs, Timeout: 1500 * time.Millisecond,
+			Memory: 1 << 20, MaxOutput: 4096,
+		}},
+		{"minimal", task.RunSpec{Ref: task.RunRef{Task: "t"}, Module: hashModule.String()},
+			wasmrun.Spec{Module: hashModule, Name: "t"}},
+		{"empty args", task.RunSpec{Ref: task.RunRef{Task: "t"}, Module: hashModule.String(), Args: []string{}},
+			wasmrun.Spec{Module: hashModule, Name: "t", Args: []string{}}},
 	} {
-		if _, err := decodeRaw(mustMarshalSpec(t, s)); err == nil {
-			t.Errorf("%s: decoded without error", name)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			got, err := w.runnerSpec(mustSend(t, c.in))
+			if err != nil || !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("runner spec\n%#v, %v\nwant\n%#v", got, err, c.want)
+			}
+		})
 	}
 }
 
-// decodeRaw reads a RunSpec message and decodes it as Worker.run does.
-func decodeRaw(data []byte) (wasmrun.Spec, error) {
-	ws, err := readSpec(data)
-	if err != nil {
-		return wasmrun.Spec{}, err
+// What the worker measured of a run reaches the gateway.
+func TestReport(t *testing.T) {
+	o := outcome{
+		Result: wasmrun.Result{OK: true, ExitCode: 3, Output: "out", Truncated: true, Error: "e", NotCompiled: true,
+			Instantiate: 4 * time.Millisecond, Run: 5 * time.Second},
+		fetch: 1, compile: 2, wait: 3, module: moduleFetched,
 	}
-	s, _, err := decodeSpec(ws)
-	return s, err
-}
-
-// FuzzDecodeSpec reads arbitrary bytes as a capnp message holding a
-// RunSpec: decoding must never panic, and what it accepts must be what the
-// message says.
-func FuzzDecodeSpec(f *testing.F) {
-	for _, s := range []wireSpec{
-		{id: "task1", module: hashModule[:], input: ptr(1), difficulty: ptr(3), args: []string{"a", "b"},
-			env: []string{"K=V", "A=B"}, stdin: []byte("stdin"), timeoutMs: 5000, memory: 1 << 20, maxOutput: 1 << 20},
-		{id: "t", module: hashModule[:]},
-		{id: "t", module: hashModule[:], args: []string{}},
-		{id: "t", module: hashModule[:], dirs: []string{"data", "out"}},
-		{module: hashModule[:5]},
-	} {
-		f.Add(mustMarshalSpec(f, s))
+	want := task.Outcome{OK: true, ExitCode: 3, Result: "out", Error: "e", Truncated: true,
+		Timing: task.Timing{Queue: 3, Fetch: 1, Compile: 2, Instantiate: 4 * time.Millisecond, Exec: 5 * time.Second}}
+	if got := o.report(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("report %+v, want %+v", got, want)
 	}
-	f.Add([]byte{})
-	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0})
-	f.Add([]byte{0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // one segment, a null root
-	f.Fuzz(func(t *testing.T, data []byte) {
-		ws, err := readSpec(data)
-		if err != nil {
-			return
-		}
-		s, dirs, err := decodeSpec(ws)
-		if err != nil {
-			return
-		}
-		if want, _ := texts(ws.Dirs()); !slices.Equal(dirs, want) {
-			t.Fatalf("dirs %q decoded as %q", want, dirs)
-		}
-		mod, _ := ws.Module()
-		if !bytes.Equal(s.Module[:], mod) {
-			t.Fatalf("module %x decoded as %x", mod, s.Module)
-		}
-		if (s.Input != nil) != ws.HasInput() || (s.Difficulty != nil) != ws.HasDifficulty() {
-			t.Fatalf("input %v, difficulty %v decoded from hasInput %v, hasDifficulty %v", s.Input, s.Difficulty, ws.HasInput(), ws.HasDifficulty())
-		}
-		if ws.HasArgs() != (s.Args != nil) {
-			t.Fatalf("args %#v decoded when HasArgs is %v", s.Args, ws.HasArgs())
-		}
-		if stdin, _ := ws.Stdin(); !bytes.Equal(stdin, s.Stdin) {
-			t.Fatalf("stdin %q decoded as %q", stdin, s.Stdin)
-		}
-	})
 }

@@ -202,41 +202,18 @@ func (w *Worker) drain(ch wire.Chan, self wire.Worker) {
 	}
 }
 
+// encodeOffer writes an offer of slots, with the capability self.
 func (w *Worker) encodeOffer(p wire.Chan_send_Params, self wire.Worker, slots int) error {
 	o, err := p.NewOffer()
 	if err != nil {
 		return err
 	}
-	if err := o.SetWorker(self); err != nil {
-		return err
-	}
-	free, err := o.NewFree()
-	if err != nil {
-		return err
-	}
-	free.SetSlots(uint32(slots))
-	free.SetMemory(w.cfg.Memory)
-	offered := w.cfg.offerLabels()
-	labels, err := o.NewLabels(int32(len(offered)))
-	if err != nil {
-		return err
-	}
-	for i, l := range offered {
-		if err := labels.Set(i, l); err != nil {
-			return err
-		}
-	}
-	hashes := w.runner.Cached()
-	cached, err := o.NewCached(int32(len(hashes)))
-	if err != nil {
-		return err
-	}
-	for i, h := range hashes {
-		if err := cached.Set(i, h[:]); err != nil {
-			return err
-		}
-	}
-	return o.SetVersion(version.Version)
+	return rpc.EncodeOffer(o, self, rpc.Offer{
+		Free:    rpc.Resources{Slots: slots, Memory: w.cfg.Memory},
+		Labels:  w.cfg.offerLabels(),
+		Cached:  w.Cached(),
+		Version: version.Version,
+	})
 }
 
 // Cached returns the hex sha256 of the modules the worker holds compiled,

@@ -1,0 +1,129 @@
+package rpc
+
+import (
+	"encoding/hex"
+	"math"
+	"time"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
+
+// Bounds of a RunSpec's limits, so that no value a peer sends overflows
+// into another meaning (a negative duration or size is "no limit" to the
+// runner).
+const (
+	maxTimeoutMs = uint64(math.MaxInt64 / int64(time.Millisecond))
+	maxOutput    = math.MaxInt32
+)
+
+// EncodeRunSpec writes s into dst, the wire's RunSpec. The timeout travels
+// in whole milliseconds; an empty Env, Stdin or Dirs travels as absent,
+// while Args keeps nil (no list) apart from empty (a list of none).
+func EncodeRunSpec(dst wire.RunSpec, s task.RunSpec) error {
+	mod, err := hex.DecodeString(s.Module)
+	if err != nil || len(mod) != 32 {
+		return malformed("runSpec", "module", "%q is not a sha256 in hex", s.Module)
+	}
+	switch {
+	case s.Timeout < 0:
+		return malformed("runSpec", "timeout", "%v is negative", s.Timeout)
+	case s.MaxOutput < 0 || s.MaxOutput > maxOutput:
+		return malformed("runSpec", "maxOutput", "%d out of range [0, %d]", s.MaxOutput, maxOutput)
+	}
+	if err := EncodeRunRef(dst, s.Ref); err != nil {
+		return err
+	}
+	if err := dst.SetModule(mod); err != nil {
+		return err
+	}
+	if s.Input != nil {
+		dst.SetHasInput(true)
+		dst.SetInput(*s.Input)
+	}
+	if s.Difficulty != nil {
+		dst.SetHasDifficulty(true)
+		dst.SetDifficulty(*s.Difficulty)
+	}
+	if s.Args != nil {
+		l, err := dst.NewArgs(int32(len(s.Args)))
+		if err != nil {
+			return err
+		}
+		for i, a := range s.Args {
+			if err := l.Set(i, a); err != nil {
+				return err
+			}
+		}
+	}
+	if err := setTexts(dst.NewEnv, s.Env); err != nil {
+		return err
+	}
+	if len(s.Stdin) > 0 {
+		if err := dst.SetStdin(s.Stdin); err != nil {
+			return err
+		}
+	}
+	dst.SetTimeoutMs(uint64(s.Timeout.Milliseconds()))
+	dst.SetMemory(s.Memory)
+	dst.SetMaxOutput(uint64(s.MaxOutput))
+	return setTexts(dst.NewDirs, s.Dirs)
+}
+
+// DecodeRunSpec reads a RunSpec a peer sent. It fails on a module hash
+// that is not 32 bytes, and on a timeout or output limit out of range
+// (ErrMalformed); what it returns owns its memory, not the message's.
+func DecodeRunSpec(src wire.RunSpec) (task.RunSpec, error) {
+	var s task.RunSpec
+	var err error
+	if s.Ref, err = DecodeRunRef(src); err != nil {
+		return task.RunSpec{}, err
+	}
+	mod, err := src.Module()
+	if err != nil {
+		return task.RunSpec{}, err
+	}
+	if len(mod) != 32 {
+		return task.RunSpec{}, malformed("runSpec", "module", "of %d bytes, not a sha256", len(mod))
+	}
+	s.Module = hex.EncodeToString(mod)
+	if src.TimeoutMs() > maxTimeoutMs {
+		return task.RunSpec{}, malformed("runSpec", "timeoutMs", "%d over %d", src.TimeoutMs(), maxTimeoutMs)
+	}
+	if src.MaxOutput() > maxOutput {
+		return task.RunSpec{}, malformed("runSpec", "maxOutput", "%d over %d", src.MaxOutput(), maxOutput)
+	}
+	s.Timeout = time.Duration(src.TimeoutMs()) * time.Millisecond
+	s.MaxOutput = int(src.MaxOutput())
+	s.Memory = src.Memory()
+	if src.HasInput() {
+		v := src.Input()
+		s.Input = &v
+	}
+	if src.HasDifficulty() {
+		v := src.Difficulty()
+		s.Difficulty = &v
+	}
+	if src.HasArgs() {
+		if s.Args, err = texts(src.Args()); err != nil {
+			return task.RunSpec{}, err
+		}
+		if s.Args == nil {
+			s.Args = []string{}
+		}
+	}
+	if s.Env, err = texts(src.Env()); err != nil {
+		return task.RunSpec{}, err
+	}
+	stdin, err := src.Stdin()
+	if err != nil {
+		return task.RunSpec{}, err
+	}
+	if len(stdin) > 0 {
+		s.Stdin = append([]byte(nil), stdin...)
+	}
+	if s.Dirs, err = texts(src.Dirs()); err != nil {
+		return task.RunSpec{}, err
+	}
+	return s, nil
+}
