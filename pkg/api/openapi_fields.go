@@ -86,7 +86,7 @@ func batchSchema(f *Field) map[string]any {
 	switch f.Kind {
 	case KindInt, KindBytes:
 		s = oneOf(map[string]any{"type": "integer"}, str)
-	case KindSeconds:
+	case KindSeconds, KindCores:
 		s = oneOf(map[string]any{"type": "number"}, str)
 	case KindModule:
 		s = moduleSchema()

@@ -30,6 +30,7 @@ type TaskRequest struct {
 	Env         []string      // K=V entries, the whole environment of a run
 	Stdin       []byte        // fed to the module's stdin; nil: none
 	Memory      uint64        // linear memory limit of a run, bytes; 0: the worker's
+	Cores       Millicores    // cores a run reserves on its worker; 0: none accounted
 	Retries     *int          // attempts after a lost worker; nil: the gateway's --retries
 	Priority    int           // higher runs first among due runs
 	Labels      []string      // labels a worker must offer to run the task
@@ -49,6 +50,7 @@ const (
 	KindArgs                     // a JSON array of strings, or repeated
 	KindFile                     // a file part of the form (a string in a batch)
 	KindModule                   // sha256:HEX
+	KindCores                    // cores, fractions allowed: 0.25, 1/16, 2, 250m (ParseCores)
 )
 
 // Field is one field of a task request. TaskFields lists them all.
@@ -167,6 +169,21 @@ var TaskFields = []Field{
 				return nil
 			}
 			return []string{strconv.FormatUint(r.Memory, 10)}
+		}},
+	{Name: "cores", Kind: KindCores, Usage: "cores a run reserves on its worker: 0.25, 1/16, 2 or 250m (default: none accounted)",
+		parse: func(r *TaskRequest, v []string) error {
+			c, err := ParseCores(v[0])
+			if err != nil {
+				return Invalid("cores", "%v", err)
+			}
+			r.Cores = c
+			return nil
+		},
+		format: func(r *TaskRequest) []string {
+			if r.Cores == 0 {
+				return nil
+			}
+			return []string{r.Cores.String()}
 		}},
 	{Name: "retries", Kind: KindInt, Usage: "attempts after a lost worker (default: the gateway's --retries)",
 		parse: func(r *TaskRequest, v []string) error {

@@ -42,6 +42,7 @@ type Task struct {
 	Args        []string  `json:"args,omitempty"`
 	Env         []string  `json:"env,omitempty"`
 	Memory      uint64    `json:"memory,omitempty"`
+	Cores       float64   `json:"cores,omitempty"` // cores a run reserves on its worker
 	Retries     int       `json:"retries"`
 	Priority    int       `json:"priority,omitempty"`
 	Labels      []string  `json:"labels,omitempty"`
@@ -115,12 +116,15 @@ type Worker struct {
 	Slots int    `json:"slots"`
 	Used  int    `json:"used"`
 	// Waiting: short runs given to it beyond its slots, waiting there.
-	Waiting int      `json:"waiting"`
-	Memory  uint64   `json:"memory"`
-	UsedMem uint64   `json:"memory_used"`
-	Labels  []string `json:"labels"`
-	Cached  []string `json:"cached"` // SHA-256 of the modules it holds compiled
-	Runs    int64    `json:"runs"`   // runs it was given since it joined
+	Waiting int    `json:"waiting"`
+	Memory  uint64 `json:"memory"`
+	UsedMem uint64 `json:"memory_used"`
+	// Cores it offers and those its runs reserve; 0 cores: not accounted.
+	Cores     float64  `json:"cores,omitempty"`
+	UsedCores float64  `json:"cores_used,omitempty"`
+	Labels    []string `json:"labels"`
+	Cached    []string `json:"cached"` // SHA-256 of the modules it holds compiled
+	Runs      int64    `json:"runs"`   // runs it was given since it joined
 }
 
 // Info describes a gateway (GET /info).

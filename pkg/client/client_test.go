@@ -58,7 +58,7 @@ func TestSubmitSendsEveryField(t *testing.T) {
 		Duration: 5 * time.Second, Start: time.Hour, Delay: 1500 * time.Millisecond, Repeats: 3,
 		Wasm: wasm.HashC, Input: ptr[int64](0), Difficulty: ptr[int64](3),
 		Args: []string{"a b", `"q"`}, Env: []string{"K=V", "E="}, Stdin: []byte("in"),
-		Memory: 64 << 20, Retries: ptr(0), Priority: 7, Labels: []string{"gpu", "eu"}, Dirs: []string{"data"},
+		Memory: 64 << 20, Cores: 250, Retries: ptr(0), Priority: 7, Labels: []string{"gpu", "eu"}, Dirs: []string{"data"},
 	}
 	got, err := c.Submit(ctx, s)
 	if err != nil {
@@ -67,7 +67,7 @@ func TestSubmitSendsEveryField(t *testing.T) {
 	want := api.Task{
 		ID: "task1", Description: "Hash puzzle", Status: task.Scheduled, Completions: 2,
 		Duration: 5, Start: 3600, Delay: 1.5, Repeats: 3, Input: ptr[int64](0), Difficulty: ptr[int64](3),
-		Args: s.Args, Env: s.Env, Memory: 64 << 20, Retries: 0, Priority: 7,
+		Args: s.Args, Env: s.Env, Memory: 64 << 20, Cores: 0.25, Retries: 0, Priority: 7,
 		Labels: []string{"gpu", "eu", "dir:data"}, Dirs: s.Dirs,
 	}
 	check := func(name string, got api.Task) {
@@ -76,7 +76,7 @@ func TestSubmitSendsEveryField(t *testing.T) {
 			got.Completions != want.Completions || got.Duration != want.Duration || got.Start != want.Start ||
 			got.Delay != want.Delay || got.Repeats != want.Repeats || *got.Input != *want.Input ||
 			*got.Difficulty != *want.Difficulty || !slices.Equal(got.Args, want.Args) ||
-			!slices.Equal(got.Env, want.Env) || got.Memory != want.Memory || got.Retries != want.Retries ||
+			!slices.Equal(got.Env, want.Env) || got.Memory != want.Memory || got.Cores != want.Cores || got.Retries != want.Retries ||
 			got.Priority != want.Priority || !slices.Equal(got.Labels, want.Labels) || !slices.Equal(got.Dirs, want.Dirs) ||
 			len(got.Runs) != 3 || len(got.Module) != 64 || got.Created.IsZero() {
 			t.Errorf("%s = %+v\nwant %+v", name, got, want)

@@ -25,6 +25,7 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	fs.IntVar(&cfg.Slots, "slots", cfg.Slots, "runs executed at once (default: number of cores)")
 	memory := fs.String("memory", "4GiB", "wasm memory for all runs together (bytes, or with KiB, MiB, GiB)")
 	runMem := fs.String("run-memory", "256MiB", "most memory one run may use")
+	fs.Var((*coresFlag)(&cfg.Cores), "cores", "CPU offered to runs that reserve some (a task's cores): 2, 1.5, 1/2 or 500m; 0: none (default: number of cores)")
 	moduleCache := fs.Int64("module-cache-mb", cfg.Runtime.ModuleCacheBytes>>20, "MiB of compiled modules kept in memory, least recently used dropped first (0: no limit)")
 	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish before they are handed back")
 	metrics := fs.String("metrics", "", "serve /metrics, /healthz and /readyz on this address (host:port) without a token, for Prometheus and probes (default: off)")

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
 	"github.com/shoalmesh/shoal/pkg/internal/store"
@@ -77,7 +78,7 @@ func decodeOffer(o wire.Offer) (sched.Offer, error) {
 	if err != nil {
 		return sched.Offer{}, err
 	}
-	return sched.Offer{Slots: d.Free.Slots, Memory: d.Free.Memory, Labels: d.Labels, Cached: d.Cached}, nil
+	return sched.Offer{Slots: d.Free.Slots, Memory: d.Free.Memory, Cores: api.Millicores(d.Free.Millicores), Labels: d.Labels, Cached: d.Cached}, nil
 }
 
 // moduleSource serves module bytes to workers that lack them.

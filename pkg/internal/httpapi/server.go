@@ -286,7 +286,8 @@ func (s *Server) workers(w http.ResponseWriter, _ *http.Request) {
 	out := make([]api.Worker, len(ws))
 	for i, x := range ws {
 		out[i] = api.Worker{ID: string(x.ID), Slots: x.Slots, Used: x.Used, Waiting: x.Waiting,
-			Memory: x.Memory, UsedMem: x.UsedMem, Labels: x.Labels, Cached: x.Cached, Runs: x.Runs}
+			Memory: x.Memory, UsedMem: x.UsedMem, Cores: x.Cores.Cores(), UsedCores: x.UsedCores.Cores(),
+			Labels: x.Labels, Cached: x.Cached, Runs: x.Runs}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -196,7 +196,8 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 		w.used++
 		w.runs++
 		w.usedMem += t.Spec.Memory
-		w.running[it.ref] = slot{memory: t.Spec.Memory, owner: t.Spec.Owner, short: short}
+		w.usedCPU += t.Spec.Cores
+		w.running[it.ref] = slot{memory: t.Spec.Memory, cores: t.Spec.Cores, owner: t.Spec.Owner, short: short}
 		if !short {
 			w.long++
 		}
@@ -232,8 +233,8 @@ const maxSkips = 64
 func (s *Scheduler) placeable(spec *task.Spec) bool {
 	for _, w := range s.workers {
 		idle := *w
-		idle.used, idle.usedMem, idle.long = 0, 0, 0
-		if idle.offer.Slots > 0 && idle.fits(spec.Labels, spec.Memory, false, 1) {
+		idle.used, idle.usedMem, idle.usedCPU, idle.long = 0, 0, 0, 0
+		if idle.offer.Slots > 0 && idle.fits(spec, false, 1) {
 			return true
 		}
 	}
@@ -245,7 +246,7 @@ func (s *Scheduler) placeable(spec *task.Spec) bool {
 func (s *Scheduler) place(spec *task.Spec, queue bool) *worker {
 	var best *worker
 	for _, w := range s.workers {
-		if w.fits(spec.Labels, spec.Memory, queue, s.cfg.Depth) && (best == nil || w.better(best, spec.Module)) {
+		if w.fits(spec, queue, s.cfg.Depth) && (best == nil || w.better(best, spec.Module)) {
 			best = w
 		}
 	}
@@ -277,6 +278,7 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 				w.long--
 			}
 			w.usedMem -= sl.memory
+			w.usedCPU -= sl.cores
 			s.freed(sl.owner)
 		}
 	}

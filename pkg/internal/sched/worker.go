@@ -1,6 +1,11 @@
 package sched
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
 
 // WorkerID names a worker; the gateway uses the worker's peer ID.
 type WorkerID string
@@ -9,6 +14,9 @@ type WorkerID string
 type Offer struct {
 	Slots  int
 	Memory uint64 // bytes for all its runs together; 0 = not accounted
+	// Cores is the CPU its runs may reserve together; runs that reserve
+	// none are not counted, and it takes no run that reserves some when 0.
+	Cores  api.Millicores
 	Labels []string
 	Cached []string // sha256 hex of modules it holds compiled
 }
@@ -19,12 +27,14 @@ type WorkerInfo struct {
 	Slots int
 	Used  int
 	// Waiting: short runs given to it beyond its slots (see short.go).
-	Waiting int
-	Memory  uint64
-	UsedMem uint64
-	Labels  []string
-	Cached  []string
-	Runs    int64
+	Waiting   int
+	Memory    uint64
+	UsedMem   uint64
+	Cores     api.Millicores
+	UsedCores api.Millicores
+	Labels    []string
+	Cached    []string
+	Runs      int64
 }
 
 type worker struct {
@@ -33,6 +43,7 @@ type worker struct {
 	used    int // runs it holds: at most its slots, or Depth per slot if all are short
 	long    int // runs it holds that are not short
 	usedMem uint64
+	usedCPU api.Millicores
 	labels  map[string]bool
 	cached  map[string]bool
 	// last is the assignment counter when this worker last got work; lower
@@ -46,6 +57,7 @@ type worker struct {
 // memory, and a place in its owner's count of runs executing at once.
 type slot struct {
 	memory uint64
+	cores  api.Millicores
 	owner  string
 	short  bool
 }
@@ -81,15 +93,20 @@ func (w *worker) room(short bool, depth int) int {
 	return w.free()
 }
 
-// fits reports whether the worker can take a run with these needs now.
-func (w *worker) fits(labels []string, memory uint64, short bool, depth int) bool {
+// fits reports whether the worker can take a run of spec now: room for
+// it, its memory and its cores within what the worker offers, and every
+// label it needs.
+func (w *worker) fits(spec *task.Spec, short bool, depth int) bool {
 	if w.room(short, depth) <= 0 {
 		return false
 	}
-	if memory > 0 && w.offer.Memory > 0 && w.usedMem+memory > w.offer.Memory {
+	if spec.Memory > 0 && w.offer.Memory > 0 && w.usedMem+spec.Memory > w.offer.Memory {
 		return false
 	}
-	for _, l := range labels {
+	if spec.Cores > 0 && w.usedCPU+spec.Cores > w.offer.Cores {
+		return false
+	}
+	for _, l := range spec.Labels {
 		if !w.labels[l] {
 			return false
 		}
@@ -133,7 +150,7 @@ func (w *worker) better(o *worker, module string) bool {
 func (w *worker) info() WorkerInfo {
 	return WorkerInfo{
 		ID: w.id, Slots: w.offer.Slots, Used: min(w.used, w.offer.Slots), Waiting: max(0, w.used-w.offer.Slots),
-		Memory: w.offer.Memory, UsedMem: w.usedMem,
+		Memory: w.offer.Memory, UsedMem: w.usedMem, Cores: w.offer.Cores, UsedCores: w.usedCPU,
 		Labels: slices.Clone(w.offer.Labels),
 		Cached: slices.Clone(w.offer.Cached),
 		Runs:   w.runs,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
@@ -58,7 +59,8 @@ func encodeTask(r *taskRecord) []byte {
 	// Fields added after the first release of the record follow, each read
 	// only when present (decoder.more), so older records still decode.
 	b = appendString(b, sp.Owner)
-	return appendStrings(b, sp.Dirs)
+	b = appendStrings(b, sp.Dirs)
+	return binary.AppendUvarint(b, uint64(sp.Cores))
 }
 
 func decodeTask(b []byte) (taskRecord, error) {
@@ -93,6 +95,9 @@ func decodeTask(b []byte) (taskRecord, error) {
 	}
 	if d.more() {
 		sp.Dirs = d.strings()
+	}
+	if d.more() {
+		sp.Cores = api.Millicores(d.uvarint())
 	}
 	if err := d.done(); err != nil {
 		return r, fmt.Errorf("decode task record: %w", err)

@@ -60,9 +60,13 @@ type Spec struct {
 	Env         []string // K=V
 	Stdin       []byte
 	Memory      uint64 // bytes; 0 = worker default
-	Retries     *int   // extra attempts after a lost worker; nil = gateway default
-	Priority    int    // higher runs first among due runs
-	Labels      []string
+	// Cores is what each run reserves on its worker, in thousandths of a
+	// core; a worker that offers cores takes runs only while they fit.
+	// 0 = not accounted.
+	Cores    api.Millicores
+	Retries  *int // extra attempts after a lost worker; nil = gateway default
+	Priority int  // higher runs first among due runs
+	Labels   []string
 	// Dirs names the worker directories the task's runs use, each mounted
 	// in the guest at /NAME (see DirLabel); nil = no file system at all.
 	Dirs []string
@@ -109,6 +113,8 @@ func (s *Spec) Validate() error {
 		return Invalid("labels", "more than %d labels", MaxLabels)
 	case len(s.Dirs) > MaxDirs:
 		return Invalid("dirs", "more than %d directories", MaxDirs)
+	case s.Cores > api.MaxCores*1000:
+		return Invalid("cores", "must be at most %d cores", api.MaxCores)
 	}
 	for _, e := range s.Env {
 		if k, _, ok := cut(e, '='); !ok || k == "" {

@@ -5,13 +5,17 @@ import (
 	goruntime "runtime"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
 )
 
 // Config is a worker's configuration.
 type Config struct {
-	Slots      int      // runs executed at once
-	Memory     uint64   // bytes of wasm memory for all runs together
+	Slots  int    // runs executed at once
+	Memory uint64 // bytes of wasm memory for all runs together
+	// Cores is the CPU offered to runs that reserve some (a task's cores);
+	// 0 offers none to account, and such runs go to other workers.
+	Cores      api.Millicores
 	Labels     []string // placement labels offered to the gateway
 	LogBytes   int      // output streamed back per run; the rest is dropped
 	MinBackoff time.Duration
@@ -34,6 +38,7 @@ func DefaultConfig() Config {
 	return Config{
 		Slots:        goruntime.NumCPU(),
 		Memory:       4 << 30,
+		Cores:        api.Millicores(goruntime.NumCPU() * 1000),
 		LogBytes:     1 << 20,
 		MinBackoff:   50 * time.Millisecond,
 		MaxBackoff:   2 * time.Second,

@@ -209,7 +209,7 @@ func (w *Worker) encodeOffer(p wire.Chan_send_Params, self wire.Worker, slots in
 		return err
 	}
 	return rpc.EncodeOffer(o, self, rpc.Offer{
-		Free:    rpc.Resources{Slots: slots, Memory: w.cfg.Memory},
+		Free:    rpc.Resources{Slots: slots, Memory: w.cfg.Memory, Millicores: int(w.cfg.Cores)},
 		Labels:  w.cfg.offerLabels(),
 		Cached:  w.Cached(),
 		Version: version.Version,

@@ -1,0 +1,54 @@
+package api
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Millicores counts CPU in thousandths of a core: 250 is a quarter core.
+type Millicores uint32
+
+// MaxCores bounds what a task may reserve and a worker may offer.
+const MaxCores = 1024
+
+// Cores is m in cores.
+func (m Millicores) Cores() float64 { return float64(m) / 1000 }
+
+// String writes m as ParseCores reads it: "0.25", "2".
+func (m Millicores) String() string { return strconv.FormatFloat(m.Cores(), 'f', -1, 64) }
+
+// ParseCores reads a number of cores as Hadean's configs write it: a
+// decimal ("0.25", "2"), a fraction ("1/16"), or millicores ("250m"). A
+// fraction of a millicore rounds up, so a reservation is never smaller
+// than asked; 0 means none. At most MaxCores.
+func ParseCores(x string) (Millicores, error) {
+	s := strings.TrimSpace(x)
+	bad := fmt.Errorf("%q is not a number of cores (like 0.25, 1/16, 2 or 250m)", x)
+	var cores float64
+	var err error
+	if num, den, ok := strings.Cut(s, "/"); ok {
+		n, err1 := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		d, err2 := strconv.ParseFloat(strings.TrimSpace(den), 64)
+		if err1 != nil || err2 != nil || !(d > 0) {
+			return 0, bad
+		}
+		cores = n / d
+	} else if m, ok := strings.CutSuffix(s, "m"); ok {
+		var n float64
+		n, err = strconv.ParseFloat(m, 64)
+		cores = n / 1000
+	} else {
+		cores, err = strconv.ParseFloat(s, 64)
+	}
+	switch {
+	case err != nil || math.IsNaN(cores) || math.IsInf(cores, 0):
+		return 0, bad
+	case cores < 0:
+		return 0, fmt.Errorf("must not be negative, got %s", s)
+	case cores > MaxCores:
+		return 0, fmt.Errorf("must be at most %d cores, got %s", MaxCores, s)
+	}
+	return Millicores(math.Ceil(cores*1000 - 1e-9)), nil
+}
