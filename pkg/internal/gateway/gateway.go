@@ -489,6 +489,15 @@ func (g *Gateway) Task(id string) (task.Task, error) {
 
 // Wait returns task id once it has ended, or as it is when ctx ends.
 func (g *Gateway) Wait(ctx context.Context, id string) (task.Task, error) {
+	return g.WaitRuns(ctx, id, -1)
+}
+
+// WaitRuns is Wait for a task with its latest n runs (all when n < 0).
+func (g *Gateway) WaitRuns(ctx context.Context, id string, n int) (task.Task, error) {
+	result := func() (task.Task, error) {
+		t, _, err := g.TaskRuns(id, n)
+		return t, err
+	}
 	for {
 		g.mu.Lock()
 		st, ok := g.sched.Status(id) // not a copy of every run at every change
@@ -498,11 +507,11 @@ func (g *Gateway) Wait(ctx context.Context, id string) (task.Task, error) {
 			return task.Task{}, fmt.Errorf("%w: %s", sched.ErrNotFound, id)
 		}
 		if st.Done() {
-			return g.Task(id)
+			return result()
 		}
 		select {
 		case <-ctx.Done():
-			return g.Task(id)
+			return result()
 		case <-changed:
 		}
 	}

@@ -69,8 +69,7 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), min(d, maxWait))
 		defer cancel()
 		rev = s.g.Revision() // before: the task is at least this new
-		t, err = s.g.Wait(ctx, id)
-		t.Runs = latest(t.Runs, runsOf(runs))
+		t, err = s.g.WaitRuns(ctx, id, runsOf(runs))
 	} else {
 		t, rev, err = s.g.TaskRuns(id, runsOf(runs))
 	}
