@@ -120,7 +120,7 @@ func TestOpenAPISchemasTakeTheTypes(t *testing.T) {
 		{"extra field", "Info", map[string]any{"peer_id": "p", "addrs": nil, "version": "v", "uptime": 3}, `"uptime" is not a property`},
 		{"string for int", "Health", map[string]any{"status": "ok", "role": "gateway", "workers": "2", "tasks": 0}, "not a number"},
 		{"float for int", "Health", map[string]any{"status": "ok", "role": "gateway", "workers": 2.5, "tasks": 0}, "not an integer"},
-		{"null for int", "Health", map[string]any{"status": "ok", "role": "gateway", "workers": nil, "tasks": 0}, "not nullable"},
+		{"null for int", "Worker", map[string]any{"id": "w", "slots": nil, "used": 0, "waiting": 0, "memory": 0, "memory_used": 0, "labels": nil, "cached": nil, "runs": 0}, "not nullable"},
 		{"bad time", "LogEntry", map[string]any{"seq": 1, "time": "yesterday", "run": 0, "attempt": 0, "stream": "stdout", "data": ""}, "not a date-time"},
 		{"negative memory", "Worker", map[string]any{"id": "w", "slots": 1, "used": 0, "waiting": 0, "memory": -1, "memory_used": 0, "labels": nil, "cached": nil, "runs": 0}, "minimum"},
 	}

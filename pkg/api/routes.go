@@ -128,7 +128,7 @@ var Routes = []Route{
 	{Method: "GET", Path: "/info", Summary: "The gateway's peer ID, addresses and version",
 		Status: http.StatusOK, Answer: Info{}, Errors: []Code{CodeUnauthorized}},
 	{Method: "GET", Path: "/healthz", Summary: "Liveness: the process is alive and serving",
-		Status: http.StatusOK, Answer: Health{}, Errors: []Code{CodeUnauthorized}},
+		Status: http.StatusOK, Answer: Health{}, Public: true},
 	{Method: "GET", Path: "/readyz", Summary: "Readiness: 200 when the gateway takes work, 503 while it starts or drains",
 		Status: http.StatusOK, Answer: Ready{},
 		Also:   []Answer{{Status: http.StatusServiceUnavailable, Body: Ready{}, Usage: "not ready, and why"}},

@@ -161,11 +161,17 @@ type BatchTask struct {
 const MaxBatch = 100_000
 
 // Health is the answer of GET /healthz: the process is alive and serving.
+// The endpoint needs no token; the counts are only in the answer to a
+// request the gateway would take anyway (one with a valid token, or any
+// when the gateway has none), so an anonymous prober learns nothing else.
 type Health struct {
-	Status  string `json:"status"` // "ok"
-	Role    string `json:"role"`   // "gateway" or "worker"
-	Workers int    `json:"workers"`
-	Tasks   int    `json:"tasks"`
+	Status string `json:"status"` // "ok"
+	Role   string `json:"role"`   // "gateway" or "worker"
+	// Workers and Tasks are counted only for a request with a valid token
+	// (or when the gateway has no tokens): without one, /healthz tells
+	// nothing.
+	Workers *int `json:"workers,omitempty"`
+	Tasks   *int `json:"tasks,omitempty"`
 }
 
 // Ready is the answer of GET /readyz: status "ready" (200), or "not

@@ -65,10 +65,46 @@ func New(baseURL string, hc *http.Client, opts ...Option) (*Client, error) {
 // URL is the gateway's base URL.
 func (c *Client) URL() string { return c.base }
 
-// Tasks lists all tasks in creation order.
+// Tasks lists all tasks in creation order, walking the task list a page
+// of api.MaxTaskLimit at a time.
 func (c *Client) Tasks(ctx context.Context) ([]api.Task, error) {
 	var out []api.Task
-	return out, c.do(ctx, http.MethodGet, "/tasks", nil, "", &out)
+	q := api.TaskQuery{Limit: api.MaxTaskLimit, Order: api.OrderAsc}
+	for {
+		page, next, err := c.TaskPage(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		if next == q.After {
+			return nil, fmt.Errorf("GET %s/tasks: the gateway gave the same next page again", c.base)
+		}
+		q.After = next
+	}
+}
+
+// TaskPage returns one page of the task list (newest first unless q says
+// otherwise) and the cursor of the next page, "" after the last: pass it
+// as q.After, with the rest of q unchanged, for the next page. With
+// q.Status a page may be short, even empty, and still have a next one.
+func (c *Client) TaskPage(ctx context.Context, q api.TaskQuery) ([]api.Task, string, error) {
+	path := "/tasks"
+	if v := q.Values().Encode(); v != "" {
+		path += "?" + v
+	}
+	resp, err := c.send(ctx, http.MethodGet, path, nil, "")
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	var out []api.Task
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, "", fmt.Errorf("GET %s: reading the gateway's answer: %w", c.base+path, err)
+	}
+	return out, resp.Header.Get(api.HeaderNextCursor), nil
 }
 
 // Task returns one task.

@@ -129,6 +129,27 @@ func TestTasksCancel(t *testing.T) {
 		t.Errorf("Tasks() = %v, want creation order %v", got, ids)
 	}
 
+	// The same, a page of one at a time, newest first.
+	var pages []string
+	q := api.TaskQuery{Limit: 1}
+	for {
+		page, next, err := c.TaskPage(ctx, q)
+		if err != nil || len(page) != 1 {
+			t.Fatalf("TaskPage(%+v) = %v, %v", q, page, err)
+		}
+		pages = append(pages, page[0].ID)
+		if next == "" {
+			break
+		}
+		q.After = next
+	}
+	if want := []string{"b", "a", "c"}; !slices.Equal(pages, want) {
+		t.Errorf("pages of one: %v, want %v", pages, want)
+	}
+	if _, _, err := c.TaskPage(ctx, api.TaskQuery{Limit: api.MaxTaskLimit + 1}); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("a limit over the maximum: %v, want an invalid-request error", err)
+	}
+
 	tv, err := c.Cancel(ctx, "a")
 	if err != nil {
 		t.Fatal(err)

@@ -4,16 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/client"
 )
 
 func runTasks(ctx context.Context, e *env, args []string) int {
-	const usage = "tasks [--json] [--gateway URL]"
+	const usage = "tasks [--limit N] [--status S,...] [--all] [--json] [--gateway URL]"
 	fs := newFlags(e, "tasks", usage)
 	gw := gatewayFlag(fs)
 	asJSON := fs.Bool("json", false, "print the tasks as a JSON array")
+	limit := fs.Int("limit", api.DefaultTaskLimit, fmt.Sprintf("list the newest N tasks (1 to %d)", api.MaxTaskLimit))
+	status := fs.String("status", "", "only tasks of these statuses, comma-separated: "+statusNames())
+	all := fs.Bool("all", false, "list every task, not only the newest --limit")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitParse(err)
@@ -21,11 +28,15 @@ func runTasks(ctx context.Context, e *env, args []string) int {
 	if code := positionals(e, "tasks", usage, pos); code != 0 {
 		return code
 	}
+	q, err := api.ParseTaskQuery(url.Values{api.ParamLimit: {strconv.Itoa(*limit)}, api.ParamStatus: {*status}})
+	if err != nil {
+		return usageError(e, "tasks", usage, "--%v", err)
+	}
 	c, code := connect(e, "tasks", gw)
 	if c == nil {
 		return code
 	}
-	ts, err := c.Tasks(ctx)
+	ts, more, err := listTasks(ctx, c, q, *all)
 	if err != nil {
 		return failed(e, "tasks", "", err)
 	}
@@ -34,12 +45,55 @@ func runTasks(ctx context.Context, e *env, args []string) int {
 			ts = []api.Task{}
 		}
 		_ = printJSON(e.stdout, ts)
-		return 0
-	}
-	if len(ts) == 0 {
+	} else if len(ts) == 0 && *status == "" {
 		fmt.Fprintf(e.stderr, "no tasks at %s; submit one with `shoal submit FILE.wasm`\n", c.URL())
-		return 0
+	} else if len(ts) == 0 {
+		fmt.Fprintf(e.stderr, "no %s tasks at %s\n", *status, c.URL())
+	} else {
+		printTasks(e, ts)
 	}
+	if more {
+		fmt.Fprintf(e.stderr, "(the newest %d; --all lists every one)\n", len(ts))
+	}
+	return 0
+}
+
+// listTasks lists the tasks q asks for, in creation order: every one with
+// all, else the newest q.Limit, and whether there are more. A page with
+// statuses may be short (the gateway looks at so many tasks a page), so
+// pages are followed until the limit is reached.
+func listTasks(ctx context.Context, c *client.Client, q api.TaskQuery, all bool) ([]api.Task, bool, error) {
+	if all {
+		q.Limit, q.Order = api.MaxTaskLimit, api.OrderAsc
+	}
+	want := q.Limit
+	var out []api.Task
+	for {
+		page, next, err := c.TaskPage(ctx, q)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, page...)
+		if !all && len(out) >= want {
+			more := next != "" || len(out) > want
+			out = out[:want]
+			slices.Reverse(out) // newest first: shown oldest first, as --all
+			return out, more, nil
+		}
+		if next == "" {
+			if !all {
+				slices.Reverse(out)
+			}
+			return out, false, nil
+		}
+		q.After = next
+		if !all {
+			q.Limit = min(want-len(out), api.MaxTaskLimit)
+		}
+	}
+}
+
+func printTasks(e *env, ts []api.Task) {
 	tw := newTable(e.stdout)
 	fmt.Fprintln(tw, "ID\tSTATUS\tRUNS\tCOMPLETIONS\tRESULT\tCREATED")
 	for _, tv := range ts {
@@ -48,7 +102,15 @@ func runTasks(ctx context.Context, e *env, args []string) int {
 			orDash(oneLine(tv.Result, 40)), formatCreated(tv.Created))
 	}
 	tw.Flush()
-	return 0
+}
+
+// statusNames lists the statuses a task may have.
+func statusNames() string {
+	s := make([]string, len(api.Statuses))
+	for i, x := range api.Statuses {
+		s[i] = string(x)
+	}
+	return strings.Join(s, ", ")
 }
 
 func runTask(ctx context.Context, e *env, args []string) int {

@@ -113,6 +113,24 @@ func TestTasksTaskCancel(t *testing.T) {
 		t.Errorf("t2 = %+v", t2)
 	}
 
+	// The newest --limit, of --status, or --all.
+	r = shoal(t, "tasks", "--limit", "1", gw)
+	r.want(t, 0, []string{"t2  "}, []string{"(the newest 1; --all lists every one)"})
+	if strings.Contains(r.stdout, "t1") {
+		t.Errorf("tasks --limit 1 lists t1:\n%s", r.stdout)
+	}
+	mustUnmarshal(t, shoal(t, "tasks", "--status", "scheduled,running", "--json", gw).stdout, &list)
+	if len(list) != 1 || list[0].ID != "t1" {
+		t.Errorf("tasks --status scheduled,running = %+v, want t1", list)
+	}
+	mustUnmarshal(t, shoal(t, "tasks", "--all", "--limit", "1", "--json", gw).stdout, &list)
+	if len(list) != 2 || list[0].ID != "t1" {
+		t.Errorf("tasks --all = %+v, want t1 then t2", list)
+	}
+	shoal(t, "tasks", "--status", "failed", gw).want(t, 0, nil, []string{"no failed tasks at " + url})
+	shoal(t, "tasks", "--limit", "0", gw).want(t, 2, nil, []string{"shoal: tasks: --limit: \"0\" is not a number from 1 to 1000"})
+	shoal(t, "tasks", "--status", "done", gw).want(t, 2, nil, []string{"shoal: tasks: --status: \"done\" is not a status"})
+
 	shoal(t, "task", "t1", gw).want(t, 0, []string{"id:", "t1", "description:  Hash puzzle", "status:", "scheduled",
 		"0/3 done", "input:", "difficulty:", "RUN  WORKER", "EXIT"}, nil)
 	var one api.Task

@@ -106,6 +106,9 @@ func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gatewa
 		reserved: make(map[string]int),
 	}
 	g.setQuotasLocked(cfg.Quotas)
+	// Revisions start from the clock, so that a restarted gateway's do not
+	// repeat its predecessor's (they would, counted from 0).
+	g.sched.SetRevision(uint64(time.Now().UnixMicro()))
 	if err := g.restore(); err != nil {
 		return nil, err
 	}
@@ -484,6 +487,15 @@ func (g *Gateway) Task(id string) (task.Task, error) {
 
 // Wait returns task id once it has ended, or as it is when ctx ends.
 func (g *Gateway) Wait(ctx context.Context, id string) (task.Task, error) {
+	return g.WaitRuns(ctx, id, -1)
+}
+
+// WaitRuns is Wait for a task with its latest n runs (all when n < 0).
+func (g *Gateway) WaitRuns(ctx context.Context, id string, n int) (task.Task, error) {
+	result := func() (task.Task, error) {
+		t, _, err := g.TaskRuns(id, n)
+		return t, err
+	}
 	for {
 		g.mu.Lock()
 		st, ok := g.sched.Status(id) // not a copy of every run at every change
@@ -493,22 +505,43 @@ func (g *Gateway) Wait(ctx context.Context, id string) (task.Task, error) {
 			return task.Task{}, fmt.Errorf("%w: %s", sched.ErrNotFound, id)
 		}
 		if st.Done() {
-			return g.Task(id)
+			return result()
 		}
 		select {
 		case <-ctx.Done():
-			return g.Task(id)
+			return result()
 		case <-changed:
 		}
 	}
 }
 
-// Tasks lists all tasks in creation order.
-func (g *Gateway) Tasks() []task.Task {
+// TaskPage copies one page of the task list (see sched.Page) and returns
+// the sequence the next page starts after (0: none) and the revision the
+// page is of. It holds the dispatch lock while it copies the page's tasks
+// only, whatever the number of tasks.
+func (g *Gateway) TaskPage(q sched.PageQuery) (page []task.Task, next, rev uint64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.sched.Tasks()
+	page, next = g.sched.Page(q)
+	return page, next, g.sched.Revision()
 }
+
+// TaskRuns returns the task with that id holding its latest n runs (all
+// when n < 0), and the revision it is of.
+func (g *Gateway) TaskRuns(id string, n int) (task.Task, uint64, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t, ok := g.sched.TaskRuns(id, n)
+	if !ok {
+		return task.Task{}, 0, fmt.Errorf("%w: %s", sched.ErrNotFound, id)
+	}
+	return t, g.sched.Revision(), nil
+}
+
+// Revision is a number that changes whenever a task does (see
+// sched.Scheduler.Revision); it takes no lock, so a reader asks it to learn
+// whether anything changed without waiting for dispatching.
+func (g *Gateway) Revision() uint64 { return g.sched.Revision() }
 
 // Cancel cancels a task, records it, and stops its running attempts.
 func (g *Gateway) Cancel(id string) (task.Task, error) {

@@ -80,7 +80,6 @@ func TestEveryEndpointNeedsAToken(t *testing.T) {
 		{"PUT", "/modules", func() (string, []byte) { return "application/wasm", wasm.Hello }, 201},
 		{"GET", "/workers", nil, 200},
 		{"GET", "/info", nil, 200},
-		{"GET", "/healthz", nil, 200},
 		{"GET", "/readyz", nil, 200},
 		{"GET", "/metrics", nil, 200},
 		{"DELETE", "/tasks/a", nil, 200},
@@ -127,7 +126,7 @@ func TestEveryEndpointNeedsAToken(t *testing.T) {
 }
 
 // --metrics serves /metrics, /healthz and /readyz without a token; the
-// main API's still need one.
+// main API's still need one, but for /healthz.
 func TestMetricsOnSeparateAddressWithoutAuth(t *testing.T) {
 	m := meshtest.Start(t, meshtest.Options{Tokens: MustTokens(t, aliceToken), Metrics: true})
 	for _, c := range []struct {
@@ -140,7 +139,7 @@ func TestMetricsOnSeparateAddressWithoutAuth(t *testing.T) {
 		{m.Metrics.URL + "/tasks", "no such endpoint", 404},
 		{m.Metrics.URL + "/info", "no such endpoint", 404},
 		{m.URL + "/metrics", "bearer token", 401},
-		{m.URL + "/healthz", "bearer token", 401},
+		{m.URL + "/healthz", `"ok"`, 200}, // see TestHealthzNeedsNoToken
 		{m.URL + "/readyz", "bearer token", 401},
 	} {
 		if code, _, b := doAuth(t, "GET", c.url, "", "", nil); code != c.code || !strings.Contains(string(b), c.has) {
@@ -334,3 +333,28 @@ func getTaskAuth(tb testing.TB, url, id, token string) api.Task {
 
 // hashCHex is the sha256 of wasm.HashC, the module of the `hash` part.
 var hashCHex = func() string { s := sha256.Sum256(wasm.HashC); return hex.EncodeToString(s[:]) }()
+
+// /healthz answers anyone, and tells the counts only to a request with a
+// valid token (or to anyone when the API has no tokens).
+func TestHealthzNeedsNoToken(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Tokens: MustTokens(t, aliceToken), Metrics: true})
+	open := meshtest.Start(t, meshtest.Options{})
+	for _, c := range []struct {
+		url, auth, want string
+	}{
+		{m.URL + "/healthz", "", `{"status":"ok","role":"gateway"}`},
+		{m.URL + "/healthz", bearer("mallory-0123456789abcdef"), `{"status":"ok","role":"gateway"}`},
+		{m.Metrics.URL + "/healthz", "", `{"status":"ok","role":"gateway"}`},
+		{m.URL + "/healthz", bearer(aliceToken), `{"status":"ok","role":"gateway","workers":0,"tasks":0}`},
+		{open.URL + "/healthz", "", `{"status":"ok","role":"gateway","workers":0,"tasks":0}`},
+	} {
+		code, _, b := doAuth(t, "GET", c.url, c.auth, "", nil)
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, b); code != 200 || err != nil || compact.String() != c.want {
+			t.Errorf("GET %s (%q): %d %s, want 200 %s", c.url, c.auth, code, b, c.want)
+		}
+	}
+	if code, _, _ := doAuth(t, "POST", m.URL+"/healthz", "", "", nil); code != 405 {
+		t.Errorf("POST /healthz: %d, want 405", code)
+	}
+}

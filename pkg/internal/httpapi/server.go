@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +67,10 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if dashboard.Owns(r) { // the page and its files hold no data: no token
 		dashboard.Handler().ServeHTTP(w, r)
+		return
+	}
+	if r.URL.Path == "/healthz" { // tells nothing without a token: see healthz
+		route(s.mux, w, r)
 		return
 	}
 	authed, err := s.authenticate(r)
@@ -137,41 +142,10 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, s.view(t))
 }
 
-// view is the API's view of t.
-func (s *Server) view(t task.Task) api.Task { return viewOf(t, s.g.TaskTimeout()) }
-
-func (s *Server) listTasks(w http.ResponseWriter, _ *http.Request) {
-	ts := s.g.Tasks()
-	out := make([]api.Task, len(ts))
-	for i, t := range ts {
-		out[i] = s.view(t)
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// getTask returns a task; with ?wait=S it first waits up to S seconds for
-// the task to end.
-func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	var t task.Task
-	var err error
-	if x := r.URL.Query().Get("wait"); x != "" {
-		d, perr := api.ParseSecondsField("wait", x)
-		if perr != nil {
-			s.fail(w, r, perr)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), min(d, maxWait))
-		defer cancel()
-		t, err = s.g.Wait(ctx, id)
-	} else {
-		t, err = s.g.Task(id)
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.view(t))
+// view is the API's view of t, with its latest api.DefaultRuns runs.
+func (s *Server) view(t task.Task) api.Task {
+	t.Runs = latest(t.Runs, api.DefaultRuns)
+	return viewOf(t, s.g.TaskTimeout())
 }
 
 func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) {
@@ -292,13 +266,21 @@ func (s *Server) workers(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// info answers the gateway's identity, and in HeaderRevision the tasks'
+// revision, so a client learns whether anything changed without a list.
 func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set(api.HeaderRevision, strconv.FormatUint(s.g.Revision(), 10))
 	writeJSON(w, http.StatusOK, s.g.Info())
 }
 
 // healthz says the gateway's process is alive and serving (see /readyz
-// for whether it takes work).
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	c := s.g.Counts()
-	writeJSON(w, http.StatusOK, api.Health{Status: "ok", Role: "gateway", Workers: c.Workers, Tasks: c.Tasks})
+// for whether it takes work), to anyone; the counts only to a request the
+// API would take.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	h := api.Health{Status: "ok", Role: "gateway"}
+	if _, err := s.checkToken(r); err == nil {
+		c := s.g.Counts()
+		h.Workers, h.Tasks = &c.Workers, &c.Tasks
+	}
+	writeJSON(w, http.StatusOK, h)
 }

@@ -42,6 +42,7 @@ func (s *Scheduler) Restore(now time.Time, t task.Task) error {
 	tp := &t
 	s.tasks[t.Spec.ID] = tp
 	s.order = append(s.order, tp)
+	s.touch()
 	canceled := t.Status == task.Canceled
 	for i := range tp.Runs {
 		r := &tp.Runs[i]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/internal/task"
@@ -79,6 +80,9 @@ type Scheduler struct {
 	owners     map[string]*owner
 	maxRunning map[string]int
 	estimates  estimates // how long runs of each module take
+	// rev counts changes of tasks (see Revision); atomic, so that readers
+	// can tell whether anything changed without the owner's lock.
+	rev atomic.Uint64
 }
 
 // New returns an empty scheduler.
@@ -107,6 +111,7 @@ func (s *Scheduler) SubmitTask(t *task.Task) (task.Task, error) {
 	now := t.Created
 	s.tasks[spec.ID] = t
 	s.order = append(s.order, t)
+	s.touch()
 	for i := range t.Runs {
 		s.push(now, t, i, t.Runs[i].Due)
 	}
@@ -118,6 +123,7 @@ func (s *Scheduler) SubmitTask(t *task.Task) (task.Task, error) {
 func (s *Scheduler) push(now time.Time, t *task.Task, i int, due time.Time) {
 	s.seq++
 	s.pending++
+	s.touch()
 	s.owner(t.Spec.Owner).pending++
 	it := item{ref: RunRef{Task: t.Spec.ID, Index: i, Attempt: t.Runs[i].Attempt}, due: due, priority: t.Spec.Priority, seq: s.seq}
 	if due.After(now) {
@@ -152,6 +158,7 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 			continue // canceled or superseded
 		}
 		t.SetRunStatus(it.ref.Index, task.Queued)
+		s.touch()
 		heap.Push(&s.ready, it)
 	}
 	if s.ready.Len() == 0 || !s.anyRoom() {
@@ -202,6 +209,7 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 			w.long++
 		}
 		t.SetRunStatus(it.ref.Index, task.Running)
+		s.touch()
 		r.Worker = string(w.id)
 		r.Started = now
 		r.Timing = task.Timing{Queue: now.Sub(r.Due)}
@@ -300,6 +308,7 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 		s.push(now, t, ref.Index, now.Add(s.backoff(r.Attempt)))
 		return true
 	}
+	s.touch()
 	r.Ended = now
 	r.ExitCode = o.ExitCode
 	r.Result = o.Result
@@ -339,6 +348,7 @@ func (s *Scheduler) Cancel(now time.Time, id string) ([]Dispatch, error) {
 	if t.Status.Done() {
 		return nil, fmt.Errorf("%w: %s is %s", ErrDone, id, t.Status)
 	}
+	s.touch()
 	var running []Dispatch
 	for i := range t.Runs {
 		r := &t.Runs[i]

@@ -96,3 +96,16 @@ func (t *Task) Clone() Task {
 	c.Runs = append([]Run(nil), t.Runs...)
 	return c
 }
+
+// CloneLatest is Clone with only the latest n runs (the last n by index),
+// for a view of a task that may have a million runs; n < 0 copies all.
+// The copy is for reading: its Runs no longer start at index 0.
+func (t *Task) CloneLatest(n int) Task {
+	from := 0
+	if n >= 0 && n < len(t.Runs) {
+		from = len(t.Runs) - n
+	}
+	c := *t
+	c.Runs = append(make([]Run, 0, len(t.Runs)-from), t.Runs[from:]...)
+	return c
+}

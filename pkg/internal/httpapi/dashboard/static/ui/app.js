@@ -4,8 +4,8 @@
 
 import { APIError, forgetToken, getJSON, readEvents, request, token } from './api.js';
 
-// How many tasks the list shows, newest first; GET /tasks returns them all.
-const listLimit = 200;
+// How many tasks the list shows, newest first: the one page it fetches.
+const listLimit = 50;
 // How many runs and log entries a task's page keeps in the document.
 const runLimit = 500;
 const logLimit = 5000;
@@ -221,19 +221,25 @@ function taskRow(t) {
   );
 }
 
+// tasksView shows the newest listLimit tasks (of the chosen status), one
+// page of GET /tasks. It asks every second with the ETag of the page it
+// has: the gateway answers 304, without a body, until a task changes, so
+// an idle list costs a few hundred bytes a second however many tasks the
+// gateway holds. The text filter looks at the shown page only.
 function tasksView() {
   const rows = new Map(); // id -> {tr, sig}: unchanged rows are kept as they are
   const filter = $('task-filter');
   const status = $('task-status');
   const left = new AbortController(); // ends the request under way on leaving
-  let all = [];
+  let page = [];
+  let more = false; // the gateway has older tasks than the page
+  let etag = '';
+  let asked = ''; // the query the page and its ETag are of
   $('tasks').replaceChildren();
   const render = () => {
     const q = filter.value.trim().toLowerCase();
-    const st = status.value;
-    const match = all.filter((t) => (!st || t.status === st) && (!q ||
-      [t.id, t.description, t.module, t.result, t.owner || ''].some((s) => s.toLowerCase().includes(q))));
-    const shown = match.slice(-listLimit).reverse();
+    const shown = page.filter((t) => !q ||
+      [t.id, t.description, t.module, t.result, t.owner || ''].some((s) => s.toLowerCase().includes(q)));
     const tbody = $('tasks');
     const keep = new Set();
     let prev = null;
@@ -257,23 +263,37 @@ function tasksView() {
         rows.delete(id);
       }
     }
-    let count = `${shown.length} of ${match.length}`;
-    if (match.length !== all.length) count += ` matching (${all.length} in all)`;
-    if (shown.length < match.length) count += `, newest first`;
-    $('task-count').textContent = all.length ? count : '';
-    $('tasks-empty').hidden = all.length > 0;
+    const what = status.value ? `${status.value} ` : '';
+    let count = more ? `the newest ${page.length} ${what}tasks` : `${page.length} ${what}task${page.length === 1 ? '' : 's'}`;
+    if (shown.length !== page.length) count = `${shown.length} matching of ${count}`;
+    $('task-count').textContent = page.length ? count : '';
+    $('tasks-empty').hidden = page.length > 0 || status.value !== '';
   };
-  const p = poller(async () => {
-    all = await getJSON('tasks', { signal: left.signal });
+  const load = async () => {
+    let path = `tasks?limit=${listLimit}`;
+    if (status.value) path += '&status=' + encodeURIComponent(status.value);
+    const headers = {};
+    if (path === asked && etag) headers['If-None-Match'] = etag;
+    // no-store: the page, not the browser's cache, decides what it has.
+    const res = await request(path, { signal: left.signal, headers, cache: 'no-store' });
+    if (res.status === 304) return;
+    const body = await res.json().catch(() => ({ error: `HTTP ${res.status}: not JSON` }));
+    if (!res.ok) throw new APIError(res.status, body);
+    page = body;
+    more = res.headers.has('X-Next-Cursor');
+    etag = res.headers.get('ETag') || '';
+    asked = path;
     render();
-  }, 1000);
+  };
+  const p = poller(load, 1000);
+  const onStatus = () => p.now();
   filter.addEventListener('input', render);
-  status.addEventListener('change', render);
+  status.addEventListener('change', onStatus);
   return () => {
     p.stop();
     left.abort();
     filter.removeEventListener('input', render);
-    status.removeEventListener('change', render);
+    status.removeEventListener('change', onStatus);
   };
 }
 
@@ -373,7 +393,7 @@ function taskView(id) {
   let p = null;
   const load = async () => {
     try {
-      const t = await getJSON(taskPath(id), { signal: left.signal });
+      const t = await getJSON(`${taskPath(id)}?runs=${runLimit}`, { signal: left.signal }); // the runs it shows
       renderTask(t);
       if (isDone(t.status)) p.stop(); // an ended task changes no more
     } catch (err) {

@@ -1,0 +1,150 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
+
+// listTasks serves one page of the task list (see api/page.go). A request
+// whose If-None-Match holds the current revision's ETag is answered 304
+// without taking the dispatch lock: nothing changed since its page.
+func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
+	q, err := api.ParseTaskQuery(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	after, ok := decodeCursor(q.After)
+	if !ok {
+		s.fail(w, r, api.Invalid(api.ParamAfter, "%q is not a cursor of this gateway's task list: pass back the %s of the page before", q.After, api.HeaderNextCursor))
+		return
+	}
+	if notModified(w, r, s.g.Revision()) {
+		return
+	}
+	page, next, rev := s.g.TaskPage(sched.PageQuery{
+		After: after, Asc: q.Order == api.OrderAsc, Limit: q.Limit,
+		Match: statusIn(q.Status), Budget: api.ScanBudget, Runs: runsOf(q.Runs),
+	})
+	setRevision(w, rev)
+	if next != 0 {
+		q.After = encodeCursor(next)
+		w.Header().Set(api.HeaderNextCursor, q.After)
+		w.Header().Set("Link", "</tasks?"+q.Values().Encode()+`>; rel="next"`)
+	}
+	out := make([]api.Task, len(page))
+	for i, t := range page {
+		out[i] = viewOf(t, s.g.TaskTimeout())
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// getTask returns a task with its latest runs (?runs=N, else up to
+// api.DefaultRuns); with ?wait=S it first waits up to S seconds for the
+// task to end.
+func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	runs, err := api.ParseRuns(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var t task.Task
+	var rev uint64
+	if x := r.URL.Query().Get("wait"); x != "" {
+		d, perr := api.ParseSecondsField("wait", x)
+		if perr != nil {
+			s.fail(w, r, perr)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), min(d, maxWait))
+		defer cancel()
+		rev = s.g.Revision() // before: the task is at least this new
+		t, err = s.g.WaitRuns(ctx, id, runsOf(runs))
+	} else {
+		t, rev, err = s.g.TaskRuns(id, runsOf(runs))
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	setRevision(w, rev)
+	w.Header().Set(api.HeaderRunsTotal, strconv.Itoa(t.Spec.RunCount()))
+	writeJSON(w, http.StatusOK, viewOf(t, s.g.TaskTimeout()))
+}
+
+// runsOf is how many runs a task's view holds when asked for runs.
+func runsOf(runs *int) int {
+	if runs == nil {
+		return api.DefaultRuns // task.CloneLatest copies all of fewer
+	}
+	return *runs
+}
+
+// latest is the last n of runs.
+func latest(runs []task.Run, n int) []task.Run {
+	return runs[len(runs)-min(n, len(runs)):]
+}
+
+// statusIn matches the statuses given; nil when none are.
+func statusIn(st []api.Status) func(task.Status) bool {
+	if len(st) == 0 {
+		return nil
+	}
+	return func(s task.Status) bool { return slices.Contains(st, s) }
+}
+
+// setRevision tells the revision an answer is of, also as its ETag.
+func setRevision(w http.ResponseWriter, rev uint64) {
+	w.Header().Set(api.HeaderRevision, strconv.FormatUint(rev, 10))
+	w.Header().Set("ETag", etag(rev))
+	w.Header().Set("Cache-Control", "no-cache") // a cache asks again, with the ETag
+}
+
+func etag(rev uint64) string { return `"` + strconv.FormatUint(rev, 10) + `"` }
+
+// notModified answers 304 when r's If-None-Match names revision rev.
+func notModified(w http.ResponseWriter, r *http.Request, rev uint64) bool {
+	inm := r.Header.Get("If-None-Match")
+	if inm == "" {
+		return false
+	}
+	tag := etag(rev)
+	for _, x := range strings.Split(inm, ",") {
+		x = strings.TrimPrefix(strings.TrimSpace(x), "W/")
+		if x == tag || x == "*" {
+			setRevision(w, rev)
+			w.WriteHeader(http.StatusNotModified)
+			return true
+		}
+	}
+	return false
+}
+
+// A cursor is the sequence of the last task a page looked at, as a
+// uvarint in base64url: opaque to clients, which only pass it back.
+func encodeCursor(seq uint64) string {
+	return base64.RawURLEncoding.EncodeToString(binary.AppendUvarint(nil, seq))
+}
+
+// decodeCursor reads a cursor; "" is 0, the first page.
+func decodeCursor(c string) (uint64, bool) {
+	if c == "" {
+		return 0, true
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) > binary.MaxVarintLen64 {
+		return 0, false
+	}
+	seq, n := binary.Uvarint(b)
+	return seq, n == len(b) && seq > 0
+}

@@ -1,0 +1,72 @@
+package sched
+
+import "github.com/shoalmesh/shoal/pkg/internal/task"
+
+// The task list is read a page at a time, so that a reader holds the
+// owner's lock for the tasks of its page only, however many tasks there
+// are. s.order is the index: tasks in creation order, only ever appended
+// to, so a task's place in it (its sequence, from 1) names it for good,
+// and a page starts from a sequence in constant time.
+
+// PageQuery asks for one page of tasks.
+type PageQuery struct {
+	// After is the sequence of the task before the page, in the page's
+	// order; 0 starts from the oldest task (Asc) or the newest.
+	After uint64
+	Asc   bool // creation order; else newest first
+	Limit int  // tasks in the page, at least 1
+	// Match, when set, picks the tasks of the page by status; a page then
+	// looks at no more than Budget tasks (0: no bound).
+	Match  func(task.Status) bool
+	Budget int
+	// Runs is how many of each task's latest runs the copies hold; < 0
+	// is all of them.
+	Runs int
+}
+
+// Page copies the tasks of one page, and returns the sequence to continue
+// from (PageQuery.After of the next page), 0 when no task follows.
+func (s *Scheduler) Page(q PageQuery) (page []task.Task, next uint64) {
+	n := len(s.order)
+	i, step := int(min(q.After, uint64(n))), 1
+	if !q.Asc {
+		i, step = n-1, -1
+		if q.After > 0 && q.After <= uint64(n) {
+			i = int(q.After) - 2
+		}
+	}
+	limit := max(q.Limit, 1)
+	page = make([]task.Task, 0, min(limit, n))
+	for looked := 0; i >= 0 && i < n; i += step {
+		if len(page) == limit || (q.Match != nil && q.Budget > 0 && looked == q.Budget) {
+			return page, uint64(i - step + 1) // the sequence of the last task looked at
+		}
+		looked++
+		if t := s.order[i]; q.Match == nil || q.Match(t.Status) {
+			page = append(page, t.CloneLatest(q.Runs))
+		}
+	}
+	return page, 0
+}
+
+// TaskRuns returns a copy of the task with that id holding its latest n
+// runs (all when n < 0).
+func (s *Scheduler) TaskRuns(id string, n int) (task.Task, bool) {
+	t, ok := s.tasks[id]
+	if !ok {
+		return task.Task{}, false
+	}
+	return t.CloneLatest(n), true
+}
+
+// Revision is a number that changes whenever a task does: it is
+// submitted or restored, or one of its runs changes status. It may be
+// read at any time, without the serialization the rest needs, so that a
+// reader can tell a change cheaply.
+func (s *Scheduler) Revision() uint64 { return s.rev.Load() }
+
+// SetRevision makes r the current revision: the gateway starts from its
+// clock, so revisions of a restarted gateway do not repeat earlier ones.
+func (s *Scheduler) SetRevision(r uint64) { s.rev.Store(r) }
+
+func (s *Scheduler) touch() { s.rev.Add(1) }
