@@ -116,7 +116,7 @@ func TestFailures(t *testing.T) {
 
 	waitFor(t, 3*time.Minute, "all tasks done", func() bool { return doneCount(t, gw) == tasks })
 	var all []taskJSON
-	getJSON(t, gw+"/tasks", &all)
+	getJSON(t, gw+"/tasks?limit=1000", &all) // every task: 200, one page
 	if len(all) != tasks {
 		t.Fatalf("%d tasks after the restart, want %d", len(all), tasks)
 	}
@@ -144,7 +144,7 @@ func poolOf(t *testing.T, gw string) []workerJSON {
 
 func doneCount(t *testing.T, gw string) int {
 	var all []taskJSON
-	getJSON(t, gw+"/tasks", &all)
+	getJSON(t, gw+"/tasks?limit=1000", &all) // every task: 200, one page
 	n := 0
 	for _, tk := range all {
 		if tk.Status == "succeeded" || tk.Status == "failed" {

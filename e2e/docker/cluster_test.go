@@ -209,7 +209,7 @@ func (c *cluster) pool() map[string]workerJSON {
 
 func (c *cluster) tasks() []taskJSON {
 	var ts []taskJSON
-	c.getJSON("/tasks", &ts)
+	c.getJSON("/tasks?limit=1000", &ts) // every task (a page holds 100 by default)
 	return ts
 }
 
