@@ -1,0 +1,127 @@
+package preempt
+
+import (
+	"errors"
+	"fmt"
+)
+
+// The charge (see Instrument) is stack-neutral and has no locals:
+//
+//	global.get $b  i64.const N  i64.sub  global.set $b
+//	global.get $b  i64.const 0  i64.lt_s
+//	if  global.get $b  call $yield  global.set $b  end
+//
+// chargeHead is everything before N, chargeTail everything after it.
+
+// bodies rewrites function bodies for one module.
+type bodies struct {
+	yield      uint32 // the yield import's function index
+	chargeHead []byte
+	chargeTail []byte
+
+	counts []uint64 // per body: [0] outside loops, [k] the k-th loop
+	frames []int    // per open frame: its index in counts
+}
+
+func newBodies(yield, budget uint32) *bodies {
+	b := &bodies{yield: yield}
+	b.chargeHead = appendU32([]byte{0x23}, budget)
+	b.chargeHead = append(b.chargeHead, 0x42)
+	t := []byte{0x7d, 0x24}
+	t = appendU32(t, budget)
+	t = append(t, 0x23)
+	t = appendU32(t, budget)
+	t = append(t, 0x42, 0x00, 0x53, 0x04, 0x40, 0x23)
+	t = appendU32(t, budget)
+	t = append(t, 0x10)
+	t = appendU32(t, yield)
+	t = append(t, 0x24)
+	t = appendU32(t, budget)
+	b.chargeTail = append(t, 0x0b)
+	return b
+}
+
+// shift maps a function index of the original module to the instrumented
+// one's: yield takes the index of the first defined function.
+func (b *bodies) shift(fn uint32) uint32 {
+	if fn >= b.yield {
+		return fn + 1
+	}
+	return fn
+}
+
+func (b *bodies) charge(out []byte, n uint64) []byte {
+	out = append(out, b.chargeHead...)
+	out = appendS64(out, int64(max(n, 1)))
+	return append(out, b.chargeTail...)
+}
+
+// rewrite appends to out the instrumented form of one function body (its
+// locals and instructions, without the size before them).
+func (b *bodies) rewrite(out, body []byte) ([]byte, error) {
+	r := reader{b: body}
+	groups := r.u32()
+	for i := uint32(0); i < groups && r.err == nil; i++ {
+		r.skipLEB(5) // count
+		r.byte()     // value type
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("locals: %w", r.err)
+	}
+	out = append(out, body[:r.pos]...)
+	code := r.pos
+	if err := b.count(reader{b: body, pos: code}); err != nil {
+		return nil, err
+	}
+
+	r.pos = code
+	out = b.charge(out, b.counts[0])
+	copied, loops := code, 1
+	for !r.done() {
+		c, fn, fnAt := decode(&r)
+		switch c {
+		case funcRef:
+			out = append(out, body[copied:fnAt]...)
+			out = appendU32(out, b.shift(fn))
+			copied = r.pos
+		case loop:
+			out = append(out, body[copied:r.pos]...)
+			out = b.charge(out, b.counts[loops])
+			loops++
+			copied = r.pos
+		}
+	}
+	return append(out, body[copied:]...), r.err
+}
+
+// count fills b.counts for the instructions read by r: how many are
+// outside any loop, and how many directly in each loop (a nested loop's
+// own opcode counts for its parent, its body and end for itself).
+func (b *bodies) count(r reader) error {
+	b.counts = append(b.counts[:0], 0)
+	b.frames = append(b.frames[:0], 0)
+	for !r.done() {
+		if len(b.frames) == 0 {
+			return fmt.Errorf("byte %d: instructions after the function's end", r.pos)
+		}
+		c, _, _ := decode(&r)
+		cur := b.frames[len(b.frames)-1]
+		b.counts[cur]++
+		switch c {
+		case block:
+			b.frames = append(b.frames, cur)
+		case loop:
+			b.counts = append(b.counts, 0)
+			b.frames = append(b.frames, len(b.counts)-1)
+		case end:
+			b.frames = b.frames[:len(b.frames)-1]
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if len(b.frames) != 0 {
+		return errors.New("function body ends without end")
+	}
+	return nil
+}
