@@ -16,6 +16,8 @@ import (
 // bodies rewrites function bodies for one module.
 type bodies struct {
 	yield      uint32 // the yield import's function index
+	defined    uint32 // how many functions the module defines
+	named      bool   // a name section was written
 	chargeHead []byte
 	chargeTail []byte
 
@@ -23,8 +25,8 @@ type bodies struct {
 	frames []int    // per open frame: its index in counts
 }
 
-func newBodies(yield, budget uint32) *bodies {
-	b := &bodies{yield: yield}
+func newBodies(yield, defined, budget uint32) *bodies {
+	b := &bodies{yield: yield, defined: defined}
 	b.chargeHead = appendU32([]byte{0x23}, budget)
 	b.chargeHead = append(b.chargeHead, 0x42)
 	t := []byte{0x7d, 0x24}

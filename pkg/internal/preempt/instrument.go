@@ -110,7 +110,11 @@ func instrument(secs []section, size int) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("global section: %w", err)
 	}
-	b := newBodies(yield, globalImports+definedGlobals)
+	defined, err := vectorLen(find(secFunc))
+	if err != nil {
+		return nil, fmt.Errorf("function section: %w", err)
+	}
+	b := newBodies(yield, defined, globalImports+definedGlobals)
 	glob, err := b.addBudgetGlobal(find(secGlobal))
 	if err != nil {
 		return nil, fmt.Errorf("global section: %w", err)
@@ -150,6 +154,9 @@ func instrument(secs []section, size int) ([]byte, error) {
 		}
 	}
 	emit(len(order) + 1)
+	if !b.named {
+		out = appendSection(out, secCustom, b.nameSection())
+	}
 	return out, nil
 }
 
@@ -430,10 +437,14 @@ func (b *bodies) custom(p []byte) ([]byte, bool, error) {
 	switch {
 	case strings.HasPrefix(name, ".debug_"):
 		return nil, false, nil
+	case name == "name" && b.named:
+		return nil, false, nil // a second one: engines read the first
 	case name == "name":
 		out, err := b.names(p[:r.pos], p[r.pos:])
 		// Names are only for people: a malformed name section is dropped
-		// rather than refused, as engines ignore it.
+		// rather than refused, as engines ignore it (Instrument then adds
+		// one of its own).
+		b.named = err == nil
 		return out, err == nil, nil
 	}
 	return p, true, nil

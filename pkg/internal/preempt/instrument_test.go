@@ -153,6 +153,42 @@ func TestInstrumentKeepsNames(t *testing.T) {
 	}
 }
 
+// TestInstrumentNamesUnnamed: a function without a name gets "$N", N its
+// original index, which is how wazero shows it in a stack trace, so traps
+// read the same instrumented or not.
+func TestInstrumentNamesUnnamed(t *testing.T) {
+	for _, module := range []string{"count", "shift"} {
+		inst, err := Instrument(mustTestdata(t, module))
+		if err != nil {
+			t.Fatal(err)
+		}
+		icm, err := compile(inst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"count": "$0", "shift": "run"}[module]
+		if got := icm.ExportedFunctions()["run"].Name(); got != want {
+			t.Errorf("%s: run is named %q; want %q", module, got, want)
+		}
+	}
+	// No name section at all: one is added.
+	m := appendSection(bytes.Clone(header), secType, []byte{1, 0x60, 0, 0})
+	m = appendSection(m, secFunc, []byte{2, 0, 0})
+	m = appendSection(m, secExport, append(appendName([]byte{1}, "f"), 0, 1))
+	m = appendSection(m, secCode, []byte{2, 2, 0, 0x0b, 2, 0, 0x0b})
+	inst, err := Instrument(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	icm, err := compile(inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := icm.ExportedFunctions()["f"].Name(); got != "$1" {
+		t.Errorf("f is named %q; want $1", got)
+	}
+}
+
 // TestInstrumentSections: DWARF is dropped, other custom sections kept.
 func TestInstrumentSections(t *testing.T) {
 	wasm := mustTestdata(t, "count")
