@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -17,13 +18,30 @@ import (
 // is yield, which instrumented modules call when their fuel budget is spent
 // (see package preempt); the run's meter decides whether they go on.
 
-// grantChunk is the most fuel one yield grants, so the least often a run's
-// limits are checked. A fuel unit is one instruction counted statically;
-// measured on this machine (see BenchmarkYieldInterval), guest code runs
-// 0.6-2 units a nanosecond, so 1 Mi units is 0.5-1.7 ms between checks: the
-// time limit and runtime.GC are late by about that much at worst, and a
-// yield (a context check and a Gosched, ~100 ns) costs under 0.01%.
-const grantChunk = 1 << 20
+// How much fuel yield grants. A fuel unit is one instruction counted
+// statically (per call and per loop iteration), so how long a unit takes
+// depends on the code: measured on this machine (BenchmarkPreemptHashC,
+// BenchmarkPreemptGojq, fuel/ns), a C loop runs about 6-9 units a
+// nanosecond, while Go code, whose large functions are charged whole at
+// entry, runs about 90-120. No one constant grant gives both a check about every
+// checkInterval and few enough yields: 1 Mi units is 0.17 ms of the C loop
+// but 11 us of Go, whose yields (each a trip out of native code, a context
+// check and a Gosched, about 1 us) then cost a tenth of its time. So the
+// grant adapts, within [minGrant, maxGrant]: doubled when the last one
+// lasted under half of checkInterval, halved when it lasted over it. The
+// fuel counted does not depend on the grants, only when checks happen.
+const (
+	// checkInterval is how often, in guest time, a run's limits should be
+	// checked: what a time limit or runtime.GC may wait.
+	checkInterval = time.Millisecond
+	firstGrant    = 1 << 20
+	minGrant      = 1 << 14
+	// maxGrant bounds how late a check may come when a run turns from code
+	// that uses fuel fast to code that uses it slowly: 16 Mi units at the
+	// slowest rate measured (2.3 units a nanosecond, testdata/spin.wat's
+	// loop of four instructions) is 7 ms, once; the next grant is smaller.
+	maxGrant = 1 << 24
+)
 
 // errYieldOutsideRun: an instrumented module called yield without a meter
 // in its context. The runner passes one to every call, so this is a bug.
@@ -52,6 +70,9 @@ type meter struct {
 	granted int64  // the sum of the budgets yield granted
 	used    int64  // the fuel used as of the last yield
 	stopped string // why yield ended the run; "" while it goes on
+
+	grant int64     // the next grant, adapted to checkInterval
+	last  time.Time // when the last grant was made
 }
 
 // yield is shoal.yield(budget) -> budget: it is called when the budget
@@ -79,7 +100,17 @@ func (m *meter) yield(ctx context.Context, budget int64) (int64, bool) {
 		m.stopped = stopReason(ctx)
 		return 0, false
 	}
-	grant := int64(grantChunk)
+	now := time.Now()
+	switch elapsed := now.Sub(m.last); {
+	case m.grant == 0:
+		m.grant = firstGrant
+	case elapsed < checkInterval/2 && m.grant < maxGrant:
+		m.grant *= 2
+	case elapsed > checkInterval && m.grant > minGrant:
+		m.grant /= 2
+	}
+	m.last = now
+	grant := m.grant
 	if m.limit > 0 {
 		if uint64(m.used) > m.limit {
 			m.stopped = fmt.Sprintf("fuel exhausted (limit %d)", m.limit)
