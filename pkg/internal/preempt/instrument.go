@@ -96,7 +96,7 @@ func instrument(secs []section, size int) ([]byte, error) {
 		}
 		return nil
 	}
-	typ, yieldType, err := addYieldType(find(secType))
+	typ, yieldType, typeParams, err := addYieldType(find(secType))
 	if err != nil {
 		return nil, fmt.Errorf("type section: %w", err)
 	}
@@ -110,11 +110,11 @@ func instrument(secs []section, size int) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("global section: %w", err)
 	}
-	defined, err := vectorLen(find(secFunc))
+	params, err := functionParams(find(secFunc), typeParams)
 	if err != nil {
 		return nil, fmt.Errorf("function section: %w", err)
 	}
-	b := newBodies(yield, defined, globalImports+definedGlobals)
+	b := newBodies(yield, uint32(len(params)), globalImports+definedGlobals, params)
 	glob, err := b.addBudgetGlobal(find(secGlobal))
 	if err != nil {
 		return nil, fmt.Errorf("global section: %w", err)
@@ -194,8 +194,9 @@ func vectorLen(p []byte) (uint32, error) {
 }
 
 // addYieldType returns the type section with (i64) -> (i64), reused if the
-// module has it, else appended, and that type's index.
-func addYieldType(p []byte) ([]byte, uint32, error) {
+// module has it, else appended, that type's index, and the number of
+// parameters of every type.
+func addYieldType(p []byte) ([]byte, uint32, []uint32, error) {
 	want := []byte{0x60, 0x01, 0x7e, 0x01, 0x7e}
 	r := reader{b: p}
 	n := uint32(0)
@@ -203,26 +204,62 @@ func addYieldType(p []byte) ([]byte, uint32, error) {
 		n = r.u32()
 	}
 	first := r.pos
+	params := make([]uint32, 0, min(n, uint32(len(p))))
+	found := int64(-1)
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		start := r.pos
 		if form := r.byte(); form != 0x60 && r.err == nil {
-			return nil, 0, fmt.Errorf("type %d: form 0x%02x is not a function type", i, form)
+			return nil, 0, nil, fmt.Errorf("type %d: form 0x%02x is not a function type", i, form)
 		}
-		r.bytes(r.u32()) // parameters: one byte each without typed references
+		k := r.u32()
+		r.bytes(k)       // parameters: one byte each without typed references
 		r.bytes(r.u32()) // results
-		if r.err == nil && bytes.Equal(p[start:r.pos], want) {
-			return p, i, nil
+		params = append(params, k)
+		if found < 0 && r.err == nil && bytes.Equal(p[start:r.pos], want) {
+			found = int64(i)
 		}
+	}
+	if r.err == nil && r.pos != len(p) {
+		r.fail(errors.New("trailing bytes"))
 	}
 	if r.err != nil {
-		return nil, 0, r.err
+		return nil, 0, nil, r.err
 	}
-	if r.pos != len(p) {
-		return nil, 0, errors.New("trailing bytes")
+	if found >= 0 {
+		return p, uint32(found), params, nil
 	}
 	out := appendU32(nil, n+1)
 	out = append(out, p[first:]...)
-	return append(out, want...), n, nil
+	return append(out, want...), n, params, nil
+}
+
+// functionParams returns the number of parameters of each defined
+// function, from the function section and those of the types.
+func functionParams(p []byte, typeParams []uint32) ([]uint32, error) {
+	r := reader{b: p}
+	n := uint32(0)
+	if p != nil {
+		n = r.u32()
+	}
+	params := make([]uint32, 0, min(n, uint32(len(p))))
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		t := r.u32()
+		if r.err != nil {
+			break
+		}
+		if t >= uint32(len(typeParams)) {
+			return nil, fmt.Errorf("function %d has type %d of %d", i, t, len(typeParams))
+		}
+		params = append(params, typeParams[t])
+	}
+	return params, r.err
+}
+
+// lenU32 is the length of the LEB128 number at the start of p.
+func lenU32(p []byte) int {
+	r := reader{b: p}
+	r.u32()
+	return r.pos
 }
 
 // addYieldImport appends the yield import to the import section and returns
@@ -414,7 +451,7 @@ func (b *bodies) code(p []byte) ([]byte, error) {
 			break
 		}
 		var err error
-		if body, err = b.rewrite(body[:0], src); err != nil {
+		if body, err = b.rewrite(body[:0], src, i); err != nil {
 			return nil, fmt.Errorf("function body %d: %w", i, err)
 		}
 		out = appendU32(out, uint32(len(body)))
