@@ -13,13 +13,16 @@
 //     function imports; every defined function's index grows by one, and
 //     every reference to one is fixed (call, return_call, ref.func, element
 //     segments, global initializers, exports, the start function, the name
-//     section); DWARF sections, whose code offsets are no longer true, are
-//     dropped;
+//     section, where every unnamed function is named "$N" after its
+//     original index, as wazero shows it in stack traces); DWARF sections,
+//     whose code offsets are no longer true, are dropped;
 //   - it adds a mutable i64 global, the budget, starting at 0, exported as
 //     __shoal_budget;
 //   - at every function entry and every loop header it subtracts a static
 //     cost N from the budget and, when the budget is below zero, calls
-//     yield(budget) and stores what it returns as the new budget.
+//     yield(budget) and stores what it returns as the new budget (a
+//     stack-neutral sequence using one i64 local added to each function,
+//     see code.go).
 //
 // N is the number of instructions of the function body outside any loop
 // (at entry), or directly in the loop (not in nested loops), at least 1. So
