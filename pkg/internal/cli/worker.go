@@ -27,6 +27,7 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	runMem := fs.String("run-memory", "256MiB", "most memory one run may use")
 	fs.Var((*coresFlag)(&cfg.Cores), "cores", "CPU offered to runs that reserve some (a task's cores): 2, 1.5, 1/2 or 500m; 0: none (default: number of cores)")
 	moduleCache := fs.Int64("module-cache-mb", cfg.Runtime.ModuleCacheBytes>>20, "MiB of compiled modules kept in memory, least recently used dropped first (0: no limit)")
+	fs.StringVar(&cfg.Runtime.Preempt, "preempt", cfg.Runtime.Preempt, "how runs are stopped at their time limit: instrument (modules are rewritten to check in every ~1 ms, and count their fuel) or wazero (wazero checks at every loop iteration and call: 3.5-7x slower)")
 	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish before they are handed back")
 	metrics := fs.String("metrics", "", "serve /metrics, /healthz and /readyz on this address (host:port) without a token, for Prometheus and probes (default: off)")
 	var labels stringList

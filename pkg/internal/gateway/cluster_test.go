@@ -197,8 +197,8 @@ func TestHostileModulesFailAndWorkerLives(t *testing.T) {
 		status                   task.Status
 		want                     string // in the run's error
 	}{
-		{"loop", "0.3", "", task.Failed, "timeout"},
-		{"sleep", "0.3", "", task.Failed, "timeout"}, // an hour in poll_oneoff
+		{"loop", "0.3", "", task.Failed, "time limit"},
+		{"sleep", "0.3", "", task.Failed, "time limit"}, // an hour in poll_oneoff
 		{"membomb", "5", "1MiB", task.Failed, "memory"},
 		{"unreachable", "5", "", task.Failed, "unreachable"},
 		{"recursion", "60", "", task.Failed, "stack"}, // seconds of CPU under -race before the stack runs out

@@ -78,15 +78,21 @@ type shape struct {
 }
 
 // analyze checks that a compiled module imports only what the runner provides
-// and has one of the ABIs. info comes from the same bytes (see scanBinary).
-func analyze(cm wazero.CompiledModule, info binaryInfo, wasiFuncs map[string]string) (shape, error) {
+// and has one of the ABIs. info comes from the module's own bytes (see
+// scanBinary); when cm was compiled from them instrumented, its last
+// function import is shoal.yield, which the module itself did not ask for.
+func analyze(cm wazero.CompiledModule, info binaryInfo, wasiFuncs map[string]string, instrumented bool) (shape, error) {
 	for _, imp := range info.imports {
 		if imp.kind != kindFunc {
 			return shape{}, &importError{fmt.Sprintf("imports %s %s.%s; only %s functions are provided",
 				imp.kind, imp.module, imp.name, wasi.ModuleName)}
 		}
 	}
-	for _, fn := range cm.ImportedFunctions() {
+	imported := cm.ImportedFunctions()
+	if instrumented {
+		imported = imported[:len(imported)-1]
+	}
+	for _, fn := range imported {
 		mod, name, _ := fn.Import()
 		want, ok := wasiFuncs[name]
 		if mod != wasi.ModuleName || !ok {

@@ -1,6 +1,7 @@
 package wasmrun_test
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"os"
@@ -125,9 +126,10 @@ func TestEvictWaitsForRuns(t *testing.T) {
 
 // TestCompileOnceAcrossRestart compiles the Go hash module in a Runner
 // with an on-disk cache, then in a new Runner on the same directory, as
-// after a worker restart: the first writes the native code, the second
-// reads it and writes nothing (wazero replaces an entry it writes again, so
-// an untouched file means no compilation).
+// after a worker restart: the first writes the instrumented module and its
+// native code, the second reads them and writes nothing (wazero replaces an
+// entry it writes again, so an untouched file means no compilation, and an
+// untouched instrumented module means no rewriting).
 func TestCompileOnceAcrossRestart(t *testing.T) {
 	cfg := wasmrun.DefaultConfig()
 	cfg.CacheDir = t.TempDir()
@@ -151,10 +153,14 @@ func TestCompileOnceAcrossRestart(t *testing.T) {
 	if files := cacheFiles(t, cfg.CacheDir); len(files) != 0 {
 		t.Fatalf("new cache holds %v", files)
 	}
-	compile()
+	h := compile()
 	first := cacheFiles(t, cfg.CacheDir)
 	if len(first) == 0 {
 		t.Fatal("the first compile wrote nothing to the cache")
+	}
+	instrumented := filepath.Join(cfg.CacheDir, "instrumented", h.String()+".wasm")
+	if _, ok := first[instrumented]; !ok {
+		t.Fatalf("no instrumented module at %s among %d files", instrumented, len(first))
 	}
 	compile()
 	second := cacheFiles(t, cfg.CacheDir)
@@ -184,4 +190,40 @@ func cacheFiles(tb testing.TB, dir string) map[string]os.FileInfo {
 		tb.Fatal(err)
 	}
 	return files
+}
+
+// TestDamagedInstrumentedModule: an instrumented module damaged on disk is
+// made again, and runs as before.
+func TestDamagedInstrumentedModule(t *testing.T) {
+	var good []byte
+	cfg := wasmrun.DefaultConfig()
+	cfg.CacheDir = t.TempDir()
+	ctx := context.Background()
+	wasm := MustModule(t, "ww_add")
+	path := filepath.Join(cfg.CacheDir, "instrumented", wasmrun.HashOf(wasm).String()+".wasm")
+	for i, damage := range []func([]byte) []byte{
+		func(b []byte) []byte { return b },                            // sound: read as is
+		func(b []byte) []byte { b[len(b)/2] ^= 0xff; return b },       // a flipped byte
+		func(b []byte) []byte { return b[:len(b)-5] },                 // cut short
+		func(b []byte) []byte { return append([]byte("junk"), b...) }, // not even wasm
+	} {
+		r := MustRunner(t, cfg)
+		h, _, err := r.Compile(ctx, wasm)
+		if err != nil {
+			t.Fatalf("%d: %v", i, err)
+		}
+		res := r.Run(ctx, wasmrun.Spec{Module: h, Input: ptr(2), Difficulty: ptr(3)})
+		checkResult(t, res, wasmrun.Result{OK: true, Output: "5"}, "")
+		sound, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && !bytes.Equal(sound, good) {
+			t.Errorf("%d: the damaged file was not made again", i)
+		}
+		good = bytes.Clone(sound)
+		if err := os.WriteFile(path, damage(sound), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

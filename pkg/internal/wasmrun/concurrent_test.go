@@ -46,7 +46,7 @@ func TestRunConcurrent(t *testing.T) {
 		})
 		wg.Go(func() {
 			got := r.Run(context.Background(), wasmrun.Spec{Module: loop, Timeout: 50 * time.Millisecond})
-			checkResult(t, got, wasmrun.Result{ExitCode: -1}, "timeout after 50ms")
+			checkResult(t, got, wasmrun.Result{ExitCode: -1}, "time limit of 50ms exceeded")
 		})
 	}
 	wg.Wait()

@@ -24,6 +24,10 @@ type Config struct {
 	// CacheDir is wazero's on-disk compilation cache; "" keeps compiled code
 	// in memory only. Several runners may share one directory.
 	CacheDir string
+	// Preempt is how runs are stopped at their time limit: PreemptInstrument
+	// (the default) or PreemptWazero. See "Why instrumentation instead of
+	// WithCloseOnContextDone" in docs/RATIONALE.md.
+	Preempt string
 	// ModuleCacheBytes bounds the compiled modules a Runner keeps in memory,
 	// as estimated by moduleCost; past it, the least recently used modules
 	// not running now are dropped (they compile again, from CacheDir when
@@ -32,13 +36,31 @@ type Config struct {
 }
 
 // DefaultConfig returns a Config with a 256 MiB memory limit, 1 MiB of kept
-// output, no on-disk cache and no bound on the compiled modules.
+// output, instrumented modules, no on-disk cache and no bound on the
+// compiled modules.
 func DefaultConfig() Config {
 	return Config{
 		MemoryLimit: 256 << 20,
 		MaxOutput:   1 << 20,
+		Preempt:     PreemptInstrument,
 	}
 }
+
+// preemptModes are the valid values of Config.Preempt. The benchmarks add
+// one (see export_test.go) that stops nothing, as a baseline.
+var preemptModes = map[string]bool{PreemptInstrument: true, PreemptWazero: true}
+
+// The ways a Runner can stop runaway guest code (Config.Preempt).
+const (
+	// PreemptInstrument rewrites each module (package preempt) so that it
+	// calls the host every ~1 ms of guest time, where the run's time limit,
+	// cancellation and fuel limit are checked. Guest code runs at nearly
+	// full speed, and runs count their fuel (Result.Fuel).
+	PreemptInstrument = "instrument"
+	// PreemptWazero uses wazero's WithCloseOnContextDone, which checks at
+	// every loop back-edge and call: 3.5-7x slower. Fuel is not counted.
+	PreemptWazero = "wazero"
+)
 
 // Validate reports each invalid field of c, by name.
 func (c Config) Validate() error {
@@ -48,6 +70,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxOutput <= 0 {
 		errs = append(errs, fmt.Errorf("MaxOutput: must be positive, got %d", c.MaxOutput))
+	}
+	if !preemptModes[c.Preempt] {
+		errs = append(errs, fmt.Errorf("Preempt: %q is neither %q nor %q", c.Preempt, PreemptInstrument, PreemptWazero))
 	}
 	if c.ModuleCacheBytes < 0 {
 		errs = append(errs, fmt.Errorf("ModuleCacheBytes: must not be negative, got %d", c.ModuleCacheBytes))

@@ -23,6 +23,9 @@ func TestConfigValidate(t *testing.T) {
 		{name: "no output", edit: func(c *wasmrun.Config) { c.MaxOutput = 0 }, field: "MaxOutput"},
 		{name: "bounded module cache", edit: func(c *wasmrun.Config) { c.ModuleCacheBytes = 1 }},
 		{name: "negative module cache", edit: func(c *wasmrun.Config) { c.ModuleCacheBytes = -1 }, field: "ModuleCacheBytes"},
+		{name: "preempt wazero", edit: func(c *wasmrun.Config) { c.Preempt = wasmrun.PreemptWazero }},
+		{name: "no preempt", edit: func(c *wasmrun.Config) { c.Preempt = "" }, field: "Preempt"},
+		{name: "unknown preempt", edit: func(c *wasmrun.Config) { c.Preempt = "signals" }, field: "Preempt"},
 		{name: "negative output", edit: func(c *wasmrun.Config) { c.MaxOutput = -1 }, field: "MaxOutput"},
 	}
 	for _, tt := range tests {

@@ -21,10 +21,20 @@
 // directories its Spec.Dirs grant, each at /NAME (read-only if asked). A
 // granted directory is jailed: the guest cannot create symbolic links, nor
 // reach past the directory with "..", an absolute path or a link. Each run has
-// a time limit (Spec.Timeout) and a memory limit (Spec.Memory, at most
-// Config.MemoryLimit). Whatever a module does (loop forever, grow memory,
-// flood stdout, recurse, trap, sleep), Run returns a Result that says why it
-// failed and the Runner stays usable.
+// a time limit (Spec.Timeout), an optional fuel limit (Spec.Fuel) and a
+// memory limit (Spec.Memory, at most Config.MemoryLimit). Whatever a module
+// does (loop forever, grow memory, flood stdout, recurse, trap, sleep), Run
+// returns a Result that says why it failed and the Runner stays usable.
+//
+// Time and fuel limits: by default (Config.Preempt "instrument") each module
+// is rewritten once by package preempt, before it is compiled, so that it
+// charges a fuel budget at every function entry and loop header and calls
+// the shoal host module's yield (host.go) when the budget is spent, about
+// every millisecond of guest time. yield checks the run's context and fuel
+// limit, lets the Go scheduler and GC in, and ends the run when a limit is
+// reached. The instrumented bytes are kept on disk with the compiled code
+// (instrumented.go). Config.Preempt "wazero" uses wazero's
+// WithCloseOnContextDone instead: 3.5-7x slower guest code, and no fuel.
 //
 // Memory limits: the runtime is limited to Config.MemoryLimit, and each run
 // gets its own allocator (wazero's experimental.WithMemoryAllocator) that

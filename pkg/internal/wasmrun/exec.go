@@ -24,7 +24,7 @@ const stepInstantiate = "instantiate"
 // timeoutError is the cause of a run's context when its Timeout passed.
 type timeoutError struct{ after time.Duration }
 
-func (e *timeoutError) Error() string { return "timeout after " + e.after.String() }
+func (e *timeoutError) Error() string { return "time limit of " + e.after.String() + " exceeded" }
 
 // baseModuleConfig is the part of every run's module configuration that does
 // not depend on the Spec.
@@ -44,6 +44,7 @@ type execution struct {
 	spec   Spec
 	config wazero.ModuleConfig
 	mem    *runMemory
+	meter  *meter   // nil unless the Runner instruments modules
 	stdout *capture // nil for the ww ABI, whose result is not stdout
 	lives  []*live
 	roots  []*os.Root // the granted directories, closed after the run
@@ -60,6 +61,12 @@ func (r *Runner) prepare(spec Spec, m *module) (*execution, error) {
 	x := &execution{r: r, m: m, spec: spec, mem: newRunMemory(limit)}
 	if m.minMemory > x.mem.limit {
 		return nil, memoryLimitError(m.minMemory, x.mem.limit)
+	}
+	switch {
+	case r.instrument():
+		x.meter = &meter{limit: spec.Fuel}
+	case spec.Fuel > 0:
+		return nil, fmt.Errorf("a fuel limit needs instrumented modules (preempt %q, not %q)", PreemptInstrument, r.cfg.Preempt)
 	}
 	if m.abi == ABIWW {
 		var err error
@@ -131,15 +138,22 @@ func (x *execution) execute(parent context.Context) (res Result) {
 		defer cancelTimeout()
 	}
 
+	if x.meter != nil {
+		// Every call into the module runs under ctx: yield finds the meter there.
+		ctx = context.WithValue(ctx, meterKey{}, x.meter)
+	}
+
 	start := time.Now()
 	config := x.config.WithNanosleep(sleeper(ctx))
 	mod, err := x.r.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, x.mem), x.m.compiled, config)
 	if err != nil {
 		res.Instantiate = time.Since(start)
 		x.settle(ctx, &res, &stepError{stepInstantiate, err})
+		res.Fuel = x.fuel(nil)
 		return res
 	}
 	defer mod.Close(context.WithoutCancel(ctx))
+	defer func() { res.Fuel = x.fuel(mod) }()
 
 	if x.m.abi == ABIWW {
 		err = x.callWW(ctx, mod, &res, start)
@@ -175,12 +189,25 @@ func (x *execution) callWW(ctx context.Context, mod api.Module, res *Result, sta
 	return nil
 }
 
+// fuel is the fuel the run used (0 without instrumentation).
+func (x *execution) fuel(mod api.Module) uint64 {
+	if x.meter == nil {
+		return 0
+	}
+	return x.meter.fuel(mod)
+}
+
 // settle fills in OK, ExitCode and Error from how the module's calls ended.
 func (x *execution) settle(ctx context.Context, res *Result, err error) {
 	var exit *sys.ExitError
 	isExit := errors.As(err, &exit) &&
 		exit.ExitCode() != sys.ExitCodeDeadlineExceeded && exit.ExitCode() != sys.ExitCodeContextCanceled
 	switch {
+	case x.meter != nil && x.meter.stopped != "":
+		// yield ended the run: its time, its cancellation or its fuel.
+		res.ExitCode = -1
+		res.Error = x.meter.stopped
+		return
 	case ctx.Err() != nil && !isExit:
 		// Stopped, even if the module then returned normally: a sleep cut
 		// short by the end of the run returns early, and its result is void.

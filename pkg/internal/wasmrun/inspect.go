@@ -29,7 +29,7 @@ func inspect(ctx context.Context, wasm []byte) (shape, error) {
 	if err != nil {
 		return shape{}, err
 	}
-	return check(cm, wasm)
+	return check(cm, wasm, false)
 }
 
 // compileModule compiles wasm in rt. A panic of wazero on hostile bytes is
@@ -47,8 +47,9 @@ func compileModule(ctx context.Context, rt wazero.Runtime, wasm []byte) (cm waze
 	return cm, nil
 }
 
-// check reads what analyze needs from wasm, which wazero compiled into cm.
-func check(cm wazero.CompiledModule, wasm []byte) (shape, error) {
+// check reads what analyze needs from wasm, which wazero compiled into cm,
+// after instrumenting it if instrumented.
+func check(cm wazero.CompiledModule, wasm []byte, instrumented bool) (shape, error) {
 	info, err := scanBinary(wasm)
 	if err != nil {
 		return shape{}, err
@@ -57,5 +58,5 @@ func check(cm wazero.CompiledModule, wasm []byte) (shape, error) {
 	if err != nil {
 		return shape{}, err
 	}
-	return analyze(cm, info, sigs)
+	return analyze(cm, info, sigs, instrumented)
 }

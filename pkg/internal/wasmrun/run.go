@@ -28,8 +28,13 @@ type Spec struct {
 	// Dirs are the host directories the run may use, each mounted at
 	// "/" + Name; without them the run has no file system at all.
 	Dirs []Dir
-	// Timeout ends the run with "timeout after ..."; 0 or less is no limit.
+	// Timeout ends the run with "time limit of ... exceeded"; 0 or less is
+	// no limit.
 	Timeout time.Duration
+	// Fuel ends the run with "fuel exhausted (limit N)" once it has used
+	// more than N units of fuel (see Result.Fuel); 0 is no limit. It needs
+	// Config.Preempt "instrument".
+	Fuel uint64
 	// Memory is the most linear memory the run may use, in bytes; 0 means
 	// Config.MemoryLimit, and more than it is capped at it.
 	Memory uint64
@@ -64,7 +69,7 @@ type Result struct {
 	// by the cache since): compile it and run again.
 	NotCompiled bool
 	// Error says why the run failed, for people: "module not compiled",
-	// "timeout after 5s", "memory limit of 64 MiB exceeded (trap: ...)",
+	// "time limit of 5s exceeded", "fuel exhausted (limit 1000)", "memory limit of 64 MiB exceeded (trap: ...)",
 	// "trap: unreachable ...", "exit code 3", ...; "" when OK.
 	Error string
 	// Instantiate is the time spent creating the instance, including a ww
@@ -72,6 +77,12 @@ type Result struct {
 	Instantiate time.Duration
 	// Run is the time spent in run (ww ABI) or _start (command).
 	Run time.Duration
+	// Fuel is what the run used, in instructions counted statically per
+	// call and per loop iteration (see package preempt): the same for the
+	// same module, input and host answers (clocks and random bytes can
+	// change a program's path). A run stopped early counts up to its last
+	// check. 0 when the Runner does not instrument modules.
+	Fuel uint64
 }
 
 // failure is the Result of a run that ended before the module could exit.

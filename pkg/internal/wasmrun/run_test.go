@@ -84,13 +84,13 @@ func TestRun(t *testing.T) {
 			name: "infinite loop", module: "loop",
 			spec:  wasmrun.Spec{Timeout: 100 * time.Millisecond},
 			want:  wasmrun.Result{ExitCode: -1},
-			error: "timeout after 100ms",
+			error: "time limit of 100ms exceeded",
 		},
 		{
 			name: "sleeps an hour", module: "sleep",
 			spec:  wasmrun.Spec{Timeout: 100 * time.Millisecond},
 			want:  wasmrun.Result{ExitCode: -1},
-			error: "timeout after 100ms",
+			error: "time limit of 100ms exceeded",
 		},
 		{
 			name: "memory bomb", module: "membomb",

@@ -73,7 +73,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		return nil, err
 	}
 	rc := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(cfg.Preempt == PreemptWazero).
 		// DWARF is parsed on every trap and exit when enabled: milliseconds a run.
 		WithDebugInfoEnabled(false).
 		WithMemoryLimitPages(cfg.limitPages())
@@ -97,6 +97,12 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	if err := instantiateWASI(ctx, r.rt); err != nil {
 		_ = r.closeRuntime(ctx)
 		return nil, err
+	}
+	if r.instrument() {
+		if err := instantiateHost(ctx, r.rt); err != nil {
+			_ = r.closeRuntime(ctx)
+			return nil, err
+		}
 	}
 	r.stop, r.stopRuns = context.WithCancelCause(context.Background())
 	return r, nil
@@ -133,6 +139,9 @@ func (r *Runner) Close(ctx context.Context) error {
 	}
 	return r.closeRuntime(ctx)
 }
+
+// instrument says whether the Runner instruments modules (Config.Preempt).
+func (r *Runner) instrument() bool { return r.cfg.Preempt == PreemptInstrument }
 
 func (r *Runner) closeRuntime(ctx context.Context) error {
 	err := r.rt.Close(ctx)
@@ -188,7 +197,7 @@ func (r *Runner) Compile(ctx context.Context, wasm []byte) (Hash, time.Duration,
 	r.inflight[h] = c
 	r.mu.Unlock()
 
-	m, err := r.compile(ctx, wasm)
+	m, err := r.compile(ctx, h, wasm)
 	elapsed := time.Since(start)
 
 	var drop []wazero.CompiledModule
@@ -204,27 +213,61 @@ func (r *Runner) Compile(ctx context.Context, wasm []byte) (Hash, time.Duration,
 	return h, elapsed, err
 }
 
-func (r *Runner) compile(ctx context.Context, wasm []byte) (*module, error) {
+func (r *Runner) compile(ctx context.Context, h Hash, wasm []byte) (*module, error) {
 	if err := checkBounds(wasm); err != nil {
 		return nil, err
 	}
-	// The compiled module may keep slices of its bytes; the caller may reuse them.
-	cm, err := compileModule(ctx, r.rt, bytes.Clone(wasm))
+	code := wasm
+	if r.instrument() {
+		var err error
+		if code, err = r.instrumented(h, wasm); err != nil {
+			return nil, r.whyNot(ctx, wasm, err)
+		}
+	} else {
+		// The compiled module may keep slices of its bytes; the caller may reuse them.
+		code = bytes.Clone(wasm)
+	}
+	cm, err := compileModule(ctx, r.rt, code)
 	r.compiles.Add(1)
 	if err != nil {
-		// wazero refuses a memory that starts over the runtime's limit; say so plainly.
-		limit := uint64(r.cfg.limitPages()) * pageSize
-		if info, scanErr := scanBinary(wasm); scanErr == nil && uint64(info.memoryMinPages)*pageSize > limit {
-			return nil, memoryLimitError(uint64(info.memoryMinPages)*pageSize, limit)
+		if r.instrument() {
+			return nil, r.whyNot(ctx, wasm, err)
 		}
-		return nil, err
+		return nil, r.explain(wasm, err)
 	}
-	s, err := check(cm, wasm)
+	s, err := check(cm, wasm, r.instrument())
 	if err != nil {
 		_ = cm.Close(ctx)
 		return nil, err
 	}
 	return &module{compiled: cm, shape: s, cost: moduleCost(wasm)}, nil
+}
+
+// whyNot explains why an instrumented module could not be compiled, err
+// being what went wrong: wazero's error about the module as its author
+// wrote it (instrumentation does not validate; its indices and offsets
+// differ), or err if wazero accepts the original.
+func (r *Runner) whyNot(ctx context.Context, wasm []byte, err error) error {
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().
+		WithDebugInfoEnabled(false).
+		WithMemoryLimitPages(r.cfg.limitPages()))
+	defer rt.Close(context.WithoutCancel(ctx))
+	cm, origErr := compileModule(ctx, rt, wasm)
+	if origErr != nil {
+		return r.explain(wasm, origErr)
+	}
+	_ = cm.Close(ctx)
+	return fmt.Errorf("%w: instrumented module: %w", ErrNotWasm, err)
+}
+
+// explain turns wazero's refusal of a memory that starts over the runtime's
+// limit into ErrMemoryLimit; other errors are returned as they are.
+func (r *Runner) explain(wasm []byte, err error) error {
+	limit := uint64(r.cfg.limitPages()) * pageSize
+	if info, scanErr := scanBinary(wasm); scanErr == nil && uint64(info.memoryMinPages)*pageSize > limit {
+		return memoryLimitError(uint64(info.memoryMinPages)*pageSize, limit)
+	}
+	return err
 }
 
 // Has reports whether the module h is compiled and held in memory.

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"errors"
+	"fmt"
 	goruntime "runtime"
 	"time"
 
@@ -66,6 +67,8 @@ func (c Config) Validate() error {
 		return errors.New("ping-interval, ping-timeout: must be positive")
 	case c.Runtime.ModuleCacheBytes < 0:
 		return errors.New("module-cache-mb: must not be negative")
+	case c.Runtime.Preempt != wasmrun.PreemptInstrument && c.Runtime.Preempt != wasmrun.PreemptWazero:
+		return fmt.Errorf("preempt: %q is neither %s nor %s", c.Runtime.Preempt, wasmrun.PreemptInstrument, wasmrun.PreemptWazero)
 	}
 	if err := checkDirs(c.Dirs); err != nil {
 		return err
