@@ -94,6 +94,9 @@ struct RunSpec {
   dirs @14 :List(Text);
   # Names of the worker's directories the run uses, each mounted at /NAME.
   # A worker that does not offer one fails the run.
+  fuel @15 :UInt64;
+  # The most fuel the run may use (instructions counted statically per call
+  # and loop iteration); 0 is no limit.
 }
 
 struct RunResult {
@@ -108,4 +111,6 @@ struct RunResult {
   runNs @8 :Int64;
   waitNs @9 :Int64;
   # Time the run waited on the worker for a free slot.
+  fuel @10 :UInt64;
+  # The fuel the run used.
 }

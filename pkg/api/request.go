@@ -31,6 +31,7 @@ type TaskRequest struct {
 	Stdin       []byte        // fed to the module's stdin; nil: none
 	Memory      uint64        // linear memory limit of a run, bytes; 0: the worker's
 	Cores       Millicores    // cores a run reserves on its worker; 0: none accounted
+	Fuel        uint64        // most fuel a run may use (docs/RATIONALE.md "Fuel"); 0: no limit
 	Retries     *int          // attempts after a lost worker; nil: the gateway's --retries
 	Priority    int           // higher runs first among due runs
 	Labels      []string      // labels a worker must offer to run the task
@@ -184,6 +185,18 @@ var TaskFields = []Field{
 				return nil
 			}
 			return []string{r.Cores.String()}
+		}},
+	{Name: "fuel", Kind: KindInt, Usage: "most fuel one run may use, in instructions counted statically per call and loop iteration; past it the run fails with \"fuel exhausted\" (default: no limit)",
+		parse: func(r *TaskRequest, v []string) error {
+			n, err := ParseInt("fuel", v[0], 0, math.MaxInt64)
+			r.Fuel = uint64(n)
+			return err
+		},
+		format: func(r *TaskRequest) []string {
+			if r.Fuel == 0 {
+				return nil
+			}
+			return []string{strconv.FormatUint(r.Fuel, 10)}
 		}},
 	{Name: "retries", Kind: KindInt, Usage: "attempts after a lost worker (default: the gateway's --retries)",
 		parse: func(r *TaskRequest, v []string) error {

@@ -43,6 +43,7 @@ type Task struct {
 	Env         []string  `json:"env,omitempty"`
 	Memory      uint64    `json:"memory,omitempty"`
 	Cores       float64   `json:"cores,omitempty"` // cores a run reserves on its worker
+	Fuel        uint64    `json:"fuel,omitempty"`  // most fuel a run may use
 	Retries     int       `json:"retries"`
 	Priority    int       `json:"priority,omitempty"`
 	Labels      []string  `json:"labels,omitempty"`
@@ -67,7 +68,11 @@ type Run struct {
 	Result    string    `json:"result,omitempty"`
 	Error     string    `json:"error,omitempty"`
 	Truncated bool      `json:"truncated,omitempty"`
-	Timing    Timing    `json:"timing,omitzero"`
+	// Fuel is what the run used: instructions counted statically per call
+	// and per loop iteration, the same for the same module and input on
+	// every worker (docs/RATIONALE.md "Fuel").
+	Fuel   uint64 `json:"fuel,omitempty"`
+	Timing Timing `json:"timing,omitzero"`
 }
 
 // Timing is where a run's time went, in nanoseconds, in the order the

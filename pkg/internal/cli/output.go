@@ -183,7 +183,7 @@ func isTerminal(w io.Writer) bool {
 // printRuns prints a table of a task's runs.
 func printRuns(w io.Writer, runs []task.Run) {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "RUN\tWORKER\tSTATUS\tEXIT\tTIME\tRESULT")
+	fmt.Fprintln(tw, "RUN\tWORKER\tSTATUS\tEXIT\tTIME\tFUEL\tRESULT")
 	for _, r := range runs {
 		idx := strconv.Itoa(r.Index)
 		if r.Attempt > 0 {
@@ -193,7 +193,11 @@ func printRuns(w io.Writer, runs []task.Run) {
 		if !r.Ended.IsZero() && !r.Started.IsZero() {
 			exit = strconv.Itoa(int(r.ExitCode))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", idx, orDash(shortPeer(r.Worker)), r.Status, exit, runTime(r), runResult(r))
+		fuel := "-"
+		if r.Fuel > 0 {
+			fuel = strconv.FormatUint(r.Fuel, 10)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", idx, orDash(shortPeer(r.Worker)), r.Status, exit, runTime(r), fuel, runResult(r))
 	}
 	tw.Flush()
 }

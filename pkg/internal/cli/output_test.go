@@ -97,14 +97,14 @@ func TestRunTable(t *testing.T) {
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	var b bytes.Buffer
 	printRuns(&b, []task.Run{
-		{Index: 0, Status: task.Succeeded, Worker: "12D3KooWRbjv5fxTUS2nPy9qy3F7TYFjpjntpy6f35Be3m2QK4PT", Started: start, Ended: start.Add(1700 * time.Microsecond), Result: "2832\n"},
+		{Index: 0, Status: task.Succeeded, Worker: "12D3KooWRbjv5fxTUS2nPy9qy3F7TYFjpjntpy6f35Be3m2QK4PT", Started: start, Ended: start.Add(1700 * time.Microsecond), Result: "2832\n", Fuel: 184220},
 		{Index: 1, Attempt: 1, Status: task.Failed, Worker: "w2", Started: start, Ended: start.Add(12 * time.Second), ExitCode: 3, Error: "exit code 3"},
 		{Index: 2, Status: task.Queued},
 	})
-	want := `RUN          WORKER     STATUS     EXIT  TIME   RESULT
-0            12*2QK4PT  succeeded  0     1.7ms  2832
-1 (retry 1)  w2         failed     3     12s    error: exit code 3
-2            -          queued     -     -      -
+	want := `RUN          WORKER     STATUS     EXIT  TIME   FUEL    RESULT
+0            12*2QK4PT  succeeded  0     1.7ms  184220  2832
+1 (retry 1)  w2         failed     3     12s    -       error: exit code 3
+2            -          queued     -     -      -       -
 `
 	if b.String() != want {
 		t.Errorf("runs table\n%s\nwant\n%s", b.String(), want)

@@ -169,6 +169,12 @@ func printTask(e *env, tv api.Task) {
 	if tv.Memory != 0 {
 		row("memory", api.FormatBytes(tv.Memory))
 	}
+	if tv.Cores != 0 {
+		row("cores", fmt.Sprint(tv.Cores))
+	}
+	if tv.Fuel != 0 {
+		row("fuel", fmt.Sprintf("at most %d a run", tv.Fuel))
+	}
 	row("retries", fmt.Sprint(tv.Retries))
 	if tv.Priority != 0 {
 		row("priority", fmt.Sprint(tv.Priority))

@@ -66,7 +66,7 @@ func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sch
 	g.kick()
 	saved := g.unlockSaved() // the runs' records are durable once this returns
 	for i := range ds {
-		g.metrics.answered(outs[i], currents[i], runs[i], answered, saved)
+		g.metrics.answered(outs[i], currents[i], runs[i], ds[i].Spec.Owner, answered, saved)
 	}
 }
 

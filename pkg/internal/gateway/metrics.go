@@ -30,6 +30,8 @@ type metrics struct {
 	// runs (several short ones); callRuns counts the runs they carried.
 	calls    *prometheus.CounterVec
 	callRuns *prometheus.CounterVec
+	// fuel counts the fuel of the runs the gateway counted, by owner.
+	fuel *prometheus.CounterVec
 }
 
 // phaseBuckets are 1-2.5-5 steps from 10 µs to 100 s: a run of the C hash
@@ -64,6 +66,9 @@ func newMetrics(g *Gateway) *metrics {
 	m.callRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shoal_worker_call_runs_total", Help: "Run attempts carried by calls to workers, by method.",
 	}, []string{"method"})
+	m.fuel = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shoal_fuel_total", Help: "Fuel used by the runs the gateway counted (instructions counted statically per call and loop iteration; docs/RATIONALE.md \"Fuel\"), by owner: the name of the API token the task came with, empty without tokens.",
+	}, []string{"owner"})
 	for _, method := range []string{"run", "runs"} {
 		m.calls.WithLabelValues(method)
 		m.callRuns.WithLabelValues(method)
@@ -79,7 +84,7 @@ func newMetrics(g *Gateway) *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.submitted, hist, m.calls, m.callRuns, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes,
+		m.submitted, hist, m.calls, m.callRuns, m.fuel, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes,
 		stateCollector{g},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_store_file_bytes", Help: "Size of the gateway's database file."},
 			func() float64 { return float64(g.st.Stats().FileSize) }),
@@ -91,13 +96,16 @@ func newMetrics(g *Gateway) *metrics {
 // gateway counted it (current: see sched.Scheduler.Finished) and made it
 // durable (saved is nil), where the run r's time went. at is when the
 // answer arrived. Lost attempts had no answer: nothing to record.
-func (m *metrics) answered(o task.Outcome, current bool, r task.Run, at time.Time, saved error) {
+func (m *metrics) answered(o task.Outcome, current bool, r task.Run, owner string, at time.Time, saved error) {
 	if o.Lost {
 		return
 	}
 	m.resultBytes.Add(float64(len(o.Result)))
 	if !current || saved != nil {
 		return
+	}
+	if r.Fuel > 0 {
+		m.fuel.WithLabelValues(owner).Add(float64(r.Fuel))
 	}
 	tm := r.Timing
 	for i, d := range [...]time.Duration{tm.Queue, tm.Placement, tm.Fetch, tm.Compile, tm.Instantiate, tm.Exec, tm.Total, time.Since(at)} {

@@ -15,7 +15,7 @@ func specOf(r *api.TaskRequest, owner string) task.Spec {
 		ID: r.ID, Description: r.Description, Complete: r.Complete,
 		Duration: r.Duration, Start: r.Start, Delay: r.Delay, Repeats: r.Repeats,
 		Module: r.Module, Input: r.Input, Difficulty: r.Difficulty,
-		Args: r.Args, Env: r.Env, Stdin: r.Stdin, Memory: r.Memory, Cores: r.Cores,
+		Args: r.Args, Env: r.Env, Stdin: r.Stdin, Memory: r.Memory, Cores: r.Cores, Fuel: r.Fuel,
 		Retries: r.Retries, Priority: r.Priority, Labels: r.Labels, Dirs: r.Dirs,
 		Owner: owner,
 	}
@@ -33,7 +33,7 @@ func viewOf(t task.Task, defaultTimeout time.Duration) api.Task {
 		ID: s.ID, Description: s.Description, Status: t.Status, Completions: t.Completions,
 		Duration: d.Seconds(), Start: s.Start.Seconds(), Delay: s.Delay.Seconds(),
 		Repeats: s.RunCount(), Input: s.Input, Difficulty: s.Difficulty, Module: s.Module,
-		Args: s.Args, Env: s.Env, Memory: s.Memory, Cores: s.Cores.Cores(), Priority: s.Priority, Labels: s.Labels, Dirs: s.Dirs, Owner: s.Owner,
+		Args: s.Args, Env: s.Env, Memory: s.Memory, Cores: s.Cores.Cores(), Fuel: s.Fuel, Priority: s.Priority, Labels: s.Labels, Dirs: s.Dirs, Owner: s.Owner,
 		Created: t.Created, Result: t.Result, Runs: t.Runs,
 	}
 	if s.Retries != nil {

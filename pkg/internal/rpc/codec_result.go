@@ -25,6 +25,7 @@ func EncodeRunResult(dst wire.RunResult, o task.Outcome) error {
 	dst.SetOk(o.OK)
 	dst.SetExitCode(o.ExitCode)
 	dst.SetTruncated(o.Truncated)
+	dst.SetFuel(o.Fuel)
 	dst.SetWaitNs(int64(tm.Queue))
 	dst.SetFetchNs(int64(tm.Fetch))
 	dst.SetCompileNs(int64(tm.Compile))
@@ -64,5 +65,5 @@ func DecodeRunResult(src wire.RunResult) (task.Outcome, error) {
 		}
 		*d.to = time.Duration(d.v)
 	}
-	return task.Outcome{OK: src.Ok(), ExitCode: src.ExitCode(), Result: text, Error: reason, Truncated: src.Truncated(), Timing: tm}, nil
+	return task.Outcome{OK: src.Ok(), ExitCode: src.ExitCode(), Result: text, Error: reason, Truncated: src.Truncated(), Fuel: src.Fuel(), Timing: tm}, nil
 }

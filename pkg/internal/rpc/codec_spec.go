@@ -67,6 +67,7 @@ func EncodeRunSpec(dst wire.RunSpec, s task.RunSpec) error {
 	dst.SetTimeoutMs(uint64(s.Timeout.Milliseconds()))
 	dst.SetMemory(s.Memory)
 	dst.SetMaxOutput(uint64(s.MaxOutput))
+	dst.SetFuel(s.Fuel)
 	return setTexts(dst.NewDirs, s.Dirs)
 }
 
@@ -95,6 +96,7 @@ func DecodeRunSpec(src wire.RunSpec) (task.RunSpec, error) {
 	}
 	s.Timeout = time.Duration(src.TimeoutMs()) * time.Millisecond
 	s.MaxOutput = int(src.MaxOutput())
+	s.Fuel = src.Fuel()
 	s.Memory = src.Memory()
 	if src.HasInput() {
 		v := src.Input()

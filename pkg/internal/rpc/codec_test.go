@@ -83,7 +83,7 @@ func TestRunSpecRoundTrip(t *testing.T) {
 			Ref:    task.RunRef{Task: "task1", Index: 999_999, Attempt: 101},
 			Module: module, Input: ptr(-7), Difficulty: ptr(math.MaxInt64),
 			Args: []string{"a", "b c", ""}, Env: []string{"K=V", "A="}, Stdin: []byte("in\x00put"),
-			Timeout: 1500 * time.Millisecond, Memory: math.MaxUint64, MaxOutput: math.MaxInt32,
+			Timeout: 1500 * time.Millisecond, Memory: math.MaxUint64, MaxOutput: math.MaxInt32, Fuel: math.MaxUint64,
 			Dirs: []string{"data", "out"},
 		}},
 		{name: "only what is required", in: task.RunSpec{Ref: task.RunRef{Task: "t"}, Module: module}},
@@ -173,7 +173,7 @@ func TestEncodeRunSpecOutOfRange(t *testing.T) {
 
 func TestRunResultRoundTrip(t *testing.T) {
 	for name, o := range map[string]task.Outcome{
-		"every field": {OK: true, ExitCode: -1, Result: "42\n", Error: "trap: unreachable", Truncated: true, Timing: task.Timing{
+		"every field": {OK: true, ExitCode: -1, Result: "42\n", Error: "trap: unreachable", Truncated: true, Fuel: 1 << 40, Timing: task.Timing{
 			Queue: 1, Fetch: 2 * time.Millisecond, Compile: 3 * time.Second, Instantiate: 4, Exec: math.MaxInt64,
 		}},
 		"zero": {},

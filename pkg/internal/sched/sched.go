@@ -314,6 +314,7 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 	r.Result = o.Result
 	r.Error = o.Error
 	r.Truncated = o.Truncated
+	r.Fuel = o.Fuel
 	queue := r.Timing.Queue
 	r.Timing = o.Timing
 	r.Timing.Queue = queue + o.Timing.Queue // o's: waiting on the worker

@@ -60,7 +60,8 @@ func encodeTask(r *taskRecord) []byte {
 	// only when present (decoder.more), so older records still decode.
 	b = appendString(b, sp.Owner)
 	b = appendStrings(b, sp.Dirs)
-	return binary.AppendUvarint(b, uint64(sp.Cores))
+	b = binary.AppendUvarint(b, uint64(sp.Cores))
+	return binary.AppendUvarint(b, sp.Fuel)
 }
 
 func decodeTask(b []byte) (taskRecord, error) {
@@ -99,6 +100,9 @@ func decodeTask(b []byte) (taskRecord, error) {
 	if d.more() {
 		sp.Cores = api.Millicores(d.uvarint())
 	}
+	if d.more() {
+		sp.Fuel = d.uvarint()
+	}
 	if err := d.done(); err != nil {
 		return r, fmt.Errorf("decode task record: %w", err)
 	}
@@ -128,7 +132,8 @@ func encodeRun(r *task.Run) []byte {
 	for _, d := range []time.Duration{r.Timing.Queue, r.Timing.Fetch, r.Timing.Compile, r.Timing.Instantiate, r.Timing.Exec, r.Timing.Total} {
 		b = binary.AppendVarint(b, int64(d))
 	}
-	return binary.AppendVarint(b, int64(r.Timing.Placement)) // added after the first release
+	b = binary.AppendVarint(b, int64(r.Timing.Placement)) // added after the first release
+	return binary.AppendUvarint(b, r.Fuel)
 }
 
 func decodeRun(b []byte, index uint32) (task.Run, error) {
@@ -150,6 +155,9 @@ func decodeRun(b []byte, index uint32) (task.Run, error) {
 	}
 	if d.more() {
 		r.Timing.Placement = time.Duration(d.varint())
+	}
+	if d.more() {
+		r.Fuel = d.uvarint()
 	}
 	if err := d.done(); err != nil {
 		return r, fmt.Errorf("decode run %d: %w", index, err)

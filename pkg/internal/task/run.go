@@ -18,6 +18,7 @@ type Outcome struct {
 	Result    string
 	Error     string
 	Truncated bool
+	Fuel      uint64 // what the run used (see api.Run.Fuel)
 	// Lost means the attempt never produced an answer (the worker went away
 	// or the call failed); such an attempt may be retried.
 	Lost   bool

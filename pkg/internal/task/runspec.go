@@ -36,6 +36,7 @@ type RunSpec struct {
 	Memory            uint64        // bytes of linear memory; 0 = the worker's default
 	MaxOutput         int           // bytes of stdout kept as the result; 0 = the worker's default
 	Dirs              []string      // names of the worker directories the run uses
+	Fuel              uint64        // most fuel the run may use; 0 = no limit
 }
 
 // RunSpec is what attempt ref of one of s's runs needs on its worker.
@@ -53,5 +54,6 @@ func (s *Spec) RunSpec(ref RunRef) RunSpec {
 		Timeout:    s.Duration,
 		Memory:     s.Memory,
 		Dirs:       s.Dirs,
+		Fuel:       s.Fuel,
 	}
 }

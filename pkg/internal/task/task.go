@@ -63,7 +63,10 @@ type Spec struct {
 	// Cores is what each run reserves on its worker, in thousandths of a
 	// core; a worker that offers cores takes runs only while they fit.
 	// 0 = not accounted.
-	Cores    api.Millicores
+	Cores api.Millicores
+	// Fuel is the most fuel one run may use; past it the run fails with
+	// "fuel exhausted". 0 = no limit.
+	Fuel     uint64
 	Retries  *int // extra attempts after a lost worker; nil = gateway default
 	Priority int  // higher runs first among due runs
 	Labels   []string

@@ -33,6 +33,7 @@ func (w *Worker) runnerSpec(s task.RunSpec) (wasmrun.Spec, error) {
 		Timeout:    s.Timeout,
 		Memory:     s.Memory,
 		MaxOutput:  s.MaxOutput,
+		Fuel:       s.Fuel,
 	}, nil
 }
 
@@ -46,6 +47,7 @@ func (o outcome) report() task.Outcome {
 		Result:    o.Output,
 		Error:     o.Error,
 		Truncated: o.Truncated,
+		Fuel:      o.Fuel,
 		Timing: task.Timing{
 			Queue:       o.wait,
 			Fetch:       o.fetch,

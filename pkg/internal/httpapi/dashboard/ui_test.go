@@ -138,10 +138,11 @@ func TestDashboardSubmitsAndFollowsATask(t *testing.T) {
 		t.Fatalf("runs shown: %q, want 2", runs)
 	}
 	for i, r := range runs {
-		// run, retry, status, worker, due, started, ended, exit, result, error, timing, worker's full ID
-		if r[0] != strconv.Itoa(i) || r[1] != "" || r[2] != "succeeded" || r[11] != workerID || r[5] == "" || r[6] == "" ||
-			r[7] != "0" || r[8] != want || r[9] != "" || r[10] == "" {
-			t.Errorf("run %d shown as %q; want succeeded on %s with exit 0 and result %s", i, r, workerID, want)
+		// run, retry, status, worker, due, started, ended, exit, fuel, result, error, timing, worker's full ID
+		fuel := v.Runs[i].Fuel
+		if r[0] != strconv.Itoa(i) || r[1] != "" || r[2] != "succeeded" || r[12] != workerID || r[5] == "" || r[6] == "" ||
+			r[7] != "0" || fuel == 0 || r[8] != thousands(fuel) || r[9] != want || r[10] != "" || r[11] == "" {
+			t.Errorf("run %d shown as %q; want succeeded on %s with exit 0, fuel %d and result %s", i, r, workerID, fuel, want)
 		}
 	}
 	if got := eval[string](b, `document.querySelector('#task-fields dd').textContent`); got != want {
@@ -278,4 +279,13 @@ func TestDashboardAsksForAToken(t *testing.T) {
 	b.checkConsole(func(c chromedp.ConsoleMessage) bool {
 		return c.Source == "network" && strings.HasPrefix(c.URL, m.URL+"/") && strings.Contains(c.Text, "status of 401")
 	})
+}
+
+// thousands writes n as the dashboard does (toLocaleString('en')): 184,220.
+func thousands(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -352,6 +352,7 @@ function runRow(r) {
     timeCell(r.started, true),
     timeCell(r.ended, true),
     el('td', { class: 'num', text: r.ended ? r.exit_code : '' }),
+    el('td', { class: 'num fuel', title: 'instructions counted statically per call and loop iteration', text: r.fuel ? r.fuel.toLocaleString('en') : '' }),
     el('td', { class: 'result', title: r.result || '', text: (r.result || '').trim() }),
     el('td', { class: 'run-error', text: r.error || '' }),
     el('td', { class: 'num', title: parts.join('\n') },

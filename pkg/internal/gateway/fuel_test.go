@@ -1,0 +1,81 @@
+package gateway_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+	"github.com/shoalmesh/shoal/wasm"
+)
+
+// Fuel is the same for the same module and input on every worker, a run
+// past a task's fuel limit fails with "fuel exhausted", and the gateway
+// counts the fuel of the runs it recorded.
+func TestFuelAcrossWorkers(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 2, Slots: 1})
+	m.WaitWorkers(2)
+	const n = 12
+	for i := range n {
+		mustPost(t, m.URL, field{name: "id", value: fmt.Sprint("f", i)}, field{name: "wasm", file: wasm.HashC},
+			field{name: "input", value: "7"}, field{name: "difficulty", value: "2"})
+	}
+	fuel := map[string]uint64{} // by worker
+	var total uint64
+	for i := range n {
+		v := waitDone(t, m.URL, fmt.Sprint("f", i))
+		r := v.Runs[0]
+		if v.Status != task.Succeeded || r.Fuel == 0 {
+			t.Fatalf("f%d: %s, fuel %d: %+v", i, v.Status, r.Fuel, r)
+		}
+		if f, seen := fuel[r.Worker]; seen && f != r.Fuel {
+			t.Fatalf("worker %s reported fuel %d and %d for the same module and input", r.Worker, f, r.Fuel)
+		}
+		fuel[r.Worker] = r.Fuel
+		total += r.Fuel
+	}
+	if len(fuel) != 2 {
+		t.Fatalf("runs went to %d workers, want both: %v", len(fuel), fuel)
+	}
+	var one uint64
+	for _, f := range fuel {
+		if one != 0 && f != one {
+			t.Fatalf("the two workers counted different fuel for the same run: %v", fuel)
+		}
+		one = f
+	}
+	t.Logf("fuel of one run, on both workers: %d", one)
+
+	mustPost(t, m.URL, field{name: "id", value: "starved"}, field{name: "wasm", file: wasm.HashC},
+		field{name: "input", value: "7"}, field{name: "difficulty", value: "2"}, field{name: "fuel", value: fmt.Sprint(one / 2)})
+	v := waitDone(t, m.URL, "starved")
+	if v.Status != task.Failed || !strings.HasPrefix(v.Runs[0].Error, "fuel exhausted") || v.Fuel != one/2 {
+		t.Fatalf("a run given half the fuel it needs: %s %q (limit shown %d)", v.Status, v.Runs[0].Error, v.Fuel)
+	}
+	mustPost(t, m.URL, field{name: "id", value: "enough"}, field{name: "wasm", file: wasm.HashC},
+		field{name: "input", value: "7"}, field{name: "difficulty", value: "2"}, field{name: "fuel", value: fmt.Sprint(one)})
+	if v := waitDone(t, m.URL, "enough"); v.Status != task.Succeeded || v.Runs[0].Fuel != one {
+		t.Fatalf("a run given exactly the fuel it needs: %s %q fuel %d", v.Status, v.Runs[0].Error, v.Runs[0].Fuel)
+	}
+	total += one
+
+	resp, err := http.Get(m.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var counted float64
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, `shoal_fuel_total{owner=""} `); ok {
+			fmt.Sscan(rest, &counted)
+		}
+	}
+	// The starved run's fuel is counted too: it used its whole limit.
+	if counted < float64(total) || counted > float64(total+one) {
+		t.Fatalf("shoal_fuel_total = %v, want the runs' %d plus at most one limit", counted, total)
+	}
+}
