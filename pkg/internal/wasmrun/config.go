@@ -46,9 +46,8 @@ func DefaultConfig() Config {
 	}
 }
 
-// preemptModes are the valid values of Config.Preempt. The benchmarks add
-// one (see export_test.go) that stops nothing, as a baseline.
-var preemptModes = map[string]bool{PreemptInstrument: true, PreemptWazero: true}
+// preemptModes are the valid values of Config.Preempt.
+var preemptModes = map[string]bool{PreemptInstrument: true, PreemptWazero: true, PreemptNone: true}
 
 // The ways a Runner can stop runaway guest code (Config.Preempt).
 const (
@@ -60,6 +59,11 @@ const (
 	// PreemptWazero uses wazero's WithCloseOnContextDone, which checks at
 	// every loop back-edge and call: 3.5-7x slower. Fuel is not counted.
 	PreemptWazero = "wazero"
+	// PreemptNone is for benchmarks only: neither instrumentation nor
+	// wazero's checks, so a run cannot be stopped (it is the speed of guest
+	// code with no time limit at all, the baseline of issue 11's figures).
+	// A worker refuses it (worker.Config.Validate).
+	PreemptNone = "none"
 )
 
 // Validate reports each invalid field of c, by name.

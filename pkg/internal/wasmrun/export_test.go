@@ -15,10 +15,3 @@ func (r *Runner) Runs(h Hash) int {
 	}
 	return 0
 }
-
-// PreemptNone is a Config.Preempt for benchmarks only: neither
-// instrumentation nor wazero's checks, so a run cannot be stopped; it is
-// the speed of guest code with no time limit at all.
-const PreemptNone = "none"
-
-func init() { preemptModes[PreemptNone] = true }
