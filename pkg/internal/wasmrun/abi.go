@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	shoal "github.com/shoalmesh/shoal/pkg/api"
+
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	wasi "github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -51,7 +53,7 @@ var (
 // memoryLimitError explains an ErrMemoryLimit.
 func memoryLimitError(need, limit uint64) error {
 	return fmt.Errorf("%w: module needs %s of memory at start, the limit is %s",
-		ErrMemoryLimit, formatBytes(need), formatBytes(limit))
+		ErrMemoryLimit, shoal.FormatBytes(need), shoal.FormatBytes(limit))
 }
 
 // importError is an ErrUnsupportedImport with a message for the module's author.

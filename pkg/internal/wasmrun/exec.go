@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	shoal "github.com/shoalmesh/shoal/pkg/api"
+
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -232,7 +234,7 @@ func (x *execution) settle(ctx context.Context, res *Result, err error) {
 		res.Error = describe(err)
 	}
 	if x.mem.exhausted() {
-		res.Error = fmt.Sprintf("memory limit of %s exceeded (%s)", formatBytes(x.mem.limit), res.Error)
+		res.Error = fmt.Sprintf("memory limit of %s exceeded (%s)", shoal.FormatBytes(x.mem.limit), res.Error)
 	}
 }
 

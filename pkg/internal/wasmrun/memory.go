@@ -1,8 +1,6 @@
 package wasmrun
 
 import (
-	"fmt"
-
 	"github.com/tetratelabs/wazero/experimental"
 )
 
@@ -77,18 +75,4 @@ func (m *runMemory) Free() {
 // wazero itself refused the growth at the runtime-wide limit, without asking).
 func (m *runMemory) exhausted() bool {
 	return m.refused || (m.size > 0 && m.size+pageSize > m.limit)
-}
-
-// formatBytes renders n as "64 MiB", "1536 KiB" or "100 bytes".
-func formatBytes(n uint64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	default:
-		return fmt.Sprintf("%d bytes", n)
-	}
 }
