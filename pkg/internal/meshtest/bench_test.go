@@ -306,7 +306,12 @@ func submitBatch(tb testing.TB, m *meshtest.Mesh, mod, prefix string, n int, dif
 		fmt.Fprintf(&body, `{"id": "%s%d", "input": %d}`, prefix, i, i)
 	}
 	body.WriteString("]}")
-	resp, err := http.Post(m.URL+"/tasks/batch", "application/json", strings.NewReader(body.String()))
+	postBatch(tb, m, body.String())
+}
+
+// postBatch posts a POST /tasks/batch body and wants 201.
+func postBatch(tb testing.TB, m *meshtest.Mesh, body string) {
+	resp, err := http.Post(m.URL+"/tasks/batch", "application/json", strings.NewReader(body))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -67,15 +67,7 @@ func submitScheduled(tb testing.TB, m *meshtest.Mesh, mod, prefix string, n int)
 			fmt.Fprintf(&body, `{"id": "%s%d", "input": %d, "description": "task %d of the list"}`, prefix, i, i, i)
 		}
 		body.WriteString("]}")
-		resp, err := http.Post(m.URL+"/tasks/batch", "application/json", strings.NewReader(body.String()))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			tb.Fatalf("POST /tasks/batch: %d", resp.StatusCode)
-		}
+		postBatch(tb, m, body.String())
 	}
 }
 
