@@ -257,7 +257,7 @@ func runWorkers(ctx context.Context, e *env, args []string) int {
 		return 0
 	}
 	tw := newTable(e.stdout)
-	fmt.Fprintln(tw, "ID\tSLOTS\tMEMORY\tLABELS\tRUNS")
+	fmt.Fprintln(tw, "ID\tSLOTS\tMEMORY\tCORES\tLABELS\tRUNS")
 	for _, w := range ws {
 		mem := "-"
 		if w.Memory != 0 {
@@ -267,7 +267,11 @@ func runWorkers(ctx context.Context, e *env, args []string) int {
 		if w.Waiting > 0 { // short runs sent ahead
 			slots += fmt.Sprintf(" +%d", w.Waiting)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", w.ID, slots, mem, orDash(strings.Join(w.Labels, ",")), w.Runs)
+		cores := "-"
+		if w.Cores != 0 {
+			cores = fmt.Sprintf("%g/%g", w.UsedCores, w.Cores)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", w.ID, slots, mem, cores, orDash(strings.Join(w.Labels, ",")), w.Runs)
 	}
 	tw.Flush()
 	return 0
