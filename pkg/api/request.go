@@ -250,6 +250,8 @@ func ParseTask(vals map[string][]string, files map[string][]byte) (TaskRequest, 
 	for name, v := range vals {
 		f, ok := fieldIndex[name]
 		switch {
+		case name == "":
+			return r, &Error{Code: CodeInvalid, Message: "a field has an empty name"}
 		case !ok:
 			return r, Invalid(name, "unknown field")
 		case len(v) > 1 && !f.Repeatable:

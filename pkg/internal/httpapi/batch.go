@@ -147,6 +147,8 @@ func batchValues(fields map[string]json.RawMessage) (map[string][]string, error)
 		v := bytes.TrimSpace(fields[name])
 		f, known := api.TaskField(name)
 		switch {
+		case name == "":
+			return nil, &api.Error{Code: api.CodeInvalid, Message: "a field has an empty name"}
 		case name == "wasm":
 			return nil, api.Invalid(name, "a batch names its module by hash: upload it with PUT /modules and give module=sha256:HEX")
 		case !known:
@@ -210,10 +212,11 @@ func scalar(v json.RawMessage) (string, error) {
 	return "", fmt.Errorf("must be a string or a number, got %s", v)
 }
 
-// under puts a field error under prefix: tasks[3] + difficulty.
+// under puts a field error under prefix: tasks[3] + difficulty; an
+// invalid request without a field is about prefix itself.
 func under(err error, prefix string) error {
 	var e *api.Error
-	if errors.As(err, &e) && e.Field != "" {
+	if errors.As(err, &e) && e.Code == api.CodeInvalid {
 		return e.Under(prefix)
 	}
 	return err
