@@ -26,6 +26,7 @@ type bodies struct {
 
 	chargeHead []byte
 	tail       []byte   // of the function being rewritten
+	bulkHead   []byte   // of the function being rewritten: see bulkCharge
 	counts     []uint64 // per body: [0] outside loops, [k] the k-th loop
 	frames     []int    // per open frame: its index in counts
 }
@@ -37,8 +38,16 @@ func newBodies(yield, defined, budget uint32, params []uint32) *bodies {
 	return b
 }
 
-// setTail makes the charge's tail for a function whose scratch local is t.
+// setTail makes the charge's tail for a function whose scratch locals are
+// t (i64) and t+1 (i32), and the head of its bulk charge.
 func (b *bodies) setTail(t uint32) {
+	h := append(b.bulkHead[:0], 0x22)
+	h = appendU32(h, t+1)
+	h = append(h, 0x23)
+	h = appendU32(h, b.budget)
+	h = append(h, 0x20)
+	h = appendU32(h, t+1)
+	b.bulkHead = append(h, 0xad, 0x42, bulkShift, 0x88) // i64.extend_i32_u, i64.const, i64.shr_u
 	x := append(b.tail[:0], 0x7d, 0x22)
 	x = appendU32(x, t)
 	x = append(x, 0x24)
@@ -61,6 +70,23 @@ func (b *bodies) shift(fn uint32) uint32 {
 		return fn + 1
 	}
 	return fn
+}
+
+// bulkShift: a bulk operation costs one unit per 2^bulkShift bytes (or
+// table elements) of its length, besides its own unit: its work, unlike
+// any other instruction's, grows with an operand, and a loop of 64 MiB
+// fills must not run for seconds on one grant.
+const bulkShift = 3
+
+// bulkCharge charges, before a bulk operation, its length >> bulkShift,
+// read from the top of the stack and left there (through the i32 scratch
+// local):
+//
+//	local.tee $n  global.get $b  local.get $n  i64.extend_i32_u
+//	i64.const 3  i64.shr_u  (then the charge's tail, from i64.sub)
+func (b *bodies) bulkCharge(out []byte) []byte {
+	out = append(out, b.bulkHead...)
+	return append(out, b.tail...)
 }
 
 func (b *bodies) charge(out []byte, n uint64) []byte {
@@ -86,13 +112,13 @@ func (b *bodies) rewrite(out, body []byte, i uint32) ([]byte, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("locals: %w", r.err)
 	}
-	if locals >= 1<<32-1 {
+	if locals >= 1<<32-2 {
 		return nil, fmt.Errorf("%d locals", locals)
 	}
 	b.setTail(uint32(locals))
-	out = appendU32(out, groups+1)
+	out = appendU32(out, groups+2)
 	out = append(out, body[lenU32(body):r.pos]...)
-	out = append(out, 0x01, 0x7e) // the charge's i64
+	out = append(out, 0x01, 0x7e, 0x01, 0x7f) // the charges' i64 and the bulk charge's i32
 	code := r.pos
 	if err := b.count(reader{b: body, pos: code}); err != nil {
 		return nil, err
@@ -102,8 +128,20 @@ func (b *bodies) rewrite(out, body []byte, i uint32) ([]byte, error) {
 	out = b.charge(out, b.counts[0])
 	copied, loops := code, 1
 	for !r.done() {
+		at := r.pos
 		c, fn, fnAt := decode(&r)
 		switch c {
+		case globalRef:
+			// An index past the module's own globals would be the budget:
+			// an invalid module must not become valid, and free of its
+			// limits, by being instrumented.
+			if fn >= b.budget {
+				return nil, fmt.Errorf("byte %d: global index %d out of range (%d globals)", at, fn, b.budget)
+			}
+		case bulk:
+			out = append(out, body[copied:at]...)
+			out = b.bulkCharge(out)
+			copied = at
 		case funcRef:
 			out = append(out, body[copied:fnAt]...)
 			out = appendU32(out, b.shift(fn))

@@ -50,6 +50,11 @@ type section struct {
 	payload []byte
 }
 
+// Version numbers what Instrument writes: raise it whenever its output for
+// the same input changes, so that copies kept on disk by an older version
+// are made again. 2: bulk operations are charged by their length.
+const Version = 2
+
 // Instrument returns a copy of the module wasm in which every function entry
 // and every loop header charges a budget, and calls the host when the budget
 // goes below zero (see the package documentation). It fails, saying where,

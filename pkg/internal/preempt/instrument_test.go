@@ -251,3 +251,29 @@ func TestInstrumentErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestFuelOfBulkOperations: a bulk operation costs a unit per 8 bytes of
+// its length besides its own, so a loop of large fills checks its limits
+// as often as any other code.
+func TestFuelOfBulkOperations(t *testing.T) {
+	inst, err := Instrument(mustTestdata(t, "fill"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []uint64{0, 7, 8, 4096, 65536} {
+		h := newHost(t, 1<<30)
+		_, mod := h.run(t, inst, n, 0)
+		if got, want := h.fuel(t, mod), int64(6+n>>3); got != want { // 6 instructions, end included
+			t.Errorf("fill of %d bytes: fuel %d; want %d", n, got, want)
+		}
+	}
+}
+
+// TestInstrumentRefusesTheBudgetsIndex: a module that uses a global index
+// past its own globals is invalid, and must not become valid (and free of
+// its limits, the budget being that global) by being instrumented.
+func TestInstrumentRefusesTheBudgetsIndex(t *testing.T) {
+	if _, err := Instrument(mustTestdata(t, "badglobal")); err == nil || !strings.Contains(err.Error(), "global index 0 out of range") {
+		t.Fatalf("Instrument of a module setting a global it lacks: %v", err)
+	}
+}

@@ -14,12 +14,14 @@ import "fmt"
 type class uint8
 
 const (
-	plain   class = iota
-	block         // block or if: opens a frame counted with its parent
-	loop          // opens a frame with its own charge
-	elseOp        // else: continues the if's frame
-	end           // closes a frame
-	funcRef       // call, return_call or ref.func: the immediate is a function index
+	plain     class = iota
+	block           // block or if: opens a frame counted with its parent
+	loop            // opens a frame with its own charge
+	elseOp          // else: continues the if's frame
+	end             // closes a frame
+	funcRef         // call, return_call or ref.func: the immediate is a function index
+	globalRef       // global.get or global.set: the immediate is a global index
+	bulk            // a bulk memory or table operation whose work grows with its length, on top of the stack
 )
 
 // imm is the shape of a one-byte opcode's immediates.
@@ -109,6 +111,9 @@ func decode(r *reader) (c class, fn uint32, fnAt int) {
 		}
 		return block, 0, 0
 	case immU32:
+		if op == 0x23 || op == 0x24 { // global.get, global.set
+			return globalRef, r.u32(), 0
+		}
 		r.skipLEB(5)
 	case immU32x2:
 		r.skipLEB(5)
@@ -136,7 +141,9 @@ func decode(r *reader) (c class, fn uint32, fnAt int) {
 		fnAt = r.pos
 		return funcRef, r.u32(), fnAt
 	case immPrefixFC:
-		r.prefixFC()
+		if r.prefixFC() {
+			return bulk, 0, 0
+		}
 	case immPrefixFD:
 		r.prefixFD()
 	case immPrefixFE:
@@ -157,17 +164,25 @@ func (r *reader) memarg() {
 	r.skipLEB(10)
 }
 
-func (r *reader) prefixFC() {
+// prefixFC skips a 0xFC instruction and reports whether it is one whose
+// work grows with its length operand, an i32 on top of the stack: the
+// bulk copies, fills and inits of memories and tables, and table.grow.
+func (r *reader) prefixFC() (bulk bool) {
 	switch sub := r.u32(); {
 	case sub <= 7: // saturating truncation
 	case sub == 8, sub == 10, sub == 12, sub == 14: // memory.init, memory.copy, table.init, table.copy
 		r.skipLEB(5)
 		r.skipLEB(5)
-	case sub <= 17: // data.drop, memory.fill, elem.drop, table.grow, table.size, table.fill
+		return true
+	case sub == 11, sub == 15, sub == 17: // memory.fill, table.grow, table.fill
+		r.skipLEB(5)
+		return true
+	case sub <= 17: // data.drop, elem.drop, table.size
 		r.skipLEB(5)
 	default:
 		r.fail(fmt.Errorf("unknown opcode 0xfc %d", sub))
 	}
+	return false
 }
 
 func (r *reader) prefixFD() {

@@ -143,6 +143,8 @@ func (x *execution) execute(parent context.Context) (res Result) {
 	if x.meter != nil {
 		// Every call into the module runs under ctx: yield finds the meter there.
 		ctx = context.WithValue(ctx, meterKey{}, x.meter)
+		stopForce := context.AfterFunc(ctx, x.meter.force)
+		defer stopForce() // fuel, read before, has ended a force under way
 	}
 
 	start := time.Now()

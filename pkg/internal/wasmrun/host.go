@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -63,8 +65,21 @@ func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 // meterKey is the context key of a run's *meter.
 type meterKey struct{}
 
-// meter counts a run's fuel and says when it must stop. Only the run's
-// goroutine uses it.
+// forcedBudget is what force writes into a run's budget when its context
+// ends, so that the next charge yields at once however much was granted:
+// a loop of slow host calls (random_get of a large buffer, say) spends a
+// grant of fuel far more slowly than checkInterval. The charges that
+// follow only lower it, so yield tells a forced budget by its size.
+const forcedBudget = math.MinInt64 / 2
+
+// forceRetry is how often force writes the budget again until the run
+// ends: a guest between its charge's read and write of the budget
+// overwrites one write.
+const forceRetry = time.Millisecond
+
+// meter counts a run's fuel and says when it must stop. The run's
+// goroutine uses it; force, started when the run's context ends, shares
+// global, done and forced under mu.
 type meter struct {
 	limit   uint64 // fuel limit, 0 for none
 	granted int64  // the sum of the budgets yield granted
@@ -73,6 +88,30 @@ type meter struct {
 
 	grant int64     // the next grant, adapted to checkInterval
 	last  time.Time // when the last grant was made
+
+	mu     sync.Mutex
+	global api.MutableGlobal // the instance's budget, from its first yield
+	done   bool              // the run has ended: force writes no more
+	forced bool              // force wrote the budget: its value is no count
+}
+
+// force makes the run's next charge yield, and yield then ends the run:
+// it is called when the run's context ends, and writes forcedBudget into
+// the budget every forceRetry until the run is over.
+func (m *meter) force() {
+	for {
+		m.mu.Lock()
+		if m.done {
+			m.mu.Unlock()
+			return
+		}
+		if m.global != nil {
+			m.global.Set(api.EncodeI64(forcedBudget))
+			m.forced = true
+		}
+		m.mu.Unlock()
+		time.Sleep(forceRetry)
+	}
 }
 
 // yield is shoal.yield(budget) -> budget: it is called when the budget
@@ -83,6 +122,13 @@ func yield(ctx context.Context, mod api.Module, stack []uint64) {
 	m, _ := ctx.Value(meterKey{}).(*meter)
 	if m == nil {
 		panic(errYieldOutsideRun)
+	}
+	if m.global == nil {
+		if g, ok := mod.ExportedGlobal(preempt.BudgetExport).(api.MutableGlobal); ok {
+			m.mu.Lock()
+			m.global = g
+			m.mu.Unlock()
+		}
 	}
 	next, ok := m.yield(ctx, int64(stack[0]))
 	if !ok {
@@ -95,7 +141,9 @@ func yield(ctx context.Context, mod api.Module, stack []uint64) {
 // yield accounts for the budget left (below zero: overspent since the last
 // grant) and returns the next grant, or false when the run must stop.
 func (m *meter) yield(ctx context.Context, budget int64) (int64, bool) {
-	m.used = m.granted - budget
+	if budget > forcedBudget/2 { // else forced: the run is ending, and used stays as of the last yield
+		m.used = m.granted - budget
+	}
 	if ctx.Err() != nil {
 		m.stopped = stopReason(ctx)
 		return 0, false
@@ -129,8 +177,14 @@ func (m *meter) yield(ctx context.Context, budget int64) (int64, bool) {
 
 // fuel is the fuel used by a run whose instance is mod (nil if it was
 // never created): the grants less the budget left.
+// It ends force's writes first. A run whose budget was forced reports its
+// fuel as of its last yield.
 func (m *meter) fuel(mod api.Module) uint64 {
-	if m.stopped == "" && mod != nil {
+	m.mu.Lock()
+	m.done = true
+	forced := m.forced
+	m.mu.Unlock()
+	if m.stopped == "" && mod != nil && !forced {
 		if g := mod.ExportedGlobal(preempt.BudgetExport); g != nil {
 			m.used = m.granted - int64(g.Get())
 		}

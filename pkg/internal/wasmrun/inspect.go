@@ -4,13 +4,15 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/shoalmesh/shoal/pkg/internal/preempt"
 	"github.com/tetratelabs/wazero"
 )
 
 // Inspect checks, cheaply, that wasm can be run by a Runner: it decodes and
 // validates the module with wazero's interpreter (no native compilation),
 // checks that it imports only wasi_snapshot_preview1 functions that wazero
-// provides, and returns its ABI. It is meant for the gateway at upload time;
+// provides and that it can be instrumented (package preempt), and returns
+// its ABI. It is meant for the gateway at upload time;
 // errors are written for the module's author and wrap ErrNotWasm,
 // ErrUnsupportedImport or ErrNoABI.
 func Inspect(ctx context.Context, wasm []byte) (ABI, error) {
@@ -28,6 +30,12 @@ func inspect(ctx context.Context, wasm []byte) (shape, error) {
 	cm, err := compileModule(ctx, rt, wasm)
 	if err != nil {
 		return shape{}, err
+	}
+	// Workers run it instrumented (unless --preempt wazero): a module the
+	// rewriting refuses, one that exports the budget's name say, would fail
+	// every run, so it is refused here, once.
+	if _, err := preempt.Instrument(wasm); err != nil {
+		return shape{}, fmt.Errorf("%w: %w", ErrNotWasm, err)
 	}
 	return check(cm, wasm, false)
 }

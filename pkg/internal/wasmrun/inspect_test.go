@@ -30,6 +30,7 @@ func TestInspect(t *testing.T) {
 		{module: "unreachable", abi: wasmrun.ABICommand},
 		{module: "sleep", abi: wasmrun.ABICommand},
 		{module: "garbage", err: wasmrun.ErrNotWasm, message: "not a wasm module: missing \\0asm magic"},
+		{module: "exports_budget", err: wasmrun.ErrNotWasm, message: "not a wasm module: instrument: export section: the module already exports __shoal_budget"},
 		{module: "unknown_import", err: wasmrun.ErrUnsupportedImport, message: "imports unknown host function env.foo"},
 		{module: "import_memory", err: wasmrun.ErrUnsupportedImport, message: "imports memory env.memory; only wasi_snapshot_preview1 functions are provided"},
 		{module: "bad_wasi", err: wasmrun.ErrUnsupportedImport, message: "imports wasi_snapshot_preview1.fd_write with signature (i32)->i32, want (i32,i32,i32,i32)->i32"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/shoalmesh/shoal/pkg/internal/preempt"
 )
@@ -21,9 +22,9 @@ import (
 // instrumentedDir is the subdirectory of Config.CacheDir holding them.
 const instrumentedDir = "instrumented"
 
-// sealName names the trailing custom section; change its version whenever
-// preempt.Instrument's output changes.
-const sealName = "shoal.preempt.v1"
+// sealName names the trailing custom section, with the version of the
+// rewriting's output (preempt.Version).
+var sealName = "shoal.preempt.v" + strconv.Itoa(preempt.Version)
 
 // instrumented returns wasm, whose hash is h, instrumented: from the disk
 // when a sound copy is there, else rewritten now (and stored, if the Runner

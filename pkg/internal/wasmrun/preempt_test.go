@@ -32,6 +32,8 @@ func TestRunawayEndsAtTimeLimit(t *testing.T) {
 		{name: "loop in the start function", module: "start_loop", wazero: true},
 		{name: "loop in _initialize", module: "init_loop", wazero: true},
 		{name: "long loop-free function again and again", module: "straight"},
+		{name: "loop of 16 MiB memory fills", module: "fill_loop", wazero: true},
+		{name: "loop of slow host calls", module: "random_loop", wazero: true},
 	}
 	for _, preempt := range []string{wasmrun.PreemptInstrument, wasmrun.PreemptWazero} {
 		cfg := wasmrun.DefaultConfig()
