@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
 func TestConfigFileErrors(t *testing.T) {
@@ -90,6 +91,6 @@ memory = "1GiB"
 			Slots  int
 			Labels []string
 		}
-		return json.Unmarshal([]byte(body), &ws) == nil && len(ws) == 1 && ws[0].Slots == 3 && slices.Equal(ws[0].Labels, []string{"gpu", "ssd"})
+		return json.Unmarshal([]byte(body), &ws) == nil && len(ws) == 1 && ws[0].Slots == 3 && slices.Equal(ws[0].Labels, []string{"gpu", "ssd", task.FuelLabel})
 	})
 }

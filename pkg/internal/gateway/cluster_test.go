@@ -150,6 +150,14 @@ func TestHashPuzzleThroughDiscoveredWorkers(t *testing.T) {
 func TestPlacementSharesEqualWorkers(t *testing.T) {
 	m := meshtest.Start(t, meshtest.Options{Workers: 2, Slots: 2})
 	m.WaitWorkers(2)
+	// Warm both: eight runs due at once fill both workers' slots. Else the
+	// first worker to compile the module keeps every later task while it
+	// has a free slot (warm placement), and the two are not equal.
+	mustPost(t, m.URL, field{name: "id", value: "warm"}, field{name: "wasm", file: wasm.HashC},
+		field{name: "input", value: "1"}, field{name: "difficulty", value: "4"}, field{name: "repeats", value: "8"})
+	if v := waitDone(t, m.URL, "warm"); v.Status != task.Succeeded {
+		t.Fatalf("warm: %+v", v)
+	}
 	for i := range 100 {
 		mustPost(t, m.URL, field{name: "id", value: fmt.Sprint("t", i)}, field{name: "wasm", file: wasm.HashC},
 			field{name: "input", value: fmt.Sprint(i)}, field{name: "difficulty", value: "1"})

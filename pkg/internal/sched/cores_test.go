@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
 // A run that reserves cores goes only where they fit: a worker offering
@@ -51,4 +52,21 @@ func workerInfo(tb testing.TB, s *sched.Scheduler, id sched.WorkerID) sched.Work
 	}
 	tb.Fatalf("no worker %s", id)
 	return sched.WorkerInfo{}
+}
+
+// A run with a fuel limit goes only to a worker that meters fuel (it
+// offers task.FuelLabel), and waits when none does.
+func TestFuelLimitNeedsAMeteringWorker(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	s.Offer("wazero", sched.Offer{Slots: 4})
+	limited := spec("limited")
+	limited.Fuel = 1000
+	mustSubmit(t, s, t0, limited)
+	if ds := s.Assign(t0); len(ds) != 0 {
+		t.Fatalf("a fuel-limited run went to a worker that counts no fuel: %+v", ds)
+	}
+	s.Offer("metering", sched.Offer{Slots: 4, Labels: []string{task.FuelLabel}})
+	if ds := s.Assign(t0); len(ds) != 1 || ds[0].Worker != "metering" {
+		t.Fatalf("dispatches %+v, want the run on the metering worker", ds)
+	}
 }

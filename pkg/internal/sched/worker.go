@@ -106,6 +106,9 @@ func (w *worker) fits(spec *task.Spec, short bool, depth int) bool {
 	if spec.Cores > 0 && w.usedCPU+spec.Cores > w.offer.Cores {
 		return false
 	}
+	if spec.Fuel > 0 && !w.labels[task.FuelLabel] {
+		return false
+	}
 	for _, l := range spec.Labels {
 		if !w.labels[l] {
 			return false

@@ -32,6 +32,11 @@ func ValidDirName(name string) bool {
 	return len(name) <= MaxDirName && dirPattern.MatchString(name)
 }
 
+// FuelLabel is offered by workers that meter fuel (those that instrument
+// modules, the default): a run with a fuel limit is placed only on them,
+// since a worker stopping runs with wazero's checks counts no fuel.
+const FuelLabel = "shoal:fuel"
+
 // DirLabel is the placement label of the directory name: a worker offering
 // the directory carries it, and a task naming it requires it.
 func DirLabel(name string) string { return dirLabelPrefix + name }

@@ -72,6 +72,9 @@ func (c Config) offerLabels() []string {
 			labels = append(labels, l)
 		}
 	}
+	if c.Runtime.Preempt == wasmrun.PreemptInstrument && !slices.Contains(labels, task.FuelLabel) {
+		labels = append(labels, task.FuelLabel)
+	}
 	return labels
 }
 

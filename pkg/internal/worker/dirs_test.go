@@ -62,8 +62,12 @@ func TestConfigDirs(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := cfg.offerLabels(), []string{"gpu", "dir:data", "dir:out"}; !slices.Equal(got, want) {
+	if got, want := cfg.offerLabels(), []string{"gpu", "dir:data", "dir:out", task.FuelLabel}; !slices.Equal(got, want) {
 		t.Errorf("offer labels %q; want %q", got, want)
+	}
+	cfg.Runtime.Preempt = wasmrun.PreemptWazero // counts no fuel: no fuel label
+	if got, want := cfg.offerLabels(), []string{"gpu", "dir:data", "dir:out"}; !slices.Equal(got, want) {
+		t.Errorf("offer labels with --preempt wazero %q; want %q", got, want)
 	}
 	got, err := cfg.grant([]string{"out", "data"})
 	if err != nil || !slices.Equal(got, []wasmrun.Dir{cfg.Dirs[1], cfg.Dirs[0]}) {
