@@ -50,5 +50,9 @@ func ParseCores(x string) (Millicores, error) {
 	case cores > MaxCores:
 		return 0, fmt.Errorf("must be at most %d cores, got %s", MaxCores, s)
 	}
-	return Millicores(math.Ceil(cores*1000 - 1e-9)), nil
+	m := Millicores(math.Ceil(cores*1000 - 1e-9))
+	if m == 0 && cores > 0 {
+		m = 1 // a reservation is never smaller than asked
+	}
+	return m, nil
 }

@@ -8,7 +8,7 @@ import (
 
 func TestParseCores(t *testing.T) {
 	for in, want := range map[string]api.Millicores{
-		"0": 0, "2": 2000, "0.25": 250, "1/16": 63, "1/4": 250, "250m": 250, " 1.5 ": 1500, "1024": 1024000,
+		"0": 0, "2": 2000, "0.25": 250, "1/16": 63, "1/4": 250, "250m": 250, " 1.5 ": 1500, "1024": 1024000, "1e-12": 1,
 	} {
 		got, err := api.ParseCores(in)
 		if err != nil || got != want {

@@ -4,7 +4,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -247,7 +249,8 @@ func TaskField(name string) (*Field, bool) {
 // the first bad field is returned as an *Error naming it.
 func ParseTask(vals map[string][]string, files map[string][]byte) (TaskRequest, error) {
 	var r TaskRequest
-	for name, v := range vals {
+	for _, name := range slices.Sorted(maps.Keys(vals)) { // the same bad field every time
+		v := vals[name]
 		f, ok := fieldIndex[name]
 		switch {
 		case name == "":

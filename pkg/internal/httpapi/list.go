@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
+	"hash/fnv"
 	"net/http"
 	"slices"
 	"strconv"
@@ -35,7 +37,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 		After: after, Asc: q.Order == api.OrderAsc, Limit: q.Limit,
 		Match: statusIn(q.Status), Budget: api.ScanBudget, Runs: runsOf(q.Runs),
 	})
-	setRevision(w, rev)
+	setRevision(w, r, rev)
 	if next != 0 {
 		q.After = encodeCursor(next)
 		w.Header().Set(api.HeaderNextCursor, q.After)
@@ -77,7 +79,7 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	setRevision(w, rev)
+	setRevision(w, r, rev)
 	w.Header().Set(api.HeaderRunsTotal, strconv.Itoa(t.Spec.RunCount()))
 	writeJSON(w, http.StatusOK, viewOf(t, s.g.TaskTimeout()))
 }
@@ -104,13 +106,20 @@ func statusIn(st []api.Status) func(task.Status) bool {
 }
 
 // setRevision tells the revision an answer is of, also as its ETag.
-func setRevision(w http.ResponseWriter, rev uint64) {
+func setRevision(w http.ResponseWriter, r *http.Request, rev uint64) {
 	w.Header().Set(api.HeaderRevision, strconv.FormatUint(rev, 10))
-	w.Header().Set("ETag", etag(rev))
+	w.Header().Set("ETag", etag(r, rev))
 	w.Header().Set("Cache-Control", "no-cache") // a cache asks again, with the ETag
 }
 
-func etag(rev uint64) string { return `"` + strconv.FormatUint(rev, 10) + `"` }
+// etag is the revision and a hash of what r asks for (its path and
+// query): an ETag is good only for the answer it came with, and a client
+// that sends one stored for another page must not get a 304.
+func etag(r *http.Request, rev uint64) string {
+	h := fnv.New32a()
+	h.Write([]byte(r.URL.Path + "?" + r.URL.Query().Encode())) // Encode sorts the keys
+	return fmt.Sprintf(`"%d-%08x"`, rev, h.Sum32())
+}
 
 // notModified answers 304 when r's If-None-Match names revision rev.
 func notModified(w http.ResponseWriter, r *http.Request, rev uint64) bool {
@@ -118,11 +127,11 @@ func notModified(w http.ResponseWriter, r *http.Request, rev uint64) bool {
 	if inm == "" {
 		return false
 	}
-	tag := etag(rev)
+	tag := etag(r, rev)
 	for _, x := range strings.Split(inm, ",") {
 		x = strings.TrimPrefix(strings.TrimSpace(x), "W/")
 		if x == tag || x == "*" {
-			setRevision(w, rev)
+			setRevision(w, r, rev)
 			w.WriteHeader(http.StatusNotModified)
 			return true
 		}

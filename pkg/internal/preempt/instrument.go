@@ -52,7 +52,8 @@ type section struct {
 
 // Version numbers what Instrument writes: raise it whenever its output for
 // the same input changes, so that copies kept on disk by an older version
-// are made again. 2: bulk operations are charged by their length.
+// are made again. 2: bulk operations are charged by their length, and
+// label names are dropped.
 const Version = 2
 
 // Instrument returns a copy of the module wasm in which every function entry

@@ -39,7 +39,11 @@ func (b *bodies) names(head, p []byte) ([]byte, error) {
 				sub, err = b.completeNames(sub)
 			}
 			wroteFunctions = true
-		case nameLocals, nameLabels:
+		case nameLabels:
+			// Label indices count blocks, and every charge adds an if
+			// block: the old names would name the wrong labels.
+			continue
+		case nameLocals:
 			sub, err = b.nameMap(sub[:0], payload, true)
 		default:
 			sub = append(sub[:0], payload...)
