@@ -188,7 +188,12 @@ func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond)
 // inProcess runs the module n times at difficulty on one runner, with one
 // goroutine per core, and returns runs per second and CPU time per run.
 func inProcess(b *testing.B, ctx context.Context, module []byte, n int, difficulty int64) (float64, time.Duration) {
-	r, err := wasmrun.New(ctx, wasmrun.DefaultConfig())
+	return inProcessWith(b, ctx, wasmrun.DefaultConfig(), module, n, difficulty)
+}
+
+// inProcessWith is inProcess with a runner configured by cfg.
+func inProcessWith(b *testing.B, ctx context.Context, cfg wasmrun.Config, module []byte, n int, difficulty int64) (float64, time.Duration) {
+	r, err := wasmrun.New(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

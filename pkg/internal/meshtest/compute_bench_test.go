@@ -48,33 +48,8 @@ func BenchmarkComputeBound(b *testing.B) {
 func inProcessMode(b *testing.B, ctx context.Context, mode string, n int) float64 {
 	cfg := wasmrun.DefaultConfig()
 	cfg.Preempt = mode
-	r, err := wasmrun.New(ctx, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close(ctx)
-	h, _, err := r.Compile(ctx, wasm.HashC)
-	if err != nil {
-		b.Fatal(err)
-	}
-	difficulty := int64(3)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for in := next.Add(1); in <= int64(n); in = next.Add(1) {
-				if res := r.Run(ctx, wasmrun.Spec{Module: h, Input: &in, Difficulty: &difficulty, Timeout: time.Minute}); !res.OK {
-					b.Error(res.Error)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return float64(n) / time.Since(start).Seconds()
+	rate, _ := inProcessWith(b, ctx, cfg, wasm.HashC, n, 3)
+	return rate
 }
 
 // computeMesh starts a gateway and 2 workers whose runner stops runs by
