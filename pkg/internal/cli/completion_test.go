@@ -62,7 +62,7 @@ func TestCompletionBash(t *testing.T) {
 		{[]string{"shoal", "work"}, []string{"worker", "workers"}},
 		{[]string{"shoal", "gateway", "--task-t"}, []string{"--task-timeout"}},
 		{[]string{"shoal", "worker", "--slots", "2", "--con"}, []string{"--config"}},
-		{[]string{"shoal", "logs", "ID", "-"}, []string{"--ca-file", "-f", "--gateway", "--token-file"}},
+		{[]string{"shoal", "logs", "ID", "-"}, []string{"--ca-file", "-f", "--gateway", "--raw", "--token-file"}},
 		{[]string{"shoal", "gateway", "--config", ""}, nil}, // file names, by complete -o default
 		{[]string{"shoal", "submit", "--json", ""}, nil},
 		{[]string{"shoal", "version", "-"}, nil},

@@ -8,10 +8,11 @@ import (
 )
 
 func runLogs(ctx context.Context, e *env, args []string) int {
-	const usage = "logs ID [-f] [--gateway URL]"
+	const usage = "logs ID [-f] [--raw] [--gateway URL]"
 	fs := newFlags(e, "logs", usage)
 	gw := gatewayFlag(fs)
 	follow := fs.Bool("f", false, "follow: print new output as it comes, until the task ends")
+	raw := fs.Bool("raw", false, "pass the module's output to the terminal as it is, escape sequences included (default: control characters are shown escaped, like \\x1b, on a terminal)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitParse(err)
@@ -24,10 +25,11 @@ func runLogs(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	id := pos[0]
+	stdout, stderr := terminalOutput(e.stdout, *raw), terminalOutput(e.stderr, *raw)
 	write := func(le task.LogEntry) error {
-		w := e.stdout
+		w := stdout
 		if le.Stream == "stderr" {
-			w = e.stderr
+			w = stderr
 		}
 		_, err := io.WriteString(w, le.Data)
 		return err

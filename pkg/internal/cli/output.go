@@ -157,7 +157,7 @@ func (p *progress) write(w io.Writer, data string) error {
 		p.shown = true
 		return nil
 	}
-	p.partial = w == p.w || isTerminal(w)
+	p.partial = underlying(w) == p.w || isTerminal(w)
 	return nil
 }
 
@@ -172,7 +172,7 @@ func (p *progress) finish() {
 }
 
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := underlying(w).(*os.File)
 	if !ok {
 		return false
 	}
@@ -246,6 +246,9 @@ func shortPeer(id string) string {
 
 // oneLine returns s without its final newline, cut at its first other
 // newline or after max characters.
+// oneLine is s on one line of a table, at most max characters, with its
+// control characters escaped (safeText): table fields come from modules
+// and submitters, and a terminal obeys escape sequences.
 func oneLine(s string, max int) string {
 	s = strings.TrimRight(s, "\r\n")
 	cut := false
@@ -258,7 +261,7 @@ func oneLine(s string, max int) string {
 	if cut {
 		s += "..."
 	}
-	return s
+	return safeText(s)
 }
 
 func orDash(s string) string {

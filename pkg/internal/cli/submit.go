@@ -27,6 +27,7 @@ type submitFlags struct {
 	stdin string              // a file's path
 	wait  bool
 	json  bool
+	raw   bool
 }
 
 func (f *submitFlags) register(fs *flag.FlagSet) {
@@ -42,6 +43,7 @@ func (f *submitFlags) register(fs *flag.FlagSet) {
 		}
 	}
 	fs.BoolVar(&f.wait, "wait", false, "wait for the task to end: show progress, stream its output, print its runs; exit 1 unless it succeeded")
+	fs.BoolVar(&f.raw, "raw", false, "with --wait: pass the module's output to the terminal as it is (default: control characters shown escaped on a terminal)")
 	fs.BoolVar(&f.json, "json", false, "print the task as JSON (with --wait: the ended task; the module's output then goes to stderr)")
 }
 
@@ -130,7 +132,7 @@ func runSubmit(ctx context.Context, e *env, args []string) int {
 	switch {
 	case f.wait:
 		fmt.Fprintf(e.stderr, "%s %s\n", tv.ID, tv.Status)
-		return waitTask(ctx, e, c, tv, f.json)
+		return waitTask(ctx, e, c, tv, f.json, f.raw)
 	case f.json:
 		_ = printJSON(e.stdout, tv)
 	default:
@@ -214,7 +216,7 @@ func submitFailed(e *env, file, id string, err error) int {
 
 // waitTask follows a submitted task to its end: progress on stderr, its
 // output as it comes, then its runs. It exits 0 if the task succeeded.
-func waitTask(ctx context.Context, e *env, c *client.Client, tv api.Task, asJSON bool) int {
+func waitTask(ctx context.Context, e *env, c *client.Client, tv api.Task, asJSON, raw bool) int {
 	p := newProgress(e.stderr)
 	p.show(progressLine(tv))
 	pollCtx, stop := context.WithCancel(ctx)
@@ -224,10 +226,11 @@ func waitTask(ctx context.Context, e *env, c *client.Client, tv api.Task, asJSON
 		defer wg.Done()
 		pollProgress(pollCtx, c, tv.ID, p)
 	}()
+	stdout, stderr := terminalOutput(e.stdout, raw), terminalOutput(e.stderr, raw)
 	end, err := c.Follow(ctx, tv.ID, func(le api.LogEntry) error {
-		w := e.stdout
+		w := stdout
 		if le.Stream == "stderr" || asJSON {
-			w = e.stderr
+			w = stderr
 		}
 		return p.write(w, le.Data)
 	})
