@@ -41,7 +41,7 @@ func (g *Gateway) setQuotasLocked(quotas map[string]Quota) {
 func (g *Gateway) admitLocked(spec *task.Spec) error {
 	n := spec.RunCount()
 	if waiting := g.sched.Pending() + g.reservedAll; waiting+n > g.cfg.MaxQueued {
-		return fmt.Errorf("%w: %d runs waiting, the limit is %d", ErrQueueFull, waiting, g.cfg.MaxQueued)
+		return fmt.Errorf("%w: %s waiting and %s asked for; the limit is %d", ErrQueueFull, plural(waiting, "run"), plural(n, "run"), g.cfg.MaxQueued)
 	}
 	if q := g.quotas[spec.Owner].MaxQueued; q > 0 {
 		waiting := g.sched.PendingOf(spec.Owner) + g.reserved[spec.Owner]
@@ -53,6 +53,14 @@ func (g *Gateway) admitLocked(spec *task.Spec) error {
 	g.reservedAll += n
 	g.reserved[spec.Owner] += n
 	return nil
+}
+
+// plural is n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // unreserveLocked gives back what admitLocked reserved for spec.

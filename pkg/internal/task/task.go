@@ -2,8 +2,11 @@ package task
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shoalmesh/shoal/pkg/api"
 )
@@ -94,6 +97,8 @@ func (s *Spec) Validate() error {
 		return Invalid("id", "must be 1-%d letters, digits, '.', '_' or '-', starting with a letter or digit", MaxIDLen)
 	case len(s.Description) > MaxDescription:
 		return Invalid("description", "longer than %d bytes", MaxDescription)
+	case !utf8.ValidString(s.Description) || strings.ContainsRune(s.Description, 0):
+		return Invalid("description", "must be UTF-8 text without NUL bytes")
 	case s.Complete < 0:
 		return Invalid("complete", "must not be negative")
 	case s.Duration < 0 || s.Duration > MaxSeconds*time.Second:
@@ -118,6 +123,9 @@ func (s *Spec) Validate() error {
 		return Invalid("dirs", "more than %d directories", MaxDirs)
 	case s.Cores > api.MaxCores*1000:
 		return Invalid("cores", "must be at most %d cores", api.MaxCores)
+	}
+	if l, bad := BadLabel(s.Labels); bad {
+		return Invalid("labels", "%q: a label is 1 to %d printable characters without spaces or commas; no worker offers another", l, MaxLabelLen)
 	}
 	for _, e := range s.Env {
 		if k, _, ok := cut(e, '='); !ok || k == "" {
@@ -155,4 +163,32 @@ func (s *Spec) RunCount() int {
 // Due is when run i of a task created at created becomes due.
 func (s *Spec) Due(created time.Time, i int) time.Time {
 	return created.Add(s.Start + time.Duration(i)*s.Delay)
+}
+
+// MaxLabelLen is the longest label, in bytes.
+const MaxLabelLen = 128
+
+// ValidLabel reports whether l can be a placement label: 1 to MaxLabelLen
+// printable characters, no spaces (a label of a worker's --label flag or a
+// task's labels field is one word) and no commas (lists of labels are
+// split at commas). A task asking for another could never be placed.
+func ValidLabel(l string) bool {
+	if l == "" || len(l) > MaxLabelLen || !utf8.ValidString(l) {
+		return false
+	}
+	for _, r := range l {
+		if r == ',' || !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// BadLabel returns the first of labels that is not ValidLabel.
+func BadLabel(labels []string) (string, bool) {
+	i := slices.IndexFunc(labels, func(l string) bool { return !ValidLabel(l) })
+	if i < 0 {
+		return "", false
+	}
+	return labels[i], true
 }

@@ -7,8 +7,10 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
 )
@@ -265,5 +267,16 @@ func mustSymlink(t *testing.T, to, link string) {
 	t.Helper()
 	if err := os.Symlink(to, link); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A run's monotonic clock starts near zero: the host's would tell the
+// host's uptime.
+func TestSandboxMonotonicClockIsTheRuns(t *testing.T) {
+	r := MustRunner(t, wasmrun.DefaultConfig())
+	res := r.Run(context.Background(), wasmrun.Spec{Module: MustCompile(t, r, "monotonic"), Timeout: 10 * time.Second})
+	ms, err := strconv.Atoi(res.Output)
+	if !res.OK || err != nil || ms < 0 || ms >= 1000 {
+		t.Fatalf("the monotonic clock read %q ms at the start of a run (%s); want the run's own, under a second", res.Output, res.Error)
 	}
 }

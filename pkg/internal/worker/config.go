@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
 )
 
@@ -52,6 +53,9 @@ func DefaultConfig() Config {
 
 // Validate names the first bad field.
 func (c Config) Validate() error {
+	if l, bad := task.BadLabel(c.Labels); bad {
+		return fmt.Errorf("label: %q: a label is 1 to %d printable characters without spaces or commas", l, task.MaxLabelLen)
+	}
 	switch {
 	case c.Slots < 1:
 		return errors.New("slots: must be at least 1")
