@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -57,6 +58,11 @@ func Open(path string, opts Options) (*Store, error) {
 	if timeout <= 0 {
 		timeout = DefaultLockTimeout
 	}
+	// bbolt makes a new store of an empty file, which would silently take
+	// the place of a store truncated to nothing: only a missing file is new.
+	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+		return nil, fmt.Errorf("open store %s: %w: the file is empty (0 bytes), truncated or never written; it was left as it is: %s", path, ErrCorrupt, damagedHint)
+	}
 	db, err := openBolt(path, &bolt.Options{
 		Timeout:      timeout,
 		NoSync:       opts.NoSync,
@@ -67,19 +73,35 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: the file is in use by another gateway? (no lock after %v; stop it or use another --data dir): %w", path, timeout, err)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
 		return nil, fmt.Errorf("open store %s: %w (or not a Shoal database): %w", path, ErrCorrupt, err)
+	case errors.Is(err, ErrCorrupt):
+		return nil, fmt.Errorf("open store %s: %w; it was left as it is: %s", path, err, damagedHint)
 	case err != nil:
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, commit: newCommitter(db)}
 	if err := s.check(); err != nil {
 		db.Close()
+		if errors.Is(err, ErrCorrupt) {
+			return nil, fmt.Errorf("open store %s: %w; it was left as it is: %s", path, err, damagedHint)
+		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
 }
 
-// openBolt is bolt.Open, with a panic on a damaged file turned into an error.
+// damagedHint says what to do about a damaged store file.
+const damagedHint = "move it aside to start an empty store, or restore a backup"
+
+// maxChecked is the largest file Open runs bbolt's consistency check on:
+// it reads every page, about a second for this much.
+const maxChecked = 256 << 20
+
+// openBolt is bolt.Open, with a panic on a damaged file turned into an
+// error: bbolt's own, and the memory fault of reading a page the file no
+// longer has (SIGBUS in loadFreelist on a truncated file), which
+// SetPanicOnFault makes a panic instead of the process's death.
 func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer recoverCorrupt(&err)
 	return bolt.Open(path, 0o600, opts)
 }
@@ -97,7 +119,18 @@ func (s *Store) check() error {
 		if fi.Size() < tx.Size() {
 			return fmt.Errorf("%w: %d bytes, truncated from %d", ErrCorrupt, fi.Size(), tx.Size())
 		}
-		return nil
+		if fi.Size() > maxChecked {
+			return nil
+		}
+		// Every page reachable once, no page both in use and free. The
+		// channel is drained to its end: the check reads tx until then.
+		var first error
+		for err := range tx.Check() {
+			if first == nil {
+				first = fmt.Errorf("%w: %v", ErrCorrupt, err)
+			}
+		}
+		return first
 	}); err != nil {
 		return err
 	}
@@ -112,8 +145,9 @@ func recoverCorrupt(err *error) {
 	}
 }
 
-// view is db.View with recoverCorrupt.
+// view is db.View with recoverCorrupt, memory faults included.
 func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer recoverCorrupt(&err)
 	return s.db.View(fn)
 }

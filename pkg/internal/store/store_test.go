@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -158,6 +159,9 @@ func TestOpenRejectsOtherFiles(t *testing.T) {
 			}
 			return os.Truncate(p, end-4096)
 		}, "truncated"},
+		{"empty", func(p string) error { return os.WriteFile(p, nil, 0o600) }, "the file is empty (0 bytes)"},
+		{"truncated to half", truncateTo(func(size int64) int64 { return size / 2 }), "corrupt"},
+		{"truncated to 16 KiB", truncateTo(func(int64) int64 { return 16 << 10 }), "corrupt"},
 		{"other bbolt", func(p string) error {
 			return withBolt(p, func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("users")); return err })
 		}, "not a Shoal store"},
@@ -177,10 +181,17 @@ func TestOpenRejectsOtherFiles(t *testing.T) {
 			if err := tc.write(path); err != nil {
 				t.Fatal(err)
 			}
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
 			s, err := store.Open(path, store.Options{LockTimeout: time.Second})
 			if err == nil {
 				s.Close()
 				t.Fatal("open succeeded")
+			}
+			if after, rerr := os.ReadFile(path); rerr != nil || !bytes.Equal(after, before) {
+				t.Errorf("the refused file was changed (%d bytes before, %d after, %v)", len(before), len(after), rerr)
 			}
 			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
 				t.Errorf("err = %q, want %q and the path", err, tc.want)
@@ -232,6 +243,28 @@ func TestDamagedPages(t *testing.T) {
 	}
 	if found == 0 {
 		t.Error("no damage was found")
+	}
+}
+
+// truncateTo writes a store of 2,000 tasks (over 16 KiB) at p, then cuts
+// its file to the size to gives.
+func truncateTo(to func(size int64) int64) func(p string) error {
+	return func(p string) error {
+		s, err := store.Open(p, store.Options{NoSync: true})
+		if err != nil {
+			return err
+		}
+		for i := range 2000 {
+			if err := s.CreateTask(NewTask(fmt.Sprint("t", i), 3)); err != nil {
+				return err
+			}
+		}
+		s.Close()
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		return os.Truncate(p, to(fi.Size()))
 	}
 }
 
