@@ -107,7 +107,7 @@ var TaskFields = []Field{
 	seconds("delay", "time between the starts of consecutive runs: seconds, or a duration", func(r *TaskRequest) *time.Duration { return &r.Delay }),
 	{Name: "timeout", Kind: KindSeconds, Flag: "-", Usage: "another name for duration",
 		parse: func(r *TaskRequest, v []string) (err error) {
-			r.Duration, err = parseSeconds("timeout", v[0])
+			r.Duration, err = ParseSecondsField("timeout", v[0])
 			return err
 		}},
 	{Name: "repeats", Kind: KindInt, Usage: "number of runs (default 1)",
@@ -334,7 +334,7 @@ func integer(n int64, set bool) []string {
 func seconds(name, usage string, dst func(*TaskRequest) *time.Duration) Field {
 	return Field{Name: name, Kind: KindSeconds, Usage: usage,
 		parse: func(r *TaskRequest, v []string) (err error) {
-			*dst(r), err = parseSeconds(name, v[0])
+			*dst(r), err = ParseSecondsField(name, v[0])
 			return err
 		},
 		format: func(r *TaskRequest) []string {
@@ -379,18 +379,15 @@ func ParseInt(field, x string, lo, hi int64) (int64, error) {
 	return n, nil
 }
 
-// parseSeconds is ParseSeconds with an error that names the field.
-func parseSeconds(field, x string) (time.Duration, error) {
+// ParseSecondsField is ParseSeconds with an *Error naming field, for the
+// form's time fields and query parameters like ?wait=.
+func ParseSecondsField(field, x string) (time.Duration, error) {
 	d, err := ParseSeconds(x)
 	if err != nil {
 		return 0, Invalid(field, "%v", err)
 	}
 	return d, nil
 }
-
-// ParseSecondsField is ParseSeconds with an *Error naming field, for query
-// parameters like ?wait=.
-func ParseSecondsField(field, x string) (time.Duration, error) { return parseSeconds(field, x) }
 
 // parseArgs accepts one JSON array of strings, or the field repeated with
 // one argument each.

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -300,7 +299,7 @@ func (g *Gateway) Submit(spec task.Spec) (task.Task, error) {
 // A nil wasm is Submit.
 func (g *Gateway) SubmitUpload(ctx context.Context, spec task.Spec, wasm []byte) (task.Task, error) {
 	if wasm != nil {
-		spec.Module = moduleHash(wasm)
+		spec.Module = wasmrun.HashOf(wasm).String()
 	}
 	specs := []task.Spec{spec}
 	ids, _, err := g.prepare(specs, wasm != nil)
@@ -451,7 +450,7 @@ func newID() string {
 // PutModule checks that wasm is a module Shoal can run and stores it; it
 // returns the module's sha256.
 func (g *Gateway) PutModule(ctx context.Context, wasm []byte) (string, error) {
-	h := moduleHash(wasm)
+	h := wasmrun.HashOf(wasm).String()
 	return h, g.putModule(ctx, h, wasm)
 }
 
@@ -464,11 +463,6 @@ func (g *Gateway) putModule(ctx context.Context, h string, wasm []byte) error {
 		return fmt.Errorf("store module: %w", err)
 	}
 	return nil
-}
-
-func moduleHash(wasm []byte) string {
-	sum := sha256.Sum256(wasm)
-	return hex.EncodeToString(sum[:])
 }
 
 // HasModule reports whether the gateway holds the module with hex sha256 h.

@@ -52,17 +52,6 @@ func TestRunawayEndsAtTimeLimit(t *testing.T) {
 	}
 }
 
-// TestRunawayCanceled: ending a run's context stops it the same way, with
-// its cause.
-func TestRunawayCanceled(t *testing.T) {
-	r := MustRunner(t, wasmrun.DefaultConfig())
-	spin := MustCompile(t, r, "spin")
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(20*time.Millisecond, cancel)
-	res := r.Run(ctx, wasmrun.Spec{Module: spin})
-	checkResult(t, res, wasmrun.Result{ExitCode: -1}, "canceled: context canceled")
-}
-
 // TestGCWhileRunaway: runtime.GC stops the world, which needs every
 // goroutine to reach a safe point; guest code has none, so a run that
 // never called the host would hold the GC (and every goroutine waiting on

@@ -182,13 +182,19 @@ func TestRunMemoryLimitOfRunner(t *testing.T) {
 	}
 }
 
+// TestRunCanceled: ending a run's context stops a command's loop and a ww
+// module's loop with no calls alike, with its cause.
 func TestRunCanceled(t *testing.T) {
 	r := MustRunner(t, wasmrun.DefaultConfig())
-	h := MustCompile(t, r, "loop")
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	got := r.Run(ctx, wasmrun.Spec{Module: h})
-	checkResult(t, got, wasmrun.Result{ExitCode: -1}, "canceled: context canceled")
+	for _, module := range []string{"loop", "spin"} {
+		t.Run(module, func(t *testing.T) {
+			h := MustCompile(t, r, module)
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(50*time.Millisecond, cancel)
+			got := r.Run(ctx, wasmrun.Spec{Module: h})
+			checkResult(t, got, wasmrun.Result{ExitCode: -1}, "canceled: context canceled")
+		})
+	}
 }
 
 func TestCloseEndsRuns(t *testing.T) {
