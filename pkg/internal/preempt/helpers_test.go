@@ -137,11 +137,30 @@ func plausible(wasm []byte) bool {
 		if s.id == secCode && !plausibleLocals(&r, n) {
 			return false
 		}
-		if s.id == secType && n > 0 && len(s.payload) > 1_000_000 {
+		if s.id == secType && (len(s.payload) > 1_000_000 || !plausibleTypes(&r, n)) {
 			return false
 		}
 	}
 	return true
+}
+
+// plausibleTypes bounds the parameters and results of n function types by
+// the bytes left, as the runner does before wazero (wasmrun's bounds.go):
+// wazero allocates a declared count before it reads the values.
+func plausibleTypes(r *reader, n uint32) bool {
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		if r.byte() != 0x60 {
+			return true // not a function type: wazero refuses it
+		}
+		for range 2 { // parameters, results
+			k := r.u32()
+			if int(k) > len(r.b)-r.pos {
+				return false
+			}
+			r.bytes(k)
+		}
+	}
+	return r.err == nil
 }
 
 // plausibleLocals bounds the locals of n function bodies.
