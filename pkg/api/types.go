@@ -50,24 +50,31 @@ type Task struct {
 	Dirs        []string  `json:"dirs,omitempty"`  // worker directories mounted at /NAME
 	Owner       string    `json:"owner,omitempty"` // the name of the token it was submitted with
 	Created     time.Time `json:"created"`
-	Result      string    `json:"result"` // the last run's result
-	Runs        []Run     `json:"runs"`
+	Result      string    `json:"result"` // the result of its last run that succeeded
+	// ResultBytes is the size of the whole result when Result holds less
+	// of it (the task list clips results).
+	ResultBytes int   `json:"result_bytes,omitempty"`
+	Runs        []Run `json:"runs"`
 }
 
 // Run is one execution of a task's module. Attempt counts tries of the
 // same run (a run is tried again when its worker is lost).
 type Run struct {
-	Index     int       `json:"index"`
-	Attempt   int       `json:"attempt"`
-	Status    Status    `json:"status"`
-	Due       time.Time `json:"due"`
-	Worker    string    `json:"worker,omitempty"`
-	Started   time.Time `json:"started,omitzero"`
-	Ended     time.Time `json:"ended,omitzero"`
-	ExitCode  int32     `json:"exit_code"`
-	Result    string    `json:"result,omitempty"`
-	Error     string    `json:"error,omitempty"`
-	Truncated bool      `json:"truncated,omitempty"`
+	Index    int       `json:"index"`
+	Attempt  int       `json:"attempt"`
+	Status   Status    `json:"status"`
+	Due      time.Time `json:"due"`
+	Worker   string    `json:"worker,omitempty"`
+	Started  time.Time `json:"started,omitzero"`
+	Ended    time.Time `json:"ended,omitzero"`
+	ExitCode int32     `json:"exit_code"`
+	Result   string    `json:"result,omitempty"`
+	// ResultBytes is the size of the run's whole result when Result holds
+	// less of it or none: the task list clips results, and a task keeps
+	// the results of its newest runs only (the gateway's --keep-results).
+	ResultBytes int    `json:"result_bytes,omitempty"`
+	Error       string `json:"error,omitempty"`
+	Truncated   bool   `json:"truncated,omitempty"`
 	// Fuel is what the run used: instructions counted statically per call
 	// and per loop iteration, the same for the same module and input on
 	// every worker (docs/RATIONALE.md "Fuel").

@@ -79,15 +79,11 @@ func (g *Gateway) finishedLocked(d sched.Dispatch, o task.Outcome) (bool, task.R
 	if !o.Lost {
 		rw.alive.Heard()
 	}
-	current := g.sched.Finished(time.Now(), d.Ref, o, d.Worker)
+	current, run := g.sched.Finished(time.Now(), d.Ref, o, d.Worker)
 	if !current {
 		g.log.Debug("stale outcome", "run", d.Ref, "worker", d.Worker)
 	}
-	run, _ := g.sched.Run(d.Ref.Task, d.Ref.Index)
 	rw.running-- // a draining worker waits for this to reach 0: see waitDrained
-	if st, ok := g.sched.Status(d.Ref.Task); ok && st.Done() {
-		g.logs.close(d.Ref.Task)
-	}
 	return current, run
 }
 

@@ -311,7 +311,11 @@ func (g *Gateway) SubmitUpload(ctx context.Context, spec task.Spec, wasm []byte)
 			return task.Task{}, err
 		}
 	}
-	ts, _, err := g.admit(specs, ids)
+	snaps, _, err := g.admit(specs, ids)
+	if err != nil {
+		return task.Task{}, err
+	}
+	ts, err := g.compose(snaps, api.DefaultRuns, 0)
 	if err != nil {
 		return task.Task{}, err
 	}
@@ -330,12 +334,13 @@ func (e *ItemError) Unwrap() error { return e.Err }
 
 // SubmitBatch is Submit for many tasks at once, all or none: every task is
 // checked, all are recorded in one transaction, and all are queued
-// together. An error about one task is an *ItemError naming it.
-func (g *Gateway) SubmitBatch(specs []task.Spec) ([]task.Task, error) {
+// together. An error about one task is an *ItemError naming it. It
+// returns each task's id and status as it was queued.
+func (g *Gateway) SubmitBatch(specs []task.Spec) ([]sched.Snapshot, error) {
 	specs = slices.Clone(specs)
 	ids, i, err := g.prepare(specs, false)
 	if err == nil {
-		var ts []task.Task
+		var ts []sched.Snapshot
 		if ts, i, err = g.admit(specs, ids); err == nil {
 			return ts, nil
 		}
@@ -378,7 +383,7 @@ func (g *Gateway) prepare(specs []task.Spec, uploaded bool) (map[string]int, int
 
 // admit records prepared specs durably and queues them, all or none; an
 // error about one spec comes with its index, others with -1.
-func (g *Gateway) admit(specs []task.Spec, ids map[string]int) ([]task.Task, int, error) {
+func (g *Gateway) admit(specs []task.Spec, ids map[string]int) ([]sched.Snapshot, int, error) {
 	g.mu.Lock()
 	if g.draining || g.closed {
 		g.mu.Unlock()
@@ -400,11 +405,9 @@ func (g *Gateway) admit(specs []task.Spec, ids map[string]int) ([]task.Task, int
 	// Durable before they are queued (and before the client hears 201),
 	// but outside the lock: the commit must not stall dispatching.
 	now := time.Now()
-	fresh := make([]*task.Task, len(specs))
 	records := make([]task.Task, len(specs))
 	for i, spec := range specs {
-		fresh[i] = task.New(spec, now)
-		records[i] = *fresh[i]
+		records[i] = task.Task{Spec: spec, Created: now}
 	}
 	err := g.st.CreateTasks(records)
 	g.mu.Lock()
@@ -415,9 +418,9 @@ func (g *Gateway) admit(specs []task.Spec, ids map[string]int) ([]task.Task, int
 	if err != nil {
 		return nil, indexOf(err, ids), storeErr(err)
 	}
-	out := make([]task.Task, len(specs))
-	for i := range specs {
-		if out[i], err = g.sched.SubmitTask(fresh[i]); err != nil {
+	out := make([]sched.Snapshot, len(specs))
+	for i, spec := range specs {
+		if out[i], err = g.sched.Submit(now, spec); err != nil {
 			// The store refused taken ids, and the scheduler holds no task
 			// the store lacks: this is a bug, and the tasks queued so far
 			// stay (they are stored).
@@ -468,15 +471,21 @@ func (g *Gateway) putModule(ctx context.Context, h string, wasm []byte) error {
 // HasModule reports whether the gateway holds the module with hex sha256 h.
 func (g *Gateway) HasModule(h string) bool { return g.st.HasModule(h) }
 
-// Task returns the task with that id.
+// Task returns the task with that id, with all its runs.
 func (g *Gateway) Task(id string) (task.Task, error) {
+	t, _, err := g.TaskRuns(id, -1)
+	return t, err
+}
+
+// Status returns the status of the task with that id.
+func (g *Gateway) Status(id string) (task.Status, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	t, ok := g.sched.Task(id)
+	st, ok := g.sched.Status(id)
 	if !ok {
-		return task.Task{}, fmt.Errorf("%w: %s", sched.ErrNotFound, id)
+		return "", fmt.Errorf("%w: %s", sched.ErrNotFound, id)
 	}
-	return t, nil
+	return st, nil
 }
 
 // Wait returns task id once it has ended, or as it is when ctx ends.
@@ -509,27 +518,36 @@ func (g *Gateway) WaitRuns(ctx context.Context, id string, n int) (task.Task, er
 	}
 }
 
-// TaskPage copies one page of the task list (see sched.Page) and returns
-// the sequence the next page starts after (0: none) and the revision the
-// page is of. It holds the dispatch lock while it copies the page's tasks
-// only, whatever the number of tasks.
-func (g *Gateway) TaskPage(q sched.PageQuery) (page []task.Task, next, rev uint64) {
+// TaskPage reads one page of the task list (see sched.Page), each task
+// with its latest runs runs and its results clipped to ListResultBytes,
+// and returns the sequence the next page starts after (0: none) and the
+// revision the page is of. It holds the dispatch lock while it copies
+// what the scheduler has of the page's tasks only, whatever the number of
+// tasks, and reads the rest from the store after.
+func (g *Gateway) TaskPage(q sched.PageQuery, runs int) (page []task.Task, next, rev uint64, err error) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	page, next = g.sched.Page(q)
-	return page, next, g.sched.Revision()
+	snaps, next := g.sched.Page(q)
+	rev = g.sched.Revision()
+	g.mu.Unlock()
+	page, err = g.compose(snaps, runs, ListResultBytes)
+	return page, next, rev, err
 }
 
 // TaskRuns returns the task with that id holding its latest n runs (all
 // when n < 0), and the revision it is of.
 func (g *Gateway) TaskRuns(id string, n int) (task.Task, uint64, error) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	t, ok := g.sched.TaskRuns(id, n)
+	snap, ok := g.sched.Task(id)
+	rev := g.sched.Revision()
+	g.mu.Unlock()
 	if !ok {
 		return task.Task{}, 0, fmt.Errorf("%w: %s", sched.ErrNotFound, id)
 	}
-	return t, g.sched.Revision(), nil
+	ts, err := g.compose([]sched.Snapshot{snap}, n, 0)
+	if err != nil {
+		return task.Task{}, 0, err
+	}
+	return ts[0], rev, nil
 }
 
 // Revision is a number that changes whenever a task does (see
@@ -539,12 +557,20 @@ func (g *Gateway) Revision() uint64 { return g.sched.Revision() }
 
 // Cancel cancels a task, records it, and stops its running attempts.
 func (g *Gateway) Cancel(id string) (task.Task, error) {
+	if err := g.cancel(id); err != nil {
+		return task.Task{}, err
+	}
+	t, _, err := g.TaskRuns(id, api.DefaultRuns)
+	return t, err
+}
+
+func (g *Gateway) cancel(id string) error {
 	now := time.Now()
 	g.mu.Lock()
 	running, err := g.sched.Cancel(now, id)
 	if err != nil {
 		g.mu.Unlock()
-		return task.Task{}, err
+		return err
 	}
 	for _, d := range running {
 		if f, ok := g.inflight[d.Ref]; ok && !f.shared {
@@ -553,12 +579,11 @@ func (g *Gateway) Cancel(id string) (task.Task, error) {
 	}
 	g.logs.close(id)
 	g.notifyLocked()
-	t, _ := g.sched.Task(id)
 	g.unlock()
 	if err := g.st.CancelTask(id, now, nil); err != nil {
-		return task.Task{}, fmt.Errorf("record cancel: %w", err)
+		return fmt.Errorf("record cancel: %w", err)
 	}
-	return t, nil
+	return nil
 }
 
 // Workers lists the workers in the pool.
@@ -578,11 +603,11 @@ func (g *Gateway) Counts() sched.Counts {
 // Logs returns the output of task id kept so far, after seq, and whether
 // the log is complete.
 func (g *Gateway) Logs(id string, seq uint64) ([]task.LogEntry, bool, error) {
-	t, err := g.Task(id)
+	st, err := g.Status(id)
 	if err != nil {
 		return nil, false, err
 	}
-	g.logs.load(id, t.Status.Done())
+	g.logs.load(id, st.Done())
 	entries, done, _ := g.logs.since(id, seq)
 	return entries, done, nil
 }
@@ -590,11 +615,11 @@ func (g *Gateway) Logs(id string, seq uint64) ([]task.LogEntry, bool, error) {
 // Follow calls fn for each log entry of task id, existing and new, until the
 // task ends, ctx ends or fn fails.
 func (g *Gateway) Follow(ctx context.Context, id string, fn func(task.LogEntry) error) error {
-	t, err := g.Task(id)
+	st, err := g.Status(id)
 	if err != nil {
 		return err
 	}
-	g.logs.load(id, t.Status.Done())
+	g.logs.load(id, st.Done())
 	return g.logs.follow(ctx, id, fn)
 }
 

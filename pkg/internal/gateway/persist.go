@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,27 +12,23 @@ import (
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
-// restore loads every task recorded in the store into the scheduler, and
-// records the runs that restoring ended (open runs of canceled tasks).
+// restore loads every task recorded in the store into the scheduler, as
+// records that count their runs rather than hold them (the memory it
+// takes grows with the number of tasks, not with their runs or results).
 // Unfinished runs are queued again by the scheduler, with their due times.
 func (g *Gateway) restore() error {
 	now := time.Now()
-	var tasks []task.Task
-	if err := g.st.LoadTasks(func(t task.Task) error {
-		tasks = append(tasks, t)
-		return nil
+	g.mu.Lock()
+	defer g.unlock()
+	n := 0
+	if err := g.st.LoadRecords(func(rec task.Record) error {
+		n++
+		return g.sched.Restore(now, rec)
 	}); err != nil {
 		return fmt.Errorf("load tasks: %w", err)
 	}
-	g.mu.Lock()
-	defer g.unlock()
-	for _, t := range tasks {
-		if err := g.sched.Restore(now, t); err != nil {
-			return err
-		}
-	}
-	if len(tasks) > 0 {
-		g.log.Info("restored tasks", "tasks", len(tasks), "pending runs", g.sched.Pending())
+	if n > 0 {
+		g.log.Info("restored tasks", "tasks", n, "pending runs", g.sched.Pending())
 	}
 	return nil
 }
@@ -42,20 +39,45 @@ func (g *Gateway) restore() error {
 func (g *Gateway) unlock() { _ = g.unlockSaved() }
 
 // unlockSaved is unlock, and returns the errors of the writes (which are
-// logged too), nil when every record is durable.
+// logged too), nil when every record is durable. The runs stored are then
+// made final in the scheduler; the others run again (Unsaved): what the
+// API shows as ended is what the store holds.
 func (g *Gateway) unlockSaved() error {
 	updates := g.sched.TakeUpdates()
 	g.mu.Unlock()
-	return g.save(updates)
-}
-
-// save records final runs, one store call per task. The calls of a batch
-// of runs of many tasks (the answer to a Worker.runs call) are made at
-// once, so that the store's group commit writes them in one transaction.
-func (g *Gateway) save(updates []sched.Update) error {
 	if len(updates) == 0 {
 		return nil
 	}
+	failed, err := g.save(updates)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	saved := updates
+	if len(failed) > 0 {
+		saved = slices.DeleteFunc(slices.Clone(updates), func(u sched.Update) bool { return failed[u.Task] })
+		var lost []sched.Update
+		for _, u := range updates {
+			if failed[u.Task] {
+				lost = append(lost, u)
+			}
+		}
+		g.sched.Unsaved(time.Now(), lost)
+		g.kick()
+	}
+	g.sched.Saved(saved)
+	for _, u := range saved {
+		if g.sched.Done(u.Task) {
+			g.logs.close(u.Task)
+		}
+	}
+	g.notifyLocked()
+	return err
+}
+
+// save records final runs, one store call per task, and returns the tasks
+// whose runs it could not store. The calls of a batch of runs of many
+// tasks (the answer to a Worker.runs call) are made at once, so that the
+// store's group commit writes them in one transaction.
+func (g *Gateway) save(updates []sched.Update) (map[string]bool, error) {
 	byTask := make(map[string][]task.Run)
 	var order []string
 	for _, u := range updates {
@@ -68,21 +90,30 @@ func (g *Gateway) save(updates []sched.Update) error {
 	saveOne := func(i int) {
 		id := order[i]
 		if err := g.st.SaveRuns(id, byTask[id]...); err != nil {
-			// The run stays unfinished in the file: a restart runs it again.
+			// The runs stay unfinished in the file, and run again.
 			g.log.Error("record runs", "task", id, "runs", len(byTask[id]), "err", err)
 			errs[i] = err
 		}
 	}
 	if len(order) == 1 {
 		saveOne(0)
-		return errs[0]
+	} else {
+		var wg sync.WaitGroup
+		for i := range order {
+			wg.Go(func() { saveOne(i) })
+		}
+		wg.Wait()
 	}
-	var wg sync.WaitGroup
-	for i := range order {
-		wg.Go(func() { saveOne(i) })
+	var failed map[string]bool
+	for i, err := range errs {
+		if err != nil {
+			if failed == nil {
+				failed = make(map[string]bool)
+			}
+			failed[order[i]] = true
+		}
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return failed, errors.Join(errs...)
 }
 
 // storeErr maps the store's errors to the scheduler's, which the API knows.

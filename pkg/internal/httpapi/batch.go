@@ -46,7 +46,7 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	out := api.Batch{Count: len(ts), Tasks: make([]api.BatchTask, len(ts))}
 	for i, t := range ts {
-		out.Tasks[i] = api.BatchTask{ID: t.Spec.ID, Status: t.Status}
+		out.Tasks[i] = api.BatchTask{ID: t.Task.Spec.ID, Status: t.Task.Status}
 	}
 	writeJSON(w, http.StatusCreated, out)
 }

@@ -33,10 +33,14 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 	if notModified(w, r, s.g.Revision()) {
 		return
 	}
-	page, next, rev := s.g.TaskPage(sched.PageQuery{
+	page, next, rev, err := s.g.TaskPage(sched.PageQuery{
 		After: after, Asc: q.Order == api.OrderAsc, Limit: q.Limit,
-		Match: statusIn(q.Status), Budget: api.ScanBudget, Runs: runsOf(q.Runs),
-	})
+		Match: statusIn(q.Status), Budget: api.ScanBudget,
+	}, runsOf(q.Runs))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	setRevision(w, r, rev)
 	if next != 0 {
 		q.After = encodeCursor(next)
@@ -87,7 +91,7 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 // runsOf is how many runs a task's view holds when asked for runs.
 func runsOf(runs *int) int {
 	if runs == nil {
-		return api.DefaultRuns // task.CloneLatest copies all of fewer
+		return api.DefaultRuns // all of a task with fewer
 	}
 	return *runs
 }

@@ -183,7 +183,7 @@ func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) {
 // followLogs streams a task's log as server-sent events: one `log` event per
 // entry, then an `end` event with the task when it has ended.
 func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, id string) {
-	if _, err := s.g.Task(id); err != nil {
+	if _, err := s.g.Status(id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -236,7 +236,7 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, id string) {
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return
 	}
-	if t, err := s.g.Task(id); err == nil && r.Context().Err() == nil {
+	if t, _, err := s.g.TaskRuns(id, api.DefaultRuns); err == nil && r.Context().Err() == nil {
 		_ = send(api.EventEnd, s.view(t))
 	}
 }

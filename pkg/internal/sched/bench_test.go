@@ -26,7 +26,7 @@ func BenchmarkRunCostByTaskSize(b *testing.B) {
 				b.Fatalf("nothing placed after %d of %d runs", done, repeats)
 			}
 			for _, d := range ds {
-				s.Finished(t0, d.Ref, took(time.Millisecond), "w")
+				finish(s, t0, d.Ref, took(time.Millisecond), "w")
 			}
 			done += len(ds)
 			s.TakeUpdates()

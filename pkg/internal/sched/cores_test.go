@@ -37,7 +37,7 @@ func TestCoresAreReservedAndReturned(t *testing.T) {
 	if w := workerInfo(t, s, "one-core"); w.UsedCores != 1000 || w.Cores != 1000 {
 		t.Fatalf("one-core shows %d/%d millicores used", w.UsedCores, w.Cores)
 	}
-	s.Finished(t0, ds[0].Ref, ok("1"), ds[0].Worker)
+	finish(s, t0, ds[0].Ref, ok("1"), ds[0].Worker)
 	if next := s.Assign(t0); len(next) != 1 || next[0].Worker != "one-core" {
 		t.Fatalf("after one run ended: %+v, want one more half-core run", next)
 	}

@@ -19,14 +19,12 @@ type PageQuery struct {
 	// looks at no more than Budget tasks (0: no bound).
 	Match  func(task.Status) bool
 	Budget int
-	// Runs is how many of each task's latest runs the copies hold; < 0
-	// is all of them.
-	Runs int
 }
 
 // Page copies the tasks of one page, and returns the sequence to continue
-// from (PageQuery.After of the next page), 0 when no task follows.
-func (s *Scheduler) Page(q PageQuery) (page []task.Task, next uint64) {
+// from (PageQuery.After of the next page), 0 when no task follows. Purged
+// tasks leave gaps that a page passes over.
+func (s *Scheduler) Page(q PageQuery) (page []Snapshot, next uint64) {
 	n := len(s.order)
 	i, step := int(min(q.After, uint64(n))), 1
 	if !q.Asc {
@@ -36,27 +34,17 @@ func (s *Scheduler) Page(q PageQuery) (page []task.Task, next uint64) {
 		}
 	}
 	limit := max(q.Limit, 1)
-	page = make([]task.Task, 0, min(limit, n))
+	page = make([]Snapshot, 0, min(limit, n))
 	for looked := 0; i >= 0 && i < n; i += step {
 		if len(page) == limit || (q.Match != nil && q.Budget > 0 && looked == q.Budget) {
 			return page, uint64(i - step + 1) // the sequence of the last task looked at
 		}
 		looked++
-		if t := s.order[i]; q.Match == nil || q.Match(t.Status) {
-			page = append(page, t.CloneLatest(q.Runs))
+		if e := s.order[i]; e != nil && (q.Match == nil || q.Match(e.status)) {
+			page = append(page, e.snapshot())
 		}
 	}
 	return page, 0
-}
-
-// TaskRuns returns a copy of the task with that id holding its latest n
-// runs (all when n < 0).
-func (s *Scheduler) TaskRuns(id string, n int) (task.Task, bool) {
-	t, ok := s.tasks[id]
-	if !ok {
-		return task.Task{}, false
-	}
-	return t.CloneLatest(n), true
 }
 
 // Revision is a number that changes whenever a task does: it is

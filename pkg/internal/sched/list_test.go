@@ -12,10 +12,10 @@ import (
 )
 
 // ids are the IDs of a page, joined.
-func ids(ts []task.Task) string {
+func ids(ts []sched.Snapshot) string {
 	out := make([]string, len(ts))
 	for i, t := range ts {
-		out[i] = t.Spec.ID
+		out[i] = t.Task.Spec.ID
 	}
 	return strings.Join(out, " ")
 }
@@ -49,11 +49,11 @@ func TestPages(t *testing.T) {
 		q    sched.PageQuery
 		want []string
 	}{
-		{"newest first", sched.PageQuery{Limit: 3, Runs: -1}, []string{"t7 t6 t5", "t4 t3 t2", "t1"}},
-		{"creation order", sched.PageQuery{Limit: 3, Asc: true, Runs: -1}, []string{"t1 t2 t3", "t4 t5 t6", "t7"}},
-		{"a full last page has no next", sched.PageQuery{Limit: 7, Runs: -1}, []string{"t7 t6 t5 t4 t3 t2 t1"}},
-		{"by status", sched.PageQuery{Limit: 1, Match: scheduled, Runs: -1}, []string{"t6", "t3", ""}},
-		{"by status within a budget", sched.PageQuery{Limit: 5, Asc: true, Match: scheduled, Budget: 2, Runs: -1},
+		{"newest first", sched.PageQuery{Limit: 3}, []string{"t7 t6 t5", "t4 t3 t2", "t1"}},
+		{"creation order", sched.PageQuery{Limit: 3, Asc: true}, []string{"t1 t2 t3", "t4 t5 t6", "t7"}},
+		{"a full last page has no next", sched.PageQuery{Limit: 7}, []string{"t7 t6 t5 t4 t3 t2 t1"}},
+		{"by status", sched.PageQuery{Limit: 1, Match: scheduled}, []string{"t6", "t3", ""}},
+		{"by status within a budget", sched.PageQuery{Limit: 5, Asc: true, Match: scheduled, Budget: 2},
 			[]string{"", "t3", "t6", ""}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -71,22 +71,88 @@ func TestPages(t *testing.T) {
 	}
 }
 
-func TestPageCopiesTheLatestRuns(t *testing.T) {
+// A task holds its runs in memory only while they are to come or under
+// way: a task of many repeats holds the first, made when submitted, and
+// makes the next when one starts.
+func TestRunsAreMadeAsTheyStart(t *testing.T) {
 	s := sched.New(sched.DefaultConfig())
 	sp := spec("many")
-	sp.Repeats = 5
+	sp.Repeats = 1_000_000
 	mustSubmit(t, s, t0, sp)
-	page, _ := s.Page(sched.PageQuery{Limit: 1, Runs: 2})
-	if len(page) != 1 || len(page[0].Runs) != 2 || page[0].Runs[0].Index != 3 || page[0].Runs[1].Index != 4 {
-		t.Fatalf("page %+v, want runs 3 and 4", page)
+	snap, _ := s.Task("many")
+	if snap.Made != 1 || len(snap.Task.Runs) != 1 || snap.Task.Status != task.Queued {
+		t.Fatalf("after submit: made %d, %d runs in memory, %s; want 1, 1, queued", snap.Made, len(snap.Task.Runs), snap.Task.Status)
 	}
-	page[0].Runs[0].Worker = "changed"
-	if t2, _ := s.TaskRuns("many", -1); len(t2.Runs) != 5 || t2.Runs[3].Worker != "" {
-		t.Errorf("the copy shares runs with the scheduler: %+v", t2.Runs)
+	if s.Pending() != 1_000_000 {
+		t.Fatalf("pending %d, want every run", s.Pending())
 	}
-	if t0, _ := s.TaskRuns("many", 0); t0.Runs == nil || len(t0.Runs) != 0 {
-		t.Errorf("no runs: %#v, want an empty list", t0.Runs)
+	s.Offer("w", sched.Offer{Slots: 3})
+	ds := s.Assign(t0)
+	if len(ds) != 3 || ds[2].Ref.Index != 2 {
+		t.Fatalf("dispatched %+v, want runs 0-2", ds)
 	}
+	snap, _ = s.Task("many")
+	if snap.Made != 4 || len(snap.Task.Runs) != 4 {
+		t.Fatalf("3 running: made %d, %d in memory; want 4 (3 running, 1 queued)", snap.Made, len(snap.Task.Runs))
+	}
+	finish(s, t0, ds[0].Ref, ok("1"), ds[0].Worker)
+	snap, _ = s.Task("many")
+	if len(snap.Task.Runs) != 3 || snap.Task.Runs[0].Index != 1 || snap.Task.Completions != 1 {
+		t.Fatalf("after one ended: runs %+v, completions %d; want runs 1-3 and 1", snap.Task.Runs, snap.Task.Completions)
+	}
+	if _, err := s.Cancel(t0, "many"); err != nil {
+		t.Fatal(err)
+	}
+	snap, _ = s.Task("many")
+	if s.Pending() != 0 || snap.Task.Status != task.Canceled || len(snap.Task.Runs) != 0 || !snap.Trimmed {
+		t.Fatalf("canceled: pending %d, %s, %d runs in memory, trimmed %v", s.Pending(), snap.Task.Status, len(snap.Task.Runs), snap.Trimmed)
+	}
+}
+
+// An outcome shows only once it is stored: until Saved the run is
+// running; Unsaved runs it again as a later attempt.
+func TestOutcomeShowsWhenStored(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	s.Offer("w", sched.Offer{Slots: 1})
+	mustSubmit(t, s, t0, spec("a"))
+	ds := s.Assign(t0)
+	current, run := s.Finished(t0, ds[0].Ref, ok("42"), "w")
+	if !current || run.Status != task.Succeeded || run.Result != "42" {
+		t.Fatalf("Finished: %v %+v", current, run)
+	}
+	if st, _ := s.Status("a"); st != task.Running {
+		t.Fatalf("before it is stored the task is %s, want running", st)
+	}
+	updates := s.TakeUpdates()
+	s.Unsaved(t0, updates)
+	snap, _ := s.Task("a")
+	if snap.Task.Status != task.Scheduled || snap.Task.Runs[0].Attempt != 1 || snap.Task.Completions != 0 {
+		t.Fatalf("after a failed save: %s, attempt %d, completions %d; want scheduled (a retry), 1, 0", snap.Task.Status, snap.Task.Runs[0].Attempt, snap.Task.Completions)
+	}
+	s.Saved(updates) // a late confirmation of the old attempt changes nothing
+	if st, _ := s.Status("a"); st != task.Scheduled {
+		t.Fatalf("a stale Saved made it %s", st)
+	}
+	ds = s.Assign(t0.Add(time.Minute))
+	if len(ds) != 1 || ds[0].Ref.Attempt != 1 {
+		t.Fatalf("the retry: %+v", ds)
+	}
+	finish(s, t0.Add(time.Minute), ds[0].Ref, ok("43"), "w")
+	snap, _ = s.Task("a")
+	if snap.Task.Status != task.Succeeded || snap.Task.Completions != 1 || !s.Done("a") {
+		t.Fatalf("stored: %s, %d completions", snap.Task.Status, snap.Task.Completions)
+	}
+	if err := s.Purge("a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Task("a"); ok || ids(walkPage(s)) != "" {
+		t.Fatal("a purged task is still listed")
+	}
+}
+
+func walkPage(s *sched.Scheduler) []sched.Snapshot {
+	page, _ := s.Page(sched.PageQuery{Limit: 10})
+	return page
 }
 
 // The revision moves with every change of a task, and only then.
@@ -116,7 +182,7 @@ func TestRevision(t *testing.T) {
 	still("an offer")
 	ds := s.Assign(t0)
 	moved("a run started")
-	s.Finished(t0, ds[0].Ref, ok("1"), ds[0].Worker)
+	finish(s, t0, ds[0].Ref, ok("1"), ds[0].Worker)
 	moved("a run ended")
 	s.Page(sched.PageQuery{Limit: 10})
 	still("a read")

@@ -12,6 +12,7 @@ import (
 type owner struct {
 	pending int // runs not yet started
 	running int // runs holding a worker slot
+	stored  int64 // estimated bytes of its tasks' records in the store
 	// held are due runs taken out of the ready queue because the owner was
 	// at its max-running; they go back as its running runs end.
 	held byPriority

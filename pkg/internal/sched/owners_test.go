@@ -40,7 +40,7 @@ func (r running) finishOne(tb testing.TB, s *sched.Scheduler, now time.Time, own
 		tb.Fatalf("no running run of %s", owner)
 	}
 	delete(r[owner], first.Ref)
-	if !s.Finished(now, first.Ref, ok("1"), first.Worker) {
+	if !finish(s, now, first.Ref, ok("1"), first.Worker) {
 		tb.Fatalf("outcome of %v was stale", first.Ref)
 	}
 }
@@ -62,8 +62,9 @@ func TestMaxRunningPerOwner(t *testing.T) {
 	if s.PendingOf("alice") != 8 || s.PendingOf("bob") != 0 || s.Pending() != 8 {
 		t.Fatalf("pending: alice %d bob %d all %d, want 8 0 8", s.PendingOf("alice"), s.PendingOf("bob"), s.Pending())
 	}
-	if c := s.Counts(); c.Held != 8 || c.Queued != 8 {
-		t.Fatalf("counts = %+v, want 8 held and queued", c)
+	// Held: alice's next run; the ones after it are made as it starts.
+	if c := s.Counts(); c.Held != 1 || c.Queued != 8 {
+		t.Fatalf("counts = %+v, want 1 held and 8 queued", c)
 	}
 	now := t0
 	for step := 0; s.PendingOf("alice") > 0; step++ {
@@ -80,8 +81,8 @@ func TestMaxRunningPerOwner(t *testing.T) {
 	for len(r["alice"]) > 0 {
 		r.finishOne(t, s, now, "alice")
 	}
-	if tk, _ := s.Task("a"); tk.Status != task.Succeeded || tk.Completions != 10 {
-		t.Fatalf("alice's task: %s, %d completions", tk.Status, tk.Completions)
+	if tk, _ := s.Task("a"); tk.Task.Status != task.Succeeded || tk.Task.Completions != 10 {
+		t.Fatalf("alice's task: %s, %d completions", tk.Task.Status, tk.Task.Completions)
 	}
 }
 
@@ -106,13 +107,13 @@ func TestOwnerAtLimitDoesNotStallOthers(t *testing.T) {
 		t.Fatalf("dispatches by owner %v, want one each of alice, bob and no owner", got)
 	}
 	// Held runs cost nothing per event: another Assign places nothing and
-	// leaves them held.
-	if ds := s.Assign(t0); len(ds) != 0 || s.Counts().Held != 999 {
+	// leaves alice's next run held (the others are made as it starts).
+	if ds := s.Assign(t0); len(ds) != 0 || s.Counts().Held != 1 || s.PendingOf("alice") != 999 {
 		t.Fatalf("second assign: %v, held %d", ds, s.Counts().Held)
 	}
 	for _, d := range ds {
 		if d.Spec.Owner == "alice" {
-			s.Finished(t0, d.Ref, ok("1"), d.Worker)
+			finish(s, t0, d.Ref, ok("1"), d.Worker)
 		}
 	}
 	if ds := s.Assign(t0); len(ds) != 1 || ds[0].Spec.Owner != "alice" {
@@ -171,7 +172,7 @@ func TestMaxRunningWithCancelAndLostWorkers(t *testing.T) {
 	if ds := s.Assign(t0); len(ds) != 0 {
 		t.Fatalf("the canceled run still executes: nothing more of alice may start: %v", ds)
 	}
-	s.Finished(t0, first[0].Ref, ok("late"), first[0].Worker) // stale, but frees the slot
+	finish(s, t0, first[0].Ref, ok("late"), first[0].Worker) // stale, but frees the slot
 	ds := s.Assign(t0)
 	if len(ds) != 1 || ds[0].Ref.Task != "a2" || s.PendingOf("alice") != 0 {
 		t.Fatalf("after the canceled run answered: %v (pending %d), want a2 only", ds, s.PendingOf("alice"))
@@ -192,8 +193,8 @@ func TestOwnerCountsSurviveRestore(t *testing.T) {
 	s := sched.New(sched.DefaultConfig())
 	s.SetMaxRunning(map[string]int{"alice": 1})
 	for i := range 3 {
-		tk := task.New(owned(fmt.Sprint("t", i), "alice", 2), t0)
-		if err := s.Restore(t0, *tk); err != nil {
+		rec := task.Record{Spec: owned(fmt.Sprint("t", i), "alice", 2), Created: t0}
+		if err := s.Restore(t0, rec); err != nil {
 			t.Fatal(err)
 		}
 	}

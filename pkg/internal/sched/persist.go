@@ -15,67 +15,186 @@ type Update struct {
 }
 
 // TakeUpdates returns the runs that reached a final state since the last
-// call, in the order they did.
+// call, in the order they did. The caller stores them and reports each
+// with Saved or Unsaved.
 func (s *Scheduler) TakeUpdates() []Update {
 	u := s.updates
 	s.updates = nil
 	return u
 }
 
-func (s *Scheduler) ended(t *task.Task, r *task.Run) {
-	s.updates = append(s.updates, Update{Task: t.Spec.ID, Run: *r})
+// Saved makes final the runs of updates whose records are stored: until
+// now they showed as running. The task's status, completions and result
+// follow; a task whose last run this was has ended, and keeps only its
+// summary in memory. Updates of canceled runs (already final) and stale
+// ones are passed over.
+func (s *Scheduler) Saved(updates []Update) {
+	for _, u := range updates {
+		e, ok := s.tasks[u.Task]
+		if !ok || e.live == nil {
+			continue
+		}
+		r := e.live[u.Run.Index]
+		if r == nil || !r.saving || r.Attempt != u.Run.Attempt {
+			continue
+		}
+		e.drop(r, u.Run.Status, u.Run.Ended)
+		s.addStored(e, recordBytes(&u.Run))
+		e.trim()
+		s.touch()
+	}
 }
 
-// Restore puts back a task as it was recorded before a restart. Runs that
-// had ended stay as they were; every other run is queued again, keeping its
-// due time, so a schedule continues where it was and a run that was running
-// when the gateway stopped runs again. A canceled task's unfinished runs
-// are canceled, and returned as updates.
-func (s *Scheduler) Restore(now time.Time, t task.Task) error {
-	if _, ok := s.tasks[t.Spec.ID]; ok {
-		return fmt.Errorf("%w: %s", ErrExists, t.Spec.ID)
-	}
-	if t.Spec.Retries == nil {
-		r := s.cfg.Retries
-		t.Spec.Retries = &r
-	}
-	tp := &t
-	s.tasks[t.Spec.ID] = tp
-	s.order = append(s.order, tp)
-	s.touch()
-	canceled := t.Status == task.Canceled
-	for i := range tp.Runs {
-		r := &tp.Runs[i]
-		switch {
-		case r.Status.Done():
-		case canceled:
-			// Set directly, not by SetRunStatus: Refresh below recounts.
-			r.Status, r.Ended = task.Canceled, now
-			s.ended(tp, r)
-		default:
-			r.Worker, r.Started = "", time.Time{}
-			s.push(now, tp, i, r.Due)
+// Unsaved takes back the outcomes of updates whose records could not be
+// stored (a full disk): the runs run again, as a later attempt, so that
+// nothing shows an outcome the store does not have and a late answer of
+// the old attempt is stale.
+func (s *Scheduler) Unsaved(now time.Time, updates []Update) {
+	for _, u := range updates {
+		e, ok := s.tasks[u.Task]
+		if !ok || e.live == nil {
+			continue
 		}
+		r := e.live[u.Run.Index]
+		if r == nil || !r.saving || r.Attempt != u.Run.Attempt {
+			continue
+		}
+		r.saving = false
+		r.Attempt++
+		r.Worker = ""
+		r.Error = "its outcome could not be stored: " + u.Run.Error
+		if e.status == task.Canceled {
+			e.drop(r, task.Canceled, now)
+			e.trim()
+			continue
+		}
+		s.push(now, e, r, now.Add(s.backoff(r.Attempt)))
 	}
-	tp.Refresh()
+}
+
+// recordBytes estimates what run r's record takes in the store.
+func recordBytes(r *task.Run) int64 {
+	return int64(96 + len(r.Worker) + len(r.Result) + len(r.Error))
+}
+
+// Restore puts back a task as the store holds it after a restart. Runs
+// that ended stay ended (they are in the store); runs below rec.Made
+// that had not ended are queued again, keeping their due times, so a
+// schedule continues where it was and a run that was running when the
+// gateway stopped runs again; the runs from rec.Made on come as they
+// would have. A canceled task's unfinished runs count as canceled.
+func (s *Scheduler) Restore(now time.Time, rec task.Record) error {
+	spec := rec.Spec
+	if _, ok := s.tasks[spec.ID]; ok {
+		return fmt.Errorf("%w: %s", ErrExists, spec.ID)
+	}
+	if spec.Retries == nil {
+		r := s.cfg.Retries
+		spec.Retries = &r
+	}
+	e := newEntry(spec, rec.Created)
+	e.completions += int64(rec.Succeeded)
+	e.failed = rec.Failed
+	e.ended = rec.Ended
+	e.made = min(rec.Made, e.count())
+	s.add(e)
+	s.addStored(e, rec.Bytes)
+	if rec.Canceled {
+		e.status = task.Canceled
+		if rec.CanceledAt.After(e.ended) {
+			e.ended = rec.CanceledAt
+		}
+		e.trim()
+		return nil
+	}
+	for _, o := range rec.Open {
+		if o.Index < 0 || o.Index >= e.made {
+			continue
+		}
+		r := &liveRun{Run: task.Run{Index: o.Index, Attempt: o.Attempt, Status: task.Scheduled, Due: o.Due}}
+		e.live[o.Index] = r
+		e.n.scheduled++
+		s.push(now, e, r, r.Due)
+	}
+	s.toCome(e, e.unmade())
+	s.makeNext(now, e)
+	e.derive()
+	e.trim()
 	return nil
 }
 
 // Status is the status of task id (and whether it exists), without the
-// copy of all its runs that Task makes.
+// copy Task makes.
 func (s *Scheduler) Status(id string) (task.Status, bool) {
-	t, ok := s.tasks[id]
+	e, ok := s.tasks[id]
 	if !ok {
 		return "", false
 	}
-	return t.Status, true
+	return e.status, true
 }
 
-// Run returns a copy of one run of a task.
-func (s *Scheduler) Run(id string, index int) (task.Run, bool) {
-	t, ok := s.tasks[id]
-	if !ok || index < 0 || index >= len(t.Runs) {
-		return task.Run{}, false
+// Done reports whether task id has ended with every record of it stored
+// (false for a task it does not hold).
+func (s *Scheduler) Done(id string) bool {
+	e, ok := s.tasks[id]
+	return ok && e.done()
+}
+
+// Purge forgets task id, which must have ended (ErrNotDone otherwise):
+// the caller deletes its records from the store.
+func (s *Scheduler) Purge(id string) error {
+	e, ok := s.tasks[id]
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: %s", ErrNotFound, id)
+	case !e.done():
+		return fmt.Errorf("%w: %s is %s", ErrNotDone, id, e.status)
 	}
-	return t.Runs[index], true
+	delete(s.tasks, id)
+	s.order[e.seq-1] = nil
+	s.owner(e.spec.Owner).stored -= e.stored
+	s.touch()
+	return nil
+}
+
+// Expired lists up to n tasks that ended before cutoff, oldest first
+// by creation, for retention.
+func (s *Scheduler) Expired(cutoff time.Time, n int) []string {
+	var out []string
+	for _, e := range s.order {
+		if len(out) == n {
+			break
+		}
+		if e != nil && e.done() && e.ended.Before(cutoff) {
+			out = append(out, e.spec.ID)
+		}
+	}
+	return out
+}
+
+// StoredOf estimates the bytes the records of owner name's tasks take
+// in the store.
+func (s *Scheduler) StoredOf(name string) int64 {
+	if o, ok := s.owners[name]; ok {
+		return o.stored
+	}
+	return 0
+}
+
+// addStored counts n more bytes of e's records in the store.
+func (s *Scheduler) addStored(e *entry, n int64) {
+	e.stored += n
+	s.owner(e.spec.Owner).stored += n
+}
+
+// specBytes estimates what the record of a task of spec takes in the
+// store.
+func specBytes(spec *task.Spec) int64 {
+	n := 160 + len(spec.ID) + len(spec.Description) + len(spec.Stdin)
+	for _, xs := range [][]string{spec.Args, spec.Env, spec.Labels, spec.Dirs} {
+		for _, x := range xs {
+			n += len(x) + 2
+		}
+	}
+	return int64(n)
 }

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -20,6 +21,9 @@ var (
 	ErrNotFound = errors.New("task not found")
 	// ErrDone: the task has already ended.
 	ErrDone = errors.New("task already ended")
+	// ErrNotDone: the task has not ended (or its records are still being
+	// stored).
+	ErrNotDone = errors.New("task has not ended")
 )
 
 // RunRef names one attempt of one run of a task. It is task.RunRef, which
@@ -61,8 +65,10 @@ func DefaultConfig() Config {
 // serializes the events.
 type Scheduler struct {
 	cfg     Config
-	tasks   map[string]*task.Task
-	order   []*task.Task
+	tasks   map[string]*entry
+	// order is every task in creation order; a task's place in it (its
+	// seq) names it for good, so a purged task leaves a nil behind.
+	order   []*entry
 	workers map[WorkerID]*worker
 	later   byDue      // runs not yet due
 	ready   byPriority // due runs waiting for a worker
@@ -73,6 +79,9 @@ type Scheduler struct {
 	seq     uint64
 	assigns uint64
 	pending int // runs scheduled or queued: not running, not ended
+	// delayed counts the runs to come (not yet made) of tasks with a delay
+	// between runs: not yet due, for Counts.
+	delayed int
 	updates []Update
 	tally   Tally
 	// owners counts each owner's runs and holds its due runs while it is
@@ -87,65 +96,92 @@ type Scheduler struct {
 
 // New returns an empty scheduler.
 func New(cfg Config) *Scheduler {
-	return &Scheduler{cfg: cfg, tasks: make(map[string]*task.Task), workers: make(map[WorkerID]*worker), owners: make(map[string]*owner)}
+	return &Scheduler{cfg: cfg, tasks: make(map[string]*entry), workers: make(map[WorkerID]*worker), owners: make(map[string]*owner)}
 }
 
 // Submit adds a task created at now. The spec must be valid and carry an ID;
-// without Retries it gets the scheduler's.
-func (s *Scheduler) Submit(now time.Time, spec task.Spec) (task.Task, error) {
+// without Retries it gets the scheduler's. Its runs are made one at a
+// time, each when the one before it starts, so a task of many repeats
+// costs its first run until then.
+func (s *Scheduler) Submit(now time.Time, spec task.Spec) (Snapshot, error) {
 	if spec.Retries == nil {
 		r := s.cfg.Retries
 		spec.Retries = &r
 	}
-	return s.SubmitTask(task.New(spec, now))
-}
-
-// SubmitTask adds a task made by task.New (the scheduler keeps t), whose
-// spec is valid and carries an ID and Retries; its runs are queued from
-// the time it was created.
-func (s *Scheduler) SubmitTask(t *task.Task) (task.Task, error) {
-	spec := &t.Spec
 	if _, ok := s.tasks[spec.ID]; ok {
-		return task.Task{}, fmt.Errorf("%w: %s", ErrExists, spec.ID)
+		return Snapshot{}, fmt.Errorf("%w: %s", ErrExists, spec.ID)
 	}
-	now := t.Created
-	s.tasks[spec.ID] = t
-	s.order = append(s.order, t)
-	s.touch()
-	for i := range t.Runs {
-		s.push(now, t, i, t.Runs[i].Due)
-	}
-	return t.Clone(), nil
+	e := newEntry(spec, now)
+	s.add(e)
+	s.addStored(e, specBytes(&spec))
+	s.toCome(e, e.count())
+	s.makeNext(now, e)
+	return e.snapshot(), nil
 }
 
-// push queues run i: straight into the ready queue when it is due at now,
-// else until it is.
-func (s *Scheduler) push(now time.Time, t *task.Task, i int, due time.Time) {
-	s.seq++
-	s.pending++
+// add puts e in the index.
+func (s *Scheduler) add(e *entry) {
+	s.order = append(s.order, e)
+	e.seq = uint64(len(s.order))
+	s.tasks[e.spec.ID] = e
 	s.touch()
-	s.owner(t.Spec.Owner).pending++
-	it := item{ref: RunRef{Task: t.Spec.ID, Index: i, Attempt: t.Runs[i].Attempt}, due: due, priority: t.Spec.Priority, seq: s.seq}
+}
+
+// makeNext makes e's next run, if it has one to come, and queues it.
+func (s *Scheduler) makeNext(now time.Time, e *entry) {
+	if e.unmade() == 0 || e.status == task.Canceled {
+		return
+	}
+	if e.spec.Delay > 0 {
+		s.delayed-- // made: the queues count it from now on
+	}
+	r := e.make()
+	s.queue(now, e, r, r.Due)
+}
+
+// toCome counts n more runs of e not started and not yet made.
+func (s *Scheduler) toCome(e *entry, n int) {
+	s.pending += n
+	s.owner(e.spec.Owner).pending += n
+	if e.spec.Delay > 0 {
+		s.delayed += n
+	}
+}
+
+// push queues a run again (a retry, or one restored): it counts as not
+// started once more.
+func (s *Scheduler) push(now time.Time, e *entry, r *liveRun, due time.Time) {
+	s.pending++
+	s.owner(e.spec.Owner).pending++
+	s.queue(now, e, r, due)
+}
+
+// queue puts run r in the ready queue when it is due at now, else in the
+// queue of runs not yet due.
+func (s *Scheduler) queue(now time.Time, e *entry, r *liveRun, due time.Time) {
+	s.seq++
+	s.touch()
+	it := item{ref: RunRef{Task: e.spec.ID, Index: r.Index, Attempt: r.Attempt}, due: due, priority: e.spec.Priority, seq: s.seq}
 	if due.After(now) {
-		t.SetRunStatus(i, task.Scheduled)
+		e.setStatus(r, task.Scheduled)
 		heap.Push(&s.later, it)
 		return
 	}
-	t.SetRunStatus(i, task.Queued)
+	e.setStatus(r, task.Queued)
 	heap.Push(&s.ready, it)
 }
 
 // current returns the run that ref names if ref is its current attempt.
-func (s *Scheduler) current(ref RunRef) (*task.Task, *task.Run) {
-	t, ok := s.tasks[ref.Task]
-	if !ok || ref.Index < 0 || ref.Index >= len(t.Runs) {
+func (s *Scheduler) current(ref RunRef) (*entry, *liveRun) {
+	e, ok := s.tasks[ref.Task]
+	if !ok {
 		return nil, nil
 	}
-	r := &t.Runs[ref.Index]
-	if r.Attempt != ref.Attempt {
-		return t, nil
+	r := e.live[ref.Index]
+	if r == nil || r.Attempt != ref.Attempt {
+		return e, nil
 	}
-	return t, r
+	return e, r
 }
 
 // Assign moves runs that are due at now into the ready queue and places as
@@ -153,11 +189,11 @@ func (s *Scheduler) current(ref RunRef) (*task.Task, *task.Run) {
 func (s *Scheduler) Assign(now time.Time) []Dispatch {
 	for s.later.Len() > 0 && !s.later[0].due.After(now) {
 		it := heap.Pop(&s.later).(item)
-		t, r := s.current(it.ref)
+		e, r := s.current(it.ref)
 		if r == nil || r.Status != task.Scheduled {
 			continue // canceled or superseded
 		}
-		t.SetRunStatus(it.ref.Index, task.Queued)
+		e.setStatus(r, task.Queued)
 		s.touch()
 		heap.Push(&s.ready, it)
 	}
@@ -173,19 +209,19 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 	slotsOnly := false
 	for s.ready.Len() > 0 && len(skipped) < maxSkips && s.anyRoom() {
 		it := heap.Pop(&s.ready).(item)
-		t, r := s.current(it.ref)
+		e, r := s.current(it.ref)
 		if r == nil || r.Status != task.Queued {
 			continue
 		}
-		if s.atLimit(t.Spec.Owner) {
+		if s.atLimit(e.spec.Owner) {
 			// Aside until one of the owner's runs ends, so that its queue
 			// neither runs past the limit nor stands in front of others.
-			s.hold(t.Spec.Owner, it)
+			s.hold(e.spec.Owner, it)
 			continue
 		}
-		short := s.isShort(t.Spec.Module)
-		w := s.place(&t.Spec, short && !slotsOnly)
-		if w == nil && !s.placeable(&t.Spec) {
+		short := s.isShort(e.spec.Module)
+		w := s.place(&e.spec, short && !slotsOnly)
+		if w == nil && !s.placeable(&e.spec) {
 			s.blocked = append(s.blocked, it)
 			continue
 		}
@@ -196,24 +232,29 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 		}
 		s.assigns++
 		s.pending--
-		o := s.owner(t.Spec.Owner)
+		o := s.owner(e.spec.Owner)
 		o.pending--
 		o.running++
 		w.last = s.assigns
 		w.used++
 		w.runs++
-		w.usedMem += t.Spec.Memory
-		w.usedCPU += t.Spec.Cores
-		w.running[it.ref] = slot{memory: t.Spec.Memory, cores: t.Spec.Cores, owner: t.Spec.Owner, short: short}
+		w.usedMem += e.spec.Memory
+		w.usedCPU += e.spec.Cores
+		w.running[it.ref] = slot{memory: e.spec.Memory, cores: e.spec.Cores, owner: e.spec.Owner, short: short}
 		if !short {
 			w.long++
 		}
-		t.SetRunStatus(it.ref.Index, task.Running)
+		e.setStatus(r, task.Running)
 		s.touch()
 		r.Worker = string(w.id)
 		r.Started = now
 		r.Timing = task.Timing{Queue: now.Sub(r.Due)}
-		out = append(out, Dispatch{Ref: it.ref, Worker: w.id, Spec: t.Spec, Short: short})
+		out = append(out, Dispatch{Ref: it.ref, Worker: w.id, Spec: e.spec, Short: short})
+		if r.Index == e.made-1 {
+			// The newest run has started: the next one may be queued
+			// (and, when due now, started in this same loop).
+			s.makeNext(now, e)
+		}
 	}
 	for _, it := range skipped {
 		heap.Push(&s.ready, it)
@@ -276,8 +317,11 @@ func (s *Scheduler) NextDue() (due time.Time, ok bool) {
 // Finished records the outcome of a run attempt. It returns false when the
 // outcome is stale: the attempt was superseded, or the run was canceled, and
 // the outcome is not counted. A lost attempt is retried while the task has
-// retries left.
-func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker WorkerID) bool {
+// retries left. Otherwise the run has ended: it is returned as its final
+// record, and among the updates to store (TakeUpdates); until the caller
+// reports it stored (Saved), it still shows as running, so nothing shows a
+// result the store does not have.
+func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker WorkerID) (bool, task.Run) {
 	if w, ok := s.workers[worker]; ok {
 		if sl, ok := w.running[ref]; ok {
 			delete(w.running, ref)
@@ -290,44 +334,41 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 			s.freed(sl.owner)
 		}
 	}
-	t, r := s.current(ref)
-	if r == nil || r.Status != task.Running || r.Worker != string(worker) {
-		return false
+	e, r := s.current(ref)
+	if r == nil || r.Status != task.Running || r.saving || r.Worker != string(worker) {
+		return false, task.Run{}
 	}
 	s.tally.count(o)
 	if ran := o.Timing.Instantiate + o.Timing.Exec; !o.Lost && ran > 0 {
 		// Only runs that reached their module: one refused before (a
 		// directory not granted, a fetch or compile error) says nothing.
-		s.estimates.add(t.Spec.Module, ran)
+		s.estimates.add(e.spec.Module, ran)
 	}
-	if o.Lost && ref.Attempt < *t.Spec.Retries {
+	if o.Lost && ref.Attempt < *e.spec.Retries {
 		s.tally.Retried++
 		r.Attempt++
 		r.Worker = ""
 		r.Error = o.Error
-		s.push(now, t, ref.Index, now.Add(s.backoff(r.Attempt)))
-		return true
+		s.push(now, e, r, now.Add(s.backoff(r.Attempt)))
+		return true, r.Run
 	}
-	s.touch()
-	r.Ended = now
-	r.ExitCode = o.ExitCode
-	r.Result = o.Result
-	r.Error = o.Error
-	r.Truncated = o.Truncated
-	r.Fuel = o.Fuel
-	queue := r.Timing.Queue
-	r.Timing = o.Timing
-	r.Timing.Queue = queue + o.Timing.Queue // o's: waiting on the worker
-	r.Timing.Total = now.Sub(r.Due)
+	final := r.Run
+	final.Ended = now
+	final.ExitCode = o.ExitCode
+	final.Result = o.Result
+	final.Error = o.Error
+	final.Truncated = o.Truncated
+	final.Fuel = o.Fuel
+	final.Timing = o.Timing
+	final.Timing.Queue = r.Timing.Queue + o.Timing.Queue // o's: waiting on the worker
+	final.Timing.Total = now.Sub(r.Due)
+	final.Status = task.Failed
 	if o.OK {
-		t.SetRunStatus(ref.Index, task.Succeeded)
-		t.Completions++
-		t.Result = o.Result
-	} else {
-		t.SetRunStatus(ref.Index, task.Failed)
+		final.Status = task.Succeeded
 	}
-	s.ended(t, r)
-	return true
+	r.saving = true
+	s.updates = append(s.updates, Update{Task: e.spec.ID, Run: final})
+	return true, final
 }
 
 func (s *Scheduler) backoff(attempt int) time.Duration {
@@ -340,33 +381,42 @@ func (s *Scheduler) backoff(attempt int) time.Duration {
 
 // Cancel ends a task: runs not yet started are canceled, and the returned
 // running attempts should be stopped by the caller (their outcomes will be
-// stale).
+// stale). A run whose outcome is being stored ends as it did. The runs it
+// cancels are updates to store; the runs yet to come are canceled without
+// a record (a view shows them canceled).
 func (s *Scheduler) Cancel(now time.Time, id string) ([]Dispatch, error) {
-	t, ok := s.tasks[id]
+	e, ok := s.tasks[id]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	if t.Status.Done() {
-		return nil, fmt.Errorf("%w: %s is %s", ErrDone, id, t.Status)
+	if e.status.Done() {
+		return nil, fmt.Errorf("%w: %s is %s", ErrDone, id, e.status)
 	}
 	s.touch()
 	var running []Dispatch
-	for i := range t.Runs {
-		r := &t.Runs[i]
-		if r.Status.Done() {
+	s.toCome(e, -e.unmade())
+	for _, i := range slices.Sorted(maps.Keys(e.live)) {
+		r := e.live[i]
+		switch {
+		case r.saving:
 			continue
-		}
-		if r.Status == task.Running {
+		case r.Status == task.Running:
 			running = append(running, Dispatch{Ref: RunRef{Task: id, Index: i, Attempt: r.Attempt}, Worker: WorkerID(r.Worker)})
-		} else {
+		default:
 			s.pending--
-			s.owner(t.Spec.Owner).pending--
+			s.owner(e.spec.Owner).pending--
 		}
-		t.SetRunStatus(i, task.Canceled)
-		r.Ended = now
-		s.ended(t, r)
+		rec := r.Run
+		rec.Status, rec.Ended = task.Canceled, now
+		e.drop(r, task.Canceled, now)
+		s.addStored(e, recordBytes(&rec))
+		s.updates = append(s.updates, Update{Task: id, Run: rec})
 	}
-	t.Status = task.Canceled
+	e.status = task.Canceled
+	if now.After(e.ended) {
+		e.ended = now
+	}
+	e.trim()
 	return running, nil
 }
 
@@ -402,22 +452,13 @@ func (s *Scheduler) RemoveWorker(now time.Time, id WorkerID, why string) {
 	delete(s.workers, id)
 }
 
-// Task returns a copy of the task with that id.
-func (s *Scheduler) Task(id string) (task.Task, bool) {
-	t, ok := s.tasks[id]
+// Task returns a snapshot of the task with that id.
+func (s *Scheduler) Task(id string) (Snapshot, bool) {
+	e, ok := s.tasks[id]
 	if !ok {
-		return task.Task{}, false
+		return Snapshot{}, false
 	}
-	return t.Clone(), true
-}
-
-// Tasks returns copies of all tasks in creation order.
-func (s *Scheduler) Tasks() []task.Task {
-	out := make([]task.Task, len(s.order))
-	for i, t := range s.order {
-		out[i] = t.Clone()
-	}
-	return out
+	return e.snapshot(), true
 }
 
 // Workers lists the known workers sorted by ID.
@@ -433,10 +474,12 @@ func (s *Scheduler) Workers() []WorkerInfo {
 // Counts is a summary for health and metrics.
 type Counts struct {
 	Tasks, Workers, Slots, Used int
-	// Pending counts runs not yet started (scheduled or queued) exactly;
-	// Queued and Scheduled are the queue lengths, which may still hold
-	// canceled runs until they are popped. Held is the part of Queued held
-	// back because its owner is at its max-running.
+	// Pending counts runs not yet started exactly. Scheduled counts the
+	// runs not yet due: those made (a queue, which may still hold canceled
+	// runs until they are popped) and those to come of tasks with a delay
+	// between runs; Queued is the rest of Pending, due and waiting for a
+	// worker. Held counts runs set aside because their owner is at its
+	// max-running (a task's runs to come wait behind its next run, held).
 	Pending, Queued, Scheduled, Held int
 	// Waiting counts short runs given to workers beyond their slots: sent,
 	// or about to be, and waiting there for a slot (Used counts at most
@@ -446,11 +489,11 @@ type Counts struct {
 
 // Counts summarizes the state.
 func (s *Scheduler) Counts() Counts {
-	c := Counts{Tasks: len(s.order), Pending: s.pending, Scheduled: s.later.Len(), Workers: len(s.workers)}
+	c := Counts{Tasks: len(s.tasks), Pending: s.pending, Scheduled: s.later.Len() + s.delayed, Workers: len(s.workers)}
 	for _, o := range s.owners {
 		c.Held += o.held.Len()
 	}
-	c.Queued = s.ready.Len() + len(s.blocked) + c.Held
+	c.Queued = max(s.pending-c.Scheduled, 0)
 	for _, w := range s.workers {
 		c.Slots += w.offer.Slots
 		c.Used += min(w.used, w.offer.Slots)

@@ -43,14 +43,14 @@ func TestScheduleStartDelayRepeats(t *testing.T) {
 			t.Fatalf("at %v: %d dispatches, want %d", st.at, len(ds), st.want)
 		}
 		for _, d := range ds {
-			if !s.Finished(t0.Add(st.at), d.Ref, ok("42"), d.Worker) {
+			if !finish(s, t0.Add(st.at), d.Ref, ok("42"), d.Worker) {
 				t.Fatalf("outcome of %v was stale", d.Ref)
 			}
 		}
 	}
 	got, _ := s.Task("t")
-	if got.Status != task.Succeeded || got.Completions != 8 || got.Result != "42" {
-		t.Fatalf("task = %s completions %d result %q; want succeeded 8 42", got.Status, got.Completions, got.Result)
+	if got.Task.Status != task.Succeeded || got.Task.Completions != 8 {
+		t.Fatalf("task = %s completions %d; want succeeded 8", got.Task.Status, got.Task.Completions)
 	}
 	if _, due := s.NextDue(); due {
 		t.Fatal("nothing should remain scheduled")
@@ -62,7 +62,7 @@ func TestStatusTransitions(t *testing.T) {
 	sp := spec("t")
 	sp.Start = time.Second
 	mustSubmit(t, s, t0, sp)
-	status := func() task.Status { tk, _ := s.Task("t"); return tk.Status }
+	status := func() task.Status { st, _ := s.Status("t"); return st }
 	if status() != task.Scheduled {
 		t.Fatalf("before start: %s", status())
 	}
@@ -75,10 +75,14 @@ func TestStatusTransitions(t *testing.T) {
 	if len(ds) != 1 || status() != task.Running {
 		t.Fatalf("after worker joined: %d dispatches, %s", len(ds), status())
 	}
-	s.Finished(t0.Add(3*time.Second), ds[0].Ref, task.Outcome{ExitCode: 3, Error: "exit code 3"}, "w")
+	_, run := s.Finished(t0.Add(3*time.Second), ds[0].Ref, task.Outcome{ExitCode: 3, Error: "exit code 3"}, "w")
+	if status() != task.Running {
+		t.Fatalf("ended but not stored: %s, want running", status())
+	}
+	s.Saved(s.TakeUpdates())
 	tk, _ := s.Task("t")
-	if tk.Status != task.Failed || tk.Runs[0].Error != "exit code 3" || tk.Completions != 0 {
-		t.Fatalf("after failure: %+v", tk)
+	if tk.Task.Status != task.Failed || run.Status != task.Failed || run.Error != "exit code 3" || tk.Task.Completions != 0 {
+		t.Fatalf("after failure: %+v, run %+v", tk, run)
 	}
 }
 
@@ -100,7 +104,7 @@ func TestPlacementBalancesEqualWorkers(t *testing.T) {
 		// finishing first.
 		for _, d := range ds {
 			count[d.Worker]++
-			s.Finished(now, d.Ref, ok("1"), d.Worker)
+			finish(s, now, d.Ref, ok("1"), d.Worker)
 		}
 		now = now.Add(time.Millisecond)
 	}
@@ -159,14 +163,16 @@ func TestLostWorkerRetriesWithFencing(t *testing.T) {
 	if len(second) != 1 || second[0].Ref.Attempt != 1 || second[0].Worker != "b" {
 		t.Fatalf("retry = %+v", second)
 	}
-	if s.Finished(t0.Add(time.Second), first[0].Ref, ok("late"), "a") {
+	if finish(s, t0.Add(time.Second), first[0].Ref, ok("late"), "a") {
 		t.Fatal("a late result from the first attempt must be stale")
 	}
-	if !s.Finished(t0.Add(time.Second), second[0].Ref, ok("7"), "b") {
-		t.Fatal("the current attempt's result must count")
+	current, run := s.Finished(t0.Add(time.Second), second[0].Ref, ok("7"), "b")
+	if !current || run.Result != "7" || run.Attempt != 1 {
+		t.Fatalf("the current attempt's result must count: %v %+v", current, run)
 	}
+	s.Saved(s.TakeUpdates())
 	tk, _ := s.Task("t")
-	if tk.Completions != 1 || tk.Result != "7" || tk.Status != task.Succeeded {
+	if tk.Task.Completions != 1 || tk.Task.Status != task.Succeeded {
 		t.Fatalf("task = %+v", tk)
 	}
 }
@@ -184,9 +190,11 @@ func TestRetriesRunOut(t *testing.T) {
 		s.RemoveWorker(now, "w", "gone")
 		now = now.Add(time.Second)
 	}
-	tk, _ := s.Task("t")
-	if tk.Status != task.Failed || !strings.Contains(tk.Runs[0].Error, "worker lost") {
-		t.Fatalf("after retries ran out: %s %q", tk.Status, tk.Runs[0].Error)
+	up := s.TakeUpdates()
+	s.Saved(up)
+	st, _ := s.Status("t")
+	if st != task.Failed || len(up) != 1 || !strings.Contains(up[0].Run.Error, "worker lost") {
+		t.Fatalf("after retries ran out: %s %+v", st, up)
 	}
 }
 
@@ -201,7 +209,7 @@ func TestCancel(t *testing.T) {
 	if err != nil || len(running) != 1 || running[0].Ref != ds[0].Ref {
 		t.Fatalf("cancel = %v, %v", running, err)
 	}
-	if s.Finished(t0, ds[0].Ref, ok("x"), "w") {
+	if finish(s, t0, ds[0].Ref, ok("x"), "w") {
 		t.Fatal("an outcome after cancel must be stale")
 	}
 	if ds := s.Assign(t0.Add(time.Hour)); len(ds) != 0 {
@@ -229,12 +237,9 @@ func TestDuplicateIDAndOrder(t *testing.T) {
 	if _, err := s.Submit(t0, spec("a")); !errors.Is(err, sched.ErrExists) {
 		t.Fatalf("duplicate: %v", err)
 	}
-	var ids []string
-	for _, tk := range s.Tasks() {
-		ids = append(ids, tk.Spec.ID)
-	}
-	if strings.Join(ids, ",") != "b,a,c" {
-		t.Fatalf("order %v, want creation order", ids)
+	page, _ := s.Page(sched.PageQuery{Asc: true, Limit: 10})
+	if got := ids(page); got != "b a c" {
+		t.Fatalf("order %v, want creation order", got)
 	}
 }
 
@@ -253,7 +258,7 @@ func TestPriority(t *testing.T) {
 func TestDueTaskIsQueuedAtOnce(t *testing.T) {
 	s := sched.New(sched.DefaultConfig())
 	tk, err := s.Submit(t0, spec("now"))
-	if err != nil || tk.Status != task.Queued || tk.Runs[0].Status != task.Queued {
+	if err != nil || tk.Task.Status != task.Queued || tk.Task.Runs[0].Status != task.Queued {
 		t.Fatalf("a task due at submit: %v %+v, want queued", err, tk)
 	}
 }
@@ -273,7 +278,7 @@ func TestUnplaceableRunsWaitForASuitableWorker(t *testing.T) {
 	if len(ds) != 1 || ds[0].Ref.Task != "plain-task" {
 		t.Fatalf("the plain task must run despite 1000 unplaceable runs ahead: %v", ds)
 	}
-	s.Finished(t0, ds[0].Ref, ok("1"), "plain")
+	finish(s, t0, ds[0].Ref, ok("1"), "plain")
 	if ds := s.Assign(t0); len(ds) != 0 {
 		t.Fatalf("no worker has the gpu label: %v", ds)
 	}
@@ -303,9 +308,10 @@ func TestUpdatesAndRestore(t *testing.T) {
 		t.Fatal("updates must be taken once")
 	}
 
-	saved, _ := s.Task("t")
+	// What the store holds: the task, run 0 ended; run 1 never recorded.
 	r := sched.New(sched.DefaultConfig())
-	if err := r.Restore(t0.Add(time.Second), saved); err != nil {
+	rec := task.Record{Spec: sp, Created: t0, Succeeded: 1, Made: 1, Ended: t0}
+	if err := r.Restore(t0.Add(time.Second), rec); err != nil {
 		t.Fatal(err)
 	}
 	r.Offer("w2", sched.Offer{Slots: 1})
@@ -313,30 +319,36 @@ func TestUpdatesAndRestore(t *testing.T) {
 	if len(got) != 1 || got[0].Ref.Index != 1 {
 		t.Fatalf("the run that was running must run again at once: %v", got)
 	}
-	r.Finished(t0.Add(1500*time.Millisecond), got[0].Ref, ok("b"), "w2")
+	finish(r, t0.Add(1500*time.Millisecond), got[0].Ref, ok("b"), "w2")
 	if ds := r.Assign(t0.Add(1999 * time.Millisecond)); len(ds) != 0 {
 		t.Fatal("run 2 keeps its due time")
 	}
 	third := r.Assign(t0.Add(2 * time.Second))
-	r.Finished(t0.Add(2*time.Second), third[0].Ref, ok("c"), "w2")
+	finish(r, t0.Add(2*time.Second), third[0].Ref, ok("c"), "w2")
 	tk, _ := r.Task("t")
-	if tk.Status != task.Succeeded || tk.Completions != 3 || tk.Result != "c" {
-		t.Fatalf("restored task = %s %d %q", tk.Status, tk.Completions, tk.Result)
+	if tk.Task.Status != task.Succeeded || tk.Task.Completions != 3 {
+		t.Fatalf("restored task = %s %d", tk.Task.Status, tk.Task.Completions)
 	}
 
-	// A canceled task's open runs are canceled on restore.
-	c := spec("c")
-	c.Repeats = 2
-	canceled := *task.New(c, t0)
-	canceled.Status = task.Canceled
-	if err := r.Restore(t0, canceled); err != nil {
+	// A run below Made without a record ran when the gateway stopped:
+	// it runs again.
+	h := spec("holes")
+	h.Repeats = 4
+	if err := r.Restore(t0, task.Record{Spec: h, Created: t0, Succeeded: 1, Made: 3, Open: []task.Run{{Index: 0, Due: t0}, {Index: 1, Due: t0}}}); err != nil {
 		t.Fatal(err)
 	}
-	if up := r.TakeUpdates(); len(up) != 4 { // 2 outcomes above + 2 canceled
-		t.Fatalf("updates after restore = %d, want 4", len(up))
+	if r.PendingOf("") != 3 {
+		t.Fatalf("pending = %d, want runs 0, 1 and 3", r.PendingOf(""))
 	}
-	if r.Pending() != 0 {
-		t.Fatalf("pending = %d", r.Pending())
+
+	// A canceled task's open runs are canceled on restore, without records.
+	c := spec("c")
+	c.Repeats = 2
+	if err := r.Restore(t0, task.Record{Spec: c, Created: t0, Canceled: true, CanceledAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := r.Status("c"); st != task.Canceled || len(r.TakeUpdates()) != 0 || !r.Done("c") {
+		t.Fatalf("restored canceled task: %s", st)
 	}
 }
 
@@ -357,4 +369,12 @@ func TestPlacementPrefersWarmWorkers(t *testing.T) {
 	if got["warm"] != 2 || got["cold"] != 2 {
 		t.Fatalf("placement %v: want the warm worker filled first (2), the rest on the cold one", got)
 	}
+}
+
+// finish is Finished and the store's confirmation (Saved) of the run it
+// ended, as the gateway does: after it the run is final.
+func finish(s *sched.Scheduler, now time.Time, ref sched.RunRef, o task.Outcome, w sched.WorkerID) bool {
+	current, _ := s.Finished(now, ref, o, w)
+	s.Saved(s.TakeUpdates())
+	return current
 }

@@ -30,7 +30,7 @@ func learnShort(t *testing.T, s *sched.Scheduler, worker sched.WorkerID) {
 	if len(ds) != 1 || ds[0].Worker != worker {
 		t.Fatalf("learning run placed as %+v, want one on %s", ds, worker)
 	}
-	s.Finished(t0, ds[0].Ref, took(time.Microsecond), worker)
+	finish(s, t0, ds[0].Ref, took(time.Microsecond), worker)
 }
 
 func perWorker(ds []sched.Dispatch) map[sched.WorkerID]int {
@@ -55,11 +55,11 @@ func TestShortRunsFillDepthPerSlot(t *testing.T) {
 	if len(first) != 2 || first[0].Short || first[1].Short {
 		t.Fatalf("a module never run: want its slots only, not short: %+v", first)
 	}
-	s.Finished(t0, first[0].Ref, took(100*time.Microsecond), "w")
+	finish(s, t0, first[0].Ref, took(100*time.Microsecond), "w")
 	if ds := s.Assign(t0); len(ds) != 1 || !ds[0].Short {
 		t.Fatalf("while a run of unknown length holds a slot: %+v, want one short run in the other", ds)
 	}
-	s.Finished(t0, first[1].Ref, took(100*time.Microsecond), "w")
+	finish(s, t0, first[1].Ref, took(100*time.Microsecond), "w")
 	ds := s.Assign(t0)
 	if len(ds) != 15 { // 2 slots x 8, one held already
 		t.Fatalf("after 100us runs: %d runs placed, want 15", len(ds))
@@ -95,7 +95,7 @@ func TestLongRunsTakeSlotsOnly(t *testing.T) {
 	s.Offer("w", sched.Offer{Slots: 2})
 	many(t, s, "long", long, 10)
 	ds := s.Assign(t0)
-	s.Finished(t0, ds[0].Ref, took(50*time.Millisecond), "w")
+	finish(s, t0, ds[0].Ref, took(50*time.Millisecond), "w")
 	ds = s.Assign(t0)
 	if len(ds) != 1 || ds[0].Short {
 		t.Fatalf("runs of a 50ms module: %+v, want one more in the freed slot", ds)
@@ -107,14 +107,14 @@ func TestLongRunsTakeSlotsOnly(t *testing.T) {
 	if len(ds) != 1 || ds[0].Worker != "v" || ds[0].Ref.Task != "long" {
 		t.Fatalf("%+v: want a long run on v's slot", ds)
 	}
-	s.Finished(t0, ds[0].Ref, took(50*time.Millisecond), "v")
+	finish(s, t0, ds[0].Ref, took(50*time.Millisecond), "v")
 	s.SetMaxRunning(nil)
 	s.Cancel(t0, "long")
 	ds = s.Assign(t0)
 	if len(ds) != 1 || ds[0].Worker != "v" || ds[0].Short {
 		t.Fatalf("%+v: want a first run of mod, not short, on v", ds)
 	}
-	s.Finished(t0, ds[0].Ref, took(time.Microsecond), "v")
+	finish(s, t0, ds[0].Ref, took(time.Microsecond), "v")
 	ds = s.Assign(t0)
 	if got := perWorker(ds); got["w"] != 0 || got["v"] != 8 {
 		t.Fatalf("placement %v: want 8 on v and none on w, which holds two long runs", got)
@@ -161,7 +161,7 @@ func TestEstimateFollowsRuns(t *testing.T) {
 			d = 20 * time.Millisecond
 		}
 		for _, x := range ds {
-			s.Finished(t0, x.Ref, took(d), "w")
+			finish(s, t0, x.Ref, took(d), "w")
 		}
 		if est, _ := s.Estimate(mod); est >= cfg.ShortRun {
 			slow = i
@@ -180,7 +180,7 @@ func TestEstimateFollowsRuns(t *testing.T) {
 	s.Offer("w", sched.Offer{Slots: 1})
 	many(t, s, "t", mod, 10)
 	ds := s.Assign(t0)
-	s.Finished(t0, ds[0].Ref, took(time.Microsecond), "w")
+	finish(s, t0, ds[0].Ref, took(time.Microsecond), "w")
 	if ds := s.Assign(t0); len(ds) != 1 || ds[0].Short {
 		t.Fatalf("depth 1: %+v", ds)
 	}
@@ -204,7 +204,7 @@ func TestShortRunsDoNotStarveOthers(t *testing.T) {
 		if i == 16 {
 			t.Fatalf("the urgent run is not placed after 16 runs ended: short runs keep taking the worker's queue")
 		}
-		s.Finished(t0, held[i].Ref, took(time.Microsecond), "w")
+		finish(s, t0, held[i].Ref, took(time.Microsecond), "w")
 		next := s.Assign(t0)
 		for _, d := range next {
 			if d.Ref.Task == "urgent" {

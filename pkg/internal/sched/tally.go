@@ -33,8 +33,8 @@ func (t *Tally) count(o task.Outcome) {
 func (s *Scheduler) TasksByStatus() map[task.Status]int {
 	var n [len(statuses)]int // a switch, not a map, in the loop: 15 times faster
 	out := map[task.Status]int{}
-	for _, t := range s.order {
-		switch t.Status {
+	for _, e := range s.tasks {
+		switch e.status {
 		case task.Scheduled:
 			n[0]++
 		case task.Queued:
@@ -48,7 +48,7 @@ func (s *Scheduler) TasksByStatus() map[task.Status]int {
 		case task.Canceled:
 			n[5]++
 		default:
-			out[t.Status]++
+			out[e.status]++
 		}
 	}
 	for i, st := range statuses {

@@ -27,12 +27,12 @@ func TestTallyAndTasksByStatus(t *testing.T) {
 	for _, d := range ds {
 		switch d.Ref.Task {
 		case "ok":
-			s.Finished(t0, d.Ref, ok("1"), d.Worker)
+			finish(s, t0, d.Ref, ok("1"), d.Worker)
 		case "bad":
-			s.Finished(t0, d.Ref, task.Outcome{ExitCode: 1, Error: "exit code 1"}, d.Worker)
+			finish(s, t0, d.Ref, task.Outcome{ExitCode: 1, Error: "exit code 1"}, d.Worker)
 		case "lost":
-			s.Finished(t0, d.Ref, task.Outcome{Lost: true, Error: "call failed"}, d.Worker)
-			if s.Finished(t0, d.Ref, ok("late"), d.Worker) {
+			finish(s, t0, d.Ref, task.Outcome{Lost: true, Error: "call failed"}, d.Worker)
+			if finish(s, t0, d.Ref, ok("late"), d.Worker) {
 				t.Fatal("an answer to a superseded attempt must be stale")
 			}
 		}
@@ -47,6 +47,7 @@ func TestTallyAndTasksByStatus(t *testing.T) {
 		t.Fatalf("dispatches %v, want the retry", ds)
 	}
 	s.RemoveWorker(now, "w", "gone")
+	s.Saved(s.TakeUpdates())
 	want = sched.Tally{Succeeded: 1, Failed: 1, Lost: 2, Retried: 1}
 	if got := s.Tally(); got != want {
 		t.Fatalf("tally after the second loss %+v, want %+v", got, want)
@@ -59,8 +60,9 @@ func TestTallyAndTasksByStatus(t *testing.T) {
 	}
 	got := s.TasksByStatus()
 	recount := map[task.Status]int{}
-	for _, tk := range s.Tasks() {
-		recount[tk.Status]++
+	page, _ := s.Page(sched.PageQuery{Limit: 100})
+	for _, tk := range page {
+		recount[tk.Task.Status]++
 	}
 	if fmt.Sprint(got) != fmt.Sprint(recount) {
 		t.Fatalf("TasksByStatus %v, the tasks say %v", got, recount)

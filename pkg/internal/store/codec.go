@@ -133,7 +133,8 @@ func encodeRun(r *task.Run) []byte {
 		b = binary.AppendVarint(b, int64(d))
 	}
 	b = binary.AppendVarint(b, int64(r.Timing.Placement)) // added after the first release
-	return binary.AppendUvarint(b, r.Fuel)
+	b = binary.AppendUvarint(b, r.Fuel)
+	return binary.AppendUvarint(b, uint64(r.ResultBytes))
 }
 
 func decodeRun(b []byte, index uint32) (task.Run, error) {
@@ -158,6 +159,9 @@ func decodeRun(b []byte, index uint32) (task.Run, error) {
 	}
 	if d.more() {
 		r.Fuel = d.uvarint()
+	}
+	if d.more() {
+		r.ResultBytes = int(d.uvarint())
 	}
 	if err := d.done(); err != nil {
 		return r, fmt.Errorf("decode run %d: %w", index, err)

@@ -23,6 +23,8 @@
 //	modules   sha256 hex -> wasm bytes
 //	logs      seq|n -> log entry
 //	logstate  seq -> first and next n, and the bytes kept
+//	results   seq -> the index and end of the task's result run: its last
+//	          run that succeeded (see results.go)
 //
 // seq is the task's creation sequence (bucket.NextSequence), 8 bytes
 // big-endian, so iterating tasks is creation order; index is the run's

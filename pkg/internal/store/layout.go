@@ -17,8 +17,9 @@ var (
 	bucketModules  = []byte("modules")
 	bucketLogs     = []byte("logs")
 	bucketLogState = []byte("logstate")
+	bucketResults  = []byte("results")
 
-	allBuckets = [][]byte{bucketMeta, bucketTasks, bucketIDs, bucketRuns, bucketModules, bucketLogs, bucketLogState}
+	allBuckets = [][]byte{bucketMeta, bucketTasks, bucketIDs, bucketRuns, bucketModules, bucketLogs, bucketLogState, bucketResults}
 )
 
 // Keys of the meta bucket.
@@ -53,6 +54,11 @@ func initBuckets(tx *bolt.Tx) error {
 		return fmt.Errorf("the store has format %d, newer than this shoal binary reads (%d): run a newer shoal", binary.BigEndian.Uint64(v), format)
 	case binary.BigEndian.Uint64(v) < format:
 		return fmt.Errorf("the store has format %d, older than this shoal binary reads (%d)", binary.BigEndian.Uint64(v), format)
+	}
+	if tx.Bucket(bucketResults) == nil {
+		if err := markResults(tx); err != nil {
+			return err
+		}
 	}
 	for _, name := range allBuckets {
 		if tx.Bucket(name) == nil {

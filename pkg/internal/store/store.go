@@ -40,6 +40,9 @@ type Options struct {
 	// LockTimeout bounds the wait for the file lock held by another
 	// process; 0 means DefaultLockTimeout.
 	LockTimeout time.Duration
+	// KeepResults is how many of a task's newest runs keep their results
+	// (see results.go); 0 keeps every result.
+	KeepResults int
 }
 
 // Store is the gateway's database: tasks, runs, modules and logs in one
@@ -48,6 +51,7 @@ type Store struct {
 	db     *bolt.DB
 	path   string
 	commit *committer
+	keep   int // Options.KeepResults
 }
 
 // Open opens or creates the store file at path (mode 0600; its directory
@@ -78,7 +82,7 @@ func Open(path string, opts Options) (*Store, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, commit: newCommitter(db)}
+	s := &Store{db: db, path: path, commit: newCommitter(db), keep: max(opts.KeepResults, 0)}
 	if err := s.check(); err != nil {
 		db.Close()
 		if errors.Is(err, ErrCorrupt) {

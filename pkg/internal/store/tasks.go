@@ -73,7 +73,7 @@ func (s *Store) CreateTasks(ts []task.Task) error {
 			if err := ids.Put([]byte(p.id), u64(seq)); err != nil {
 				return err
 			}
-			if err := putRuns(tx, seq, p.runs); err != nil {
+			if err := putRuns(tx, seq, p.runs, s.keep); err != nil {
 				return err
 			}
 		}
@@ -109,7 +109,7 @@ func (s *Store) SaveRuns(id string, runs ...task.Run) error {
 		if err != nil {
 			return err
 		}
-		return putRuns(tx, seq, enc)
+		return putRuns(tx, seq, enc, s.keep)
 	})
 	if err != nil {
 		return fmt.Errorf("save runs of task %s: %w", id, err)
@@ -140,7 +140,7 @@ func (s *Store) CancelTask(id string, at time.Time, runs []task.Run) error {
 				return err
 			}
 		}
-		return putRuns(tx, seq, enc)
+		return putRuns(tx, seq, enc, s.keep)
 	})
 	if err != nil {
 		return fmt.Errorf("cancel task %s: %w", id, err)
@@ -158,10 +158,12 @@ func taskSeq(tx *bolt.Tx, id string) (uint64, error) {
 }
 
 type encodedRun struct {
-	index   uint32
-	value   []byte
-	attempt int
-	done    bool
+	index     uint32
+	value     []byte
+	attempt   int
+	done      bool
+	succeeded bool
+	ended     int64 // Unix nanoseconds
 }
 
 // encodeRuns encodes outside the transaction, which is shared and single.
@@ -172,12 +174,15 @@ func encodeRuns(runs []task.Run) ([]encodedRun, error) {
 		if idx < 0 || idx > math.MaxUint32 {
 			return nil, fmt.Errorf("run index %d out of range", idx)
 		}
-		out[i] = encodedRun{index: uint32(idx), value: encodeRun(&runs[i]), attempt: runs[i].Attempt, done: runs[i].Status.Done()}
+		out[i] = encodedRun{
+			index: uint32(idx), value: encodeRun(&runs[i]), attempt: runs[i].Attempt, done: runs[i].Status.Done(),
+			succeeded: runs[i].Status == task.Succeeded, ended: runs[i].Ended.UnixNano(),
+		}
 	}
 	return out, nil
 }
 
-func putRuns(tx *bolt.Tx, seq uint64, runs []encodedRun) error {
+func putRuns(tx *bolt.Tx, seq uint64, runs []encodedRun, keep int) error {
 	b := tx.Bucket(bucketRuns)
 	b.FillPercent = appendFill
 	added := 0
@@ -194,6 +199,11 @@ func putRuns(tx *bolt.Tx, seq uint64, runs []encodedRun) error {
 		}
 		if err := b.Put(k, r.value); err != nil {
 			return fmt.Errorf("put run %d: %w", r.index, err)
+		}
+		if r.done {
+			if err := keepResults(tx, seq, r, keep); err != nil {
+				return err
+			}
 		}
 	}
 	return addCounter(tx.Bucket(bucketMeta), counterRuns, int64(added))

@@ -9,8 +9,10 @@ type Task struct {
 	Status      Status
 	Completions int64
 	Runs        []Run
-	// Result is the result of the last run that succeeded.
-	Result string
+	// Result is the result of the last run that succeeded; ResultBytes
+	// its whole size when Result holds less of it.
+	Result      string
+	ResultBytes int
 	// tally counts the runs by status, so that a run's change of status
 	// updates the task's in constant time (SetRunStatus): a task may have
 	// a hundred thousand runs.
@@ -108,4 +110,25 @@ func (t *Task) CloneLatest(n int) Task {
 	c := *t
 	c.Runs = append(make([]Run, 0, len(t.Runs)-from), t.Runs[from:]...)
 	return c
+}
+
+// Record is what the store holds of a task, read without keeping its
+// runs: its spec and state, the runs that ended counted, and the ones
+// that had not, below Made, to run again. Runs from Made on were never
+// made (see the scheduler's lazy runs): they are yet to come.
+type Record struct {
+	Spec       Spec
+	Created    time.Time
+	Canceled   bool
+	CanceledAt time.Time
+	// Succeeded, Failed and Ended count the runs that ended and when the
+	// last of them did.
+	Succeeded, Failed int
+	Ended             time.Time
+	// Made is one past the highest run that ended; Open are the runs
+	// below it that had not (their index, attempt and due time).
+	Made int
+	Open []Run
+	// Bytes estimates what its records take in the store.
+	Bytes int64
 }

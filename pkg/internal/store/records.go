@@ -1,0 +1,103 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
+
+// LoadRecords calls fn with every task in creation order as a
+// task.Record: its spec and state, with its runs counted rather than
+// kept, so that loading a store takes memory in the number of tasks, not
+// in their runs or results. It stops at fn's first error and returns it.
+// fn runs inside a read transaction: it must not call the Store's write
+// methods.
+func (s *Store) LoadRecords(fn func(task.Record) error) (err error) {
+	inFn := false
+	defer func() {
+		if r := recover(); r != nil {
+			if inFn { // fn's own panic, not a damaged file
+				panic(r)
+			}
+			err = fmt.Errorf("load tasks: %w: %v", ErrCorrupt, r)
+		}
+	}()
+	var fnErr error
+	err = s.view(func(tx *bolt.Tx) error {
+		runs := tx.Bucket(bucketRuns).Cursor()
+		c := tx.Bucket(bucketTasks).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			rec, err := loadRecord(runs, k, v)
+			if err != nil {
+				return err
+			}
+			inFn = true
+			fnErr = fn(rec)
+			inFn = false
+			if fnErr != nil {
+				return fnErr
+			}
+		}
+		return nil
+	})
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case err != nil:
+		return fmt.Errorf("load tasks: %w", err)
+	}
+	return nil
+}
+
+// loadRecord reads the task under seqKey (value v) and counts its runs.
+func loadRecord(runs *bolt.Cursor, seqKey, v []byte) (task.Record, error) {
+	tr, err := decodeTask(v)
+	if err != nil {
+		return task.Record{}, fmt.Errorf("task #%d: %w", beUint64(seqKey), err)
+	}
+	rec := task.Record{Spec: tr.Spec, Created: tr.Created, Canceled: tr.Canceled, CanceledAt: tr.CanceledAt, Bytes: int64(len(v))}
+	var open []task.Run // runs not ended, of any index, in index order
+	for k, v := runs.Seek(seqKey); k != nil && bytes.HasPrefix(k, seqKey); k, v = runs.Next() {
+		if len(k) != 12 {
+			return rec, fmt.Errorf("task %s: %w: run key %x", tr.Spec.ID, ErrCorrupt, k)
+		}
+		r, err := decodeRun(v, beUint32(k[8:]))
+		if err != nil {
+			return rec, fmt.Errorf("task %s: %w", tr.Spec.ID, err)
+		}
+		rec.Bytes += int64(len(v))
+		if !r.Status.Done() {
+			// A record written before runs were made lazily: the run
+			// had not ended. Only its attempt and due time count.
+			open = append(open, task.Run{Index: r.Index, Attempt: r.Attempt, Due: r.Due})
+			continue
+		}
+		// Every run below this one that has no record had not ended.
+		for i := rec.Made; i < r.Index; i++ {
+			open = append(open, task.Run{Index: i, Due: tr.Spec.Due(tr.Created, i)})
+		}
+		rec.Made = max(rec.Made, r.Index+1)
+		switch r.Status {
+		case task.Succeeded:
+			rec.Succeeded++
+		case task.Failed:
+			rec.Failed++
+		}
+		if r.Ended.After(rec.Ended) {
+			rec.Ended = r.Ended
+		}
+	}
+	// Open runs from records (older stores) come before the holes found
+	// after them; keep those below Made, each index once, in order.
+	seen := make(map[int]bool, len(open))
+	for _, o := range open {
+		if o.Index < rec.Made && !seen[o.Index] {
+			seen[o.Index] = true
+			rec.Open = append(rec.Open, o)
+		}
+	}
+	return rec, nil
+}
