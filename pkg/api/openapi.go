@@ -120,6 +120,10 @@ func (g *generator) operation(r *Route) (map[string]any, error) {
 	}
 	responses[strconv.Itoa(r.Status)] = ok
 	for _, a := range r.Also {
+		if a.Body == nil { // an answer without a body (204)
+			responses[strconv.Itoa(a.Status)] = map[string]any{"description": a.Usage}
+			continue
+		}
 		s, err := g.schema(reflect.TypeOf(a.Body))
 		if err != nil {
 			return nil, err

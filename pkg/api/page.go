@@ -28,6 +28,10 @@ const (
 	ParamOrder  = "order"  // OrderDesc (default) or OrderAsc
 	ParamStatus = "status" // only tasks of these statuses: repeated, or comma-separated
 	ParamRuns   = "runs"   // at most this many runs a task: the latest ones
+	// ParamPurge on DELETE /tasks/{id}: 1 deletes the task with its runs,
+	// results and logs (canceling it first if it has not ended), and
+	// answers 204.
+	ParamPurge = "purge"
 )
 
 // The headers of the task list and of a task.

@@ -127,6 +127,20 @@ func (c *Client) Cancel(ctx context.Context, id string) (api.Task, error) {
 	return out, c.do(ctx, http.MethodDelete, p, nil, "", &out)
 }
 
+// Purge deletes a task with its runs, results and logs, canceling it
+// first if it has not ended.
+func (c *Client) Purge(ctx context.Context, id string) error {
+	p, err := taskPath(id)
+	if err != nil {
+		return err
+	}
+	resp, err := c.send(ctx, http.MethodDelete, p+"?"+api.ParamPurge+"=1", nil, "")
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
 // Logs returns the output the gateway holds for a task so far.
 func (c *Client) Logs(ctx context.Context, id string) (api.Logs, error) {
 	var out api.Logs

@@ -41,7 +41,7 @@ func commands() map[string]command {
 		"tasks":      {"list tasks", runTasks},
 		"task":       {"show one task: shoal task ID", runTask},
 		"logs":       {"print a task's output: shoal logs ID [-f]", runLogs},
-		"cancel":     {"cancel a task: shoal cancel ID", runCancel},
+		"cancel":     {"cancel a task (--purge deletes it): shoal cancel ID", runCancel},
 		"workers":    {"list the workers of a gateway", runWorkers},
 		"version":    {"print the version", runVersion},
 		"keygen":     {"write a private network key for --swarm-key: shoal keygen [FILE]", runKeygen},

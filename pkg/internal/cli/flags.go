@@ -4,7 +4,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // newFlags returns a flag set that reports errors itself and prints usage
@@ -60,3 +62,39 @@ type stringList []string
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// days is a duration flag that also takes whole days: 7d, 1d12h, or what
+// time.ParseDuration takes.
+type days time.Duration
+
+func (d *days) String() string {
+	if d == nil || *d == 0 {
+		return "0"
+	}
+	v := time.Duration(*d)
+	if v%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(v/(24*time.Hour)), 10) + "d"
+	}
+	return v.String()
+}
+
+func (d *days) Set(s string) error {
+	var whole time.Duration
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n, err := strconv.ParseUint(s[:i], 10, 16)
+		if err != nil {
+			return fmt.Errorf("%q: want a duration such as 7d, 36h or 90m", s)
+		}
+		whole, s = time.Duration(n)*24*time.Hour, s[i+1:]
+		if s == "" {
+			*d = days(whole)
+			return nil
+		}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q: want a duration such as 7d, 36h or 90m", s)
+	}
+	*d = days(whole + v)
+	return nil
+}

@@ -28,6 +28,8 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish")
 	fs.DurationVar(&cfg.ShortRun, "short-run", cfg.ShortRun, "runs of a module that take less than this on average are short: sent several to a call")
 	fs.IntVar(&cfg.ShortDepth, "short-depth", cfg.ShortDepth, "short runs per slot a worker may hold, running or waiting there for a slot (1: off)")
+	fs.Var((*days)(&cfg.Retain), "retain", "delete tasks this long after they ended, with their runs and logs: 7d, 12h, 30m (0: keep until DELETE /tasks/{id}?purge=1)")
+	keep := fs.Int("keep-results", gateway.DefaultKeepResults, "results kept whole per task: its newest N runs' (older runs keep their size, result_bytes; the task's own result is always kept)")
 	if err := nf.parse(fs, args); err != nil {
 		return exitParse(err)
 	}
@@ -46,7 +48,10 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		return e.errorf("gateway: --data %s: %v", nf.data, err)
 	}
 	procs := store.SetProcs() // see there: fsync holds a P
-	st, err := store.Open(filepath.Join(nf.data, "gateway.db"), store.Options{})
+	if *keep < 1 {
+		return e.errorf("gateway: --keep-results %d: must be at least 1", *keep)
+	}
+	st, err := store.Open(filepath.Join(nf.data, "gateway.db"), store.Options{KeepResults: *keep})
 	if err != nil {
 		return e.errorf("gateway: %v", err)
 	}

@@ -193,9 +193,10 @@ func printTask(e *env, tv api.Task) {
 }
 
 func runCancel(ctx context.Context, e *env, args []string) int {
-	const usage = "cancel ID [--gateway URL]"
+	const usage = "cancel ID [--purge] [--gateway URL]"
 	fs := newFlags(e, "cancel", usage)
 	gw := gatewayFlag(fs)
+	purge := fs.Bool("purge", false, "delete the task with its runs, results and logs (canceled first if it has not ended)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitParse(err)
@@ -208,6 +209,13 @@ func runCancel(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	id := pos[0]
+	if *purge {
+		if err := c.Purge(ctx, id); err != nil {
+			return failed(e, "cancel", id, err)
+		}
+		fmt.Fprintf(e.stdout, "%s purged\n", id)
+		return 0
+	}
 	tv, err := c.Cancel(ctx, id)
 	if errors.Is(err, api.ErrConflict) {
 		if tv, err := c.Task(ctx, id); err == nil {

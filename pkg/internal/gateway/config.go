@@ -26,13 +26,24 @@ type Config struct {
 	// Quotas limits each owner (task.Spec.Owner, the name of the API token
 	// a task came with); owners not in it have no limits but MaxQueued.
 	Quotas map[string]Quota
+	// Retain is how long a task is kept after it ended; then it is purged
+	// with its runs and logs. 0 keeps tasks until they are deleted.
+	Retain time.Duration
 }
 
 // Quota bounds the runs of one owner; zero fields mean no limit.
 type Quota struct {
 	MaxRunning int // runs executing at once; more wait in the queue
 	MaxQueued  int // runs not yet started; past it a submit gets 429
+	// MaxStored bounds the bytes its tasks take in the store (specs with
+	// their stdin, runs with their results; an estimate): past it a
+	// submit gets 429 until retention or DELETE ?purge=1 frees room.
+	MaxStored int64
 }
+
+// DefaultKeepResults is how many of a task's newest runs keep their
+// results whole in the store, unless told otherwise (store.Options).
+const DefaultKeepResults = 100
 
 // DefaultConfig returns the defaults of `shoal gateway`.
 func DefaultConfig() Config {
@@ -71,10 +82,12 @@ func (c Config) Validate() error {
 		return errors.New("short-run: must not be negative")
 	case c.ShortDepth < 1 || c.ShortDepth > 1024:
 		return errors.New("short-depth: must be 1 (off) to 1024")
+	case c.Retain < 0:
+		return errors.New("retain: must not be negative (0 keeps tasks until deleted)")
 	}
 	for name, q := range c.Quotas {
-		if q.MaxRunning < 0 || q.MaxQueued < 0 {
-			return fmt.Errorf("quotas: %s: max-running and max-queued must not be negative", name)
+		if q.MaxRunning < 0 || q.MaxQueued < 0 || q.MaxStored < 0 {
+			return fmt.Errorf("quotas: %s: max-running, max-queued and max-stored must not be negative", name)
 		}
 	}
 	return nil

@@ -122,6 +122,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return rpc.Export(wire.Gateway_NewServer(&gatewayServer{g: g, peer: remote, ctx: connCtx, hangup: hangup}))
 	}, g.log)
 	g.serve()
+	if g.cfg.Retain > 0 {
+		g.tasks.Add(1)
+		go g.retain(ctx)
+	}
 	defer g.source.Release() // last: no call of ours may still pass it on
 	defer g.tasks.Wait()
 	defer g.host.RemoveStreamHandler(rpc.Protocol)
@@ -608,7 +612,11 @@ func (g *Gateway) Logs(id string, seq uint64) ([]task.LogEntry, bool, error) {
 		return nil, false, err
 	}
 	g.logs.load(id, st.Done())
-	entries, done, _ := g.logs.since(id, seq)
+	entries, done, _, in := g.logs.since(id, seq)
+	if !in { // evicted since load: it was complete
+		g.logs.load(id, true)
+		entries, done, _, _ = g.logs.since(id, seq)
+	}
 	return entries, done, nil
 }
 
@@ -644,3 +652,6 @@ func (g *Gateway) notifyLocked() {
 	close(g.changed)
 	g.changed = make(chan struct{})
 }
+
+// StoreStats counts what the gateway's store holds.
+func (g *Gateway) StoreStats() store.Stats { return g.st.Stats() }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -9,9 +10,12 @@ import (
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
-// logbook keeps the recent output of every task, bounded per task, in
-// memory and in the store, and wakes followers when more arrives. A task
-// whose log is not in memory (the gateway restarted) is read from the store.
+// logbook keeps the recent output of tasks, bounded per task, in memory
+// and in the store, and wakes followers when more arrives. The logs of
+// tasks under way stay in memory; of the tasks that ended, only the last
+// few read or closed do (maxClosedLogs, maxClosedBytes): the others are
+// read from the store when asked for (as after a restart), so memory does
+// not grow with the number of tasks.
 type logbook struct {
 	st      *store.Store
 	mu      sync.Mutex
@@ -19,7 +23,17 @@ type logbook struct {
 	seq     uint64
 	tasks   map[string]*tasklog
 	changed chan struct{} // closed and replaced on every append
+	// closed lists the tasks whose logs are complete, oldest first, for
+	// eviction; an id may be listed again or be gone from tasks.
+	closed []string
 }
+
+// maxClosedLogs and maxClosedBytes bound the complete logs kept in
+// memory.
+const (
+	maxClosedLogs  = 16
+	maxClosedBytes = 4 << 20
+)
 
 type tasklog struct {
 	entries []task.LogEntry
@@ -58,9 +72,30 @@ func (b *logbook) add(id string, run, attempt int, stream string, data []byte) t
 func (b *logbook) close(id string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if tl, ok := b.tasks[id]; ok {
+	if tl, ok := b.tasks[id]; ok && !tl.closed {
 		tl.closed = true
+		b.evictLocked(id)
 		b.notify()
+	}
+}
+
+// evictLocked lists id's log as complete, and drops the oldest complete
+// logs past maxClosedLogs from memory.
+func (b *logbook) evictLocked(id string) {
+	b.closed = append(b.closed, id)
+	size := 0
+	for _, x := range b.closed {
+		if tl, ok := b.tasks[x]; ok {
+			size += tl.bytes
+		}
+	}
+	for len(b.closed) > maxClosedLogs || (size > maxClosedBytes && len(b.closed) > 1) {
+		old := b.closed[0]
+		b.closed = b.closed[1:]
+		if tl, ok := b.tasks[old]; ok && tl.closed && !slices.Contains(b.closed, old) {
+			size -= tl.bytes
+			delete(b.tasks, old)
+		}
 	}
 }
 
@@ -101,16 +136,20 @@ func (b *logbook) load(id string, done bool) {
 		tl.bytes += len(e.Data)
 	}
 	b.tasks[id] = tl
+	if done {
+		b.evictLocked(id)
+	}
 }
 
 // since returns the entries of id after seq, whether the log is complete,
-// and a channel closed when anything changes.
-func (b *logbook) since(id string, seq uint64) ([]task.LogEntry, bool, <-chan struct{}) {
+// and a channel closed when anything changes; in is false when the log is
+// not in memory (see load).
+func (b *logbook) since(id string, seq uint64) (entries []task.LogEntry, complete bool, changed <-chan struct{}, in bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	tl, ok := b.tasks[id]
 	if !ok {
-		return nil, false, b.changed
+		return nil, false, b.changed, false
 	}
 	var out []task.LogEntry
 	for _, e := range tl.entries {
@@ -118,7 +157,7 @@ func (b *logbook) since(id string, seq uint64) ([]task.LogEntry, bool, <-chan st
 			out = append(out, e)
 		}
 	}
-	return out, tl.closed, b.changed
+	return out, tl.closed, b.changed, true
 }
 
 // follow calls fn for every entry of id, existing and new, until the task's
@@ -126,7 +165,15 @@ func (b *logbook) since(id string, seq uint64) ([]task.LogEntry, bool, <-chan st
 func (b *logbook) follow(ctx context.Context, id string, fn func(task.LogEntry) error) error {
 	var seq uint64
 	for {
-		entries, closed, changed := b.since(id, seq)
+		entries, closed, changed, in := b.since(id, seq)
+		if !in {
+			// Complete and evicted while followed (or purged): the rest
+			// is in the store.
+			b.load(id, true)
+			if entries, closed, changed, in = b.since(id, seq); !in {
+				return nil
+			}
+		}
 		for _, e := range entries {
 			if err := fn(e); err != nil {
 				return err
@@ -142,4 +189,15 @@ func (b *logbook) follow(ctx context.Context, id string, fn func(task.LogEntry) 
 		case <-changed:
 		}
 	}
+}
+
+// forget drops the logs of purged tasks from memory (the store deletes
+// its copy with the tasks); followers end.
+func (b *logbook) forget(ids ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, id := range ids {
+		delete(b.tasks, id)
+	}
+	b.notify()
 }

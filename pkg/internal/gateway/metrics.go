@@ -32,6 +32,9 @@ type metrics struct {
 	callRuns *prometheus.CounterVec
 	// fuel counts the fuel of the runs the gateway counted, by owner.
 	fuel *prometheus.CounterVec
+	// purged counts tasks deleted (DELETE ?purge=1, retention) and the
+	// bytes of records that went with them.
+	purged, purgedBytes prometheus.Counter
 }
 
 // phaseBuckets are 1-2.5-5 steps from 10 µs to 100 s: a run of the C hash
@@ -59,6 +62,8 @@ func newMetrics(g *Gateway) *metrics {
 		moduleBytes: counter("shoal_module_bytes_served_total", "Module bytes sent to workers that lacked them."),
 		resultBytes: counter("shoal_result_bytes_total", "Result bytes received from workers."),
 		logBytes:    counter("shoal_log_bytes_received_total", "Log output bytes received from workers."),
+		purged:      counter("shoal_tasks_purged_total", "Tasks deleted with their runs and logs: DELETE /tasks/{id}?purge=1 and --retain."),
+		purgedBytes: counter("shoal_purged_bytes_total", "Bytes of store records deleted with purged tasks (the file keeps its size: bbolt reuses the pages)."),
 	}
 	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shoal_worker_calls_total", Help: "Calls to workers that carried runs, by method: run (one run), runs (several short runs).",
@@ -85,6 +90,7 @@ func newMetrics(g *Gateway) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.submitted, hist, m.calls, m.callRuns, m.fuel, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes,
+		m.purged, m.purgedBytes,
 		stateCollector{g},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_store_file_bytes", Help: "Size of the gateway's database file."},
 			func() float64 { return float64(g.st.Stats().FileSize) }),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
@@ -48,6 +49,12 @@ func (g *Gateway) admitLocked(spec *task.Spec) error {
 		if waiting+n > q {
 			return fmt.Errorf("%w: %s has %d runs waiting to start and the task has %d; its max-queued is %d",
 				ErrOverQuota, spec.Owner, waiting, n, q)
+		}
+	}
+	if q := g.quotas[spec.Owner].MaxStored; q > 0 {
+		if stored := g.sched.StoredOf(spec.Owner); stored >= q {
+			return fmt.Errorf("%w: %s stores %s of its max-stored %s; delete ended tasks (DELETE /tasks/{id}?purge=1, shoal cancel --purge) or wait for retention",
+				ErrOverQuota, spec.Owner, api.FormatBytes(uint64(stored)), api.FormatBytes(uint64(q)))
 		}
 	}
 	g.reservedAll += n

@@ -149,6 +149,21 @@ func (s *Server) view(t task.Task) api.Task {
 }
 
 func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) {
+	switch p := r.URL.Query().Get(api.ParamPurge); p {
+	case "":
+	case "1", "true":
+		ctx, cancel := context.WithTimeout(r.Context(), maxPurgeWait)
+		defer cancel()
+		if err := s.g.Purge(ctx, r.PathValue("id")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		s.fail(w, r, api.Invalid(api.ParamPurge, "%q: want 1 (delete the task with its runs and logs) or leave it out (cancel only)", p))
+		return
+	}
 	t, err := s.g.Cancel(r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
@@ -162,6 +177,10 @@ const keepAlive = 15 * time.Second
 
 // maxWait bounds ?wait= so that a request cannot hold a connection forever.
 const maxWait = 5 * time.Minute
+
+// maxPurgeWait bounds how long a purge waits for the task's last outcomes
+// to be stored (a run that just ended; canceling is at once).
+const maxPurgeWait = 30 * time.Second
 
 func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")

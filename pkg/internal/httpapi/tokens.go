@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 )
 
@@ -117,7 +119,7 @@ func ParseTokens(r io.Reader) (*Tokens, error) {
 	return t, nil
 }
 
-var quotaKeys = []string{"max-running", "max-queued"}
+var quotaKeys = []string{"max-running", "max-queued", "max-stored"}
 
 func parseTokenLine(fields []string, pos int) (tokenEntry, string, error) {
 	e := tokenEntry{name: "token-" + strconv.Itoa(pos)}
@@ -145,13 +147,22 @@ func parseTokenLine(fields []string, pos int) (tokenEntry, string, error) {
 			dst = &e.quota.MaxRunning
 		case "max-queued":
 			dst = &e.quota.MaxQueued
+		case "max-stored":
 		default:
-			return e, "", fmt.Errorf("token %s: unknown field %q; want max-running=N or max-queued=N", e.name, opt)
+			return e, "", fmt.Errorf("token %s: unknown field %q; want max-running=N, max-queued=N or max-stored=SIZE", e.name, opt)
 		}
 		if seen[k] {
 			return e, "", fmt.Errorf("token %s: %s given twice", e.name, k)
 		}
 		seen[k] = true
+		if dst == nil { // max-stored
+			n, err := api.ParseBytes(v)
+			if err != nil || n < 1 || n > math.MaxInt64 {
+				return e, "", fmt.Errorf("token %s: max-stored=%s: want a size such as 500MiB or 10GB", e.name, v)
+			}
+			e.quota.MaxStored = int64(n)
+			continue
+		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return e, "", fmt.Errorf("token %s: %s=%s: want a whole number of runs, at least 1", e.name, k, v)

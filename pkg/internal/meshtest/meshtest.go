@@ -38,6 +38,7 @@ type Options struct {
 	Slots     int  // per worker; default 2
 	Discovery bool // workers find the gateway by multicast on lo
 	Gateway   *gateway.Config
+	Store     store.Options // the gateway's store (KeepResults)
 	Worker    *worker.Config
 	Logger    *slog.Logger
 	// Tokens makes the API require these bearer tokens; their quotas
@@ -151,7 +152,7 @@ func (m *Mesh) startGateway() {
 	if m.opts.Tokens != nil && gcfg.Quotas == nil {
 		gcfg.Quotas = m.opts.Tokens.Quotas()
 	}
-	st, err := store.Open(m.dbPath, store.Options{})
+	st, err := store.Open(m.dbPath, m.opts.Store)
 	if err != nil {
 		m.tb.Fatal(err)
 	}

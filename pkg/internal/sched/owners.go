@@ -10,8 +10,8 @@ import (
 // owner is what the scheduler keeps per task owner (task.Spec.Owner, the
 // name of the API token a task came with; "" without tokens).
 type owner struct {
-	pending int // runs not yet started
-	running int // runs holding a worker slot
+	pending int   // runs not yet started
+	running int   // runs holding a worker slot
 	stored  int64 // estimated bytes of its tasks' records in the store
 	// held are due runs taken out of the ready queue because the owner was
 	// at its max-running; they go back as its running runs end.

@@ -64,8 +64,8 @@ func DefaultConfig() Config {
 // the queues between them. It is not safe for concurrent use: one owner
 // serializes the events.
 type Scheduler struct {
-	cfg     Config
-	tasks   map[string]*entry
+	cfg   Config
+	tasks map[string]*entry
 	// order is every task in creation order; a task's place in it (its
 	// seq) names it for good, so a purged task leaves a nil behind.
 	order   []*entry
