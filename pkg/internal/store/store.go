@@ -78,7 +78,7 @@ func Open(path string, opts Options) (*Store, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, commit: newCommitter(db)}
+	s := &Store{db: db, path: path, commit: newCommitter(db, path)}
 	if err := s.check(); err != nil {
 		db.Close()
 		if errors.Is(err, ErrCorrupt) {
