@@ -64,6 +64,16 @@ func (b *logbook) close(id string) {
 	}
 }
 
+// reopen marks a task's log open again: runs of the task were put back
+// to run again (Gateway.reopen), and their output is still to come.
+func (b *logbook) reopen(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if tl, ok := b.tasks[id]; ok {
+		tl.closed = false
+	}
+}
+
 func (b *logbook) get(id string) *tasklog {
 	tl, ok := b.tasks[id]
 	if !ok {

@@ -32,6 +32,9 @@ type metrics struct {
 	callRuns *prometheus.CounterVec
 	// fuel counts the fuel of the runs the gateway counted, by owner.
 	fuel *prometheus.CounterVec
+	// unsaved counts ended runs whose records could not be saved, queued
+	// again (see Gateway.reopen).
+	unsaved prometheus.Counter
 }
 
 // phaseBuckets are 1-2.5-5 steps from 10 µs to 100 s: a run of the C hash
@@ -59,6 +62,7 @@ func newMetrics(g *Gateway) *metrics {
 		moduleBytes: counter("shoal_module_bytes_served_total", "Module bytes sent to workers that lacked them."),
 		resultBytes: counter("shoal_result_bytes_total", "Result bytes received from workers."),
 		logBytes:    counter("shoal_log_bytes_received_total", "Log output bytes received from workers."),
+		unsaved:     counter("shoal_runs_unsaved_total", "Ended runs whose records could not be saved (a full disk), queued again to run again."),
 	}
 	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shoal_worker_calls_total", Help: "Calls to workers that carried runs, by method: run (one run), runs (several short runs).",
@@ -84,10 +88,19 @@ func newMetrics(g *Gateway) *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.submitted, hist, m.calls, m.callRuns, m.fuel, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes,
+		m.submitted, hist, m.calls, m.callRuns, m.fuel, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes, m.unsaved,
 		stateCollector{g},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_store_file_bytes", Help: "Size of the gateway's database file."},
 			func() float64 { return float64(g.st.Stats().FileSize) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_store_full", Help: "1 while the gateway's last write to its database failed for lack of disk space (writes are refused, runs wait), else 0."},
+			func() float64 {
+				if g.st.Full() != nil {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shoal_store_full_total", Help: "Writes the gateway's database refused for lack of disk space: requests and run records, each once."},
+			func() float64 { return float64(g.st.Refused()) }),
 	)
 	return m
 }

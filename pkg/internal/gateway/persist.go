@@ -68,21 +68,36 @@ func (g *Gateway) save(updates []sched.Update) error {
 	saveOne := func(i int) {
 		id := order[i]
 		if err := g.st.SaveRuns(id, byTask[id]...); err != nil {
-			// The run stays unfinished in the file: a restart runs it again.
 			g.log.Error("record runs", "task", id, "runs", len(byTask[id]), "err", err)
 			errs[i] = err
 		}
 	}
 	if len(order) == 1 {
 		saveOne(0)
-		return errs[0]
+	} else {
+		var wg sync.WaitGroup
+		for i := range order {
+			wg.Go(func() { saveOne(i) })
+		}
+		wg.Wait()
 	}
-	var wg sync.WaitGroup
-	for i := range order {
-		wg.Go(func() { saveOne(i) })
+	err := errors.Join(errs...)
+	if err != nil {
+		// The runs stay unfinished in the file: they run again, now
+		// rather than after a restart, and are not shown as ended.
+		failed := make(map[string]bool)
+		for i, e := range errs {
+			failed[order[i]] = e != nil
+		}
+		var unsaved []sched.Update
+		for _, u := range updates {
+			if failed[u.Task] {
+				unsaved = append(unsaved, u)
+			}
+		}
+		g.reopen(unsaved, err)
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return err
 }
 
 // storeErr maps the store's errors to the scheduler's, which the API knows.

@@ -16,7 +16,8 @@ import (
 // bbolt rolls the transaction back before it switches its meta page (the
 // only page it writes in place, never past the end of the file), so the
 // last committed state stands, and a later write succeeds once there is
-// space again. Full says whether the last write failed so.
+// space again. Full says whether a write failed so since the last Probe
+// that found space.
 var ErrNoSpace = errors.New("no space left on the store's disk")
 
 // noSpace reports whether err is a lack of disk space. bbolt keeps the
@@ -49,27 +50,28 @@ func (e *noSpaceError) Error() string        { return ErrNoSpace.Error() + ": " 
 func (e *noSpaceError) Unwrap() error        { return e.cause }
 func (e *noSpaceError) Is(target error) bool { return target == ErrNoSpace }
 
-// space is what the store knows of its disk's space: whether the last
-// commit failed for lack of it, and how many writes were refused so.
+// space is what the store knows of its disk's space: whether a commit
+// failed for lack of it since a probe last found space, and how many
+// writes were refused so.
 type space struct {
 	path    string // the store file, for messages and the probe
 	mu      sync.Mutex
-	full    error // the last commit's ErrNoSpace; nil once one succeeds
+	full    error // the last ErrNoSpace of a commit; nil once a probe finds space
 	refused atomic.Uint64
 }
 
 // committed notes the outcome of a commit of n writes: a lack of space
-// makes the store full, any success makes it not.
+// makes the store full. A commit that succeeds does not make it not full:
+// bbolt reuses the pages it freed in its file, so small commits may go on
+// succeeding on a full disk while anything larger fails, and a store that
+// said so in turns would be ready and not ready from one write to the
+// next. Only a Probe, which needs space of its own, ends it.
 func (sp *space) committed(err error, n int) {
 	if errors.Is(err, ErrNoSpace) {
 		sp.refused.Add(uint64(n))
 		sp.mu.Lock()
 		sp.full = err
 		sp.mu.Unlock()
-		return
-	}
-	if err == nil {
-		sp.clear()
 	}
 }
 
@@ -79,9 +81,10 @@ func (sp *space) clear() {
 	sp.mu.Unlock()
 }
 
-// Full returns ErrNoSpace, with the cause, while the last write to the
-// store failed for lack of disk space, and nil once a write or Probe
-// succeeds.
+// Full returns ErrNoSpace, with the cause of the last such failure, from
+// the first write the store refused for lack of disk space until a Probe
+// finds space again; else nil. Writes are still tried while it is full,
+// and some may succeed.
 func (s *Store) Full() error {
 	sp := s.commit.space
 	sp.mu.Lock()

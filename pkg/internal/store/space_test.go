@@ -155,8 +155,14 @@ func TestNoSpaceRunRecords(t *testing.T) {
 	if err := s.SaveRuns(id, r); err != nil {
 		t.Fatalf("save the refused record again with space: %v", err)
 	}
+	if err := s.Full(); !errors.Is(err, store.ErrNoSpace) {
+		t.Fatalf("Full after a write that worked, before a probe: %v, want ErrNoSpace until a probe finds space", err)
+	}
+	if err := s.Probe(); err != nil {
+		t.Fatalf("probe with space: %v", err)
+	}
 	if err := s.Full(); err != nil {
-		t.Fatalf("Full after a write that worked: %v", err)
+		t.Fatalf("Full after a probe that worked: %v", err)
 	}
 	s = MustReopen(t, s, path)
 	if got := MustTask(t, s, id); got.Runs[0].Status != task.Succeeded || got.Result != "ok" {

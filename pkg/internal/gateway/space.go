@@ -1,0 +1,89 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/internal/store"
+)
+
+// ErrNoSpace: the gateway's disk is full (or its quota used up), and
+// nothing of the request was stored. It is store.ErrNoSpace, named here
+// so that the HTTP layer needs no import of the store.
+var ErrNoSpace = store.ErrNoSpace
+
+// probeEvery is how often a gateway whose disk is full checks whether
+// there is space again.
+const probeEvery = time.Second
+
+// full returns why the gateway takes no work for lack of disk space, nil
+// when it has space: while the store's last write failed for lack of it,
+// the gateway answers writes it cannot store with ErrNoSpace, reports
+// itself not ready and dispatches nothing (a run's outcome could not be
+// recorded), until a probe finds space again (watchSpace).
+func (g *Gateway) full() error {
+	if err := g.st.Full(); err != nil {
+		return fmt.Errorf("disk full: %w; writes are refused (HTTP 507) and runs wait until there is space (checked every %v)", err, probeEvery)
+	}
+	return nil
+}
+
+// watchSpace probes the store's disk every probeEvery while it is full,
+// and restarts dispatching once a probe finds space again. It returns
+// when ctx ends.
+func (g *Gateway) watchSpace(ctx context.Context) {
+	defer g.tasks.Done()
+	tick := time.NewTicker(probeEvery)
+	defer tick.Stop()
+	wasFull := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		err := g.st.Full()
+		if err != nil {
+			if !wasFull {
+				g.log.Error("the store's disk is full: writes are refused and runs wait", "err", err)
+				wasFull = true
+			}
+			err = g.st.Probe()
+			if err != nil && !errors.Is(err, ErrNoSpace) {
+				g.log.Warn("probe for disk space", "err", err)
+			}
+		}
+		if err == nil && wasFull {
+			g.log.Info("the store's disk has space again: taking work")
+			wasFull = false
+			g.kick()
+		}
+	}
+}
+
+// reopen puts back runs whose final records could not be saved (cause
+// says why), so that the API shows what the store holds and the runs run
+// again (see sched.Scheduler.Reopen).
+func (g *Gateway) reopen(updates []sched.Update, cause error) {
+	why := "run again: its record could not be saved"
+	if errors.Is(cause, ErrNoSpace) {
+		why += " (the gateway's disk was full)"
+	}
+	g.mu.Lock()
+	n := g.sched.Reopen(time.Now(), updates, why)
+	for _, u := range updates {
+		if st, ok := g.sched.Status(u.Task); ok && !st.Done() {
+			g.logs.reopen(u.Task)
+		}
+	}
+	g.notifyLocked()
+	g.mu.Unlock() // Reopen made no updates to save: see unlock
+	g.kick()
+	g.metrics.unsaved.Add(float64(n))
+	if n > 0 {
+		g.log.Warn("runs queued again: their records could not be saved", "runs", n, "err", cause)
+	}
+}
