@@ -46,7 +46,7 @@ func failed(e *env, cmd, id string, err error) int {
 	case errors.Is(err, context.Canceled):
 		return e.errorf("%s: interrupted", cmd)
 	case errors.Is(err, api.ErrNoSpace):
-		return e.errorf("%s: %v; free space on the disk of the gateway's --data directory: the gateway takes work again by itself", cmd, err)
+		return e.errorf("%s: %v (to make space, free some on the disk of the gateway's --data directory: the gateway then takes work again by itself)", cmd, err)
 	}
 	return e.errorf("%s: %v", cmd, err)
 }
