@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"sync"
@@ -86,8 +87,10 @@ func (g *Gateway) save(updates []sched.Update) error {
 		// The runs stay unfinished in the file: they run again, now
 		// rather than after a restart, and are not shown as ended.
 		failed := make(map[string]bool)
+		var first error // why, for the log: each task's error is logged above
 		for i, e := range errs {
 			failed[order[i]] = e != nil
+			first = cmp.Or(first, e)
 		}
 		var unsaved []sched.Update
 		for _, u := range updates {
@@ -95,7 +98,7 @@ func (g *Gateway) save(updates []sched.Update) error {
 				unsaved = append(unsaved, u)
 			}
 		}
-		g.reopen(unsaved, err)
+		g.reopen(unsaved, first)
 	}
 	return err
 }

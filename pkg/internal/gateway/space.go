@@ -26,7 +26,7 @@ const probeEvery = time.Second
 // recorded), until a probe finds space again (watchSpace).
 func (g *Gateway) full() error {
 	if err := g.st.Full(); err != nil {
-		return fmt.Errorf("disk full: %w; writes are refused (HTTP 507) and runs wait until there is space (checked every %v)", err, probeEvery)
+		return fmt.Errorf("disk full: %w; writes that need space are refused (HTTP 507) and no run starts until there is space (checked every %v)", err, probeEvery)
 	}
 	return nil
 }
