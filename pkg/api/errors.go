@@ -19,6 +19,7 @@ const (
 	CodeTooLarge     Code = "too_large"     // 413: the body is over the upload limit
 	CodeTooMany      Code = "too_many"      // 429: a queue or quota is full; retry later
 	CodeUnavailable  Code = "unavailable"   // 503: the gateway is stopping or not ready
+	CodeNoSpace      Code = "no_space"      // 507: the gateway's disk is full; nothing was stored
 	CodeInternal     Code = "internal"      // 500: the gateway failed; its log says why
 	CodeNotReachable Code = "not_reachable" // no gateway answered (client side only)
 	CodeNotSupported Code = "not_supported" // the gateway does not know the request (client side only)
@@ -34,6 +35,7 @@ var codeStatus = map[Code]int{
 	CodeTooLarge:     http.StatusRequestEntityTooLarge,
 	CodeTooMany:      http.StatusTooManyRequests,
 	CodeUnavailable:  http.StatusServiceUnavailable,
+	CodeNoSpace:      http.StatusInsufficientStorage,
 	CodeInternal:     http.StatusInternalServerError,
 	CodeNotReachable: http.StatusBadGateway,
 	CodeNotSupported: http.StatusNotImplemented,
@@ -107,6 +109,7 @@ var (
 	ErrTooLarge     = &Error{Code: CodeTooLarge}
 	ErrTooMany      = &Error{Code: CodeTooMany}
 	ErrUnavailable  = &Error{Code: CodeUnavailable}
+	ErrNoSpace      = &Error{Code: CodeNoSpace}
 	ErrInternal     = &Error{Code: CodeInternal}
 	ErrNotReachable = &Error{Code: CodeNotReachable}
 	ErrNotSupported = &Error{Code: CodeNotSupported}

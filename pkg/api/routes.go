@@ -70,7 +70,7 @@ const (
 // The errors every route that reads a task can answer; writes add theirs.
 var (
 	readErrors  = []Code{CodeUnauthorized, CodeNotFound, CodeInternal}
-	writeErrors = []Code{CodeInvalid, CodeUnauthorized, CodeConflict, CodeTooLarge, CodeTooMany, CodeUnavailable, CodeInternal}
+	writeErrors = []Code{CodeInvalid, CodeUnauthorized, CodeConflict, CodeTooLarge, CodeTooMany, CodeUnavailable, CodeNoSpace, CodeInternal}
 )
 
 // statusParam is ?status= of GET /tasks: one status, or several
@@ -116,7 +116,7 @@ var Routes = []Route{
 			Usage: "delete the task with its runs, results and logs (canceled first if it has not ended); answers 204 without a body"}},
 		Status: http.StatusOK, Answer: Task{},
 		Also:   []Answer{{Status: http.StatusNoContent, Usage: "purged"}},
-		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeNotFound, CodeConflict, CodeUnavailable, CodeInternal}},
+		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeNotFound, CodeConflict, CodeUnavailable, CodeNoSpace, CodeInternal}},
 	{Method: "GET", Path: "/tasks/{id}/logs", Summary: "The runs' stdout and stderr; ?follow=1 streams them as server-sent events",
 		Query: []Param{{Name: "follow", Kind: KindText, Enum: []string{"1", "true"},
 			Usage: "stream server-sent events: log (one per chunk of output), then end (the task) when it has ended"}},
@@ -125,14 +125,14 @@ var Routes = []Route{
 		Errors: readErrors},
 	{Method: "PUT", Path: "/modules", Summary: "Upload a module once, for module=sha256:HEX",
 		Body: WasmBody, Status: http.StatusCreated, Answer: Module{},
-		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeTooLarge, CodeUnavailable, CodeInternal}},
+		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeTooLarge, CodeUnavailable, CodeNoSpace, CodeInternal}},
 	{Method: "GET", Path: "/workers", Summary: "The gateway's pool of workers",
 		Status: http.StatusOK, Answer: []Worker{}, Errors: []Code{CodeUnauthorized}},
 	{Method: "GET", Path: "/info", Summary: "The gateway's peer ID, addresses and version",
 		Status: http.StatusOK, Answer: Info{}, Errors: []Code{CodeUnauthorized}},
 	{Method: "GET", Path: "/healthz", Summary: "Liveness: the process is alive and serving",
 		Status: http.StatusOK, Answer: Health{}, Public: true},
-	{Method: "GET", Path: "/readyz", Summary: "Readiness: 200 when the gateway takes work, 503 while it starts or drains",
+	{Method: "GET", Path: "/readyz", Summary: "Readiness: 200 when the gateway takes work, 503 while it starts, drains or its disk is full",
 		Status: http.StatusOK, Answer: Ready{},
 		Also:   []Answer{{Status: http.StatusServiceUnavailable, Body: Ready{}, Usage: "not ready, and why"}},
 		Errors: []Code{CodeUnauthorized}},

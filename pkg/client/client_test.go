@@ -250,6 +250,7 @@ func TestErrorAnswers(t *testing.T) {
 	}{
 		{"not a gateway", http.StatusTeapot, "short and stout\n", "418 I'm a teapot: short and stout"},
 		{"gateway failure", http.StatusInternalServerError, `{"error":"internal error"}`, "the gateway failed (HTTP 500): internal error; its log says why"},
+		{"disk full", http.StatusInsufficientStorage, `{"error":"the gateway's disk is full: nothing was stored","code":"no_space"}`, "the gateway's disk is full: nothing was stored"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -265,6 +266,9 @@ func TestErrorAnswers(t *testing.T) {
 			mustAPIError(t, err, tc.status, "", "")
 			if err != nil && !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			if code := api.CodeOf(tc.status); !errors.Is(err, &api.Error{Code: code}) {
+				t.Errorf("errors.Is(%v, the %s error) is false", err, code)
 			}
 		})
 	}

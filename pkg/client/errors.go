@@ -40,6 +40,8 @@ func (e *APIError) Unwrap() error {
 
 func (e *APIError) Error() string {
 	switch {
+	case e.Code == api.CodeNoSpace:
+		return e.Message // not a failure its log explains: the message says it all
 	case e.Status >= 500:
 		return fmt.Sprintf("the gateway failed (HTTP %d): %s; its log says why", e.Status, e.Message)
 	case e.hint != "":

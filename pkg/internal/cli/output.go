@@ -45,6 +45,8 @@ func failed(e *env, cmd, id string, err error) int {
 		return e.errorf("task %s not found; `shoal tasks` lists the tasks", id)
 	case errors.Is(err, context.Canceled):
 		return e.errorf("%s: interrupted", cmd)
+	case errors.Is(err, api.ErrNoSpace):
+		return e.errorf("%s: %v (to make space, free some on the disk of the gateway's --data directory: the gateway then takes work again by itself)", cmd, err)
 	}
 	return e.errorf("%s: %v", cmd, err)
 }

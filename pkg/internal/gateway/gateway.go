@@ -108,10 +108,10 @@ func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gatewa
 	// Revisions start from the clock, so that a restarted gateway's do not
 	// repeat its predecessor's (they would, counted from 0).
 	g.sched.SetRevision(uint64(time.Now().UnixMicro()))
+	g.metrics = newMetrics(g) // before restore, which may count unsaved runs
 	if err := g.restore(); err != nil {
 		return nil, err
 	}
-	g.metrics = newMetrics(g)
 	g.source = wire.ModuleSource(rpc.Export(wire.ModuleSource_NewServer(moduleSource{st: st, served: g.metrics.moduleBytes})))
 	return g, nil
 }
@@ -129,6 +129,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer g.source.Release() // last: no call of ours may still pass it on
 	defer g.tasks.Wait()
 	defer g.host.RemoveStreamHandler(rpc.Protocol)
+	g.tasks.Add(1)
+	go g.watchSpace(ctx)
 
 	// Calls outlive ctx by up to the grace period: see drain.
 	calls, stopCalls := context.WithCancel(context.Background())
@@ -166,8 +168,8 @@ func (g *Gateway) kick() {
 func (g *Gateway) dispatch(ctx context.Context) time.Time {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.draining {
-		return time.Time{}
+	if g.draining || g.st.Full() != nil {
+		return time.Time{} // a full disk: watchSpace kicks when there is space
 	}
 	short := make(map[sched.WorkerID][]sched.Dispatch)
 	for _, d := range g.sched.Assign(time.Now()) {
@@ -559,7 +561,10 @@ func (g *Gateway) TaskRuns(id string, n int) (task.Task, uint64, error) {
 // whether anything changed without waiting for dispatching.
 func (g *Gateway) Revision() uint64 { return g.sched.Revision() }
 
-// Cancel cancels a task, records it, and stops its running attempts.
+// Cancel records a task canceled, then cancels it and stops its running
+// attempts. The record comes first, so that a cancel the store refuses
+// (ErrNoSpace) changes nothing the API shows. A task that ends between
+// the two stays as it ended here, and is canceled after a restart.
 func (g *Gateway) Cancel(id string) (task.Task, error) {
 	if err := g.cancel(id); err != nil {
 		return task.Task{}, err
@@ -570,6 +575,20 @@ func (g *Gateway) Cancel(id string) (task.Task, error) {
 
 func (g *Gateway) cancel(id string) error {
 	now := time.Now()
+	g.mu.Lock()
+	st, ok := g.sched.Status(id)
+	g.mu.Unlock()
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: %s", sched.ErrNotFound, id)
+	case st.Done():
+		return fmt.Errorf("%w: %s is %s", sched.ErrDone, id, st)
+	}
+	// Recorded first: a cancel the store refuses (a full disk) changes
+	// nothing the API shows.
+	if err := g.st.CancelTask(id, now, nil); err != nil {
+		return fmt.Errorf("record cancel: %w", storeErr(err))
+	}
 	g.mu.Lock()
 	running, err := g.sched.Cancel(now, id)
 	if err != nil {
@@ -584,9 +603,6 @@ func (g *Gateway) cancel(id string) error {
 	g.logs.close(id)
 	g.notifyLocked()
 	g.unlock()
-	if err := g.st.CancelTask(id, now, nil); err != nil {
-		return fmt.Errorf("record cancel: %w", err)
-	}
 	return nil
 }
 

@@ -10,9 +10,10 @@ var (
 )
 
 // Ready reports whether the gateway takes work: nil while Run serves and
-// its store is open, else why not (starting, draining, shut down, or the
-// store's error). A load balancer or orchestrator sends tasks to a ready
-// gateway only.
+// its store is open with space on its disk, else why not (starting,
+// draining, shut down, the store's error, or "disk full: ..." from a
+// write refused for lack of space until a probe finds space again). A
+// load balancer or orchestrator sends tasks to a ready gateway only.
 func (g *Gateway) Ready() error {
 	g.mu.Lock()
 	serving, draining, closed := g.serving, g.draining, g.closed
@@ -25,7 +26,10 @@ func (g *Gateway) Ready() error {
 	case !serving:
 		return errStarting
 	}
-	return g.st.Ping()
+	if err := g.st.Ping(); err != nil {
+		return err
+	}
+	return g.full()
 }
 
 // serve marks the gateway as serving workers: Run has started.

@@ -35,6 +35,9 @@ type metrics struct {
 	// purged counts tasks deleted (DELETE ?purge=1, retention) and the
 	// bytes of records that went with them.
 	purged, purgedBytes prometheus.Counter
+	// unsaved counts ended runs whose records could not be saved, queued
+	// again (see Gateway.unlockSaved).
+	unsaved prometheus.Counter
 }
 
 // phaseBuckets are 1-2.5-5 steps from 10 µs to 100 s: a run of the C hash
@@ -64,6 +67,7 @@ func newMetrics(g *Gateway) *metrics {
 		logBytes:    counter("shoal_log_bytes_received_total", "Log output bytes received from workers."),
 		purged:      counter("shoal_tasks_purged_total", "Tasks deleted with their runs and logs: DELETE /tasks/{id}?purge=1 and --retain."),
 		purgedBytes: counter("shoal_purged_bytes_total", "Bytes of store records deleted with purged tasks (the file keeps its size: bbolt reuses the pages)."),
+		unsaved:     counter("shoal_runs_unsaved_total", "Ended runs whose records could not be saved (a full disk), queued again to run again."),
 	}
 	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shoal_worker_calls_total", Help: "Calls to workers that carried runs, by method: run (one run), runs (several short runs).",
@@ -90,10 +94,19 @@ func newMetrics(g *Gateway) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.submitted, hist, m.calls, m.callRuns, m.fuel, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes,
-		m.purged, m.purgedBytes,
+		m.purged, m.purgedBytes, m.unsaved,
 		stateCollector{g},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_store_file_bytes", Help: "Size of the gateway's database file."},
 			func() float64 { return float64(g.st.Stats().FileSize) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_store_full", Help: "1 while the gateway's last write to its database failed for lack of disk space (writes are refused, runs wait), else 0."},
+			func() float64 {
+				if g.st.Full() != nil {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shoal_store_full_total", Help: "Writes the gateway's database refused for lack of disk space: requests and run records, each once."},
+			func() float64 { return float64(g.st.Refused()) }),
 	)
 	return m
 }

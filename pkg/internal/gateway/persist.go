@@ -51,7 +51,7 @@ func (g *Gateway) unlockSaved() error {
 	failed, err := g.save(updates)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	saved := updates
+	saved, unsaved := updates, 0
 	if len(failed) > 0 {
 		saved = slices.DeleteFunc(slices.Clone(updates), func(u sched.Update) bool { return failed[u.Task] })
 		var lost []sched.Update
@@ -60,7 +60,11 @@ func (g *Gateway) unlockSaved() error {
 				lost = append(lost, u)
 			}
 		}
-		g.sched.Unsaved(time.Now(), lost)
+		why := "run again: its record could not be saved"
+		if errors.Is(err, ErrNoSpace) {
+			why += " (the gateway's disk was full)"
+		}
+		unsaved = g.sched.Unsaved(time.Now(), lost, why)
 		g.kick()
 	}
 	g.sched.Saved(saved)
@@ -70,6 +74,10 @@ func (g *Gateway) unlockSaved() error {
 		}
 	}
 	g.notifyLocked()
+	if unsaved > 0 {
+		g.metrics.unsaved.Add(float64(unsaved))
+		g.log.Warn("runs queued again: their records could not be saved", "runs", unsaved, "err", err)
+	}
 	return err
 }
 

@@ -35,11 +35,17 @@ func errorOf(err error) *api.Error {
 		return &api.Error{Code: api.CodeTooMany, Message: err.Error() + "; retry later"}
 	case errors.Is(err, gateway.ErrClosed):
 		return &api.Error{Code: api.CodeUnavailable, Message: err.Error() + "; retry later"}
+	case errors.Is(err, gateway.ErrNoSpace):
+		return &api.Error{Code: api.CodeNoSpace, Message: noSpaceMessage}
 	case errors.Is(err, gateway.ErrNoModule):
 		return &api.Error{Code: api.CodeInvalid, Field: "module", Message: err.Error() + " (upload it with PUT /modules or as the wasm field)"}
 	}
 	return &api.Error{Code: api.CodeInternal, Message: "internal error"}
 }
+
+// noSpaceMessage is the answer to a write the gateway's full disk
+// refused. The store's error, with the file's path, stays in the log.
+const noSpaceMessage = "the gateway's disk is full: nothing was stored; retry once GET /readyz says ready"
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	body := errorOf(err)
@@ -50,8 +56,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if auth := (*authError)(nil); errors.As(err, &auth) {
 		w.Header().Set("WWW-Authenticate", auth.challenge())
 	}
-	if code == http.StatusInternalServerError {
+	switch code {
+	case http.StatusInternalServerError:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	case http.StatusInsufficientStorage:
+		s.log.Warn("request refused: the disk is full", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, code, body)
 }

@@ -96,6 +96,9 @@ func TestMetricsCountRuns(t *testing.T) {
 		"shoal_slots":                     1,
 		"shoal_slots_used":                0,
 		"shoal_slots_free":                1,
+		"shoal_store_full":                0, // see TestFullDisk in gateway for a full one
+		"shoal_store_full_total":          0,
+		"shoal_runs_unsaved_total":        0,
 	} {
 		if got := g.Value(name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)

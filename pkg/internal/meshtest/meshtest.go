@@ -51,6 +51,9 @@ type Options struct {
 	// on a server of their own (Mesh.Metrics), as shoal gateway --metrics
 	// does.
 	Metrics bool
+	// Data is the directory of the gateway's database (a small tmpfs, say:
+	// see Tmpfs); default, a temporary directory of the test's.
+	Data string
 }
 
 // Mesh is a running in-process mesh.
@@ -108,7 +111,10 @@ func Start(tb testing.TB, opts Options) *Mesh {
 		tb.Fatal(err)
 	}
 	m.key = key
-	m.dbPath = filepath.Join(tb.TempDir(), "gateway.db")
+	if opts.Data == "" {
+		opts.Data = tb.TempDir()
+	}
+	m.dbPath = filepath.Join(opts.Data, "gateway.db")
 	m.startGateway()
 	m.API = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*m.handler.Load()).ServeHTTP(w, r)

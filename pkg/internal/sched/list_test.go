@@ -124,7 +124,9 @@ func TestOutcomeShowsWhenStored(t *testing.T) {
 		t.Fatalf("before it is stored the task is %s, want running", st)
 	}
 	updates := s.TakeUpdates()
-	s.Unsaved(t0, updates)
+	if n := s.Unsaved(t0, updates, "not stored"); n != 1 {
+		t.Fatalf("Unsaved put back %d runs, want 1", n)
+	}
 	snap, _ := s.Task("a")
 	if snap.Task.Status != task.Scheduled || snap.Task.Runs[0].Attempt != 1 || snap.Task.Completions != 0 {
 		t.Fatalf("after a failed save: %s, attempt %d, completions %d; want scheduled (a retry), 1, 0", snap.Task.Status, snap.Task.Runs[0].Attempt, snap.Task.Completions)

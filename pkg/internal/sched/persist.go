@@ -46,10 +46,13 @@ func (s *Scheduler) Saved(updates []Update) {
 }
 
 // Unsaved takes back the outcomes of updates whose records could not be
-// stored (a full disk): the runs run again, as a later attempt, so that
-// nothing shows an outcome the store does not have and a late answer of
-// the old attempt is stale.
-func (s *Scheduler) Unsaved(now time.Time, updates []Update) {
+// stored (a full disk): the runs run again, as a later attempt (which uses
+// one of the task's retries, as a lost attempt does), so that nothing
+// shows an outcome the store does not have and a late answer of the old
+// attempt is stale. why becomes the runs' error until they end again. It
+// returns how many runs it put back.
+func (s *Scheduler) Unsaved(now time.Time, updates []Update, why string) int {
+	n := 0
 	for _, u := range updates {
 		e, ok := s.tasks[u.Task]
 		if !ok || e.live == nil {
@@ -62,14 +65,16 @@ func (s *Scheduler) Unsaved(now time.Time, updates []Update) {
 		r.saving = false
 		r.Attempt++
 		r.Worker = ""
-		r.Error = "its outcome could not be stored: " + u.Run.Error
+		r.Error = why
 		if e.status == task.Canceled {
 			e.drop(r, task.Canceled, now)
 			e.trim()
 			continue
 		}
+		n++
 		s.push(now, e, r, now.Add(s.backoff(r.Attempt)))
 	}
+	return n
 }
 
 // recordBytes estimates what run r's record takes in the store.

@@ -17,6 +17,7 @@ const maxBatch = 1000
 // per batch. No goroutine is started: a waiting caller is handed the lead.
 type committer struct {
 	db    *bolt.DB
+	space *space // whether the last commit failed for lack of space
 	mu    sync.Mutex
 	queue []*call
 	busy  bool // a leader is committing; new calls wait for it
@@ -30,13 +31,16 @@ type call struct {
 // errLead tells a waiting caller that it commits the next batch.
 var errLead = errors.New("lead the next batch")
 
-func newCommitter(db *bolt.DB) *committer { return &committer{db: db} }
+func newCommitter(db *bolt.DB, path string) *committer {
+	return &committer{db: db, space: &space{path: path}}
+}
 
 // update is db.Update with recoverCorrupt, so that a panic on a damaged
-// page fails the batch instead of leaving its callers waiting forever.
+// page fails the batch instead of leaving its callers waiting forever, and
+// a lack of disk space is ErrNoSpace.
 func update(db *bolt.DB, fn func(*bolt.Tx) error) (err error) {
 	defer recoverCorrupt(&err)
-	return db.Update(fn)
+	return withNoSpace(db.Update(fn))
 }
 
 // do runs fn in a write transaction shared with concurrent callers and
@@ -89,6 +93,7 @@ func (c *committer) commit(batch []*call) {
 			return nil
 		})
 		if failed < 0 {
+			c.space.committed(err, len(batch))
 			for _, cl := range batch {
 				cl.done <- err
 			}

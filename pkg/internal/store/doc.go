@@ -58,4 +58,12 @@
 // that is not a store, and a truncated file. Damaged pages found later, by
 // a read or write, are reported as ErrCorrupt rather than crashing the
 // process.
+//
+// # A full disk
+//
+// A write that fails for lack of disk space (ENOSPC, EDQUOT) is ErrNoSpace
+// and stored nothing; the file keeps its last committed state and takes
+// writes again once there is space (space.go). Full reports the store full
+// from such a failure until Probe, which writes a file of its own next to
+// the store, finds space; Refused counts the writes refused.
 package store

@@ -53,7 +53,15 @@ func keepResults(tx *bolt.Tx, seq uint64, r encodedRun, keep int) error {
 		}
 		mark, marked = resultMark{index: r.index, ended: r.ended}, true
 	}
-	if keep <= 0 || int64(r.index) < int64(keep) {
+	if keep <= 0 {
+		return nil
+	}
+	// Runs are saved in the order they end: r may come after runs keep or
+	// more past it, and be too old to keep itself.
+	if h := highestRun(tx, seq); int64(r.index) <= int64(h)-int64(keep) && !(marked && mark.index == r.index) {
+		return dropResult(tx, seq, r.index)
+	}
+	if int64(r.index) < int64(keep) {
 		return nil
 	}
 	old := r.index - uint32(keep)
@@ -61,6 +69,22 @@ func keepResults(tx *bolt.Tx, seq uint64, r encodedRun, keep int) error {
 		return nil
 	}
 	return dropResult(tx, seq, old)
+}
+
+// highestRun is the highest index among the stored runs of task seq (it
+// has one: the caller just stored it).
+func highestRun(tx *bolt.Tx, seq uint64) uint32 {
+	c := tx.Bucket(bucketRuns).Cursor()
+	k, _ := c.Seek(u64(seq + 1))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	if len(k) != 12 || beUint64(k) != seq {
+		return 0
+	}
+	return beUint32(k[8:])
 }
 
 // dropResult empties the result of run index, keeping its size.

@@ -82,7 +82,7 @@ func Open(path string, opts Options) (*Store, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, commit: newCommitter(db), keep: max(opts.KeepResults, 0)}
+	s := &Store{db: db, path: path, commit: newCommitter(db, path), keep: max(opts.KeepResults, 0)}
 	if err := s.check(); err != nil {
 		db.Close()
 		if errors.Is(err, ErrCorrupt) {
