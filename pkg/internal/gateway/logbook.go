@@ -99,7 +99,6 @@ func (b *logbook) evictLocked(id string) {
 	}
 }
 
-
 func (b *logbook) get(id string) *tasklog {
 	tl, ok := b.tasks[id]
 	if !ok {
