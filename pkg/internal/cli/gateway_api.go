@@ -24,7 +24,7 @@ type apiFlags struct {
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.addr, "http", "127.0.0.1:8080", "HTTP API listen address (host:port); binds loopback unless told otherwise")
-	fs.StringVar(&f.tokenFile, "api-token-file", "", "bearer tokens the HTTP API requires, one a line: `NAME TOKEN [max-running=N] [max-queued=M]`, or TOKEN alone; re-read on SIGHUP and when it changes (default: no tokens, the API is open)")
+	fs.StringVar(&f.tokenFile, "api-token-file", "", "bearer tokens the HTTP API requires, one a line: `NAME TOKEN [max-running=N] [max-queued=M] [max-stored=SIZE]`, or TOKEN alone; re-read on SIGHUP and when it changes (default: no tokens, the API is open)")
 	fs.StringVar(&f.certFile, "tls-cert", "", "serve the HTTP API over HTTPS with this PEM certificate (chain); needs --tls-key; re-read like the token file")
 	fs.StringVar(&f.keyFile, "tls-key", "", "the PEM private key of --tls-cert")
 	fs.StringVar(&f.metrics, "metrics", "", "also serve /metrics, /healthz and /readyz on this address (host:port) without a token, for Prometheus and probes; over HTTPS with --tls-cert")

@@ -24,7 +24,7 @@ import (
 // The file has one token a line:
 //
 //	# comment
-//	NAME TOKEN [max-running=N] [max-queued=M]
+//	NAME TOKEN [max-running=N] [max-queued=M] [max-stored=SIZE]
 //	TOKEN
 //
 // A token alone is named by its position among the tokens of the file,
