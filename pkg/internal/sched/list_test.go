@@ -200,3 +200,29 @@ func TestRevision(t *testing.T) {
 		t.Errorf("revision %d, want it to count from 1000", rev)
 	}
 }
+
+// A purged task's id may name a new task; what was queued for the old one
+// is not the new one's.
+func TestPurgedIDTakenAgain(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	old := spec("x")
+	old.Start = time.Minute // its first run waits in the queue of runs not yet due
+	mustSubmit(t, s, t0, old)
+	if _, err := s.Cancel(t0, "x"); err != nil {
+		t.Fatal(err)
+	}
+	s.Saved(s.TakeUpdates())
+	if err := s.Purge("x"); err != nil {
+		t.Fatal(err)
+	}
+	later := spec("x")
+	later.Start = time.Hour
+	mustSubmit(t, s, t0, later)
+	s.Offer("w", sched.Offer{Slots: 1})
+	if ds := s.Assign(t0.Add(time.Minute)); len(ds) != 0 {
+		t.Fatalf("the old task's queued run started the new one early: %+v", ds)
+	}
+	if ds := s.Assign(t0.Add(time.Hour)); len(ds) != 1 {
+		t.Fatalf("at its start: %+v", ds)
+	}
+}

@@ -90,7 +90,7 @@ func (s *Scheduler) release(name string) {
 	room := s.room(name)
 	for o.held.Len() > 0 && room != 0 {
 		it := heap.Pop(&o.held).(item)
-		if _, r := s.current(it.ref); r == nil || r.Status != task.Queued {
+		if _, r := s.queued(it); r == nil || r.Status != task.Queued {
 			continue
 		}
 		heap.Push(&s.ready, it)

@@ -154,6 +154,10 @@ func (s *Scheduler) Purge(id string) error {
 		return fmt.Errorf("%w: %s", ErrNotFound, id)
 	case !e.done():
 		return fmt.Errorf("%w: %s is %s", ErrNotDone, id, e.status)
+	case s.onWorkers(id):
+		// Canceled runs still held by workers: their slots are known by
+		// run, and a new task of the same id must not take their place.
+		return fmt.Errorf("%w: %s has canceled runs still ending on workers", ErrNotDone, id)
 	}
 	delete(s.tasks, id)
 	s.order[e.seq-1] = nil
@@ -162,15 +166,33 @@ func (s *Scheduler) Purge(id string) error {
 	return nil
 }
 
+// onWorkers reports whether a worker still holds a run of task id.
+func (s *Scheduler) onWorkers(id string) bool {
+	for _, w := range s.workers {
+		for ref := range w.running {
+			if ref.Task == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Expired lists up to n tasks that ended before cutoff, oldest first
 // by creation, for retention.
 func (s *Scheduler) Expired(cutoff time.Time, n int) []string {
+	busy := make(map[string]bool) // tasks with runs still on workers
+	for _, w := range s.workers {
+		for ref := range w.running {
+			busy[ref.Task] = true
+		}
+	}
 	var out []string
 	for _, e := range s.order {
 		if len(out) == n {
 			break
 		}
-		if e != nil && e.done() && e.ended.Before(cutoff) {
+		if e != nil && e.done() && e.ended.Before(cutoff) && !busy[e.spec.ID] {
 			out = append(out, e.spec.ID)
 		}
 	}

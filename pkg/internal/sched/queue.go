@@ -8,6 +8,7 @@ import (
 // item is one run waiting in a queue.
 type item struct {
 	ref      RunRef
+	task     *entry // the task it was queued for: a purged task's id may name a new one
 	due      time.Time
 	priority int
 	seq      uint64

@@ -161,7 +161,7 @@ func (s *Scheduler) push(now time.Time, e *entry, r *liveRun, due time.Time) {
 func (s *Scheduler) queue(now time.Time, e *entry, r *liveRun, due time.Time) {
 	s.seq++
 	s.touch()
-	it := item{ref: RunRef{Task: e.spec.ID, Index: r.Index, Attempt: r.Attempt}, due: due, priority: e.spec.Priority, seq: s.seq}
+	it := item{ref: RunRef{Task: e.spec.ID, Index: r.Index, Attempt: r.Attempt}, task: e, due: due, priority: e.spec.Priority, seq: s.seq}
 	if due.After(now) {
 		e.setStatus(r, task.Scheduled)
 		heap.Push(&s.later, it)
@@ -184,12 +184,21 @@ func (s *Scheduler) current(ref RunRef) (*entry, *liveRun) {
 	return e, r
 }
 
+// queued returns the run item it queued if it is still current: its
+// task is the one it was queued for and its attempt the run's.
+func (s *Scheduler) queued(it item) (*entry, *liveRun) {
+	if s.tasks[it.ref.Task] != it.task {
+		return nil, nil
+	}
+	return s.current(it.ref)
+}
+
 // Assign moves runs that are due at now into the ready queue and places as
 // many ready runs on workers as capacity allows.
 func (s *Scheduler) Assign(now time.Time) []Dispatch {
 	for s.later.Len() > 0 && !s.later[0].due.After(now) {
 		it := heap.Pop(&s.later).(item)
-		e, r := s.current(it.ref)
+		e, r := s.queued(it)
 		if r == nil || r.Status != task.Scheduled {
 			continue // canceled or superseded
 		}
@@ -209,7 +218,7 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 	slotsOnly := false
 	for s.ready.Len() > 0 && len(skipped) < maxSkips && s.anyRoom() {
 		it := heap.Pop(&s.ready).(item)
-		e, r := s.current(it.ref)
+		e, r := s.queued(it)
 		if r == nil || r.Status != task.Queued {
 			continue
 		}
