@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
@@ -28,6 +30,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish")
 	fs.DurationVar(&cfg.ShortRun, "short-run", cfg.ShortRun, "runs of a module that take less than this on average are short: sent several to a call")
 	fs.IntVar(&cfg.ShortDepth, "short-depth", cfg.ShortDepth, "short runs per slot a worker may hold, running or waiting there for a slot (1: off)")
+	recoverDB := fs.Bool("recover", false, "if the database is damaged, copy what can be read into a new one (the damaged file is kept beside it as gateway.db.damaged-TIME), say what was lost, then start; a whole database is left as it is")
 	if err := nf.parse(fs, args); err != nil {
 		return exitParse(err)
 	}
@@ -46,7 +49,13 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		return e.errorf("gateway: --data %s: %v", nf.data, err)
 	}
 	procs := store.SetProcs() // see there: fsync holds a P
-	st, err := store.Open(filepath.Join(nf.data, "gateway.db"), store.Options{})
+	dbPath := filepath.Join(nf.data, "gateway.db")
+	if *recoverDB {
+		if code := recoverStore(e, dbPath); code != 0 {
+			return code
+		}
+	}
+	st, err := store.Open(dbPath, store.Options{})
 	if err != nil {
 		return e.errorf("gateway: %v", err)
 	}
@@ -72,5 +81,21 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.errorf("gateway: %v", err)
 	}
+	return 0
+}
+
+// recoverStore is --recover: it recovers the store at path if it is
+// damaged and tells what it did on stderr (stdout's first line stays the
+// start line).
+func recoverStore(e *env, path string) int {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(e.stderr, "shoal gateway: --recover: there is no store at %s yet: nothing to recover\n", path)
+		return 0
+	}
+	rec, err := store.Recover(path, time.Now())
+	if err != nil {
+		return e.errorf("gateway: --recover: %v", err)
+	}
+	fmt.Fprint(e.stderr, "shoal gateway: "+rec.Summary())
 	return 0
 }
