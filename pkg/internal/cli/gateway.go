@@ -26,6 +26,8 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	fs.IntVar(&cfg.LogBytes, "log-bytes", cfg.LogBytes, "bytes of output kept per task")
 	fs.IntVar(&cfg.MaxOutput, "max-output", cfg.MaxOutput, "bytes of stdout a run returns as its result")
 	fs.Int64Var(&api.MaxUpload, "max-upload", api.MaxUpload, "largest request body in bytes (a larger upload gets 413)")
+	fs.DurationVar(&api.BodyIdle, "body-idle", api.BodyIdle, "longest a request body may go without a byte, and the slack of --body-rate; past it the request gets 408 and the connection is closed (0: no bound)")
+	fs.Int64Var(&api.BodyRate, "body-rate", api.BodyRate, "slowest a request body may come on average, in bytes a second, counted from its first wait; a body trickled slower gets 408 after about --body-idle (0: only --body-idle)")
 	fs.IntVar(&cfg.MaxQueued, "max-queued", cfg.MaxQueued, "runs waiting to start the gateway holds; past it a submit gets 429 with Retry-After")
 	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish")
 	fs.DurationVar(&cfg.ShortRun, "short-run", cfg.ShortRun, "runs of a module that take less than this on average are short: sent several to a call")
