@@ -73,6 +73,16 @@ fuzz-short:
 	if [ -n "$$failed" ]; then echo "fuzz-short: failed:$$failed"; exit 1; fi; \
 	echo "fuzz-short: all passed:" $$(echo "$$targets" | sed 's|.*:||')
 
+# Mixed load on the real binary (e2e/soak): submits, output floods, big
+# stdin, dashboard polling, kill -9 of workers; prints the gateway's RSS and
+# database size every 10 s and the lost or duplicated runs at the end.
+# Not part of make test. SOAK is how long the load runs.
+SOAK ?= 10m
+
+.PHONY: soak
+soak: build
+	$(GO) run ./e2e/soak -shoal $(BIN) -duration $(SOAK)
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...

@@ -50,3 +50,10 @@ var HashGoWW []byte
 //
 //go:embed hello/hello.wasm
 var Hello []byte
+
+// Flood is a WASI command (flood/flood.wasm) that prints argv[1] bytes to
+// stdout, in numbered lines of 64 bytes: the task's input with the default
+// argv. make soak uses it to load the gateway's output path.
+//
+//go:embed flood/flood.wasm
+var Flood []byte

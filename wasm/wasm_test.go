@@ -22,6 +22,7 @@ var modules = map[string][]byte{
 	"HashGo":       wasm.HashGo,
 	"HashGoWW":     wasm.HashGoWW,
 	"Hello":        wasm.Hello,
+	"Flood":        wasm.Flood,
 }
 
 func TestModules(t *testing.T) {
@@ -31,7 +32,7 @@ func TestModules(t *testing.T) {
 	t.Cleanup(func() { r.Close(ctx) })
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 
-	for _, name := range []string{"HashC", "HashCCommand", "HashGo", "HashGoWW", "Hello"} {
+	for _, name := range []string{"HashC", "HashCCommand", "HashGo", "HashGoWW", "Hello", "Flood"} {
 		t.Logf("%-12s %8d bytes", name, len(modules[name]))
 	}
 
@@ -74,6 +75,9 @@ func TestModules(t *testing.T) {
 		{name: "HashGoWW/negative input", module: "HashGoWW", run: []int32{-5, 2}, want: "33"},
 		{name: "Hello/args and stdin", module: "Hello", args: []string{"t", "a", "b"}, stdin: "xyz", want: "hello a b\nxyz"},
 		{name: "Hello/no args", module: "Hello", args: []string{"t"}, want: "hello\n"},
+		{name: "Flood/one line and a half", module: "Flood", args: []string{"t", "100", "0"},
+			want: "flood 000000000000" + strings.Repeat(".", 45) + "\nflood 000000000001" + strings.Repeat(".", 18)},
+		{name: "Flood/nothing", module: "Flood", args: []string{"t", "-5"}, want: ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,5 +187,23 @@ func TestPadded(t *testing.T) {
 func TestPuzzle(t *testing.T) {
 	if got := wasm.Puzzle(0, 3); got != 2832 { // the answer the package documents
 		t.Fatalf("wasm.Puzzle(0, 3) = %d, want 2832", got)
+	}
+}
+
+// Flood prints exactly the bytes it is asked for, across its 4 KiB writes.
+func TestFloodCount(t *testing.T) {
+	ctx := context.Background()
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithDebugInfoEnabled(false))
+	t.Cleanup(func() { r.Close(ctx) })
+	wasi_snapshot_preview1.MustInstantiate(ctx, r)
+	c, err := r.CompileModule(ctx, wasm.Flood)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 64, 4096, 4097, 1 << 20} {
+		stdout, _, code := runCommand(ctx, t, r, c, []string{"t", strconv.Itoa(n)}, "")
+		if want := "flood 000000000000"; code != 0 || len(stdout) != n || stdout[:min(n, len(want))] != want[:min(n, len(want))] {
+			t.Errorf("flood %d: exit %d, %d bytes", n, code, len(stdout))
+		}
 	}
 }

@@ -16,6 +16,7 @@ const (
 	CodeNotFound     Code = "not_found"     // 404: no such task, module or endpoint
 	CodeNotAllowed   Code = "not_allowed"   // 405: the path exists, the method does not
 	CodeConflict     Code = "conflict"      // 409: the id is taken, or the task has ended
+	CodeTimeout      Code = "timeout"       // 408: the request body came too slowly
 	CodeTooLarge     Code = "too_large"     // 413: the body is over the upload limit
 	CodeTooMany      Code = "too_many"      // 429: a queue or quota is full; retry later
 	CodeUnavailable  Code = "unavailable"   // 503: the gateway is stopping or not ready
@@ -32,6 +33,7 @@ var codeStatus = map[Code]int{
 	CodeNotFound:     http.StatusNotFound,
 	CodeNotAllowed:   http.StatusMethodNotAllowed,
 	CodeConflict:     http.StatusConflict,
+	CodeTimeout:      http.StatusRequestTimeout,
 	CodeTooLarge:     http.StatusRequestEntityTooLarge,
 	CodeTooMany:      http.StatusTooManyRequests,
 	CodeUnavailable:  http.StatusServiceUnavailable,
@@ -106,6 +108,7 @@ var (
 	ErrNotFound     = &Error{Code: CodeNotFound}
 	ErrNotAllowed   = &Error{Code: CodeNotAllowed}
 	ErrConflict     = &Error{Code: CodeConflict}
+	ErrTimeout      = &Error{Code: CodeTimeout}
 	ErrTooLarge     = &Error{Code: CodeTooLarge}
 	ErrTooMany      = &Error{Code: CodeTooMany}
 	ErrUnavailable  = &Error{Code: CodeUnavailable}

@@ -70,7 +70,7 @@ const (
 // The errors every route that reads a task can answer; writes add theirs.
 var (
 	readErrors  = []Code{CodeUnauthorized, CodeNotFound, CodeInternal}
-	writeErrors = []Code{CodeInvalid, CodeUnauthorized, CodeConflict, CodeTooLarge, CodeTooMany, CodeUnavailable, CodeNoSpace, CodeInternal}
+	writeErrors = []Code{CodeInvalid, CodeUnauthorized, CodeTimeout, CodeConflict, CodeTooLarge, CodeTooMany, CodeUnavailable, CodeNoSpace, CodeInternal}
 )
 
 // statusParam is ?status= of GET /tasks: one status, or several
@@ -125,7 +125,7 @@ var Routes = []Route{
 		Errors: readErrors},
 	{Method: "PUT", Path: "/modules", Summary: "Upload a module once, for module=sha256:HEX",
 		Body: WasmBody, Status: http.StatusCreated, Answer: Module{},
-		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeTooLarge, CodeUnavailable, CodeNoSpace, CodeInternal}},
+		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeTimeout, CodeTooLarge, CodeUnavailable, CodeNoSpace, CodeInternal}},
 	{Method: "GET", Path: "/workers", Summary: "The gateway's pool of workers",
 		Status: http.StatusOK, Answer: []Worker{}, Errors: []Code{CodeUnauthorized}},
 	{Method: "GET", Path: "/info", Summary: "The gateway's peer ID, addresses and version",

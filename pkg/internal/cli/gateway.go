@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
@@ -24,12 +26,15 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	fs.IntVar(&cfg.LogBytes, "log-bytes", cfg.LogBytes, "bytes of output kept per task")
 	fs.IntVar(&cfg.MaxOutput, "max-output", cfg.MaxOutput, "bytes of stdout a run returns as its result")
 	fs.Int64Var(&api.MaxUpload, "max-upload", api.MaxUpload, "largest request body in bytes (a larger upload gets 413)")
+	fs.DurationVar(&api.BodyIdle, "body-idle", api.BodyIdle, "longest a request body may go without a byte, and the slack of --body-rate; past it the request gets 408 and the connection is closed (0: no bound)")
+	fs.Int64Var(&api.BodyRate, "body-rate", api.BodyRate, "slowest a request body may come on average, in bytes a second, counted from its first wait; a body trickled slower gets 408 after about --body-idle (0: only --body-idle)")
 	fs.IntVar(&cfg.MaxQueued, "max-queued", cfg.MaxQueued, "runs waiting to start the gateway holds; past it a submit gets 429 with Retry-After")
 	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish")
 	fs.DurationVar(&cfg.ShortRun, "short-run", cfg.ShortRun, "runs of a module that take less than this on average are short: sent several to a call")
 	fs.IntVar(&cfg.ShortDepth, "short-depth", cfg.ShortDepth, "short runs per slot a worker may hold, running or waiting there for a slot (1: off)")
 	fs.Var((*days)(&cfg.Retain), "retain", "delete tasks this long after they ended, with their runs and logs: 7d, 12h, 30m (0: keep until DELETE /tasks/{id}?purge=1)")
 	keep := fs.Int("keep-results", gateway.DefaultKeepResults, "results kept whole per task: its newest N runs' (older runs keep their size, result_bytes; the task's own result is always kept)")
+	recoverDB := fs.Bool("recover", false, "if the database is damaged, copy what can be read into a new one (the damaged file is kept beside it as gateway.db.damaged-TIME), say what was lost, then start; a whole database is left as it is")
 	if err := nf.parse(fs, args); err != nil {
 		return exitParse(err)
 	}
@@ -51,7 +56,13 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	if *keep < 1 {
 		return e.errorf("gateway: --keep-results %d: must be at least 1", *keep)
 	}
-	st, err := store.Open(filepath.Join(nf.data, "gateway.db"), store.Options{KeepResults: *keep})
+	dbPath := filepath.Join(nf.data, "gateway.db")
+	if *recoverDB {
+		if code := recoverStore(e, dbPath); code != 0 {
+			return code
+		}
+	}
+	st, err := store.Open(dbPath, store.Options{KeepResults: *keep})
 	if err != nil {
 		return e.errorf("gateway: %v", err)
 	}
@@ -77,5 +88,21 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.errorf("gateway: %v", err)
 	}
+	return 0
+}
+
+// recoverStore is --recover: it recovers the store at path if it is
+// damaged and tells what it did on stderr (stdout's first line stays the
+// start line).
+func recoverStore(e *env, path string) int {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(e.stderr, "shoal gateway: --recover: there is no store at %s yet: nothing to recover\n", path)
+		return 0
+	}
+	rec, err := store.Recover(path, time.Now())
+	if err != nil {
+		return e.errorf("gateway: --recover: %v", err)
+	}
+	fmt.Fprint(e.stderr, "shoal gateway: "+rec.Summary())
 	return 0
 }

@@ -106,8 +106,16 @@ func listen(addr string, sec *secrets) (net.Listener, error) {
 // serve serves h on ln until the returned server is shut down. The
 // server's own complaints (TLS handshakes that fail, mostly) go to the
 // debug log.
+//
+// Headers must come within ReadHeaderTimeout and a kept-alive connection
+// may idle IdleTimeout; bodies are bounded by the API itself
+// (httpapi.Config.BodyIdle and BodyRate), as they come. There is no
+// ReadTimeout, which would cut a large upload on a slow link at a fixed
+// time, and no WriteTimeout, which would cut log streams (?follow=1) and
+// ?wait= answers.
 func serve(ln net.Listener, h http.Handler, log *slog.Logger) *http.Server {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "addr", ln.Addr().String(), "err", err)

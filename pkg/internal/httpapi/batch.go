@@ -302,14 +302,15 @@ func decodeBatchObject(dec *json.Decoder) (tasks []map[string]json.RawMessage, d
 	return tasks, defaults, nil
 }
 
-// batchSyntax names what a batch got wrong: the upload limit as itself,
-// anything else as a field error.
+// batchSyntax names what a batch got wrong: the upload limit and a slow
+// body as themselves, anything else as a field error.
 func batchSyntax(err error, field, want string) error {
 	if err == nil {
 		return api.Invalid(field, "must be %s", want)
 	}
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	var slow *SlowBodyError
+	if errors.As(err, &tooBig) || errors.As(err, &slow) {
 		return err
 	}
 	return api.Invalid(field, "must be %s: %v", want, err)

@@ -17,6 +17,7 @@ func errorOf(err error) *api.Error {
 	var ae *api.Error
 	var tooBig *http.MaxBytesError
 	var auth *authError
+	var slow *SlowBodyError
 	switch {
 	case errors.As(err, &auth):
 		return &api.Error{Code: api.CodeUnauthorized, Message: auth.Error()}
@@ -25,6 +26,8 @@ func errorOf(err error) *api.Error {
 	case errors.As(err, &tooBig):
 		return &api.Error{Code: api.CodeTooLarge, Field: "body",
 			Message: "request body is larger than the upload limit of " + api.FormatBytes(uint64(tooBig.Limit))}
+	case errors.As(err, &slow):
+		return &api.Error{Code: api.CodeTimeout, Field: "body", Message: slow.Error()}
 	case errors.Is(err, sched.ErrExists):
 		return &api.Error{Code: api.CodeConflict, Field: "id", Message: err.Error() + " (choose another id)"}
 	case errors.Is(err, sched.ErrNotFound):
@@ -52,6 +55,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := body.Status()
 	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
+	}
+	if code == http.StatusRequestTimeout {
+		w.Header().Set("Connection", "close") // the connection's deadline has passed
 	}
 	if auth := (*authError)(nil); errors.As(err, &auth) {
 		w.Header().Set("WWW-Authenticate", auth.challenge())

@@ -66,10 +66,12 @@ func parseForm(r *http.Request) (api.TaskRequest, error) {
 	return api.ParseTask(vals, files)
 }
 
-// bodyError keeps the upload limit recognizable and names the body otherwise.
+// bodyError keeps the upload limit and a slow body recognizable, and names
+// the body otherwise.
 func bodyError(err error) error {
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	var slow *SlowBodyError
+	if errors.As(err, &tooBig) || errors.As(err, &slow) {
 		return err
 	}
 	return api.Invalid("body", "malformed multipart body: %v", err)

@@ -22,6 +22,12 @@ import (
 // Config bounds what clients may send, and says who may.
 type Config struct {
 	MaxUpload int64 // bytes of one request body
+	// BodyIdle is the longest a request body may go without a byte, and
+	// the slack of BodyRate; 0 turns both off.
+	BodyIdle time.Duration
+	// BodyRate is the slowest a request body may come on average, in
+	// bytes a second (see slowBody); 0 leaves only BodyIdle.
+	BodyRate int64
 	// Tokens, when set, are the bearer tokens every request must carry
 	// (SetTokens replaces them); nil leaves the API open to anyone who can
 	// reach it.
@@ -29,7 +35,9 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults of `shoal gateway`.
-func DefaultConfig() Config { return Config{MaxUpload: 64 << 20} }
+func DefaultConfig() Config {
+	return Config{MaxUpload: 64 << 20, BodyIdle: 30 * time.Second, BodyRate: 1 << 10}
+}
 
 // Server is the gateway's HTTP API.
 type Server struct {
@@ -82,6 +90,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > s.cfg.MaxUpload {
 		s.fail(w, r, &http.MaxBytesError{Limit: s.cfg.MaxUpload}) // no need to read it to know
 		return
+	}
+	if s.cfg.BodyIdle > 0 && r.Body != nil && r.Body != http.NoBody {
+		r.Body = newSlowBody(w, r.Body, s.cfg.BodyIdle, s.cfg.BodyRate)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload)
 	route(s.mux, w, r)

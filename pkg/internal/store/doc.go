@@ -57,7 +57,9 @@
 // newer one (an older binary must not misread or rewrite it), a bbolt file
 // that is not a store, and a truncated file. Damaged pages found later, by
 // a read or write, are reported as ErrCorrupt rather than crashing the
-// process.
+// process. Recover (shoal gateway --recover) copies what can be read of a
+// damaged file into a new one and keeps the damaged one: see recover.go,
+// and pages.go for how it reads a file bbolt cannot.
 //
 // # A full disk
 //

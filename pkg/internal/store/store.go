@@ -67,6 +67,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
 		return nil, fmt.Errorf("open store %s: %w: the file is empty (0 bytes), truncated or never written; it was left as it is: %s", path, ErrCorrupt, damagedHint)
 	}
+	if err := precheck(path); err != nil {
+		return nil, fmt.Errorf("open store %s: %w; it was left as it is: %s", path, err, damagedHint)
+	}
 	db, err := openBolt(path, &bolt.Options{
 		Timeout:      timeout,
 		NoSync:       opts.NoSync,
@@ -94,7 +97,7 @@ func Open(path string, opts Options) (*Store, error) {
 }
 
 // damagedHint says what to do about a damaged store file.
-const damagedHint = "move it aside to start an empty store, or restore a backup"
+const damagedHint = "start the gateway with --recover to copy what can be read into a new file (the damaged one is kept), move it aside to start an empty store, or restore a backup"
 
 // maxChecked is the largest file Open runs bbolt's consistency check on:
 // it reads every page, about a second for this much.
