@@ -28,6 +28,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish")
 	fs.DurationVar(&cfg.ShortRun, "short-run", cfg.ShortRun, "runs of a module that take less than this on average are short: sent several to a call")
 	fs.IntVar(&cfg.ShortDepth, "short-depth", cfg.ShortDepth, "short runs per slot a worker may hold, running or waiting there for a slot (1: off)")
+	exportToken := fs.String("export-join-token", "", "also write the join token (kept in DATA/join-token) to this file, e.g. on a volume workers read with --join-token-file")
 	if err := nf.parse(fs, args); err != nil {
 		return exitParse(err)
 	}
@@ -56,6 +57,13 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		return e.errorf("gateway: %v", err)
 	}
 	defer nd.host.Close()
+	tok, err := gatewayJoin(nf.data, *exportToken, nd)
+	if err != nil {
+		return e.errorf("gateway: %v", err)
+	}
+	// A worker proves it holds the token, or, on a private network, the
+	// swarm key proves it already: see docs/SECURITY.md.
+	cfg.JoinSecret, cfg.JoinByNetwork = tok.Secret, nd.private
 	nd.log.Debug("scheduler threads", "gomaxprocs", procs)
 	g, err := gateway.New(cfg, nd.host, st, nd.log)
 	if err != nil {
@@ -65,7 +73,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	if stopAPI == nil {
 		return code
 	}
-	fmt.Fprintln(e.stdout, startLine("gateway", nd, fields...))
+	fmt.Fprintln(e.stdout, startLine("gateway", nd, append(fields, "join-token="+tok.String())...))
 
 	err = g.Run(ctx)
 	stopAPI()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/internal/join"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
 )
 
@@ -26,6 +27,15 @@ type Config struct {
 	// Quotas limits each owner (task.Spec.Owner, the name of the API token
 	// a task came with); owners not in it have no limits but MaxQueued.
 	Quotas map[string]Quota
+	// JoinSecret is the cluster secret a peer proves it holds before it
+	// may offer a worker (package join; shoal gateway keeps it in
+	// DATA/join-token). Without it, and without JoinByNetwork, no worker
+	// is admitted: the gateway is closed by default.
+	JoinSecret []byte
+	// JoinByNetwork admits peers that present no proof, because the
+	// network admits only members: a private network (swarm key). A proof
+	// that is presented is still checked.
+	JoinByNetwork bool
 }
 
 // Quota bounds the runs of one owner; zero fields mean no limit.
@@ -71,6 +81,9 @@ func (c Config) Validate() error {
 		return errors.New("short-run: must not be negative")
 	case c.ShortDepth < 1 || c.ShortDepth > 1024:
 		return errors.New("short-depth: must be 1 (off) to 1024")
+	}
+	if c.JoinSecret != nil && len(c.JoinSecret) != join.SecretLen {
+		return fmt.Errorf("join-secret: %d bytes, want %d", len(c.JoinSecret), join.SecretLen)
 	}
 	for name, q := range c.Quotas {
 		if q.MaxRunning < 0 || q.MaxQueued < 0 {
