@@ -36,6 +36,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 	page, next, rev := s.g.TaskPage(sched.PageQuery{
 		After: after, Asc: q.Order == api.OrderAsc, Limit: q.Limit,
 		Match: statusIn(q.Status), Budget: api.ScanBudget, Runs: runsOf(q.Runs),
+		Owner: scopeOf(r),
 	})
 	setRevision(w, r, rev)
 	if next != 0 {
@@ -57,6 +58,10 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	runs, err := api.ParseRuns(r.URL.Query())
 	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.checkOwner(r, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}

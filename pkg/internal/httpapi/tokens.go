@@ -22,12 +22,14 @@ import (
 // The file has one token a line:
 //
 //	# comment
-//	NAME TOKEN [max-running=N] [max-queued=M]
+//	NAME TOKEN [max-running=N] [max-queued=M] [role=owner|admin]
 //	TOKEN
 //
 // A token alone is named by its position among the tokens of the file,
 // token-1, token-2, ... The name is the owner of the tasks submitted with
-// the token, and the quotas bound that owner's runs (gateway.Quota). Blank
+// the token, and the quotas bound that owner's runs (gateway.Quota). A
+// token's role is owner unless it says admin: an owner sees, follows and
+// cancels only its own tasks; an admin sees all, and the metrics. Blank
 // lines and lines starting with # are skipped; a field starting with #
 // starts a comment to the end of the line.
 type Tokens struct {
@@ -37,6 +39,7 @@ type Tokens struct {
 type tokenEntry struct {
 	name  string
 	quota gateway.Quota
+	admin bool // role=admin: sees every owner's tasks
 	// sum is the token's SHA-256: lookups compare fixed-length digests in
 	// constant time, so a comparison tells nothing about a token's length
 	// or its first differing byte.
@@ -117,7 +120,13 @@ func ParseTokens(r io.Reader) (*Tokens, error) {
 	return t, nil
 }
 
-var quotaKeys = []string{"max-running", "max-queued"}
+var quotaKeys = []string{"max-running", "max-queued", "role"}
+
+// The roles a token may have.
+const (
+	RoleOwner = "owner" // its own tasks only (the default)
+	RoleAdmin = "admin" // every task, and the metrics
+)
 
 func parseTokenLine(fields []string, pos int) (tokenEntry, string, error) {
 	e := tokenEntry{name: "token-" + strconv.Itoa(pos)}
@@ -139,19 +148,25 @@ func parseTokenLine(fields []string, pos int) (tokenEntry, string, error) {
 	seen := map[string]bool{}
 	for _, opt := range fields[min(2, len(fields)):] {
 		k, v, _ := strings.Cut(opt, "=")
+		if seen[k] {
+			return e, "", fmt.Errorf("token %s: %s given twice", e.name, k)
+		}
+		seen[k] = true
 		var dst *int
 		switch k {
 		case "max-running":
 			dst = &e.quota.MaxRunning
 		case "max-queued":
 			dst = &e.quota.MaxQueued
+		case "role":
+			if v != RoleOwner && v != RoleAdmin {
+				return e, "", fmt.Errorf("token %s: role=%s: want role=%s (its own tasks only, the default) or role=%s (every task)", e.name, v, RoleOwner, RoleAdmin)
+			}
+			e.admin = v == RoleAdmin
+			continue
 		default:
-			return e, "", fmt.Errorf("token %s: unknown field %q; want max-running=N or max-queued=N", e.name, opt)
+			return e, "", fmt.Errorf("token %s: unknown field %q; want max-running=N, max-queued=N or role=%s", e.name, opt, RoleAdmin)
 		}
-		if seen[k] {
-			return e, "", fmt.Errorf("token %s: %s given twice", e.name, k)
-		}
-		seen[k] = true
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return e, "", fmt.Errorf("token %s: %s=%s: want a whole number of runs, at least 1", e.name, k, v)
@@ -197,11 +212,22 @@ func (t *Tokens) Quotas() map[string]gateway.Quota {
 	return out
 }
 
-// lookup returns the name of the token secret. It compares the secret's
+// Admins lists the names of the tokens of role admin, in file order.
+func (t *Tokens) Admins() []string {
+	var out []string
+	for _, e := range t.list {
+		if e.admin {
+			out = append(out, e.name)
+		}
+	}
+	return out
+}
+
+// lookup returns who holds the token secret. It compares the secret's
 // digest with every token's, always all of them, in constant time: how
 // long it takes says nothing about which token, or which part of one, a
 // guess got right.
-func (t *Tokens) lookup(secret string) (string, bool) {
+func (t *Tokens) lookup(secret string) (principal, bool) {
 	sum := sha256.Sum256([]byte(secret))
 	found := -1
 	for i := range t.list {
@@ -209,7 +235,7 @@ func (t *Tokens) lookup(secret string) (string, bool) {
 		found = subtle.ConstantTimeSelect(match, i, found)
 	}
 	if found < 0 {
-		return "", false
+		return principal{}, false
 	}
-	return t.list[found].name, true
+	return principal{name: t.list[found].name, admin: t.list[found].admin}, true
 }

@@ -19,6 +19,9 @@ type PageQuery struct {
 	// looks at no more than Budget tasks (0: no bound).
 	Match  func(task.Status) bool
 	Budget int
+	// Owner, when set, picks the tasks of that owner only; a page then
+	// looks at no more than Budget tasks too.
+	Owner string
 	// Runs is how many of each task's latest runs the copies hold; < 0
 	// is all of them.
 	Runs int
@@ -36,13 +39,18 @@ func (s *Scheduler) Page(q PageQuery) (page []task.Task, next uint64) {
 		}
 	}
 	limit := max(q.Limit, 1)
+	picky := q.Match != nil || q.Owner != ""
 	page = make([]task.Task, 0, min(limit, n))
 	for looked := 0; i >= 0 && i < n; i += step {
-		if len(page) == limit || (q.Match != nil && q.Budget > 0 && looked == q.Budget) {
+		if len(page) == limit || (picky && q.Budget > 0 && looked == q.Budget) {
 			return page, uint64(i - step + 1) // the sequence of the last task looked at
 		}
 		looked++
-		if t := s.order[i]; q.Match == nil || q.Match(t.Status) {
+		t := s.order[i]
+		if q.Owner != "" && t.Spec.Owner != q.Owner {
+			continue
+		}
+		if q.Match == nil || q.Match(t.Status) {
 			page = append(page, t.CloneLatest(q.Runs))
 		}
 	}
