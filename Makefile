@@ -98,7 +98,7 @@ IMAGE ?= shoal:dev
 
 .PHONY: image e2e
 image: build
-	rm -rf bin/image && mkdir -p bin/image/data && cp $(BIN) bin/image/shoal
+	rm -rf bin/image && mkdir -p bin/image/data bin/image/join && cp $(BIN) bin/image/shoal
 	docker build -q -t $(IMAGE) -f docker/Dockerfile bin/image
 
 # The multi-container test (e2e/docker): docker/compose.yaml's gateway and

@@ -5,6 +5,8 @@
 # The gateway then calls Worker.run over the same connection for every run it
 # places there; the worker fetches modules it does not hold from the
 # ModuleSource passed with the run, and streams output into the LogSink.
+# Before it gets the channel, a worker proves it holds the gateway's join
+# token (Gateway.challenge, then the proof in Gateway.workers).
 @0xf1bd399bfe4c1c7d;
 
 using Go = import "/go.capnp";
@@ -13,11 +15,18 @@ $Go.import("github.com/shoalmesh/shoal/capnp");
 
 interface Gateway {
   # The bootstrap capability a gateway exports to its peers.
-  workers @0 () -> (chan :Chan);
-  # A send-only channel: peers can offer workers, nothing else.
+  workers @0 (proof :Data) -> (chan :Chan);
+  # A send-only channel: peers can offer workers, nothing else. Only a peer
+  # that proves it belongs gets it: proof is the HMAC-SHA256 of the nonce of
+  # this connection's last challenge and both peer IDs, keyed by the
+  # gateway's join secret (pkg/internal/join). A gateway on a private
+  # network (swarm key) takes an empty proof; any other refuses it.
   ping @1 () -> ();
   # Workers ping the gateway: over QUIC a dead peer sends no close, so
   # silence is the only sign.
+  challenge @2 () -> (nonce :Data);
+  # A fresh nonce for the next workers call on this connection; each nonce
+  # answers one call.
 }
 
 interface Chan {
@@ -57,6 +66,8 @@ interface Worker {
 
 interface ModuleSource {
   get @0 (sha256 :Data) -> (wasm :Data);
+  # Each worker connection has its own source, which serves only the modules
+  # of runs the gateway has given that connection and not yet seen answered.
 }
 
 interface LogSink {

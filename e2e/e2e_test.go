@@ -178,9 +178,11 @@ func TestUserSession(t *testing.T) {
 		t.Fatalf("start line %q does not name the HTTP address", g.start)
 	}
 
-	// Workers dial the gateway by peer ID alone: discovery finds it.
+	// Workers dial the gateway by peer ID alone (discovery finds it), with
+	// its join token.
+	token := filepath.Join(data, "gw", "join-token")
 	for i := range 2 {
-		startNode(t, "worker", "--data", filepath.Join(data, fmt.Sprint("w", i)), "--dial", id, "--discover", group, "--slots", "2")
+		startNode(t, "worker", "--data", filepath.Join(data, fmt.Sprint("w", i)), "--dial", id, "--discover", group, "--slots", "2", "--join-token-file", token)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {

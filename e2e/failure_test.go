@@ -36,7 +36,7 @@ func TestFailures(t *testing.T) {
 	var workers []*proc
 	for i := range 3 {
 		workers = append(workers, startNode(t, "worker", "--dial", id, "--discover", group, "--slots", "2",
-			"--data", filepath.Join(data, fmt.Sprint("w", i))))
+			"--data", filepath.Join(data, fmt.Sprint("w", i)), "--join-token-file", filepath.Join(data, "gw", "join-token")))
 	}
 	waitFor(t, 20*time.Second, "3 workers", func() bool { return len(poolOf(t, gw)) == 3 })
 	say("3 workers in the pool, 2 slots each")

@@ -3,10 +3,12 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,8 @@ import (
 
 // TestPrivateNetwork: `shoal keygen` writes a key; a gateway with it says
 // in its start line that it is private and TCP only; a worker with the key
-// joins, one without it never does.
+// joins (it needs no join token: the key proves it belongs), one without
+// it never does.
 func TestPrivateNetwork(t *testing.T) {
 	dir := t.TempDir()
 	key := filepath.Join(dir, "swarm.key")
@@ -39,4 +42,28 @@ func TestPrivateNetwork(t *testing.T) {
 	if n := len(poolOf(t, gw)); n != 1 {
 		t.Fatalf("%d workers joined, want only the one with the key", n)
 	}
+}
+
+// TestJoinToken: a worker without the gateway's join token is refused and
+// exits 1 saying which flag to give and where the token is; one started
+// with the token from the gateway's start line joins.
+func TestJoinToken(t *testing.T) {
+	dir := t.TempDir()
+	httpAddr := freePort(t)
+	gw := "http://" + httpAddr
+	g := startNode(t, "gateway", "--data", filepath.Join(dir, "gw"), "--http", httpAddr, "--discover", "none", "--listen", "/ip4/127.0.0.1/tcp/0")
+	token := regexp.MustCompile(`join-token=(\S+)`).FindStringSubmatch(g.start)
+	addr := regexp.MustCompile(`addrs=([^, ]+)`).FindStringSubmatch(g.start)
+	if token == nil || addr == nil {
+		t.Fatalf("start line without join-token= or addrs=: %s", g.start)
+	}
+	dial := addr[1] + "/p2p/" + peerRE.FindStringSubmatch(g.start)[1]
+	out, err := exec.Command(shoal, "worker", "--dial", dial, "--discover", "none", "--listen", "/ip4/127.0.0.1/tcp/0").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "--join-token TOKEN or --join-token-file FILE") ||
+		!strings.Contains(string(out), "DATA/join-token") {
+		t.Fatalf("a worker without a token: %v\n%s\nwant exit 1 naming the flags and the file", err, out)
+	}
+	startNode(t, "worker", "--dial", dial, "--discover", "none", "--listen", "/ip4/127.0.0.1/tcp/0", "--join-token", token[1])
+	waitFor(t, 20*time.Second, "the worker with the token", func() bool { return len(poolOf(t, gw)) == 1 })
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, as `make demo` runs it: a gateway and two workers on
-# loopback find each other by multicast, the ww-scheduler's curl submits
+# loopback find each other by multicast (the workers join with the token the
+# gateway wrote to its data directory), the ww-scheduler's curl submits
 # the hash puzzle (3 runs), and the result is printed. Everything started
 # here is stopped on exit.
 #
@@ -37,8 +38,8 @@ cat "$dir/gateway.out"
 peer=$(sed -n 's/.*peer=\([^ ]*\).*/\1/p' "$dir/gateway.out")
 
 for i in 1 2; do
-  say "starting worker $i: it finds gateway $peer by multicast on lo"
-  $shoal worker --data "$dir/worker$i" --dial "$peer" --slots 2 >"$dir/worker$i.out" 2>"$dir/worker$i.err" &
+  say "starting worker $i: it finds gateway $peer by multicast on lo, and joins with its token"
+  $shoal worker --data "$dir/worker$i" --dial "$peer" --join-token-file "$dir/gateway/join-token" --slots 2 >"$dir/worker$i.out" 2>"$dir/worker$i.err" &
   pids+=($!)
   wait_for "$dir/worker$i.out" "shoal worker"
   cat "$dir/worker$i.out"

@@ -71,11 +71,11 @@ func TestCluster(t *testing.T) {
 	}
 	all := []string{workerID["worker1"], workerID["worker2"], workerID["worker3"]}
 	waitFor(t, time.Minute, "3 workers in the pool", inPool(all...))
-	say("gateway %s; 3 workers found it by discovery and joined its pool (no --dial)", short(gwID))
+	say("gateway %s; 3 workers read its join token from the shared volume, found it by discovery and joined its pool (no --dial)", short(gwID))
 	for s, ctr := range workerC {
 		logs := docker(t, "logs", ctr)
-		if !strings.Contains(logs, "chose the gateway") || !strings.Contains(logs, gwID) {
-			t.Fatalf("%s did not log choosing gateway %s:\n%s", s, gwID, logs)
+		if !strings.Contains(logs, "gateway="+gwID) {
+			t.Fatalf("%s did not take gateway %s from its join token:\n%s", s, gwID, logs)
 		}
 	}
 

@@ -13,6 +13,7 @@ type Code string
 const (
 	CodeInvalid      Code = "invalid"       // 400: a field or the body is wrong; Field names it
 	CodeUnauthorized Code = "unauthorized"  // 401: no token, or one the gateway does not know
+	CodeForbidden    Code = "forbidden"     // 403: the token may not do this (its role is not admin)
 	CodeNotFound     Code = "not_found"     // 404: no such task, module or endpoint
 	CodeNotAllowed   Code = "not_allowed"   // 405: the path exists, the method does not
 	CodeConflict     Code = "conflict"      // 409: the id is taken, or the task has ended
@@ -30,6 +31,7 @@ const (
 var codeStatus = map[Code]int{
 	CodeInvalid:      http.StatusBadRequest,
 	CodeUnauthorized: http.StatusUnauthorized,
+	CodeForbidden:    http.StatusForbidden,
 	CodeNotFound:     http.StatusNotFound,
 	CodeNotAllowed:   http.StatusMethodNotAllowed,
 	CodeConflict:     http.StatusConflict,
@@ -105,6 +107,7 @@ func Invalid(field, format string, args ...any) *Error {
 var (
 	ErrInvalid      = &Error{Code: CodeInvalid}
 	ErrUnauthorized = &Error{Code: CodeUnauthorized}
+	ErrForbidden    = &Error{Code: CodeForbidden}
 	ErrNotFound     = &Error{Code: CodeNotFound}
 	ErrNotAllowed   = &Error{Code: CodeNotAllowed}
 	ErrConflict     = &Error{Code: CodeConflict}

@@ -52,7 +52,8 @@ const (
 const (
 	DefaultTaskLimit = 100
 	MaxTaskLimit     = 1000
-	// ScanBudget bounds the tasks one page with statuses looks at.
+	// ScanBudget bounds the tasks one page with statuses, or for a token
+	// that sees only its own tasks, looks at.
 	ScanBudget = 10_000
 	// DefaultRuns is how many runs a task shows when ParamRuns is not
 	// given: all of them, unless the task has more, when it shows the

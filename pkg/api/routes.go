@@ -136,8 +136,8 @@ var Routes = []Route{
 		Status: http.StatusOK, Answer: Ready{},
 		Also:   []Answer{{Status: http.StatusServiceUnavailable, Body: Ready{}, Usage: "not ready, and why"}},
 		Errors: []Code{CodeUnauthorized}},
-	{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (docs/METRICS.md)",
-		Status: http.StatusOK, Media: "text/plain", Errors: []Code{CodeUnauthorized}},
+	{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (docs/METRICS.md); with tokens, for a token of role admin only",
+		Status: http.StatusOK, Media: "text/plain", Errors: []Code{CodeUnauthorized, CodeForbidden}},
 	{Method: "GET", Path: "/openapi.json", Summary: "This document: the API in OpenAPI 3",
 		Public: true, Status: http.StatusOK, Answer: map[string]any{}},
 }

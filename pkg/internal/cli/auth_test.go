@@ -48,8 +48,11 @@ func TestClientCommandsWithTokenAndCA(t *testing.T) {
 	shoal(t, append([]string{"submit", mod, "--id", "more", "--start", "1h"}, flags...)...).want(t, 1, nil,
 		[]string{"shoal: submit: over quota: bob has 1 runs waiting to start and the task has 1; its max-queued is 1; retry later"})
 	shoal(t, append([]string{"cancel", "of-bob"}, flags...)...).want(t, 0, []string{"of-bob canceled"}, nil)
-	// --token-file wins over $SHOAL_TOKEN.
-	shoal(t, with("task", "of-bob", "--json")...).want(t, 0, []string{`"owner": "bob"`}, nil)
+	shoal(t, append([]string{"task", "of-bob", "--json"}, flags...)...).want(t, 0, []string{`"owner": "bob"`}, nil)
+	// --token-file wins over $SHOAL_TOKEN: alice's token sees none of
+	// bob's tasks, which are not found for her.
+	shoal(t, with("task", "of-bob")...).want(t, 1, nil, []string{"task of-bob not found"})
+	shoal(t, with("cancel", "of-bob")...).want(t, 1, nil, []string{"task of-bob not found"})
 }
 
 func TestClientAuthErrors(t *testing.T) {

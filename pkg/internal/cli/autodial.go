@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/shoalmesh/shoal/pkg/internal/join"
 	"github.com/shoalmesh/shoal/pkg/internal/p2p"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/worker"
@@ -27,9 +28,17 @@ type gatewayDial struct {
 	group    string
 }
 
-// parseGatewayDial reads --dial given --discover and --ns.
-func parseGatewayDial(dial, discover, ns string) (gatewayDial, error) {
+// parseGatewayDial reads --dial given --discover, --ns and the worker's
+// join token (nil: none). A token names its gateway: without --dial the
+// worker dials that one, and a --dial naming another is refused.
+func parseGatewayDial(dial, discover, ns string, token *join.Token) (gatewayDial, error) {
 	g := gatewayDial{ns: ns, group: discover}
+	if dial == "" && token != nil {
+		dial = token.Gateway.String()
+		if discover == p2p.NoGroup {
+			return g, fmt.Errorf("the join token names gateway %s, which is found through discovery; with --discover none give --dial /ip4/IP/tcp/PORT/p2p/%s", dial, dial)
+		}
+	}
 	if dial == "" {
 		if discover == p2p.NoGroup {
 			return g, errors.New("without --dial a worker finds its gateway through discovery, which --discover none turns off: give --dial /ip4/IP/tcp/PORT/p2p/GATEWAY_ID")
@@ -46,6 +55,9 @@ func parseGatewayDial(dial, discover, ns string) (gatewayDial, error) {
 	}
 	if target.Addrs == nil && discover == p2p.NoGroup {
 		return g, fmt.Errorf("--dial %s is a peer ID, which is found through discovery; with --discover none give a full multiaddr", dial)
+	}
+	if token != nil && token.Gateway != target.ID {
+		return g, fmt.Errorf("--dial names gateway %s, but the join token is for gateway %s: give the token of the gateway you dial", target.ID, token.Gateway)
 	}
 	g.target = target
 	return g, nil

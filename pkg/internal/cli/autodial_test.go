@@ -77,8 +77,9 @@ func MustGroup(tb testing.TB) string {
 	return fmt.Sprintf("/ip4/228.8.8.8/udp/%d/multicast/lo", c.LocalAddr().(*net.UDPAddr).Port)
 }
 
-// MustHost is a libp2p host on loopback with key (nil: a new one).
-func MustHost(tb testing.TB, key crypto.PrivKey) host.Host {
+// MustHost is a libp2p host on loopback with key (nil: a new one), on the
+// private network of psk (nil: none).
+func MustHost(tb testing.TB, key crypto.PrivKey, psk []byte) host.Host {
 	tb.Helper()
 	if key == nil {
 		var err error
@@ -86,7 +87,7 @@ func MustHost(tb testing.TB, key crypto.PrivKey) host.Host {
 			tb.Fatal(err)
 		}
 	}
-	h, err := p2p.NewHost(p2p.HostConfig{Key: key})
+	h, err := p2p.NewHost(p2p.HostConfig{Key: key, PSK: psk})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -135,13 +136,20 @@ func admits(worker peer.AddrInfo, from host.Host) bool {
 // another worker still looking for a gateway. Once a gateway of its
 // namespace starts, the worker chooses it, joins its pool and admits it,
 // and nobody else; after the gateway restarts (same data, same peer ID)
-// the worker is back in its pool without choosing again.
+// the worker is back in its pool without choosing again. All are on a
+// private network, where workers need no join token (a token would name
+// their gateway, and leave nothing to choose).
 func TestWorkerFindsItsGateway(t *testing.T) {
 	t.Parallel()
 	group, ns := MustGroup(t), "autodial"
-	discovery := []string{"--discover", group, "--ns", ns}
+	keyFile := MustWriteFile(t, "swarm.key", mustSwarmKey(t))
+	psk, err := p2p.LoadSwarmKey(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	discovery := []string{"--discover", group, "--ns", ns, "--swarm-key", keyFile}
 
-	decoy := MustHost(t, nil)
+	decoy := MustHost(t, nil, psk)
 	d, err := p2p.New(p2p.Config{Group: mustParseGroup(t, group), Namespace: ns, Key: decoy.Peerstore().PrivKey(decoy.ID()), Addrs: decoy.Addrs})
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +201,7 @@ func TestWorkerFindsItsGateway(t *testing.T) {
 		}
 		workerInfo.Addrs = append(workerInfo.Addrs, ai.Addrs...)
 	}
-	if admits(workerInfo, MustHost(t, nil)) {
+	if admits(workerInfo, MustHost(t, nil, psk)) {
 		t.Error("the worker admitted a stranger")
 	}
 	if admits(workerInfo, decoy) {
@@ -208,7 +216,7 @@ func TestWorkerFindsItsGateway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	standIn := MustHost(t, key)
+	standIn := MustHost(t, key, psk)
 	if !admits(workerInfo, standIn) {
 		t.Error("the worker did not admit the gateway it chose")
 	}
@@ -227,6 +235,15 @@ func TestWorkerFindsItsGateway(t *testing.T) {
 	if n := strings.Count(early.stderr.String(), "chose the gateway"); n != 1 {
 		t.Errorf("the worker chose a gateway %d times, want once", n)
 	}
+}
+
+func mustSwarmKey(tb testing.TB) []byte {
+	tb.Helper()
+	k, err := p2p.NewSwarmKey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
 }
 
 func mustParseGroup(tb testing.TB, s string) p2p.Group {

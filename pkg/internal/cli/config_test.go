@@ -78,12 +78,13 @@ func TestWorkerStartsWithConfigFile(t *testing.T) {
 	api := g.fields["http"]
 	dial := strings.Split(g.fields["addrs"], ",")[0] + "/p2p/" + g.fields["peer"]
 	file := MustWriteFile(t, "worker.toml", []byte(fmt.Sprintf(`dial = %q
+join-token = %q
 discover = "none"
 listen = ["/ip4/127.0.0.1/tcp/0"]
 slots = 3
 label = ["gpu", "ssd"]
 memory = "1GiB"
-`, dial)))
+`, dial, g.fields["join-token"])))
 	MustStartNode(t, "worker", "--config", file)
 	meshtest.Eventually(t, "the worker joins with the file's slots and labels", func() bool {
 		_, body := get(t, http.DefaultClient, api+"/workers", "")

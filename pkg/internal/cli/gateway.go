@@ -35,6 +35,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	fs.Var((*days)(&cfg.Retain), "retain", "delete tasks this long after they ended, with their runs and logs: 7d, 12h, 30m (0: keep until DELETE /tasks/{id}?purge=1)")
 	keep := fs.Int("keep-results", gateway.DefaultKeepResults, "results kept whole per task: its newest N runs' (older runs keep their size, result_bytes; the task's own result is always kept)")
 	recoverDB := fs.Bool("recover", false, "if the database is damaged, copy what can be read into a new one (the damaged file is kept beside it as gateway.db.damaged-TIME), say what was lost, then start; a whole database is left as it is")
+	exportToken := fs.String("export-join-token", "", "also write the join token (kept in DATA/join-token) to this file, e.g. on a volume workers read with --join-token-file")
 	if err := nf.parse(fs, args); err != nil {
 		return exitParse(err)
 	}
@@ -72,6 +73,13 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		return e.errorf("gateway: %v", err)
 	}
 	defer nd.host.Close()
+	tok, err := gatewayJoin(nf.data, *exportToken, nd)
+	if err != nil {
+		return e.errorf("gateway: %v", err)
+	}
+	// A worker proves it holds the token, or, on a private network, the
+	// swarm key proves it already: see docs/SECURITY.md.
+	cfg.JoinSecret, cfg.JoinByNetwork = tok.Secret, nd.private
 	nd.log.Debug("scheduler threads", "gomaxprocs", procs)
 	g, err := gateway.New(cfg, nd.host, st, nd.log)
 	if err != nil {
@@ -81,7 +89,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	if stopAPI == nil {
 		return code
 	}
-	fmt.Fprintln(e.stdout, startLine("gateway", nd, fields...))
+	fmt.Fprintln(e.stdout, startLine("gateway", nd, append(fields, "join-token="+tok.String())...))
 
 	err = g.Run(ctx)
 	stopAPI()

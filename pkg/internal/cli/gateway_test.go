@@ -120,7 +120,7 @@ func TestGatewayWithTokensTLSAndMetrics(t *testing.T) {
 	defer cli.SetReloadEvery(cli.SetReloadEvery(time.Hour)) // only SIGHUP reloads
 	cert := meshtest.SelfSigned(t)
 	certFile, keyFile := MustWriteFile(t, "cert.pem", cert.CertPEM), MustWriteFile(t, "key.pem", cert.KeyPEM)
-	tokens := MustWriteFile(t, "tokens", []byte("alice "+aliceToken+" max-running=1\n"))
+	tokens := MustWriteFile(t, "tokens", []byte("alice "+aliceToken+" max-running=1 role=admin\nbob "+bobToken+"\n"))
 	if err := os.Chmod(tokens, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +145,7 @@ func TestGatewayWithTokensTLSAndMetrics(t *testing.T) {
 		{metrics + "/tasks", "", "no such endpoint", 404},
 		{api + "/metrics", "", "bearer token", 401},
 		{api + "/metrics", aliceToken, "shoal_runs_held", 200},
+		{api + "/metrics", bobToken, "only a token of role admin", 403},
 	} {
 		if code, body := get(t, hc, c.url, c.token); code != c.code || !strings.Contains(body, c.has) {
 			t.Errorf("GET %s: %d %s, want %d with %q", c.url, code, body, c.code, c.has)

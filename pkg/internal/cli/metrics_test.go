@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/shoalmesh/shoal/pkg/internal/join"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/pkg/internal/p2p"
 	"github.com/shoalmesh/shoal/wasm"
@@ -53,8 +55,13 @@ func TestWorkerMetricsFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Its join token too, which the gateway will keep.
+	if _, _, err := join.LoadOrCreate(gwData, id); err != nil {
+		t.Fatal(err)
+	}
 	port := mustFreePort(t)
 	w := MustStartNode(t, "worker", "--dial", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", port, id), "--discover", "none",
+		"--join-token-file", filepath.Join(gwData, join.File),
 		"--listen", "/ip4/127.0.0.1/tcp/0", "--slots", "2", "--metrics", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug")
 	url := w.fields["metrics"]
 	if !strings.HasPrefix(url, "http://127.0.0.1:") {

@@ -32,6 +32,8 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	metrics := fs.String("metrics", "", "serve /metrics, /healthz and /readyz on this address (host:port) without a token, for Prometheus and probes (default: off)")
 	var labels stringList
 	fs.Var(&labels, "label", "placement label offered to the gateway, repeatable")
+	var jf joinFlags
+	jf.register(fs)
 	var dirs stringList
 	fs.Var(&dirs, "allow-dir", "host directory offered to tasks as NAME=/host/path (NAME=/host/path:ro: read-only), repeatable; a task asking for it with dirs=NAME sees it at /NAME")
 	if err := nf.parse(fs, args); err != nil {
@@ -62,7 +64,14 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	if err := cfg.Validate(); err != nil {
 		return e.errorf("worker: --%v", err)
 	}
-	gw, err := parseGatewayDial(*dial, nf.discover, nf.ns)
+	log, err := nf.logger(e)
+	if err != nil {
+		return e.errorf("worker: %v", err)
+	}
+	if cfg.JoinToken, err = jf.load(ctx, log); err != nil {
+		return e.errorf("worker: %v", err)
+	}
+	gw, err := parseGatewayDial(*dial, nf.discover, nf.ns, cfg.JoinToken)
 	if err != nil {
 		return e.errorf("worker: %v", err)
 	}
@@ -85,6 +94,10 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	defer stopMetrics()
 	fmt.Fprintln(e.stdout, startLine("worker", nd, gw.startField(), fmt.Sprintf("slots=%d", cfg.Slots), mfield))
 	if err := w.Run(ctx, gw.resolver(nd)); err != nil {
+		var refused *worker.NotAdmittedError
+		if errors.As(err, &refused) {
+			return e.errorf("worker: %s", notAdmitted(refused))
+		}
 		return e.errorf("worker: %v", err)
 	}
 	return 0

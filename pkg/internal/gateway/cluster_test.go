@@ -399,7 +399,9 @@ func TestWorkerStopFinishesRunningRun(t *testing.T) {
 		field{name: "input", value: "0"}, field{name: "difficulty", value: "4"}, field{name: "duration", value: "20"})
 	waitStatus(t, m.URL, "finish-me", task.Running)
 	m.Workers()[0].Stop()
-	v := getTask(t, m.URL, "finish-me")
+	// The result is shown once its record is stored, just after the
+	// worker's answer.
+	v := waitDone(t, m.URL, "finish-me")
 	if v.Status != task.Succeeded || v.Runs[0].Attempt != 0 {
 		t.Fatalf("after a graceful stop: %+v", v)
 	}

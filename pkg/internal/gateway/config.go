@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/internal/join"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
 )
 
@@ -29,6 +30,15 @@ type Config struct {
 	// Retain is how long a task is kept after it ended; then it is purged
 	// with its runs and logs. 0 keeps tasks until they are deleted.
 	Retain time.Duration
+	// JoinSecret is the cluster secret a peer proves it holds before it
+	// may offer a worker (package join; shoal gateway keeps it in
+	// DATA/join-token). Without it, and without JoinByNetwork, no worker
+	// is admitted: the gateway is closed by default.
+	JoinSecret []byte
+	// JoinByNetwork admits peers that present no proof, because the
+	// network admits only members: a private network (swarm key). A proof
+	// that is presented is still checked.
+	JoinByNetwork bool
 }
 
 // Quota bounds the runs of one owner; zero fields mean no limit.
@@ -84,6 +94,9 @@ func (c Config) Validate() error {
 		return errors.New("short-depth: must be 1 (off) to 1024")
 	case c.Retain < 0:
 		return errors.New("retain: must not be negative (0 keeps tasks until deleted)")
+	}
+	if c.JoinSecret != nil && len(c.JoinSecret) != join.SecretLen {
+		return fmt.Errorf("join-secret: %d bytes, want %d", len(c.JoinSecret), join.SecretLen)
 	}
 	for name, q := range c.Quotas {
 		if q.MaxRunning < 0 || q.MaxQueued < 0 || q.MaxStored < 0 {

@@ -30,10 +30,10 @@ const callGrace = 30 * time.Second
 // outcomes: Worker.run for one, Worker.runs for several short ones. stop
 // cancels ctx, which is the call's own (see inflight); ahead is how many
 // runs the worker held before these, which they may wait behind.
-func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sched.Dispatch, ahead int, w wire.Worker, sink wire.LogSink) {
+func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sched.Dispatch, ahead int, w wire.Worker, caps peerCaps) {
 	defer g.tasks.Done()
 	defer w.Release()
-	defer sink.Release()
+	defer caps.release()
 	defer stop() // else ctx stays among its parent's children
 	specs := make([]task.RunSpec, len(ds))
 	var longest time.Duration
@@ -50,9 +50,9 @@ func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sch
 	g.metrics.called(len(ds))
 	var outs []task.Outcome
 	if len(ds) == 1 {
-		outs = []task.Outcome{g.call(ctx, specs[0], w, sink)}
+		outs = []task.Outcome{g.call(ctx, specs[0], w, caps)}
 	} else {
-		outs = g.callMany(ctx, specs, w, sink)
+		outs = g.callMany(ctx, specs, w, caps)
 	}
 	answered := time.Now()
 
@@ -76,6 +76,9 @@ func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sch
 func (g *Gateway) finishedLocked(d sched.Dispatch, o task.Outcome) (bool, task.Run) {
 	rw := g.inflight[d.Ref].conn
 	delete(g.inflight, d.Ref)
+	if rw.grants[d.Spec.Module]--; rw.grants[d.Spec.Module] == 0 {
+		delete(rw.grants, d.Spec.Module)
+	}
 	if !o.Lost {
 		rw.alive.Heard()
 	}
@@ -98,14 +101,15 @@ func (g *Gateway) runSpec(d sched.Dispatch) task.RunSpec {
 	return s
 }
 
-// call runs s on w; its output goes to sink, the connection's log sink.
-func (g *Gateway) call(ctx context.Context, s task.RunSpec, w wire.Worker, sink wire.LogSink) task.Outcome {
+// call runs s on w; its output goes to the connection's log sink, and its
+// module comes from the connection's source.
+func (g *Gateway) call(ctx context.Context, s task.RunSpec, w wire.Worker, caps peerCaps) task.Outcome {
 	sent := time.Now()
 	f, release := w.Run(ctx, func(p wire.Worker_run_Params) error {
-		if err := p.SetModules(g.source.AddRef()); err != nil {
+		if err := p.SetModules(caps.source.AddRef()); err != nil {
 			return err
 		}
-		if err := p.SetLogs(sink.AddRef()); err != nil {
+		if err := p.SetLogs(caps.sink.AddRef()); err != nil {
 			return err
 		}
 		spec, err := p.NewSpec()
@@ -128,7 +132,7 @@ func (g *Gateway) call(ctx context.Context, s task.RunSpec, w wire.Worker, sink 
 
 // callMany runs specs on w in one Worker.runs call, and returns their
 // outcomes in order; if the call fails, every run in it is lost.
-func (g *Gateway) callMany(ctx context.Context, specs []task.RunSpec, w wire.Worker, sink wire.LogSink) []task.Outcome {
+func (g *Gateway) callMany(ctx context.Context, specs []task.RunSpec, w wire.Worker, caps peerCaps) []task.Outcome {
 	outs := make([]task.Outcome, len(specs))
 	lost := func(why string) []task.Outcome {
 		for i := range outs {
@@ -138,10 +142,10 @@ func (g *Gateway) callMany(ctx context.Context, specs []task.RunSpec, w wire.Wor
 	}
 	sent := time.Now()
 	f, release := w.Runs(ctx, func(p wire.Worker_runs_Params) error {
-		if err := p.SetModules(g.source.AddRef()); err != nil {
+		if err := p.SetModules(caps.source.AddRef()); err != nil {
 			return err
 		}
-		if err := p.SetLogs(sink.AddRef()); err != nil {
+		if err := p.SetLogs(caps.sink.AddRef()); err != nil {
 			return err
 		}
 		l, err := p.NewSpecs(int32(len(specs)))

@@ -29,6 +29,8 @@ import (
 var (
 	// ErrNoModule: a task names a module the gateway does not hold.
 	ErrNoModule = errors.New("module not found")
+	// ErrNotGranted: a worker asked for a module of no run it holds.
+	ErrNotGranted = errors.New("module not granted")
 	// ErrClosed: the gateway is shutting down.
 	ErrClosed = errors.New("gateway shutting down")
 	// ErrQueueFull: taking the task would hold more than MaxQueued runs.
@@ -40,13 +42,12 @@ var (
 
 // Gateway is a running gateway.
 type Gateway struct {
-	cfg    Config
-	host   host.Host
-	log    *slog.Logger
-	st     *store.Store
-	logs   *logbook
-	source wire.ModuleSource
-	wake   chan struct{}
+	cfg  Config
+	host host.Host
+	log  *slog.Logger
+	st   *store.Store
+	logs *logbook
+	wake chan struct{}
 
 	metrics *metrics // in its own registry: see metrics.go
 
@@ -78,6 +79,10 @@ type remoteWorker struct {
 	stop   context.CancelFunc // stops its pinger
 	hangup func()             // closes its connection
 	sink   wire.LogSink       // where its runs' output goes (see logSink)
+	source wire.ModuleSource  // where its runs' modules come from (see moduleSource)
+	// grants counts, by module hash, the runs dispatched on this connection
+	// whose outcome is not yet recorded: the modules its source serves.
+	grants map[string]int
 	// running counts the runs dispatched on this connection whose
 	// outcome is not yet recorded.
 	running int
@@ -112,7 +117,6 @@ func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gatewa
 	if err := g.restore(); err != nil {
 		return nil, err
 	}
-	g.source = wire.ModuleSource(rpc.Export(wire.ModuleSource_NewServer(moduleSource{st: st, served: g.metrics.moduleBytes})))
 	return g, nil
 }
 
@@ -126,7 +130,6 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.tasks.Add(1)
 		go g.retain(ctx)
 	}
-	defer g.source.Release() // last: no call of ours may still pass it on
 	defer g.tasks.Wait()
 	defer g.host.RemoveStreamHandler(rpc.Protocol)
 	g.tasks.Add(1)
@@ -243,11 +246,12 @@ func (g *Gateway) start(ctx context.Context, ds []sched.Dispatch) {
 	callCtx, cancel := context.WithCancel(ctx)
 	for _, d := range ds {
 		g.inflight[d.Ref] = inflight{worker: d.Worker, conn: w, cancel: cancel, shared: len(ds) > 1}
+		w.grants[d.Spec.Module]++
 	}
 	ahead := w.running // runs the worker may execute before these
 	w.running += len(ds)
 	g.tasks.Add(1)
-	go g.execute(callCtx, cancel, ds, ahead, w.client.AddRef(), w.sink.AddRef())
+	go g.execute(callCtx, cancel, ds, ahead, w.client.AddRef(), w.peerCaps())
 }
 
 // drain stops dispatching and gives running runs up to the grace period
@@ -285,7 +289,7 @@ func (g *Gateway) shutdown() {
 	for id, w := range g.workers {
 		w.stop()
 		w.client.Release()
-		w.sink.Release()
+		w.releaseCaps()
 		go w.hangup()
 		delete(g.workers, id)
 	}
@@ -492,6 +496,17 @@ func (g *Gateway) Status(id string) (task.Status, error) {
 		return "", fmt.Errorf("%w: %s", sched.ErrNotFound, id)
 	}
 	return st, nil
+}
+
+// Owner returns the owner of the task with that id.
+func (g *Gateway) Owner(id string) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	snap, ok := g.sched.Task(id)
+	if !ok {
+		return "", fmt.Errorf("%w: %s", sched.ErrNotFound, id)
+	}
+	return snap.Task.Spec.Owner, nil
 }
 
 // Wait returns task id once it has ended, or as it is when ctx ends.

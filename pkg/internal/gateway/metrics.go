@@ -26,6 +26,9 @@ type metrics struct {
 	// Bytes moved: modules served to workers, results and log output
 	// received from them.
 	moduleBytes, resultBytes, logBytes prometheus.Counter
+	// Refusals: peers refused the workers channel (no or a wrong join
+	// proof), and module fetches of modules not of the fetcher's runs.
+	joinsRefused, fetchesRefused prometheus.Counter
 	// calls counts calls to workers that carried runs: run (one run) and
 	// runs (several short ones); callRuns counts the runs they carried.
 	calls    *prometheus.CounterVec
@@ -58,16 +61,18 @@ func newMetrics(g *Gateway) *metrics {
 		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 	}
 	m := &metrics{
-		reg:         prometheus.NewRegistry(),
-		submitted:   counter("shoal_tasks_submitted_total", "Tasks taken by the gateway (POST /tasks, batches)."),
-		cacheHits:   counter("shoal_module_cache_hits_total", "Runs whose worker held their module compiled: no fetch, no compile."),
-		cacheMisses: counter("shoal_module_cache_misses_total", "Runs whose worker had to fetch or compile their module."),
-		moduleBytes: counter("shoal_module_bytes_served_total", "Module bytes sent to workers that lacked them."),
-		resultBytes: counter("shoal_result_bytes_total", "Result bytes received from workers."),
-		logBytes:    counter("shoal_log_bytes_received_total", "Log output bytes received from workers."),
-		purged:      counter("shoal_tasks_purged_total", "Tasks deleted with their runs and logs: DELETE /tasks/{id}?purge=1 and --retain."),
-		purgedBytes: counter("shoal_purged_bytes_total", "Bytes of store records deleted with purged tasks (the file keeps its size: bbolt reuses the pages)."),
-		unsaved:     counter("shoal_runs_unsaved_total", "Ended runs whose records could not be saved (a full disk), queued again to run again."),
+		reg:            prometheus.NewRegistry(),
+		submitted:      counter("shoal_tasks_submitted_total", "Tasks taken by the gateway (POST /tasks, batches)."),
+		cacheHits:      counter("shoal_module_cache_hits_total", "Runs whose worker held their module compiled: no fetch, no compile."),
+		cacheMisses:    counter("shoal_module_cache_misses_total", "Runs whose worker had to fetch or compile their module."),
+		moduleBytes:    counter("shoal_module_bytes_served_total", "Module bytes sent to workers that lacked them."),
+		resultBytes:    counter("shoal_result_bytes_total", "Result bytes received from workers."),
+		logBytes:       counter("shoal_log_bytes_received_total", "Log output bytes received from workers."),
+		joinsRefused:   counter("shoal_joins_refused_total", "Peers refused as workers: they presented no join proof, or a wrong one."),
+		fetchesRefused: counter("shoal_module_fetches_refused_total", "Module fetches refused: the module is not one of a run the worker holds."),
+		purged:         counter("shoal_tasks_purged_total", "Tasks deleted with their runs and logs: DELETE /tasks/{id}?purge=1 and --retain."),
+		purgedBytes:    counter("shoal_purged_bytes_total", "Bytes of store records deleted with purged tasks (the file keeps its size: bbolt reuses the pages)."),
+		unsaved:        counter("shoal_runs_unsaved_total", "Ended runs whose records could not be saved (a full disk), queued again to run again."),
 	}
 	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shoal_worker_calls_total", Help: "Calls to workers that carried runs, by method: run (one run), runs (several short runs).",
@@ -93,7 +98,7 @@ func newMetrics(g *Gateway) *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.submitted, hist, m.calls, m.callRuns, m.fuel, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes,
+		m.submitted, hist, m.calls, m.callRuns, m.fuel, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes, m.joinsRefused, m.fetchesRefused,
 		m.purged, m.purgedBytes, m.unsaved,
 		stateCollector{g},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_store_file_bytes", Help: "Size of the gateway's database file."},

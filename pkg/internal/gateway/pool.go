@@ -29,8 +29,9 @@ func (g *Gateway) addWorker(connCtx context.Context, id sched.WorkerID, client w
 		g.dropLocked(old, "replaced by a new connection")
 	}
 	ctx, stop := context.WithCancel(connCtx)
-	w := &remoteWorker{id: id, client: client, stop: stop, hangup: hangup, alive: rpc.NewLiveness(g.cfg.PingInterval)}
+	w := &remoteWorker{id: id, client: client, stop: stop, hangup: hangup, alive: rpc.NewLiveness(g.cfg.PingInterval), grants: make(map[string]int)}
 	w.sink = wire.LogSink(rpc.Export(wire.LogSink_NewServer(logSink{g: g, conn: w, received: g.metrics.logBytes})))
+	w.source = wire.ModuleSource(rpc.Export(wire.ModuleSource_NewServer(moduleSource{g: g, conn: w, served: g.metrics.moduleBytes, refused: g.metrics.fetchesRefused})))
 	g.workers[id] = w
 	g.sched.Offer(id, o)
 	g.log.Info("worker joined", "worker", id, "slots", o.Slots, "labels", o.Labels)
@@ -84,7 +85,7 @@ func (g *Gateway) dropLocked(w *remoteWorker, why string) {
 	delete(g.workers, w.id)
 	w.stop()
 	w.client.Release()
-	w.sink.Release() // runs still under way hold their own references
+	w.releaseCaps() // runs still under way hold their own references
 	go w.hangup()
 	for _, f := range g.inflight {
 		if f.worker == w.id {
@@ -120,4 +121,27 @@ func (g *Gateway) waitDrained(ctx context.Context, id sched.WorkerID) error {
 		case <-changed:
 		}
 	}
+}
+
+// peerCaps are new references to the capabilities w's runs are passed with:
+// its log sink and its module source.
+func (w *remoteWorker) peerCaps() peerCaps {
+	return peerCaps{sink: w.sink.AddRef(), source: w.source.AddRef()}
+}
+
+// releaseCaps drops the pool's references to w's sink and source.
+func (w *remoteWorker) releaseCaps() {
+	w.sink.Release()
+	w.source.Release()
+}
+
+// peerCaps are the capabilities passed with the runs of one connection.
+type peerCaps struct {
+	sink   wire.LogSink
+	source wire.ModuleSource
+}
+
+func (c peerCaps) release() {
+	c.sink.Release()
+	c.source.Release()
 }

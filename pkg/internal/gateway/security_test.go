@@ -18,6 +18,7 @@ import (
 
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
+	"github.com/shoalmesh/shoal/pkg/internal/join"
 	"github.com/shoalmesh/shoal/pkg/internal/p2p"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/store"
@@ -44,14 +45,30 @@ func mustHost(tb testing.TB, cfg p2p.HostConfig) host.Host {
 	return h
 }
 
-// startGateway runs a gateway on h until the test ends.
+// testSecret is the join secret of the gateways startGateway starts.
+var testSecret = []byte("shoal test join secret, 32 bytes")
+
+// testToken is the join token of a gateway startGateway started on gw.
+func testToken(gw host.Host) *join.Token {
+	return &join.Token{Gateway: gw.ID(), Secret: testSecret}
+}
+
+// startGateway runs a gateway on h, with testSecret, until the test ends.
 func startGateway(tb testing.TB, h host.Host) *gateway.Gateway {
+	tb.Helper()
+	cfg := gateway.DefaultConfig()
+	cfg.JoinSecret = testSecret
+	return startGatewayWith(tb, h, cfg)
+}
+
+// startGatewayWith runs a gateway of cfg on h until the test ends.
+func startGatewayWith(tb testing.TB, h host.Host, cfg gateway.Config) *gateway.Gateway {
 	tb.Helper()
 	st, err := store.Open(filepath.Join(tb.TempDir(), "gw.db"), store.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	g, err := gateway.New(gateway.DefaultConfig(), h, st, quiet)
+	g, err := gateway.New(cfg, h, st, quiet)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -62,23 +79,35 @@ func startGateway(tb testing.TB, h host.Host) *gateway.Gateway {
 	return g
 }
 
-// startWorker runs a worker on h that dials the gateway on gw.
+// startWorker runs a worker on h that dials the gateway on gw with that
+// gateway's test token.
 func startWorker(tb testing.TB, h host.Host, gw host.Host) {
 	tb.Helper()
+	startWorkerWith(tb, h, gw, testToken(gw))
+}
+
+// startWorkerWith runs a worker on h holding token (nil: none) that dials
+// the gateway on gw; the channel gets what its Run returns.
+func startWorkerWith(tb testing.TB, h host.Host, gw host.Host, token *join.Token) <-chan error {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w, err := worker.New(ctx, worker.DefaultConfig(), h, quiet)
+	cfg := worker.DefaultConfig()
+	cfg.JoinToken = token
+	w, err := worker.New(ctx, cfg, h, quiet)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	done := make(chan struct{})
+	ended := make(chan error, 1)
 	go func() {
-		w.Run(ctx, func(context.Context) (peer.AddrInfo, error) {
+		ended <- w.Run(ctx, func(context.Context) (peer.AddrInfo, error) {
 			return peer.AddrInfo{ID: gw.ID(), Addrs: gw.Addrs()}, nil
 		})
 		w.Close(context.Background())
 		close(done)
 	}()
 	tb.Cleanup(func() { cancel(); <-done })
+	return ended
 }
 
 // poolAfter returns the gateway's pool once it has want workers, or after
@@ -108,7 +137,8 @@ func TestGatewayAllowlist(t *testing.T) {
 	}
 }
 
-// With a swarm key, only nodes holding the same key join.
+// With a swarm key, only nodes holding the same key join, and they need no
+// join token: the private network admits only members.
 func TestSwarmKeySeparatesClusters(t *testing.T) {
 	mustPSK := func() []byte {
 		k, _ := p2p.NewSwarmKey()
@@ -124,10 +154,12 @@ func TestSwarmKeySeparatesClusters(t *testing.T) {
 	}
 	ours, theirs := mustPSK(), mustPSK()
 	gw := mustHost(t, p2p.HostConfig{PSK: ours})
-	g := startGateway(t, gw)
-	startWorker(t, mustHost(t, p2p.HostConfig{PSK: theirs}), gw)
-	startWorker(t, mustHost(t, p2p.HostConfig{}), gw)
-	startWorker(t, mustHost(t, p2p.HostConfig{PSK: ours}), gw)
+	cfg := gateway.DefaultConfig()
+	cfg.JoinByNetwork = true // the key proves membership: no join token
+	g := startGatewayWith(t, gw, cfg)
+	startWorkerWith(t, mustHost(t, p2p.HostConfig{PSK: theirs}), gw, nil)
+	startWorkerWith(t, mustHost(t, p2p.HostConfig{}), gw, nil)
+	startWorkerWith(t, mustHost(t, p2p.HostConfig{PSK: ours}), gw, nil)
 	if n := poolAfter(g, 1, 10*time.Second); n != 1 {
 		t.Fatalf("pool has %d workers, want 1", n)
 	}
@@ -146,8 +178,9 @@ func TestChannelIsSendOnlyOverTheWire(t *testing.T) {
 	startGateway(t, gw)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	boot := dialGateway(ctx, t, gw)
-	f, release := boot.Workers(ctx, nil)
+	boot, self := dialGateway(ctx, t, gw)
+	proof := proveJoin(ctx, t, boot, gw.ID(), self, testSecret)
+	f, release := boot.Workers(ctx, func(p wire.Gateway_workers_Params) error { return p.SetProof(proof) })
 	defer release()
 	ch := f.Chan()
 	for _, c := range []struct {
@@ -177,10 +210,27 @@ func TestChannelIsSendOnlyOverTheWire(t *testing.T) {
 	}
 }
 
+// proveJoin asks the gateway boot (at gw) for a challenge and answers it
+// for peer self with secret, as a worker does.
+func proveJoin(ctx context.Context, tb testing.TB, boot wire.Gateway, gw, self peer.ID, secret []byte) []byte {
+	tb.Helper()
+	f, release := boot.Challenge(ctx, nil)
+	defer release()
+	res, err := f.Struct()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	nonce, err := res.Nonce()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return join.Proof(secret, nonce, gw, self)
+}
+
 // dialGateway connects a new peer to the gateway on gw, as any peer could,
-// and returns the gateway's bootstrap capability; all is closed when the
-// test ends.
-func dialGateway(ctx context.Context, tb testing.TB, gw host.Host) wire.Gateway {
+// and returns the gateway's bootstrap capability and the peer's ID; all is
+// closed when the test ends.
+func dialGateway(ctx context.Context, tb testing.TB, gw host.Host) (wire.Gateway, peer.ID) {
 	tb.Helper()
 	peerHost := mustHost(tb, p2p.HostConfig{})
 	if err := peerHost.Connect(ctx, peer.AddrInfo{ID: gw.ID(), Addrs: gw.Addrs()}); err != nil {
@@ -192,7 +242,7 @@ func dialGateway(ctx context.Context, tb testing.TB, gw host.Host) wire.Gateway 
 	}
 	boot := wire.Gateway(conn.Bootstrap(ctx))
 	tb.Cleanup(func() { boot.Release(); conn.Close() })
-	return boot
+	return boot, peerHost.ID()
 }
 
 // A worker accepts runs only from the gateway it dialed: no other peer can
@@ -288,8 +338,9 @@ func TestLogSinkTakesOnlyOwnRuns(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	boot := dialGateway(ctx, t, gw)
-	f, release := boot.Workers(ctx, nil)
+	boot, me := dialGateway(ctx, t, gw)
+	proof := proveJoin(ctx, t, boot, gw.ID(), me, testSecret)
+	f, release := boot.Workers(ctx, func(p wire.Gateway_workers_Params) error { return p.SetProof(proof) })
 	defer release()
 	res, err := f.Struct()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,7 +14,6 @@ import (
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
-	"github.com/shoalmesh/shoal/pkg/internal/store"
 )
 
 // gatewayServer is the bootstrap capability exported to one peer.
@@ -22,13 +22,26 @@ type gatewayServer struct {
 	peer   peer.ID
 	ctx    context.Context // ends with the connection
 	hangup func()
+
+	mu    sync.Mutex
+	nonce []byte // the challenge a join proof must answer: see admit
 }
 
 var _ wire.Gateway_Server = (*gatewayServer)(nil)
 
-// Workers hands out the send-only side of the workers channel: the Chan
-// interface has no receive or close, so a peer can only offer.
+// Workers hands out the send-only side of the workers channel, to a peer
+// that proves it belongs (see admit): the Chan interface has no receive or
+// close, so a peer can only offer. Every run, result and module fetch goes
+// through a worker offered in this channel, so a peer refused here gets
+// none of them.
 func (s *gatewayServer) Workers(_ context.Context, call wire.Gateway_workers) error {
+	proof, err := call.Args().Proof()
+	if err != nil {
+		return err
+	}
+	if err := s.admit(proof); err != nil {
+		return s.refused(err)
+	}
 	res, err := call.AllocResults()
 	if err != nil {
 		return err
@@ -81,10 +94,15 @@ func decodeOffer(o wire.Offer) (sched.Offer, error) {
 	return sched.Offer{Slots: d.Free.Slots, Memory: d.Free.Memory, Cores: api.Millicores(d.Free.Millicores), Labels: d.Labels, Cached: d.Cached}, nil
 }
 
-// moduleSource serves module bytes to workers that lack them.
+// moduleSource serves module bytes to the worker of one connection, and
+// only the modules of runs the gateway has given that connection and not
+// yet seen answered (remoteWorker.grants): a worker learns no module but
+// those it is asked to run.
 type moduleSource struct {
-	st     *store.Store
-	served prometheus.Counter // bytes sent
+	g       *Gateway
+	conn    *remoteWorker
+	served  prometheus.Counter // bytes sent
+	refused prometheus.Counter
 }
 
 var _ wire.ModuleSource_Server = moduleSource{}
@@ -95,7 +113,15 @@ func (m moduleSource) Get(_ context.Context, call wire.ModuleSource_get) error {
 	if err != nil {
 		return err
 	}
-	b, err := m.st.Module(hex.EncodeToString(h))
+	hash := hex.EncodeToString(h)
+	m.g.mu.Lock()
+	granted := m.conn.grants[hash] > 0
+	m.g.mu.Unlock()
+	if !granted {
+		m.refused.Inc()
+		return fmt.Errorf("%w: %s is not the module of a run this worker holds", ErrNotGranted, hash)
+	}
+	b, err := m.g.st.Module(hash)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNoModule, err)
 	}

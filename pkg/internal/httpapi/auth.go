@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/shoalmesh/shoal/pkg/api"
 )
 
 // authError is why a request was refused: 401, with a WWW-Authenticate
@@ -31,13 +33,42 @@ var (
 	errBadToken  = &authError{msg: "the bearer token is not one this gateway accepts", invalid: true}
 )
 
-type ownerKey struct{}
+// principal is who a request's token stands for.
+type principal struct {
+	name  string // the token's name: the owner of the tasks it submits
+	admin bool   // role=admin
+}
+
+type principalKey struct{}
 
 // ownerOf is the name of the token r was authenticated with; "" when the
 // API has no tokens.
 func ownerOf(r *http.Request) string {
-	name, _ := r.Context().Value(ownerKey{}).(string)
-	return name
+	p, _ := r.Context().Value(principalKey{}).(principal)
+	return p.name
+}
+
+// scopeOf is the owner whose tasks alone r may see, follow and cancel; ""
+// when r may see every task (the API has no tokens, or r's token is an
+// admin's).
+func scopeOf(r *http.Request) string {
+	p, ok := r.Context().Value(principalKey{}).(principal)
+	if !ok || p.admin {
+		return ""
+	}
+	return p.name
+}
+
+// errNotAdmin refuses a token of role owner what only an admin may see.
+var errNotAdmin = api.Errorf(api.CodeForbidden, "only a token of role admin may read this (its line in --api-token-file says role=admin); "+
+	"Prometheus can scrape the gateway's --metrics address, which needs no token")
+
+// needAdmin returns errNotAdmin unless r may see every owner's data.
+func needAdmin(r *http.Request) error {
+	if scopeOf(r) != "" {
+		return errNotAdmin
+	}
+	return nil
 }
 
 // authenticate checks r's bearer token when the API has tokens and the
@@ -67,11 +98,11 @@ func (s *Server) checkToken(r *http.Request) (*http.Request, error) {
 	if !strings.EqualFold(scheme, "Bearer") || secret == "" {
 		return nil, errNotBearer
 	}
-	name, ok := tokens.lookup(secret)
+	p, ok := tokens.lookup(secret)
 	if !ok {
 		return nil, errBadToken
 	}
-	return r.WithContext(context.WithValue(r.Context(), ownerKey{}, name)), nil
+	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), nil
 }
 
 // SetTokens replaces the tokens the API accepts, as a reload of the token

@@ -59,7 +59,7 @@ func bearer(token string) string { return "Bearer " + token }
 // Bearer challenge unless the request carries one of its tokens, and
 // answers as usual with one.
 func TestEveryEndpointNeedsAToken(t *testing.T) {
-	m := meshtest.Start(t, meshtest.Options{Tokens: MustTokens(t, "alice "+aliceToken+"\n")})
+	m := meshtest.Start(t, meshtest.Options{Tokens: MustTokens(t, "alice "+aliceToken+" role=admin\n")})
 	ct, body := multipartBody(hash, part{name: "id", value: "a"}, part{name: "start", value: "3600"})
 	if code, _, b := doAuth(t, "POST", m.URL+"/tasks", bearer(aliceToken), ct, body); code != 201 {
 		t.Fatalf("seed task: %d %s", code, b)
@@ -230,16 +230,21 @@ func TestParseTokens(t *testing.T) {
 		"alice " + aliceToken + " max-running=2 max-queued=100 # her laptop\n" +
 		"   " + bobToken + "\n" +
 		"ci.build_1 ci-0123456789abcdef0123 max-queued=5\n" +
+		"ops ops-0123456789abcdef0123 role=admin\n" +
+		"dev dev-0123456789abcdef0123 role=owner max-queued=3\n" +
 		"c2VjcmV0LXNlY3JldC1zZWNyZXQ= \n" // a base64 token ends with =
 	tk, err := httpapi.ParseTokens(strings.NewReader(good))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(tk.Names(), ","); got != "alice,token-2,ci.build_1,token-4" {
+	if got := strings.Join(tk.Names(), ","); got != "alice,token-2,ci.build_1,ops,dev,token-6" {
 		t.Errorf("names = %s", got)
 	}
+	if got := strings.Join(tk.Admins(), ","); got != "ops" {
+		t.Errorf("admins = %s, want ops", got)
+	}
 	q := tk.Quotas()
-	if len(q) != 2 || q["alice"].MaxRunning != 2 || q["alice"].MaxQueued != 100 || q["ci.build_1"].MaxQueued != 5 || q["ci.build_1"].MaxRunning != 0 {
+	if len(q) != 3 || q["dev"].MaxQueued != 3 || q["alice"].MaxRunning != 2 || q["alice"].MaxQueued != 100 || q["ci.build_1"].MaxQueued != 5 || q["ci.build_1"].MaxRunning != 0 {
 		t.Errorf("quotas = %+v", q)
 	}
 	for _, c := range []struct{ name, file, err string }{
@@ -255,6 +260,9 @@ func TestParseTokens(t *testing.T) {
 		{"zero", "alice " + aliceToken + " max-running=0", "max-running=0: want a whole number of runs, at least 1"},
 		{"negative", "alice " + aliceToken + " max-queued=-1", "max-queued=-1"},
 		{"twice", "alice " + aliceToken + " max-queued=1 max-queued=2", "max-queued given twice"},
+		{"unknown role", "alice " + aliceToken + " role=root", "role=root: want role=owner (its own tasks only, the default) or role=admin"},
+		{"role twice", "alice " + aliceToken + " role=admin role=owner", "role given twice"},
+		{"role without name", aliceToken + " role=admin", "a token with limits needs a name"},
 		{"control character", "alice " + aliceToken + "\x01", "printable ASCII"},
 		{"non-ascii", "alice " + aliceToken + "é", "printable ASCII"},
 	} {

@@ -35,7 +35,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 	}
 	page, next, rev, err := s.g.TaskPage(sched.PageQuery{
 		After: after, Asc: q.Order == api.OrderAsc, Limit: q.Limit,
-		Match: statusIn(q.Status), Budget: api.ScanBudget,
+		Match: statusIn(q.Status), Budget: api.ScanBudget, Owner: scopeOf(r),
 	}, runsOf(q.Runs))
 	if err != nil {
 		s.fail(w, r, err)
@@ -61,6 +61,10 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	runs, err := api.ParseRuns(r.URL.Query())
 	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.checkOwner(r, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/httpapi/dashboard"
+	"github.com/shoalmesh/shoal/pkg/internal/sched"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
@@ -63,7 +64,7 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /info", s.info)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", readyz(g))
-	s.mux.Handle("GET /metrics", metricsHandler(g, s.log))
+	s.mux.Handle("GET /metrics", s.adminOnly(metricsHandler(g, s.log)))
 	s.mux.HandleFunc("GET /openapi.json", s.openAPI)
 	s.tokens.Store(cfg.Tokens)
 	return s
@@ -159,7 +160,36 @@ func (s *Server) view(t task.Task) api.Task {
 	return viewOf(t, s.g.TaskTimeout())
 }
 
+// checkOwner returns nil when r may see task id: its own, or any when r
+// may see all (scopeOf). Another owner's task is not found, as one that
+// does not exist is, so that a token learns nothing of others' tasks.
+func (s *Server) checkOwner(r *http.Request, id string) error {
+	taskOwner, err := s.g.Owner(id)
+	if err != nil {
+		return err
+	}
+	if owner := scopeOf(r); owner != "" && taskOwner != owner {
+		return fmt.Errorf("%w: %s", sched.ErrNotFound, id)
+	}
+	return nil
+}
+
+// adminOnly serves h to requests that may see every owner's data.
+func (s *Server) adminOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := needAdmin(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) {
+	if err := s.checkOwner(r, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	switch p := r.URL.Query().Get(api.ParamPurge); p {
 	case "":
 	case "1", "true":
@@ -195,6 +225,10 @@ const maxPurgeWait = 30 * time.Second
 
 func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if err := s.checkOwner(r, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if f := r.URL.Query().Get("follow"); f == "1" || f == "true" {
 		s.followLogs(w, r, id)
 		return

@@ -24,12 +24,14 @@ import (
 // The file has one token a line:
 //
 //	# comment
-//	NAME TOKEN [max-running=N] [max-queued=M] [max-stored=SIZE]
+//	NAME TOKEN [max-running=N] [max-queued=M] [max-stored=SIZE] [role=owner|admin]
 //	TOKEN
 //
 // A token alone is named by its position among the tokens of the file,
 // token-1, token-2, ... The name is the owner of the tasks submitted with
-// the token, and the quotas bound that owner's runs (gateway.Quota). Blank
+// the token, and the quotas bound that owner's runs (gateway.Quota). A
+// token's role is owner unless it says admin: an owner sees, follows and
+// cancels only its own tasks; an admin sees all, and the metrics. Blank
 // lines and lines starting with # are skipped; a field starting with #
 // starts a comment to the end of the line.
 type Tokens struct {
@@ -39,6 +41,7 @@ type Tokens struct {
 type tokenEntry struct {
 	name  string
 	quota gateway.Quota
+	admin bool // role=admin: sees every owner's tasks
 	// sum is the token's SHA-256: lookups compare fixed-length digests in
 	// constant time, so a comparison tells nothing about a token's length
 	// or its first differing byte.
@@ -119,7 +122,13 @@ func ParseTokens(r io.Reader) (*Tokens, error) {
 	return t, nil
 }
 
-var quotaKeys = []string{"max-running", "max-queued", "max-stored"}
+var quotaKeys = []string{"max-running", "max-queued", "max-stored", "role"}
+
+// The roles a token may have.
+const (
+	RoleOwner = "owner" // its own tasks only (the default)
+	RoleAdmin = "admin" // every task, and the metrics
+)
 
 func parseTokenLine(fields []string, pos int) (tokenEntry, string, error) {
 	e := tokenEntry{name: "token-" + strconv.Itoa(pos)}
@@ -141,6 +150,10 @@ func parseTokenLine(fields []string, pos int) (tokenEntry, string, error) {
 	seen := map[string]bool{}
 	for _, opt := range fields[min(2, len(fields)):] {
 		k, v, _ := strings.Cut(opt, "=")
+		if seen[k] {
+			return e, "", fmt.Errorf("token %s: %s given twice", e.name, k)
+		}
+		seen[k] = true
 		var dst *int
 		switch k {
 		case "max-running":
@@ -148,20 +161,20 @@ func parseTokenLine(fields []string, pos int) (tokenEntry, string, error) {
 		case "max-queued":
 			dst = &e.quota.MaxQueued
 		case "max-stored":
-		default:
-			return e, "", fmt.Errorf("token %s: unknown field %q; want max-running=N, max-queued=N or max-stored=SIZE", e.name, opt)
-		}
-		if seen[k] {
-			return e, "", fmt.Errorf("token %s: %s given twice", e.name, k)
-		}
-		seen[k] = true
-		if dst == nil { // max-stored
 			n, err := api.ParseBytes(v)
 			if err != nil || n < 1 || n > math.MaxInt64 {
 				return e, "", fmt.Errorf("token %s: max-stored=%s: want a size such as 500MiB or 10GB", e.name, v)
 			}
 			e.quota.MaxStored = int64(n)
 			continue
+		case "role":
+			if v != RoleOwner && v != RoleAdmin {
+				return e, "", fmt.Errorf("token %s: role=%s: want role=%s (its own tasks only, the default) or role=%s (every task)", e.name, v, RoleOwner, RoleAdmin)
+			}
+			e.admin = v == RoleAdmin
+			continue
+		default:
+			return e, "", fmt.Errorf("token %s: unknown field %q; want max-running=N, max-queued=N, max-stored=SIZE or role=%s", e.name, opt, RoleAdmin)
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -208,11 +221,22 @@ func (t *Tokens) Quotas() map[string]gateway.Quota {
 	return out
 }
 
-// lookup returns the name of the token secret. It compares the secret's
+// Admins lists the names of the tokens of role admin, in file order.
+func (t *Tokens) Admins() []string {
+	var out []string
+	for _, e := range t.list {
+		if e.admin {
+			out = append(out, e.name)
+		}
+	}
+	return out
+}
+
+// lookup returns who holds the token secret. It compares the secret's
 // digest with every token's, always all of them, in constant time: how
 // long it takes says nothing about which token, or which part of one, a
 // guess got right.
-func (t *Tokens) lookup(secret string) (string, bool) {
+func (t *Tokens) lookup(secret string) (principal, bool) {
 	sum := sha256.Sum256([]byte(secret))
 	found := -1
 	for i := range t.list {
@@ -220,7 +244,7 @@ func (t *Tokens) lookup(secret string) (string, bool) {
 		found = subtle.ConstantTimeSelect(match, i, found)
 	}
 	if found < 0 {
-		return "", false
+		return principal{}, false
 	}
-	return t.list[found].name, true
+	return principal{name: t.list[found].name, admin: t.list[found].admin}, true
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/internal/join"
 	"github.com/shoalmesh/shoal/pkg/internal/p2p"
 	"github.com/shoalmesh/shoal/pkg/internal/store"
 	"github.com/shoalmesh/shoal/pkg/internal/worker"
@@ -72,6 +73,7 @@ type Mesh struct {
 	Server *httpapi.Server
 
 	key     crypto.PrivKey
+	token   join.Token // the gateway's join token, kept across restarts
 	dbPath  string
 	handler atomic.Pointer[http.Handler]
 	metrics atomic.Pointer[http.Handler]
@@ -111,6 +113,13 @@ func Start(tb testing.TB, opts Options) *Mesh {
 		tb.Fatal(err)
 	}
 	m.key = key
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if m.token, err = join.New(id); err != nil {
+		tb.Fatal(err)
+	}
 	if opts.Data == "" {
 		opts.Data = tb.TempDir()
 	}
@@ -154,6 +163,9 @@ func (m *Mesh) startGateway() {
 	gcfg := gateway.DefaultConfig()
 	if m.opts.Gateway != nil {
 		gcfg = *m.opts.Gateway
+	}
+	if gcfg.JoinSecret == nil && !gcfg.JoinByNetwork {
+		gcfg.JoinSecret = m.token.Secret
 	}
 	if m.opts.Tokens != nil && gcfg.Quotas == nil {
 		gcfg.Quotas = m.opts.Tokens.Quotas()
@@ -214,6 +226,9 @@ func (m *Mesh) StopGateway() {
 	<-m.gwDone
 }
 
+// JoinToken is the join token of the mesh's gateway.
+func (m *Mesh) JoinToken() join.Token { return m.token }
+
 // RestartGateway stops the gateway node and starts a new one with the same
 // identity and database on a new port, as a restarted process would; the
 // workers must find it again by themselves.
@@ -264,9 +279,13 @@ func (m *Mesh) AddWorker() *Worker {
 }
 
 // AddWorkerWith starts one more worker with its own configuration, as
-// AddWorker does; its Slots are the mesh's.
+// AddWorker does; its Slots are the mesh's, and it holds the gateway's join
+// token unless cfg has one.
 func (m *Mesh) AddWorkerWith(cfg worker.Config) *Worker {
 	m.tb.Helper()
+	if cfg.JoinToken == nil {
+		cfg.JoinToken = &m.token
+	}
 	key, _, err := crypto.GenerateEd25519Key(nil)
 	if err != nil {
 		m.tb.Fatal(err)

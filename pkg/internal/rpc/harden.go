@@ -2,6 +2,8 @@ package rpc
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"capnproto.org/go/capnp/v3"
 	"capnproto.org/go/capnp/v3/server"
@@ -26,4 +28,26 @@ func Export(srv *server.Server) capnp.Client {
 		}
 	}
 	return capnp.NewClient(srv)
+}
+
+// ErrNotAdmitted: the gateway refused to take this peer as a worker (no
+// join proof, or a wrong one). A gateway's refusal wraps it; across the
+// wire only its text survives, which NotAdmitted recognizes.
+var ErrNotAdmitted = errors.New("not admitted")
+
+// NotAdmitted reports whether err, from a call to the gateway, is its
+// refusal to admit this peer; it then returns the gateway's reason.
+func NotAdmitted(err error) (string, bool) {
+	if err == nil {
+		return "", false
+	}
+	if errors.Is(err, ErrNotAdmitted) {
+		return err.Error(), true
+	}
+	msg := err.Error()
+	i := strings.Index(msg, ErrNotAdmitted.Error()+": ")
+	if i < 0 {
+		return "", false
+	}
+	return msg[i:], true
 }

@@ -19,6 +19,9 @@ type PageQuery struct {
 	// looks at no more than Budget tasks (0: no bound).
 	Match  func(task.Status) bool
 	Budget int
+	// Owner, when set, picks the tasks of that owner only; a page then
+	// looks at no more than Budget tasks too.
+	Owner string
 }
 
 // Page copies the tasks of one page, and returns the sequence to continue
@@ -34,13 +37,18 @@ func (s *Scheduler) Page(q PageQuery) (page []Snapshot, next uint64) {
 		}
 	}
 	limit := max(q.Limit, 1)
+	picky := q.Match != nil || q.Owner != ""
 	page = make([]Snapshot, 0, min(limit, n))
 	for looked := 0; i >= 0 && i < n; i += step {
-		if len(page) == limit || (q.Match != nil && q.Budget > 0 && looked == q.Budget) {
+		if len(page) == limit || (picky && q.Budget > 0 && looked == q.Budget) {
 			return page, uint64(i - step + 1) // the sequence of the last task looked at
 		}
 		looked++
-		if e := s.order[i]; e != nil && (q.Match == nil || q.Match(e.status)) {
+		e := s.order[i]
+		if e == nil || (q.Owner != "" && e.spec.Owner != q.Owner) {
+			continue
+		}
+		if q.Match == nil || q.Match(e.status) {
 			page = append(page, e.snapshot())
 		}
 	}

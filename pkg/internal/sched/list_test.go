@@ -40,6 +40,9 @@ func TestPages(t *testing.T) {
 		if i%3 == 0 {
 			sp.Start = time.Hour // scheduled; the others are queued
 		}
+		if i%2 == 0 {
+			sp.Owner = "alice"
+		}
 		mustSubmit(t, s, t0, sp)
 	}
 	s.Assign(t0) // no worker: due runs are queued
@@ -55,6 +58,11 @@ func TestPages(t *testing.T) {
 		{"by status", sched.PageQuery{Limit: 1, Match: scheduled}, []string{"t6", "t3", ""}},
 		{"by status within a budget", sched.PageQuery{Limit: 5, Asc: true, Match: scheduled, Budget: 2},
 			[]string{"", "t3", "t6", ""}},
+		{"by owner", sched.PageQuery{Limit: 2, Owner: "alice"}, []string{"t6 t4", "t2"}},
+		{"by owner and status", sched.PageQuery{Limit: 5, Owner: "alice", Match: scheduled}, []string{"t6"}},
+		{"by owner within a budget", sched.PageQuery{Limit: 5, Asc: true, Owner: "alice", Budget: 3},
+			[]string{"t2", "t4 t6", ""}},
+		{"an owner with no tasks", sched.PageQuery{Limit: 5, Owner: "bob"}, []string{""}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := walkPages(s, c.q); !slices.Equal(got, c.want) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/join"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
 )
@@ -31,6 +32,11 @@ type Config struct {
 	// else of the file system.
 	Dirs    []wasmrun.Dir
 	Runtime wasmrun.Config
+	// JoinToken proves to the gateway that the worker belongs (the
+	// gateway's DATA/join-token); the worker offers itself to no gateway
+	// but the token's. nil joins only a gateway that admits by network
+	// (a swarm key).
+	JoinToken *join.Token
 }
 
 // DefaultConfig returns the defaults of `shoal worker`.

@@ -37,6 +37,8 @@ func TestReadyFollowsTheGateway(t *testing.T) {
 	cfg := worker.DefaultConfig()
 	cfg.Slots = 1
 	cfg.Grace = time.Minute // the run below ends by being canceled
+	tok := m.JoinToken()
+	cfg.JoinToken = &tok
 	w, err := worker.New(context.Background(), cfg, h, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -63,6 +63,8 @@ func (w *Worker) Close(ctx context.Context) error { return w.runner.Close(ctx) }
 
 // Run keeps the worker offered to the gateway until ctx ends: it connects,
 // offers, waits for the connection to end, and starts again with backoff.
+// It returns a *NotAdmittedError when the gateway refuses the worker's
+// join token (or its lack of one), which no retry would change.
 func (w *Worker) Run(ctx context.Context, resolve Resolve) error {
 	defer w.setState(stopped, nil)
 	backoff := w.cfg.MinBackoff
@@ -71,6 +73,11 @@ func (w *Worker) Run(ctx context.Context, resolve Resolve) error {
 		err := w.session(ctx, resolve)
 		if ctx.Err() != nil {
 			break
+		}
+		var refused *NotAdmittedError
+		if errors.As(err, &refused) {
+			w.log.Error("the gateway refused this worker", "gateway", refused.Gateway, "why", refused.Reason)
+			return err
 		}
 		if time.Since(start) > 5*time.Second {
 			backoff = w.cfg.MinBackoff // it was up for a while: retry fast
@@ -107,11 +114,17 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 	// Wait for the channel instead of pipelining on it: go-capnp
 	// v3.1.0-alpha.2 can panic when it drains calls pipelined on an answer
 	// (fixed upstream in go-capnp #617, not yet released).
-	wf, releaseWorkers := gw.Workers(cctx, nil)
+	proof, err := w.proof(cctx, gw, ai.ID)
+	if err != nil {
+		return err
+	}
+	wf, releaseWorkers := gw.Workers(cctx, func(p wire.Gateway_workers_Params) error {
+		return p.SetProof(proof)
+	})
 	defer releaseWorkers()
 	wres, err := wf.Struct()
 	if err != nil {
-		return fmt.Errorf("gateway %s: %w", ai.ID, err)
+		return w.refusal(ai.ID, err)
 	}
 	ch := wres.Chan()
 	srv := &server{w: w, alive: rpc.NewLiveness(w.cfg.PingInterval)}
