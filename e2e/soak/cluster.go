@@ -141,7 +141,7 @@ func startCluster(bin, dir string, n, slots int, maxOutput int) (*cluster, error
 	for i := range n {
 		w := &node{name: fmt.Sprint("worker", i+1), bin: bin, log: filepath.Join(dir, fmt.Sprintf("worker%d.log", i+1)), args: []string{"worker",
 			"--data", filepath.Join(dir, fmt.Sprint("worker", i+1)), "--discover", "none", "--listen", "/ip4/127.0.0.1/tcp/0",
-			"--dial", dial, "--slots", strconv.Itoa(slots)}}
+			"--dial", dial, "--slots", strconv.Itoa(slots), "--join-token-file", filepath.Join(gwData, "join-token")}}
 		if err := w.run(); err != nil {
 			c.stop()
 			return nil, err
