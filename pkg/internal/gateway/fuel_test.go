@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/wasm"
@@ -14,7 +15,10 @@ import (
 // past a task's fuel limit fails with "fuel exhausted", and the gateway
 // counts the fuel of the runs it recorded.
 func TestFuelAcrossWorkers(t *testing.T) {
-	m := meshtest.Start(t, meshtest.Options{Workers: 2, Slots: 1})
+	// Slots only (no short runs queued on one worker), so both work.
+	cfg := gateway.DefaultConfig()
+	cfg.ShortDepth = 1
+	m := meshtest.Start(t, meshtest.Options{Workers: 2, Slots: 1, Gateway: &cfg})
 	m.WaitWorkers(2)
 	const n = 12
 	for i := range n {

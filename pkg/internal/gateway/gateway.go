@@ -99,6 +99,7 @@ func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gatewa
 	}
 	sc := sched.DefaultConfig()
 	sc.Retries, sc.ShortRun, sc.Depth = cfg.Retries, cfg.ShortRun, cfg.ShortDepth
+	sc.KeepResults = st.KeepResults()
 	g := &Gateway{
 		cfg: cfg, host: h, log: logger.With("component", "gateway"),
 		st: st, logs: newLogbook(cfg.LogBytes, st),
@@ -329,6 +330,9 @@ func (g *Gateway) SubmitUpload(ctx context.Context, spec task.Spec, wasm []byte)
 	if err != nil {
 		return task.Task{}, err
 	}
+	if len(ts) == 0 { // purged as soon as it was taken
+		return task.Task{}, fmt.Errorf("%w: %s", sched.ErrNotFound, spec.ID)
+	}
 	return ts[0], nil
 }
 
@@ -502,11 +506,11 @@ func (g *Gateway) Status(id string) (task.Status, error) {
 func (g *Gateway) Owner(id string) (string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	snap, ok := g.sched.Task(id)
+	owner, ok := g.sched.Owner(id)
 	if !ok {
 		return "", fmt.Errorf("%w: %s", sched.ErrNotFound, id)
 	}
-	return snap.Task.Spec.Owner, nil
+	return owner, nil
 }
 
 // Wait returns task id once it has ended, or as it is when ctx ends.
@@ -567,6 +571,9 @@ func (g *Gateway) TaskRuns(id string, n int) (task.Task, uint64, error) {
 	ts, err := g.compose([]sched.Snapshot{snap}, n, 0)
 	if err != nil {
 		return task.Task{}, 0, err
+	}
+	if len(ts) == 0 {
+		return task.Task{}, 0, fmt.Errorf("%w: %s", sched.ErrNotFound, id)
 	}
 	return ts[0], rev, nil
 }
@@ -638,11 +645,9 @@ func (g *Gateway) Counts() sched.Counts {
 // Logs returns the output of task id kept so far, after seq, and whether
 // the log is complete.
 func (g *Gateway) Logs(id string, seq uint64) ([]task.LogEntry, bool, error) {
-	st, err := g.Status(id)
-	if err != nil {
+	if err := g.loadLog(id); err != nil {
 		return nil, false, err
 	}
-	g.logs.load(id, st.Done())
 	entries, done, _, in := g.logs.since(id, seq)
 	if !in { // evicted since load: it was complete
 		g.logs.load(id, true)
@@ -651,14 +656,32 @@ func (g *Gateway) Logs(id string, seq uint64) ([]task.LogEntry, bool, error) {
 	return entries, done, nil
 }
 
-// Follow calls fn for each log entry of task id, existing and new, until the
-// task ends, ctx ends or fn fails.
-func (g *Gateway) Follow(ctx context.Context, id string, fn func(task.LogEntry) error) error {
+// loadLog makes task id's log ready to read: from the store when it is
+// not in memory, and complete when the task has ended, even if it ended
+// while the log was read (its close then found no log to close).
+func (g *Gateway) loadLog(id string) error {
 	st, err := g.Status(id)
 	if err != nil {
 		return err
 	}
 	g.logs.load(id, st.Done())
+	if !st.Done() {
+		g.mu.Lock()
+		done := g.sched.Done(id)
+		g.mu.Unlock()
+		if done {
+			g.logs.close(id)
+		}
+	}
+	return nil
+}
+
+// Follow calls fn for each log entry of task id, existing and new, until the
+// task ends, ctx ends or fn fails.
+func (g *Gateway) Follow(ctx context.Context, id string, fn func(task.LogEntry) error) error {
+	if err := g.loadLog(id); err != nil {
+		return err
+	}
 	return g.logs.follow(ctx, id, fn)
 }
 

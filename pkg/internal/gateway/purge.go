@@ -9,21 +9,19 @@ import (
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
 )
 
-// Purge deletes task id with its runs, results and logs, from memory and
-// from the store, canceling it first if it has not ended. It waits (up
-// to ctx) for outcomes being stored to land, so that nothing of the task
-// is written after it is gone.
+// Purge deletes task id with its runs, results and logs, from the store
+// and then from memory, canceling it first if it has not ended. It waits
+// (up to ctx) for what is under way to end: outcomes being stored, and
+// canceled runs their workers still hold. A delete the store refuses (a
+// full disk) leaves the task as it was.
 func (g *Gateway) Purge(ctx context.Context, id string) error {
 	if err := g.cancel(id); err != nil && !errors.Is(err, sched.ErrDone) {
 		return err
 	}
 	for {
 		g.mu.Lock()
-		err := g.sched.Purge(id)
+		err := g.sched.BeginPurge(id)
 		changed := g.changed
-		if err == nil {
-			g.notifyLocked()
-		}
 		g.mu.Unlock()
 		switch {
 		case err == nil:
@@ -33,21 +31,31 @@ func (g *Gateway) Purge(ctx context.Context, id string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("purge %s: its last outcomes are still being stored: %w", id, ctx.Err())
+			return fmt.Errorf("purge %s: %w: what is under way has not ended (its last outcomes being stored, or canceled runs their workers still hold); try again", id, sched.ErrNotDone)
 		case <-changed:
 		}
 	}
 }
 
-// forget deletes what the store and the log book hold of purged tasks.
+// forget deletes the records of tasks ids, which BeginPurge hid, from the
+// store, then from the scheduler and the log book; when the store refuses,
+// they are shown again as they were.
 func (g *Gateway) forget(ids ...string) error {
-	g.logs.forget(ids...)
 	freed, err := g.st.DeleteTasks(ids...)
+	g.mu.Lock()
+	for _, id := range ids {
+		if err != nil {
+			g.sched.AbortPurge(id)
+		} else {
+			g.sched.Purge(id)
+		}
+	}
+	g.notifyLocked()
+	g.mu.Unlock()
 	if err != nil {
-		// The scheduler has let them go; the records stay until a restart
-		// loads them again, and retention or a purge then deletes them.
 		return fmt.Errorf("delete from the store: %w", err)
 	}
+	g.logs.forget(ids...)
 	g.metrics.purged.Add(float64(len(ids)))
 	g.metrics.purgedBytes.Add(float64(freed))
 	return nil
@@ -80,12 +88,11 @@ func (g *Gateway) retain(ctx context.Context) {
 func (g *Gateway) expire(cutoff time.Time) {
 	for {
 		g.mu.Lock()
-		ids := g.sched.Expired(cutoff, retainBatch)
-		for _, id := range ids {
-			_ = g.sched.Purge(id) // Expired lists ended tasks only
-		}
-		if len(ids) > 0 {
-			g.notifyLocked()
+		var ids []string
+		for _, id := range g.sched.Expired(cutoff, retainBatch) {
+			if g.sched.BeginPurge(id) == nil { // Expired lists ended tasks only
+				ids = append(ids, id)
+			}
 		}
 		g.mu.Unlock()
 		if len(ids) == 0 {

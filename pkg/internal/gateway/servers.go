@@ -14,6 +14,7 @@ import (
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
 // gatewayServer is the bootstrap capability exported to one peer.
@@ -163,28 +164,57 @@ func (l logSink) Write(_ context.Context, call wire.LogSink_write) error {
 		stream = "stderr"
 	}
 	logs := l.g.logs
-	logs.load(ref.Task, false) // after a restart, keep what the task wrote before
 	// The check and the append under one hold of g.mu: the run's outcome,
 	// which closes the task's log for its followers, is recorded under it
 	// too, so an entry is never added to a log already closed. (Output that
 	// reaches the gateway after its run's result, which a worker's bounded
 	// flush can let happen, is refused: the run is no longer in flight.)
-	l.g.mu.Lock()
-	f, ok := l.g.inflight[ref]
-	if !ok || f.conn != l.conn {
-		l.g.mu.Unlock()
-		return fmt.Errorf("log write for %s run %d attempt %d: not a run of this worker", ref.Task, ref.Index, ref.Attempt)
+	// The log is read from the store (after a restart, or once evicted)
+	// between two such checks, so a refused write never brings back the
+	// log of a task that has ended.
+	if err := l.check(ref); err != nil {
+		return err
 	}
-	if st, _ := l.g.sched.Status(ref.Task); st.Done() {
-		// Canceled while its run, sharing a call with others, goes on
-		// (see inflight.shared): the task's log is closed.
+	logs.load(ref.Task, false)
+	l.g.mu.Lock()
+	if err := l.checkLocked(ref); err != nil {
+		done := l.g.sched.Done(ref.Task)
 		l.g.mu.Unlock()
-		return fmt.Errorf("log write for %s: the task is %s", ref.Task, st)
+		if done {
+			logs.close(ref.Task) // the load above may have opened it again
+		}
+		return err
 	}
 	e := logs.add(ref.Task, ref.Index, ref.Attempt, stream, data)
 	l.g.mu.Unlock()
 	l.received.Add(float64(len(data)))
 	return logs.save(ref.Task, e)
+}
+
+// check is checkLocked with g.mu taken.
+func (l logSink) check(ref task.RunRef) error {
+	l.g.mu.Lock()
+	defer l.g.mu.Unlock()
+	return l.checkLocked(ref)
+}
+
+// checkLocked refuses output of a run this connection does not hold, or
+// of a task that has ended or is gone.
+func (l logSink) checkLocked(ref task.RunRef) error {
+	f, ok := l.g.inflight[ref]
+	if !ok || f.conn != l.conn {
+		return fmt.Errorf("log write for %s run %d attempt %d: not a run of this worker", ref.Task, ref.Index, ref.Attempt)
+	}
+	st, ok := l.g.sched.Status(ref.Task)
+	switch {
+	case !ok:
+		return fmt.Errorf("log write for %s: no such task (purged)", ref.Task)
+	case st.Done():
+		// Canceled while its run, sharing a call with others, goes on
+		// (see inflight.shared): the task's log is closed.
+		return fmt.Errorf("log write for %s: the task is %s", ref.Task, st)
+	}
+	return nil
 }
 
 // Ping answers at once; workers use it to notice a gateway that is gone.

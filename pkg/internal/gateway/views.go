@@ -20,7 +20,8 @@ import (
 const ListResultBytes = 1024
 
 // compose makes views of snaps with each one's latest n runs (all when n
-// < 0), results clipped to resultMax bytes (0: whole).
+// < 0), results clipped to resultMax bytes (0: whole). A task purged since
+// its snapshot is left out.
 func (g *Gateway) compose(snaps []sched.Snapshot, n, resultMax int) ([]task.Task, error) {
 	qs := make([]store.WindowQuery, 0, len(snaps))
 	at := make([]int, len(snaps)) // index in qs, or -1: nothing to read
@@ -40,13 +41,16 @@ func (g *Gateway) compose(snaps []sched.Snapshot, n, resultMax int) ([]task.Task
 		}
 	}
 	now := time.Now()
-	out := make([]task.Task, len(snaps))
+	out := make([]task.Task, 0, len(snaps))
 	for i := range snaps {
 		var w *store.Window
 		if at[i] >= 0 {
 			w = &ws[at[i]]
+			if w.Missing { // purged since the snapshot
+				continue
+			}
 		}
-		out[i] = merge(&snaps[i], w, n, now)
+		out = append(out, merge(&snaps[i], w, n, now))
 	}
 	return out, nil
 }

@@ -32,7 +32,7 @@ func errorOf(err error) *api.Error {
 		return &api.Error{Code: api.CodeConflict, Field: "id", Message: err.Error() + " (choose another id)"}
 	case errors.Is(err, sched.ErrNotFound):
 		return &api.Error{Code: api.CodeNotFound, Message: err.Error()}
-	case errors.Is(err, sched.ErrDone):
+	case errors.Is(err, sched.ErrDone), errors.Is(err, sched.ErrNotDone):
 		return &api.Error{Code: api.CodeConflict, Message: err.Error()}
 	case errors.Is(err, gateway.ErrQueueFull), errors.Is(err, gateway.ErrOverQuota):
 		return &api.Error{Code: api.CodeTooMany, Message: err.Error() + "; retry later"}

@@ -38,8 +38,16 @@ type entry struct {
 	failed int
 	ended  time.Time // when its last run ended; zero until then
 	// stored estimates the bytes its records take in the store, for
-	// per-owner quotas of stored bytes.
-	stored int64
+	// per-owner quotas of stored bytes; results holds the result sizes of
+	// its newest runs stored, whose results the store keeps whole.
+	stored  int64
+	results []int
+	// writes counts its updates taken to be stored and not yet reported
+	// (Saved, Unsaved): until then it is not done, so not purged.
+	writes int
+	// purging: its records are being deleted (BeginPurge); views pass it
+	// over.
+	purging bool
 }
 
 // liveRun is a run in memory. saving: its outcome is known and its
@@ -129,7 +137,7 @@ func (e *entry) derive() {
 
 // done reports whether the task has ended and every record of it is
 // stored: nothing of it will run or change again.
-func (e *entry) done() bool { return e.status.Done() && len(e.live) == 0 }
+func (e *entry) done() bool { return e.status.Done() && len(e.live) == 0 && e.writes == 0 }
 
 // trim releases what only runs need (stdin, arguments, environment)
 // once none is left to run: the store keeps the whole spec for views.
@@ -142,6 +150,7 @@ func (e *entry) trim() {
 		Priority: e.spec.Priority, Complete: e.spec.Complete, Retries: e.spec.Retries,
 	}
 	e.live = nil // no run will be made again
+	e.results = nil
 	if e.ended.IsZero() {
 		e.ended = e.created
 	}

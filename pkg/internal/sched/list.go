@@ -15,8 +15,9 @@ type PageQuery struct {
 	After uint64
 	Asc   bool // creation order; else newest first
 	Limit int  // tasks in the page, at least 1
-	// Match, when set, picks the tasks of the page by status; a page then
-	// looks at no more than Budget tasks (0: no bound).
+	// Match, when set, picks the tasks of the page by status; a page
+	// looks at no more than Budget tasks (0: no bound), purged ones
+	// included.
 	Match  func(task.Status) bool
 	Budget int
 	// Owner, when set, picks the tasks of that owner only; a page then
@@ -28,8 +29,9 @@ type PageQuery struct {
 // from (PageQuery.After of the next page), 0 when no task follows. Purged
 // tasks leave gaps that a page passes over.
 func (s *Scheduler) Page(q PageQuery) (page []Snapshot, next uint64) {
-	n := len(s.order)
-	i, step := int(min(q.After, uint64(n))), 1
+	// i is a sequence less one; the tasks from base on are in s.order.
+	base, n := int(s.base), int(s.base)+len(s.order)
+	i, step := max(int(min(q.After, uint64(n))), base), 1
 	if !q.Asc {
 		i, step = n-1, -1
 		if q.After > 0 && q.After <= uint64(n) {
@@ -37,15 +39,16 @@ func (s *Scheduler) Page(q PageQuery) (page []Snapshot, next uint64) {
 		}
 	}
 	limit := max(q.Limit, 1)
-	picky := q.Match != nil || q.Owner != ""
-	page = make([]Snapshot, 0, min(limit, n))
-	for looked := 0; i >= 0 && i < n; i += step {
-		if len(page) == limit || (picky && q.Budget > 0 && looked == q.Budget) {
+	page = make([]Snapshot, 0, min(limit, len(s.order)))
+	for looked := 0; i >= base && i < n; i += step {
+		// The budget bounds filtered pages, and pages over the gaps that
+		// purged tasks leave.
+		if len(page) == limit || (q.Budget > 0 && looked == q.Budget) {
 			return page, uint64(i - step + 1) // the sequence of the last task looked at
 		}
 		looked++
-		e := s.order[i]
-		if e == nil || (q.Owner != "" && e.spec.Owner != q.Owner) {
+		e := s.order[i-base]
+		if e == nil || e.purging || (q.Owner != "" && e.spec.Owner != q.Owner) {
 			continue
 		}
 		if q.Match == nil || q.Match(e.status) {

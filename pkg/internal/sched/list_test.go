@@ -111,6 +111,10 @@ func TestRunsAreMadeAsTheyStart(t *testing.T) {
 	if _, err := s.Cancel(t0, "many"); err != nil {
 		t.Fatal(err)
 	}
+	if s.Done("many") {
+		t.Fatal("done before the canceled runs' records are stored")
+	}
+	s.Saved(s.TakeUpdates())
 	snap, _ = s.Task("many")
 	if s.Pending() != 0 || snap.Task.Status != task.Canceled || len(snap.Task.Runs) != 0 || !snap.Trimmed {
 		t.Fatalf("canceled: pending %d, %s, %d runs in memory, trimmed %v", s.Pending(), snap.Task.Status, len(snap.Task.Runs), snap.Trimmed)
@@ -139,9 +143,8 @@ func TestOutcomeShowsWhenStored(t *testing.T) {
 	if snap.Task.Status != task.Scheduled || snap.Task.Runs[0].Attempt != 1 || snap.Task.Completions != 0 {
 		t.Fatalf("after a failed save: %s, attempt %d, completions %d; want scheduled (a retry), 1, 0", snap.Task.Status, snap.Task.Runs[0].Attempt, snap.Task.Completions)
 	}
-	s.Saved(updates) // a late confirmation of the old attempt changes nothing
-	if st, _ := s.Status("a"); st != task.Scheduled {
-		t.Fatalf("a stale Saved made it %s", st)
+	if current, _ := s.Finished(t0, ds[0].Ref, ok("late"), "w"); current {
+		t.Fatal("a late answer of the attempt put back counted")
 	}
 	ds = s.Assign(t0.Add(time.Minute))
 	if len(ds) != 1 || ds[0].Ref.Attempt != 1 {
@@ -152,9 +155,20 @@ func TestOutcomeShowsWhenStored(t *testing.T) {
 	if snap.Task.Status != task.Succeeded || snap.Task.Completions != 1 || !s.Done("a") {
 		t.Fatalf("stored: %s, %d completions", snap.Task.Status, snap.Task.Completions)
 	}
-	if err := s.Purge("a"); err != nil {
+	if err := s.BeginPurge("a"); err != nil {
 		t.Fatal(err)
 	}
+	if _, ok := s.Task("a"); ok || ids(walkPage(s)) != "" {
+		t.Fatal("a task being purged is still shown")
+	}
+	s.AbortPurge("a") // the store refused the delete: shown again
+	if ids(walkPage(s)) != "a" {
+		t.Fatal("a task whose purge was aborted is not shown")
+	}
+	if err := s.BeginPurge("a"); err != nil {
+		t.Fatal(err)
+	}
+	s.Purge("a")
 	if _, ok := s.Task("a"); ok || ids(walkPage(s)) != "" {
 		t.Fatal("a purged task is still listed")
 	}
@@ -220,9 +234,10 @@ func TestPurgedIDTakenAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Saved(s.TakeUpdates())
-	if err := s.Purge("x"); err != nil {
+	if err := s.BeginPurge("x"); err != nil {
 		t.Fatal(err)
 	}
+	s.Purge("x")
 	later := spec("x")
 	later.Start = time.Hour
 	mustSubmit(t, s, t0, later)
@@ -232,5 +247,34 @@ func TestPurgedIDTakenAgain(t *testing.T) {
 	}
 	if ds := s.Assign(t0.Add(time.Hour)); len(ds) != 1 {
 		t.Fatalf("at its start: %+v", ds)
+	}
+}
+
+// A task canceled while a run's outcome is being stored ends once that
+// record and the canceled ones are stored: the outcome counts, and the
+// task is canceled, done and trimmed.
+func TestCancelWhileSaving(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	s.Offer("w", sched.Offer{Slots: 1})
+	sp := spec("c")
+	sp.Repeats = 3
+	mustSubmit(t, s, t0, sp)
+	ds := s.Assign(t0)
+	s.Finished(t0, ds[0].Ref, ok("1"), "w") // being stored
+	running, err := s.Cancel(t0, "c")
+	if err != nil || len(running) != 0 {
+		t.Fatalf("cancel: %v %v; want no running run to stop", running, err)
+	}
+	if s.Done("c") || s.Pending() != 0 || s.PendingOf("") != 0 {
+		t.Fatalf("before the records are stored: done %v, pending %d", s.Done("c"), s.Pending())
+	}
+	up := s.TakeUpdates()
+	if len(up) != 2 { // run 0's outcome, run 1 canceled (run 2 was never made)
+		t.Fatalf("updates %+v", up)
+	}
+	s.Saved(up)
+	snap, _ := s.Task("c")
+	if !s.Done("c") || snap.Task.Status != task.Canceled || snap.Task.Completions != 1 || !snap.Trimmed {
+		t.Fatalf("after the records: done %v, %s, %d completions, trimmed %v", s.Done("c"), snap.Task.Status, snap.Task.Completions, snap.Trimmed)
 	}
 }

@@ -12,6 +12,8 @@ import (
 type Update struct {
 	Task string
 	Run  task.Run
+	// entry is the task it is of: a purged task's id may name a new one.
+	entry *entry
 }
 
 // TakeUpdates returns the runs that reached a final state since the last
@@ -30,16 +32,15 @@ func (s *Scheduler) TakeUpdates() []Update {
 // ones are passed over.
 func (s *Scheduler) Saved(updates []Update) {
 	for _, u := range updates {
-		e, ok := s.tasks[u.Task]
-		if !ok || e.live == nil {
-			continue
+		e := u.entry
+		e.writes--
+		if s.tasks[u.Task] != e {
+			continue // purged
 		}
-		r := e.live[u.Run.Index]
-		if r == nil || !r.saving || r.Attempt != u.Run.Attempt {
-			continue
+		if r := e.live[u.Run.Index]; r != nil && r.saving && r.Attempt == u.Run.Attempt && u.Run.Status != task.Canceled {
+			e.drop(r, u.Run.Status, u.Run.Ended)
+			s.storedRun(e, &u.Run)
 		}
-		e.drop(r, u.Run.Status, u.Run.Ended)
-		s.addStored(e, recordBytes(&u.Run))
 		e.trim()
 		s.touch()
 	}
@@ -54,12 +55,14 @@ func (s *Scheduler) Saved(updates []Update) {
 func (s *Scheduler) Unsaved(now time.Time, updates []Update, why string) int {
 	n := 0
 	for _, u := range updates {
-		e, ok := s.tasks[u.Task]
-		if !ok || e.live == nil {
-			continue
+		e := u.entry
+		e.writes--
+		if s.tasks[u.Task] != e {
+			continue // purged
 		}
 		r := e.live[u.Run.Index]
 		if r == nil || !r.saving || r.Attempt != u.Run.Attempt {
+			e.trim()
 			continue
 		}
 		r.saving = false
@@ -77,9 +80,25 @@ func (s *Scheduler) Unsaved(now time.Time, updates []Update, why string) int {
 	return n
 }
 
-// recordBytes estimates what run r's record takes in the store.
+// recordBytes estimates what run r's record takes in the store, without
+// its result.
 func recordBytes(r *task.Run) int64 {
-	return int64(96 + len(r.Worker) + len(r.Result) + len(r.Error))
+	return int64(96 + len(r.Worker) + len(r.Error))
+}
+
+// storedRun counts the record of run r, stored, in e's bytes: its result
+// while it is among the task's newest Config.KeepResults, which the store
+// keeps whole (it drops the older ones' results).
+func (s *Scheduler) storedRun(e *entry, r *task.Run) {
+	s.addStored(e, recordBytes(r)+int64(len(r.Result)))
+	if s.cfg.KeepResults <= 0 {
+		return
+	}
+	e.results = append(e.results, len(r.Result))
+	if len(e.results) > s.cfg.KeepResults {
+		s.addStored(e, -int64(e.results[0]))
+		e.results = e.results[1:]
+	}
 }
 
 // Restore puts back a task as the store holds it after a restart. Runs
@@ -132,10 +151,19 @@ func (s *Scheduler) Restore(now time.Time, rec task.Record) error {
 // copy Task makes.
 func (s *Scheduler) Status(id string) (task.Status, bool) {
 	e, ok := s.tasks[id]
-	if !ok {
+	if !ok || e.purging {
 		return "", false
 	}
 	return e.status, true
+}
+
+// Owner is the owner of task id (and whether it exists).
+func (s *Scheduler) Owner(id string) (string, bool) {
+	e, ok := s.tasks[id]
+	if !ok || e.purging {
+		return "", false
+	}
+	return e.spec.Owner, true
 }
 
 // Done reports whether task id has ended with every record of it stored
@@ -145,12 +173,19 @@ func (s *Scheduler) Done(id string) bool {
 	return ok && e.done()
 }
 
-// Purge forgets task id, which must have ended (ErrNotDone otherwise):
-// the caller deletes its records from the store.
-func (s *Scheduler) Purge(id string) error {
+// Purging a task is in two steps, so that the store deletes its records
+// before the scheduler lets it go (a delete the store refuses, say on a
+// full disk, leaves the task as it was): BeginPurge hides it from views
+// and checks that nothing of it is under way; then Purge forgets it, or
+// AbortPurge shows it again.
+
+// BeginPurge hides task id, which must have ended with every record
+// stored and no run still on a worker (ErrNotDone otherwise), from views,
+// until Purge or AbortPurge.
+func (s *Scheduler) BeginPurge(id string) error {
 	e, ok := s.tasks[id]
 	switch {
-	case !ok:
+	case !ok || e.purging:
 		return fmt.Errorf("%w: %s", ErrNotFound, id)
 	case !e.done():
 		return fmt.Errorf("%w: %s is %s", ErrNotDone, id, e.status)
@@ -159,11 +194,34 @@ func (s *Scheduler) Purge(id string) error {
 		// run, and a new task of the same id must not take their place.
 		return fmt.Errorf("%w: %s has canceled runs still ending on workers", ErrNotDone, id)
 	}
-	delete(s.tasks, id)
-	s.order[e.seq-1] = nil
-	s.owner(e.spec.Owner).stored -= e.stored
+	e.purging = true
 	s.touch()
 	return nil
+}
+
+// AbortPurge shows task id again: its records could not be deleted.
+func (s *Scheduler) AbortPurge(id string) {
+	if e, ok := s.tasks[id]; ok && e.purging {
+		e.purging = false
+		s.touch()
+	}
+}
+
+// Purge forgets task id, after BeginPurge: the store has deleted its
+// records.
+func (s *Scheduler) Purge(id string) {
+	e, ok := s.tasks[id]
+	if !ok || !e.purging {
+		return
+	}
+	delete(s.tasks, id)
+	s.order[e.seq-1-s.base] = nil
+	for len(s.order) > 0 && s.order[0] == nil { // purged oldest first, as retention does
+		s.order = s.order[1:]
+		s.base++
+	}
+	s.owner(e.spec.Owner).stored -= e.stored
+	s.touch()
 }
 
 // onWorkers reports whether a worker still holds a run of task id.
@@ -192,7 +250,7 @@ func (s *Scheduler) Expired(cutoff time.Time, n int) []string {
 		if len(out) == n {
 			break
 		}
-		if e != nil && e.done() && e.ended.Before(cutoff) && !busy[e.spec.ID] {
+		if e != nil && !e.purging && e.done() && e.ended.Before(cutoff) && !busy[e.spec.ID] {
 			out = append(out, e.spec.ID)
 		}
 	}

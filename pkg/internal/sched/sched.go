@@ -53,6 +53,10 @@ type Config struct {
 	Depth int
 	// ShortRun: a module whose runs take less than this on average is short.
 	ShortRun time.Duration
+	// KeepResults is how many of a task's newest results the store keeps
+	// whole (store.Options.KeepResults), for the estimate of stored bytes;
+	// 0: all.
+	KeepResults int
 }
 
 // DefaultConfig is what a gateway uses unless told otherwise.
@@ -66,9 +70,11 @@ func DefaultConfig() Config {
 type Scheduler struct {
 	cfg   Config
 	tasks map[string]*entry
-	// order is every task in creation order; a task's place in it (its
-	// seq) names it for good, so a purged task leaves a nil behind.
+	// order is every task in creation order from seq base+1: a task's
+	// seq names it for good, so a purged task leaves a nil behind, and the
+	// nils at the front are dropped (base counts them).
 	order   []*entry
+	base    uint64
 	workers map[WorkerID]*worker
 	later   byDue      // runs not yet due
 	ready   byPriority // due runs waiting for a worker
@@ -122,7 +128,7 @@ func (s *Scheduler) Submit(now time.Time, spec task.Spec) (Snapshot, error) {
 // add puts e in the index.
 func (s *Scheduler) add(e *entry) {
 	s.order = append(s.order, e)
-	e.seq = uint64(len(s.order))
+	e.seq = s.base + uint64(len(s.order))
 	s.tasks[e.spec.ID] = e
 	s.touch()
 }
@@ -376,7 +382,7 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 		final.Status = task.Succeeded
 	}
 	r.saving = true
-	s.updates = append(s.updates, Update{Task: e.spec.ID, Run: final})
+	s.update(e, final)
 	return true, final
 }
 
@@ -388,6 +394,12 @@ func (s *Scheduler) backoff(attempt int) time.Duration {
 	return min(d, s.cfg.MaxBackoff)
 }
 
+// update adds run r of e to the updates to store.
+func (s *Scheduler) update(e *entry, r task.Run) {
+	e.writes++
+	s.updates = append(s.updates, Update{Task: e.spec.ID, Run: r, entry: e})
+}
+
 // Cancel ends a task: runs not yet started are canceled, and the returned
 // running attempts should be stopped by the caller (their outcomes will be
 // stale). A run whose outcome is being stored ends as it did. The runs it
@@ -395,7 +407,7 @@ func (s *Scheduler) backoff(attempt int) time.Duration {
 // a record (a view shows them canceled).
 func (s *Scheduler) Cancel(now time.Time, id string) ([]Dispatch, error) {
 	e, ok := s.tasks[id]
-	if !ok {
+	if !ok || e.purging {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	if e.status.Done() {
@@ -419,7 +431,7 @@ func (s *Scheduler) Cancel(now time.Time, id string) ([]Dispatch, error) {
 		rec.Status, rec.Ended = task.Canceled, now
 		e.drop(r, task.Canceled, now)
 		s.addStored(e, recordBytes(&rec))
-		s.updates = append(s.updates, Update{Task: id, Run: rec})
+		s.update(e, rec)
 	}
 	e.status = task.Canceled
 	if now.After(e.ended) {
@@ -464,7 +476,7 @@ func (s *Scheduler) RemoveWorker(now time.Time, id WorkerID, why string) {
 // Task returns a snapshot of the task with that id.
 func (s *Scheduler) Task(id string) (Snapshot, bool) {
 	e, ok := s.tasks[id]
-	if !ok {
+	if !ok || e.purging {
 		return Snapshot{}, false
 	}
 	return e.snapshot(), true

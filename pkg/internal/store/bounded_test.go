@@ -101,7 +101,8 @@ func TestDeleteTasks(t *testing.T) {
 	MustCreate(t, s, NewTask("gone", 1)) // the id is free
 }
 
-// A store written before result marks gets them when opened.
+// A store of format 1, written before result marks, gets them when
+// opened, and becomes format 2.
 func TestResultMarksOfAnOlderStore(t *testing.T) {
 	s, path := MustOpen(t)
 	MustCreate(t, s, NewTask("t", 3))
@@ -115,7 +116,12 @@ func TestResultMarksOfAnOlderStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("results")) }); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte("meta")).Put([]byte("format"), []byte{0, 0, 0, 0, 0, 0, 0, 1}); err != nil {
+			return err
+		}
+		return tx.DeleteBucket([]byte("results"))
+	}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -52,18 +53,26 @@ func initBuckets(tx *bolt.Tx) error {
 		return errors.New("the file is not a Shoal store (no format marker)")
 	case binary.BigEndian.Uint64(v) > format:
 		return fmt.Errorf("the store has format %d, newer than this shoal binary reads (%d): run a newer shoal", binary.BigEndian.Uint64(v), format)
-	case binary.BigEndian.Uint64(v) < format:
-		return fmt.Errorf("the store has format %d, older than this shoal binary reads (%d)", binary.BigEndian.Uint64(v), format)
+	case binary.BigEndian.Uint64(v) < 1:
+		return fmt.Errorf("the store has format %d, older than this shoal binary reads (1 to %d)", binary.BigEndian.Uint64(v), format)
 	}
-	if tx.Bucket(bucketResults) == nil {
-		if err := markResults(tx); err != nil {
-			return err
-		}
-	}
+	old := binary.BigEndian.Uint64(v) < format
 	for _, name := range allBuckets {
-		if tx.Bucket(name) == nil {
+		if tx.Bucket(name) == nil && !(old && bytes.Equal(name, bucketResults)) {
 			return fmt.Errorf("the store is damaged: bucket %s is missing", name)
 		}
+	}
+	if old {
+		// Format 1, before result marks (results bucket) and run records
+		// with a result's size: the marks are made, and the file is marked
+		// format 2, so that an older binary refuses it instead of taking
+		// its run records for damage.
+		if tx.Bucket(bucketResults) == nil {
+			if err := markResults(tx); err != nil {
+				return err
+			}
+		}
+		return m.Put(keyFormat, u64(format))
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func TestRecover(t *testing.T) {
 		{"truncated to half", truncate(func(size int64) int64 { return size / 2 }), false, true},
 		{"truncated to 16 KiB", truncate(func(int64) int64 { return 16 << 10 }), false, false},
 		{"truncated to 0 bytes", truncate(func(int64) int64 { return 0 }), true, false},
-		{"a page of garbage", overwrite(0.5, 4096), false, true},
+		{"a page of garbage", overwrite(0.45, 4096), false, true},
 		{"garbage in the middle of the file", overwrite(0.3, 64<<10), false, true},
 		{"the meta pages overwritten", overwrite(0, 8192), true, false},
 	} {

@@ -46,7 +46,7 @@ func keepResults(tx *bolt.Tx, seq uint64, r encodedRun, keep int) error {
 		if err := tx.Bucket(bucketResults).Put(u64(seq), resultMark{index: r.index, ended: r.ended}.encode()); err != nil {
 			return fmt.Errorf("mark result: %w", err)
 		}
-		if marked && mark.index != r.index && int64(mark.index) <= int64(r.index)-int64(keep) && keep > 0 {
+		if marked && mark.index != r.index && keep > 0 && int64(mark.index) <= int64(highestRun(tx, seq))-int64(keep) {
 			if err := dropResult(tx, seq, mark.index); err != nil {
 				return err
 			}

@@ -26,7 +26,11 @@ var (
 // format is the layout version written to the meta bucket. Bump it when a
 // bucket or record layout changes; Open refuses files with a newer format so
 // an old binary never misreads (or rewrites) a newer gateway's data.
-const format = 1
+//
+// 2: run records end with the size of a result dropped (ResultBytes), and
+// the results bucket marks each task's result run. Format 1 files are
+// brought to 2 when opened.
+const format = 2
 
 // DefaultLockTimeout is how long Open waits for another process to release
 // the file when Options.LockTimeout is zero.
@@ -95,6 +99,10 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	return s, nil
 }
+
+// KeepResults is Options.KeepResults: how many of a task's newest runs
+// keep their results whole (0: all).
+func (s *Store) KeepResults() int { return s.keep }
 
 // damagedHint says what to do about a damaged store file.
 const damagedHint = "start the gateway with --recover to copy what can be read into a new file (the damaged one is kept), move it aside to start an empty store, or restore a backup"

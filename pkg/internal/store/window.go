@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -23,7 +24,10 @@ type WindowQuery struct {
 
 // Window is the answer to a WindowQuery.
 type Window struct {
-	Spec *task.Spec // when asked for
+	// Missing: the store does not hold the task (it was purged since the
+	// caller looked).
+	Missing bool
+	Spec    *task.Spec // when asked for
 	Runs []task.Run // the stored runs of the range, by index
 	// Result is the task's result: that of its last run to succeed, if
 	// any; ResultBytes its whole size when Result was clipped.
@@ -32,18 +36,21 @@ type Window struct {
 }
 
 // Windows answers every query in one read transaction. A task the store
-// does not hold gets ErrNotFound (the whole call fails: the caller holds
-// the tasks, so that is a bug or a purge under way).
+// does not hold (purged meanwhile) gets a Window that says Missing.
 func (s *Store) Windows(qs []WindowQuery) ([]Window, error) {
 	out := make([]Window, len(qs))
 	err := s.view(func(tx *bolt.Tx) error {
 		tasks, runs := tx.Bucket(bucketTasks), tx.Bucket(bucketRuns)
 		for i, q := range qs {
+			w := &out[i]
 			seq, err := taskSeq(tx, q.ID)
+			if errors.Is(err, ErrNotFound) {
+				w.Missing = true
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("task %s: %w", q.ID, err)
 			}
-			w := &out[i]
 			if q.Spec {
 				rec, err := decodeTask(tasks.Get(u64(seq)))
 				if err != nil {
