@@ -28,7 +28,7 @@ type Window struct {
 	// caller looked).
 	Missing bool
 	Spec    *task.Spec // when asked for
-	Runs []task.Run // the stored runs of the range, by index
+	Runs    []task.Run // the stored runs of the range, by index
 	// Result is the task's result: that of its last run to succeed, if
 	// any; ResultBytes its whole size when Result was clipped.
 	Result      string
