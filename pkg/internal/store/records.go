@@ -15,41 +15,8 @@ import (
 // in their runs or results. It stops at fn's first error and returns it.
 // fn runs inside a read transaction: it must not call the Store's write
 // methods.
-func (s *Store) LoadRecords(fn func(task.Record) error) (err error) {
-	inFn := false
-	defer func() {
-		if r := recover(); r != nil {
-			if inFn { // fn's own panic, not a damaged file
-				panic(r)
-			}
-			err = fmt.Errorf("load tasks: %w: %v", ErrCorrupt, r)
-		}
-	}()
-	var fnErr error
-	err = s.view(func(tx *bolt.Tx) error {
-		runs := tx.Bucket(bucketRuns).Cursor()
-		c := tx.Bucket(bucketTasks).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			rec, err := loadRecord(runs, k, v)
-			if err != nil {
-				return err
-			}
-			inFn = true
-			fnErr = fn(rec)
-			inFn = false
-			if fnErr != nil {
-				return fnErr
-			}
-		}
-		return nil
-	})
-	switch {
-	case fnErr != nil:
-		return fnErr
-	case err != nil:
-		return fmt.Errorf("load tasks: %w", err)
-	}
-	return nil
+func (s *Store) LoadRecords(fn func(task.Record) error) error {
+	return eachTask(s, loadRecord, fn)
 }
 
 // loadRecord reads the task under seqKey (value v) and counts its runs.

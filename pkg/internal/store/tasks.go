@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -230,7 +231,17 @@ func older(old []byte, r encodedRun) (bool, error) {
 // stops at fn's first error and returns it. fn runs inside a read
 // transaction: it must not call the Store's write methods (a commit that
 // grows the file waits for the read to end).
-func (s *Store) LoadTasks(fn func(task.Task) error) (err error) {
+func (s *Store) LoadTasks(fn func(task.Task) error) error {
+	return eachTask(s, loadTask, fn)
+}
+
+// eachTask calls fn with every task in creation order, as load reads it
+// (from the runs cursor, the task's key and record), inside one read
+// transaction; it stops at fn's first error and returns it. A panic of
+// bbolt on a damaged page, or a memory fault past a truncated file's end,
+// is ErrCorrupt; a panic of fn's own is not caught.
+func eachTask[T any](s *Store, load func(runs *bolt.Cursor, k, v []byte) (T, error), fn func(T) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	inFn := false
 	defer func() {
 		if r := recover(); r != nil {
@@ -245,7 +256,7 @@ func (s *Store) LoadTasks(fn func(task.Task) error) (err error) {
 		runs := tx.Bucket(bucketRuns).Cursor()
 		c := tx.Bucket(bucketTasks).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			t, err := loadTask(runs, k, v)
+			t, err := load(runs, k, v)
 			if err != nil {
 				return err
 			}
