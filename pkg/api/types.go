@@ -55,6 +55,29 @@ type Task struct {
 	// of it (the task list clips results).
 	ResultBytes int   `json:"result_bytes,omitempty"`
 	Runs        []Run `json:"runs"`
+	// Processes is the process tree of the task's runs that spawned
+	// children (docs/PROCESSES.md): each such run's root (pid 0) and
+	// every process it spawned, in pid order.
+	Processes []Process `json:"processes,omitempty"`
+}
+
+// Process is one process of a task's process tree.
+type Process struct {
+	PID     int    `json:"pid"`
+	Parent  int    `json:"parent"` // the parent's pid; -1 for a root
+	Key     string `json:"key"`    // its name in the cluster: "task/RUN#ATTEMPT" for a root, then ".PID"
+	Run     int    `json:"run"`    // the run of the task whose tree it is in
+	Attempt int    `json:"attempt"`
+	Status  Status `json:"status"`
+	Module  string `json:"module"` // lowercase hex SHA-256
+	Worker  string `json:"worker,omitempty"`
+	// Cores and Memory are what the process reserves on its worker.
+	Cores    float64   `json:"cores,omitempty"`
+	Memory   uint64    `json:"memory,omitempty"`
+	Started  time.Time `json:"started,omitzero"`
+	Ended    time.Time `json:"ended,omitzero"`
+	ExitCode int32     `json:"exit_code"`
+	Error    string    `json:"error,omitempty"`
 }
 
 // Run is one execution of a task's module. Attempt counts tries of the
@@ -102,8 +125,11 @@ type LogEntry struct {
 	Time    time.Time `json:"time"`
 	Run     int       `json:"run"`
 	Attempt int       `json:"attempt"`
-	Stream  string    `json:"stream"` // "stdout" or "stderr"
+	Stream  string    `json:"stream"` // "stdout", "stderr", or "shoal" for the gateway's own lines (reservations)
 	Data    string    `json:"data"`
+	// Process is the pid of the process that wrote it (0: the run's own
+	// module; docs/PROCESSES.md).
+	Process int `json:"process,omitempty"`
 }
 
 // Logs is the answer of GET /tasks/{id}/logs: the output the gateway
