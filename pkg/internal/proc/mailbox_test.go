@@ -128,7 +128,7 @@ func TestMailboxWakes(t *testing.T) {
 					}
 				}
 			},
-			end:  func(m *proc.Mailbox) { m.End(proc.ErrClosed) }, want: proc.ErrClosed,
+			end: func(m *proc.Mailbox) { m.End(proc.ErrClosed) }, want: proc.ErrClosed,
 		},
 	}
 	for _, tt := range tests {
