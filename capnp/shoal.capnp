@@ -15,7 +15,7 @@ $Go.import("github.com/shoalmesh/shoal/capnp");
 
 interface Gateway {
   # The bootstrap capability a gateway exports to its peers.
-  workers @0 (proof :Data) -> (chan :Chan);
+  workers @0 (proof :Data) -> (chan :Chan, procs :Processes);
   # A send-only channel: peers can offer workers, nothing else. Only a peer
   # that proves it belongs gets it: proof is the HMAC-SHA256 of the nonce of
   # this connection's last challenge and both peer IDs, keyed by the
@@ -27,6 +27,20 @@ interface Gateway {
   challenge @2 () -> (nonce :Data);
   # A fresh nonce for the next workers call on this connection; each nonce
   # answers one call.
+}
+
+interface Processes {
+  # What the processes a worker runs ask of the gateway (docs/PROCESSES.md).
+  # Each worker connection gets its own with the channel, and it acts only
+  # for processes running on that connection. A process is named by its
+  # key; code is 0 or one of the host module's errors (-1..-7), with reason.
+  spawn @0 (parent :Text, request :Data) -> (child :Text, code :Int32, reason :Text);
+  # request is the guest's spawn record as it wrote it. Returns once the
+  # child is accepted (queued); it starts when the gateway places it.
+  send @1 (from :Text, to :Text, data :Data) -> (code :Int32, reason :Text);
+  # Returns once the receiver's mailbox has taken data: a full mailbox
+  # holds the call (backpressure).
+  close @2 (from :Text, to :Text) -> (code :Int32, reason :Text);
 }
 
 interface Chan {
@@ -62,6 +76,14 @@ interface Worker {
   # beyond its free slots wait for one (RunResult.waitNs). A gateway sends
   # only runs it expects to be short this way, so that no result waits long
   # for the others and one call and one answer carry many runs.
+  deliver @3 (from :Text, to :Text, data :Data) -> (code :Int32, reason :Text);
+  # A message for process to, running here, from its parent or child:
+  # returns once to's mailbox from that peer has taken it.
+  closed @4 (from :Text, to :Text) -> ();
+  # from has closed its side of its channel to to.
+  ended @5 (child :Text, parent :Text, code :Int32, error :Text) -> ();
+  # A child of parent (running here) has ended: it exited with code when
+  # error is empty, else it failed for that reason.
 }
 
 interface ModuleSource {
@@ -108,6 +130,12 @@ struct RunSpec {
   fuel @15 :UInt64;
   # The most fuel the run may use (instructions counted statically per call
   # and loop iteration); 0 is no limit.
+  proc @16 :Text;
+  # The run's process key when it is a spawned process (a child); empty
+  # for a task's run, whose key is its RunRef. A child takes no slot: its
+  # cores and memory were reserved by the gateway.
+  parent @17 :Text;
+  # The key of a child's parent.
 }
 
 struct RunResult {

@@ -227,7 +227,7 @@ func (c Gateway_workers) Args() Gateway_workers_Params {
 
 // AllocResults allocates the results struct.
 func (c Gateway_workers) AllocResults() (Gateway_workers_Results, error) {
-	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 2})
 	return Gateway_workers_Results(r), err
 }
 
@@ -357,12 +357,12 @@ type Gateway_workers_Results capnp.Struct
 const Gateway_workers_Results_TypeID = 0xe6f8f91c832c2e7a
 
 func NewGateway_workers_Results(s *capnp.Segment) (Gateway_workers_Results, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
 	return Gateway_workers_Results(st), err
 }
 
 func NewRootGateway_workers_Results(s *capnp.Segment) (Gateway_workers_Results, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
 	return Gateway_workers_Results(st), err
 }
 
@@ -416,12 +416,30 @@ func (s Gateway_workers_Results) SetChan(v Chan) error {
 	return capnp.Struct(s).SetPtr(0, in.ToPtr())
 }
 
+func (s Gateway_workers_Results) Procs() Processes {
+	p, _ := capnp.Struct(s).Ptr(1)
+	return Processes(p.Interface().Client())
+}
+
+func (s Gateway_workers_Results) HasProcs() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Gateway_workers_Results) SetProcs(v Processes) error {
+	if !v.IsValid() {
+		return capnp.Struct(s).SetPtr(1, capnp.Ptr{})
+	}
+	seg := s.Segment()
+	in := capnp.NewInterface(seg, seg.Message().CapTable().Add(capnp.Client(v)))
+	return capnp.Struct(s).SetPtr(1, in.ToPtr())
+}
+
 // Gateway_workers_Results_List is a list of Gateway_workers_Results.
 type Gateway_workers_Results_List = capnp.StructList[Gateway_workers_Results]
 
 // NewGateway_workers_Results creates a new list of Gateway_workers_Results.
 func NewGateway_workers_Results_List(s *capnp.Segment, sz int32) (Gateway_workers_Results_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
 	return capnp.StructList[Gateway_workers_Results](l), err
 }
 
@@ -434,6 +452,10 @@ func (f Gateway_workers_Results_Future) Struct() (Gateway_workers_Results, error
 }
 func (p Gateway_workers_Results_Future) Chan() Chan {
 	return Chan(p.Future.Field(0, nil).Client())
+}
+
+func (p Gateway_workers_Results_Future) Procs() Processes {
+	return Processes(p.Future.Field(1, nil).Client())
 }
 
 type Gateway_ping_Params capnp.Struct
@@ -706,6 +728,865 @@ type Gateway_challenge_Results_Future struct{ *capnp.Future }
 func (f Gateway_challenge_Results_Future) Struct() (Gateway_challenge_Results, error) {
 	p, err := f.Future.Ptr()
 	return Gateway_challenge_Results(p.Struct()), err
+}
+
+type Processes capnp.Client
+
+// Processes_TypeID is the unique identifier for the type Processes.
+const Processes_TypeID = 0xa237e72a5ae4cd47
+
+func (c Processes) Spawn(ctx context.Context, params func(Processes_spawn_Params) error) (Processes_spawn_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xa237e72a5ae4cd47,
+			MethodID:      0,
+			InterfaceName: "shoal.capnp:Processes",
+			MethodName:    "spawn",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Processes_spawn_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Processes_spawn_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c Processes) Send(ctx context.Context, params func(Processes_send_Params) error) (Processes_send_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xa237e72a5ae4cd47,
+			MethodID:      1,
+			InterfaceName: "shoal.capnp:Processes",
+			MethodName:    "send",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 3}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Processes_send_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Processes_send_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c Processes) Close(ctx context.Context, params func(Processes_close_Params) error) (Processes_close_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xa237e72a5ae4cd47,
+			MethodID:      2,
+			InterfaceName: "shoal.capnp:Processes",
+			MethodName:    "close",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Processes_close_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Processes_close_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c Processes) WaitStreaming() error {
+	return capnp.Client(c).WaitStreaming()
+}
+
+// String returns a string that identifies this capability for debugging
+// purposes.  Its format should not be depended on: in particular, it
+// should not be used to compare clients.  Use IsSame to compare clients
+// for equality.
+func (c Processes) String() string {
+	return "Processes(" + capnp.Client(c).String() + ")"
+}
+
+// AddRef creates a new Client that refers to the same capability as c.
+// If c is nil or has resolved to null, then AddRef returns nil.
+func (c Processes) AddRef() Processes {
+	return Processes(capnp.Client(c).AddRef())
+}
+
+// Release releases a capability reference.  If this is the last
+// reference to the capability, then the underlying resources associated
+// with the capability will be released.
+//
+// Release will panic if c has already been released, but not if c is
+// nil or resolved to null.
+func (c Processes) Release() {
+	capnp.Client(c).Release()
+}
+
+// Resolve blocks until the capability is fully resolved or the Context
+// expires.
+func (c Processes) Resolve(ctx context.Context) error {
+	return capnp.Client(c).Resolve(ctx)
+}
+
+func (c Processes) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Client(c).EncodeAsPtr(seg)
+}
+
+func (Processes) DecodeFromPtr(p capnp.Ptr) Processes {
+	return Processes(capnp.Client{}.DecodeFromPtr(p))
+}
+
+// IsValid reports whether c is a valid reference to a capability.
+// A reference is invalid if it is nil, has resolved to null, or has
+// been released.
+func (c Processes) IsValid() bool {
+	return capnp.Client(c).IsValid()
+}
+
+// IsSame reports whether c and other refer to a capability created by the
+// same call to NewClient.  This can return false negatives if c or other
+// are not fully resolved: use Resolve if this is an issue.  If either
+// c or other are released, then IsSame panics.
+func (c Processes) IsSame(other Processes) bool {
+	return capnp.Client(c).IsSame(capnp.Client(other))
+}
+
+// Update the flowcontrol.FlowLimiter used to manage flow control for
+// this client. This affects all future calls, but not calls already
+// waiting to send. Passing nil sets the value to flowcontrol.NopLimiter,
+// which is also the default.
+func (c Processes) SetFlowLimiter(lim fc.FlowLimiter) {
+	capnp.Client(c).SetFlowLimiter(lim)
+}
+
+// Get the current flowcontrol.FlowLimiter used to manage flow control
+// for this client.
+func (c Processes) GetFlowLimiter() fc.FlowLimiter {
+	return capnp.Client(c).GetFlowLimiter()
+}
+
+// A Processes_Server is a Processes with a local implementation.
+type Processes_Server interface {
+	Spawn(context.Context, Processes_spawn) error
+
+	Send(context.Context, Processes_send) error
+
+	Close(context.Context, Processes_close) error
+}
+
+// Processes_NewServer creates a new Server from an implementation of Processes_Server.
+func Processes_NewServer(s Processes_Server) *server.Server {
+	c, _ := s.(server.Shutdowner)
+	return server.New(Processes_Methods(nil, s), s, c)
+}
+
+// Processes_ServerToClient creates a new Client from an implementation of Processes_Server.
+// The caller is responsible for calling Release on the returned Client.
+func Processes_ServerToClient(s Processes_Server) Processes {
+	return Processes(capnp.NewClient(Processes_NewServer(s)))
+}
+
+// Processes_Methods appends Methods to a slice that invoke the methods on s.
+// This can be used to create a more complicated Server.
+func Processes_Methods(methods []server.Method, s Processes_Server) []server.Method {
+	if cap(methods) == 0 {
+		methods = make([]server.Method, 0, 3)
+	}
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xa237e72a5ae4cd47,
+			MethodID:      0,
+			InterfaceName: "shoal.capnp:Processes",
+			MethodName:    "spawn",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Spawn(ctx, Processes_spawn{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xa237e72a5ae4cd47,
+			MethodID:      1,
+			InterfaceName: "shoal.capnp:Processes",
+			MethodName:    "send",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Send(ctx, Processes_send{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xa237e72a5ae4cd47,
+			MethodID:      2,
+			InterfaceName: "shoal.capnp:Processes",
+			MethodName:    "close",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Close(ctx, Processes_close{call})
+		},
+	})
+
+	return methods
+}
+
+// Processes_spawn holds the state for a server call to Processes.spawn.
+// See server.Call for documentation.
+type Processes_spawn struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Processes_spawn) Args() Processes_spawn_Params {
+	return Processes_spawn_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Processes_spawn) AllocResults() (Processes_spawn_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return Processes_spawn_Results(r), err
+}
+
+// Processes_send holds the state for a server call to Processes.send.
+// See server.Call for documentation.
+type Processes_send struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Processes_send) Args() Processes_send_Params {
+	return Processes_send_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Processes_send) AllocResults() (Processes_send_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Processes_send_Results(r), err
+}
+
+// Processes_close holds the state for a server call to Processes.close.
+// See server.Call for documentation.
+type Processes_close struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Processes_close) Args() Processes_close_Params {
+	return Processes_close_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Processes_close) AllocResults() (Processes_close_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Processes_close_Results(r), err
+}
+
+// Processes_List is a list of Processes.
+type Processes_List = capnp.CapList[Processes]
+
+// NewProcesses_List creates a new list of Processes.
+func NewProcesses_List(s *capnp.Segment, sz int32) (Processes_List, error) {
+	l, err := capnp.NewPointerList(s, sz)
+	return capnp.CapList[Processes](l), err
+}
+
+type Processes_spawn_Params capnp.Struct
+
+// Processes_spawn_Params_TypeID is the unique identifier for the type Processes_spawn_Params.
+const Processes_spawn_Params_TypeID = 0xbc12a88a96309bc3
+
+func NewProcesses_spawn_Params(s *capnp.Segment) (Processes_spawn_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return Processes_spawn_Params(st), err
+}
+
+func NewRootProcesses_spawn_Params(s *capnp.Segment) (Processes_spawn_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return Processes_spawn_Params(st), err
+}
+
+func ReadRootProcesses_spawn_Params(msg *capnp.Message) (Processes_spawn_Params, error) {
+	root, err := msg.Root()
+	return Processes_spawn_Params(root.Struct()), err
+}
+
+func (s Processes_spawn_Params) String() string {
+	str, _ := text.Marshal(0xbc12a88a96309bc3, capnp.Struct(s))
+	return str
+}
+
+func (s Processes_spawn_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Processes_spawn_Params) DecodeFromPtr(p capnp.Ptr) Processes_spawn_Params {
+	return Processes_spawn_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Processes_spawn_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Processes_spawn_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Processes_spawn_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Processes_spawn_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Processes_spawn_Params) Parent() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Processes_spawn_Params) HasParent() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Processes_spawn_Params) ParentBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Processes_spawn_Params) SetParent(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s Processes_spawn_Params) Request() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s Processes_spawn_Params) HasRequest() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Processes_spawn_Params) SetRequest(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+// Processes_spawn_Params_List is a list of Processes_spawn_Params.
+type Processes_spawn_Params_List = capnp.StructList[Processes_spawn_Params]
+
+// NewProcesses_spawn_Params creates a new list of Processes_spawn_Params.
+func NewProcesses_spawn_Params_List(s *capnp.Segment, sz int32) (Processes_spawn_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[Processes_spawn_Params](l), err
+}
+
+// Processes_spawn_Params_Future is a wrapper for a Processes_spawn_Params promised by a client call.
+type Processes_spawn_Params_Future struct{ *capnp.Future }
+
+func (f Processes_spawn_Params_Future) Struct() (Processes_spawn_Params, error) {
+	p, err := f.Future.Ptr()
+	return Processes_spawn_Params(p.Struct()), err
+}
+
+type Processes_spawn_Results capnp.Struct
+
+// Processes_spawn_Results_TypeID is the unique identifier for the type Processes_spawn_Results.
+const Processes_spawn_Results_TypeID = 0xbbd052d581b0703a
+
+func NewProcesses_spawn_Results(s *capnp.Segment) (Processes_spawn_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return Processes_spawn_Results(st), err
+}
+
+func NewRootProcesses_spawn_Results(s *capnp.Segment) (Processes_spawn_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return Processes_spawn_Results(st), err
+}
+
+func ReadRootProcesses_spawn_Results(msg *capnp.Message) (Processes_spawn_Results, error) {
+	root, err := msg.Root()
+	return Processes_spawn_Results(root.Struct()), err
+}
+
+func (s Processes_spawn_Results) String() string {
+	str, _ := text.Marshal(0xbbd052d581b0703a, capnp.Struct(s))
+	return str
+}
+
+func (s Processes_spawn_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Processes_spawn_Results) DecodeFromPtr(p capnp.Ptr) Processes_spawn_Results {
+	return Processes_spawn_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Processes_spawn_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Processes_spawn_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Processes_spawn_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Processes_spawn_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Processes_spawn_Results) Child() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Processes_spawn_Results) HasChild() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Processes_spawn_Results) ChildBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Processes_spawn_Results) SetChild(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s Processes_spawn_Results) Code() int32 {
+	return int32(capnp.Struct(s).Uint32(0))
+}
+
+func (s Processes_spawn_Results) SetCode(v int32) {
+	capnp.Struct(s).SetUint32(0, uint32(v))
+}
+
+func (s Processes_spawn_Results) Reason() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s Processes_spawn_Results) HasReason() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Processes_spawn_Results) ReasonBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s Processes_spawn_Results) SetReason(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+// Processes_spawn_Results_List is a list of Processes_spawn_Results.
+type Processes_spawn_Results_List = capnp.StructList[Processes_spawn_Results]
+
+// NewProcesses_spawn_Results creates a new list of Processes_spawn_Results.
+func NewProcesses_spawn_Results_List(s *capnp.Segment, sz int32) (Processes_spawn_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2}, sz)
+	return capnp.StructList[Processes_spawn_Results](l), err
+}
+
+// Processes_spawn_Results_Future is a wrapper for a Processes_spawn_Results promised by a client call.
+type Processes_spawn_Results_Future struct{ *capnp.Future }
+
+func (f Processes_spawn_Results_Future) Struct() (Processes_spawn_Results, error) {
+	p, err := f.Future.Ptr()
+	return Processes_spawn_Results(p.Struct()), err
+}
+
+type Processes_send_Params capnp.Struct
+
+// Processes_send_Params_TypeID is the unique identifier for the type Processes_send_Params.
+const Processes_send_Params_TypeID = 0xad8582fa15ea460c
+
+func NewProcesses_send_Params(s *capnp.Segment) (Processes_send_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3})
+	return Processes_send_Params(st), err
+}
+
+func NewRootProcesses_send_Params(s *capnp.Segment) (Processes_send_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3})
+	return Processes_send_Params(st), err
+}
+
+func ReadRootProcesses_send_Params(msg *capnp.Message) (Processes_send_Params, error) {
+	root, err := msg.Root()
+	return Processes_send_Params(root.Struct()), err
+}
+
+func (s Processes_send_Params) String() string {
+	str, _ := text.Marshal(0xad8582fa15ea460c, capnp.Struct(s))
+	return str
+}
+
+func (s Processes_send_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Processes_send_Params) DecodeFromPtr(p capnp.Ptr) Processes_send_Params {
+	return Processes_send_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Processes_send_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Processes_send_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Processes_send_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Processes_send_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Processes_send_Params) From() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Processes_send_Params) HasFrom() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Processes_send_Params) FromBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Processes_send_Params) SetFrom(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s Processes_send_Params) To() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s Processes_send_Params) HasTo() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Processes_send_Params) ToBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s Processes_send_Params) SetTo(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+func (s Processes_send_Params) Data() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return []byte(p.Data()), err
+}
+
+func (s Processes_send_Params) HasData() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s Processes_send_Params) SetData(v []byte) error {
+	return capnp.Struct(s).SetData(2, v)
+}
+
+// Processes_send_Params_List is a list of Processes_send_Params.
+type Processes_send_Params_List = capnp.StructList[Processes_send_Params]
+
+// NewProcesses_send_Params creates a new list of Processes_send_Params.
+func NewProcesses_send_Params_List(s *capnp.Segment, sz int32) (Processes_send_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3}, sz)
+	return capnp.StructList[Processes_send_Params](l), err
+}
+
+// Processes_send_Params_Future is a wrapper for a Processes_send_Params promised by a client call.
+type Processes_send_Params_Future struct{ *capnp.Future }
+
+func (f Processes_send_Params_Future) Struct() (Processes_send_Params, error) {
+	p, err := f.Future.Ptr()
+	return Processes_send_Params(p.Struct()), err
+}
+
+type Processes_send_Results capnp.Struct
+
+// Processes_send_Results_TypeID is the unique identifier for the type Processes_send_Results.
+const Processes_send_Results_TypeID = 0xc2460130e27991a7
+
+func NewProcesses_send_Results(s *capnp.Segment) (Processes_send_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Processes_send_Results(st), err
+}
+
+func NewRootProcesses_send_Results(s *capnp.Segment) (Processes_send_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Processes_send_Results(st), err
+}
+
+func ReadRootProcesses_send_Results(msg *capnp.Message) (Processes_send_Results, error) {
+	root, err := msg.Root()
+	return Processes_send_Results(root.Struct()), err
+}
+
+func (s Processes_send_Results) String() string {
+	str, _ := text.Marshal(0xc2460130e27991a7, capnp.Struct(s))
+	return str
+}
+
+func (s Processes_send_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Processes_send_Results) DecodeFromPtr(p capnp.Ptr) Processes_send_Results {
+	return Processes_send_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Processes_send_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Processes_send_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Processes_send_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Processes_send_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Processes_send_Results) Code() int32 {
+	return int32(capnp.Struct(s).Uint32(0))
+}
+
+func (s Processes_send_Results) SetCode(v int32) {
+	capnp.Struct(s).SetUint32(0, uint32(v))
+}
+
+func (s Processes_send_Results) Reason() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Processes_send_Results) HasReason() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Processes_send_Results) ReasonBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Processes_send_Results) SetReason(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+// Processes_send_Results_List is a list of Processes_send_Results.
+type Processes_send_Results_List = capnp.StructList[Processes_send_Results]
+
+// NewProcesses_send_Results creates a new list of Processes_send_Results.
+func NewProcesses_send_Results_List(s *capnp.Segment, sz int32) (Processes_send_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[Processes_send_Results](l), err
+}
+
+// Processes_send_Results_Future is a wrapper for a Processes_send_Results promised by a client call.
+type Processes_send_Results_Future struct{ *capnp.Future }
+
+func (f Processes_send_Results_Future) Struct() (Processes_send_Results, error) {
+	p, err := f.Future.Ptr()
+	return Processes_send_Results(p.Struct()), err
+}
+
+type Processes_close_Params capnp.Struct
+
+// Processes_close_Params_TypeID is the unique identifier for the type Processes_close_Params.
+const Processes_close_Params_TypeID = 0xa301890f532640da
+
+func NewProcesses_close_Params(s *capnp.Segment) (Processes_close_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return Processes_close_Params(st), err
+}
+
+func NewRootProcesses_close_Params(s *capnp.Segment) (Processes_close_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return Processes_close_Params(st), err
+}
+
+func ReadRootProcesses_close_Params(msg *capnp.Message) (Processes_close_Params, error) {
+	root, err := msg.Root()
+	return Processes_close_Params(root.Struct()), err
+}
+
+func (s Processes_close_Params) String() string {
+	str, _ := text.Marshal(0xa301890f532640da, capnp.Struct(s))
+	return str
+}
+
+func (s Processes_close_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Processes_close_Params) DecodeFromPtr(p capnp.Ptr) Processes_close_Params {
+	return Processes_close_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Processes_close_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Processes_close_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Processes_close_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Processes_close_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Processes_close_Params) From() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Processes_close_Params) HasFrom() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Processes_close_Params) FromBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Processes_close_Params) SetFrom(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s Processes_close_Params) To() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s Processes_close_Params) HasTo() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Processes_close_Params) ToBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s Processes_close_Params) SetTo(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+// Processes_close_Params_List is a list of Processes_close_Params.
+type Processes_close_Params_List = capnp.StructList[Processes_close_Params]
+
+// NewProcesses_close_Params creates a new list of Processes_close_Params.
+func NewProcesses_close_Params_List(s *capnp.Segment, sz int32) (Processes_close_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[Processes_close_Params](l), err
+}
+
+// Processes_close_Params_Future is a wrapper for a Processes_close_Params promised by a client call.
+type Processes_close_Params_Future struct{ *capnp.Future }
+
+func (f Processes_close_Params_Future) Struct() (Processes_close_Params, error) {
+	p, err := f.Future.Ptr()
+	return Processes_close_Params(p.Struct()), err
+}
+
+type Processes_close_Results capnp.Struct
+
+// Processes_close_Results_TypeID is the unique identifier for the type Processes_close_Results.
+const Processes_close_Results_TypeID = 0x845156effe9a7859
+
+func NewProcesses_close_Results(s *capnp.Segment) (Processes_close_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Processes_close_Results(st), err
+}
+
+func NewRootProcesses_close_Results(s *capnp.Segment) (Processes_close_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Processes_close_Results(st), err
+}
+
+func ReadRootProcesses_close_Results(msg *capnp.Message) (Processes_close_Results, error) {
+	root, err := msg.Root()
+	return Processes_close_Results(root.Struct()), err
+}
+
+func (s Processes_close_Results) String() string {
+	str, _ := text.Marshal(0x845156effe9a7859, capnp.Struct(s))
+	return str
+}
+
+func (s Processes_close_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Processes_close_Results) DecodeFromPtr(p capnp.Ptr) Processes_close_Results {
+	return Processes_close_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Processes_close_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Processes_close_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Processes_close_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Processes_close_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Processes_close_Results) Code() int32 {
+	return int32(capnp.Struct(s).Uint32(0))
+}
+
+func (s Processes_close_Results) SetCode(v int32) {
+	capnp.Struct(s).SetUint32(0, uint32(v))
+}
+
+func (s Processes_close_Results) Reason() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Processes_close_Results) HasReason() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Processes_close_Results) ReasonBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Processes_close_Results) SetReason(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+// Processes_close_Results_List is a list of Processes_close_Results.
+type Processes_close_Results_List = capnp.StructList[Processes_close_Results]
+
+// NewProcesses_close_Results creates a new list of Processes_close_Results.
+func NewProcesses_close_Results_List(s *capnp.Segment, sz int32) (Processes_close_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[Processes_close_Results](l), err
+}
+
+// Processes_close_Results_Future is a wrapper for a Processes_close_Results promised by a client call.
+type Processes_close_Results_Future struct{ *capnp.Future }
+
+func (f Processes_close_Results_Future) Struct() (Processes_close_Results, error) {
+	p, err := f.Future.Ptr()
+	return Processes_close_Results(p.Struct()), err
 }
 
 type Chan capnp.Client
@@ -1355,6 +2236,66 @@ func (c Worker) Runs(ctx context.Context, params func(Worker_runs_Params) error)
 
 }
 
+func (c Worker) Deliver(ctx context.Context, params func(Worker_deliver_Params) error) (Worker_deliver_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xc8663c5cd0e16647,
+			MethodID:      3,
+			InterfaceName: "shoal.capnp:Worker",
+			MethodName:    "deliver",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 3}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Worker_deliver_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Worker_deliver_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c Worker) Closed(ctx context.Context, params func(Worker_closed_Params) error) (Worker_closed_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xc8663c5cd0e16647,
+			MethodID:      4,
+			InterfaceName: "shoal.capnp:Worker",
+			MethodName:    "closed",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Worker_closed_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Worker_closed_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c Worker) Ended(ctx context.Context, params func(Worker_ended_Params) error) (Worker_ended_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xc8663c5cd0e16647,
+			MethodID:      5,
+			InterfaceName: "shoal.capnp:Worker",
+			MethodName:    "ended",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 3}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Worker_ended_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Worker_ended_Results_Future{Future: ans.Future()}, release
+
+}
+
 func (c Worker) WaitStreaming() error {
 	return capnp.Client(c).WaitStreaming()
 }
@@ -1433,6 +2374,12 @@ type Worker_Server interface {
 	Ping(context.Context, Worker_ping) error
 
 	Runs(context.Context, Worker_runs) error
+
+	Deliver(context.Context, Worker_deliver) error
+
+	Closed(context.Context, Worker_closed) error
+
+	Ended(context.Context, Worker_ended) error
 }
 
 // Worker_NewServer creates a new Server from an implementation of Worker_Server.
@@ -1451,7 +2398,7 @@ func Worker_ServerToClient(s Worker_Server) Worker {
 // This can be used to create a more complicated Server.
 func Worker_Methods(methods []server.Method, s Worker_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 3)
+		methods = make([]server.Method, 0, 6)
 	}
 
 	methods = append(methods, server.Method{
@@ -1487,6 +2434,42 @@ func Worker_Methods(methods []server.Method, s Worker_Server) []server.Method {
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.Runs(ctx, Worker_runs{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xc8663c5cd0e16647,
+			MethodID:      3,
+			InterfaceName: "shoal.capnp:Worker",
+			MethodName:    "deliver",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Deliver(ctx, Worker_deliver{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xc8663c5cd0e16647,
+			MethodID:      4,
+			InterfaceName: "shoal.capnp:Worker",
+			MethodName:    "closed",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Closed(ctx, Worker_closed{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xc8663c5cd0e16647,
+			MethodID:      5,
+			InterfaceName: "shoal.capnp:Worker",
+			MethodName:    "ended",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Ended(ctx, Worker_ended{call})
 		},
 	})
 
@@ -1542,6 +2525,57 @@ func (c Worker_runs) Args() Worker_runs_Params {
 func (c Worker_runs) AllocResults() (Worker_runs_Results, error) {
 	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
 	return Worker_runs_Results(r), err
+}
+
+// Worker_deliver holds the state for a server call to Worker.deliver.
+// See server.Call for documentation.
+type Worker_deliver struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Worker_deliver) Args() Worker_deliver_Params {
+	return Worker_deliver_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Worker_deliver) AllocResults() (Worker_deliver_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Worker_deliver_Results(r), err
+}
+
+// Worker_closed holds the state for a server call to Worker.closed.
+// See server.Call for documentation.
+type Worker_closed struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Worker_closed) Args() Worker_closed_Params {
+	return Worker_closed_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Worker_closed) AllocResults() (Worker_closed_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Worker_closed_Results(r), err
+}
+
+// Worker_ended holds the state for a server call to Worker.ended.
+// See server.Call for documentation.
+type Worker_ended struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Worker_ended) Args() Worker_ended_Params {
+	return Worker_ended_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Worker_ended) AllocResults() (Worker_ended_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Worker_ended_Results(r), err
 }
 
 // Worker_List is a list of Worker.
@@ -2124,6 +3158,565 @@ type Worker_runs_Results_Future struct{ *capnp.Future }
 func (f Worker_runs_Results_Future) Struct() (Worker_runs_Results, error) {
 	p, err := f.Future.Ptr()
 	return Worker_runs_Results(p.Struct()), err
+}
+
+type Worker_deliver_Params capnp.Struct
+
+// Worker_deliver_Params_TypeID is the unique identifier for the type Worker_deliver_Params.
+const Worker_deliver_Params_TypeID = 0x8bfcf99fa0308de6
+
+func NewWorker_deliver_Params(s *capnp.Segment) (Worker_deliver_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3})
+	return Worker_deliver_Params(st), err
+}
+
+func NewRootWorker_deliver_Params(s *capnp.Segment) (Worker_deliver_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3})
+	return Worker_deliver_Params(st), err
+}
+
+func ReadRootWorker_deliver_Params(msg *capnp.Message) (Worker_deliver_Params, error) {
+	root, err := msg.Root()
+	return Worker_deliver_Params(root.Struct()), err
+}
+
+func (s Worker_deliver_Params) String() string {
+	str, _ := text.Marshal(0x8bfcf99fa0308de6, capnp.Struct(s))
+	return str
+}
+
+func (s Worker_deliver_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Worker_deliver_Params) DecodeFromPtr(p capnp.Ptr) Worker_deliver_Params {
+	return Worker_deliver_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Worker_deliver_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Worker_deliver_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Worker_deliver_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Worker_deliver_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Worker_deliver_Params) From() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Worker_deliver_Params) HasFrom() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Worker_deliver_Params) FromBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Worker_deliver_Params) SetFrom(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s Worker_deliver_Params) To() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s Worker_deliver_Params) HasTo() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Worker_deliver_Params) ToBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s Worker_deliver_Params) SetTo(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+func (s Worker_deliver_Params) Data() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return []byte(p.Data()), err
+}
+
+func (s Worker_deliver_Params) HasData() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s Worker_deliver_Params) SetData(v []byte) error {
+	return capnp.Struct(s).SetData(2, v)
+}
+
+// Worker_deliver_Params_List is a list of Worker_deliver_Params.
+type Worker_deliver_Params_List = capnp.StructList[Worker_deliver_Params]
+
+// NewWorker_deliver_Params creates a new list of Worker_deliver_Params.
+func NewWorker_deliver_Params_List(s *capnp.Segment, sz int32) (Worker_deliver_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3}, sz)
+	return capnp.StructList[Worker_deliver_Params](l), err
+}
+
+// Worker_deliver_Params_Future is a wrapper for a Worker_deliver_Params promised by a client call.
+type Worker_deliver_Params_Future struct{ *capnp.Future }
+
+func (f Worker_deliver_Params_Future) Struct() (Worker_deliver_Params, error) {
+	p, err := f.Future.Ptr()
+	return Worker_deliver_Params(p.Struct()), err
+}
+
+type Worker_deliver_Results capnp.Struct
+
+// Worker_deliver_Results_TypeID is the unique identifier for the type Worker_deliver_Results.
+const Worker_deliver_Results_TypeID = 0xe515a51240c6fa61
+
+func NewWorker_deliver_Results(s *capnp.Segment) (Worker_deliver_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Worker_deliver_Results(st), err
+}
+
+func NewRootWorker_deliver_Results(s *capnp.Segment) (Worker_deliver_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Worker_deliver_Results(st), err
+}
+
+func ReadRootWorker_deliver_Results(msg *capnp.Message) (Worker_deliver_Results, error) {
+	root, err := msg.Root()
+	return Worker_deliver_Results(root.Struct()), err
+}
+
+func (s Worker_deliver_Results) String() string {
+	str, _ := text.Marshal(0xe515a51240c6fa61, capnp.Struct(s))
+	return str
+}
+
+func (s Worker_deliver_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Worker_deliver_Results) DecodeFromPtr(p capnp.Ptr) Worker_deliver_Results {
+	return Worker_deliver_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Worker_deliver_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Worker_deliver_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Worker_deliver_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Worker_deliver_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Worker_deliver_Results) Code() int32 {
+	return int32(capnp.Struct(s).Uint32(0))
+}
+
+func (s Worker_deliver_Results) SetCode(v int32) {
+	capnp.Struct(s).SetUint32(0, uint32(v))
+}
+
+func (s Worker_deliver_Results) Reason() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Worker_deliver_Results) HasReason() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Worker_deliver_Results) ReasonBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Worker_deliver_Results) SetReason(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+// Worker_deliver_Results_List is a list of Worker_deliver_Results.
+type Worker_deliver_Results_List = capnp.StructList[Worker_deliver_Results]
+
+// NewWorker_deliver_Results creates a new list of Worker_deliver_Results.
+func NewWorker_deliver_Results_List(s *capnp.Segment, sz int32) (Worker_deliver_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[Worker_deliver_Results](l), err
+}
+
+// Worker_deliver_Results_Future is a wrapper for a Worker_deliver_Results promised by a client call.
+type Worker_deliver_Results_Future struct{ *capnp.Future }
+
+func (f Worker_deliver_Results_Future) Struct() (Worker_deliver_Results, error) {
+	p, err := f.Future.Ptr()
+	return Worker_deliver_Results(p.Struct()), err
+}
+
+type Worker_closed_Params capnp.Struct
+
+// Worker_closed_Params_TypeID is the unique identifier for the type Worker_closed_Params.
+const Worker_closed_Params_TypeID = 0x8d0022ff407f846e
+
+func NewWorker_closed_Params(s *capnp.Segment) (Worker_closed_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return Worker_closed_Params(st), err
+}
+
+func NewRootWorker_closed_Params(s *capnp.Segment) (Worker_closed_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return Worker_closed_Params(st), err
+}
+
+func ReadRootWorker_closed_Params(msg *capnp.Message) (Worker_closed_Params, error) {
+	root, err := msg.Root()
+	return Worker_closed_Params(root.Struct()), err
+}
+
+func (s Worker_closed_Params) String() string {
+	str, _ := text.Marshal(0x8d0022ff407f846e, capnp.Struct(s))
+	return str
+}
+
+func (s Worker_closed_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Worker_closed_Params) DecodeFromPtr(p capnp.Ptr) Worker_closed_Params {
+	return Worker_closed_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Worker_closed_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Worker_closed_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Worker_closed_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Worker_closed_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Worker_closed_Params) From() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Worker_closed_Params) HasFrom() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Worker_closed_Params) FromBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Worker_closed_Params) SetFrom(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s Worker_closed_Params) To() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s Worker_closed_Params) HasTo() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Worker_closed_Params) ToBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s Worker_closed_Params) SetTo(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+// Worker_closed_Params_List is a list of Worker_closed_Params.
+type Worker_closed_Params_List = capnp.StructList[Worker_closed_Params]
+
+// NewWorker_closed_Params creates a new list of Worker_closed_Params.
+func NewWorker_closed_Params_List(s *capnp.Segment, sz int32) (Worker_closed_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[Worker_closed_Params](l), err
+}
+
+// Worker_closed_Params_Future is a wrapper for a Worker_closed_Params promised by a client call.
+type Worker_closed_Params_Future struct{ *capnp.Future }
+
+func (f Worker_closed_Params_Future) Struct() (Worker_closed_Params, error) {
+	p, err := f.Future.Ptr()
+	return Worker_closed_Params(p.Struct()), err
+}
+
+type Worker_closed_Results capnp.Struct
+
+// Worker_closed_Results_TypeID is the unique identifier for the type Worker_closed_Results.
+const Worker_closed_Results_TypeID = 0xe3369f73b778e9ec
+
+func NewWorker_closed_Results(s *capnp.Segment) (Worker_closed_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Worker_closed_Results(st), err
+}
+
+func NewRootWorker_closed_Results(s *capnp.Segment) (Worker_closed_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Worker_closed_Results(st), err
+}
+
+func ReadRootWorker_closed_Results(msg *capnp.Message) (Worker_closed_Results, error) {
+	root, err := msg.Root()
+	return Worker_closed_Results(root.Struct()), err
+}
+
+func (s Worker_closed_Results) String() string {
+	str, _ := text.Marshal(0xe3369f73b778e9ec, capnp.Struct(s))
+	return str
+}
+
+func (s Worker_closed_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Worker_closed_Results) DecodeFromPtr(p capnp.Ptr) Worker_closed_Results {
+	return Worker_closed_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Worker_closed_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Worker_closed_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Worker_closed_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Worker_closed_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// Worker_closed_Results_List is a list of Worker_closed_Results.
+type Worker_closed_Results_List = capnp.StructList[Worker_closed_Results]
+
+// NewWorker_closed_Results creates a new list of Worker_closed_Results.
+func NewWorker_closed_Results_List(s *capnp.Segment, sz int32) (Worker_closed_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[Worker_closed_Results](l), err
+}
+
+// Worker_closed_Results_Future is a wrapper for a Worker_closed_Results promised by a client call.
+type Worker_closed_Results_Future struct{ *capnp.Future }
+
+func (f Worker_closed_Results_Future) Struct() (Worker_closed_Results, error) {
+	p, err := f.Future.Ptr()
+	return Worker_closed_Results(p.Struct()), err
+}
+
+type Worker_ended_Params capnp.Struct
+
+// Worker_ended_Params_TypeID is the unique identifier for the type Worker_ended_Params.
+const Worker_ended_Params_TypeID = 0xaaa1555fbd870293
+
+func NewWorker_ended_Params(s *capnp.Segment) (Worker_ended_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3})
+	return Worker_ended_Params(st), err
+}
+
+func NewRootWorker_ended_Params(s *capnp.Segment) (Worker_ended_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3})
+	return Worker_ended_Params(st), err
+}
+
+func ReadRootWorker_ended_Params(msg *capnp.Message) (Worker_ended_Params, error) {
+	root, err := msg.Root()
+	return Worker_ended_Params(root.Struct()), err
+}
+
+func (s Worker_ended_Params) String() string {
+	str, _ := text.Marshal(0xaaa1555fbd870293, capnp.Struct(s))
+	return str
+}
+
+func (s Worker_ended_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Worker_ended_Params) DecodeFromPtr(p capnp.Ptr) Worker_ended_Params {
+	return Worker_ended_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Worker_ended_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Worker_ended_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Worker_ended_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Worker_ended_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Worker_ended_Params) Child() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Worker_ended_Params) HasChild() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Worker_ended_Params) ChildBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Worker_ended_Params) SetChild(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s Worker_ended_Params) Parent() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s Worker_ended_Params) HasParent() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Worker_ended_Params) ParentBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s Worker_ended_Params) SetParent(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+func (s Worker_ended_Params) Code() int32 {
+	return int32(capnp.Struct(s).Uint32(0))
+}
+
+func (s Worker_ended_Params) SetCode(v int32) {
+	capnp.Struct(s).SetUint32(0, uint32(v))
+}
+
+func (s Worker_ended_Params) Error() (string, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.Text(), err
+}
+
+func (s Worker_ended_Params) HasError() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s Worker_ended_Params) ErrorBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.TextBytes(), err
+}
+
+func (s Worker_ended_Params) SetError(v string) error {
+	return capnp.Struct(s).SetText(2, v)
+}
+
+// Worker_ended_Params_List is a list of Worker_ended_Params.
+type Worker_ended_Params_List = capnp.StructList[Worker_ended_Params]
+
+// NewWorker_ended_Params creates a new list of Worker_ended_Params.
+func NewWorker_ended_Params_List(s *capnp.Segment, sz int32) (Worker_ended_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3}, sz)
+	return capnp.StructList[Worker_ended_Params](l), err
+}
+
+// Worker_ended_Params_Future is a wrapper for a Worker_ended_Params promised by a client call.
+type Worker_ended_Params_Future struct{ *capnp.Future }
+
+func (f Worker_ended_Params_Future) Struct() (Worker_ended_Params, error) {
+	p, err := f.Future.Ptr()
+	return Worker_ended_Params(p.Struct()), err
+}
+
+type Worker_ended_Results capnp.Struct
+
+// Worker_ended_Results_TypeID is the unique identifier for the type Worker_ended_Results.
+const Worker_ended_Results_TypeID = 0xc568c76af4862d67
+
+func NewWorker_ended_Results(s *capnp.Segment) (Worker_ended_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Worker_ended_Results(st), err
+}
+
+func NewRootWorker_ended_Results(s *capnp.Segment) (Worker_ended_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Worker_ended_Results(st), err
+}
+
+func ReadRootWorker_ended_Results(msg *capnp.Message) (Worker_ended_Results, error) {
+	root, err := msg.Root()
+	return Worker_ended_Results(root.Struct()), err
+}
+
+func (s Worker_ended_Results) String() string {
+	str, _ := text.Marshal(0xc568c76af4862d67, capnp.Struct(s))
+	return str
+}
+
+func (s Worker_ended_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Worker_ended_Results) DecodeFromPtr(p capnp.Ptr) Worker_ended_Results {
+	return Worker_ended_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Worker_ended_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Worker_ended_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Worker_ended_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Worker_ended_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// Worker_ended_Results_List is a list of Worker_ended_Results.
+type Worker_ended_Results_List = capnp.StructList[Worker_ended_Results]
+
+// NewWorker_ended_Results creates a new list of Worker_ended_Results.
+func NewWorker_ended_Results_List(s *capnp.Segment, sz int32) (Worker_ended_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[Worker_ended_Results](l), err
+}
+
+// Worker_ended_Results_Future is a wrapper for a Worker_ended_Results promised by a client call.
+type Worker_ended_Results_Future struct{ *capnp.Future }
+
+func (f Worker_ended_Results_Future) Struct() (Worker_ended_Results, error) {
+	p, err := f.Future.Ptr()
+	return Worker_ended_Results(p.Struct()), err
 }
 
 type ModuleSource capnp.Client
@@ -2836,12 +4429,12 @@ type RunSpec capnp.Struct
 const RunSpec_TypeID = 0xa1fb3b54645cc047
 
 func NewRunSpec(s *capnp.Segment) (RunSpec, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 64, PointerCount: 6})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 64, PointerCount: 8})
 	return RunSpec(st), err
 }
 
 func NewRootRunSpec(s *capnp.Segment) (RunSpec, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 64, PointerCount: 6})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 64, PointerCount: 8})
 	return RunSpec(st), err
 }
 
@@ -3070,12 +4663,48 @@ func (s RunSpec) SetFuel(v uint64) {
 	capnp.Struct(s).SetUint64(56, v)
 }
 
+func (s RunSpec) Proc() (string, error) {
+	p, err := capnp.Struct(s).Ptr(6)
+	return p.Text(), err
+}
+
+func (s RunSpec) HasProc() bool {
+	return capnp.Struct(s).HasPtr(6)
+}
+
+func (s RunSpec) ProcBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(6)
+	return p.TextBytes(), err
+}
+
+func (s RunSpec) SetProc(v string) error {
+	return capnp.Struct(s).SetText(6, v)
+}
+
+func (s RunSpec) Parent() (string, error) {
+	p, err := capnp.Struct(s).Ptr(7)
+	return p.Text(), err
+}
+
+func (s RunSpec) HasParent() bool {
+	return capnp.Struct(s).HasPtr(7)
+}
+
+func (s RunSpec) ParentBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(7)
+	return p.TextBytes(), err
+}
+
+func (s RunSpec) SetParent(v string) error {
+	return capnp.Struct(s).SetText(7, v)
+}
+
 // RunSpec_List is a list of RunSpec.
 type RunSpec_List = capnp.StructList[RunSpec]
 
 // NewRunSpec creates a new list of RunSpec.
 func NewRunSpec_List(s *capnp.Segment, sz int32) (RunSpec_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 64, PointerCount: 6}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 64, PointerCount: 8}, sz)
 	return capnp.StructList[RunSpec](l), err
 }
 
@@ -3259,145 +4888,190 @@ func (f RunResult_Future) Struct() (RunResult, error) {
 	return RunResult(p.Struct()), err
 }
 
-const schema_f1bd399bfe4c1c7d = "x\xda\x9cW}\x8c\x14g\x19\x7f\x9ewvw\xf6\xae" +
-	"\xfbq\xe3,\xa6\xd7\xd2,\xbd\x9c\xa6\\\xe0R\x0eZ" +
-	"\xe0\xc4\xec\x95B\x0e\x94kon1|\x04\"\xc3\xee" +
-	"\xbbw\x9b\xdb\xdd\xd9\xce\xccr\x9c)\xa1X\xb0_\x92" +
-	"\x94\x16\x9aPkL\x89\xb4\x10\xa9E\xa4\x0a\xb1$4" +
-	"V)X\x12b\xab\xa5*I\xa9V\x04%\x04\x94\xa4" +
-	"@`\xcd\xf3\xce\xcd\xce\xec\x1e\xa7\xd1\xbfv\xe7\xf7>" +
-	"\xef3\xcf\xd7\xfb{\x7fs\xff\x1b\xc1\x9e\xc0\x8c\xa8|" +
-	"\x070\xed\x89`\xa8z\xee\xd3\x8b?\xba\xbb\xb5m\x13" +
-	"(\xad\x08\x10D\x19`f>\xd8\x86\x80\xeac\xc1\x14" +
-	"`u\xee\xa7\xcf]\x98\xf3\xd1\x977\x81\x12\xc1\xea\x86" +
-	"\xc9Kn}o\xee\x91\xcb\x10\x0c\xca\x00\xea\xb6\xe0\x0b" +
-	"\xeaN\xfa7sG0\x89\x80\x97\xd8\xe4\xd1\xf7\xae^" +
-	"yV\x89H\x9e)\xa0\xfa\xab\xd0.\xf5d\x88v\x1c" +
-	"\x0f\xf5\xaa\x97\xe9_\xf5\x961\xd4\xd3\xdc\xbcr;4" +
-	"\x1a\x7f\x1czV=+\x8c\xcf\x84z\xd5\xa0L\xc6?" +
-	"\x7fiu\xec\x07|\xdbvPT7J\xf5b\xe8:" +
-	"\xa0z9$\x82\xfca\xf3\xb9\x9b\x1b\xce\xbf\x02Z\x02" +
-	"\x19@\x90QL\x8a\xdc\x8c\x803[e\x0a\xad\xda{" +
-	"tUv\xe9Wn\xbc\x0aZ\x04\xc3\xbeD\xc4\x9b\xa6" +
-	"\x86w\xa93\xc2\xb4iz\xf8)\x09\xb0\xfa\xdb\x9d\xb3" +
-	"\x9f\xbaz~\xd5\xae\xb1\x17Jd4)B/l\x8d" +
-	"\xbc\x09X\xbd\xf9q\xe0\xd7\xbf_\xf1\xe0ng=@" +
-	";\xdf\x890\x84@55\xf2\xf9\xda=\x93\xf2\xbbA" +
-	"Qj\xa1\xee\x8e\\\x00T\xf7F(\xd4k?\xfd\xe6" +
-	"\xf5\x8f^\xa8\xbe\xee\xf7|<r\x05P=)<_" +
-	"\xfa\xe0/\x9b\xef\xdbyf\x1f(\x89ZCx\xf4." +
-	"jH1J\x0e~\xd1|\xf2y\xf6\xed\x99?\xf6\x1b" +
-	"l\x8dv\x91\xc1\x0ea\xb0\xa30\xfb\x8b\xa9=\xaf\xbf" +
-	"\xe9o\xe9[\xd1\x0e28\"\x0c\x9e[\xff\xe1\xc2'" +
-	"\xf7=\xb6\x1f\x94\x08\xab+\xfd\x99\xe8\xcb\xeagQ\x8a" +
-	"\xe8lt6`\xf5ow]\xf9d\xcd\x85\xe8\x81q" +
-	"=\xfa,\xbaK\xbd(\x0c\xcfG\x8f\xa9<F=b" +
-	"\xe1)g_\xfa\xd9\xba\x83^I\xd4\xbe\xd8u\x08T" +
-	"_{\xb1\xf9\x97\xe5Y\xc3\x87\x9d\x8a\x88\x85\x19\xb1+" +
-	"\x10\xa8\xf6\xe6\xce\x9eZ5/\xf7\xde8\xf7\x93b/" +
-	"\xab\xf7\x90S\xb55vL\xdd&\xdc\x1f\xfe\xea\x8b\x8f" +
-	"\xff}\xcb\x95\x13\xe3\x8cGc'\xd4-\xc2xS\xac" +
-	"W\xdd+\x8c[Jm\xe7\x94\xbb/\xfe\xc6\xa9\x91h" +
-	"\xcf\xb6X\x07\xb5\xe7\x8f\x99\xd0\xd6\xce?\xfd\xf9\x94o" +
-	"e4\xd6L+\xc7\x97\x9d\xef<=\xf9\xea\x1f|3" +
-	"6S\x8f1*\x1b\x8fQ\xd9\xbe\xd59\xed\xc9\xc9\xd7" +
-	">\xff\xab\xbf\xf0;b\xe2\xa8|_\x18\xbc\xb6\xe8\xf8" +
-	"\x07\xb7Z\xbf\xfeO\x9f\xef#11\x14k\xd6~g" +
-	"\xd6\x8dCS\xaf\xf9V^\x8d}\x81V\x96m=\xb1" +
-	"7r\xec\xc6M\x1aK_3D\x95\x9e\x89\x1dp\x92" +
-	"W\xb7\xc6h4\xde\xbe\xd4\x8c\xeb\x96]\xbdE\xb6\xb2" +
-	"o\x84\x99\x18\xe1\xf8\x01uF\\\x8cp\xdc`0\xbd" +
-	"j\x0d\x19z\xa13\xa3K\xe5R\xb9\xbb\xcf\xc8V\x0a" +
-	"<mT\xcc\x0c\xef\x1c\xe4v{\xbfn\xcaz\xd1\xd2" +
-	"\x02R\x00 \x80\x00J\xb4\x1b@\x0bK\xa8%\x18\xa6" +
-	"\xac!\xbd\xeb\x81\x071\x0a\x0c\xa3\x805_H\xbe\x1e" +
-	"\xcd\xe58\x9a\xfd\x88Z\xa2\xb6y\x03m^/\xa1\xb6" +
-	"\x99\xa1\x82\x98@\x027u\x00h\x8fK\xa8=\xcdP" +
-	"aL\x1cMe\x0bY>!\xa1\xf6\x0aCE\x92\x12" +
-	"(\x01(;\x09\xdc.\xa1\xb6\x9f\xa1\x12\x08$0\x00" +
-	"\xa0\xbc1\x1f@\xdb#\xa1v\x90aj\xc40\x87\xb9" +
-	"\x89\x8a74\x80\xa8\x00\xc6s&\xe7\xd8\xe2\xd5\x11\x10" +
-	"[\x00S\x05}-/X\x18\x03\xec\x97\x10#\xc0\xe8" +
-	"o*\xa3g\x86x\xd6E\xa3\x0e\xbaq\x1d7\xad\xbc" +
-	"Q\x12V\x91\xc6l\x97\x18\x83i9_\x1a\xa6|\x03" +
-	"R\x10\xa0F6\xe8vUQ\xba\x80)A99b" +
-	"\xe6m\xde\x83\xfd\xd8\xe0\xe3\xe1!\xbd\x04\xe0yp9" +
-	"\x02\xdd\xa3\xa1(\x1d\xc2C\xdc\xe2\xa5l\xbd\x03F\x0e" +
-	"\x96\x89\xec;\xcdJ\xa9} \xc5\xadJ\xc1\x9e\xb0s" +
-	"\xa6X\xc6\x16oZ\x9c\x8a\xd4\xcf\x03e\x95/\x0dw" +
-	"\x8a\x88i\x18\xf4\xa2\x050ACo\xdfOl\xe8\xe7" +
-	"w\xa9\x9f\xe8\xf4\xf3\x996\x00m\xb3\x84\xda\xf3\xd4O" +
-	"\xe6\xf4s+\xf5\xf3i\x09\xb5\xed4`\xb6\xc9\xf5\"" +
-	"\xc6=2\x02\xc48`<\xab\xdb\xba;w)[\xb7" +
-	"\x86\x17g\xdd\xc6\xc8f\xa5\x84a`\x18\x06\xdc\xa8\xdb" +
-	"6/\x96m\xf7\xb9\xbe\xe0\x03\x95RZ.\xf3\x0c\x95" +
-	"\xbc\xc7\xcdI\xfd\x09v\x03\xa4\xf7\xa1\x84\xe9CXK" +
-	"K}\x0b\xdb\x00\xd2\xfb\x09~\x1b\xbd\xcc\xd4\xc38\x1f" +
-	" }\x90\xf0\xa3\xe8%\xa7\x1e\x11n\x0e\x11\xfe.\xe1" +
-	"\x81\x1e\x91\x9f\xfa\x0e~\x0d }\x94\xf0\xf7\x09\x0f\xb2" +
-	"\x04\x06\x89\xdd\xb1\x0b \xfd.\xe1\xa7\x08\x0f=\x94\xc0" +
-	"\x10\x80z\x12M\x80\xf4\xfb\x84\x9f&\\\x96\x12\xe2\xb6" +
-	"\xf8\x1d\xae\x04H\x7fH\xf8'\x84\x87Y\x02\xc3t\x1d" +
-	"b\x07@\xfa4\xe1\xff\"\xbcIJ`\x13\x80zY" +
-	"\xc4\xff\x0f\xc2\xc3\x8c\xa1\xd2\x1cH`3\x80\x1ad]" +
-	"\x00\x03L\xc2t\x84\xe0;\x02\x09\xbc\x03@mb\x03" +
-	"\x00\xe90\xe1\x09\xc2#\xc1\x04F\x00T\x85QZ\x11" +
-	"\xc2\xef$<\x1aJ`\x94\xae=a\x9f |\x0a\xe1" +
-	"\xb1`\x02c\x00\xea=\x8c\xc2\xb9\x93\xf0Y\x84\xc7\xe5" +
-	"\x04\xc6\x89\xdb\x05>\x8d\xf09\x8c\xfd/=L\x15\x05" +
-	"K\xd5XgH\xb7\x16\x97\xca\x15\x1bh6\x80!\x02" +
-	"&\xf3\x04`\x10\x18\x06\x1d\x8b\x05\xf9\\.\x0f\xc9L" +
-	"\xa5`\x8f\xbaV\xd5,\x81\x99J\x01${\xd45\x8e" +
-	"\xeb\xe6`#!\xc8\xbc\xb4\xae\x01JZv6_\xaa" +
-	"\xc5`\xe7\x8b\xdc\xa8\xd8}\x80\x166\x01\xc3&\x0a\x93" +
-	"\x17\x0ds\xd4}\xac\x16\xf5\xf5\x8fV\xecr\x05\xd0v" +
-	"\xb1x6o6\xbe+\x9e\xab\xf0Bm\xd3\x04\xc7\xdb" +
-	"jO9\x87Q\x8b\xd4\x8e\xe2\xc2.\x00\xadGBm" +
-	"\x95\x8f[W\xd0aZ*\xa1\xb6\xc6\xc7\xad\xab\xe9\x80" +
-	".\x97P\xcb2LZe\x9e\xa9\xc5\xd0\xe2\xe9\x1f@" +
-	"AzN\xad-T\xbc\x9bu\x8cQ\x0b\xc6\xa0\x85\x8a" +
-	"\xab\xe5\x1c\xb0\x16o\xc8\x17o9_\x1al\x1fp\xe8" +
-	"\x08\\\x03\x97\xef:\x89\xca\xda\xfb\xf5\xb8\xd9p\xcdt" +
-	"yd\x954r9nb\x8b'2\x1b\xb8\xaa\x91\xfc" +
-	"\xfa\x93\xe3\x8a\xd31V\x9c%\xbe\xe2,\xa6\xe2,\x90" +
-	"P\xeb\xf7\x15\xa7\x8f,\x17I\xa8-e\x18\xa7\xe24" +
-	"\x14\xa5\xe5\xff/\x8a\xa0\xd4^\xdd\xe6#\xfah\xa7s" +
-	"SY\x82T\xa5\x89S/\x9b\x86\x91\x1bw\xc1\xd6y" +
-	"\xca\x0c\xe9\x85\x02/\x0d\xf2\xf6\x01\x9e\x1cG\xfa~g" +
-	"%\xa3\x94\xe1\xb7w6\xee\xe6\x1f\xe0V\xbc\xd1W\x87" +
-	"\xe7+>\xa2[\xc5\xdb_\xfci\xdb\xe4\x92^$R" +
-	"\x0d\x8b\x92*\xdd\xa2<M\xdd\x00)\xcb\xce\x1a\x15\x9b" +
-	"~\xb8i\xd6\xef\xa3|\xe4\x11}\x946F\xc4\x05\xe8" +
-	"\x8a\\t5\x95\xa2\xcd\x07\xa6,\x94\xd1SQ\xe8J" +
-	"5e.]\x8e\xd3ed5]\x87\xae\x08V\xee\x1d" +
-	"\x00\xa6\xb4\xca\x1b\xc7\xaa\xde\x83q\x9a\xca\x1e\xac\xba\xc5" +
-	"\x03\xe4\x13_\xa8b\x82\xc7N\\\xbd\x817\xc2n\xed" +
-	"\xebs\"\x07\x127\xbd\x94\\]\x8f\xee\xb7\x8a\xa2\xb5" +
-	"\xb9)\xb9\xd2\x18\xdd\xcf\x06_J\xee\x97\x06\xba\xfaS" +
-	"\xb9\x97\xd6&\xc9\xc4\x94\xb5t\xe2\xc4\x0d\xb7\xc9\xc3\xdf" +
-	"]\xbf\xc2p?\xeb\xd0\xfd\x18P\x946\xa10\xe4A" +
-	"n\xd7\xfb\x99`\xe4\xc6N\xee\xed\xcd\xeaN>\xd4\xdb" +
-	"\xf8\xc9\xcc5\xf1\xcf\xda\xfc\xb1Ykg\xb8\xd1\x11+" +
-	">\x96\xf2\x8b\x96\xd8\x7f;a\xe4]\xfe\x0f\x93\x9c\x19" +
-	"\xd2K\xa8x_\x9a\x0d\xa7V\x1e\x97\xd1\x98\x0e\xf2S" +
-	"Y\xbdPr\xf2\xc1\x86Y\x18\xe0\x96\x91\xa4\x0eX\xce" +
-	"8\x8c#\xee:n\xea\xf6s\xd3\x98\x88\xea[\x09\xa0" +
-	"-\x91P[N\xc4]0l\xcb\xbb\x13\x1b.\x9b|" +
-	"\xa1\x90\xcf\x18&H\xdc\x9aP\xfb\x0c$E\x9c\x14\xcd" +
-	"\xb4\x9a\xfa\xf9\x12\xde\x05\x90\x9eB2a\x1az\x01\xa9" +
-	"S\x85l\xb9\x8f\xf0Y\xa4\x8a\x1c\xbaTg\x08\x953" +
-	"\x8d\xe09~\xf5\xf3\x80P3\xf7\x13>O\xa8\x1ft" +
-	"\xd4\xcf\\$\x990\x87\xf0\x05B\xfd\xa0\xa3~\x1e\x12" +
-	"*j\x1e\xe1\x8b\x84\xfaa\x8e\xfaY(\xec\x17\x10\xde" +
-	"\xefW?}B\x15-!|\xb9P?\x01G\xfd|" +
-	"C\xbc\xb7\x9f\xf0UB\xfd\x04\x1d\xf5\xb3B\xc4\xb9\x94" +
-	"\xf05\x847\x87\x1c\xf5\xb3Z\xa8\xa5\xe5\x84g\x91\xa1" +
-	"d\x0c\xd7\xd4\x01_\x9f\xb7\x1f6\xb2\x9ctE\x00\x18" +
-	"\x06\xa0&\x9b\xc7TJ\x92\x9b\xa6a\xd6>\x08l\xb3" +
-	"R\xca\xe86\x07\xcc\xbaN6\xe6\xb8\x9d\x19z\xc4\xaa" +
-	"I\x91\x8cQ,\xe7\x0b\xfc\x11\x12\x0a.\x96/Y\xb6" +
-	"^\xb2\xf3\x90\xd4m\xee\xd9&\xcdJ\xc9{J\x8d\xe8" +
-	"y\xdb{\xac\x93\x09\xff\x0e\x00\x00\xff\xff\xba\x18A\xa2"
+const schema_f1bd399bfe4c1c7d = "x\xda\xc4X\x7fp\x14\xe5\xdd\xff~\x9f\xbd\xcb%G" +
+	"\xc2\xdd\xb2\x9bD\x90\x99\x93L^G2\x90\xc1\x00B" +
+	"\xf2\xea\xdc\x81 \xe4}\x13\xcd\xe6\xf0\xe5\xc7\xc0\xc8z" +
+	"\xb7I\xee\xe5\xee\xf6\xd8\xdd#IG&EAE\x9b" +
+	"\x19Qt\x06\x7f\x8c\x95\x16\x85V\xaaR\xadu\xd4i" +
+	"\xad\xa3\xa8\x1dfl-\xb5\xda:S\x7fT\x84\xea\xa0" +
+	"T\xa6\x80\xcau\xbe\xcf\xde\xde\xee]\x0e\xb4S;\xfd" +
+	"\xeb\xf6>\xfb\xdd\xe7\xf9>\xdf\xdf\x9fg\xce`m\xcc" +
+	"wi\xc3X\x08\x98\xf2\xa4\xbf\xa6p\xe4\xbdO~|" +
+	"\xe1\xd4\x96- NE\x00?\x06\x00\xe6\xee\x09\xb4 " +
+	"\xa0\xb4?\x10\x05,t\xbew\xfb\xb1\x85o^\xbc\x05" +
+	"\xc4z,l\x9e\xdes\xf6\xbe\xce\xe7?\x03\xbf?\x00" +
+	" \x1d\x0a\xdc)\x1d\x0e\xd0'\xbf\x09D\x10\xb0\xb0z" +
+	"\xe4\xde\xb3\xc7\xffO\xd9\x0aJ\x13\x96\x96\xc3:\xbe\\" +
+	"]\xdd0\xe0q6}\xf4\x95\x93'n\x13\xeb\x05w" +
+	"1@I\xab\xdb-e\xeah\xcdT\xdd2i\x07=" +
+	"\x15>\x1c\x9f\xf3\xfd\x07O\x7fy;\x88\x12\xad%\xd0" +
+	"Z\xa3uSh\xad-u\x8f\x01\xfe\"\xbbu,V" +
+	"h\x19\xb7_3z=5\x18\xa4\xd73\x82\xc3\x80\x85" +
+	"\xb3\xfaP,\x18\\\xb3\x13*7\xdb\x1c\xbcM\xda\x16" +
+	"\xa4\xcd\xb6\x04\x97I\xfb\xe8\xa9\xf0\xf4=\xeb&?\xa8" +
+	"\xed\xd8Y\xdc\x8c\x14\x97v\x04\xcf\x00Jw\x07\xb9\x19" +
+	"~\x18<\xf2\xd5\xe6\xa3\xf7\x83\"#s\xb6{\x8ao" +
+	"7\xf7\xf9 ?\xfc\xb2_\xaeM\xae\xf8\xef/\x1e\x02" +
+	"\xa5\x1ek=\xa6\xaa\xe5\xa6\x9a\xb4[:<\x89\x9bj" +
+	"\xd2\xdf\x05\x92>\xf4\xc1\x9a\xb6#\x0bvO\xd0\xee\xd2" +
+	"\xf0\x01\xa93L\xdf\xcc\x0f\x1f\x94\xf6\xd3S\xe1\xb7\xbb" +
+	"\x16\xdcr\xf2\xe8\xda\xdd\x1eSHw\x87I\xbb]\xe1" +
+	"\xc7\x00\x0bo\xc7.\x8e\x87\xb6\xe3\x0f@l*\xd9b" +
+	"\x918\x8dl\xd1-\x92-\xbez\xcb\xf7\xf2\xefW_" +
+	"\xb6\xc7^\xc0\xc7\xbd,2\x04_!:|\xea\xfa\xbd" +
+	"\x8d\xa9= \x8a\xa5\x83o\x17\x8f\x01J\xe3\"\x1d\xfc" +
+	"\xf4O\xaf;\xf3\xe6\x9d\x85G\xbc[\xef\x17O\x00J" +
+	"O\x88\xb4\xf5]\xec\x96\xe7\xaf\xbb\xf6\xa1\x1f\x81\"a" +
+	"\xc9M\xddS\x18\xed\xdd;\xe5\x08`\xe1\xf8\x1b\x1fl" +
+	"\xbdd\xd7;\x8f\x82(\x97bb\x86\xc4\x95\x9b)\xd1" +
+	"\x16\xf5W\x1dk<s\xe3\xb6\xfdE\xed\xed\x15$\xee" +
+	"hE\xa2=\x9e\x0d\x1e\xba\x83\xdd8\xf7'\xde\x15\x8e" +
+	"J\x1d$\xf0\x19_\xe1\xee\xf4\x82\xa6\xe8\xdeG\x1e\xf3" +
+	"F\xb1(\xb7\x91\xc0T\x99\x04n\x1f\xf9\xdd\xd2\x9b\x1e" +
+	"\xdd\xf88\x88\xf5\xac\xcc\xda\x9d\xf2\xbd\xd2\"\x99\x0eu" +
+	"\x85\xbc\x00\xb0\xf0\xd1\xb4\x13\x7f^\x7f\xac\xe1\xc0\x04\xb7" +
+	",\x92wK\xdd\\p\xa9|Pz\x81\x9e\x0a\xac\xf6" +
+	"\xa2w\xef\xf9\xd9\xa6']\xabJ\xfb\xe43\xe0+<" +
+	"|W\xf0\xc5\xdc\xbc\x0d\xcf\xd8F\xe5/\xc6\xe5\x13\xe0" +
+	"+t\xe5\x1e\xdfr\xb8\xff\xf5g\x9d\x04\xe1\x9e\xda(" +
+	"\xf3\x04\x19\x95\xe9\xac/\xde7\xe7\x9e\xdb\xf6Ny\xce" +
+	"\xebJ\xb1\x91[kj#\xb9\xf2\x91\x1d\xa3\xef\xcd\xc1" +
+	"\xab~U\x96cy[b3\x97\x18\x9c}\xf3\xe7\xff" +
+	"\x7fp\xe8%\x8f\xb3\xdfj\x0c\x92\xb3\x97\x0d\xbc\xfb\xfa" +
+	"\xda\xcb\x07^\x99p\xba\x17\x1a\xef\x95^m$\xc9\x97" +
+	"\x1aoA\xe9\xa9&:\xde3W\xdcu\xc3_\xb7\x9d" +
+	"xm\x82\xf4\x03M\xafI\xfbHD\xda\xd3\xb4L:" +
+	"\xc4\x85\xc3\xd9\x96#\xe2\x85\x9f\xfc\xda\xf6\x11\xdf\xf4\xa9" +
+	"\xa66\xda\xf4\x8f\x89\x9a\xf1\xf6?\xbd\xff\xba\xe7\xcd\x03" +
+	"M\\\x9dWW\x1em\xff\xc3\xf4\x93o{\x92n\xee" +
+	"\xb6&\x1e:\xdb\x9b\xc8m\x1f\x1f\x1dy\xda|\xf0\xb2" +
+	"\xf7='y\xa6i\x0a}\xaa\x9ey96eO\xe3" +
+	"_\x9c\xb0\xe3\xdf>\xd4\xc4\xad\xb0\xaf\x89\xac\xf0\x9d\xf6" +
+	"Y7M?}\xea\xc3b\xd0pC\xfa\x9b\xb9\xa5\x1b" +
+	"\x9aI\xe0\xe1\xe5\xaf\xbeqv\xea\xff\xfe\xcd\xa3W\xaa" +
+	"\x99\xe7\xc4\xfa\xebo\x9e\xf7\xc5\xcfg\x9e\xf6\xbc\xe9m" +
+	"\xe6\xdb\xae\x1c\x7fm_\xfd\xc1/\xbe\xa2\x1c\xf7\x04\x12" +
+	"\xf7\xf0\xfc\xe6\x03\xd2\x15\xcd\xf4\xd4\xd9L\x9e|\xeex" +
+	"\x107\xad<y\x96d\x03\x9ez@\x9aH\x87\x9b\x0f" +
+	"H\xef4s\xd74\xeb\x0cf\x17\xcc!]M\xb7'" +
+	"T!\x97\xcdu\xf5\xea\xc9|Z\x8b\xeby#\xa1\xb5" +
+	"\x0fjVk\x9fj\x04\xd4\x8c\xa9\xf8\x04\x1f\x80\x0f\x01" +
+	"\xc4\x86.\x00\xa5V@Ef\x185\x87\xd4\x8e\xf9\x97" +
+	"a\x030l\x00,\xad\x85\xb4\xd65\x03\x03\x1a\x1a}" +
+	"\x88\x8a\\\xfax3}<\"\xa0\xb2\x95\xa1\x88(\x93" +
+	"\x09\xc5-m\x00\xca\x0d\x02*\xb72\x14\x19\xe3uN" +
+	"\xdcF\x92\xdf\x15P\xb9\x9f\xa1(\x082\x0a\x00\xe2." +
+	"\x02w\x0a\xa8<\xceP\xf4\xf9d\xf4\x01\x88\xfb\x17\x03" +
+	"({\x05T\x9ed\x18\x1d\xd6\x8d\x0d\x9a\x81\xa2\x1bq" +
+	"\x80(\x02\x86\x06\x0cM\xc3\xb0kG@\x0c\x03F\xd3" +
+	"\xea\xf5Z\xda\xc4\xc9\x80}\x02b=0z\x8c&\xd4" +
+	"\xc4\x90\x96t\xd0\x06\x1b\x1d\xdb\xa4\x19fJ\xcfr\xa9" +
+	"z\xcfi\xb9\xe5\xfa\x0c=\xa1\x99\xa6f\xb6'\xd2\xba" +
+	"\xa9\xb5\xf6kf>\x90\xb6L\xa5\xb6t\xf8\x99t\xce" +
+	"V\x01\x959\x0c\x9d\xb3\xcf\xa6\x13]\"\xa02\x8fa" +
+	"(\xa1'5\xf4\x01C\x1f`\xd4\xd0T\xb3\xcaf\xdc" +
+	"\xb4=\xfa`<\x90\xcan \xe3\xfa\x04?@\xa9M" +
+	"\xa0\x13B\xa2\xd8\x01L\xf4\x07\"\xc3F\xca\xd2b\xd8" +
+	"\x87\x15\x0a\xaf\xe4\x96jOj\xe9\xd4&\xcd G\xab" +
+	"\x194\x95\xfa\x92\xbaKI\xdd\x98\x80J\x8f\xc7W\xdd" +
+	"\xd3\x00\x94%\x02*}\x1e_\xf5\x92\xe4r\x01\x95\x15" +
+	"\x8c\x0c\xadg\x1c\xad\x05Kw\x1eCI\xd5R'\x04" +
+	"\x8aW\x13n\xb7\xa4\xad\x88\xc9c\xac\x9a\xe1J\x9a\xcc" +
+	"\x9e\xe6\xb1\xdc96-\xb7\xda\x95Cj\x16\xc0\xb5\x99" +
+	"\xd3\x81\xd0\xa9\x9a\xa2\xd8\xc6m\x162\xb5l\xb2\xdcd" +
+	"\xcc\xa3\xa8\x91\xcf\xb6\xf6G53O\xee=Gb\x18" +
+	"\xfc5\x86\xddd\xb4\x03\xae\xfc\xe4\xe4\xc7TvC;" +
+	"\xf7\x91{\xf2\xea\xf9R=]\xb0\"]\xbeG\xe9\x82" +
+	"v\xbalo\x01P\xb6\x0a\xa8\xdcA\xe9\xc2\xect\x19" +
+	"\xa7t\xb9U@e'\xe5\xafehj\x06Cn\x9f" +
+	"\x02\xc4P\x85\xb7\xa2\x96jn\xe8N:F\x0d\x18\xf9" +
+	",\xd6\x02\xc3Z\xc01\xd5\xb2\xb4L\xcer\xfe\x97\x1b" +
+	"\xbc?\x9f\x8d\x07rZ\x82L\xbe\xdc9\x93t\x14\xbb" +
+	"\x00\xe2\x1f\xa0\x80\xf1O\xb1t,\xe9\x13l\x01\x88\x7f" +
+	"D\xf0\xe7\xe8\x9eL\xfa\x0c\x17\x03\xc4?&\xfc\x14\xba" +
+	"\x87\x93N\xf2e>%\xfcK\xc2}1~>\xe94" +
+	"\xfe\x0f@\xfc\x14\xe1>\xc6P\xf43\x19\xfd\x00\x12\xb2" +
+	"\x0e\x80\xf8\x97\x84\xd7\x12^\xb3H\xc6\x1a\x00\xc9\xcf\x0c" +
+	"\x80\xb8\x8f\x09\x18\x0f\x13\x1e\x10d>\x8b4\xb05\x00" +
+	"\xf1z\xc2/ \xbc\x96\xc9X\x0b 5\xb26\x80x" +
+	"\x98\xf0Y\x84\xd7\x092\xd6\x01H3\x19\xe9\xdfJx" +
+	"\x8c\xf0\xa0O\xc6 \xb5w\xbe\xefB\xc2\x97\x10>\xc9" +
+	"'\xe3$\x00i\x11\xeb\x07\x88\xc7\x08\xef!\xbc\xde/" +
+	"c=\x80\xd4\xcd\xe8\\K\x08\xef#\xbc\xa1F\xc6\x06" +
+	"\x00\xa9\x97\xcb\xf7\x10\xbe\x8a\xf0\xc9~\x19'\x03H\xd7" +
+	"r}\xfa\x08O\x13\x1e\x0a\xc8\x18\xa2y\x96\xe3I\xc2" +
+	"s\x84\x87kd\x0c\x03H\x19\x8e\x0f\x11n\x11.\x06" +
+	"d\x14\x01\xa4\x8d|\xdf4\xe1#\x8c\xfd3N\x8ff" +
+	"x\xd7(%\xf7\x90jvgsy\x0b(\x98\x80!" +
+	"\x02FR\x04\xa0\x1f\x18\xfam\x89%\xa9\x81\x81\x14D" +
+	"\x12\xf9\xb45\xeaH\x15\x92\x04&\xf2i\x10\xacQG" +
+	"8\xa4\x1a\x83\x95\x05:\xa0e7U@\x11\xd3J\xa6" +
+	"\xb2%\x1d\xacTF\xd3\xf3V/\xa0\x89u\xc0\xb0\x8e" +
+	"\xd4\xd42\xba1\xea\xfc-d\xd4\x91k\xf2V.\x0f" +
+	"h9X(\x992*\xf7\x0a\x0d\xe4\xb5tI g" +
+	"\xe8\x09\xc7&\xd1\x9cjhY\xabz\xb1\xa1~\x10\xe1" +
+	"\x0d\x81\xa2\xbf\x9e\x17\x1cg\xc4Bg\x1a\x13\x15*\xd2" +
+	"K\x03\xe8\xce\xa2\xe8\x8cYb'\x15\xa3\xd9\x01d\xa5" +
+	")\x1b\x1d\x9a#\xce\xa0\xef\x1a\x03\x113\xa7\x0egc" +
+	"X,X\x11^B\xcf[\xb8\xcc\xd6\xa8]f\xbc\x85" +
+	"\xbe\xa3X\xe8\xd7z\xca\xebj*\x13+\x04T\xd6{" +
+	"\x0a\xfd:*=\xab\x04T\x92\x0c#fNK\x94\x8c" +
+	"\x15vY\x08 \xef\x96vP\x98(\xba\xe3\\\xb1\x15" +
+	"\xa7\xf5A\x13E\x87\x91\xd9\xe0\xf9\x9b)\xa9,d\xcc" +
+	"o\xb5%\xd4x\x0c\x93Ke\x07y\xc7N[&8" +
+	"\x02N\xcbh'\xe3\xb6\xf6\xa9!\xa3b\x10\xeap\xeb" +
+	"}D\x1f\x18\xd0\x0c\x0c\xbb\xac\xb5\xa2\xdcW\xf6\x8f\xbe" +
+	"\xc8\x04/Tm\xb7\x8b\xbf\xae\xdd\x92\x17*\xac\x1f\xfe" +
+	"\x17\xad_TS\xcb&\xddv\xac\x84K\x8a\xaat\xee" +
+	"\xb5\x02*C\x1eE5\xea?\xeb\x05T\xd2\x0c\xb1\xa8" +
+	"g\x8a\xf4L\x0a\xa8\xe4\xa8l3\xbb'e\xe8\xeb!" +
+	"\x01\x15\x8ba$1\x94J'\xcf\x91Ne\xd3PD" +
+	"3\x0c\xdd\xa8>y-S-mX\x1dm\xb7G?" +
+	"\xb3\x14,\xe7\xf0T\xce\xd0\xf5\x81\xea\x83\x88\x1bvE" +
+	"\x97\xff\xc7F\"\xe7L\x89!5\x9d\xd6\xb2\x834O" +
+	"F&\x0c\x1c\xdece\xf5lB\xab\xbe\xd8\x84\xa1\xbe" +
+	"_3C\x95k\xb5\xb9k\x85\x86U3S}\xa6\x8f" +
+	"[\x86&\xa8\x19*i\xb5\xfc\x9cb\x17\x8f\xab\xba." +
+	"\x80\xa8i%\xf5\xbcE?\x9aa\x94\x7fG\xe7\x09\x0c" +
+	"\xab\xa3n-t\xc89:tIT\x16;\xb5\xd0!" +
+	"H\xe808O-t\xe8\x1e:\xdc\\\x9c\xd1\x0fL" +
+	"\x9c\x1a\x18+\xfa?\x86!J\xe7\x18\x16\x1c\xe3\x01\x9e" +
+	"\xa7&\xf2\xd4/\xd6\xc4r\x017\xf7\x1d\xdb\x9f3Z" +
+	"\xa8\x0a\xbb\x13\x7f\x95\xca\xda\xe3\x8eo\xddm\xdep)" +
+	"\x8eo\xbd]n\xb8\x94g\xc57\"\x05U\xf5\xa9R" +
+	"4\xbb\xaa\x15\xcd\xc5n\xd1\xacH\xc11C\xdb\x98\xd7" +
+	"L\xeb\x1be\x0b/\x9f\xc2\xb7Ox&\x96$\xa7P" +
+	"Cy\x8c\x91\x8c\xa0q\xc2y\x01\x0f1\xe7\x06\x09\x9d" +
+	";6\xf1\x89\x16`\xe2\x1e\x0a1\xe7\x06\x05\x9d\x0b*" +
+	"q\x17\x85\xd88\x85\x98s\xe9\x85\xce5\x01\x8d\xdcL" +
+	"\xcc\x07P(\xdd\x0d\xa2s\x0f \xa6(l\xd7\x05\xd0" +
+	"\xe7\\\x0bz.\x0f\x94.;\xa4\xfd\xa5\xdb*t\xee" +
+	"H\xc4\xce\x0e\x1e\xd24X\x95B6D\x1d:\x86c" +
+	"ER\x16\xc3\xa8M\x8ab\x18\xe1G\xaf\x12\xc6\xde\xe4" +
+	"\xf6\x92\x1b\xe7~\x15\x9d+*Ql\xe1\xe4&0\xa8" +
+	"YU\xe8\xe0\xc4\x8aS\xecx\xd5\xc5\xca:&Tu" +
+	"\x16\x9f6\x1c\x11o\xa9Y\\,5\xad\x8c\"\x8c\xbf" +
+	"w\xc7\x08/_\x9a|~\xa6h\xaf\x8d\xe6yy\xed" +
+	"\xbf5,+[\xcf\xd7\x90~7\xe7:\xbc\xbb\x0d\xa9" +
+	"Y\x14\xdd[c\xbb%S\x9fJP\xff.\xdd\xd7V" +
+	"\xb4\xea\xc0\x04w\x14[\xb5w~)'\x98\x13\x0cf" +
+	"\xb34\xcd\xd4#\x14>\xc5I\xb5Z\xf1r\x9b]W" +
+	"\xb5\xea\xb5\x06@\xe9\x11PYEcaZ\xb7L\x97" +
+	"\x1aT\xcc\xdc\xa9t:\x95\xd0\x0d\x104\xf3\x9c\x9c\xb1" +
+	"?\xc2\xf5$mf\x95X\xe3\x7f\xe14\x80\xf8ED" +
+	"\xdff\xa1\xab\x904\x93\xd3\xbdK\x08\x9f\x87\xa5\xd9C" +
+	"\xba\x94\xb3\xc3Y\x04/\xf4\xb2\xc6\xf9Hll\x0e\xe1" +
+	"\x97s\xd6\x886k\xecDbW\x0b\x09_B\xb8\x1f" +
+	"m\xd6\xb8\x88\xb3\xcf\xcb\x09_Nx\x0d\xb3Y\xe3R" +
+	".\xbf\x84\xf0>\xf4\xb0\xc6^$6\xd9C\xf8*\xc2" +
+	"k}6k\xbc\x96\xef\xdbG\xf8Z\xc2\xeb\xfc6k" +
+	"\\\xcd\xf5\\A\xf8z\xc2\x8356k\\\x87\xc4\xd2" +
+	"V\x11\x9eD\x86\x82\xbe\xa1D\x92\xb4\x91\x94u\xa5\x9e" +
+	"\xd4\x88^\xb9A\xca=[\x0c\xd2\x8ai\xc92\xf2\xd9" +
+	"\x84ji\x80Ig\x91\xb1\x01\xcdJ\x0c]m\x96\x18" +
+	"YB\xcf\xe4Ri\xedj\xe2K\x0e\x96\xca\x9a\x96\x9a" +
+	"\xb5R\x10Q-\xcd\x95\x8d\x18\xf9\xac\xfb/:\xac\xa6" +
+	",\xf7o\x19[\xfaG\x00\x00\x00\xff\xff;\xcb\x1c\x9d"
 
 func RegisterSchema(reg *schemas.Registry) {
 	reg.Register(&schemas.Schema{
@@ -3405,27 +5079,40 @@ func RegisterSchema(reg *schemas.Registry) {
 		Nodes: []uint64{
 			0x8122191babede2e7,
 			0x8126d738ea8be239,
+			0x845156effe9a7859,
 			0x8af2f500c8791c02,
+			0x8bfcf99fa0308de6,
+			0x8d0022ff407f846e,
 			0x945a0a0a40686ffe,
 			0x9491659f0e5d96b7,
 			0x9ce97dfde70aa439,
 			0xa1fb3b54645cc047,
+			0xa237e72a5ae4cd47,
 			0xa25ce9f5873799d2,
+			0xa301890f532640da,
 			0xa53659d6c604d9fd,
 			0xa56915a862f8773f,
 			0xa7ff92d7fa5fb3f9,
+			0xaaa1555fbd870293,
 			0xacdd992884e4d3ef,
+			0xad8582fa15ea460c,
 			0xae33820290cd0abb,
 			0xafa7a83f16376c95,
 			0xb071ac8345d4788b,
 			0xb20dea60e0f21ae8,
 			0xb476b696e1200802,
 			0xb96b3470c30a93a6,
+			0xbbd052d581b0703a,
+			0xbc12a88a96309bc3,
+			0xc2460130e27991a7,
+			0xc568c76af4862d67,
 			0xc8663c5cd0e16647,
 			0xcaf285eb7c933db9,
 			0xcbed1b11e7226e10,
 			0xd0e3dc2e8d0663db,
 			0xdaf51cd82ee957c9,
+			0xe3369f73b778e9ec,
+			0xe515a51240c6fa61,
 			0xe6f8f91c832c2e7a,
 			0xf34b19fed3c948a6,
 			0xf929b8fb34866260,

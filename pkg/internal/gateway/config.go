@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/join"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
 )
@@ -39,6 +40,11 @@ type Config struct {
 	// network admits only members: a private network (swarm key). A proof
 	// that is presented is still checked.
 	JoinByNetwork bool
+	// SpawnCores and SpawnMemory are what a spawned process reserves when
+	// its spawn asks for no cores or memory (docs/PROCESSES.md); the
+	// memory is also its limit.
+	SpawnCores  api.Millicores
+	SpawnMemory uint64
 }
 
 // Quota bounds the runs of one owner; zero fields mean no limit.
@@ -55,6 +61,14 @@ type Quota struct {
 // results whole in the store, unless told otherwise (store.Options).
 const DefaultKeepResults = 100
 
+// What a spawn reserves unless it or the gateway's configuration says
+// otherwise: Hadean's default of a sixteenth of a core, and 64 MiB (a Go
+// guest's runtime needs more than Hadean's 8 MiB).
+const (
+	DefaultSpawnCores  api.Millicores = 63 // 1/16, rounded up as api.ParseCores does
+	DefaultSpawnMemory uint64         = 64 << 20
+)
+
 // DefaultConfig returns the defaults of `shoal gateway`.
 func DefaultConfig() Config {
 	return Config{
@@ -68,6 +82,8 @@ func DefaultConfig() Config {
 		Grace:        10 * time.Second,
 		ShortRun:     sched.DefaultConfig().ShortRun,
 		ShortDepth:   sched.DefaultConfig().Depth,
+		SpawnCores:   DefaultSpawnCores,
+		SpawnMemory:  DefaultSpawnMemory,
 	}
 }
 
@@ -92,6 +108,8 @@ func (c Config) Validate() error {
 		return errors.New("short-run: must not be negative")
 	case c.ShortDepth < 1 || c.ShortDepth > 1024:
 		return errors.New("short-depth: must be 1 (off) to 1024")
+	case c.SpawnCores > api.MaxCores*1000:
+		return fmt.Errorf("spawn-cores: must be at most %d cores", api.MaxCores)
 	case c.Retain < 0:
 		return errors.New("retain: must not be negative (0 keeps tasks until deleted)")
 	}

@@ -20,6 +20,9 @@ type inflight struct {
 	// its task must not cancel the call; the run is short, and its outcome
 	// is not counted once the task is canceled.
 	shared bool
+	// started is when it was dispatched, and deadline the end of its time
+	// limit counted from then: what its spawns may have (procs.go).
+	started, deadline time.Time
 }
 
 // callGrace is how long past a run's own time limit the gateway waits for
@@ -30,16 +33,14 @@ const callGrace = 30 * time.Second
 // outcomes: Worker.run for one, Worker.runs for several short ones. stop
 // cancels ctx, which is the call's own (see inflight); ahead is how many
 // runs the worker held before these, which they may wait behind.
-func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sched.Dispatch, ahead int, w wire.Worker, caps peerCaps) {
+func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sched.Dispatch, specs []task.RunSpec, ahead int, w wire.Worker, caps peerCaps) {
 	defer g.tasks.Done()
 	defer w.Release()
 	defer caps.release()
 	defer stop() // else ctx stays among its parent's children
-	specs := make([]task.RunSpec, len(ds))
 	var longest time.Duration
-	for i, d := range ds {
-		specs[i] = g.runSpec(d)
-		longest = max(longest, specs[i].Timeout)
+	for _, s := range specs {
+		longest = max(longest, s.Timeout)
 	}
 	// The call's limit, a guard against a worker that never answers: every
 	// run it holds in turn, at this call's longest time limit, plus the
@@ -59,12 +60,18 @@ func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sch
 	g.mu.Lock()
 	currents := make([]bool, len(ds))
 	runs := make([]task.Run, len(ds))
+	var tell []func()
 	for i, d := range ds {
 		currents[i], runs[i] = g.finishedLocked(d, outs[i])
+		g.releasedLocked(d)
+		tell = append(tell, g.endedLocked(d.Ref, outs[i], answered)...)
 	}
 	g.notifyLocked()
 	g.kick()
 	saved := g.unlockSaved() // the runs' records are durable once this returns
+	for _, f := range tell {
+		go f()
+	}
 	for i := range ds {
 		g.metrics.answered(outs[i], currents[i], runs[i], ds[i].Spec.Owner, answered, saved)
 	}

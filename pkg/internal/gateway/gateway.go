@@ -63,6 +63,7 @@ type Gateway struct {
 	sched    *sched.Scheduler
 	workers  map[sched.WorkerID]*remoteWorker
 	inflight map[sched.RunRef]inflight
+	procs    procState // spawned processes and their trees (procs.go)
 	quotas   map[string]Quota
 	// reserved counts the runs of submissions admitted but not yet queued
 	// (being recorded), all and per owner, so that concurrent submissions
@@ -108,6 +109,7 @@ func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gatewa
 		sched:    sched.New(sc),
 		workers:  make(map[sched.WorkerID]*remoteWorker),
 		inflight: make(map[sched.RunRef]inflight),
+		procs:    newProcState(),
 		reserved: make(map[string]int),
 	}
 	g.setQuotasLocked(cfg.Quotas)
@@ -245,14 +247,21 @@ func runBytes(sp task.Spec, maxOutput int) int {
 func (g *Gateway) start(ctx context.Context, ds []sched.Dispatch) {
 	w := g.workers[ds[0].Worker]
 	callCtx, cancel := context.WithCancel(ctx)
-	for _, d := range ds {
-		g.inflight[d.Ref] = inflight{worker: d.Worker, conn: w, cancel: cancel, shared: len(ds) > 1}
+	now := time.Now()
+	specs := make([]task.RunSpec, len(ds))
+	for i, d := range ds {
+		specs[i] = g.runSpec(d)
+		deadline := now.Add(specs[i].Timeout)
+		g.inflight[d.Ref] = inflight{worker: d.Worker, conn: w, cancel: cancel, shared: len(ds) > 1, started: now, deadline: deadline}
 		w.grants[d.Spec.Module]++
+		self, parent := g.placedLocked(d, w, deadline)
+		specs[i].Proc, specs[i].Parent = string(self), string(parent)
+		g.reservedLocked(d, specs[i].Proc != "")
 	}
 	ahead := w.running // runs the worker may execute before these
 	w.running += len(ds)
 	g.tasks.Add(1)
-	go g.execute(callCtx, cancel, ds, ahead, w.client.AddRef(), w.peerCaps())
+	go g.execute(callCtx, cancel, ds, specs, ahead, w.client.AddRef(), w.peerCaps())
 }
 
 // drain stops dispatching and gives running runs up to the grace period

@@ -41,6 +41,9 @@ type metrics struct {
 	// unsaved counts ended runs whose records could not be saved, queued
 	// again (see Gateway.unlockSaved).
 	unsaved prometheus.Counter
+	// spawned counts processes spawned by running processes
+	// (docs/PROCESSES.md).
+	spawned prometheus.Counter
 }
 
 // phaseBuckets are 1-2.5-5 steps from 10 µs to 100 s: a run of the C hash
@@ -73,6 +76,7 @@ func newMetrics(g *Gateway) *metrics {
 		purged:         counter("shoal_tasks_purged_total", "Tasks deleted with their runs and logs: DELETE /tasks/{id}?purge=1 and --retain."),
 		purgedBytes:    counter("shoal_purged_bytes_total", "Bytes of store records deleted with purged tasks (the file keeps its size: bbolt reuses the pages)."),
 		unsaved:        counter("shoal_runs_unsaved_total", "Ended runs whose records could not be saved (a full disk), queued again to run again."),
+		spawned:        counter("shoal_processes_spawned_total", "Processes spawned by running processes (docs/PROCESSES.md)."),
 	}
 	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shoal_worker_calls_total", Help: "Calls to workers that carried runs, by method: run (one run), runs (several short runs).",
@@ -99,7 +103,7 @@ func newMetrics(g *Gateway) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.submitted, hist, m.calls, m.callRuns, m.fuel, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes, m.joinsRefused, m.fetchesRefused,
-		m.purged, m.purgedBytes, m.unsaved,
+		m.purged, m.purgedBytes, m.unsaved, m.spawned,
 		stateCollector{g},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_store_file_bytes", Help: "Size of the gateway's database file."},
 			func() float64 { return float64(g.st.Stats().FileSize) }),

@@ -44,6 +44,9 @@ func (g *Gateway) unlock() { _ = g.unlockSaved() }
 // API shows as ended is what the store holds.
 func (g *Gateway) unlockSaved() error {
 	updates := g.sched.TakeUpdates()
+	if procs := slices.ContainsFunc(updates, func(u sched.Update) bool { return u.Proc }); procs {
+		updates = g.endProcessesLocked(updates)
+	}
 	g.mu.Unlock()
 	if len(updates) == 0 {
 		return nil

@@ -47,6 +47,9 @@ func (s *gatewayServer) Workers(_ context.Context, call wire.Gateway_workers) er
 	if err != nil {
 		return err
 	}
+	if err := res.SetProcs(wire.Processes(rpc.Export(wire.Processes_NewServer(procServer{g: s.g, worker: sched.WorkerID(s.peer.String())})))); err != nil {
+		return err
+	}
 	return res.SetChan(wire.Chan(rpc.Export(wire.Chan_NewServer(&chanServer{g: s.g, peer: s.peer, ctx: s.ctx, hangup: s.hangup}))))
 }
 
@@ -172,30 +175,28 @@ func (l logSink) Write(_ context.Context, call wire.LogSink_write) error {
 	// The log is read from the store (after a restart, or once evicted)
 	// between two such checks, so a refused write never brings back the
 	// log of a task that has ended.
-	if err := l.check(ref); err != nil {
+	// A spawned process writes to its tree's root's log (procs.go).
+	l.g.mu.Lock()
+	err = l.checkLocked(ref)
+	root, pid, _ := l.g.whose(ref)
+	l.g.mu.Unlock()
+	if err != nil {
 		return err
 	}
-	logs.load(ref.Task, false)
+	logs.load(root.Task, false)
 	l.g.mu.Lock()
 	if err := l.checkLocked(ref); err != nil {
-		done := l.g.sched.Done(ref.Task)
+		done := l.g.sched.Done(root.Task)
 		l.g.mu.Unlock()
 		if done {
-			logs.close(ref.Task) // the load above may have opened it again
+			logs.close(root.Task) // the load above may have opened it again
 		}
 		return err
 	}
-	e := logs.add(ref.Task, ref.Index, ref.Attempt, stream, data)
+	e := logs.add(root.Task, root.Index, root.Attempt, pid, stream, data)
 	l.g.mu.Unlock()
 	l.received.Add(float64(len(data)))
-	return logs.save(ref.Task, e)
-}
-
-// check is checkLocked with g.mu taken.
-func (l logSink) check(ref task.RunRef) error {
-	l.g.mu.Lock()
-	defer l.g.mu.Unlock()
-	return l.checkLocked(ref)
+	return logs.save(root.Task, e)
 }
 
 // checkLocked refuses output of a run this connection does not hold, or

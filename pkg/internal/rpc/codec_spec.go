@@ -68,6 +68,14 @@ func EncodeRunSpec(dst wire.RunSpec, s task.RunSpec) error {
 	dst.SetMemory(s.Memory)
 	dst.SetMaxOutput(uint64(s.MaxOutput))
 	dst.SetFuel(s.Fuel)
+	if s.Proc != "" {
+		if err := dst.SetProc(s.Proc); err != nil {
+			return err
+		}
+		if err := dst.SetParent(s.Parent); err != nil {
+			return err
+		}
+	}
 	return setTexts(dst.NewDirs, s.Dirs)
 }
 
@@ -126,6 +134,15 @@ func DecodeRunSpec(src wire.RunSpec) (task.RunSpec, error) {
 	}
 	if s.Dirs, err = texts(src.Dirs()); err != nil {
 		return task.RunSpec{}, err
+	}
+	if s.Proc, err = src.Proc(); err != nil {
+		return task.RunSpec{}, err
+	}
+	if s.Parent, err = src.Parent(); err != nil {
+		return task.RunSpec{}, err
+	}
+	if (s.Proc == "") != (s.Parent == "") {
+		return task.RunSpec{}, malformed("runSpec", "parent", "a process key needs its parent's, and only it")
 	}
 	return s, nil
 }

@@ -84,7 +84,7 @@ func TestRunSpecRoundTrip(t *testing.T) {
 			Module: module, Input: ptr(-7), Difficulty: ptr(math.MaxInt64),
 			Args: []string{"a", "b c", ""}, Env: []string{"K=V", "A="}, Stdin: []byte("in\x00put"),
 			Timeout: 1500 * time.Millisecond, Memory: math.MaxUint64, MaxOutput: math.MaxInt32, Fuel: math.MaxUint64,
-			Dirs: []string{"data", "out"},
+			Dirs: []string{"data", "out"}, Proc: "hello/0#1.3", Parent: "hello/0#1",
 		}},
 		{name: "only what is required", in: task.RunSpec{Ref: task.RunRef{Task: "t"}, Module: module}},
 		{name: "zeros are not absent", in: task.RunSpec{Ref: task.RunRef{Task: "t"}, Module: module, Input: ptr(0), Difficulty: ptr(0)}},

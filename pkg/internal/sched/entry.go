@@ -48,6 +48,10 @@ type entry struct {
 	// purging: its records are being deleted (BeginPurge); views pass it
 	// over.
 	purging bool
+	// proc: a spawned process (process.go), placed near that worker when
+	// it has room.
+	proc bool
+	near WorkerID
 }
 
 // liveRun is a run in memory. saving: its outcome is known and its

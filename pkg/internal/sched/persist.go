@@ -12,6 +12,9 @@ import (
 type Update struct {
 	Task string
 	Run  task.Run
+	// Proc: the run of a spawned process, which is not stored (the
+	// caller reports it Saved at once, then Forgets it).
+	Proc bool
 	// entry is the task it is of: a purged task's id may name a new one.
 	entry *entry
 }

@@ -78,6 +78,7 @@ type Scheduler struct {
 	workers map[WorkerID]*worker
 	later   byDue      // runs not yet due
 	ready   byPriority // due runs waiting for a worker
+	procs   byPriority // processes waiting for room (process.go)
 	// blocked holds due runs no worker in the pool could ever take (labels
 	// it lacks, more memory than it offers); they return to ready when the
 	// pool changes, so they cost nothing while they wait.
@@ -174,6 +175,10 @@ func (s *Scheduler) queue(now time.Time, e *entry, r *liveRun, due time.Time) {
 		return
 	}
 	e.setStatus(r, task.Queued)
+	if e.proc {
+		heap.Push(&s.procs, it)
+		return
+	}
 	heap.Push(&s.ready, it)
 }
 
@@ -202,6 +207,7 @@ func (s *Scheduler) queued(it item) (*entry, *liveRun) {
 // Assign moves runs that are due at now into the ready queue and places as
 // many ready runs on workers as capacity allows.
 func (s *Scheduler) Assign(now time.Time) []Dispatch {
+	out := s.assignProcesses(now)
 	for s.later.Len() > 0 && !s.later[0].due.After(now) {
 		it := heap.Pop(&s.later).(item)
 		e, r := s.queued(it)
@@ -213,9 +219,8 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 		heap.Push(&s.ready, it)
 	}
 	if s.ready.Len() == 0 || !s.anyRoom() {
-		return nil
+		return out
 	}
-	var out []Dispatch
 	var skipped []item
 	// slotsOnly: a run that needs a free slot is waiting for one, so short
 	// runs behind it take only free slots too, and workers' queues drain
@@ -340,8 +345,10 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 	if w, ok := s.workers[worker]; ok {
 		if sl, ok := w.running[ref]; ok {
 			delete(w.running, ref)
-			w.used--
-			if !sl.short {
+			if !sl.proc {
+				w.used--
+			}
+			if !sl.short && !sl.proc {
 				w.long--
 			}
 			w.usedMem -= sl.memory
@@ -397,7 +404,7 @@ func (s *Scheduler) backoff(attempt int) time.Duration {
 // update adds run r of e to the updates to store.
 func (s *Scheduler) update(e *entry, r task.Run) {
 	e.writes++
-	s.updates = append(s.updates, Update{Task: e.spec.ID, Run: r, entry: e})
+	s.updates = append(s.updates, Update{Task: e.spec.ID, Run: r, Proc: e.proc, entry: e})
 }
 
 // Cancel ends a task: runs not yet started are canceled, and the returned

@@ -60,6 +60,7 @@ type slot struct {
 	cores  api.Millicores
 	owner  string
 	short  bool
+	proc   bool // a process: it holds no slot
 }
 
 func newWorker(id WorkerID, o Offer) *worker {
@@ -97,13 +98,17 @@ func (w *worker) room(short bool, depth int) int {
 // it, its memory and its cores within what the worker offers, and every
 // label it needs.
 func (w *worker) fits(spec *task.Spec, short bool, depth int) bool {
-	if w.room(short, depth) <= 0 {
+	return w.room(short, depth) > 0 && w.holds(spec, w.usedMem, w.usedCPU)
+}
+
+// holds reports whether spec's memory and cores fit in what the worker
+// offers beside usedMem and usedCPU, and the worker has every label spec
+// needs.
+func (w *worker) holds(spec *task.Spec, usedMem uint64, usedCPU api.Millicores) bool {
+	if spec.Memory > 0 && w.offer.Memory > 0 && usedMem+spec.Memory > w.offer.Memory {
 		return false
 	}
-	if spec.Memory > 0 && w.offer.Memory > 0 && w.usedMem+spec.Memory > w.offer.Memory {
-		return false
-	}
-	if spec.Cores > 0 && w.usedCPU+spec.Cores > w.offer.Cores {
+	if spec.Cores > 0 && usedCPU+spec.Cores > w.offer.Cores {
 		return false
 	}
 	if spec.Fuel > 0 && !w.labels[task.FuelLabel] {
@@ -115,6 +120,24 @@ func (w *worker) fits(spec *task.Spec, short bool, depth int) bool {
 		}
 	}
 	return true
+}
+
+// roomier reports whether w is a better home than o for a process of
+// module: more cores free, then more memory free, then warm, then idle
+// for longer.
+func (w *worker) roomier(o *worker, module string) bool {
+	wc, oc := int64(w.offer.Cores)-int64(w.usedCPU), int64(o.offer.Cores)-int64(o.usedCPU)
+	if wc != oc {
+		return wc > oc
+	}
+	wm, om := int64(w.offer.Memory-w.usedMem), int64(o.offer.Memory-o.usedMem)
+	if wm != om {
+		return wm > om
+	}
+	if w.cached[module] != o.cached[module] {
+		return w.cached[module]
+	}
+	return w.last < o.last
 }
 
 // better reports whether w is a better home than o for a run of module.

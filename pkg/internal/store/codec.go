@@ -177,7 +177,11 @@ func encodeLog(e *task.LogEntry) []byte {
 	b = binary.AppendVarint(b, int64(e.Run))
 	b = binary.AppendVarint(b, int64(e.Attempt))
 	b = appendString(b, e.Stream)
-	return appendString(b, e.Data)
+	b = appendString(b, e.Data)
+	if e.Process != 0 { // appended: read when present
+		b = binary.AppendVarint(b, int64(e.Process))
+	}
+	return b
 }
 
 func decodeLog(b []byte) (task.LogEntry, error) {
@@ -190,6 +194,9 @@ func decodeLog(b []byte) (task.LogEntry, error) {
 	e.Attempt = int(d.varint())
 	e.Stream = d.string()
 	e.Data = d.string()
+	if d.more() {
+		e.Process = int(d.varint())
+	}
 	if err := d.done(); err != nil {
 		return e, fmt.Errorf("decode log entry: %w", err)
 	}

@@ -37,6 +37,10 @@ type RunSpec struct {
 	MaxOutput         int           // bytes of stdout kept as the result; 0 = the worker's default
 	Dirs              []string      // names of the worker directories the run uses
 	Fuel              uint64        // most fuel the run may use; 0 = no limit
+	// Proc is the process key of a spawned process (a child), and Parent
+	// its parent's; both are empty for a task's run, whose key is Ref's
+	// (docs/PROCESSES.md).
+	Proc, Parent string
 }
 
 // RunSpec is what attempt ref of one of s's runs needs on its worker.

@@ -1,6 +1,10 @@
 package task
 
-import "time"
+import (
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+)
 
 // Task is a submitted task as the gateway tracks it.
 type Task struct {
@@ -13,6 +17,9 @@ type Task struct {
 	// its whole size when Result holds less of it.
 	Result      string
 	ResultBytes int
+	// Processes is the process tree of its runs that spawned (the
+	// gateway's, not stored: docs/PROCESSES.md).
+	Processes []api.Process
 	// tally counts the runs by status, so that a run's change of status
 	// updates the task's in constant time (SetRunStatus): a task may have
 	// a hundred thousand runs.

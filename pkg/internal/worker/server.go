@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"capnproto.org/go/capnp/v3"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/proc"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
@@ -61,6 +63,66 @@ func (s *server) release() {
 
 var _ wire.Worker_Server = (*server)(nil)
 
+// Deliver puts a message for a process running here into its mailbox,
+// and answers once the mailbox has it (a full one holds the call).
+func (s *server) Deliver(ctx context.Context, call wire.Worker_deliver) error {
+	call.Go()
+	s.alive.Heard()
+	args := call.Args()
+	from, err := args.From()
+	if err != nil {
+		return err
+	}
+	to, err := args.To()
+	if err != nil {
+		return err
+	}
+	data, err := args.Data()
+	if err != nil {
+		return err
+	}
+	err = s.w.procs.Deliver(ctx, proc.Key(from), proc.Key(to), bytes.Clone(data))
+	if err == nil {
+		return nil
+	}
+	res, rerr := call.AllocResults()
+	if rerr != nil {
+		return rerr
+	}
+	res.SetCode(proc.Code(err))
+	return res.SetReason(err.Error())
+}
+
+// Closed tells a process running here that a peer closed its side.
+func (s *server) Closed(ctx context.Context, call wire.Worker_closed) error {
+	call.Go()
+	args := call.Args()
+	from, err := args.From()
+	if err != nil {
+		return err
+	}
+	to, err := args.To()
+	if err != nil {
+		return err
+	}
+	return s.w.procs.Closed(ctx, proc.Key(from), proc.Key(to))
+}
+
+// Ended tells a process running here that one of its children ended.
+func (s *server) Ended(_ context.Context, call wire.Worker_ended) error {
+	args := call.Args()
+	child, err := args.Child()
+	if err != nil {
+		return err
+	}
+	why, err := args.Error()
+	if err != nil {
+		return err
+	}
+	s.w.procs.Ended(proc.Key(child), proc.Exit{Code: args.Code(), Err: why})
+	return nil
+}
+
 // Ping answers at once; the gateway uses it to notice a silent worker.
 func (s *server) Ping(context.Context, wire.Worker_ping) error { return nil }
 
@@ -79,11 +141,16 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 	if err != nil {
 		return fmt.Errorf("read run spec: %w", err)
 	}
-	if err := s.w.acquire(ctx); err != nil {
-		return err
+	// A spawned process takes no slot: the gateway reserved its cores
+	// and memory, and its parent may hold a slot waiting for it.
+	slot := spec.Proc == ""
+	if slot {
+		if err := s.w.acquire(ctx); err != nil {
+			return err
+		}
 	}
 	s.keep(capnp.Client(args.Modules()), capnp.Client(args.Logs()))
-	out := s.w.runAcquired(ctx, spec, args.Modules(), args.Logs(), arrived)
+	out := s.w.runAcquired(ctx, spec, args.Modules(), args.Logs(), arrived, slot)
 	res, err := call.AllocResults()
 	if err != nil {
 		return err
@@ -128,13 +195,16 @@ func (s *server) Runs(ctx context.Context, call wire.Worker_runs) error {
 			outs[i].Error = "bad run spec: " + err.Error()
 			continue
 		}
-		if err := s.w.acquire(ctx); err != nil {
-			return err // the call was canceled: the gateway counts its runs lost
+		slot := spec.Proc == ""
+		if slot {
+			if err := s.w.acquire(ctx); err != nil {
+				return err // the call was canceled: the gateway counts its runs lost
+			}
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i] = s.w.runAcquired(ctx, spec, args.Modules(), args.Logs(), arrived)
+			outs[i] = s.w.runAcquired(ctx, spec, args.Modules(), args.Logs(), arrived, slot)
 		}()
 	}
 	unqueue()
@@ -168,8 +238,10 @@ func (w *Worker) acquire(ctx context.Context) error {
 // runAcquired executes one run on a slot already taken, and gives the
 // slot back. arrived is when its call came: the wait for the slot is
 // reported with the run's phases.
-func (w *Worker) runAcquired(ctx context.Context, spec task.RunSpec, mods wire.ModuleSource, sink wire.LogSink, arrived time.Time) outcome {
-	defer func() { <-w.slots }()
+func (w *Worker) runAcquired(ctx context.Context, spec task.RunSpec, mods wire.ModuleSource, sink wire.LogSink, arrived time.Time, slot bool) outcome {
+	if slot {
+		defer func() { <-w.slots }()
+	}
 	w.active.Add(1)
 	defer w.active.Add(-1)
 	wait := time.Since(arrived)
@@ -199,6 +271,17 @@ func (w *Worker) execute(ctx context.Context, s task.RunSpec, mods wire.ModuleSo
 	if !w.ensure(ctx, &out, spec.Module, mods) {
 		return out
 	}
+	self, parent := proc.Key(s.Proc), proc.Key(s.Parent)
+	if self == "" {
+		self = proc.Key(s.Ref.String())
+	}
+	p, err := w.procs.Start(self, parent)
+	if err != nil {
+		out.ExitCode = -1
+		out.Error = err.Error()
+		return out
+	}
+	spec.Processes = p.Host()
 	logs := newForwarder(ctx, sink, s.Ref, w.cfg.LogBytes)
 	spec.Stdout, spec.Stderr = logs.stream(wire.Stream_stdout), logs.stream(wire.Stream_stderr)
 	out.Result = w.runner.Run(ctx, spec)
@@ -206,6 +289,7 @@ func (w *Worker) execute(ctx context.Context, s task.RunSpec, mods wire.ModuleSo
 		// The module cache evicted it between compile and run: once more.
 		out.Result = w.runner.Run(ctx, spec)
 	}
+	p.End(exitOf(out.report()))
 	logs.flush()
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/proc"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/version"
 	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
@@ -35,6 +36,11 @@ type Worker struct {
 	// hold: the session offers again, so the gateway's placement knows.
 	warmed chan struct{}
 
+	// procs are the processes of the runs here (procs.go), reaching the
+	// others through gateway, the current connection's Processes.
+	procs   *proc.Table
+	gateway gatewayProcs
+
 	metrics *metrics // in its own registry: see metrics.go
 	health  health   // see Ready
 }
@@ -54,6 +60,7 @@ func New(ctx context.Context, cfg Config, h host.Host, logger *slog.Logger) (*Wo
 		slots:  make(chan struct{}, cfg.Slots),
 		warmed: make(chan struct{}, 1),
 	}
+	w.procs = proc.NewTable(&w.gateway)
 	w.metrics = newMetrics(w)
 	return w, nil
 }
@@ -127,6 +134,8 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 		return w.refusal(ai.ID, err)
 	}
 	ch := wres.Chan()
+	w.gateway.set(wres.Procs().AddRef())
+	defer w.gateway.set(wire.Processes{})
 	srv := &server{w: w, alive: rpc.NewLiveness(w.cfg.PingInterval)}
 	defer srv.release()
 	self := wire.Worker(rpc.Export(wire.Worker_NewServer(srv)))

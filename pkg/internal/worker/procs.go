@@ -1,0 +1,159 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/proc"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
+
+// The worker's half of processes (docs/PROCESSES.md): every run is a
+// process in the worker's proc.Table, which delivers messages between
+// processes here itself and reaches the others through the gateway's
+// Processes capability of the current connection (gatewayProcs); the
+// gateway's calls (Worker.deliver, closed, ended) feed the Table.
+
+// errNoGateway: a process call needs the gateway, and the worker has no
+// connection to one right now.
+var errNoGateway = fmt.Errorf("%w: no connection to the gateway", proc.ErrFailed)
+
+// gatewayProcs is the proc.Transport of a worker: the Processes
+// capability of its current gateway connection.
+type gatewayProcs struct {
+	mu sync.Mutex
+	c  wire.Processes // zero while not connected
+}
+
+var _ proc.Transport = (*gatewayProcs)(nil)
+
+// set makes c, of a new connection, the one calls go through; the zero
+// value when the connection ends.
+func (g *gatewayProcs) set(c wire.Processes) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.c.Release()
+	g.c = c
+}
+
+// client returns a reference to the current capability.
+func (g *gatewayProcs) client() (wire.Processes, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.c.IsValid() {
+		return wire.Processes{}, errNoGateway
+	}
+	return g.c.AddRef(), nil
+}
+
+// Spawn asks the gateway for a child of parent.
+func (g *gatewayProcs) Spawn(ctx context.Context, parent proc.Key, req proc.Request) (proc.Key, error) {
+	c, err := g.client()
+	if err != nil {
+		return "", err
+	}
+	defer c.Release()
+	f, release := c.Spawn(ctx, func(p wire.Processes_spawn_Params) error {
+		if err := p.SetParent(string(parent)); err != nil {
+			return err
+		}
+		return p.SetRequest(proc.EncodeRequest(req))
+	})
+	defer release()
+	res, err := f.Struct()
+	if err != nil {
+		return "", callErr(ctx, err)
+	}
+	if err := codeErr(res.Code(), res.Reason); err != nil {
+		return "", err
+	}
+	child, err := res.Child()
+	return proc.Key(child), err
+}
+
+// Send relays msg through the gateway.
+func (g *gatewayProcs) Send(ctx context.Context, from, to proc.Key, msg []byte) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	f, release := c.Send(ctx, func(p wire.Processes_send_Params) error {
+		if err := p.SetFrom(string(from)); err != nil {
+			return err
+		}
+		if err := p.SetTo(string(to)); err != nil {
+			return err
+		}
+		return p.SetData(msg)
+	})
+	defer release()
+	res, err := f.Struct()
+	if err != nil {
+		return callErr(ctx, err)
+	}
+	return codeErr(res.Code(), res.Reason)
+}
+
+// Close tells to, through the gateway, that from closed its side.
+func (g *gatewayProcs) Close(ctx context.Context, from, to proc.Key) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	f, release := c.Close(ctx, func(p wire.Processes_close_Params) error {
+		if err := p.SetFrom(string(from)); err != nil {
+			return err
+		}
+		return p.SetTo(string(to))
+	})
+	defer release()
+	res, err := f.Struct()
+	if err != nil {
+		return callErr(ctx, err)
+	}
+	return codeErr(res.Code(), res.Reason)
+}
+
+// callErr is a failed call's error: the run's own end, or the gateway's.
+func callErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return fmt.Errorf("%w: the gateway: %v", proc.ErrFailed, err)
+}
+
+// codeErr is the error of an answer's code and reason; nil for 0.
+func codeErr(code int32, reason func() (string, error)) error {
+	if code == 0 {
+		return nil
+	}
+	why, _ := reason()
+	for _, e := range []error{proc.ErrInvalid, proc.ErrClosed, proc.ErrTimeout, proc.ErrFailed, proc.ErrTooBig, proc.ErrSpawn, proc.ErrUnsupported} {
+		if proc.Code(e) == code {
+			return &codedError{sentinel: e, why: why}
+		}
+	}
+	return fmt.Errorf("%w: %s", proc.ErrFailed, why)
+}
+
+// codedError is an error a peer named by its code: it is its sentinel,
+// and reads as the peer's reason (which already names it).
+type codedError struct {
+	sentinel error
+	why      string
+}
+
+func (e *codedError) Error() string { return e.why }
+func (e *codedError) Unwrap() error { return e.sentinel }
+
+// exitOf is how a run that ended with o ended as a process.
+func exitOf(o task.Outcome) proc.Exit {
+	if o.OK || (!o.Lost && o.ExitCode >= 0) {
+		return proc.Exit{Code: o.ExitCode}
+	}
+	return proc.Exit{Code: -1, Err: o.Error}
+}
