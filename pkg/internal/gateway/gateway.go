@@ -584,6 +584,7 @@ func (g *Gateway) TaskRuns(id string, n int) (task.Task, uint64, error) {
 	if len(ts) == 0 {
 		return task.Task{}, 0, fmt.Errorf("%w: %s", sched.ErrNotFound, id)
 	}
+	ts[0].Processes = g.processesOf(id)
 	return ts[0], rev, nil
 }
 

@@ -63,8 +63,8 @@ const (
 type procState struct {
 	live  map[proc.Key]*process // processes not ended
 	roots map[sched.RunRef]*process
-	trees map[string][]*tree    // by task id, oldest first
-	ended []*tree               // trees that ended, oldest first
+	trees map[string][]*tree // by task id, oldest first
+	ended []*tree            // trees that ended, oldest first
 }
 
 func newProcState() procState {

@@ -91,4 +91,3 @@ func formatCores(m api.Millicores) string {
 	}
 	return m.String()
 }
-

@@ -34,7 +34,7 @@ func viewOf(t task.Task, defaultTimeout time.Duration) api.Task {
 		Duration: d.Seconds(), Start: s.Start.Seconds(), Delay: s.Delay.Seconds(),
 		Repeats: s.RunCount(), Input: s.Input, Difficulty: s.Difficulty, Module: s.Module,
 		Args: s.Args, Env: s.Env, Memory: s.Memory, Cores: s.Cores.Cores(), Fuel: s.Fuel, Priority: s.Priority, Labels: s.Labels, Dirs: s.Dirs, Owner: s.Owner,
-		Created: t.Created, Result: t.Result, ResultBytes: t.ResultBytes, Runs: t.Runs,
+		Created: t.Created, Result: t.Result, ResultBytes: t.ResultBytes, Runs: t.Runs, Processes: t.Processes,
 	}
 	if s.Retries != nil {
 		v.Retries = *s.Retries
