@@ -158,6 +158,7 @@ func TestJoinByNetworkChecksTokensGiven(t *testing.T) {
 // snoop is a joined worker that, given a run, asks the module source for
 // another module too, and keeps the source to ask again later.
 type snoop struct {
+	noProcesses
 	other   []byte // sha256 of a module it was not given
 	fetched chan fetchReport
 	kept    chan wire.ModuleSource

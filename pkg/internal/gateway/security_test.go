@@ -275,7 +275,23 @@ func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600
 
 // liar is a worker that, running a run, writes a log line for it and then
 // tries one for another task.
-type liar struct{ foreign chan error }
+type liar struct {
+	noProcesses
+	foreign chan error
+}
+
+// noProcesses is the part of a test's Worker that runs no processes.
+type noProcesses struct{}
+
+func (noProcesses) Deliver(context.Context, wire.Worker_deliver) error {
+	return capnp.Unimplemented("no processes here")
+}
+func (noProcesses) Closed(context.Context, wire.Worker_closed) error {
+	return capnp.Unimplemented("no processes here")
+}
+func (noProcesses) Ended(context.Context, wire.Worker_ended) error {
+	return capnp.Unimplemented("no processes here")
+}
 
 func (l *liar) Ping(context.Context, wire.Worker_ping) error { return nil }
 

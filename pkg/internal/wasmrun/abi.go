@@ -10,6 +10,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	wasi "github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/shoalmesh/shoal/pkg/internal/preempt"
 )
 
 // ABI is the calling convention of a module: how a run passes its input and
@@ -97,7 +99,12 @@ func analyze(cm wazero.CompiledModule, info binaryInfo, wasiFuncs map[string]str
 	for _, fn := range imported {
 		mod, name, _ := fn.Import()
 		want, ok := wasiFuncs[name]
-		if mod != wasi.ModuleName || !ok {
+		if mod == preempt.ImportModule {
+			want, ok = processSignature(name)
+		} else if mod != wasi.ModuleName {
+			ok = false
+		}
+		if !ok {
 			return shape{}, &importError{fmt.Sprintf("imports unknown host function %s.%s", mod, name)}
 		}
 		if got := signature(fn); got != want {

@@ -153,6 +153,7 @@ func (x *execution) execute(parent context.Context) (res Result) {
 		defer stopForce() // fuel, read before, has ended a force under way
 	}
 
+	ctx = withProcs(ctx, x.spec.Processes, x.lives)
 	start := time.Now()
 	config := x.config.WithNanosleep(sleeper(ctx)).WithNanotime(runClock(), 1)
 	mod, err := x.r.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, x.mem), x.m.compiled, config)

@@ -51,11 +51,11 @@ var errYieldOutsideRun = errors.New("shoal.yield called outside a run")
 
 // instantiateHost instantiates the shoal host module in rt.
 func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
-	_, err := rt.NewHostModuleBuilder(preempt.ImportModule).NewFunctionBuilder().
+	b := rt.NewHostModuleBuilder(preempt.ImportModule).NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(yield), []api.ValueType{api.ValueTypeI64}, []api.ValueType{api.ValueTypeI64}).
 		WithParameterNames("budget").
-		Export(preempt.ImportName).
-		Instantiate(ctx)
+		Export(preempt.ImportName)
+	_, err := exportProcessFuncs(b).Instantiate(ctx)
 	if err != nil {
 		return fmt.Errorf("instantiate %s: %w", preempt.ImportModule, err)
 	}

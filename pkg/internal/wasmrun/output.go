@@ -50,11 +50,16 @@ type live struct {
 	buf     []byte
 	dropped int
 	closed  bool
+	// written counts the bytes taken, handed those the writer has had
+	// (or that were dropped); settled is signaled when handed grows.
+	written, handed int
+	settled         *sync.Cond
 }
 
 func startLive(w io.Writer) *live {
 	l := &live{w: w, done: make(chan struct{})}
 	l.wake = sync.NewCond(&l.mu)
+	l.settled = sync.NewCond(&l.mu)
 	go l.pump()
 	return l
 }
@@ -68,6 +73,7 @@ func (l *live) Write(p []byte) (int, error) {
 	n := min(len(p), liveBuffer-len(l.buf))
 	l.buf = append(l.buf, p[:n]...)
 	l.dropped += len(p) - n
+	l.written += len(p)
 	l.wake.Signal()
 	return len(p), nil
 }
@@ -92,6 +98,10 @@ func (l *live) pump() {
 		if dropped > 0 && !failed {
 			failed = l.send(fmt.Appendf(nil, "\n[shoal: %d bytes dropped: log reader too slow]\n", dropped)) != nil
 		}
+		l.mu.Lock()
+		l.handed += len(out) + dropped
+		l.settled.Broadcast()
+		l.mu.Unlock()
 		if closed {
 			return
 		}
@@ -108,6 +118,18 @@ func (l *live) send(p []byte) (err error) {
 	}()
 	_, err = l.w.Write(p)
 	return err
+}
+
+// sync waits until the writer has had everything written so far, or the
+// pump has ended; the process functions call it before a message leaves,
+// so that output written before it reaches the log before the message
+// reaches its receiver.
+func (l *live) sync() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for target := l.written; l.handed < target && !l.closed; {
+		l.settled.Wait()
+	}
 }
 
 // close stops taking writes and waits until the writer has what was

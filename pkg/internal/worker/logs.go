@@ -24,6 +24,11 @@ type forwarder struct {
 	mu     sync.Mutex
 	budget int
 	closed bool
+	// queued counts the chunks queued, sent those the gateway has
+	// answered (or dropped); progress is closed and replaced when sent
+	// grows (see sync).
+	queued, sent int
+	progress     chan struct{}
 	queue  chan chunk    // made, with the sending goroutine, on the first write
 	done   chan struct{} // closed when that goroutine has sent everything
 }
@@ -31,6 +36,7 @@ type forwarder struct {
 type chunk struct {
 	stream wire.Stream
 	data   []byte
+	n      int // chunks coalesced into it
 }
 
 const (
@@ -67,8 +73,9 @@ func (f *forwarder) write(s wire.Stream, p []byte) {
 		go f.loop()
 	}
 	select {
-	case f.queue <- chunk{s, append([]byte(nil), p[:n]...)}:
+	case f.queue <- chunk{s, append([]byte(nil), p[:n]...), 1}:
 		f.budget -= n
+		f.queued++
 	default:
 	}
 }
@@ -94,6 +101,7 @@ func (f *forwarder) coalesce(c chunk) chunk {
 				continue
 			}
 			c.data = append(c.data, next.data...)
+			c.n += next.n
 		default:
 			return c
 		}
@@ -111,6 +119,35 @@ func (f *forwarder) send(c chunk) {
 	})
 	_, _ = fut.Struct() // a lost line of output must not fail the run
 	release()
+	f.mu.Lock()
+	f.sent += c.n
+	if f.progress != nil {
+		close(f.progress)
+		f.progress = nil
+	}
+	f.mu.Unlock()
+}
+
+// sync waits until the gateway has the output queued so far, or ctx
+// ends: a process calls it before a message of its leaves, so that its
+// output before the message is in the log before the message arrives.
+func (f *forwarder) sync(ctx context.Context) {
+	f.mu.Lock()
+	target := f.queued
+	for f.sent < target {
+		if f.progress == nil {
+			f.progress = make(chan struct{})
+		}
+		ch := f.progress
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+		f.mu.Lock()
+	}
+	f.mu.Unlock()
 }
 
 // flush stops taking output and waits, boundedly, until what was queued has

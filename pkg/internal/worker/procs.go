@@ -157,3 +157,26 @@ func exitOf(o task.Outcome) proc.Exit {
 	}
 	return proc.Exit{Code: -1, Err: o.Error}
 }
+
+// syncedHost is a run's proc.Host whose calls that others see wait first
+// for the run's output so far to reach the gateway: a line printed before
+// a message is in the log before the line its receiver prints on it.
+type syncedHost struct {
+	proc.Host
+	logs *forwarder
+}
+
+func (h syncedHost) Spawn(ctx context.Context, req proc.Request) (int32, error) {
+	h.logs.sync(ctx)
+	return h.Host.Spawn(ctx, req)
+}
+
+func (h syncedHost) Send(ctx context.Context, handle int32, msg []byte) error {
+	h.logs.sync(ctx)
+	return h.Host.Send(ctx, handle, msg)
+}
+
+func (h syncedHost) Close(ctx context.Context, handle int32) error {
+	h.logs.sync(ctx)
+	return h.Host.Close(ctx, handle)
+}

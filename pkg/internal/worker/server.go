@@ -281,8 +281,8 @@ func (w *Worker) execute(ctx context.Context, s task.RunSpec, mods wire.ModuleSo
 		out.Error = err.Error()
 		return out
 	}
-	spec.Processes = p.Host()
 	logs := newForwarder(ctx, sink, s.Ref, w.cfg.LogBytes)
+	spec.Processes = syncedHost{p.Host(), logs}
 	spec.Stdout, spec.Stderr = logs.stream(wire.Stream_stdout), logs.stream(wire.Stream_stderr)
 	out.Result = w.runner.Run(ctx, spec)
 	if out.NotCompiled && w.ensure(ctx, &out, spec.Module, mods) {

@@ -1,0 +1,106 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+	"github.com/shoalmesh/shoal/wasm"
+)
+
+// logEntries returns a task's log entries.
+func logEntries(tb testing.TB, url, id string) []api.LogEntry {
+	tb.Helper()
+	resp, err := http.Get(url + "/tasks/" + id + "/logs")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var logs api.Logs
+	if err := json.NewDecoder(resp.Body).Decode(&logs); err != nil {
+		tb.Fatal(err)
+	}
+	return logs.Entries
+}
+
+// lines are the whole lines of the entries of stream, each prefixed with
+// its pid.
+func lines(entries []api.LogEntry, stream string) []string {
+	var out []string
+	for _, e := range entries {
+		if e.Stream != stream {
+			continue
+		}
+		for l := range strings.SplitSeq(strings.TrimSuffix(e.Data, "\n"), "\n") {
+			out = append(out, "["+strconv.Itoa(e.Process)+"] "+l)
+		}
+	}
+	return out
+}
+
+// The hello example of Hadean: a parent spawns a child, each sends the
+// other a string, and their output comes in the order the messages
+// force, each line with its pid; the task's view shows the tree, and its
+// log the reservations, taken and given back.
+func TestHelloSpawn(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		t.Run(map[int]string{1: "one worker", 2: "two workers"}[workers], func(t *testing.T) {
+			m := meshtest.Start(t, meshtest.Options{Workers: workers, Slots: 1})
+			m.WaitWorkers(workers)
+			mustPost(t, m.URL, field{name: "id", value: "hello"}, field{name: "wasm", file: wasm.HelloSpawn})
+			v := waitDone(t, m.URL, "hello")
+			if v.Status != task.Succeeded {
+				t.Fatalf("hello: %s: %+v", v.Status, v.Runs)
+			}
+			entries := logEntries(t, m.URL, "hello")
+			want := []string{"[0] parent start", "[1] child start", "[1] child received: parent", "[0] parent received: child", "[0] parent end", "[1] child end"}
+			if got := lines(entries, "stdout"); !slices.Equal(got, want) {
+				t.Fatalf("output:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			shoal := lines(entries, "shoal")
+			if len(shoal) != 2 || !strings.HasPrefix(shoal[0], "[1] Reserving resources for 1 on ") || !strings.HasPrefix(shoal[1], "[1] Releasing resources for 1 on ") ||
+				!strings.Contains(shoal[0], "delta: cores=1/16,memory=64 MiB") {
+				t.Fatalf("reservation lines: %q", shoal)
+			}
+			if len(v.Processes) != 2 {
+				t.Fatalf("processes: %+v", v.Processes)
+			}
+			root, child := v.Processes[0], v.Processes[1]
+			if root.PID != 0 || root.Parent != -1 || child.PID != 1 || child.Parent != 0 || child.Status != task.Succeeded ||
+				child.Key != "hello/0#0.1" || child.Worker == "" || child.Cores != 0.063 || child.Memory != 64<<20 {
+				t.Fatalf("tree: %+v", v.Processes)
+			}
+		})
+	}
+}
+
+// The map-reduce example finds the hash puzzle's answer with children on
+// both workers.
+func TestMapReduce(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 2, Slots: 1})
+	m.WaitWorkers(2)
+	mustPost(t, m.URL, field{name: "id", value: "mr"}, field{name: "wasm", file: wasm.MapReduce})
+	v := waitDone(t, m.URL, "mr")
+	if v.Status != task.Succeeded || v.Result != "the answer is 2832\n" {
+		t.Fatalf("mapreduce: %s %q: %+v", v.Status, v.Result, v.Runs)
+	}
+	if len(v.Processes) != 5 {
+		t.Fatalf("want the root and 4 children: %+v", v.Processes)
+	}
+	workers := map[string]bool{}
+	for _, p := range v.Processes[1:] {
+		workers[p.Worker] = true
+		if p.Status != task.Succeeded {
+			t.Errorf("child %d: %s %q", p.PID, p.Status, p.Error)
+		}
+	}
+	if len(workers) != 2 {
+		t.Errorf("children ran on %d workers, want 2: %+v", len(workers), v.Processes)
+	}
+}
