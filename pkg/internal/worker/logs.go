@@ -29,8 +29,8 @@ type forwarder struct {
 	// grows (see sync).
 	queued, sent int
 	progress     chan struct{}
-	queue  chan chunk    // made, with the sending goroutine, on the first write
-	done   chan struct{} // closed when that goroutine has sent everything
+	queue        chan chunk    // made, with the sending goroutine, on the first write
+	done         chan struct{} // closed when that goroutine has sent everything
 }
 
 type chunk struct {
