@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -21,9 +22,20 @@ func TestFuelAcrossWorkers(t *testing.T) {
 	m := meshtest.Start(t, meshtest.Options{Workers: 2, Slots: 1, Gateway: &cfg})
 	m.WaitWorkers(2)
 	const n = 12
+	// Submitted at once, so that the runs overlap and both workers take
+	// some (one after the other, they would all go to the warm worker).
+	errs := make(chan error, n)
+	input, difficulty := int64(7), int64(2)
 	for i := range n {
-		mustPost(t, m.URL, field{name: "id", value: fmt.Sprint("f", i)}, field{name: "wasm", file: wasm.HashC},
-			field{name: "input", value: "7"}, field{name: "difficulty", value: "2"})
+		go func() {
+			_, err := m.Gateway.SubmitUpload(context.Background(), task.Spec{ID: fmt.Sprint("f", i), Input: &input, Difficulty: &difficulty}, wasm.HashC)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 	fuel := map[string]uint64{} // by worker
 	var total uint64
