@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/shoalmesh/shoal/pkg/internal/proc"
 )
 
 // Spec describes one run of a compiled module.
@@ -49,6 +51,9 @@ type Spec struct {
 	// or when ctx ends; a Write still blocked then only holds its own
 	// goroutine until it returns. Writes come from one goroutine per stream.
 	Stdout, Stderr io.Writer
+	// Processes serves the run's shoal process functions (spawn, send,
+	// recv, ...; docs/PROCESSES.md); nil: they return ERR_UNSUPPORTED.
+	Processes proc.Host
 }
 
 // Result is the outcome of a run.

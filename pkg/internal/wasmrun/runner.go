@@ -98,11 +98,9 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		_ = r.closeRuntime(ctx)
 		return nil, err
 	}
-	if r.instrument() {
-		if err := instantiateHost(ctx, r.rt); err != nil {
-			_ = r.closeRuntime(ctx)
-			return nil, err
-		}
+	if err := instantiateHost(ctx, r.rt); err != nil {
+		_ = r.closeRuntime(ctx)
+		return nil, err
 	}
 	r.stop, r.stopRuns = context.WithCancelCause(context.Background())
 	return r, nil
