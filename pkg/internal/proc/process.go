@@ -47,6 +47,7 @@ func (p *Process) End(exit Exit) {
 	}
 	p.ended = true
 	delete(t.procs, p.key)
+	t.remember(p.key, exit)
 	for k := range p.children {
 		if t.spawner[k] == p {
 			delete(t.spawner, k)

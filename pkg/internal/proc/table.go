@@ -25,11 +25,32 @@ type Table struct {
 	orphans  map[Key]Exit
 	spawning int
 	started  chan struct{} // closed when a process starts; nil when no one waits
+	// gone remembers the ends of the last rememberEnded processes, so that
+	// a message that comes after its receiver's end fails at once instead
+	// of waiting for a start that will not come; goneOrder is its ring.
+	gone      map[Key]Exit
+	goneOrder []Key
+	goneNext  int
 }
+
+// rememberEnded is how many ended processes a Table remembers.
+const rememberEnded = 4096
 
 // NewTable returns an empty Table that reaches other nodes through t.
 func NewTable(t Transport) *Table {
-	return &Table{tr: t, procs: make(map[Key]*Process), spawner: make(map[Key]*Process)}
+	return &Table{tr: t, procs: make(map[Key]*Process), spawner: make(map[Key]*Process), gone: make(map[Key]Exit)}
+}
+
+// remember records the end of a process. t.mu is held.
+func (t *Table) remember(k Key, exit Exit) {
+	if len(t.goneOrder) < rememberEnded {
+		t.goneOrder = append(t.goneOrder, k)
+	} else {
+		delete(t.gone, t.goneOrder[t.goneNext])
+		t.goneOrder[t.goneNext] = k
+		t.goneNext = (t.goneNext + 1) % rememberEnded
+	}
+	t.gone[k] = exit
 }
 
 // Start registers the process self, whose parent is parent ("" for a
@@ -51,6 +72,7 @@ func (t *Table) Start(self, parent Key) (*Process, error) {
 		done:     make(chan struct{}),
 	}
 	t.procs[self] = p
+	delete(t.gone, self) // run again
 	if t.started != nil {
 		close(t.started)
 		t.started = nil
@@ -62,7 +84,7 @@ func (t *Table) Start(self, parent Key) (*Process, error) {
 // process to, which runs here: it blocks while that mailbox is full, and
 // while to has not started yet (the gateway may deliver before the run
 // registers it), until ctx ends. It fails with ErrClosed or ErrFailed once
-// to has ended, and with ErrInvalid for a message over MaxMessage. The
+// to has ended (as long as the Table remembers it: the last 4096 ends), and with ErrInvalid for a message over MaxMessage. The
 // Table keeps msg.
 func (t *Table) Deliver(ctx context.Context, from, to Key, msg []byte) error {
 	mb, err := t.inbox(ctx, from, to)
@@ -98,6 +120,10 @@ func (t *Table) inbox(ctx context.Context, from, to Key) (*Mailbox, error) {
 			mb := p.mailbox(from)
 			t.mu.Unlock()
 			return mb, nil
+		}
+		if exit, ok := t.gone[to]; ok {
+			t.mu.Unlock()
+			return nil, fmt.Errorf("deliver to %s: %w", to, endError(to, exit))
 		}
 		if t.started == nil {
 			t.started = make(chan struct{})

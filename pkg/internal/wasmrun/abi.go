@@ -6,12 +6,11 @@ import (
 	"strings"
 
 	shoal "github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/preempt"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	wasi "github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
-
-	"github.com/shoalmesh/shoal/pkg/internal/preempt"
 )
 
 // ABI is the calling convention of a module: how a run passes its input and
@@ -44,7 +43,8 @@ var (
 	// ErrNotWasm means the bytes are not a valid WebAssembly module.
 	ErrNotWasm = errors.New("not a wasm module")
 	// ErrUnsupportedImport means the module imports something the runner
-	// does not provide: anything but a wasi_snapshot_preview1 function.
+	// does not provide: anything but a wasi_snapshot_preview1 function or
+	// one of the shoal module's process functions.
 	ErrUnsupportedImport = errors.New("unsupported import")
 	// ErrNoABI means the module has neither of the two ABIs.
 	ErrNoABI = errors.New("exports neither run(i32,i32)->i32 nor _start")
@@ -96,13 +96,16 @@ func analyze(cm wazero.CompiledModule, info binaryInfo, wasiFuncs map[string]str
 	if instrumented {
 		imported = imported[:len(imported)-1]
 	}
+	procFuncs := processSignatures()
 	for _, fn := range imported {
 		mod, name, _ := fn.Import()
-		want, ok := wasiFuncs[name]
-		if mod == preempt.ImportModule {
-			want, ok = processSignature(name)
-		} else if mod != wasi.ModuleName {
-			ok = false
+		var want string
+		ok := false
+		switch mod {
+		case wasi.ModuleName:
+			want, ok = wasiFuncs[name]
+		case preempt.ImportModule:
+			want, ok = procFuncs[name]
 		}
 		if !ok {
 			return shape{}, &importError{fmt.Sprintf("imports unknown host function %s.%s", mod, name)}

@@ -52,7 +52,8 @@ type execution struct {
 	spec   Spec
 	config wazero.ModuleConfig
 	mem    *runMemory
-	meter  *meter   // nil unless the Runner instruments modules
+	meter  *meter // nil unless the Runner instruments modules
+	procs  *processState
 	stdout *capture // nil for the ww ABI, whose result is not stdout
 	lives  []*live
 	roots  []*os.Root // the granted directories, closed after the run
@@ -66,7 +67,7 @@ func (r *Runner) prepare(spec Spec, m *module) (*execution, error) {
 	if spec.Memory > 0 && spec.Memory < limit {
 		limit = spec.Memory
 	}
-	x := &execution{r: r, m: m, spec: spec, mem: newRunMemory(limit)}
+	x := &execution{r: r, m: m, spec: spec, mem: newRunMemory(limit), procs: &processState{host: spec.Processes}}
 	if m.minMemory > x.mem.limit {
 		return nil, memoryLimitError(m.minMemory, x.mem.limit)
 	}
@@ -146,6 +147,10 @@ func (x *execution) execute(parent context.Context) (res Result) {
 		defer cancelTimeout()
 	}
 
+	// Every call into the module runs under ctx: the process functions find
+	// their state there, and end the run when ctx ends.
+	x.procs.lives = x.lives
+	ctx = context.WithValue(ctx, processKey{}, x.procs)
 	if x.meter != nil {
 		// Every call into the module runs under ctx: yield finds the meter there.
 		ctx = context.WithValue(ctx, meterKey{}, x.meter)
@@ -153,7 +158,6 @@ func (x *execution) execute(parent context.Context) (res Result) {
 		defer stopForce() // fuel, read before, has ended a force under way
 	}
 
-	ctx = withProcs(ctx, x.spec.Processes, x.lives)
 	start := time.Now()
 	config := x.config.WithNanosleep(sleeper(ctx)).WithNanotime(runClock(), 1)
 	mod, err := x.r.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, x.mem), x.m.compiled, config)

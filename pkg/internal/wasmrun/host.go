@@ -16,9 +16,10 @@ import (
 	"github.com/shoalmesh/shoal/pkg/internal/preempt"
 )
 
-// The shoal host module holds what Shoal itself offers guests. For now that
-// is yield, which instrumented modules call when their fuel budget is spent
-// (see package preempt); the run's meter decides whether they go on.
+// The shoal host module holds what Shoal itself offers guests: yield,
+// which instrumented modules call when their fuel budget is spent (see
+// package preempt; the run's meter decides whether they go on), and the
+// process functions (process.go).
 
 // How much fuel yield grants. A fuel unit is one instruction counted
 // statically (per call and per loop iteration), so how long a unit takes
@@ -49,14 +50,19 @@ const (
 // in its context. The runner passes one to every call, so this is a bug.
 var errYieldOutsideRun = errors.New("shoal.yield called outside a run")
 
-// instantiateHost instantiates the shoal host module in rt.
+// instantiateHost instantiates the shoal host module in rt. Every Runner
+// has it, whatever its preempt mode, so that modules importing the process
+// functions link; only instrumented modules import yield.
 func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
-	b := rt.NewHostModuleBuilder(preempt.ImportModule).NewFunctionBuilder().
+	b := rt.NewHostModuleBuilder(preempt.ImportModule)
+	b.NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(yield), []api.ValueType{api.ValueTypeI64}, []api.ValueType{api.ValueTypeI64}).
 		WithParameterNames("budget").
 		Export(preempt.ImportName)
-	_, err := exportProcessFuncs(b).Instantiate(ctx)
-	if err != nil {
+	for _, f := range processFuncs {
+		b.NewFunctionBuilder().WithGoModuleFunction(f.fn, f.params, f.results).Export(f.name)
+	}
+	if _, err := b.Instantiate(ctx); err != nil {
 		return fmt.Errorf("instantiate %s: %w", preempt.ImportModule, err)
 	}
 	return nil
@@ -132,10 +138,17 @@ func yield(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	next, ok := m.yield(ctx, int64(stack[0]))
 	if !ok {
-		_ = mod.CloseWithExitCode(ctx, sys.ExitCodeDeadlineExceeded)
-		panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+		stopRun(ctx, mod)
 	}
 	stack[0] = uint64(next)
+}
+
+// stopRun ends a run from a host function, the way WASI's proc_exit does:
+// the instance is closed and the call unwinds with an ExitError. The run's
+// Result then says why (settle: the meter's reason, or stopReason).
+func stopRun(ctx context.Context, mod api.Module) {
+	_ = mod.CloseWithExitCode(ctx, sys.ExitCodeDeadlineExceeded)
+	panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
 }
 
 // yield accounts for the budget left (below zero: overspent since the last

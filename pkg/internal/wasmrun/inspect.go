@@ -11,7 +11,7 @@ import (
 // Inspect checks, cheaply, that wasm can be run by a Runner: it decodes and
 // validates the module with wazero's interpreter (no native compilation),
 // checks that it imports only wasi_snapshot_preview1 functions that wazero
-// provides and that it can be instrumented (package preempt), and returns
+// provides and the shoal module's process functions (docs/PROCESSES.md), that it can be instrumented (package preempt), and returns
 // its ABI. It is meant for the gateway at upload time;
 // errors are written for the module's author and wrap ErrNotWasm,
 // ErrUnsupportedImport or ErrNoABI.

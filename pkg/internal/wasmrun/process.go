@@ -1,286 +1,231 @@
 package wasmrun
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"time"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/shoalmesh/shoal/pkg/internal/proc"
 )
 
-// The process functions of the shoal host module (docs/PROCESSES.md):
-// spawn, send, recv, close, wait, last_error and self. Each finds its
-// run's processes (Spec.Processes) and state in the call's context; a run
-// without processes gets ERR_UNSUPPORTED. A blocking call that ends
-// because the run's context ended (its time limit, a cancel) ends the
-// run the way yield does, so the run reports why.
+// The shoal host module's process functions (docs/PROCESSES.md): each
+// checks the guest's pointers, calls the run's proc.Host and returns 0 or
+// more, or one of proc's codes, whose text last_error gives. Without a
+// host (Spec.Processes nil) they return ERR_UNSUPPORTED.
 
-// processFuncs are the process functions and their signatures, as
-// analyze checks a module's imports of the shoal module.
-var processFuncs = map[string]struct {
-	params  []api.ValueType
-	results []api.ValueType
-	fn      api.GoModuleFunc
-}{
-	"spawn":      {i32s(2), i32s(1), hostSpawn},
-	"send":       {i32s(3), i32s(1), hostSend},
-	"recv":       {[]api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI64, api.ValueTypeI32}, i32s(1), hostRecv},
-	"close":      {i32s(1), i32s(1), hostClose},
-	"wait":       {i32s(2), i32s(1), hostWait},
-	"last_error": {i32s(2), i32s(1), hostLastError},
-	"self":       {i32s(2), i32s(1), hostSelf},
-}
-
-func i32s(n int) []api.ValueType {
-	ts := make([]api.ValueType, n)
-	for i := range ts {
-		ts[i] = api.ValueTypeI32
-	}
-	return ts
-}
-
-// exportProcessFuncs adds the process functions to the shoal host module.
-func exportProcessFuncs(b wazero.HostModuleBuilder) wazero.HostModuleBuilder {
-	for name, f := range processFuncs {
-		b = b.NewFunctionBuilder().WithGoModuleFunction(f.fn, f.params, f.results).Export(name)
-	}
-	return b
-}
-
-// processSignature is the signature a module must import name with, and
-// whether name is a process function.
-func processSignature(name string) (string, bool) {
-	f, ok := processFuncs[name]
-	if !ok {
-		return "", false
-	}
-	return "(" + typeList(f.params) + ")->" + results(f.results), true
-}
-
-// procsKey is the context key of a run's *procState.
-type procsKey struct{}
-
-// procState is what the process functions keep of one run.
-type procState struct {
-	host    proc.Host // nil: the run cannot use processes
-	lives   []*live   // the run's live output copies: see settle
+// processState is a run's part of the process functions.
+type processState struct {
+	host    proc.Host // nil: processes are unsupported
 	lastErr string
-	// stash holds, by handle, a message recv took that was too big for
-	// the guest's buffer, for its next recv from that handle.
-	stash map[int32][]byte
-}
-
-// withProcs puts a run's process state in its context.
-func withProcs(ctx context.Context, h proc.Host, lives []*live) context.Context {
-	return context.WithValue(ctx, procsKey{}, &procState{host: h, lives: lives})
+	// kept holds, per handle, the message recv found longer than the
+	// guest's buffer: the next recv from that handle gets it.
+	kept map[int32][]byte
+	// lives are the run's live output copies: see settle.
+	lives []*live
 }
 
 // settle hands the run's output written so far to its live writers
-// before a call that other processes see (a message, a spawn, a wait):
-// then output comes to the log in the order the messages impose.
-func (c procCall) settle() {
-	for _, l := range c.lives {
+// before a call that other processes see (a spawn, a message, a close, a
+// wait): then output comes to the log in the order the messages impose.
+func (s *processState) settle() {
+	for _, l := range s.lives {
 		l.sync()
 	}
 }
 
-// procCall is one process function call: its run's state, its context
-// and its module.
-type procCall struct {
-	*procState
-	ctx context.Context
-	mod api.Module
+// processKey is the context key of a run's *processState.
+type processKey struct{}
+
+// hostFunc is one function of the shoal host module.
+type hostFunc struct {
+	name    string
+	fn      api.GoModuleFunc
+	params  []api.ValueType
+	results []api.ValueType
 }
 
-// call finds the state of the run that made this call; a call from a
-// context without one (never the runner's) is unsupported.
-func call(ctx context.Context, mod api.Module) procCall {
-	st, _ := ctx.Value(procsKey{}).(*procState)
-	if st == nil {
-		st = &procState{}
+const vI32, vI64 = api.ValueTypeI32, api.ValueTypeI64
+
+// processFuncs are the process functions, with their signatures.
+var processFuncs = []hostFunc{
+	{"spawn", processCall(spawn), []api.ValueType{vI32, vI32}, []api.ValueType{vI32}},
+	{"send", processCall(send), []api.ValueType{vI32, vI32, vI32}, []api.ValueType{vI32}},
+	{"recv", processCall(recv), []api.ValueType{vI32, vI32, vI32, vI64, vI32}, []api.ValueType{vI32}},
+	{"close", processCall(closeHandle), []api.ValueType{vI32}, []api.ValueType{vI32}},
+	{"wait", processCall(wait), []api.ValueType{vI32, vI32}, []api.ValueType{vI32}},
+	{"last_error", lastError, []api.ValueType{vI32, vI32}, []api.ValueType{vI32}},
+	{"self", processCall(self), []api.ValueType{vI32, vI32}, []api.ValueType{vI32}},
+}
+
+// processSignatures maps each process function to its signature, as
+// analyze compares imports.
+func processSignatures() map[string]string {
+	sigs := make(map[string]string, len(processFuncs))
+	for _, f := range processFuncs {
+		sigs[f.name] = "(" + typeList(f.params) + ")->" + results(f.results)
 	}
-	return procCall{procState: st, ctx: ctx, mod: mod}
+	return sigs
 }
 
-// fail records err as the last error and returns its code; when the
-// run's context has ended, it ends the run instead.
-func (c procCall) fail(err error) int32 {
-	if c.ctx.Err() != nil {
-		_ = c.mod.CloseWithExitCode(c.ctx, sys.ExitCodeDeadlineExceeded)
-		panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+// processCall wraps one process function: it answers ERR_UNSUPPORTED
+// without a host, turns an error into its code and keeps its text for
+// last_error, and ends the run when the run's context ended during the
+// call, as yield does.
+func processCall(f func(ctx context.Context, mem api.Memory, s *processState, stack []uint64) (int32, error)) api.GoModuleFunc {
+	return func(ctx context.Context, mod api.Module, stack []uint64) {
+		s, _ := ctx.Value(processKey{}).(*processState)
+		var n int32
+		var err error
+		if s == nil || s.host == nil {
+			err = fmt.Errorf("%w: this run has no process host", proc.ErrUnsupported)
+		} else {
+			n, err = f(ctx, mod.Memory(), s, stack)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				stopRun(ctx, mod)
+			}
+			if s != nil {
+				s.lastErr = err.Error()
+			}
+			n = proc.Code(err)
+		}
+		stack[0] = api.EncodeI32(n)
 	}
-	c.lastErr = err.Error()
-	return proc.Code(err)
 }
 
-// errNoHost: the run was given no process host.
-var errNoHost = fmt.Errorf("%w: this run cannot use processes", proc.ErrUnsupported)
+// spawn is shoal.spawn(req_ptr, req_len) -> handle.
+func spawn(ctx context.Context, mem api.Memory, s *processState, stack []uint64) (int32, error) {
+	b, err := view(mem, "request", stack[0], stack[1])
+	if err != nil {
+		return 0, err
+	}
+	req, err := proc.DecodeRequest(b)
+	if err != nil {
+		return 0, err
+	}
+	s.settle()
+	return s.host.Spawn(ctx, req)
+}
 
-// read returns the guest's n bytes at ptr.
-func (c procCall) read(ptr, n uint32, what string) ([]byte, error) {
-	b, ok := c.mod.Memory().Read(ptr, n)
+// send is shoal.send(handle, ptr, len).
+func send(ctx context.Context, mem api.Memory, s *processState, stack []uint64) (int32, error) {
+	if n := api.DecodeU32(stack[2]); n > proc.MaxMessage {
+		return 0, fmt.Errorf("%w: message of %d bytes is over the limit of %d", proc.ErrInvalid, n, proc.MaxMessage)
+	}
+	b, err := view(mem, "message", stack[1], stack[2])
+	if err != nil {
+		return 0, err
+	}
+	// The receiver keeps the message; the guest's memory changes.
+	s.settle()
+	return 0, s.host.Send(ctx, api.DecodeI32(stack[0]), bytes.Clone(b))
+}
+
+// recv is shoal.recv(handle, ptr, cap, timeout_ms, len_ptr).
+func recv(ctx context.Context, mem api.Memory, s *processState, stack []uint64) (int32, error) {
+	handle := api.DecodeI32(stack[0])
+	buf, err := view(mem, "buffer", stack[1], stack[2])
+	if err != nil {
+		return 0, err
+	}
+	lenAt := api.DecodeU32(stack[4])
+	if _, err := view(mem, "length", uint64(lenAt), 4); err != nil {
+		return 0, err
+	}
+	msg, ok := s.kept[handle]
+	if ok {
+		delete(s.kept, handle)
+	} else if msg, err = s.host.Recv(ctx, handle, timeoutOf(int64(stack[3]))); err != nil {
+		return 0, err
+	}
+	mem.WriteUint32Le(lenAt, uint32(len(msg)))
+	if len(msg) > len(buf) {
+		if s.kept == nil {
+			s.kept = make(map[int32][]byte)
+		}
+		s.kept[handle] = msg
+		return 0, fmt.Errorf("%w: the message from handle %d has %d bytes, the buffer %d", proc.ErrTooBig, handle, len(msg), len(buf))
+	}
+	copy(buf, msg)
+	return 0, nil
+}
+
+// timeoutOf reads recv's timeout_ms: < 0 is as long as the run may.
+func timeoutOf(ms int64) time.Duration {
+	if ms < 0 || ms > math.MaxInt64/int64(time.Millisecond) {
+		return -1
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// closeHandle is shoal.close(handle).
+func closeHandle(ctx context.Context, mem api.Memory, s *processState, stack []uint64) (int32, error) {
+	s.settle()
+	return 0, s.host.Close(ctx, api.DecodeI32(stack[0]))
+}
+
+// wait is shoal.wait(handle, code_ptr).
+func wait(ctx context.Context, mem api.Memory, s *processState, stack []uint64) (int32, error) {
+	codeAt := api.DecodeU32(stack[1])
+	if _, err := view(mem, "exit code", uint64(codeAt), 4); err != nil {
+		return 0, err
+	}
+	s.settle()
+	code, err := s.host.Wait(ctx, api.DecodeI32(stack[0]))
+	if err != nil {
+		return 0, err
+	}
+	mem.WriteUint32Le(codeAt, uint32(code))
+	return 0, nil
+}
+
+// self is shoal.self(ptr, cap) -> length of the key.
+func self(ctx context.Context, mem api.Memory, s *processState, stack []uint64) (int32, error) {
+	return copyOut(mem, stack, string(s.host.Self()))
+}
+
+// lastError is shoal.last_error(ptr, cap) -> length of the text. It works
+// without a process host: it then explains ERR_UNSUPPORTED.
+func lastError(ctx context.Context, mod api.Module, stack []uint64) {
+	s, _ := ctx.Value(processKey{}).(*processState)
+	text := ""
+	if s != nil {
+		text = s.lastErr
+	}
+	n, err := copyOut(mod.Memory(), stack, text)
+	if err != nil {
+		n = proc.Code(err)
+	}
+	stack[0] = api.EncodeI32(n)
+}
+
+// copyOut copies at most cap (stack[1]) bytes of text to ptr (stack[0])
+// and returns the length of text.
+func copyOut(mem api.Memory, stack []uint64, text string) (int32, error) {
+	n := min(uint64(len(text)), uint64(api.DecodeU32(stack[1])))
+	buf, err := view(mem, "buffer", stack[0], n)
+	if err != nil {
+		return 0, err
+	}
+	copy(buf, text)
+	return int32(min(len(text), math.MaxInt32)), nil
+}
+
+// view returns the n bytes of guest memory at ptr (both i32s read as
+// unsigned), or ErrInvalid naming what when they are not all in memory.
+func view(mem api.Memory, what string, ptr, n uint64) ([]byte, error) {
+	p, l := api.DecodeU32(ptr), api.DecodeU32(n)
+	if mem == nil {
+		return nil, fmt.Errorf("%w: %s: the module has no memory", proc.ErrInvalid, what)
+	}
+	b, ok := mem.Read(p, l)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s (%d bytes at %#x) is outside memory", proc.ErrInvalid, what, n, ptr)
+		return nil, fmt.Errorf("%w: %s: %d bytes at %d are outside memory (%d bytes)", proc.ErrInvalid, what, l, p, mem.Size())
 	}
 	return b, nil
-}
-
-// writeU32 writes v at ptr.
-func (c procCall) writeU32(ptr, v uint32, what string) error {
-	if !c.mod.Memory().WriteUint32Le(ptr, v) {
-		return fmt.Errorf("%w: %s at %#x is outside memory", proc.ErrInvalid, what, ptr)
-	}
-	return nil
-}
-
-func hostSpawn(ctx context.Context, mod api.Module, stack []uint64) {
-	c := call(ctx, mod)
-	stack[0] = api.EncodeI32(c.spawn(api.DecodeU32(stack[0]), api.DecodeU32(stack[1])))
-}
-
-func (c procCall) spawn(ptr, n uint32) int32 {
-	if c.host == nil {
-		return c.fail(errNoHost)
-	}
-	rec, err := c.read(ptr, n, "the spawn record")
-	if err != nil {
-		return c.fail(err)
-	}
-	req, err := proc.DecodeRequest(rec)
-	if err != nil {
-		return c.fail(err)
-	}
-	c.settle()
-	h, err := c.host.Spawn(c.ctx, req)
-	if err != nil {
-		return c.fail(err)
-	}
-	return h
-}
-
-func hostSend(ctx context.Context, mod api.Module, stack []uint64) {
-	c := call(ctx, mod)
-	stack[0] = api.EncodeI32(c.send(api.DecodeI32(stack[0]), api.DecodeU32(stack[1]), api.DecodeU32(stack[2])))
-}
-
-func (c procCall) send(h int32, ptr, n uint32) int32 {
-	if c.host == nil {
-		return c.fail(errNoHost)
-	}
-	msg, err := c.read(ptr, n, "the message")
-	if err != nil {
-		return c.fail(err)
-	}
-	// The view is the guest's memory: the Table keeps its own copy only
-	// where it must, so copy here once.
-	c.settle()
-	if err := c.host.Send(c.ctx, h, append([]byte(nil), msg...)); err != nil {
-		return c.fail(err)
-	}
-	return 0
-}
-
-func hostRecv(ctx context.Context, mod api.Module, stack []uint64) {
-	c := call(ctx, mod)
-	timeout := time.Duration(int64(stack[3])) * time.Millisecond
-	if int64(stack[3]) < 0 {
-		timeout = -1
-	}
-	stack[0] = api.EncodeI32(c.recv(api.DecodeI32(stack[0]), api.DecodeU32(stack[1]), api.DecodeU32(stack[2]), timeout, api.DecodeU32(stack[4])))
-}
-
-func (c procCall) recv(h int32, ptr, capacity uint32, timeout time.Duration, lenPtr uint32) int32 {
-	if c.host == nil {
-		return c.fail(errNoHost)
-	}
-	if _, err := c.read(ptr, capacity, "the receive buffer"); err != nil {
-		return c.fail(err)
-	}
-	if _, err := c.read(lenPtr, 4, "the length"); err != nil {
-		return c.fail(err)
-	}
-	msg, ok := c.stash[h]
-	if ok {
-		delete(c.stash, h)
-	} else {
-		var err error
-		if msg, err = c.host.Recv(c.ctx, h, timeout); err != nil {
-			return c.fail(err)
-		}
-	}
-	_ = c.writeU32(lenPtr, uint32(len(msg)), "the length") // checked above
-	if uint32(len(msg)) > capacity {
-		if c.stash == nil {
-			c.stash = make(map[int32][]byte)
-		}
-		c.stash[h] = msg
-		return c.fail(fmt.Errorf("%w: a message of %d bytes, the buffer holds %d", proc.ErrTooBig, len(msg), capacity))
-	}
-	c.mod.Memory().Write(ptr, msg)
-	return 0
-}
-
-func hostClose(ctx context.Context, mod api.Module, stack []uint64) {
-	c := call(ctx, mod)
-	stack[0] = api.EncodeI32(c.close(api.DecodeI32(stack[0])))
-}
-
-func (c procCall) close(h int32) int32 {
-	if c.host == nil {
-		return c.fail(errNoHost)
-	}
-	c.settle()
-	if err := c.host.Close(c.ctx, h); err != nil {
-		return c.fail(err)
-	}
-	return 0
-}
-
-func hostWait(ctx context.Context, mod api.Module, stack []uint64) {
-	c := call(ctx, mod)
-	stack[0] = api.EncodeI32(c.wait(api.DecodeI32(stack[0]), api.DecodeU32(stack[1])))
-}
-
-func (c procCall) wait(h int32, codePtr uint32) int32 {
-	if c.host == nil {
-		return c.fail(errNoHost)
-	}
-	if _, err := c.read(codePtr, 4, "the exit code"); err != nil {
-		return c.fail(err)
-	}
-	c.settle()
-	code, err := c.host.Wait(c.ctx, h)
-	if err != nil {
-		return c.fail(err)
-	}
-	_ = c.writeU32(codePtr, uint32(code), "the exit code")
-	return 0
-}
-
-func hostLastError(ctx context.Context, mod api.Module, stack []uint64) {
-	c := call(ctx, mod)
-	stack[0] = api.EncodeI32(c.copyOut(c.lastErr, api.DecodeU32(stack[0]), api.DecodeU32(stack[1])))
-}
-
-func hostSelf(ctx context.Context, mod api.Module, stack []uint64) {
-	c := call(ctx, mod)
-	if c.host == nil {
-		stack[0] = api.EncodeI32(c.fail(errNoHost))
-		return
-	}
-	stack[0] = api.EncodeI32(c.copyOut(string(c.host.Self()), api.DecodeU32(stack[0]), api.DecodeU32(stack[1])))
-}
-
-// copyOut copies as much of s as fits in the guest's buffer and returns
-// its whole length.
-func (c procCall) copyOut(s string, ptr, capacity uint32) int32 {
-	n := min(uint32(len(s)), capacity)
-	if !c.mod.Memory().WriteString(ptr, s[:n]) {
-		return c.fail(fmt.Errorf("%w: the buffer (%d bytes at %#x) is outside memory", proc.ErrInvalid, capacity, ptr))
-	}
-	return int32(len(s))
 }

@@ -51,8 +51,8 @@ type Spec struct {
 	// or when ctx ends; a Write still blocked then only holds its own
 	// goroutine until it returns. Writes come from one goroutine per stream.
 	Stdout, Stderr io.Writer
-	// Processes is what the run's process functions (shoal.spawn and the
-	// rest, docs/PROCESSES.md) call; nil: they return ERR_UNSUPPORTED.
+	// Processes serves the run's shoal process functions (spawn, send,
+	// recv, ...; docs/PROCESSES.md); nil: they return ERR_UNSUPPORTED.
 	Processes proc.Host
 }
 
