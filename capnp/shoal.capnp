@@ -15,7 +15,7 @@ $Go.import("github.com/shoalmesh/shoal/capnp");
 
 interface Gateway {
   # The bootstrap capability a gateway exports to its peers.
-  workers @0 (proof :Data) -> (chan :Chan, procs :Processes);
+  workers @0 (proof :Data) -> (chan :Chan);
   # A send-only channel: peers can offer workers, nothing else. Only a peer
   # that proves it belongs gets it: proof is the HMAC-SHA256 of the nonce of
   # this connection's last challenge and both peer IDs, keyed by the
@@ -27,6 +27,9 @@ interface Gateway {
   challenge @2 () -> (nonce :Data);
   # A fresh nonce for the next workers call on this connection; each nonce
   # answers one call.
+  processes @3 () -> (procs :Processes);
+  # What the processes of the worker on this connection ask of the
+  # gateway (docs/PROCESSES.md); only after workers admitted the peer.
 }
 
 interface Processes {

@@ -24,8 +24,28 @@ type gatewayServer struct {
 	ctx    context.Context // ends with the connection
 	hangup func()
 
-	mu    sync.Mutex
-	nonce []byte // the challenge a join proof must answer: see admit
+	mu       sync.Mutex
+	nonce    []byte // the challenge a join proof must answer: see admit
+	admitted bool   // a workers call took this peer's proof
+}
+
+// errNotAdmitted: a peer asked for processes before it was admitted.
+var errNotAdmitted = errors.New("not admitted: call workers with a join proof first")
+
+// Processes hands out what a worker's processes ask of the gateway, to a
+// peer admitted as a worker on this connection.
+func (s *gatewayServer) Processes(_ context.Context, call wire.Gateway_processes) error {
+	s.mu.Lock()
+	admitted := s.admitted
+	s.mu.Unlock()
+	if !admitted {
+		return errNotAdmitted
+	}
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	return res.SetProcs(wire.Processes(rpc.Export(wire.Processes_NewServer(procServer{g: s.g, worker: sched.WorkerID(s.peer.String())}))))
 }
 
 var _ wire.Gateway_Server = (*gatewayServer)(nil)
@@ -47,9 +67,9 @@ func (s *gatewayServer) Workers(_ context.Context, call wire.Gateway_workers) er
 	if err != nil {
 		return err
 	}
-	if err := res.SetProcs(wire.Processes(rpc.Export(wire.Processes_NewServer(procServer{g: s.g, worker: sched.WorkerID(s.peer.String())})))); err != nil {
-		return err
-	}
+	s.mu.Lock()
+	s.admitted = true
+	s.mu.Unlock()
 	return res.SetChan(wire.Chan(rpc.Export(wire.Chan_NewServer(&chanServer{g: s.g, peer: s.peer, ctx: s.ctx, hangup: s.hangup}))))
 }
 

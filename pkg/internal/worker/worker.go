@@ -134,7 +134,13 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 		return w.refusal(ai.ID, err)
 	}
 	ch := wres.Chan()
-	w.gateway.set(wres.Procs().AddRef())
+	pf, releaseProcs := gw.Processes(cctx, nil)
+	defer releaseProcs()
+	pres, err := pf.Struct()
+	if err != nil {
+		return fmt.Errorf("gateway %s: processes: %w", ai.ID, err)
+	}
+	w.gateway.set(pres.Procs().AddRef())
 	defer w.gateway.set(wire.Processes{})
 	srv := &server{w: w, alive: rpc.NewLiveness(w.cfg.PingInterval)}
 	defer srv.release()
