@@ -12,9 +12,15 @@ import (
 )
 
 func TestProcOutputWholeLines(t *testing.T) {
-	out := func(pid int, data string) api.LogEntry { return api.LogEntry{Process: pid, Stream: "stdout", Data: data} }
-	errs := func(pid int, data string) api.LogEntry { return api.LogEntry{Process: pid, Stream: "stderr", Data: data} }
-	gw := func(pid int, data string) api.LogEntry { return api.LogEntry{Process: pid, Stream: "shoal", Data: data} }
+	out := func(pid int, data string) api.LogEntry {
+		return api.LogEntry{Process: pid, Stream: "stdout", Data: data}
+	}
+	errs := func(pid int, data string) api.LogEntry {
+		return api.LogEntry{Process: pid, Stream: "stderr", Data: data}
+	}
+	gw := func(pid int, data string) api.LogEntry {
+		return api.LogEntry{Process: pid, Stream: "shoal", Data: data}
+	}
 	for _, tc := range []struct {
 		name           string
 		simple, dim    bool
