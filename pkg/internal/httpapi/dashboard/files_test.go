@@ -51,7 +51,7 @@ func TestPageRefersOnlyToItsOwnFiles(t *testing.T) {
 		re  *regexp.Regexp
 		min int // references the page has at least
 	}{
-		"/":          {regexp.MustCompile(`(?:src|href)="([^"]*)"`), 4},
+		"/":            {regexp.MustCompile(`(?:src|href)="([^"]*)"`), 4},
 		"/ui/app.js":   {regexp.MustCompile(`from '([^']*)'`), 3},
 		"/ui/procs.js": {regexp.MustCompile(`from '([^']*)'`), 1},
 	}
