@@ -135,6 +135,15 @@ func (p *procOutput) writer(stream string) io.Writer {
 	return p.stderr
 }
 
+// note prints a line of shoal's own on stderr, dimmed like the gateway's.
+func (p *procOutput) note(text string) error {
+	if p.dim {
+		text = sgrDim + text + sgrReset
+	}
+	_, err := fmt.Fprintln(p.stderr, text)
+	return err
+}
+
 // line prints one line of stream k, without its newline.
 func (p *procOutput) line(k streamKey, b []byte) error {
 	text := string(b)

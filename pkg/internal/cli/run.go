@@ -92,7 +92,7 @@ func runRun(ctx context.Context, e *env, args []string) int {
 	}
 	out := newProcOutput(e.stdout, e.stderr, *simple, *raw)
 	if !*simple {
-		_ = out.line(streamKey{stream: streamShoal}, []byte("task "+tv.ID))
+		_ = out.note("task " + tv.ID) // for `shoal task ID`, which shows the tree
 	}
 	return followRun(ctx, e, c, tv.ID, out)
 }

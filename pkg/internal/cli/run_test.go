@@ -59,7 +59,7 @@ func TestRun(t *testing.T) {
 			stderr, simple := r.stderr, slices.Index(tc.args, "--simple") >= 0
 			if !simple {
 				var found bool
-				stderr, found = strings.CutPrefix(stderr, "[0] task "+id+"\n")
+				stderr, found = strings.CutPrefix(stderr, "task "+id+"\n")
 				if !found {
 					t.Errorf("stderr does not start with the task's id: %q", r.stderr)
 				}
