@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"worker":     {"run a worker node: dials a gateway and runs the tasks it is given", runWorker},
 		"peers":      {"list the peers that answer multicast discovery", runPeers},
 		"submit":     {"submit a task: shoal submit FILE.wasm [flags]", runSubmit},
+		"run":        {"run a module once and print its processes' output: shoal run APP.wasm [ARGS...]", runRun},
 		"tasks":      {"list tasks", runTasks},
 		"task":       {"show one task: shoal task ID", runTask},
 		"logs":       {"print a task's output: shoal logs ID [-f]", runLogs},

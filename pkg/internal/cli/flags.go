@@ -34,16 +34,40 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 			}
 			return nil, err
 		}
-		args = fs.Args()
-		if len(args) == 0 {
+		rest := fs.Args()
+		if endedByDashes(fs, args[:len(args)-len(rest)]) {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
 			return pos, nil
 		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
+}
+
+// endedByDashes reports whether the flag package stopped after parsed
+// because of "--", which it drops: everything after it is positional
+// (`shoal run app.wasm -- -v`). A "--" that is the value of a flag
+// (`--description --`) does not end the flags.
+func endedByDashes(fs *flag.FlagSet, parsed []string) bool {
+	n := len(parsed)
+	if n == 0 || parsed[n-1] != "--" {
+		return false
+	}
+	if n == 1 {
+		return true
+	}
+	prev := strings.TrimLeft(parsed[n-2], "-")
+	if !strings.HasPrefix(parsed[n-2], "-") || strings.Contains(prev, "=") {
+		return true // prev is a positional or a whole flag
+	}
+	f := fs.Lookup(prev)
+	if f == nil {
+		return true // prev is the value of a flag before it, such as -5
+	}
+	b, isBool := f.Value.(interface{ IsBoolFlag() bool })
+	return isBool && b.IsBoolFlag() // a bool flag takes no value: "--" ended the flags
 }
 
 var errHelp = errors.New("help requested")

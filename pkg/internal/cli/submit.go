@@ -31,20 +31,26 @@ type submitFlags struct {
 }
 
 func (f *submitFlags) register(fs *flag.FlagSet) {
+	f.registerFields(fs, nil)
+	fs.BoolVar(&f.wait, "wait", false, "wait for the task to end: show progress, stream its output, print its runs; exit 1 unless it succeeded")
+	fs.BoolVar(&f.raw, "raw", false, "with --wait: pass the module's output to the terminal as it is (default: control characters shown escaped on a terminal)")
+	fs.BoolVar(&f.json, "json", false, "print the task as JSON (with --wait: the ended task; the module's output then goes to stderr)")
+}
+
+// registerFields registers a flag for each field of the task request that
+// has one (--stdin names a file), except the fields omit names.
+func (f *submitFlags) registerFields(fs *flag.FlagSet, omit map[string]bool) {
 	f.vals = map[string][]string{}
 	for i := range api.TaskFields {
 		fd := &api.TaskFields[i]
 		switch {
-		case fd.Flag == "-":
+		case fd.Flag == "-" || omit[fd.Name]:
 		case fd.Name == "stdin":
 			fs.StringVar(&f.stdin, "stdin", "", "file fed to the module's stdin")
 		default:
 			fs.Var(&fieldFlag{field: fd, vals: f.vals}, flagName(fd), fd.Usage)
 		}
 	}
-	fs.BoolVar(&f.wait, "wait", false, "wait for the task to end: show progress, stream its output, print its runs; exit 1 unless it succeeded")
-	fs.BoolVar(&f.raw, "raw", false, "with --wait: pass the module's output to the terminal as it is (default: control characters shown escaped on a terminal)")
-	fs.BoolVar(&f.json, "json", false, "print the task as JSON (with --wait: the ended task; the module's output then goes to stderr)")
 }
 
 // flagName is the flag of a task request field.
@@ -127,7 +133,7 @@ func runSubmit(ctx context.Context, e *env, args []string) int {
 	}
 	tv, err := c.Submit(ctx, s)
 	if err != nil {
-		return submitFailed(e, pos[0], s.ID, err)
+		return submitFailed(e, "submit", pos[0], s.ID, err)
 	}
 	switch {
 	case f.wait:
@@ -194,24 +200,26 @@ func isDir(path string) bool {
 }
 
 // submitFailed reports a rejected submission in terms of the command line.
-func submitFailed(e *env, file, id string, err error) int {
+func submitFailed(e *env, cmd, file, id string, err error) int {
 	var ae *api.Error
 	if !errors.As(err, &ae) || ae.Field == "" {
-		return failed(e, "submit", "", err)
+		return failed(e, cmd, "", err)
 	}
 	msg := fieldMessage(ae, ae.Field)
 	fd, known := api.TaskField(ae.Field)
 	switch {
 	case errors.Is(err, api.ErrConflict) && ae.Field == "id":
-		return e.errorf("submit: --id %s: a task with this id exists; choose another id, or leave --id out to get a new one", id)
+		return e.errorf("%s: --id %s: a task with this id exists; choose another id, or leave --id out to get a new one", cmd, id)
 	case ae.Field == "wasm" || ae.Field == "module":
-		return e.errorf("submit: %s: %s", file, msg)
+		return e.errorf("%s: %s: %s", cmd, file, msg)
+	case (ae.Field == "timeout" || ae.Field == "duration") && cmd == "run":
+		return e.errorf("%s: --timeout: %s", cmd, msg)
 	case ae.Field == "timeout":
-		return e.errorf("submit: --duration: %s", msg)
+		return e.errorf("%s: --duration: %s", cmd, msg)
 	case known && fd.Flag != "-":
-		return e.errorf("submit: --%s: %s", flagName(fd), msg)
+		return e.errorf("%s: --%s: %s", cmd, flagName(fd), msg)
 	}
-	return e.errorf("submit: %s", ae.Message)
+	return e.errorf("%s: %s", cmd, ae.Message)
 }
 
 // waitTask follows a submitted task to its end: progress on stderr, its

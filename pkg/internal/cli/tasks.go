@@ -141,7 +141,8 @@ func runTask(ctx context.Context, e *env, args []string) int {
 	return 0
 }
 
-// printTask prints a task's fields, the ones it sets, and its runs.
+// printTask prints a task's fields, the ones it sets, its runs, and its
+// process trees when its runs spawned processes.
 func printTask(e *env, tv api.Task) {
 	tw := newTable(e.stdout)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
@@ -190,6 +191,10 @@ func printTask(e *env, tv api.Task) {
 	tw.Flush()
 	fmt.Fprintln(e.stdout)
 	printRuns(e.stdout, tv.Runs)
+	if len(tv.Processes) > 0 {
+		fmt.Fprintln(e.stdout)
+		printProcesses(e.stdout, tv.Processes)
+	}
 }
 
 func runCancel(ctx context.Context, e *env, args []string) int {

@@ -168,12 +168,13 @@ func (b *browser) reloadBy(what string, action chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// eval returns the value of a JavaScript expression.
-func eval[T any](b *browser, js string) T {
+// eval returns the value of a JavaScript expression
+// (chromedp.EvalAwaitPromise: of the promise it makes).
+func eval[T any](b *browser, js string, opts ...chromedp.EvaluateOption) T {
 	b.tb.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, opts...))
 	if err != nil {
 		b.tb.Fatalf("evaluating %s: %v", js, err)
 	}

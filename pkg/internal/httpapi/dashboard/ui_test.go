@@ -150,7 +150,7 @@ func TestDashboardSubmitsAndFollowsATask(t *testing.T) {
 	}
 	logs := eval[string](b, `document.getElementById('logs').textContent`)
 	for i := range 2 {
-		if line := "run " + strconv.Itoa(i) + " out │ " + want + "\n"; !strings.Contains(logs, line) {
+		if line := "run " + strconv.Itoa(i) + " [0] out │ " + want + "\n"; !strings.Contains(logs, line) {
 			t.Errorf("logs %q lack %q", logs, line)
 		}
 	}
@@ -262,7 +262,7 @@ func TestDashboardAsksForAToken(t *testing.T) {
 	// The log stream, which EventSource could not authenticate.
 	b.do("opening the task", chromedp.Click(chromedp.CSS(`#tasks a[href="#/tasks/api-task"]`)))
 	b.waitFor("its log", `document.getElementById('log-state').textContent === 'ended'`)
-	if logs := eval[string](b, `document.getElementById('logs').textContent`); logs != "run 0 out │ "+want+"\n" {
+	if logs := eval[string](b, `document.getElementById('logs').textContent`); logs != "run 0 [0] out │ "+want+"\n" {
 		t.Errorf("logs %q, want the result %s", logs, want)
 	}
 

@@ -3,6 +3,8 @@
 // when left, so that only the visible view polls the gateway.
 
 import { APIError, forgetToken, getJSON, readEvents, request, token } from './api.js';
+import { badge, bytes, el, isDone, short } from './dom.js';
+import { processTables } from './procs.js';
 
 // How many tasks the list shows, newest first: the one page it fetches.
 const listLimit = 50;
@@ -11,30 +13,6 @@ const runLimit = 500;
 const logLimit = 5000;
 
 const $ = (id) => document.getElementById(id);
-
-// el builds an element; data always goes in as text, never as markup.
-function el(tag, props = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k in e) e[k] = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children.flat()) {
-    if (c === undefined || c === null || c === false) continue;
-    e.append(c instanceof Node ? c : String(c));
-  }
-  return e;
-}
-
-const ended = new Set(['succeeded', 'failed', 'canceled']);
-const isDone = (status) => ended.has(status);
-
-function badge(status) {
-  return el('span', { class: 'badge ' + status, text: status });
-}
 
 const pad = (n, w = 2) => String(n).padStart(w, '0');
 
@@ -56,19 +34,6 @@ function timeCell(iso, millis = false) {
 }
 
 const ms = (ns) => (ns / 1e6).toFixed(ns < 1e7 ? 2 : 0);
-
-function bytes(n) {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return (i === 0 ? n : n.toFixed(n < 10 ? 1 : 0)) + ' ' + units[i];
-}
-
-// short keeps the end of a peer ID or module hash, the part that differs.
-const short = (id, n = 10) => (id && id.length > n + 1 ? '…' + id.slice(-n) : id || '');
 
 const taskHref = (id) => '#/tasks/' + encodeURIComponent(id);
 const taskPath = (id) => 'tasks/' + encodeURIComponent(id);
@@ -334,6 +299,9 @@ function renderTask(t) {
   const runs = t.runs || [];
   $('runs').replaceChildren(...runs.slice(-runLimit).map(runRow));
   $('runs-empty').hidden = runs.length > 0;
+  const procs = t.processes || [];
+  $('processes').hidden = procs.length === 0;
+  $('process-trees').replaceChildren(...processTables(procs));
 }
 
 const phases = [['queue_ns', 'queue'], ['placement_ns', 'placement'], ['fetch_ns', 'fetch'], ['compile_ns', 'compile'],
@@ -361,6 +329,10 @@ function runRow(r) {
   );
 }
 
+// streamTags name a log entry's stream in its tag: the module's output,
+// and the gateway's own lines about a process tree (reservations).
+const streamTags = { stdout: 'out', stderr: 'err', shoal: 'shoal' };
+
 function taskView(id) {
   const left = new AbortController(); // ends the requests under way on leaving
   const logs = $('logs');
@@ -375,8 +347,9 @@ function taskView(id) {
     const atEnd = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
     let tag = `run ${e.run}`;
     if (e.attempt > 0) tag += ` retry ${e.attempt}`;
+    tag += ` [${e.process || 0}] ${streamTags[e.stream] || e.stream}`; // the pid that wrote it
     const text = e.data.endsWith('\n') ? e.data : e.data + '\n';
-    logs.append(el('span', { class: 'tag', text: `${tag} ${e.stream === 'stderr' ? 'err' : 'out'} │ ` }),
+    logs.append(el('span', { class: 'tag', text: `${tag} │ ` }),
       el('span', { class: e.stream, text }));
     if (++entries > logLimit) {
       logs.firstChild.remove(); // the tag and the text of the oldest entry
@@ -386,7 +359,8 @@ function taskView(id) {
   };
 
   $('task-id').textContent = id;
-  for (const c of ['task-status-badge', 'task-fields', 'runs', 'logs']) $(c).replaceChildren();
+  for (const c of ['task-status-badge', 'task-fields', 'runs', 'process-trees', 'logs']) $(c).replaceChildren();
+  $('processes').hidden = true;
   $('task-description').textContent = '';
   $('task-cancel').hidden = true;
   $('runs-empty').hidden = true;

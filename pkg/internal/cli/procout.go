@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+)
+
+// procOutput prints the log entries of a process tree (docs/PROCESSES.md)
+// as `shoal run` shows them: whole lines, each prefixed with the pid of
+// the process that wrote it ("[1] child start"), stdout to stdout, stderr
+// and the gateway's own lines (stream "shoal") to stderr, the latter
+// dimmed on a colour terminal. Chunks of output end anywhere, and the
+// processes of a tree write at once, so each (attempt, process, stream)
+// keeps its unfinished line until its newline comes, or until flush.
+//
+// In simple mode it passes the output through as the module wrote it,
+// without prefixes and without the gateway's lines.
+type procOutput struct {
+	stdout, stderr io.Writer
+	escOut, escErr bool // escape control characters (safeText): a terminal
+	dim            bool // dim the gateway's lines
+	simple         bool
+
+	partial map[streamKey][]byte
+	order   []streamKey // the streams with an unfinished line, oldest first
+}
+
+// streamKey names one output stream of one process of one attempt.
+type streamKey struct {
+	attempt, process int
+	stream           string
+}
+
+// maxPartial bounds an unfinished line: a longer one is printed in pieces
+// of this size, so that output without newlines cannot grow the memory.
+const maxPartial = 64 << 10
+
+// The stream of the gateway's own lines (reservations of a process tree).
+const streamShoal = "shoal"
+
+// Select Graphic Rendition sequences: faint, and back to normal.
+const (
+	sgrDim   = "\x1b[2m"
+	sgrReset = "\x1b[0m"
+)
+
+// newProcOutput prints to stdout and stderr, escaping control characters
+// written to a terminal unless raw, and dimming the gateway's lines on a
+// terminal that has colours.
+func newProcOutput(stdout, stderr io.Writer, simple, raw bool) *procOutput {
+	if simple {
+		stdout, stderr = terminalOutput(stdout, raw), terminalOutput(stderr, raw)
+	}
+	return &procOutput{
+		stdout: stdout, stderr: stderr,
+		escOut: !simple && !raw && isTerminal(stdout),
+		escErr: !simple && !raw && isTerminal(stderr),
+		dim:    !simple && colorTerminal(stderr),
+		simple: simple,
+	}
+}
+
+// colorTerminal reports whether w is a terminal that shows colours: not
+// TERM=dumb, and no NO_COLOR (no-color.org).
+func colorTerminal(w io.Writer) bool {
+	return isTerminal(w) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+}
+
+// write prints the whole lines le completes.
+func (p *procOutput) write(le api.LogEntry) error {
+	if p.simple {
+		if le.Stream == streamShoal {
+			return nil
+		}
+		_, err := io.WriteString(p.writer(le.Stream), le.Data)
+		return err
+	}
+	k := streamKey{le.Attempt, le.Process, le.Stream}
+	buf, held := p.partial[k]
+	buf = append(buf, le.Data...)
+	for {
+		n := bytes.IndexByte(buf, '\n')
+		if n < 0 || n > maxPartial {
+			if len(buf) < maxPartial {
+				break
+			}
+			n = maxPartial - incompleteTail(buf[:maxPartial]) // whole characters
+		}
+		if err := p.line(k, buf[:n]); err != nil {
+			return err
+		}
+		if n < len(buf) && buf[n] == '\n' {
+			n++
+		}
+		buf = buf[n:]
+	}
+	switch {
+	case len(buf) == 0 && held:
+		delete(p.partial, k)
+	case len(buf) > 0 && !held:
+		if p.partial == nil {
+			p.partial = map[streamKey][]byte{}
+		}
+		p.order = append(p.order, k)
+		fallthrough
+	case len(buf) > 0:
+		p.partial[k] = append([]byte(nil), buf...) // buf may share le.Data's or the old buffer's array
+	}
+	return nil
+}
+
+// flush prints every unfinished line, as a line.
+func (p *procOutput) flush() error {
+	for _, k := range p.order {
+		if b, ok := p.partial[k]; ok {
+			delete(p.partial, k)
+			if err := p.line(k, b); err != nil {
+				return err
+			}
+		}
+	}
+	p.order = nil
+	return nil
+}
+
+func (p *procOutput) writer(stream string) io.Writer {
+	if stream == "stdout" {
+		return p.stdout
+	}
+	return p.stderr
+}
+
+// note prints a line of shoal's own on stderr, dimmed like the gateway's.
+func (p *procOutput) note(text string) error {
+	if p.dim {
+		text = sgrDim + text + sgrReset
+	}
+	_, err := fmt.Fprintln(p.stderr, text)
+	return err
+}
+
+// line prints one line of stream k, without its newline.
+func (p *procOutput) line(k streamKey, b []byte) error {
+	text := string(b)
+	if (k.stream == "stdout" && p.escOut) || (k.stream != "stdout" && p.escErr) {
+		text = safeText(text)
+	}
+	s := "[" + strconv.Itoa(k.process) + "] " + text
+	if k.stream == streamShoal && p.dim {
+		s = sgrDim + s + sgrReset
+	}
+	_, err := fmt.Fprintln(p.writer(k.stream), s)
+	return err
+}
