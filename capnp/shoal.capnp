@@ -40,9 +40,11 @@ interface Processes {
   spawn @0 (parent :Text, request :Data) -> (child :Text, code :Int32, reason :Text);
   # request is the guest's spawn record as it wrote it. Returns once the
   # child is accepted (queued); it starts when the gateway places it.
-  send @1 (from :Text, to :Text, data :Data) -> (code :Int32, reason :Text);
+  send @1 (from :Text, to :Text, data :Data) -> (code :Int32, reason :Text, at :PeerAt);
   # Returns once the receiver's mailbox has taken data: a full mailbox
-  # holds the call (backpressure).
+  # holds the call (backpressure). at is where to runs when that is
+  # another worker: the sender may deliver there itself from now on
+  # (Mesh), and comes back here when it cannot.
   close @2 (from :Text, to :Text) -> (code :Int32, reason :Text);
 }
 
@@ -67,6 +69,33 @@ struct Resources {
   memory @1 :UInt64;
   # Bytes of linear memory the worker grants all its runs together.
   millicores @2 :UInt32;
+}
+
+struct PeerAt {
+  # A worker, as another node dials it.
+  id @0 :Text;
+  # Its libp2p peer ID.
+  addrs @1 :List(Text);
+  # Its multiaddrs.
+}
+
+interface Mesh {
+  # The bootstrap capability a worker exports to the other workers of its
+  # cluster, for messages between their processes (docs/PROCESSES.md).
+  challenge @0 () -> (nonce :Data);
+  # A fresh nonce for the next mailboxes call on this connection.
+  mailboxes @1 (proof :Data) -> (boxes :Mailboxes);
+  # proof is join.Proof of the nonce by the cluster's join secret, with
+  # this worker as the first peer and the caller as the second; a worker
+  # on a private network (swarm key) takes an empty proof.
+}
+
+interface Mailboxes {
+  # The mailboxes of the processes running on one worker, for another.
+  deliver @0 (from :Text, to :Text, data :Data) -> (code :Int32, reason :Text);
+  # As Worker.deliver, except that a process that is not running here
+  # answers at once (code -1, ERR_INVALID): the sender asks the gateway.
+  closed @1 (from :Text, to :Text) -> (code :Int32, reason :Text);
 }
 
 interface Worker {

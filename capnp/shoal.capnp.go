@@ -1142,7 +1142,7 @@ func (c Processes_send) Args() Processes_send_Params {
 
 // AllocResults allocates the results struct.
 func (c Processes_send) AllocResults() (Processes_send_Results, error) {
-	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 2})
 	return Processes_send_Results(r), err
 }
 
@@ -1494,12 +1494,12 @@ type Processes_send_Results capnp.Struct
 const Processes_send_Results_TypeID = 0xc2460130e27991a7
 
 func NewProcesses_send_Results(s *capnp.Segment) (Processes_send_Results, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
 	return Processes_send_Results(st), err
 }
 
 func NewRootProcesses_send_Results(s *capnp.Segment) (Processes_send_Results, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
 	return Processes_send_Results(st), err
 }
 
@@ -1561,12 +1561,36 @@ func (s Processes_send_Results) SetReason(v string) error {
 	return capnp.Struct(s).SetText(0, v)
 }
 
+func (s Processes_send_Results) At() (PeerAt, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return PeerAt(p.Struct()), err
+}
+
+func (s Processes_send_Results) HasAt() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Processes_send_Results) SetAt(v PeerAt) error {
+	return capnp.Struct(s).SetPtr(1, capnp.Struct(v).ToPtr())
+}
+
+// NewAt sets the at field to a newly
+// allocated PeerAt struct, preferring placement in s's segment.
+func (s Processes_send_Results) NewAt() (PeerAt, error) {
+	ss, err := NewPeerAt(capnp.Struct(s).Segment())
+	if err != nil {
+		return PeerAt{}, err
+	}
+	err = capnp.Struct(s).SetPtr(1, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
 // Processes_send_Results_List is a list of Processes_send_Results.
 type Processes_send_Results_List = capnp.StructList[Processes_send_Results]
 
 // NewProcesses_send_Results creates a new list of Processes_send_Results.
 func NewProcesses_send_Results_List(s *capnp.Segment, sz int32) (Processes_send_Results_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2}, sz)
 	return capnp.StructList[Processes_send_Results](l), err
 }
 
@@ -1576,6 +1600,9 @@ type Processes_send_Results_Future struct{ *capnp.Future }
 func (f Processes_send_Results_Future) Struct() (Processes_send_Results, error) {
 	p, err := f.Future.Ptr()
 	return Processes_send_Results(p.Struct()), err
+}
+func (p Processes_send_Results_Future) At() PeerAt_Future {
+	return PeerAt_Future{Future: p.Future.Field(1, nil)}
 }
 
 type Processes_close_Params capnp.Struct
@@ -2348,6 +2375,1233 @@ type Resources_Future struct{ *capnp.Future }
 func (f Resources_Future) Struct() (Resources, error) {
 	p, err := f.Future.Ptr()
 	return Resources(p.Struct()), err
+}
+
+type PeerAt capnp.Struct
+
+// PeerAt_TypeID is the unique identifier for the type PeerAt.
+const PeerAt_TypeID = 0xddbbe2afbe94add2
+
+func NewPeerAt(s *capnp.Segment) (PeerAt, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return PeerAt(st), err
+}
+
+func NewRootPeerAt(s *capnp.Segment) (PeerAt, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return PeerAt(st), err
+}
+
+func ReadRootPeerAt(msg *capnp.Message) (PeerAt, error) {
+	root, err := msg.Root()
+	return PeerAt(root.Struct()), err
+}
+
+func (s PeerAt) String() string {
+	str, _ := text.Marshal(0xddbbe2afbe94add2, capnp.Struct(s))
+	return str
+}
+
+func (s PeerAt) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (PeerAt) DecodeFromPtr(p capnp.Ptr) PeerAt {
+	return PeerAt(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s PeerAt) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s PeerAt) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s PeerAt) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s PeerAt) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s PeerAt) Id() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s PeerAt) HasId() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s PeerAt) IdBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s PeerAt) SetId(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s PeerAt) Addrs() (capnp.TextList, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return capnp.TextList(p.List()), err
+}
+
+func (s PeerAt) HasAddrs() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s PeerAt) SetAddrs(v capnp.TextList) error {
+	return capnp.Struct(s).SetPtr(1, v.ToPtr())
+}
+
+// NewAddrs sets the addrs field to a newly
+// allocated capnp.TextList, preferring placement in s's segment.
+func (s PeerAt) NewAddrs(n int32) (capnp.TextList, error) {
+	l, err := capnp.NewTextList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.TextList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(1, l.ToPtr())
+	return l, err
+}
+
+// PeerAt_List is a list of PeerAt.
+type PeerAt_List = capnp.StructList[PeerAt]
+
+// NewPeerAt creates a new list of PeerAt.
+func NewPeerAt_List(s *capnp.Segment, sz int32) (PeerAt_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[PeerAt](l), err
+}
+
+// PeerAt_Future is a wrapper for a PeerAt promised by a client call.
+type PeerAt_Future struct{ *capnp.Future }
+
+func (f PeerAt_Future) Struct() (PeerAt, error) {
+	p, err := f.Future.Ptr()
+	return PeerAt(p.Struct()), err
+}
+
+type Mesh capnp.Client
+
+// Mesh_TypeID is the unique identifier for the type Mesh.
+const Mesh_TypeID = 0xe65052df738c8d92
+
+func (c Mesh) Challenge(ctx context.Context, params func(Mesh_challenge_Params) error) (Mesh_challenge_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xe65052df738c8d92,
+			MethodID:      0,
+			InterfaceName: "shoal.capnp:Mesh",
+			MethodName:    "challenge",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Mesh_challenge_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Mesh_challenge_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c Mesh) Mailboxes(ctx context.Context, params func(Mesh_mailboxes_Params) error) (Mesh_mailboxes_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xe65052df738c8d92,
+			MethodID:      1,
+			InterfaceName: "shoal.capnp:Mesh",
+			MethodName:    "mailboxes",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Mesh_mailboxes_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Mesh_mailboxes_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c Mesh) WaitStreaming() error {
+	return capnp.Client(c).WaitStreaming()
+}
+
+// String returns a string that identifies this capability for debugging
+// purposes.  Its format should not be depended on: in particular, it
+// should not be used to compare clients.  Use IsSame to compare clients
+// for equality.
+func (c Mesh) String() string {
+	return "Mesh(" + capnp.Client(c).String() + ")"
+}
+
+// AddRef creates a new Client that refers to the same capability as c.
+// If c is nil or has resolved to null, then AddRef returns nil.
+func (c Mesh) AddRef() Mesh {
+	return Mesh(capnp.Client(c).AddRef())
+}
+
+// Release releases a capability reference.  If this is the last
+// reference to the capability, then the underlying resources associated
+// with the capability will be released.
+//
+// Release will panic if c has already been released, but not if c is
+// nil or resolved to null.
+func (c Mesh) Release() {
+	capnp.Client(c).Release()
+}
+
+// Resolve blocks until the capability is fully resolved or the Context
+// expires.
+func (c Mesh) Resolve(ctx context.Context) error {
+	return capnp.Client(c).Resolve(ctx)
+}
+
+func (c Mesh) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Client(c).EncodeAsPtr(seg)
+}
+
+func (Mesh) DecodeFromPtr(p capnp.Ptr) Mesh {
+	return Mesh(capnp.Client{}.DecodeFromPtr(p))
+}
+
+// IsValid reports whether c is a valid reference to a capability.
+// A reference is invalid if it is nil, has resolved to null, or has
+// been released.
+func (c Mesh) IsValid() bool {
+	return capnp.Client(c).IsValid()
+}
+
+// IsSame reports whether c and other refer to a capability created by the
+// same call to NewClient.  This can return false negatives if c or other
+// are not fully resolved: use Resolve if this is an issue.  If either
+// c or other are released, then IsSame panics.
+func (c Mesh) IsSame(other Mesh) bool {
+	return capnp.Client(c).IsSame(capnp.Client(other))
+}
+
+// Update the flowcontrol.FlowLimiter used to manage flow control for
+// this client. This affects all future calls, but not calls already
+// waiting to send. Passing nil sets the value to flowcontrol.NopLimiter,
+// which is also the default.
+func (c Mesh) SetFlowLimiter(lim fc.FlowLimiter) {
+	capnp.Client(c).SetFlowLimiter(lim)
+}
+
+// Get the current flowcontrol.FlowLimiter used to manage flow control
+// for this client.
+func (c Mesh) GetFlowLimiter() fc.FlowLimiter {
+	return capnp.Client(c).GetFlowLimiter()
+}
+
+// A Mesh_Server is a Mesh with a local implementation.
+type Mesh_Server interface {
+	Challenge(context.Context, Mesh_challenge) error
+
+	Mailboxes(context.Context, Mesh_mailboxes) error
+}
+
+// Mesh_NewServer creates a new Server from an implementation of Mesh_Server.
+func Mesh_NewServer(s Mesh_Server) *server.Server {
+	c, _ := s.(server.Shutdowner)
+	return server.New(Mesh_Methods(nil, s), s, c)
+}
+
+// Mesh_ServerToClient creates a new Client from an implementation of Mesh_Server.
+// The caller is responsible for calling Release on the returned Client.
+func Mesh_ServerToClient(s Mesh_Server) Mesh {
+	return Mesh(capnp.NewClient(Mesh_NewServer(s)))
+}
+
+// Mesh_Methods appends Methods to a slice that invoke the methods on s.
+// This can be used to create a more complicated Server.
+func Mesh_Methods(methods []server.Method, s Mesh_Server) []server.Method {
+	if cap(methods) == 0 {
+		methods = make([]server.Method, 0, 2)
+	}
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xe65052df738c8d92,
+			MethodID:      0,
+			InterfaceName: "shoal.capnp:Mesh",
+			MethodName:    "challenge",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Challenge(ctx, Mesh_challenge{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xe65052df738c8d92,
+			MethodID:      1,
+			InterfaceName: "shoal.capnp:Mesh",
+			MethodName:    "mailboxes",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Mailboxes(ctx, Mesh_mailboxes{call})
+		},
+	})
+
+	return methods
+}
+
+// Mesh_challenge holds the state for a server call to Mesh.challenge.
+// See server.Call for documentation.
+type Mesh_challenge struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Mesh_challenge) Args() Mesh_challenge_Params {
+	return Mesh_challenge_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Mesh_challenge) AllocResults() (Mesh_challenge_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Mesh_challenge_Results(r), err
+}
+
+// Mesh_mailboxes holds the state for a server call to Mesh.mailboxes.
+// See server.Call for documentation.
+type Mesh_mailboxes struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Mesh_mailboxes) Args() Mesh_mailboxes_Params {
+	return Mesh_mailboxes_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Mesh_mailboxes) AllocResults() (Mesh_mailboxes_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Mesh_mailboxes_Results(r), err
+}
+
+// Mesh_List is a list of Mesh.
+type Mesh_List = capnp.CapList[Mesh]
+
+// NewMesh_List creates a new list of Mesh.
+func NewMesh_List(s *capnp.Segment, sz int32) (Mesh_List, error) {
+	l, err := capnp.NewPointerList(s, sz)
+	return capnp.CapList[Mesh](l), err
+}
+
+type Mesh_challenge_Params capnp.Struct
+
+// Mesh_challenge_Params_TypeID is the unique identifier for the type Mesh_challenge_Params.
+const Mesh_challenge_Params_TypeID = 0xbb79d809e1be45d1
+
+func NewMesh_challenge_Params(s *capnp.Segment) (Mesh_challenge_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Mesh_challenge_Params(st), err
+}
+
+func NewRootMesh_challenge_Params(s *capnp.Segment) (Mesh_challenge_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Mesh_challenge_Params(st), err
+}
+
+func ReadRootMesh_challenge_Params(msg *capnp.Message) (Mesh_challenge_Params, error) {
+	root, err := msg.Root()
+	return Mesh_challenge_Params(root.Struct()), err
+}
+
+func (s Mesh_challenge_Params) String() string {
+	str, _ := text.Marshal(0xbb79d809e1be45d1, capnp.Struct(s))
+	return str
+}
+
+func (s Mesh_challenge_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Mesh_challenge_Params) DecodeFromPtr(p capnp.Ptr) Mesh_challenge_Params {
+	return Mesh_challenge_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Mesh_challenge_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Mesh_challenge_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Mesh_challenge_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Mesh_challenge_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// Mesh_challenge_Params_List is a list of Mesh_challenge_Params.
+type Mesh_challenge_Params_List = capnp.StructList[Mesh_challenge_Params]
+
+// NewMesh_challenge_Params creates a new list of Mesh_challenge_Params.
+func NewMesh_challenge_Params_List(s *capnp.Segment, sz int32) (Mesh_challenge_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[Mesh_challenge_Params](l), err
+}
+
+// Mesh_challenge_Params_Future is a wrapper for a Mesh_challenge_Params promised by a client call.
+type Mesh_challenge_Params_Future struct{ *capnp.Future }
+
+func (f Mesh_challenge_Params_Future) Struct() (Mesh_challenge_Params, error) {
+	p, err := f.Future.Ptr()
+	return Mesh_challenge_Params(p.Struct()), err
+}
+
+type Mesh_challenge_Results capnp.Struct
+
+// Mesh_challenge_Results_TypeID is the unique identifier for the type Mesh_challenge_Results.
+const Mesh_challenge_Results_TypeID = 0xa82a0369dd4f8b9a
+
+func NewMesh_challenge_Results(s *capnp.Segment) (Mesh_challenge_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Mesh_challenge_Results(st), err
+}
+
+func NewRootMesh_challenge_Results(s *capnp.Segment) (Mesh_challenge_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Mesh_challenge_Results(st), err
+}
+
+func ReadRootMesh_challenge_Results(msg *capnp.Message) (Mesh_challenge_Results, error) {
+	root, err := msg.Root()
+	return Mesh_challenge_Results(root.Struct()), err
+}
+
+func (s Mesh_challenge_Results) String() string {
+	str, _ := text.Marshal(0xa82a0369dd4f8b9a, capnp.Struct(s))
+	return str
+}
+
+func (s Mesh_challenge_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Mesh_challenge_Results) DecodeFromPtr(p capnp.Ptr) Mesh_challenge_Results {
+	return Mesh_challenge_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Mesh_challenge_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Mesh_challenge_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Mesh_challenge_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Mesh_challenge_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Mesh_challenge_Results) Nonce() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s Mesh_challenge_Results) HasNonce() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Mesh_challenge_Results) SetNonce(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+// Mesh_challenge_Results_List is a list of Mesh_challenge_Results.
+type Mesh_challenge_Results_List = capnp.StructList[Mesh_challenge_Results]
+
+// NewMesh_challenge_Results creates a new list of Mesh_challenge_Results.
+func NewMesh_challenge_Results_List(s *capnp.Segment, sz int32) (Mesh_challenge_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[Mesh_challenge_Results](l), err
+}
+
+// Mesh_challenge_Results_Future is a wrapper for a Mesh_challenge_Results promised by a client call.
+type Mesh_challenge_Results_Future struct{ *capnp.Future }
+
+func (f Mesh_challenge_Results_Future) Struct() (Mesh_challenge_Results, error) {
+	p, err := f.Future.Ptr()
+	return Mesh_challenge_Results(p.Struct()), err
+}
+
+type Mesh_mailboxes_Params capnp.Struct
+
+// Mesh_mailboxes_Params_TypeID is the unique identifier for the type Mesh_mailboxes_Params.
+const Mesh_mailboxes_Params_TypeID = 0xf45493b200a82f2f
+
+func NewMesh_mailboxes_Params(s *capnp.Segment) (Mesh_mailboxes_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Mesh_mailboxes_Params(st), err
+}
+
+func NewRootMesh_mailboxes_Params(s *capnp.Segment) (Mesh_mailboxes_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Mesh_mailboxes_Params(st), err
+}
+
+func ReadRootMesh_mailboxes_Params(msg *capnp.Message) (Mesh_mailboxes_Params, error) {
+	root, err := msg.Root()
+	return Mesh_mailboxes_Params(root.Struct()), err
+}
+
+func (s Mesh_mailboxes_Params) String() string {
+	str, _ := text.Marshal(0xf45493b200a82f2f, capnp.Struct(s))
+	return str
+}
+
+func (s Mesh_mailboxes_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Mesh_mailboxes_Params) DecodeFromPtr(p capnp.Ptr) Mesh_mailboxes_Params {
+	return Mesh_mailboxes_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Mesh_mailboxes_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Mesh_mailboxes_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Mesh_mailboxes_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Mesh_mailboxes_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Mesh_mailboxes_Params) Proof() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s Mesh_mailboxes_Params) HasProof() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Mesh_mailboxes_Params) SetProof(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+// Mesh_mailboxes_Params_List is a list of Mesh_mailboxes_Params.
+type Mesh_mailboxes_Params_List = capnp.StructList[Mesh_mailboxes_Params]
+
+// NewMesh_mailboxes_Params creates a new list of Mesh_mailboxes_Params.
+func NewMesh_mailboxes_Params_List(s *capnp.Segment, sz int32) (Mesh_mailboxes_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[Mesh_mailboxes_Params](l), err
+}
+
+// Mesh_mailboxes_Params_Future is a wrapper for a Mesh_mailboxes_Params promised by a client call.
+type Mesh_mailboxes_Params_Future struct{ *capnp.Future }
+
+func (f Mesh_mailboxes_Params_Future) Struct() (Mesh_mailboxes_Params, error) {
+	p, err := f.Future.Ptr()
+	return Mesh_mailboxes_Params(p.Struct()), err
+}
+
+type Mesh_mailboxes_Results capnp.Struct
+
+// Mesh_mailboxes_Results_TypeID is the unique identifier for the type Mesh_mailboxes_Results.
+const Mesh_mailboxes_Results_TypeID = 0x8114f423a8aec6e2
+
+func NewMesh_mailboxes_Results(s *capnp.Segment) (Mesh_mailboxes_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Mesh_mailboxes_Results(st), err
+}
+
+func NewRootMesh_mailboxes_Results(s *capnp.Segment) (Mesh_mailboxes_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Mesh_mailboxes_Results(st), err
+}
+
+func ReadRootMesh_mailboxes_Results(msg *capnp.Message) (Mesh_mailboxes_Results, error) {
+	root, err := msg.Root()
+	return Mesh_mailboxes_Results(root.Struct()), err
+}
+
+func (s Mesh_mailboxes_Results) String() string {
+	str, _ := text.Marshal(0x8114f423a8aec6e2, capnp.Struct(s))
+	return str
+}
+
+func (s Mesh_mailboxes_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Mesh_mailboxes_Results) DecodeFromPtr(p capnp.Ptr) Mesh_mailboxes_Results {
+	return Mesh_mailboxes_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Mesh_mailboxes_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Mesh_mailboxes_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Mesh_mailboxes_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Mesh_mailboxes_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Mesh_mailboxes_Results) Boxes() Mailboxes {
+	p, _ := capnp.Struct(s).Ptr(0)
+	return Mailboxes(p.Interface().Client())
+}
+
+func (s Mesh_mailboxes_Results) HasBoxes() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Mesh_mailboxes_Results) SetBoxes(v Mailboxes) error {
+	if !v.IsValid() {
+		return capnp.Struct(s).SetPtr(0, capnp.Ptr{})
+	}
+	seg := s.Segment()
+	in := capnp.NewInterface(seg, seg.Message().CapTable().Add(capnp.Client(v)))
+	return capnp.Struct(s).SetPtr(0, in.ToPtr())
+}
+
+// Mesh_mailboxes_Results_List is a list of Mesh_mailboxes_Results.
+type Mesh_mailboxes_Results_List = capnp.StructList[Mesh_mailboxes_Results]
+
+// NewMesh_mailboxes_Results creates a new list of Mesh_mailboxes_Results.
+func NewMesh_mailboxes_Results_List(s *capnp.Segment, sz int32) (Mesh_mailboxes_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[Mesh_mailboxes_Results](l), err
+}
+
+// Mesh_mailboxes_Results_Future is a wrapper for a Mesh_mailboxes_Results promised by a client call.
+type Mesh_mailboxes_Results_Future struct{ *capnp.Future }
+
+func (f Mesh_mailboxes_Results_Future) Struct() (Mesh_mailboxes_Results, error) {
+	p, err := f.Future.Ptr()
+	return Mesh_mailboxes_Results(p.Struct()), err
+}
+func (p Mesh_mailboxes_Results_Future) Boxes() Mailboxes {
+	return Mailboxes(p.Future.Field(0, nil).Client())
+}
+
+type Mailboxes capnp.Client
+
+// Mailboxes_TypeID is the unique identifier for the type Mailboxes.
+const Mailboxes_TypeID = 0xe45460af1e961107
+
+func (c Mailboxes) Deliver(ctx context.Context, params func(Mailboxes_deliver_Params) error) (Mailboxes_deliver_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xe45460af1e961107,
+			MethodID:      0,
+			InterfaceName: "shoal.capnp:Mailboxes",
+			MethodName:    "deliver",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 3}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Mailboxes_deliver_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Mailboxes_deliver_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c Mailboxes) Closed(ctx context.Context, params func(Mailboxes_closed_Params) error) (Mailboxes_closed_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xe45460af1e961107,
+			MethodID:      1,
+			InterfaceName: "shoal.capnp:Mailboxes",
+			MethodName:    "closed",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Mailboxes_closed_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Mailboxes_closed_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c Mailboxes) WaitStreaming() error {
+	return capnp.Client(c).WaitStreaming()
+}
+
+// String returns a string that identifies this capability for debugging
+// purposes.  Its format should not be depended on: in particular, it
+// should not be used to compare clients.  Use IsSame to compare clients
+// for equality.
+func (c Mailboxes) String() string {
+	return "Mailboxes(" + capnp.Client(c).String() + ")"
+}
+
+// AddRef creates a new Client that refers to the same capability as c.
+// If c is nil or has resolved to null, then AddRef returns nil.
+func (c Mailboxes) AddRef() Mailboxes {
+	return Mailboxes(capnp.Client(c).AddRef())
+}
+
+// Release releases a capability reference.  If this is the last
+// reference to the capability, then the underlying resources associated
+// with the capability will be released.
+//
+// Release will panic if c has already been released, but not if c is
+// nil or resolved to null.
+func (c Mailboxes) Release() {
+	capnp.Client(c).Release()
+}
+
+// Resolve blocks until the capability is fully resolved or the Context
+// expires.
+func (c Mailboxes) Resolve(ctx context.Context) error {
+	return capnp.Client(c).Resolve(ctx)
+}
+
+func (c Mailboxes) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Client(c).EncodeAsPtr(seg)
+}
+
+func (Mailboxes) DecodeFromPtr(p capnp.Ptr) Mailboxes {
+	return Mailboxes(capnp.Client{}.DecodeFromPtr(p))
+}
+
+// IsValid reports whether c is a valid reference to a capability.
+// A reference is invalid if it is nil, has resolved to null, or has
+// been released.
+func (c Mailboxes) IsValid() bool {
+	return capnp.Client(c).IsValid()
+}
+
+// IsSame reports whether c and other refer to a capability created by the
+// same call to NewClient.  This can return false negatives if c or other
+// are not fully resolved: use Resolve if this is an issue.  If either
+// c or other are released, then IsSame panics.
+func (c Mailboxes) IsSame(other Mailboxes) bool {
+	return capnp.Client(c).IsSame(capnp.Client(other))
+}
+
+// Update the flowcontrol.FlowLimiter used to manage flow control for
+// this client. This affects all future calls, but not calls already
+// waiting to send. Passing nil sets the value to flowcontrol.NopLimiter,
+// which is also the default.
+func (c Mailboxes) SetFlowLimiter(lim fc.FlowLimiter) {
+	capnp.Client(c).SetFlowLimiter(lim)
+}
+
+// Get the current flowcontrol.FlowLimiter used to manage flow control
+// for this client.
+func (c Mailboxes) GetFlowLimiter() fc.FlowLimiter {
+	return capnp.Client(c).GetFlowLimiter()
+}
+
+// A Mailboxes_Server is a Mailboxes with a local implementation.
+type Mailboxes_Server interface {
+	Deliver(context.Context, Mailboxes_deliver) error
+
+	Closed(context.Context, Mailboxes_closed) error
+}
+
+// Mailboxes_NewServer creates a new Server from an implementation of Mailboxes_Server.
+func Mailboxes_NewServer(s Mailboxes_Server) *server.Server {
+	c, _ := s.(server.Shutdowner)
+	return server.New(Mailboxes_Methods(nil, s), s, c)
+}
+
+// Mailboxes_ServerToClient creates a new Client from an implementation of Mailboxes_Server.
+// The caller is responsible for calling Release on the returned Client.
+func Mailboxes_ServerToClient(s Mailboxes_Server) Mailboxes {
+	return Mailboxes(capnp.NewClient(Mailboxes_NewServer(s)))
+}
+
+// Mailboxes_Methods appends Methods to a slice that invoke the methods on s.
+// This can be used to create a more complicated Server.
+func Mailboxes_Methods(methods []server.Method, s Mailboxes_Server) []server.Method {
+	if cap(methods) == 0 {
+		methods = make([]server.Method, 0, 2)
+	}
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xe45460af1e961107,
+			MethodID:      0,
+			InterfaceName: "shoal.capnp:Mailboxes",
+			MethodName:    "deliver",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Deliver(ctx, Mailboxes_deliver{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xe45460af1e961107,
+			MethodID:      1,
+			InterfaceName: "shoal.capnp:Mailboxes",
+			MethodName:    "closed",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Closed(ctx, Mailboxes_closed{call})
+		},
+	})
+
+	return methods
+}
+
+// Mailboxes_deliver holds the state for a server call to Mailboxes.deliver.
+// See server.Call for documentation.
+type Mailboxes_deliver struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Mailboxes_deliver) Args() Mailboxes_deliver_Params {
+	return Mailboxes_deliver_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Mailboxes_deliver) AllocResults() (Mailboxes_deliver_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Mailboxes_deliver_Results(r), err
+}
+
+// Mailboxes_closed holds the state for a server call to Mailboxes.closed.
+// See server.Call for documentation.
+type Mailboxes_closed struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Mailboxes_closed) Args() Mailboxes_closed_Params {
+	return Mailboxes_closed_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Mailboxes_closed) AllocResults() (Mailboxes_closed_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Mailboxes_closed_Results(r), err
+}
+
+// Mailboxes_List is a list of Mailboxes.
+type Mailboxes_List = capnp.CapList[Mailboxes]
+
+// NewMailboxes_List creates a new list of Mailboxes.
+func NewMailboxes_List(s *capnp.Segment, sz int32) (Mailboxes_List, error) {
+	l, err := capnp.NewPointerList(s, sz)
+	return capnp.CapList[Mailboxes](l), err
+}
+
+type Mailboxes_deliver_Params capnp.Struct
+
+// Mailboxes_deliver_Params_TypeID is the unique identifier for the type Mailboxes_deliver_Params.
+const Mailboxes_deliver_Params_TypeID = 0x88f6f9044f12b462
+
+func NewMailboxes_deliver_Params(s *capnp.Segment) (Mailboxes_deliver_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3})
+	return Mailboxes_deliver_Params(st), err
+}
+
+func NewRootMailboxes_deliver_Params(s *capnp.Segment) (Mailboxes_deliver_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3})
+	return Mailboxes_deliver_Params(st), err
+}
+
+func ReadRootMailboxes_deliver_Params(msg *capnp.Message) (Mailboxes_deliver_Params, error) {
+	root, err := msg.Root()
+	return Mailboxes_deliver_Params(root.Struct()), err
+}
+
+func (s Mailboxes_deliver_Params) String() string {
+	str, _ := text.Marshal(0x88f6f9044f12b462, capnp.Struct(s))
+	return str
+}
+
+func (s Mailboxes_deliver_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Mailboxes_deliver_Params) DecodeFromPtr(p capnp.Ptr) Mailboxes_deliver_Params {
+	return Mailboxes_deliver_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Mailboxes_deliver_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Mailboxes_deliver_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Mailboxes_deliver_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Mailboxes_deliver_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Mailboxes_deliver_Params) From() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Mailboxes_deliver_Params) HasFrom() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Mailboxes_deliver_Params) FromBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Mailboxes_deliver_Params) SetFrom(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s Mailboxes_deliver_Params) To() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s Mailboxes_deliver_Params) HasTo() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Mailboxes_deliver_Params) ToBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s Mailboxes_deliver_Params) SetTo(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+func (s Mailboxes_deliver_Params) Data() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return []byte(p.Data()), err
+}
+
+func (s Mailboxes_deliver_Params) HasData() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s Mailboxes_deliver_Params) SetData(v []byte) error {
+	return capnp.Struct(s).SetData(2, v)
+}
+
+// Mailboxes_deliver_Params_List is a list of Mailboxes_deliver_Params.
+type Mailboxes_deliver_Params_List = capnp.StructList[Mailboxes_deliver_Params]
+
+// NewMailboxes_deliver_Params creates a new list of Mailboxes_deliver_Params.
+func NewMailboxes_deliver_Params_List(s *capnp.Segment, sz int32) (Mailboxes_deliver_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3}, sz)
+	return capnp.StructList[Mailboxes_deliver_Params](l), err
+}
+
+// Mailboxes_deliver_Params_Future is a wrapper for a Mailboxes_deliver_Params promised by a client call.
+type Mailboxes_deliver_Params_Future struct{ *capnp.Future }
+
+func (f Mailboxes_deliver_Params_Future) Struct() (Mailboxes_deliver_Params, error) {
+	p, err := f.Future.Ptr()
+	return Mailboxes_deliver_Params(p.Struct()), err
+}
+
+type Mailboxes_deliver_Results capnp.Struct
+
+// Mailboxes_deliver_Results_TypeID is the unique identifier for the type Mailboxes_deliver_Results.
+const Mailboxes_deliver_Results_TypeID = 0xa333d8c93e90dbe6
+
+func NewMailboxes_deliver_Results(s *capnp.Segment) (Mailboxes_deliver_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Mailboxes_deliver_Results(st), err
+}
+
+func NewRootMailboxes_deliver_Results(s *capnp.Segment) (Mailboxes_deliver_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Mailboxes_deliver_Results(st), err
+}
+
+func ReadRootMailboxes_deliver_Results(msg *capnp.Message) (Mailboxes_deliver_Results, error) {
+	root, err := msg.Root()
+	return Mailboxes_deliver_Results(root.Struct()), err
+}
+
+func (s Mailboxes_deliver_Results) String() string {
+	str, _ := text.Marshal(0xa333d8c93e90dbe6, capnp.Struct(s))
+	return str
+}
+
+func (s Mailboxes_deliver_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Mailboxes_deliver_Results) DecodeFromPtr(p capnp.Ptr) Mailboxes_deliver_Results {
+	return Mailboxes_deliver_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Mailboxes_deliver_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Mailboxes_deliver_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Mailboxes_deliver_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Mailboxes_deliver_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Mailboxes_deliver_Results) Code() int32 {
+	return int32(capnp.Struct(s).Uint32(0))
+}
+
+func (s Mailboxes_deliver_Results) SetCode(v int32) {
+	capnp.Struct(s).SetUint32(0, uint32(v))
+}
+
+func (s Mailboxes_deliver_Results) Reason() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Mailboxes_deliver_Results) HasReason() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Mailboxes_deliver_Results) ReasonBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Mailboxes_deliver_Results) SetReason(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+// Mailboxes_deliver_Results_List is a list of Mailboxes_deliver_Results.
+type Mailboxes_deliver_Results_List = capnp.StructList[Mailboxes_deliver_Results]
+
+// NewMailboxes_deliver_Results creates a new list of Mailboxes_deliver_Results.
+func NewMailboxes_deliver_Results_List(s *capnp.Segment, sz int32) (Mailboxes_deliver_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[Mailboxes_deliver_Results](l), err
+}
+
+// Mailboxes_deliver_Results_Future is a wrapper for a Mailboxes_deliver_Results promised by a client call.
+type Mailboxes_deliver_Results_Future struct{ *capnp.Future }
+
+func (f Mailboxes_deliver_Results_Future) Struct() (Mailboxes_deliver_Results, error) {
+	p, err := f.Future.Ptr()
+	return Mailboxes_deliver_Results(p.Struct()), err
+}
+
+type Mailboxes_closed_Params capnp.Struct
+
+// Mailboxes_closed_Params_TypeID is the unique identifier for the type Mailboxes_closed_Params.
+const Mailboxes_closed_Params_TypeID = 0xdf9d51ccffc014fe
+
+func NewMailboxes_closed_Params(s *capnp.Segment) (Mailboxes_closed_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return Mailboxes_closed_Params(st), err
+}
+
+func NewRootMailboxes_closed_Params(s *capnp.Segment) (Mailboxes_closed_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return Mailboxes_closed_Params(st), err
+}
+
+func ReadRootMailboxes_closed_Params(msg *capnp.Message) (Mailboxes_closed_Params, error) {
+	root, err := msg.Root()
+	return Mailboxes_closed_Params(root.Struct()), err
+}
+
+func (s Mailboxes_closed_Params) String() string {
+	str, _ := text.Marshal(0xdf9d51ccffc014fe, capnp.Struct(s))
+	return str
+}
+
+func (s Mailboxes_closed_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Mailboxes_closed_Params) DecodeFromPtr(p capnp.Ptr) Mailboxes_closed_Params {
+	return Mailboxes_closed_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Mailboxes_closed_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Mailboxes_closed_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Mailboxes_closed_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Mailboxes_closed_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Mailboxes_closed_Params) From() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Mailboxes_closed_Params) HasFrom() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Mailboxes_closed_Params) FromBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Mailboxes_closed_Params) SetFrom(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s Mailboxes_closed_Params) To() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s Mailboxes_closed_Params) HasTo() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Mailboxes_closed_Params) ToBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s Mailboxes_closed_Params) SetTo(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+// Mailboxes_closed_Params_List is a list of Mailboxes_closed_Params.
+type Mailboxes_closed_Params_List = capnp.StructList[Mailboxes_closed_Params]
+
+// NewMailboxes_closed_Params creates a new list of Mailboxes_closed_Params.
+func NewMailboxes_closed_Params_List(s *capnp.Segment, sz int32) (Mailboxes_closed_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[Mailboxes_closed_Params](l), err
+}
+
+// Mailboxes_closed_Params_Future is a wrapper for a Mailboxes_closed_Params promised by a client call.
+type Mailboxes_closed_Params_Future struct{ *capnp.Future }
+
+func (f Mailboxes_closed_Params_Future) Struct() (Mailboxes_closed_Params, error) {
+	p, err := f.Future.Ptr()
+	return Mailboxes_closed_Params(p.Struct()), err
+}
+
+type Mailboxes_closed_Results capnp.Struct
+
+// Mailboxes_closed_Results_TypeID is the unique identifier for the type Mailboxes_closed_Results.
+const Mailboxes_closed_Results_TypeID = 0xc8d257b5513add1a
+
+func NewMailboxes_closed_Results(s *capnp.Segment) (Mailboxes_closed_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Mailboxes_closed_Results(st), err
+}
+
+func NewRootMailboxes_closed_Results(s *capnp.Segment) (Mailboxes_closed_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Mailboxes_closed_Results(st), err
+}
+
+func ReadRootMailboxes_closed_Results(msg *capnp.Message) (Mailboxes_closed_Results, error) {
+	root, err := msg.Root()
+	return Mailboxes_closed_Results(root.Struct()), err
+}
+
+func (s Mailboxes_closed_Results) String() string {
+	str, _ := text.Marshal(0xc8d257b5513add1a, capnp.Struct(s))
+	return str
+}
+
+func (s Mailboxes_closed_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Mailboxes_closed_Results) DecodeFromPtr(p capnp.Ptr) Mailboxes_closed_Results {
+	return Mailboxes_closed_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Mailboxes_closed_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Mailboxes_closed_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Mailboxes_closed_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Mailboxes_closed_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Mailboxes_closed_Results) Code() int32 {
+	return int32(capnp.Struct(s).Uint32(0))
+}
+
+func (s Mailboxes_closed_Results) SetCode(v int32) {
+	capnp.Struct(s).SetUint32(0, uint32(v))
+}
+
+func (s Mailboxes_closed_Results) Reason() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Mailboxes_closed_Results) HasReason() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Mailboxes_closed_Results) ReasonBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Mailboxes_closed_Results) SetReason(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+// Mailboxes_closed_Results_List is a list of Mailboxes_closed_Results.
+type Mailboxes_closed_Results_List = capnp.StructList[Mailboxes_closed_Results]
+
+// NewMailboxes_closed_Results creates a new list of Mailboxes_closed_Results.
+func NewMailboxes_closed_Results_List(s *capnp.Segment, sz int32) (Mailboxes_closed_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[Mailboxes_closed_Results](l), err
+}
+
+// Mailboxes_closed_Results_Future is a wrapper for a Mailboxes_closed_Results promised by a client call.
+type Mailboxes_closed_Results_Future struct{ *capnp.Future }
+
+func (f Mailboxes_closed_Results_Future) Struct() (Mailboxes_closed_Results, error) {
+	p, err := f.Future.Ptr()
+	return Mailboxes_closed_Results(p.Struct()), err
 }
 
 type Worker capnp.Client
@@ -5067,203 +6321,233 @@ func (f RunResult_Future) Struct() (RunResult, error) {
 	return RunResult(p.Struct()), err
 }
 
-const schema_f1bd399bfe4c1c7d = "x\xda\xc4X{p\x14e\xb6?\xe7\xeb\x99\xccd\x98" +
-	"0\xd3\xe9N\x82H\xd5h*X\x92\"\xb9\x08($" +
-	"Wk\x06\x04!\xf7&\x9a\xce\xa0<\x0aJ\xda\x99N" +
-	"2\x97y\xd1\xddC\xc8-).\x0a*zS%\x02" +
-	"\xd6\xc6G\xb9\xb0\x8b\xe2\xae\xae\x8a\xd6\xba\x96X\xfb\xb0" +
-	"|nY\xe5\xae\xeb\xba\xb8k\xd5\xfaDX)\x94\x95" +
-	"Z@a\xb6\xce\xd7\xd3\xd3\x9d\xc9\x04\xddZ\xb7\xf6\xaf" +
-	"d~}\xbe\xef;\xaf\xef\x9c\xf3\xfbf\xed\xf4\xc7<" +
-	"\x97\xd5\xfdG\x18\x98r\xd0[S<\xfc\xc1\xb1\x1f_" +
-	"xA\xf3\x16\x10/@\x00/\xfa\x00\xe6\x9c\xf55#" +
-	"\xa0\xe4\xf5G\x01\x8b\x1d\x1f\xdcut\xfe;\x97l\x01" +
-	"1\x88\xc5M\xd3\xba\xcf\xdd\xdf\xf1\xc2\x17\xe0\xf5\xfa\x00" +
-	"\xa4\xe9\xfe{\xa46?-\x99\xe1\x8f `q\xe5\xc6" +
-	"\xfb\xce\x1d\xbfA\xd9\x0aJ#\x96\xb7[Y\xcb\xb7S" +
-	"k\x87\x00\x8f\xb3i\xc3\xaf\x9e<q\xa7\x18\x14\x9c\xcd" +
-	"\x00\xa5\x17j\xf7J/\xd5\xd2\x9e\xbf\xac]\"\x1d\xa1" +
-	"\xff\x8a\x9f\x8c\xcc\xfa\xfeC\xa7\xbf\xbe\x0bD\x89\xf6\x12" +
-	"h\xaf\xdf\xd4\xd6\xd3^\x87j\x9f\x00\xfcyv\xeb\xe6" +
-	"X\xb1y\xc4\xfa\xcc\xe8\xf3\xfa@\x80>\x0f\x07\x86\x00" +
-	"\x8b\xe7r\x83\xb1@`\xd5.\xa8<\xec\xed\xc0\x9d\xd2" +
-	"{\x01:\xecP`\x89\x84\x93\xe8\xb0g\xef]3\xf9" +
-	"!m\xc7\xae\xd2a\xa4\xb8t$p\x06P:\x16\xe0" +
-	"n\xf8a\xe0\xf0\xd9MG\x1e\x00EFf\x1fW7" +
-	"\x89\x8e\x9b\xd30\x89\x1b\xbf\xe4\x17\xab\x93\xcb\xfe\xf3\xab" +
-	"=\xa0\x04\xd1\xefr\x95\x9f\xbb*\xb8Wj\x0brW" +
-	"\x05\xff&\x90\xf4\x1b\x1f\xadj=<o\xef8\xed\xb6" +
-	"\x87\x0fH;\xc2\xb4f$\xfc\x8a\xe4\x15I\xbb\xdf\x8e" +
-	"\xce\xbb\xfd\xe4\x91\xd5{]\xae\x90\x8e\x85I\xbb/\xc2" +
-	"O\x00\x16\xdf\x8d]\x12\x0fm\xc7\x1f\x80\xd8X\xf6\xc5" +
-	"\xa88\x95|\xb1G$_\x9c=\xe4y\xf9\xf7+\xaf" +
-	"\xd8gm\xe0\xe1Q\x16\x19\x82\xa7\x18\x1d:u\xd3\xfe" +
-	"\x86\xd4>\x10\xc5\xb2\xe1\xef\x8bG\x01\xa5\x8fE2\xfc" +
-	"\xf4\xd37\x9ey\xe7\x9e\xe2#\xee\xa3\xbd\xf5'\x00\xa5" +
-	"\xdaz:z'\xbb\xfd\x85\x1b\xaf\xdf\xf3#P$," +
-	"\x87iO=\xa3\xb3\xf7\xd5\x1f\x06,\x1e\x7f\xeb\xa3\xad" +
-	"\x97\x8e\xbe\xf7\x18\x88r9'\x86%\xae\xdc\x16\x89\x8e" +
-	"\x08^s\xb4\xe1\xcc-\xdb\x1e/io\xed \xf1@" +
-	"?*\xd1\x19\xcf\x07\xde\xb8\x9b\xdd2\xe7'\xee\x1d\x16" +
-	"\xc8\xb3I\xa0K\xa6\x1dv\xa7\xe75F\xf7?\xf2\x84" +
-	";\x8bSr+\x09\xac\xe7\x02wm\xfc\xdd\xe2[\x1f" +
-	"[\xff$\x88A6\xc6\xdb;\xe4\xfb\xa4Q\x99\x8c\xda" +
-	"-\xcf\x03,~:\xf5\xc4\x9f\xd7\x1e\xad;0.," +
-	"\xa3\xf2^i\x0f\x09\xceyP\xf6\xa1\xb4\xb8\x81\xe2\xc2" +
-	"\xfc\x17\xbd\x7f\xefO7<\xe3\xb8Ujk8\x03\x9e" +
-	"\xe2\xc3;\x03/\xe6\xe7\xae{\xce\xf2*\xff 6\x9c" +
-	"\x00O\xb13\xff\xe4\x96\xb7\xfb\xde|\xde\xbe!<T" +
-	"'e~C\xce\xcad\xec\x8b\xf7\xcf\xba\xf7\xce\xfd\xf5" +
-	"\x07\xdd\xb1\xdc\xdd\xc0\xdd\xf5`\x03\xc5\xf2\x91\x1d\xc3\x1f" +
-	"\xcc\xc2k~5\xe6\x92\x9d\xb6$\xb0\x91$\x06\xdan" +
-	"\xfb\xf2\x7f^\x19|\xc9\x15\xed5\x8d\x01\x8a\xf6\x92\xfe" +
-	"\xf7\xdf\\}e\xff\xab\xe3\xcc[\xdcx\x9f\xd4\xd3H" +
-	"\x92]\x8d\xb7\xa3\xd4\xd1D\xe6=w\xd5\xce\x9b\xff\xb2" +
-	"\xed\xc4\xeb\xe3\xa4/nz]j#\x11iF\xd3\x12" +
-	"I\xe1\xc2\xe1l\xf3a\xf1\xc2c\xbf\xb6\x82\xc4\x0f\xed" +
-	"hj\xa5C\xff\x98\xa8\x19i\xff\xd3\x87o\xba\xbe\\" +
-	"\xdc\xc4\xd5ym\xf9\x91\xf6?L;\xf9\xae\xeb\xd6\xcd" +
-	"\xa9m\xe2\xb9S\xd7Dq\xfb\xec\xc8\xc6g\x8d\x87\xae" +
-	"\xf8\xd0e\xc9UM\xf5\xb4T=\xf3r\xac~_\xc3" +
-	"\xc7v\xde\xf1\xb5\xd3\x9b\xb8\x17\xda\x9a\xc8\x0b\xff\xdb>" +
-	"\xf3\xd6i\xa7O}\xe2\xce\x9a\xedM\xdc\xd3;\xf8\xe6" +
-	";\xba\xde\xf9\xde\x9c\xb6\x1b>w\xe9\xf5\x94\xa5\xf1\xc3" +
-	"K_{\xeb\xdc\x05\xff\xfdW\xd7\x97\xd1&\xeb\xba\xdc" +
-	"`\x1e|\xfaP\xf1\xa4{\xd3MM<\x15\xb7\xf1M" +
-	"\xd7\xdet\xdb\xdc\xaf~6\xe3\xb4k\xe9>K\xe3\xe5" +
-	"#\xaf?\x1a|\xe5\xab\xb3T\x1f\\I\xc8\x93c\xa4" +
-	"\xe9\x80\xb4\x9b;tG\x13%\xc1\xc1\xe3\x01\xdc\xb0\xfc" +
-	"\xe49\x92\xf5\xb9j\x09\xe3)6\xe5\x80t\xf9\x14\xda" +
-	"\xf9\xb2)9\x06mEc0\xa7\xa6\xdb\x13\xaa\x90\xcf" +
-	"\xe6;{r\xc9BZ\x8b\xe7\x0azBk\x1f\xd0\xcc" +
-	"\x96^U\xf7\xa9\x19C\xf1\x08\x1e\x00\x0f\x02\x88u\x9d" +
-	"\x00\x8a_@Ef\x185\x06\xd5\xd9\x97_\x81u\xc0" +
-	"\xb0\x0e\xb0\xbc\x17\xd2^\xd7\xf5\xf7k\xa8\xf7\"*r" +
-	"y\xf1&Z\xbcQ@e+C\x11Q&\xef\x8b[" +
-	"Z\x01\x94\x9b\x05T\xee`(2\xc6k\xa4\xb8\x8d$" +
-	"\xffO@\xe5\x01\x86\xa2 \xc8(\x00\x88\xa3\x04\xee\x12" +
-	"Py\x92\xa1\xe8\xf1\xc8\xe8\x01\x10\x1f_\x08\xa0\xec\x17" +
-	"Py\x86at(\xa7\xaf\xd3t\x14\x9dd\x05D\x11" +
-	"0\xd4\xafk\x1a\x86\x1d?\x02b\x180\x9aVo\xd2" +
-	"\xd2\x06N\x06\xec\x15\x10\x83\xc0\xe8\xdfhBM\x0cj" +
-	"I\x1b\xad\xb3\xd0\xcd\x1b4\xddH\xe5\xb2\\*\xe8\xb2" +
-	"\x96{\xaeW\xcf%4\xc3\xd0\x8c\xf6D:gh-" +
-	"}\x9aQ\xf0\xa5MC\xf1\x97\x8d\x9fAv\xb6\x08\xa8" +
-	"\xccbh\xdb\xdeF\x16]*\xa02\x97a(\x91K" +
-	"j\xe8\x01\x86\x1e\xc0\xa8\xae\xa9F\x95\xc3\xb8k\xbbs" +
-	"\x03q_*\xbb\x8e\x9c\xeb\x11\xbc\x00\xe5\x16\x83v\x0a" +
-	"\x89\xe2l`\xa2\xd7\x17\x19\xd2S\xa6\x16\xc3^\xacP" +
-	"x9\xf7T{RK\xa76h:\x05Z\xcd\xa0\xa1" +
-	"\x04\xcb\xea.&uc\x02*\xdd\xaeXuM\x05P" +
-	"\x16\x09\xa8\xf4\xbab\xd5C\x92K\x05T\x961rt" +
-	".ck-\x989\xfb\xdfPR5\xd5q\x89\xe2\xd6" +
-	"\x84\xfb-i)b\xf0\x1c\xab\xe6\xb8\xb2&mS]" +
-	"\x9e\x9b\xe0\xd0\xb1^\xbbzP\xcd\x028>\xb3\xbb\x17" +
-	"\xda\x05W\x14[\xb9\xcfB\x86\x96M\x8eu\x19s)" +
-	"\xaa\x17\xb2-}Q\xcd(Px'\xb8\x18:\xff\x8c" +
-	"a\xe72Z\x097\xd6r\x8ac*\xbb\xae\x9d\xc7\xc8" +
-	"\xb1\xbc\xfa}\xa9~]\xb0\xe2\xba\xfc?]\x17\xb4\xae" +
-	"\xcb\xf6f\x00e\xab\x80\xca\xddt]\x98u]F\xe8" +
-	"\xba\xdc!\xa0\xb2\x8b\xee\xaf\xa9kj\x06CN\x8f\x03" +
-	"\xc4PE\xb4\xa2\xa6j\xac\xebJ\xdaN\xf5\xe9\x85," +
-	"\xfa\x81\xa1\x1fp\xb3j\x9aZ&o\xda\xbf\xc7:\xbc" +
-	"\xaf\x90\x8d\xfb\xf2Z\x82\\\xbe\xd4\xb6I:\x82\x9d\x00" +
-	"\xf1\x8fP\xc0\xf8\xe7X6K:\x86\xcd\x00\xf1O\x09" +
-	"\xfe\x12\x1d\xcb\xa4/p!@\xfc3\xc2O\xa1c\x9c" +
-	"t\x92o\xf39\xe1_\x13\xee\x89q\xfb\xa4\xd3\xf8_" +
-	"\x00\xf1S\x84{\x18C\xd1\xcbd\xf4\x02H\xc8f\x03" +
-	"\xc4\xbf&\xdcOx\xcd\x02\x19kh\x1ea:@\xdc" +
-	"\xc3\x04\x8c\x87\x09\xf7\x092\x9fc\xea\xd8*\x80x\x90" +
-	"\xf0)\x84\xfb\x99\x8c~\x00\xa9\x81\xb5\x02\xc4\xc3\x84\xcf" +
-	"$\xbcV\x90\xb1\x96\x9a\x19#\xfd[\x08\x8f\x11\x1e\xf0" +
-	"\xc8\x18\x00\x90\xae\xe2\xe7\xce'|\x11\xe1\x93<2N" +
-	"\x02\x90\x16\xb0>\x80x\x8c\xf0n\xc2\x83^\x19\x83\x00" +
-	"R\x17#\xbb\x16\x11\xdeKx]\x8d\x8cu\x00R\x0f" +
-	"\x97\xef&|\x05\xe1\x93\xbd2N\x06\x90\xae\xe7\xfa\xf4" +
-	"\x12\x9e&<\xe4\x931\x04 \xa58\x9e$<Ox" +
-	"\xb8F\xc60\x80\x94\xe1\xf8 \xe1&\xe1\xa2OF\x11" +
-	"@Z\xcf\xcfM\x13\xbe\x91\xb1\x7f$\xe8\xd1\x0c\xef\x1a" +
-	"\xe5\xcb=\xa8\x1a]\xd9|\xc1\x04J&`\x88\x80\x91" +
-	"\x14\x01\xe8\x05\x86^KbQ\xaa\xbf?\x05\x91D!" +
-	"m\x0e\xdbR\xc5$\x81\x89B\x1a\x04s\xd8\x16\x0e\xa9" +
-	"\xfa@e\x81\xf6i\xd9\x0d\x15P\xc40\x93\xa9lY" +
-	"\x073\x95\xd1r\x05\xb3\x07\xd0\xc0Z`XKjj" +
-	"\x99\x9c>l\xff,f\xd4\x8d\xd7\x15\xcc|\x01\xd0\xb4" +
-	"\xb1P2\xa5W\x9e\x15\xea/h\xe9\xb2@^\xcf%" +
-	"l\x9fD\xf3\xaa\xaee\xcd\xea\xc5\x86\xfaA\x847\x04" +
-	"\xca\xfe /8\xf6t\x86\xf6 '*T\xa4\x17\xfb" +
-	"\xd0\x99c\xd1\x9e\xd0\xc4\x0e*Fm>d\xe5\x09\x1d" +
-	"m\x8a$^L\xeb\x1a|\x11#\xaf\x0eecX*" +
-	"X\x11^B\xcf[\xb8\x8c\x96\xa8Uf\xdc\x85~v" +
-	"\xa9\xd0\xafv\x95\xd7\x95T&\x96\x09\xa8\xacu\x15\xfa" +
-	"5TzV\x08\xa8$\x19F\x8c\xbc\x96(;+\xec" +
-	"0\x18@\xde-\xad\xa40Pt&\xc1R+N\xe7" +
-	"\x06\x0c\x14m6g\x81\xe7o\xa6\xa4\xb2\x901\xbe\xd3" +
-	"\x96P\xe3rL>\x95\x1d\xe0\x1d;m\x1a`\x0b\xd8" +
-	"-\xa3\x9d\x9c\xdb\xd2\xab\x86\xf4\x8aAh\xb6S\xef#" +
-	"\xb9\xfe~M\xc7\xb0\xc3x+\xca}e\xff\xe8\x8d\x8c" +
-	"\x8bB\xd5v\xbb\xf0\x9b\xda-E\xa1\xc2\xfb\xe1\x7f\xd2" +
-	"\xfb%5\xb5l\xd2i\xc7J\xb8\xac\xa8Jv\xaf\x16" +
-	"P\x19t)\xaaQ\xffY+\xa0\x92f\x88%=S" +
-	"\xa4gR@%Oe\x9bY=)C\xab\x07\x05T" +
-	"L\x86\x91\xc4`*\x9d\x9c\xe0:\x8d\x99\x86\"\x9a\xae" +
-	"\xe7\xf4\xea\x93\xd7\x12\xd5\xd4\x86\xd4\xe1vk\xf43\xca" +
-	"\xc92A\xa4\xf2z.\xd7_}\x10q\xd2\xae\x14\xf2" +
-	"\x7f\xdbHd\xdb\x94\x18T\xd3i-;@\xf3dd" +
-	"\xdc\xc0\xe16+\x9b\xcb&\xb4\xea\x9b\x8d\x1b\xea\xfb4" +
-	"#T\xb9W\xab\xb3WhH52\xd5g\xfa\xb8\xa9" +
-	"k\x82\x9a\xa1\x92\xe6\xe7v\x8a\x9d<\xafj;\x01\xa2" +
-	"\x86\x99\xcc\x15L\xfa\xa3\xe9\xfa\xd8ud\x8foH\x1d" +
-	"\xa6\x85a^\x0bmb\x8f6\xd3\x12\xd7/\x04&j" +
-	"T\x0bm\x06\x856\xf9\x13WR-\xec\xa1Zh3" +
-	"E\xb4y\xbd\xb8\xa0\x0f\x98\xd8\xe1C\xa1\xcc\xc9\xd0&" +
-	"Zb\x1b}\x9b\xee\xdb\\\xca\x8d\x18\x86\xe8\xaa\xc7\xb0" +
-	"h;\x16P\x8ba1_\x0a<\xa01q\xf5\xe4E" +
-	"\xa2T=\xc7\x0a8U\xc2\x8e\xd2\x84yE\xf5\xda\xe1" +
-	"\x06Ujp\xb73\xe8u\xb5\xba\x13\xab4\xe8\xf5t" +
-	":\x895\xf6\xfe|+\xfaPU\x9f*\xe5\xb5\xb3Z" +
-	"y]\xe8\x94\xd7\x8a\xcb\xbaY\xd7\xd6\x174\xc3\xfcV" +
-	"\xf7\x8a\x17Z\xe1\xbb\xa7F\xe3\x8b\x97]\xd2al6" +
-	"\x92\x8c\xa0qj:\x85'\xa3\xfdN\x85\xf6K\x9e\xf8" +
-	"T30q\x1f%\xa3\xfdL\x83\xf63\x988J\xc9" +
-	"8B\xc9h?\xad\xa1\xfd\x16A\xc39\x13\x0b\x94\x8c" +
-	"\xf6\x0b$\xda\x8f\x0db\x8a\x12|\x8d\x0f=\xf6\xe3\xa3" +
-	"\xeb\x85B\xe9\xb4\x06\x01o\xf9M\x0c\xed\x87\x18\xb1c" +
-	"6\x1f\x04h\x04+'p\x88zy\x0c7\x97\xe8[" +
-	"\x0c\xa3\x16}\x8aa\x84\x9b^%\x8d\xdde\xc0M\x83" +
-	"\xecW\\\xb4\x1f\xc2D\xb1\x99\xd3 \xdf\x80fV!" +
-	"\x8e\xe3kS\xa97V\x17\x1b\xd3[\xa1j\xb0\xf8\\" +
-	"b\x8b\xb8\x8b\xd2\xc2RQja\x94a\xfc\xbb3p" +
-	"\xb8\x99\xd5\xe4\xf3sJko4\xce\xcb\x80\xff\xa5i" +
-	"Y\xd9\xa4\xca%`\x82\x12\x9c\x18T\xb3(:\xcf\xd0" +
-	"\xd5\xfat\xd9\xc3\xf6\xf5\x1a\x17\x08\xdf\xb8@\x94\xda\xb9" +
-	"{\xc6\x19\xbf\xcd7\xf5\x1a\x92\xa4\xd1\xa2\xfc\x0c]M" +
-	"\xbb\xb1\xdcv\\\x04,\x82\xa8\x19\xb9\x08\xe5ciH" +
-	"\xaeV\x0d\x9d>\xdbY\xad\x1c\xae\x02P\xba\x05TV" +
-	"\xd0D\x9a\xce\x99\x86\xc3J*\xc6\xfdT:\x9dJ\xe4" +
-	"t\x104cB\xba\xda\x17\xe1z\x9263\xcb\x84u" +
-	":N\x05\x88_D\xccq&:\x0aI38\xd3\xbc" +
-	"\x94\xf0\xb9X\x1e{\xa4\xcb81\x9dI\xf0|7a" +
-	"\xbd\x1c\x89\x08\xce\"\xfcJNX\xd1\"\xac\x1dH\xc4" +
-	"n>\xe1\x8b\x08\xf7\xa2EX\x17p\xe2{%\xe1K" +
-	"\x09\xafa\x16a]\xcc\xe5\x17\x11\xde\x8b.\xc2\xda\x83" +
-	"Dd\xbb\x09_A\xb8\xdfc\x11\xd6\xeb\xf9\xb9\xbd\x84" +
-	"\xaf&\xbc\xd6k\x11\xd6\x95\\\xcfe\x84\xaf%<P" +
-	"c\x11\xd65H\x04q\x05\xe1Id(\xe4\xd6\x95\xf9" +
-	"\x99\xb61e^\x9dKj\xc4\xec\x9c\xac\xe7\x91-e" +
-	"}\xc5\xa0f\xea\x85lB55\xc0\xa4\xbd\xc9\xe6~" +
-	"\xcdL\x0c^k\x94\xc9`\"\x97\xc9\xa7\xd2\xda\xb5D" +
-	"\xd5l,\x955L5k\xa6 \xa2\x9a\x9a#\x1b\xd1" +
-	"\x0bY\xe7WtHM\x99\xce\xcf1D\xed\xef\x01\x00" +
-	"\x00\xff\xff{\x09V\xe9"
+const schema_f1bd399bfe4c1c7d = "x\xda\xc4Y\x7fp\x14\xf7u\x7fo\xf7N'\x1dw" +
+	":-{B\xd2\xe9\xe8%\xaa\x9c1\x1a\xa4\x80\xf0/" +
+	"\xa9v\xef \x10L+\xc5Z\x1d6\xe0\xc2\x84\xe5n" +
+	"%]\xb9_\xec\xee!\xa9\x13\x86\x92@\xf0\x8f0\xe3" +
+	"\x1f\xd8SH<\xaeI\x89q\x1b\x82M\xec\xa6\x8c\xed" +
+	"4n&\xb6q\xcb\x8cq\x9a\xda$eR\x88k\x8c" +
+	"\x1b\x8fmj\xd5\x06\x1b\xae\xf3\xbew\xdf\xdd\xbd\xd3\x09" +
+	"\x9c)\xd3\xfc\xa5\xd3g\xdf\xbe\xef\xfb\xfd\xde\xf7\xed\x82" +
+	"?\xf3\xc6\\\x0b\xfd\x1f\xc9 (o\xbb\xeb\x8a\xa7_" +
+	"\xfc\xc1\x81?\xfc0\xb8\x0d$\x09\x01\xdc\xe8\x01Xt" +
+	"\xaa!\x84\x80\xf2\xd9\x86(`\xf1\xcc\xe9w\xff\xae\xbd" +
+	"\xadc\x1bHm\x16A\x83\xb7\x83\x08$/\x11\xf4\x9d" +
+	"\xbe\xf7\x9d\x9b^\xff\xc26\x90|X\xdc\x12\x1e\xb8\xf4" +
+	"\xed\xbe\xe7?\x00\xb7\xdb\x03 /\xf4> \xf7y\xe9" +
+	"\x95\xeb\xbd\x11\x04,\xae\x99\xd8{\xe9\xbd;\x94\xed\xa0" +
+	"\xccA\x8b\x9d6\x8b\xb1\xcb\xcc\x1a\x07,nxz\xf6" +
+	"m\xae\xf3\xffs\x17Hs\x88@$\x82\xa3\xb3\xba\x88" +
+	"\xe0\xf8\xacC\x80\xef\x09\xe1\xc9\x97\xa7\xce\xdd#\xf9D" +
+	"\xfb4@9\xe5\xdb'o\xf2\xd1\xa1\x19\xdfr\xf9!" +
+	"\xfaU|k\xd7\x82\xbf~\xf4\xfc\xa7\xf7\x82$[\xbc" +
+	"\xb6\xf8f\x13\xaf\x1d\xbeC\x80\xff\x98\xdd\xbe5V\xec" +
+	"\xd8Uz,\xd0\xe3\xb9~/=\xbe\xc6O\xb2\\\xca" +
+	"\x8d\xc5\xbc\xde;wC\xf5a\xdb\xfc\xf7\xc8w\xfb\xe9" +
+	"\xb0\x1d\xfe\xe5\xf2A\xfaU\xfc\xd1\xc3\xeb\x1a\x1f\xd5\xee" +
+	"\xdf]>\x8c4\x93\x1f\xf2_\x00\x94\xf7\xf8\x99\x9d\xfe" +
+	"\xc6{\xe6\xe2\x96\xb3\xdf\x01%\x88\x02?\xee\x08;n" +
+	"\xd1\x0b~f\x9d\xe5?Y\x9b\\\xf9G\x9f<\x06\x8a" +
+	"\x0f\xeb\x1d\xb6\xac'^\xc7\x1b\xf7\xc9'\x1a\xe9\xa5_" +
+	"4~$\x12\xf5\xb17\xef\xec:s\xe3\xbei\xd2]" +
+	"/\x1f\x96o\x91\xe9\x9d>\xf9%\xf9)\xfaU|m" +
+	"\xcf\x8d;\xa7\xce\xae\xdd\xe70\x85\xbcG&\xe9\x1e\x91" +
+	"\x0f\x01\x16\x7f\x19\xfbB<p7~\xb7lv&\xdc" +
+	"\xb2 \x8b\x83\xc1 \xd9\xe2\xad_\xdd\xf7\xc7G\xdfX" +
+	"\xf4\xdd\x0a\xcf=\x11\xec%\x8a\xa7\x18\xc5\xc5\x13\xae\x17" +
+	"\xffm\xcd\x0d\xfbKG\xb8\xe8\xb9\xbfY@p\x15\xa3" +
+	"\xe3\x1fo8\xd0\x9c\xda\xef\x082\xf9\x83\xe0;\x80\xf2" +
+	"T\x90Ls\xfe\x87_\xbd\xf0\xfa\x03\xc5\xc7\x9d\xc25" +
+	"7\x9f\x03\x94\xdb\x9aI\xb8\xbd\xf7\xdev2%v\x1d" +
+	"p\x06\xe9S\xcdL\xb8#\xcd\xc4\xe0Aa\xe7\xf3_" +
+	"\xbd\xfd\xb1\xbf\x05EF\xcb\xd3'\xe8p\x94O6\x9f" +
+	"\x01,\xbe\xf7\xf37\xb7_\xbb\xe7\xe4\xf7A\x0a\xda," +
+	"\xe6\x94X\xcc!\x16\xbe/\xbf\xd3|\xe1\xeb;\x0e:" +
+	"\xe3\xee\xc4\x1c\x16+\xa7\xe6\x90\x10\xcfz\x8f\xdd'|" +
+	"}\xd1\x0f\x9c\x1c&[\x98\xfe\xdbZ\x88\xc3C\xe9\x1b" +
+	"\xe7D\x0f<~\xc8\x99)\x8f\xb5\xb0\xc8}\x82\x11\xdc" +
+	";\xf1\xaf\xcb\xbe\xf1\xfdMO\x82\xe4\x13*\x1cv\xb4" +
+	"e\xaf|\xbc\x85\xb4>\xd6r#`\xf1\xed\xd0\xb9\xff" +
+	"X\xff\x8e\xff\xf04\xcf\x1eo\xd9'\x9fha1\xd0" +
+	"\xe2AyK+\xb9V\xa8\xff\xdc\xa9\x87\xff~\xf3\xd3" +
+	"\xb6\xdde\xad\xf5\x02\xb8\x8a\xdf{\xd0\xfb\xd3\xfcu\x1b" +
+	"\x8f\x94\xcc\xc6\x1e\xach=\x07\xae\xe2\xf1e?>\xd5" +
+	"\xf0\xc6\xe4\xb3\xf6\x83E\xdd\xad\xb3\xc9S\xfd\xf9'\xb7" +
+	"\xfdb\xf8\xd5g\xb9\x97Y\x1c4\xb7\xb2\xfc\x9c\xdbJ" +
+	"f\xf8\xe9\xb7\x17<|\xcf\x81\xd9\xcf9\x03\xe5\x99V" +
+	"f\xc8\xe7[)\x0c\x1e\xbf\x7f\xf2\xf4\x02\xfc\xf2?U" +
+	"\xb0hkc\x14\x9fo#\x16\xa3\xdd\xdf\xfc\xf0\xcf_" +
+	"\x1a\xfb\x99#P\x8e\xb4y\xe9\xf8\xe5#\xa7^]{" +
+	"\xf3\xc8\xcb\xd3\x14\x7f\xacm\xaf\xfcD\x1bQ\xeeo\xdb" +
+	"\x89\xf2C!R<t\xb2_yf\xd5k/W\x84" +
+	"\xe4\x96\x10\xb3\xf8\x8e\x10\xc9r\xe4\x96\x07\xbf\xf6_;" +
+	"\xce\xbd2\x8d\xdf\xa9\xd0+\xf2\xbb\xc4D>\x1bZ." +
+	"K\xed\xc4\xae)\xdbqFj\x7f\xf7\x9fK\x0efb" +
+	"\x9d'f\xae\xe2\xaf\x12u\xbbz\xfe\xfd7\xaf:\x9e" +
+	"\x9c\x0a1\x81\x8f\xae:\xdb\xf3Fx\xea\x97\x8e\xa4_" +
+	"t4\xc4\xe2\xeeX\x88|\xfe\xda\xc1\xdd?>t\xfa" +
+	"\xd9\x93U\xd5\x91\x8c\"_\x0c\xed\x95\xddt\xb4\x8c\xed" +
+	"\xac\xdc\x04\x7fR\xfc\x17\xe5\x91_;M\x9big\xb6" +
+	"/0\x82\xdf\x9e\x9d\xf8\x91\xf1\xe8\x0d\xbfq\x18\xeex" +
+	";\xf3\x9bGz\xf8\x0f\x0e\xad_\xf9\xe64E\x8f\xb4" +
+	"\x1f\x96_`g<\xdf\xbeS\xf6\x87IQ\xf5\xc2\x8b" +
+	"\xb1\xd9\xfb\x9b\xff\x93g\x0b\x93z\xaa\x9dy\xe8\";" +
+	"\xe8\x81]\xdf2~=<\xf4\xd64vk\xc2\xf7\xc8" +
+	"*1\x91\xd7\x85w\xca\xcf0v\x7f\xd13\xff\x1b\xe1" +
+	"\xf3\x1f\xbf\xe5L\x8cG\xc2L\xec\xfda\xb2\xc1\xfd+" +
+	"^\xff\xabE\xddw\xbc\xef0\xdf\xcf\xc2\xcc\xb0\xdf\xbb" +
+	"\xf5\xe8\xcf/\xb5\xfd\xe9\x7f;\x9e\x1c\x0cS\xc9\xf8\xe8" +
+	"\x8b_<p\xf8\xc1\x95\x1f:\x12\xfe\xfe0K\xc6=" +
+	"\x8ce\xf4\x0e\xf3\xb9\x1f\x9e(N9\xcf<\x12f\xc9" +
+	"\xf8\x02#X\xbf\xe1\x9b\xd7}\xf2\x0f\xf3\xce;]\x16" +
+	"f\xa6Z\xb5\xeb\x95'|/}r\x91\x8a\xac#\x0d" +
+	"Yz\x1c\x0d\x1f\x96\x8f3\xf5\x8e\x85)R\x9f{\xcf" +
+	"\x8b\x9bWM]\"ZO\xb5\xfbRs\x0f\xcb\x9b\xe6" +
+	"2'\xcd\xcd\x09\xd0]4\xc6rj\xba'\xa1\x8a\xf9" +
+	"l\xbe\x7fP3\xc6z2j*\xbd!7\xa1\x19\x9d" +
+	"\xc3\x9aQH\x8b\xa6\xa1\xb8D\x17\x80\x0b\x01$\x7f/" +
+	"\x80R/\xa2\x12\x140\xc2\xa8P\xb2\x1d\x09\x88\x12`" +
+	"\x15\xcf\\\xb2\x90\xd6\xe2\xb9\x82\x9e\xd0zF5\xb3s" +
+	"H\xd5=j\xa6\x82i\xbf\xcd4j\x8c\xa9\xbd\xd7\xdf" +
+	"\x80~\x10\xd0\xef\xe0\x85\xc4\xeb\xb6\x91\x11\x0d\xf5!D" +
+	"%h\xbd\xbc\x85^\x9e\x10Q\xd9.\xa0\x84\x18\xa4\xe8" +
+	"\x90\xb6u\x01(_\x13Q\xb9K@I\x10X\xf3\x92" +
+	"v\x10\xe5_\x8a\xa8|G@I\x14\x83(\x02H{" +
+	"\x08\xdc-\xa2\xf2\xa4\x80\x92\xcb\x15D\x17\x80tp\x09" +
+	"\x80r@D\xe5i\x01\xa3\xe39}\xa3\xa6\xa3d'" +
+	"zI\xcd\xc0\x88\xaei\xd8d\xfb\x06\x10\x9b\x00\xa3i" +
+	"u\x83\x966\xb0\x11pHD\xf4\x81@?\xa3\x095" +
+	"1\xa6%9\xea/\xa1[7k\xba\x91\xcae\x19\x95" +
+	"\xaf\xdarCz.\xa1\x19\x86f\xf4$\xd29Cc" +
+	"\xee\xf0\xa4MC\xa9\xb7\x94\x9fGzv\x8a\xa8,\x10" +
+	"\x90\xeb\xdeM\x1a]+\xa2r\x9d\x80\x81D.\xa9\xa1" +
+	"\x0b\x04t\x01FuM5f:l\x90{\xbd'\xa9" +
+	"\xa5S\x9b5\xbdsH\x0d\xe8\xe4'\x9fu\xda2:" +
+	"-&\xa22\xe00\xf5\x8a\x10\x80\xb2TDe\xc8a" +
+	"\xeaA\xa2\xbcUDe\xa5@v\xcae\xf8\xa1\xa2\x99" +
+	"\xe3?\x03I\xd5Tk\xfby 7\x1a\xf7\xa4\xb2\x1b" +
+	"\xc9\xd3.\xd1\x0d`\x0d\"\xc8sD\x92zA\x90\xdc" +
+	"\x9e\xc8\xb8\x9e2\xb5\x18\x0ea\x95B\xab\x98\xdb\x1c\xda" +
+	"\xe8j\x06\xff\xbf\xb5qJ\xc2\x9c\x98,\x09b\xb0\x80" +
+	"\xaf\xe5EK\x92\xee\x90\xc3\x8d3\x1cZi\xb5/\x8d" +
+	"\xa9Y\x00\xdbf|\x82A\xdeS%\xa9\x8b\xd9,`" +
+	"h\xd9d\xa5\xc9\x04\x87\xa0z!\xdb9\x1c\xa5\xdc7" +
+	"g\xccR\x9d=\xc6&\xbb\xda\x94\xa2\xbfRs\xf2c" +
+	"*\xbb\xb1\x87\xf9\xc8\xd6\xbcv\xf2\xd6\xce]\xac\xca\xdd" +
+	"oQ\xeeb)w\xef\xee\x00P\xb6\x8b\xa8\xdcG\xb9" +
+	"+\x94rw\x17\xe5\xee]\"*\xbb\xa9\x98\x98\xba\xa6" +
+	"f0`\x8f1\x80\x18\xa8\xf2V\xd4T\x8d\x8d+\x92" +
+	"\xdc\xa8\x1e\xbd\x90\xc5z\x10\xb0\x1ep\xabj\x9aZ&" +
+	"o\xf2\xff+\x0d>\\\xc8\xc6=y-A&\xbf\x95" +
+	"\xeb$\x9f\xc5~\x80\xf8\x9b(b\xfc}\xb4\xd4\x92\xdf" +
+	"\xc5\x0e\x80\xf8\xdb\x04\x7f\x88\xb6f\xf2\x07\xb8\x04 \xfe" +
+	"[\xc2?F[9y\x8a\xb1y\x9f\xf0O\x09w\xc5" +
+	"\x98~\xf2y\xfc\x13\x80\xf8\xc7\x84\xbb\x04\x01%\xb7\x10" +
+	"D7\xb5c\xa1\x17 \xfe)\xe1\xf5\x84\xd7-\x0eb" +
+	"\x1d\x80\xec\x16t\x80\xb8K\x101\xdeD\xb8G\x0c\xb2" +
+	"Y\xd6/\xdc\x09\x10\xf7\x11\xdeJx\xbd\x10\xc4z\x9a" +
+	"a\x85.\x80x\x13\xe1\xf3\x09o\x10\x83\xd8\x00 \xcf" +
+	"\x13H\xfeN\xc2c\x84{]A\xf4\x02\xc8\xb7\xb0s" +
+	"o\"|)\xe1\xb3\\A\x9c\x05 /\x16\x86\x01\xe2" +
+	"1\xc2\x07\x08\xf7\xb9\x83\xe8\xa3iN \xbd\x96\x12>" +
+	"D\xb8\xbf.\x88~\x00y\x90\xd1\x0f\x10\xbe\x9a\xf0F" +
+	"w\x10\x1b\x01\xe4\xdb\x99<C\x84\xa7\x09\x0fx\x82\x18" +
+	"\xa0N\xc6\xf0$\xe1y\xc2\x9b\xea\x82\xd8D7)\x86" +
+	"\x8f\x11n\x12.y\x82(\x01\xc8\x9b\xd8\xb9i\xc2'" +
+	"\x04\xe1wqz4\xc3Z\x98\x95\xdcc\xaa\xb1\"\x9b" +
+	"/\x98@\xc1\x04\x02\"`$E\x00\xbaA@w\x89" +
+	"bijd$\x05\x91D!mNr\xaab\x92\xc0" +
+	"D!\x0d\xa29\xc9\x89\x03\xaa>Z\xdd-<Zv" +
+	"s\x15\x141\xccd*k\xc9`\xa62Z\xae`\x0e" +
+	"\x02\x1a\xd8\x00\x026\x90\x98Z&\xa7O\xf2\x7f\x8b\x19" +
+	"u\xe2\xb6\x82\x99/\x00\x9a\x1c\x0b$Sz\xf5Y\x81" +
+	"\x91\x82\x96\xb6\x08\xf2z.\xc1m\x12\xcd\xab\xba\x965" +
+	"k\x17\x1bjN\x11\xd6\x9d(\xfa}\xac\xe0\xf01\x1b" +
+	"\xf9D.)T\xa4\x97y\xd0\xbe\xaa \x1f\xb5\xa5>" +
+	"*F\xdd\x1e\x14\xac{\x1c\xf2\x9b\xb6\xf4yz\xaf\xd9" +
+	"\x131\xf2\xeax6\x86\xe5\x82\x15a%\xf4\xb2\x85\xcb" +
+	"\xe8\x8c\x96\xca\x8c\xb3\xd0\xf7\x96\x0b\xfdZGy]C" +
+	"eb\xa5\x88\xcazG\xa1_G\xa5g\xb5\x88JR" +
+	"\xc0\x88\x91\xd7\x12\x96\xb1\x9a\xec{. k\xdd\xa5\xa0" +
+	"\xa0\xf1\xc7\x1a\xd8\xcbsA:7j\xa0\xc4\xef\xfc\xb5" +
+	"f\xa2\xea\xceN\"\x8b\x19\xe3\xaa\xb6\x84\x19\xba\xfa\xb0" +
+	"\x16)\x15\xf6\xab<D\xd49\xfc\x90OeGK\xc3" +
+	"\xa3i\x00'\xe0\x1d\xaa\x87|i\x0d\x173L\x96\xb9" +
+	"\x91\x11M\xc7&{OS\xd5]\xaa\xdb\xd5PD\xfd" +
+	"L\xb3\xca\x92+uwrz\x95\xb3\x9b\xfe\x8f\xcef" +
+	"CubLM\xa7\xb5\xec\xa8v\xc5\xa1:\x9b\xcb&" +
+	"\xb4\xcb\x0e\x12Z6i\xcf\x11J\x93\xc5F%6k" +
+	"ET\xc6\x1c*k\xe4\xc8\xf5\"*i\x01\xb1\xacq" +
+	"\x8a4N\x8a\xa8\xe4\xa9\xdf\x08\xa5f\x9a\xa1\xb7\xc7D" +
+	"TL\x01#\x89\xb1T:9C\x1d\xa8\x08\x87\x88\xa6" +
+	"\xeb9\xbdv\xf0-WMm\\\x9d\xec)\x0d\xd0\x86" +
+	"\x15\xe53(\x9e\xd7s\xb9\x91\xda\x8a\xdb\xf9R\x0e\x9e" +
+	"\xdf\xdb,\xc7ur\xfa32mR\xfa\x8c\xfe\x9cv" +
+	"5\x1a\xd6\x8c@5\xaf.\x9bW`\\52\xb5'" +
+	"\xe6\xb8\xa9k\xa2\x9a\xa1Z\\\xcf\xf4\x94\xfaY\x846" +
+	"\xf4\x03D\x0d3\x99+\x98\xf4G\xd3\xf5\xca\xf7H\x1f" +
+	"\xcf\xb8:I/6\xb1\"\xce\x97N\xc8\xaf\xc8\xd2\xa6" +
+	"% H\x1a\x15q~\xf5E\xbe\\\x90\xd6P\x11\x1f" +
+	"\xa4\"\xce7\x11\xc8wN\xd2\xe2a\x10\xa4>\x0f\x8a" +
+	"\xd6e\x1a\xf9\x15X\xea\xa6g\xd7x\xb6\x96c#\x86" +
+	"\x01*\x1a1,r\xc3\x02j1,\xe6\xcb\x8e\x074" +
+	"f.\xfb\xac\xdc\x94\xcb~%\x81]o\xb8\x97.\x9b" +
+	"\x9a\xe5\xb8\x9a1\xf6\xa8\x19\xd9\xb7\xb0\x1a\x0df\xc0." +
+	"\xa0+\xba\x9c\xc1W\x9eb\x07\xfb\xed\xe0\xab\xcc\xb1\xcf" +
+	"~Q\xab\x96\xa7F\xef\xe8\xaf\xd5;\x96\xd8\x05\xbd*" +
+	"\xa1\xb7\xea\xda\xa6\x82f\x98\x9f)\xf7\xac\xf2U;\xf9" +
+	",\xf5\xfbk\xa9\x1fr\xe4\xdee\x14\x16U\xbaYX" +
+	"[\xa8Z7\x8b\x8aR\xc8[\x0dT\xc66\xd1\x88\x1a" +
+	"[\x17\xb4\xb2\xd0\xe6+[\xe4ko\xe9\xa9\x0e\x10\xa4" +
+	"\xfd\x14\xda|!\x89|#,\xed\xa1\xd0\xdeE\xa1\xcd" +
+	"\xf7\xd0\xc87gtG\x11\xa4\x02\x856_\xd7#_" +
+	"PI)J\x97u\x1et\xf1M\xbdc\x05\xa6\xf4\x97" +
+	"\xe6!\xb7\xb5\xfdE\xbeX\x94\xfaz\xd9<D\x93\xa8" +
+	"\x95\x0e\x01\x1aib\xb8\xb5\xdc\xbdc\x18-\xdd\"c" +
+	"\x18a\xaa\xd7\xb8\xf7\xda-\xbf|\xe1\xb4\x8a\xcaU\xee" +
+	"\xf8Bu\x09s\xde=\xf9\x17\x18\xe4\x0bfI\xea`" +
+	"wO\xcf\xa8f\xd6\x90zz]-O\x08\xb5\xc9*" +
+	"&\x0c\xa8\x19\x1al\x18\xe4$\xce\x82\xba\xa4\\P;" +
+	"\x05\x8a|\xf6\xdc\x9e\xf2\x9c\xd7\xd9\xc6i3\xaf\xa6\xe9" +
+	"\xe2b\x93\x15Y\xdb\x96\xa1Z\xd9\xd6[6\xe6R\x01" +
+	"\xc5\x94\x95\xe5\x115\x99\x9c6\x80_\xc1}|]v" +
+	"\xd5g\xc3\xca\xb5D\xc9R\x8e\xe2\x87\\\x9a\xd2\x9a\xaf" +
+	"\xa44\xb9\x96\x7f\xecB\xfeuEZ\xb8\x84\x15s\xb4" +
+	"\xb7\xc1\xc8\xd7\xdcR\x1bE\xbc\xdfS#\x82\xaf\xb4\xb1" +
+	"\xb1*\xcdU\x8e[\xe4\x95\xbf\x14\xaf%\xa5\xf8\xd7\x05" +
+	"\xe4\x9fm\xa4\x85\xd4\xa1\xe6y\x10\xf9Z\xd7\xf1\xd9q" +
+	"\xee0\xbb\x9eT5+\xbe8\x9d\xd6\xacjNCV" +
+	"\x1f\x99\xa1\xd7'\xc6\xd4,J\xf6\xe7\xbcZ\xa3\xa5\x95" +
+	"\x0e\xbcFO\xcb\x1a\xcf\xb4\xac)\xcf\x8d\xce\xb1\xbcj" +
+	"\xed\xcb\xc7\xab\xdf}N\x9b.\xcf\x95\xa6#\xa2\xa4\xb1" +
+	"\xda\xfa.XK\xcd\xca5R\xedH\x1d\xd6\x8c\\\x84" +
+	"\xaaP\xf9>Z\xab7K\x97\xefNw\x02(\x03\"" +
+	"*\xab\xe9\xf2\x97\xce\x99\x86\xbd\x00\xa8\xbaY\xa7\xd2\xe9" +
+	"T\"\xa7\x83\xa8\x193n\x86\x86#LN\x92f\xbe" +
+	"\xb5\x1b\xba\x06C\x00\xf1\xcf\xa1\x88\xf1\xf9h\x0b$\xcf" +
+	"cK\x9dk\x09\xbf\x0e\xadA]^\xc8v@\xf3\x09" +
+	"\xbe\xc9\xb9\x1b\xba\x1e{\x01\xe2\x0b\x08\xbf\x99\xed\x86\xb0" +
+	"\xb4\x1b\xea\xc3a\x80\xf8M\x84/%\xdc\x8d\xa5\xdd\xd0" +
+	"b\xb6c\xba\x99\xf0[\x09\xaf\x13J\xbb\xa1e\x8c~" +
+	")\xe1C\xe8\xd8\x0d\x0d\xa2\x0e\x10\x1f |5\xe1\xf5" +
+	"\xae\xd2n\xe8vv\xee\x10\xe1k\x09op\x97vC" +
+	"k\x98\x9c+\x09_O\xb8\xb7\xae\xb4\x1bZ\x87]\x00" +
+	"\xf1\xd5\x84'Q@1\xb7\xd1Z\x85h\x13)\xf3K" +
+	"\xb9\xa4\x06\x00\x8e\x84e\x9e\xe5\xc5\xb2\xf2ja\xea\x85" +
+	"lB55\xc0$g\xb2uD3\x13c_1\xac" +
+	"\xbdK\"\x97\xc9\xa7\xd2\xdaW\x00m,\x955L5" +
+	"k\xa6 \xa2\x9a\x9aM\x1b\xd1\x0bY\xfb\xbf\xe8\xb8\x9a" +
+	"2\xed\x7f+v\"\xff\x1b\x00\x00\xff\xffM\xe0\xd7\xd0"
 
 func RegisterSchema(reg *schemas.Registry) {
 	reg.Register(&schemas.Schema{
 		String: schema_f1bd399bfe4c1c7d,
 		Nodes: []uint64{
+			0x8114f423a8aec6e2,
 			0x8122191babede2e7,
 			0x8126d738ea8be239,
 			0x845156effe9a7859,
+			0x88f6f9044f12b462,
 			0x8af2f500c8791c02,
 			0x8bfcf99fa0308de6,
 			0x8d0022ff407f846e,
@@ -5274,9 +6558,11 @@ func RegisterSchema(reg *schemas.Registry) {
 			0xa237e72a5ae4cd47,
 			0xa25ce9f5873799d2,
 			0xa301890f532640da,
+			0xa333d8c93e90dbe6,
 			0xa53659d6c604d9fd,
 			0xa56915a862f8773f,
 			0xa7ff92d7fa5fb3f9,
+			0xa82a0369dd4f8b9a,
 			0xaaa1555fbd870293,
 			0xacdd992884e4d3ef,
 			0xad8582fa15ea460c,
@@ -5286,20 +6572,27 @@ func RegisterSchema(reg *schemas.Registry) {
 			0xb20dea60e0f21ae8,
 			0xb476b696e1200802,
 			0xb96b3470c30a93a6,
+			0xbb79d809e1be45d1,
 			0xbbd052d581b0703a,
 			0xbc12a88a96309bc3,
 			0xc2460130e27991a7,
 			0xc568c76af4862d67,
 			0xc8663c5cd0e16647,
+			0xc8d257b5513add1a,
 			0xcaf285eb7c933db9,
 			0xcbed1b11e7226e10,
 			0xd0e3dc2e8d0663db,
 			0xdaf51cd82ee957c9,
+			0xddbbe2afbe94add2,
+			0xdf9d51ccffc014fe,
 			0xe3369f73b778e9ec,
+			0xe45460af1e961107,
 			0xe515a51240c6fa61,
+			0xe65052df738c8d92,
 			0xe6f8f91c832c2e7a,
 			0xf0562d3398d74991,
 			0xf34b19fed3c948a6,
+			0xf45493b200a82f2f,
 			0xf5ffd9b3bc74563f,
 			0xf929b8fb34866260,
 			0xfdfbc70ca9ca8d57,

@@ -82,6 +82,7 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 		return e.errorf("worker: %v", err)
 	}
 	defer nd.host.Close()
+	cfg.PeerByNetwork = nd.private
 	w, err := worker.New(ctx, cfg, nd.host, nd.log)
 	if err != nil {
 		return e.errorf("worker: %v", err)

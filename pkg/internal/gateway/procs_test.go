@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -8,7 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/join"
+	"github.com/shoalmesh/shoal/pkg/internal/p2p"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/wasm"
@@ -102,5 +109,68 @@ func TestMapReduce(t *testing.T) {
 	}
 	if len(workers) != 2 {
 		t.Errorf("children ran on %d workers, want 2: %+v", len(workers), v.Processes)
+	}
+}
+
+// Messages between processes on two workers go through the gateway until
+// the sender's worker has a path of its own to the receiver's, then
+// straight there.
+func TestDirectMessages(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 2, Slots: 1})
+	m.WaitWorkers(2)
+	mustPost(t, m.URL, field{name: "id", value: "mr"}, field{name: "wasm", file: wasm.MapReduce},
+		field{name: "args", value: "0"}, field{name: "args", value: "4"}, field{name: "args", value: "2"})
+	v := waitDone(t, m.URL, "mr")
+	if v.Status != task.Succeeded {
+		t.Fatalf("mapreduce: %s %q", v.Status, v.Result)
+	}
+	var direct, relayed int64
+	for _, w := range m.Workers() {
+		d, r := w.Worker.Messages()
+		direct, relayed = direct+d, relayed+r
+	}
+	t.Logf("messages between workers: %d direct, %d through the gateway", direct, relayed)
+	if direct == 0 {
+		t.Fatalf("%d messages went straight to the other worker, %d through the gateway", direct, relayed)
+	}
+}
+
+// A worker hands its mailboxes only to a peer that proves it holds the
+// cluster's join secret.
+func TestMeshNeedsTheJoinSecret(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1})
+	m.WaitWorkers(1)
+	target := m.Workers()[0].Host
+	stranger := mustHost(t, p2p.HostConfig{})
+	ctx := context.Background()
+	if err := stranger.Connect(ctx, peer.AddrInfo{ID: target.ID(), Addrs: target.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	for name, secret := range map[string][]byte{"no proof": nil, "another cluster's secret": testSecret} {
+		t.Run(name, func(t *testing.T) {
+			conn, err := rpc.Dial(ctx, stranger, target.ID(), quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			boot := wire.Mesh(conn.Bootstrap(ctx))
+			defer boot.Release()
+			var proof []byte
+			if secret != nil {
+				f, release := boot.Challenge(ctx, nil)
+				res, err := f.Struct()
+				if err != nil {
+					t.Fatal(err)
+				}
+				nonce, _ := res.Nonce()
+				proof = join.Proof(secret, nonce, target.ID(), stranger.ID())
+				release()
+			}
+			f, release := boot.Mailboxes(ctx, func(p wire.Mesh_mailboxes_Params) error { return p.SetProof(proof) })
+			defer release()
+			if _, err := f.Struct(); err == nil || !strings.Contains(err.Error(), "not admitted") {
+				t.Fatalf("mailboxes without the cluster's secret: %v", err)
+			}
+		})
 	}
 }

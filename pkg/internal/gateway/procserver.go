@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/internal/proc"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
@@ -79,11 +81,17 @@ func (s procServer) Send(ctx context.Context, call wire.Processes_send) error {
 	if err != nil {
 		return err
 	}
-	dst, err := s.g.route(ctx, s.worker, from, to)
+	dst, at, err := s.g.route(ctx, s.worker, from, to)
 	if err != nil {
 		return answer(res, err)
 	}
 	defer dst.Release()
+	if at != "" && at != s.worker {
+		// The sender's worker may deliver there itself from now on.
+		if err := s.g.peerAt(res, at); err != nil {
+			return err
+		}
+	}
 	f, release := dst.Deliver(ctx, func(p wire.Worker_deliver_Params) error {
 		if err := p.SetFrom(string(from)); err != nil {
 			return err
@@ -113,7 +121,7 @@ func (s procServer) Close(ctx context.Context, call wire.Processes_close) error 
 	if err != nil {
 		return err
 	}
-	dst, err := s.g.route(ctx, s.worker, from, to)
+	dst, _, err := s.g.route(ctx, s.worker, from, to)
 	if err != nil {
 		if errors.Is(err, proc.ErrClosed) || errors.Is(err, proc.ErrFailed) {
 			return nil // it has ended: nothing to tell
@@ -163,12 +171,12 @@ func copyAnswer(res result, code int32, reason func() (string, error)) error {
 // route finds where a message from process from (on worker id) to its
 // parent or child to goes, waiting for to to be placed; the caller
 // releases the client it returns.
-func (g *Gateway) route(ctx context.Context, id sched.WorkerID, from, to proc.Key) (wire.Worker, error) {
+func (g *Gateway) route(ctx context.Context, id sched.WorkerID, from, to proc.Key) (wire.Worker, sched.WorkerID, error) {
 	g.mu.Lock()
 	src, err := g.actorLocked(id, from)
 	if err != nil {
 		g.mu.Unlock()
-		return wire.Worker{}, err
+		return wire.Worker{}, "", err
 	}
 	dst := g.procs.live[to]
 	if dst == nil {
@@ -176,19 +184,48 @@ func (g *Gateway) route(ctx context.Context, id sched.WorkerID, from, to proc.Ke
 	}
 	g.mu.Unlock()
 	if dst == nil || (dst != src.parent && dst.parent != src) {
-		return wire.Worker{}, fmt.Errorf("%w: %s is neither the parent nor a child of %s", proc.ErrInvalid, to, from)
+		return wire.Worker{}, "", fmt.Errorf("%w: %s is neither the parent nor a child of %s", proc.ErrInvalid, to, from)
 	}
 	select {
 	case <-dst.placed:
 	case <-ctx.Done():
-		return wire.Worker{}, fmt.Errorf("%w: %v", proc.ErrFailed, context.Cause(ctx))
+		return wire.Worker{}, "", fmt.Errorf("%w: %v", proc.ErrFailed, context.Cause(ctx))
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if dst.done {
-		return wire.Worker{}, exitErr(to, dst.exit)
+		return wire.Worker{}, "", exitErr(to, dst.exit)
 	}
-	return dst.conn.client.AddRef(), nil
+	return dst.conn.client.AddRef(), dst.worker, nil
+}
+
+// peerAt writes where worker id can be dialed into a send's answer.
+func (g *Gateway) peerAt(res wire.Processes_send_Results, id sched.WorkerID) error {
+	pid, err := peer.Decode(string(id))
+	if err != nil {
+		return nil // not a peer ID (tests name workers freely): no direct path
+	}
+	addrs := g.host.Peerstore().Addrs(pid)
+	if len(addrs) == 0 {
+		return nil
+	}
+	at, err := res.NewAt()
+	if err != nil {
+		return err
+	}
+	if err := at.SetId(string(id)); err != nil {
+		return err
+	}
+	l, err := at.NewAddrs(int32(len(addrs)))
+	if err != nil {
+		return err
+	}
+	for i, a := range addrs {
+		if err := l.Set(i, a.String()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // peer finds to among p's parent and children, ended ones included.

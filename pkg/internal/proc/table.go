@@ -80,6 +80,14 @@ func (t *Table) Start(self, parent Key) (*Process, error) {
 	return p, nil
 }
 
+// Running reports whether process k runs here now.
+func (t *Table) Running(k Key) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.procs[k]
+	return ok
+}
+
 // Deliver puts msg, from the process from, into the mailbox of the
 // process to, which runs here: it blocks while that mailbox is full, and
 // while to has not started yet (the gateway may deliver before the run

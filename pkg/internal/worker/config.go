@@ -37,6 +37,10 @@ type Config struct {
 	// but the token's. nil joins only a gateway that admits by network
 	// (a swarm key).
 	JoinToken *join.Token
+	// PeerByNetwork: the worker is on a private network (a swarm key), so
+	// another worker that connects belongs, and needs no proof of the
+	// join secret for direct messages between processes (mesh.go).
+	PeerByNetwork bool
 }
 
 // DefaultConfig returns the defaults of `shoal worker`.

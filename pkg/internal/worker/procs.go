@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/internal/proc"
@@ -23,6 +24,11 @@ var errNoGateway = fmt.Errorf("%w: no connection to the gateway", proc.ErrFailed
 // gatewayProcs is the proc.Transport of a worker: the Processes
 // capability of its current gateway connection.
 type gatewayProcs struct {
+	mesh *mesh // tried first for messages to processes on other workers
+	// direct and relayed count the messages sent straight to another
+	// worker and through the gateway.
+	direct, relayed atomic.Int64
+
 	mu sync.Mutex
 	c  wire.Processes // zero while not connected
 }
@@ -73,8 +79,15 @@ func (g *gatewayProcs) Spawn(ctx context.Context, parent proc.Key, req proc.Requ
 	return proc.Key(child), err
 }
 
-// Send relays msg through the gateway.
+// Send delivers msg to a process on another worker: directly when this
+// worker has a path there, else through the gateway, which says where
+// to runs for the next time.
 func (g *gatewayProcs) Send(ctx context.Context, from, to proc.Key, msg []byte) error {
+	if sent, err := g.mesh.send(ctx, from, to, msg); sent {
+		g.direct.Add(1)
+		return err
+	}
+	g.relayed.Add(1)
 	c, err := g.client()
 	if err != nil {
 		return err
@@ -94,11 +107,18 @@ func (g *gatewayProcs) Send(ctx context.Context, from, to proc.Key, msg []byte) 
 	if err != nil {
 		return callErr(ctx, err)
 	}
+	if at, err := res.At(); err == nil && res.HasAt() {
+		g.mesh.learn(to, at)
+	}
 	return codeErr(res.Code(), res.Reason)
 }
 
-// Close tells to, through the gateway, that from closed its side.
+// Close tells to that from closed its side: directly, or through the
+// gateway.
 func (g *gatewayProcs) Close(ctx context.Context, from, to proc.Key) error {
+	if sent, err := g.mesh.close(ctx, from, to); sent {
+		return err
+	}
 	c, err := g.client()
 	if err != nil {
 		return err

@@ -89,8 +89,7 @@ func (s *server) Deliver(ctx context.Context, call wire.Worker_deliver) error {
 	if rerr != nil {
 		return rerr
 	}
-	res.SetCode(proc.Code(err))
-	return res.SetReason(err.Error())
+	return answerErr(res, err)
 }
 
 // Closed tells a process running here that a peer closed its side.

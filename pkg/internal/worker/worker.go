@@ -40,6 +40,7 @@ type Worker struct {
 	// others through gateway, the current connection's Processes.
 	procs   *proc.Table
 	gateway gatewayProcs
+	mesh    *mesh // direct paths to other workers' processes
 
 	metrics *metrics // in its own registry: see metrics.go
 	health  health   // see Ready
@@ -60,9 +61,17 @@ func New(ctx context.Context, cfg Config, h host.Host, logger *slog.Logger) (*Wo
 		slots:  make(chan struct{}, cfg.Slots),
 		warmed: make(chan struct{}, 1),
 	}
+	w.mesh = newMesh(w)
+	w.gateway.mesh = w.mesh
 	w.procs = proc.NewTable(&w.gateway)
 	w.metrics = newMetrics(w)
 	return w, nil
+}
+
+// Messages counts the messages between processes this worker sent to
+// other workers: straight there, and through the gateway.
+func (w *Worker) Messages() (direct, relayed int64) {
+	return w.gateway.direct.Load(), w.gateway.relayed.Load()
 }
 
 // Close stops the wasm runtime.
@@ -74,6 +83,9 @@ func (w *Worker) Close(ctx context.Context) error { return w.runner.Close(ctx) }
 // join token (or its lack of one), which no retry would change.
 func (w *Worker) Run(ctx context.Context, resolve Resolve) error {
 	defer w.setState(stopped, nil)
+	w.serveMesh()
+	defer w.mesh.closeAll()
+	defer w.host.RemoveStreamHandler(rpc.Protocol)
 	backoff := w.cfg.MinBackoff
 	for ctx.Err() == nil {
 		start := time.Now()
