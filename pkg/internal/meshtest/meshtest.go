@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -278,6 +279,19 @@ func (m *Mesh) AddWorker() *Worker {
 	return m.AddWorkerWith(cfg)
 }
 
+// sharedCache is the compilation cache the workers of test meshes share,
+// one directory under the system's temporary one for every run: wazero's
+// entries are keyed by its version and the module's bytes, and written
+// to a temporary file then renamed, so concurrent test binaries share it
+// safely, and it holds one entry per module and wazero version.
+func sharedCache(tb testing.TB) string {
+	dir := filepath.Join(os.TempDir(), "shoal-meshtest-cache")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
 // AddWorkerWith starts one more worker with its own configuration, as
 // AddWorker does; its Slots are the mesh's, and it holds the gateway's join
 // token unless cfg has one.
@@ -292,6 +306,11 @@ func (m *Mesh) AddWorkerWith(cfg worker.Config) *Worker {
 	}
 	h := newHost(m.tb, key)
 	cfg.Slots = m.opts.Slots
+	if cfg.Runtime.CacheDir == "" {
+		// Workers of every mesh of a test binary share compiled code: a
+		// Go guest compiles once, not once per worker (seconds under -race).
+		cfg.Runtime.CacheDir = sharedCache(m.tb)
+	}
 	ctx, stop := context.WithCancel(m.ctx)
 	w, err := worker.New(ctx, cfg, h, m.opts.Logger)
 	if err != nil {
