@@ -10,7 +10,8 @@
 //	             p50/p99 from the spawn call to the child's start (start_),
 //	             to its first message (msg_) and to wait's return (wait_).
 //	spawns N K   N children that exit at once, K of them in flight; prints
-//	             the elapsed time (elapsed_ns).
+//	             the elapsed time (elapsed_ns) and how much of it went in
+//	             spawn calls (in_spawn_ns) and in waits (in_wait_ns).
 //	pingpong N SIZE  one child echoes; N round trips of SIZE bytes, each
 //	             timed (rtt_).
 //	stream N SIZE    one child sends N messages of SIZE bytes as fast as
@@ -243,15 +244,21 @@ static int bench_spawns(int64_t n, int64_t k) {
 		return usage();
 	static int32_t ring[MAX_INFLIGHT];
 	const char *args[] = {"exit"};
-	int64_t t0 = mono();
+	int64_t t0 = mono(), in_spawn = 0, in_wait = 0;
 	for (int64_t i = 0; i < n + k; i++) {
 		int32_t *slot = &ring[i % k];
+		int64_t t1 = mono();
 		if (i >= k && join(*slot) != 0)
 			return 1;
+		int64_t t2 = mono();
 		if (i < n && (*slot = spawn(1, args)) < 0)
 			return fail("spawn", *slot);
+		in_wait += t2 - t1;
+		in_spawn += mono() - t2;
 	}
 	figure("elapsed_ns", mono() - t0);
+	figure("in_spawn_ns", in_spawn);
+	figure("in_wait_ns", in_wait);
 	return 0;
 }
 

@@ -114,6 +114,8 @@ func BenchmarkProcesses(b *testing.B) {
 		fmt.Printf("    plain tasks of the same module, %d in one batch (baseline)  %7.0f tasks/s\n", rate, taskRate)
 		fmt.Printf("    spawns, %d in flight                                       %7.0f spawns/s   ratio %.2f (goal > 5000/s); of the first %d children, %d on the parent's worker, %d on the other\n",
 			inflight, spawnRate, spawnRate/taskRate, onA+onB, onA, onB)
+		fmt.Printf("      the parent's time: %.0f%% in spawn calls (%.0f us each), %.0f%% waiting for children\n",
+			100*spread["in_spawn_ns"]/spread["elapsed_ns"], spread["in_spawn_ns"]/rate/1e3, 100*spread["in_wait_ns"]/spread["elapsed_ns"])
 		fmt.Printf("  channel round trip, %d B each way, %d round trips; between workers: %s\n", small, roundTrips, path)
 		fmt.Printf("    bare capnp call (Gateway.ping) over the same libp2p loopback (baseline)  p50 %6.3f ms  p99 %6.3f ms\n", ms(capP50), ms(capP99))
 		fmt.Printf("    same worker                                                             p50 %6.3f ms  p99 %6.3f ms\n", samePP["rtt_p50"]/1e6, samePP["rtt_p99"]/1e6)
