@@ -80,7 +80,16 @@ type proc struct {
 // startNode runs `shoal args...` and waits for its start line.
 func startNode(t testing.TB, args ...string) *proc {
 	t.Helper()
+	return startNodeEnv(t, nil, args...)
+}
+
+// startNodeEnv is startNode with env added to the process's environment.
+func startNodeEnv(t testing.TB, env []string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(shoal, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	stdout, _ := cmd.StdoutPipe()
 	logf, _ := os.Create(filepath.Join(t.TempDir(), "stderr"))
 	cmd.Stderr = logf

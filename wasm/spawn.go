@@ -32,3 +32,12 @@ var MapReduce []byte
 //
 //go:embed spawnc/spawnc.wasm
 var SpawnC []byte
+
+// ProcBench is a WASI command in C (procbench/procbench.c) that measures
+// processes from inside a run: argv [id, "spawn", N], [id, "spawns", N, K],
+// [id, "pingpong", N, SIZE] or [id, "stream", N, SIZE], then the children's
+// placement (near=parent, label=K=V, cores=C, memory=M), prints its figures
+// as "name nanoseconds" lines; argv [id, "exit"] exits at once.
+//
+//go:embed procbench/procbench.wasm
+var ProcBench []byte

@@ -65,14 +65,15 @@ func TestProcessModulesUnsupported(t *testing.T) {
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 	instantiateUnsupported(ctx, t, r)
 
-	procs := map[string][]byte{"HelloSpawn": wasm.HelloSpawn, "MapReduce": wasm.MapReduce, "SpawnC": wasm.SpawnC}
+	procs := map[string][]byte{"HelloSpawn": wasm.HelloSpawn, "MapReduce": wasm.MapReduce, "SpawnC": wasm.SpawnC, "ProcBench": wasm.ProcBench}
 	imports := map[string][]string{
 		"HelloSpawn": {"last_error", "recv", "send", "spawn", "wait"},
 		"MapReduce":  {"close", "last_error", "recv", "send", "spawn", "wait"},
 		"SpawnC":     {"close", "last_error", "recv", "send", "spawn", "wait"},
+		"ProcBench":  {"close", "last_error", "recv", "send", "spawn", "wait"},
 	}
 	compiled := map[string]wazero.CompiledModule{}
-	for _, name := range []string{"HelloSpawn", "MapReduce", "SpawnC"} {
+	for _, name := range []string{"HelloSpawn", "MapReduce", "SpawnC", "ProcBench"} {
 		t.Logf("%-10s %8d bytes", name, len(procs[name]))
 		c, err := r.CompileModule(ctx, procs[name])
 		if err != nil {
@@ -113,6 +114,12 @@ func TestProcessModulesUnsupported(t *testing.T) {
 			"spawnc: spawn: SHOAL_ERR_UNSUPPORTED: ", 1},
 		{"SpawnC/child", "SpawnC", []string{"t.1", "child"}, "",
 			"spawnc: recv: SHOAL_ERR_UNSUPPORTED: ", 1},
+		{"ProcBench/spawn", "ProcBench", []string{"t", "spawn", "10", "near=parent"}, "",
+			"procbench: spawn: SHOAL_ERR_UNSUPPORTED: ", 1},
+		{"ProcBench/echo", "ProcBench", []string{"t.1", "echo"}, "",
+			"procbench: recv: SHOAL_ERR_UNSUPPORTED: ", 1},
+		{"ProcBench/exit", "ProcBench", []string{"t", "exit"}, "", "", 0},
+		{"ProcBench/bad argv", "ProcBench", []string{"t", "spawn", "1", "far=away"}, "", "usage: ", 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,7 +128,13 @@ func TestProcessModulesUnsupported(t *testing.T) {
 				t.Errorf("exit %d, stdout %q; want %d, %q", code, stdout, tc.exit, tc.stdout)
 			}
 			want := tc.stderr + unsupported + "\n"
-			if tc.exit == 2 {
+			switch tc.exit {
+			case 0:
+				if stderr != "" {
+					t.Errorf("stderr %q, want none", stderr)
+				}
+				return
+			case 2:
 				want = tc.stderr
 			}
 			if !strings.HasPrefix(stderr, want) {
