@@ -56,3 +56,21 @@ func ParseCores(x string) (Millicores, error) {
 	}
 	return m, nil
 }
+
+// FormatCores writes m as Hadean does, a whole number or a fraction of
+// halves to sixteenths when it is one (within the millicore ParseCores
+// rounds to: 63 millicores is 1/16, and 2 cores less that is 31/16), else
+// as a decimal. A reservation is never written as 0 cores: 1 millicore
+// is 0.001.
+func FormatCores(m Millicores) string {
+	for _, den := range []int64{1, 2, 4, 8, 16} {
+		n := (int64(m)*den + 500) / 1000
+		if d := int64(m)*den - n*1000; d >= -den && d <= den && (n > 0 || m == 0) {
+			if den == 1 {
+				return strconv.FormatInt(n, 10)
+			}
+			return fmt.Sprintf("%d/%d", n, den)
+		}
+	}
+	return m.String()
+}

@@ -24,3 +24,20 @@ func TestParseCores(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatCores(t *testing.T) {
+	for in, want := range map[string]string{
+		"0": "0", "2": "2", "1/16": "1/16", "31/16": "31/16", "15/8": "15/8", "0.5": "1/2", "1.5": "3/2", "0.3": "0.3", "250m": "1/4", "1m": "0.001",
+	} {
+		m, err := api.ParseCores(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := api.FormatCores(m); got != want {
+			t.Errorf("FormatCores(%d) = %q, want %q", m, got, want)
+		}
+		if back, err := api.ParseCores(api.FormatCores(m)); err != nil || back != m {
+			t.Errorf("ParseCores(FormatCores(%d)) = %d, %v", m, back, err)
+		}
+	}
+}

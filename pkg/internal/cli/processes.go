@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 
@@ -14,11 +15,11 @@ import (
 // table per run attempt that spawned processes (titled by its run when
 // there are several), each indented by parent as pstree draws it:
 //
-//	PID       STATUS     WORKER     CORES   MEMORY  EXIT
-//	0         succeeded  12*D3KooW  1       64 MiB  0
-//	├─ 1      succeeded  12*x7Yq2a  0.0625  64 MiB  0
-//	│  └─ 3   failed     12*x7Yq2a  0.0625  64 MiB  error: wasm trap
-//	└─ 2      running    12*D3KooW  0.0625  64 MiB  -
+//	PID       STATUS     WORKER     CORES  MEMORY  EXIT
+//	0         succeeded  12*D3KooW  -      -       0
+//	├─ 1      succeeded  12*x7Yq2a  1/16   64 MiB  0
+//	│  └─ 3   failed     12*x7Yq2a  1/16   64 MiB  error: wasm trap
+//	└─ 2      running    12*D3KooW  1/16   64 MiB  -
 //
 // A process whose parent is not in the list is shown as a root, so that
 // none is left out.
@@ -46,8 +47,8 @@ func printTree(w io.Writer, rows []procRow) {
 	for _, r := range rows {
 		p := r.p
 		cores, mem := "-", "-"
-		if p.Cores != 0 {
-			cores = strconv.FormatFloat(p.Cores, 'g', -1, 64)
+		if p.Cores != 0 { // as the reservation lines of `shoal run` write it
+			cores = api.FormatCores(api.Millicores(math.Round(p.Cores * 1000)))
 		}
 		if p.Memory != 0 {
 			mem = api.FormatBytes(p.Memory)
@@ -58,17 +59,18 @@ func printTree(w io.Writer, rows []procRow) {
 }
 
 // processExit is a process's exit code, else its error, or "-" while it
-// runs.
+// runs or when it ended with neither. A negative code is the gateway's
+// "none" (a process that was canceled, lost or trapped), never a guest's.
 func processExit(p api.Process) string {
 	switch {
-	case p.ExitCode != 0:
+	case p.ExitCode > 0:
 		return strconv.Itoa(int(p.ExitCode))
 	case p.Error != "":
 		return "error: " + oneLine(p.Error, 120)
-	case p.Ended.IsZero() && !p.Status.Done():
+	case p.ExitCode < 0 || p.Ended.IsZero() && !p.Status.Done():
 		return "-"
 	}
-	return strconv.Itoa(int(p.ExitCode))
+	return "0"
 }
 
 // procTree is the process tree of one run attempt, in the order it is

@@ -13,7 +13,7 @@ func TestProcessTree(t *testing.T) {
 	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	const w1, w2 = "12D3KooWRbjv5fxTUS2nPy9qy3F7TYFjpjntpy6f35Be3m2QK4PT", "12D3KooWx7Yq2aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456x7Yq2a"
 	proc := func(pid, parent int, status api.Status, worker string) api.Process {
-		p := api.Process{PID: pid, Parent: parent, Status: status, Worker: worker, Cores: 0.0625, Memory: 64 << 20}
+		p := api.Process{PID: pid, Parent: parent, Status: status, Worker: worker, Cores: 0.063, Memory: 64 << 20}
 		if status.Done() {
 			p.Started, p.Ended = at, at.Add(time.Second)
 		}
@@ -41,18 +41,18 @@ PID  STATUS     WORKER     CORES  MEMORY  EXIT
 			proc(4, 3, api.Canceled, ""),
 			proc(5, 1, api.Queued, ""),
 		}, `
-PID         STATUS     WORKER     CORES   MEMORY  EXIT
-0           succeeded  12*2QK4PT  1       -       0
-├─ 1        succeeded  12*x7Yq2a  0.0625  64 MiB  0
-│  ├─ 3     failed     12*x7Yq2a  0.0625  64 MiB  error: wasm error: unreachable...
-│  │  └─ 4  canceled   -          0.0625  64 MiB  0
-│  └─ 5     queued     -          0.0625  64 MiB  -
-└─ 2        running    12*2QK4PT  0.0625  64 MiB  -
+PID         STATUS     WORKER     CORES  MEMORY  EXIT
+0           succeeded  12*2QK4PT  1      -       0
+├─ 1        succeeded  12*x7Yq2a  1/16   64 MiB  0
+│  ├─ 3     failed     12*x7Yq2a  1/16   64 MiB  error: wasm error: unreachable...
+│  │  └─ 4  canceled   -          1/16   64 MiB  0
+│  └─ 5     queued     -          1/16   64 MiB  -
+└─ 2        running    12*2QK4PT  1/16   64 MiB  -
 `},
 		{"an exit code before its error", []api.Process{root, withExit(proc(1, 0, api.Failed, w1), 3, "exit code 3")}, `
-PID   STATUS     WORKER     CORES   MEMORY  EXIT
-0     succeeded  12*2QK4PT  1       -       0
-└─ 1  failed     12*2QK4PT  0.0625  64 MiB  3
+PID   STATUS     WORKER     CORES  MEMORY  EXIT
+0     succeeded  12*2QK4PT  1      -       0
+└─ 1  failed     12*2QK4PT  1/16   64 MiB  3
 `},
 		{"one tree per run attempt", []api.Process{
 			withRun(proc(1, 0, api.Succeeded, w2), 1, 0),
@@ -65,17 +65,24 @@ PID  STATUS     WORKER     CORES  MEMORY  EXIT
 0    succeeded  12*2QK4PT  1      -       0
 
 run 0 (retry 1):
-PID  STATUS  WORKER     CORES   MEMORY  EXIT
-0    failed  12*x7Yq2a  0.0625  64 MiB  error: worker lost
+PID  STATUS  WORKER     CORES  MEMORY  EXIT
+0    failed  12*x7Yq2a  1/16   64 MiB  error: worker lost
 
 run 1:
-PID   STATUS     WORKER     CORES   MEMORY  EXIT
-0     succeeded  12*2QK4PT  1       -       0
-└─ 1  succeeded  12*x7Yq2a  0.0625  64 MiB  0
+PID   STATUS     WORKER     CORES  MEMORY  EXIT
+0     succeeded  12*2QK4PT  1      -       0
+└─ 1  succeeded  12*x7Yq2a  1/16   64 MiB  0
+`},
+		{"ended without an exit code (-1 is the gateway's none)", []api.Process{
+			withExit(root, -1, ""), withExit(proc(1, 0, api.Canceled, w2), -1, "parent ended"),
+		}, `
+PID   STATUS     WORKER     CORES  MEMORY  EXIT
+0     succeeded  12*2QK4PT  1      -       -
+└─ 1  canceled   12*x7Yq2a  1/16   64 MiB  error: parent ended
 `},
 		{"a parent missing from the list", []api.Process{proc(7, 6, api.Running, w1)}, `
-PID  STATUS   WORKER     CORES   MEMORY  EXIT
-7    running  12*2QK4PT  0.0625  64 MiB  -
+PID  STATUS   WORKER     CORES  MEMORY  EXIT
+7    running  12*2QK4PT  1/16   64 MiB  -
 `},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

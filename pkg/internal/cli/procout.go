@@ -13,8 +13,10 @@ import (
 // procOutput prints the log entries of a process tree (docs/PROCESSES.md)
 // as `shoal run` shows them: whole lines, each prefixed with the pid of
 // the process that wrote it ("[1] child start"), stdout to stdout, stderr
-// and the gateway's own lines (stream "shoal") to stderr, the latter
-// dimmed on a colour terminal. Chunks of output end anywhere, and the
+// to stderr. The gateway's own lines (stream "shoal": "Reserving resources
+// for 1 on ...") go to stderr without a prefix, since they are not the
+// process's output and name it themselves, dimmed on a colour terminal
+// like shoal's own notes. Chunks of output end anywhere, and the
 // processes of a tree write at once, so each (attempt, process, stream)
 // keeps its unfinished line until its newline comes, or until flush.
 //
@@ -150,10 +152,9 @@ func (p *procOutput) line(k streamKey, b []byte) error {
 	if (k.stream == "stdout" && p.escOut) || (k.stream != "stdout" && p.escErr) {
 		text = safeText(text)
 	}
-	s := "[" + strconv.Itoa(k.process) + "] " + text
-	if k.stream == streamShoal && p.dim {
-		s = sgrDim + s + sgrReset
+	if k.stream == streamShoal { // it names its process itself
+		return p.note(text)
 	}
-	_, err := fmt.Fprintln(p.writer(k.stream), s)
+	_, err := fmt.Fprintln(p.writer(k.stream), "["+strconv.Itoa(k.process)+"] "+text)
 	return err
 }

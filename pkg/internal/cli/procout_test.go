@@ -43,9 +43,9 @@ func TestProcOutputWholeLines(t *testing.T) {
 			stdout: "[3] c\n[1] a\n", stderr: "[2] b\n"},
 		{name: "empty lines", entries: []api.LogEntry{out(0, "\n\nx\n")}, stdout: "[0] \n[0] \n[0] x\n"},
 		{name: "gateway lines", entries: []api.LogEntry{gw(1, "Reserving resources for 1 (before: cores=2)\n")},
-			stderr: "[1] Reserving resources for 1 (before: cores=2)\n"},
+			stderr: "Reserving resources for 1 (before: cores=2)\n"},
 		{name: "gateway lines dimmed", dim: true, entries: []api.LogEntry{gw(1, "Releasing resources for 1\n"), out(1, "x\n")},
-			stdout: "[1] x\n", stderr: "\x1b[2m[1] Releasing resources for 1\x1b[0m\n"},
+			stdout: "[1] x\n", stderr: "\x1b[2mReleasing resources for 1\x1b[0m\n"},
 		{name: "simple", simple: true, entries: []api.LogEntry{out(0, "a"), gw(1, "Reserving\n"), out(1, "b\n"), errs(0, "e")},
 			stdout: "ab\n", stderr: "e"},
 	} {

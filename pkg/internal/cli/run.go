@@ -22,10 +22,14 @@ line prefixed with the pid that wrote it:
   [0] parent start
   [1] child start
 
-Their stderr goes to stderr, and so do the gateway's own lines about the
-tree (the cores and memory each process reserves), dimmed on a colour
-terminal. --simple prints the output as it was written: no prefixes, no
-gateway lines.
+Their stderr goes to stderr, and so do shoal's own lines, without a
+prefix and dimmed on a colour terminal: the task's id (for shoal task ID,
+which shows the tree) and the cores and memory each process reserves:
+
+  Reserving resources for 1 on QjhBsoQE (before: ...; delta: cores=1/16,memory=64 MiB)
+
+--simple prints the output as it was written: no prefixes, no lines of
+shoal's own.
 
 When the run fails without an exit code of its own (a trap, a time or
 memory limit), shoal prints why and exits 1. Ctrl-C (SIGINT or SIGTERM)

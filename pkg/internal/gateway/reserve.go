@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/proc"
@@ -47,13 +46,13 @@ func (g *Gateway) reservationLocked(verb string, d sched.Dispatch, sign int) {
 	if !ok {
 		return
 	}
-	before := [2]string{formatCores(cores + d.Spec.Cores), api.FormatBytes(mem + d.Spec.Memory)}
+	before := [2]string{api.FormatCores(cores + d.Spec.Cores), api.FormatBytes(mem + d.Spec.Memory)}
 	if sign < 0 {
-		before = [2]string{formatCores(cores - min(cores, d.Spec.Cores)), api.FormatBytes(mem - min(mem, d.Spec.Memory))}
+		before = [2]string{api.FormatCores(cores - min(cores, d.Spec.Cores)), api.FormatBytes(mem - min(mem, d.Spec.Memory))}
 	}
 	root, pid, _ := g.whose(d.Ref)
 	line := fmt.Sprintf("%s resources for %d on %s (before: cores=%s,memory=%s; after: cores=%s,memory=%s; delta: cores=%s,memory=%s)\n",
-		verb, pid, shortWorker(d.Worker), before[0], before[1], formatCores(cores), api.FormatBytes(mem), formatCores(d.Spec.Cores), api.FormatBytes(d.Spec.Memory))
+		verb, pid, shortWorker(d.Worker), before[0], before[1], api.FormatCores(cores), api.FormatBytes(mem), api.FormatCores(d.Spec.Cores), api.FormatBytes(d.Spec.Memory))
 	e := g.logs.add(root.Task, root.Index, root.Attempt, pid, streamShoal, []byte(line))
 	g.tasks.Add(1)
 	go func() {
@@ -74,20 +73,4 @@ func shortWorker(id sched.WorkerID) string {
 		return s[len(s)-8:]
 	}
 	return s
-}
-
-// formatCores writes m as Hadean does, a fraction of sixteenths or
-// halves when it is one (within the millicore api.ParseCores rounds to),
-// else as a decimal.
-func formatCores(m api.Millicores) string {
-	for _, den := range []int64{1, 2, 4, 8, 16} {
-		n := (int64(m)*den + 500) / 1000
-		if d := int64(m)*den - n*1000; d >= -den && d <= den {
-			if den == 1 {
-				return strconv.FormatInt(n, 10)
-			}
-			return fmt.Sprintf("%d/%d", n, den)
-		}
-	}
-	return m.String()
 }

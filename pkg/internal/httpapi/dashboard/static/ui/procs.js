@@ -46,11 +46,26 @@ function treeRows(procs) {
   return rows;
 }
 
-// exit is a process's exit code, else its error, or '' while it runs.
+// exit is a process's exit code, else its error, or '' while it runs or
+// when it ended with neither (a negative code is the gateway's "none").
 function exit(p) {
-  if (p.exit_code) return String(p.exit_code);
+  if (p.exit_code > 0) return String(p.exit_code);
   if (p.error) return 'error: ' + p.error;
-  return p.ended || isDone(p.status) ? String(p.exit_code || 0) : '';
+  if (p.exit_code < 0) return '';
+  return p.ended || isDone(p.status) ? '0' : '';
+}
+
+// cores writes a reservation as the gateway's log lines do
+// (api.FormatCores): a whole number or a fraction of halves to sixteenths
+// within a millicore (63 millicores is 1/16), else a decimal.
+export function cores(c) {
+  const m = Math.round(c * 1000);
+  for (const den of [1, 2, 4, 8, 16]) {
+    const n = Math.floor((m * den + 500) / 1000);
+    const d = m * den - n * 1000;
+    if (d >= -den && d <= den && (n > 0 || m === 0)) return den === 1 ? String(n) : `${n}/${den}`;
+  }
+  return String(m / 1000);
 }
 
 function processRow({ indent, p }) {
@@ -58,9 +73,9 @@ function processRow({ indent, p }) {
     el('td', { class: 'mono pid' }, el('span', { class: 'tree', text: indent }), String(p.pid)),
     el('td', {}, badge(p.status)),
     el('td', { class: 'mono id', title: p.worker || '', text: short(p.worker, 16) }),
-    el('td', { class: 'num', text: p.cores ? String(p.cores) : '' }),
+    el('td', { class: 'num', text: p.cores ? cores(p.cores) : '' }),
     el('td', { class: 'num', text: p.memory ? bytes(p.memory) : '' }),
-    el('td', { class: p.error && !p.exit_code ? 'run-error' : 'num', title: p.error || '', text: exit(p) }),
+    el('td', { class: p.error && !(p.exit_code > 0) ? 'run-error' : 'num', title: p.error || '', text: exit(p) }),
     el('td', { class: 'mono muted', text: p.key || '' }),
   );
 }
