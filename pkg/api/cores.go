@@ -74,3 +74,13 @@ func FormatCores(m Millicores) string {
 	}
 	return m.String()
 }
+
+// ShortPeer shortens a peer ID the way libp2p does, its first two and
+// last six characters, as listings and the gateway's log lines show a
+// worker.
+func ShortPeer(id string) string {
+	if len(id) <= 10 {
+		return id
+	}
+	return id[:2] + "*" + id[len(id)-6:]
+}

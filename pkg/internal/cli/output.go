@@ -199,7 +199,7 @@ func printRuns(w io.Writer, runs []task.Run) {
 		if r.Fuel > 0 {
 			fuel = strconv.FormatUint(r.Fuel, 10)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", idx, orDash(shortPeer(r.Worker)), r.Status, exit, runTime(r), fuel, runResult(r))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", idx, orDash(api.ShortPeer(r.Worker)), r.Status, exit, runTime(r), fuel, runResult(r))
 	}
 	tw.Flush()
 }
@@ -235,15 +235,6 @@ func formatDuration(d time.Duration) string {
 		return d.Round(10 * time.Microsecond).String()
 	}
 	return d.Round(time.Microsecond).String()
-}
-
-// shortPeer shortens a peer ID the way libp2p does: its first two and last
-// six characters.
-func shortPeer(id string) string {
-	if len(id) <= 10 {
-		return id
-	}
-	return id[:2] + "*" + id[len(id)-6:]
 }
 
 // oneLine returns s without its final newline, cut at its first other

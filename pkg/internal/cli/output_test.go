@@ -85,11 +85,11 @@ func TestOneLine(t *testing.T) {
 }
 
 func TestShortPeer(t *testing.T) {
-	if got := shortPeer("12D3KooWRbjv5fxTUS2nPy9qy3F7TYFjpjntpy6f35Be3m2QK4PT"); got != "12*2QK4PT" {
+	if got := api.ShortPeer("12D3KooWRbjv5fxTUS2nPy9qy3F7TYFjpjntpy6f35Be3m2QK4PT"); got != "12*2QK4PT" {
 		t.Errorf("shortPeer = %q", got)
 	}
-	if got := shortPeer("w1"); got != "w1" {
-		t.Errorf("shortPeer(w1) = %q", got)
+	if got := api.ShortPeer("w1"); got != "w1" {
+		t.Errorf("api.ShortPeer(w1) = %q", got)
 	}
 }
 

@@ -53,7 +53,7 @@ func printTree(w io.Writer, rows []procRow) {
 		if p.Memory != 0 {
 			mem = api.FormatBytes(p.Memory)
 		}
-		fmt.Fprintf(tw, "%s%d\t%s\t%s\t%s\t%s\t%s\n", r.indent, p.PID, p.Status, orDash(shortPeer(p.Worker)), cores, mem, processExit(p))
+		fmt.Fprintf(tw, "%s%d\t%s\t%s\t%s\t%s\t%s\n", r.indent, p.PID, p.Status, orDash(api.ShortPeer(p.Worker)), cores, mem, processExit(p))
 	}
 	tw.Flush()
 }

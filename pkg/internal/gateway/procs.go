@@ -260,7 +260,16 @@ func (g *Gateway) endedLocked(ref sched.RunRef, o task.Outcome, now time.Time) (
 	if o.Lost || o.ExitCode < 0 {
 		exit = proc.Exit{Code: -1, Err: o.Error}
 	}
-	return g.endLocked(p, exit, now)
+	// A task canceled (DELETE) ends its runs' calls: that is no failure.
+	canceled := false
+	if st, ok := g.sched.Status(p.ref.Task); ok && st == task.Canceled {
+		exit, canceled = proc.Exit{Code: -1, Err: "canceled"}, true
+	}
+	tell = g.endLocked(p, exit, now)
+	if canceled {
+		p.status = task.Canceled
+	}
+	return tell
 }
 
 // endLocked ends process p with exit, and its children (as "parent

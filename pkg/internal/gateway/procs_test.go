@@ -14,9 +14,9 @@ import (
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/join"
+	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/pkg/internal/p2p"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
-	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/wasm"
 )

@@ -52,7 +52,7 @@ func (g *Gateway) reservationLocked(verb string, d sched.Dispatch, sign int) {
 	}
 	root, pid, _ := g.whose(d.Ref)
 	line := fmt.Sprintf("%s resources for %d on %s (before: cores=%s,memory=%s; after: cores=%s,memory=%s; delta: cores=%s,memory=%s)\n",
-		verb, pid, shortWorker(d.Worker), before[0], before[1], api.FormatCores(cores), api.FormatBytes(mem), api.FormatCores(d.Spec.Cores), api.FormatBytes(d.Spec.Memory))
+		verb, pid, api.ShortPeer(string(d.Worker)), before[0], before[1], api.FormatCores(cores), api.FormatBytes(mem), api.FormatCores(d.Spec.Cores), api.FormatBytes(d.Spec.Memory))
 	e := g.logs.add(root.Task, root.Index, root.Attempt, pid, streamShoal, []byte(line))
 	g.tasks.Add(1)
 	go func() {
@@ -65,12 +65,3 @@ func (g *Gateway) reservationLocked(verb string, d sched.Dispatch, sign int) {
 
 // streamShoal is the log stream of the gateway's own lines.
 const streamShoal = "shoal"
-
-// shortWorker is the end of a worker's peer ID, as listings show it.
-func shortWorker(id sched.WorkerID) string {
-	s := string(id)
-	if len(s) > 8 {
-		return s[len(s)-8:]
-	}
-	return s
-}
