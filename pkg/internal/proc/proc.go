@@ -49,6 +49,13 @@ type Host interface {
 	Wait(ctx context.Context, handle int32) (code int32, err error)
 }
 
+// Spawner is a Transport that can send a spawn request without waiting
+// for its answer: StartSpawn sends it (requests leave in the order of the
+// calls) and returns what waits for the answer.
+type Spawner interface {
+	StartSpawn(ctx context.Context, parent Key, req Request) func() (Key, error)
+}
+
 // Transport is how a Table reaches processes on other nodes: the worker's
 // connection to its gateway.
 type Transport interface {

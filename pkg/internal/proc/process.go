@@ -18,9 +18,25 @@ type Process struct {
 	closed   map[int32]bool   // the handles whose sending side was closed
 	inbox    map[Key]*Mailbox // the messages from each peer
 	children map[Key]*child   // the children's ends
-	ended    bool
-	done     chan struct{} // closed by End
+	// spawns are the spawns under way, by handle (see host.Spawn); slots
+	// bounds them.
+	spawns map[int32]*spawning
+	slots  chan struct{}
+	ended  bool
+	done   chan struct{} // closed by End
 }
+
+// spawning is a spawn under way: its handle is given, its key not yet.
+type spawning struct {
+	done chan struct{} // closed when key or err is set
+	key  Key
+	err  error
+}
+
+// MaxSpawning bounds the spawns of one process under way at once: past it
+// spawn waits for one to be accepted, so a guest spawning in a loop cannot
+// pile up calls without end.
+const MaxSpawning = 64
 
 // child is what a process knows of the end of one of its children.
 type child struct {
@@ -102,6 +118,29 @@ func (p *Process) childEnded(key Key, exit Exit) {
 	}
 }
 
+// resolve returns the key of handle h, waiting while its spawn is under
+// way; it is peer for a handle whose spawn was accepted. t.mu is held, and
+// released while it waits.
+func (p *Process) resolve(ctx context.Context, h int32) (Key, error) {
+	for {
+		sp := p.spawns[h]
+		if sp == nil {
+			return p.peer(h)
+		}
+		p.t.mu.Unlock()
+		select {
+		case <-sp.done:
+		case <-ctx.Done():
+			p.t.mu.Lock()
+			return "", fmt.Errorf("handle %d: %w", h, context.Cause(ctx))
+		}
+		p.t.mu.Lock()
+		if sp.err != nil {
+			return "", fmt.Errorf("handle %d: %w", h, sp.err)
+		}
+	}
+}
+
 // peer returns the key of handle h. t.mu is held.
 func (p *Process) peer(h int32) (Key, error) {
 	if p.ended {
@@ -127,32 +166,61 @@ var _ Host = host{}
 
 func (h host) Self() Key { return h.p.key }
 
+// Spawn gives the child its handle at once and asks for it in the
+// background, as Erlang's and Hadean's spawns do: the parent goes on (and
+// may spawn again) while the gateway places the child. A spawn the
+// gateway refuses fails the first call on the handle, with ErrSpawn.
+// When the Transport is a Spawner, the requests leave in the order of the
+// spawns. At most MaxSpawning are under way at once.
 func (h host) Spawn(ctx context.Context, req Request) (int32, error) {
 	p, t := h.p, h.p.t
+	select {
+	case p.slots <- struct{}{}:
+	case <-p.done:
+		return 0, fmt.Errorf("%w: process %s has ended", ErrClosed, p.key)
+	case <-ctx.Done():
+		return 0, fmt.Errorf("spawn: %w", context.Cause(ctx))
+	}
 	t.mu.Lock()
 	if p.ended {
 		t.mu.Unlock()
+		<-p.slots
 		return 0, fmt.Errorf("%w: process %s has ended", ErrClosed, p.key)
 	}
 	t.spawning++
-	t.mu.Unlock()
-	key, err := t.tr.Spawn(ctx, p.key, req)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	defer t.spawnDone() // after spawned has claimed an end that came early
-	if err != nil {
-		return 0, fmt.Errorf("spawn: %w", err)
-	}
-	t.spawned(p, key)
 	p.next++
-	p.handles[p.next] = key
-	return p.next, nil
+	handle, sp := p.next, &spawning{done: make(chan struct{})}
+	p.spawns[handle] = sp
+	t.mu.Unlock()
+	var result func() (Key, error)
+	if s, ok := t.tr.(Spawner); ok {
+		result = s.StartSpawn(ctx, p.key, req)
+	} else {
+		result = func() (Key, error) { return t.tr.Spawn(ctx, p.key, req) }
+	}
+	go func() {
+		key, err := result()
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		defer t.spawnDone() // after spawned has claimed an end that came early
+		<-p.slots
+		delete(p.spawns, handle)
+		if err != nil {
+			sp.err = fmt.Errorf("spawn: %w", err)
+		} else {
+			sp.key = key
+			t.spawned(p, key)
+			p.handles[handle] = key
+		}
+		close(sp.done)
+	}()
+	return handle, nil
 }
 
 func (h host) Send(ctx context.Context, handle int32, msg []byte) error {
 	p, t := h.p, h.p.t
 	t.mu.Lock()
-	key, err := p.peer(handle)
+	key, err := p.resolve(ctx, handle)
 	if err == nil && p.closed[handle] {
 		err = fmt.Errorf("%w: handle %d: this process closed the channel", ErrInvalid, handle)
 	}
@@ -181,7 +249,7 @@ func (h host) Send(ctx context.Context, handle int32, msg []byte) error {
 func (h host) Recv(ctx context.Context, handle int32, timeout time.Duration) ([]byte, error) {
 	p, t := h.p, h.p.t
 	t.mu.Lock()
-	key, err := p.peer(handle)
+	key, err := p.resolve(ctx, handle)
 	if err != nil {
 		t.mu.Unlock()
 		return nil, err
@@ -198,7 +266,7 @@ func (h host) Recv(ctx context.Context, handle int32, timeout time.Duration) ([]
 func (h host) Close(ctx context.Context, handle int32) error {
 	p, t := h.p, h.p.t
 	t.mu.Lock()
-	key, err := p.peer(handle)
+	key, err := p.resolve(ctx, handle)
 	if err != nil || p.closed[handle] {
 		t.mu.Unlock()
 		return err
@@ -228,7 +296,7 @@ func (h host) Wait(ctx context.Context, handle int32) (int32, error) {
 		t.mu.Unlock()
 		return 0, fmt.Errorf("%w: wait for handle 0: only children can be waited for", ErrInvalid)
 	}
-	key, err := p.peer(handle)
+	key, err := p.resolve(ctx, handle)
 	if err != nil {
 		t.mu.Unlock()
 		return 0, err

@@ -69,6 +69,8 @@ func (t *Table) Start(self, parent Key) (*Process, error) {
 		closed:   make(map[int32]bool),
 		inbox:    make(map[Key]*Mailbox),
 		children: make(map[Key]*child),
+		spawns:   make(map[int32]*spawning),
+		slots:    make(chan struct{}, MaxSpawning),
 		done:     make(chan struct{}),
 	}
 	t.procs[self] = p

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/shoalmesh/shoal/pkg/internal/proc"
 )
@@ -82,13 +83,29 @@ func (m *mesh) mustStart(tb testing.TB, i int, key, parent proc.Key) *proc.Proce
 // mustSpawn spawns a child of parent and starts it where the mesh put it.
 func (m *mesh) mustSpawn(tb testing.TB, parent *proc.Process) (int32, *proc.Process) {
 	tb.Helper()
+	m.mu.Lock()
+	before := m.spawned
+	m.mu.Unlock()
 	h, err := parent.Host().Spawn(context.Background(), proc.Request{})
 	if err != nil {
 		tb.Fatalf("Spawn: %v", err)
 	}
-	m.mu.Lock()
-	key := proc.Key(fmt.Sprintf("%s.%d", parent.Key(), m.spawned))
-	m.mu.Unlock()
+	// The spawn goes on in the background: wait for the transport to
+	// have made the child.
+	var key proc.Key
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Microsecond) {
+		m.mu.Lock()
+		if m.spawned > before {
+			key = proc.Key(fmt.Sprintf("%s.%d", parent.Key(), m.spawned))
+		}
+		m.mu.Unlock()
+		if key != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			tb.Fatal("the spawn never reached the transport")
+		}
+	}
 	p, err := m.table(key).Start(key, parent.Key())
 	if err != nil {
 		tb.Fatalf("Start %s: %v", key, err)

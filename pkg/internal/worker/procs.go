@@ -54,11 +54,20 @@ func (g *gatewayProcs) client() (wire.Processes, error) {
 	return g.c.AddRef(), nil
 }
 
+var _ proc.Spawner = (*gatewayProcs)(nil)
+
 // Spawn asks the gateway for a child of parent.
 func (g *gatewayProcs) Spawn(ctx context.Context, parent proc.Key, req proc.Request) (proc.Key, error) {
+	return g.StartSpawn(ctx, parent, req)()
+}
+
+// StartSpawn sends the gateway a spawn request and returns what waits for
+// its answer: spawns of one process leave in order, and several may be
+// under way on the connection at once.
+func (g *gatewayProcs) StartSpawn(ctx context.Context, parent proc.Key, req proc.Request) func() (proc.Key, error) {
 	c, err := g.client()
 	if err != nil {
-		return "", err
+		return func() (proc.Key, error) { return "", err }
 	}
 	defer c.Release()
 	f, release := c.Spawn(ctx, func(p wire.Processes_spawn_Params) error {
@@ -67,16 +76,18 @@ func (g *gatewayProcs) Spawn(ctx context.Context, parent proc.Key, req proc.Requ
 		}
 		return p.SetRequest(proc.EncodeRequest(req))
 	})
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return "", callErr(ctx, err)
+	return func() (proc.Key, error) {
+		defer release()
+		res, err := f.Struct()
+		if err != nil {
+			return "", callErr(ctx, err)
+		}
+		if err := codeErr(res.Code(), res.Reason); err != nil {
+			return "", err
+		}
+		child, err := res.Child()
+		return proc.Key(child), err
 	}
-	if err := codeErr(res.Code(), res.Reason); err != nil {
-		return "", err
-	}
-	child, err := res.Child()
-	return proc.Key(child), err
 }
 
 // Send delivers msg to a process on another worker: directly when this
