@@ -70,7 +70,8 @@ enum shoal_tag {
 #define SHOAL_IMPORT(name) __attribute__((import_module("shoal"), import_name(name)))
 
 // shoal_spawn spawns the child that the record req describes and returns
-// its handle (1 or more) once the gateway has accepted it.
+// its handle (1 or more) at once; a spawn the gateway refuses fails the
+// first call on the handle with SHOAL_ERR_SPAWN.
 SHOAL_IMPORT("spawn") int32_t shoal_spawn(const void *req, size_t req_len);
 
 // shoal_send sends len bytes to handle, blocking until the receiver's

@@ -21,7 +21,8 @@ var (
 	// its worker, or ended without closing.
 	ErrFailed = errors.New("process failed")
 	// ErrSpawn: the gateway refused the spawn: no such module, a
-	// requirement no worker can meet, bad arguments.
+	// requirement no worker can meet, bad arguments. The first call on
+	// the child's handle returns it (spawn itself does not wait).
 	ErrSpawn = errors.New("spawn refused")
 	// ErrUnsupported: this run cannot use processes: a runner without a
 	// process host, or a program built for another GOOS than wasip1.

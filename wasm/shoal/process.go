@@ -28,11 +28,13 @@ var parent = &Process{handle: 0}
 func Parent() *Process { return parent }
 
 // Spawn asks the gateway for a child described by opts and returns a
-// handle on it once the gateway has accepted it: the child may still be
-// waiting for a worker with room, and messages sent to it wait for it to
-// start. It fails with ErrSpawn when the gateway refuses (no such module,
-// a requirement no worker can meet), ErrInvalid for a record the host does
-// not understand, and ErrUnsupported outside a process host.
+// handle on it at once: the request leaves in order while this process
+// goes on, the child may still be waiting for a worker with room, and
+// messages sent to it wait for it to start. A spawn the gateway refuses
+// (no such module, a requirement no worker can meet) fails the first
+// Send, Recv, Close or Wait on the handle with ErrSpawn. Spawn itself
+// fails with ErrInvalid for a record the host does not understand, and
+// ErrUnsupported outside a process host.
 func Spawn(opts SpawnOptions) (*Process, error) {
 	req, err := opts.MarshalBinary()
 	if err != nil {
