@@ -174,3 +174,28 @@ func TestMeshNeedsTheJoinSecret(t *testing.T) {
 		})
 	}
 }
+
+// A task that asks for more cores or memory than any worker offers could
+// never start: it is refused, naming the field; one that fits a worker
+// once it is free waits.
+func TestUnplaceableTaskRefused(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1})
+	m.WaitWorkers(1)
+	for name, value := range map[string]string{"cores": "64", "memory": "64GiB"} {
+		ct, form := form(field{name: "wasm", file: wasm.HashC}, field{name: name, value: value})
+		resp, err := http.Post(m.URL+"/tasks", ct, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e api.Error
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || e.Field != name || !strings.Contains(e.Message, "no worker could ever take it") {
+			t.Errorf("%s=%s: %d %+v", name, value, resp.StatusCode, e)
+		}
+	}
+	v := mustPost(t, m.URL, field{name: "wasm", file: wasm.HashC}, field{name: "cores", value: "2"}, field{name: "difficulty", value: "1"})
+	if got := waitDone(t, m.URL, v.ID); got.Status != task.Succeeded {
+		t.Fatalf("a task of all a worker's cores: %s", got.Status)
+	}
+}

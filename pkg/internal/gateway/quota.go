@@ -40,6 +40,9 @@ func (g *Gateway) setQuotasLocked(quotas map[string]Quota) {
 // recorded; if they do, it reserves room for them until Submit has queued
 // them or given up (unreserve). g.mu is held.
 func (g *Gateway) admitLocked(spec *task.Spec) error {
+	if err := g.fitsLocked(spec); err != nil {
+		return err
+	}
 	n := spec.RunCount()
 	if waiting := g.sched.Pending() + g.reservedAll; waiting+n > g.cfg.MaxQueued {
 		return fmt.Errorf("%w: %s waiting and %s asked for; the limit is %d", ErrQueueFull, plural(waiting, "run"), plural(n, "run"), g.cfg.MaxQueued)
@@ -59,6 +62,23 @@ func (g *Gateway) admitLocked(spec *task.Spec) error {
 	}
 	g.reservedAll += n
 	g.reserved[spec.Owner] += n
+	return nil
+}
+
+// fitsLocked refuses a task that asks for more cores or memory than any
+// worker of the pool offers, which could never start; with no worker in
+// the pool yet, every task waits. (Labels wait too: a worker that has
+// them may join.)
+func (g *Gateway) fitsLocked(spec *task.Spec) error {
+	cores, memory, workers := g.sched.Largest()
+	switch {
+	case workers == 0:
+		return nil
+	case spec.Cores > cores:
+		return task.Invalid("cores", "%s cores asked for, and the largest worker offers %s: no worker could ever take it", api.FormatCores(spec.Cores), api.FormatCores(cores))
+	case memory > 0 && spec.Memory > memory:
+		return task.Invalid("memory", "%s asked for, and the largest worker offers %s: no worker could ever take it", api.FormatBytes(spec.Memory), api.FormatBytes(memory))
+	}
 	return nil
 }
 

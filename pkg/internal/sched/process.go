@@ -124,3 +124,14 @@ func (s *Scheduler) Free(id WorkerID) (cores api.Millicores, memory uint64, ok b
 	}
 	return w.offer.Cores - min(w.usedCPU, w.offer.Cores), w.offer.Memory - min(w.usedMem, w.offer.Memory), true
 }
+
+// Largest is the most cores and the most memory one worker of the pool
+// offers, and how many workers there are: a run that asks for more could
+// never start while the pool is as it is.
+func (s *Scheduler) Largest() (cores api.Millicores, memory uint64, workers int) {
+	for _, w := range s.workers {
+		cores = max(cores, w.offer.Cores)
+		memory = max(memory, w.offer.Memory)
+	}
+	return cores, memory, len(s.workers)
+}
