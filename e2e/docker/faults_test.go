@@ -217,6 +217,7 @@ func TestCluster(t *testing.T) {
 	if !inPool(all...)() {
 		t.Error("not all 3 workers are in the pool at the end")
 	}
+	processes(t, c, say)
 	fmt.Printf("figures: worker kill to runs queued again %s, to its runs done elsewhere %s; network cut to worker dropped %s, to its runs done elsewhere %s; reconnect to back in the pool %s; gateway start to first result %s; total %s\n",
 		ms(requeued), redoneText(redone, len(interrupted)), ms(lost), redoneText(redoneCut, len(partitioned)), ms(rejoined), ms(first), ms(time.Since(start)))
 }
