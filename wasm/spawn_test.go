@@ -65,14 +65,15 @@ func TestProcessModulesUnsupported(t *testing.T) {
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 	instantiateUnsupported(ctx, t, r)
 
-	procs := map[string][]byte{"HelloSpawn": wasm.HelloSpawn, "MapReduce": wasm.MapReduce, "SpawnC": wasm.SpawnC}
+	procs := map[string][]byte{"HelloSpawn": wasm.HelloSpawn, "MapReduce": wasm.MapReduce, "SpawnC": wasm.SpawnC, "ProcTest": wasm.ProcTest}
 	imports := map[string][]string{
 		"HelloSpawn": {"last_error", "recv", "send", "spawn", "wait"},
 		"MapReduce":  {"close", "last_error", "recv", "send", "spawn", "wait"},
 		"SpawnC":     {"close", "last_error", "recv", "send", "spawn", "wait"},
+		"ProcTest":   {"close", "last_error", "recv", "self", "send", "spawn", "wait"},
 	}
 	compiled := map[string]wazero.CompiledModule{}
-	for _, name := range []string{"HelloSpawn", "MapReduce", "SpawnC"} {
+	for _, name := range []string{"HelloSpawn", "MapReduce", "SpawnC", "ProcTest"} {
 		t.Logf("%-10s %8d bytes", name, len(procs[name]))
 		c, err := r.CompileModule(ctx, procs[name])
 		if err != nil {
@@ -113,6 +114,9 @@ func TestProcessModulesUnsupported(t *testing.T) {
 			"spawnc: spawn: SHOAL_ERR_UNSUPPORTED: ", 1},
 		{"SpawnC/child", "SpawnC", []string{"t.1", "child"}, "",
 			"spawnc: recv: SHOAL_ERR_UNSUPPORTED: ", 1},
+		{"ProcTest/child", "ProcTest", []string{"t.1", "recv-forever"}, "",
+			"send: SHOAL_ERR_UNSUPPORTED: ", 1},
+		{"ProcTest/bad argv", "ProcTest", []string{"t", "wait"}, "", "usage: ", 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
