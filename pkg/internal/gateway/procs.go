@@ -301,10 +301,18 @@ func (g *Gateway) endLocked(p *process, exit proc.Exit, now time.Time) (tell []f
 		g.treeEndedLocked(p.tree)
 		return tell
 	}
-	if par := p.parent; !par.done && par.conn != nil {
+	if par := p.parent; !par.done && g.connectedLocked(par) {
 		tell = append(tell, g.tellEnded(par, p, exit))
 	}
 	return tell
+}
+
+// connectedLocked says whether p runs on a connection still in the pool.
+// A dropped connection's client is released (dropLocked, shutdown)
+// before the outcomes of its runs come back, so a process can outlive,
+// briefly, the connection it ran on: nothing may be sent through it.
+func (g *Gateway) connectedLocked(p *process) bool {
+	return p.conn != nil && g.workers[p.conn.id] == p.conn
 }
 
 // treeEndedLocked keeps tree t for views among the newest keptTrees.
