@@ -257,7 +257,10 @@ func (g *Gateway) endedLocked(ref sched.RunRef, o task.Outcome, now time.Time) (
 		}
 	}
 	exit := proc.Exit{Code: o.ExitCode}
-	if o.Lost || o.ExitCode < 0 {
+	switch {
+	case o.Lost: // its parent is told in the words of docs/PROCESSES.md
+		exit = proc.Exit{Code: -1, Err: "worker lost: " + o.Error}
+	case o.ExitCode < 0:
 		exit = proc.Exit{Code: -1, Err: o.Error}
 	}
 	return g.endLocked(p, exit, now)
