@@ -1,8 +1,12 @@
 package gateway_test
 
 import (
+	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
@@ -159,4 +163,220 @@ func matchLines(got, want []string) bool {
 		}
 	}
 	return true
+}
+
+// labelledMesh starts a mesh of two two-core workers labelled role=a and
+// role=b, in the pool; workers[0] is a's.
+func labelledMesh(tb testing.TB) (*meshtest.Mesh, []*meshtest.Worker) {
+	tb.Helper()
+	m := meshtest.Start(tb, meshtest.Options{Slots: 2})
+	var ws []*meshtest.Worker
+	for _, role := range []string{"a", "b"} {
+		cfg := twoCoreWorker()
+		cfg.Labels = []string{"role=" + role}
+		ws = append(ws, m.AddWorkerWith(cfg))
+	}
+	m.WaitWorkers(2)
+	return m, ws
+}
+
+// onA pins a task's root on the worker labelled role=a.
+var onA = field{name: "labels", value: "role=a"}
+
+// When a parent exits, its children still running are ended ("parent
+// ended"), wherever they run and whatever they are doing; their
+// reservations are given back and the tree shows them canceled.
+func TestParentEndEndsChildren(t *testing.T) {
+	m, _ := labelledMesh(t)
+	for _, mode := range []string{"recv-forever", "spin"} {
+		t.Run(mode, func(t *testing.T) {
+			// Child 1 beside its parent, child 2 on the other worker.
+			args := []string{"leave", "count=2", "cores=2", "near=parent", "--", mode}
+			postTree(t, m.URL, mode, args, onA)
+			v := waitDone(t, m.URL, mode)
+			if v.Status != task.Succeeded || !slices.Equal(stdout(t, m.URL, mode, 0), []string{"leaving"}) {
+				t.Fatalf("parent: %s, printed %q", v.Status, stdout(t, m.URL, mode, 0))
+			}
+			mustReleaseAll(t, m)
+			v = getTask(t, m.URL, mode)
+			if c1, c2 := child(t, v, 1), child(t, v, 2); c1.Worker == c2.Worker {
+				t.Fatalf("both children on %s", c1.Worker)
+			}
+			for _, pid := range []int{1, 2} {
+				if c := child(t, v, pid); c.Status != api.Status(task.Canceled) || c.Error != "parent ended" || c.Ended.IsZero() {
+					t.Errorf("child %d: %s %q, ended %v; want canceled, parent ended", pid, c.Status, c.Error, c.Ended)
+				}
+			}
+		})
+	}
+}
+
+// Canceling a task ends its whole tree, running and queued processes
+// alike, and gives every reservation back.
+func TestCancelEndsTree(t *testing.T) {
+	m := startTreeMesh(t, 2)
+	// 2 cores each on two workers of 2: the fifth waits for room.
+	postTree(t, m.URL, "doomed", []string{"wait", "count=5", "cores=1", "--", "spin"})
+	meshtest.Eventually(t, "the root and four children running, one queued", func() bool {
+		v := getTask(t, m.URL, "doomed")
+		n := map[api.Status]int{}
+		for _, p := range v.Processes {
+			n[p.Status]++
+		}
+		return len(v.Processes) == 6 && n[api.Status(task.Running)] == 5 && n[api.Status(task.Queued)] == 1
+	})
+	req, _ := http.NewRequest(http.MethodDelete, m.URL+"/tasks/doomed", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE: %d", resp.StatusCode)
+	}
+	v := waitDone(t, m.URL, "doomed")
+	if v.Status != task.Canceled {
+		t.Fatalf("task: %s", v.Status)
+	}
+	mustReleaseAll(t, m)
+	v = getTask(t, m.URL, "doomed")
+	for _, p := range v.Processes {
+		if !task.Status(p.Status).Done() || p.Ended.IsZero() {
+			t.Errorf("process %d: %s, ended %v", p.PID, p.Status, p.Ended)
+		}
+	}
+}
+
+// A spawn that no worker could ever take fails at once with ERR_SPAWN
+// and why; one that does not fit now waits until a sibling gives its
+// cores back.
+func TestSpawnPlacement(t *testing.T) {
+	m := startTreeMesh(t, 1)
+	for _, tt := range []struct{ name, field, why string }{
+		{"too many cores", "cores=64", "no worker could ever take it (cores 64"},
+		{"too much memory", "memory=2GiB", "no worker could ever take it (cores 0.063, memory 2 GiB"},
+		{"no such label", "label=gpu=yes", "labels [gpu=yes]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			id := strings.ReplaceAll(tt.name, " ", "-")
+			postTree(t, m.URL, id, []string{"wait", tt.field, "--", "exit", "0"})
+			v := waitDone(t, m.URL, id)
+			out := stdout(t, m.URL, id, 0)
+			if v.Status != task.Failed || len(out) != 1 || !strings.HasPrefix(out[0], "spawn: SHOAL_ERR_SPAWN: ") || !strings.Contains(out[0], tt.why) {
+				t.Fatalf("%s, printed %q; want a refused spawn saying %q", v.Status, out, tt.why)
+			}
+			if len(v.Processes) > 1 {
+				t.Fatalf("a refused spawn made a process: %+v", v.Processes)
+			}
+		})
+	}
+	t.Run("waits for room", func(t *testing.T) {
+		postTree(t, m.URL, "queue", []string{"wait", "count=3", "cores=1", "--", "exit", "0"})
+		v := waitDone(t, m.URL, "queue")
+		out := stdout(t, m.URL, "queue", 0)
+		if v.Status != task.Succeeded || !slices.Equal(out, []string{"child 1: exit 0", "child 2: exit 0", "child 3: exit 0"}) {
+			t.Fatalf("%s, printed %q", v.Status, out)
+		}
+		// The third reserved only once one of the first two had released:
+		// the worker has 2 cores.
+		var held, most int
+		for _, l := range lines(logEntries(t, m.URL, "queue"), "shoal") {
+			switch {
+			case strings.Contains(l, " Reserving "):
+				held++
+			case strings.Contains(l, " Releasing "):
+				held--
+			}
+			most = max(most, held)
+		}
+		if most != 2 || held != 0 {
+			t.Fatalf("at most %d reservations held at once, %d at the end; want 2, 0", most, held)
+		}
+		mustReleaseAll(t, m)
+	})
+}
+
+// near=parent puts a child on its parent's worker while that has room;
+// labels confine children to the workers that offer them.
+func TestSpawnNearAndLabels(t *testing.T) {
+	m, ws := labelledMesh(t)
+	a, b := ws[0].Host.ID().String(), ws[1].Host.ID().String()
+	tests := []struct {
+		name string
+		args []string
+		want []string // each child's worker
+	}{
+		{"near parent", []string{"wait", "count=3", "near=parent", "--", "exit", "0"}, []string{a, a, a}},
+		{"near parent while it has room", []string{"wait", "count=3", "cores=1", "near=parent", "--", "recv-forever"}, nil},
+		{"label", []string{"wait", "count=3", "label=role=b", "--", "exit", "0"}, []string{b, b, b}},
+		{"label and near", []string{"wait", "count=2", "label=role=b", "near=parent", "--", "exit", "0"}, []string{b, b}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := strings.ReplaceAll(tt.name, " ", "-")
+			postTree(t, m.URL, id, tt.args, onA, field{name: "timeout", value: "1"})
+			v := waitDone(t, m.URL, id)
+			var got []string
+			for _, p := range v.Processes[1:] {
+				got = append(got, p.Worker)
+			}
+			want := tt.want
+			if want == nil { // two fill a's 2 cores, the third goes to b
+				want = []string{a, a, b}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("children on %q, want %q (a %s, b %s)", got, want, a, b)
+			}
+			mustReleaseAll(t, m)
+		})
+	}
+}
+
+// A child whose worker is lost fails with "worker lost", is not run
+// again, and its parent's wait says so; the parent goes on.
+func TestChildWorkerLost(t *testing.T) {
+	m, ws := labelledMesh(t)
+	postTree(t, m.URL, "lost", []string{"wait", "label=role=b", "--", "spin"}, onA)
+	meshtest.Eventually(t, "the child spinning on b", func() bool {
+		v := getTask(t, m.URL, "lost")
+		return len(v.Processes) == 2 && v.Processes[1].Status == api.Status(task.Running)
+	})
+	ws[1].Kill()
+	v := waitDone(t, m.URL, "lost")
+	out := stdout(t, m.URL, "lost", 0)
+	if v.Status != task.Succeeded || !matchLines(out, []string{"child 1: wait: SHOAL_ERR_FAILED: ...worker lost"}) {
+		t.Fatalf("parent: %s, printed %q", v.Status, out)
+	}
+	if c := child(t, v, 1); c.Status != api.Status(task.Failed) || !strings.Contains(c.Error, "worker lost") {
+		t.Fatalf("child: %s %q", c.Status, c.Error)
+	}
+	if len(v.Processes) != 2 {
+		t.Fatalf("the lost child was run again: %+v", v.Processes)
+	}
+}
+
+// A mesh that stops while a tree runs across its workers. The gateway
+// hangs up on its workers before it has every outcome, and a child's end
+// that comes after its parent's connection was released must not reach
+// for it (it did: "AddRef on released client" took the gateway down,
+// most often with a short grace). A worker whose children are blocked in
+// process calls on its closing connection must still stop (with no
+// grace, its close waited for them until their time limit).
+func TestMeshStopsUnderTree(t *testing.T) {
+	for _, grace := range []time.Duration{0, 200 * time.Millisecond} {
+		cfg := twoCoreWorker()
+		cfg.Grace = grace
+		for i := range 4 {
+			t.Run(fmt.Sprintf("grace %s/%d", grace, i), func(t *testing.T) {
+				m := meshtest.Start(t, meshtest.Options{Workers: 2, Slots: 2, Worker: &cfg})
+				m.WaitWorkers(2)
+				postTree(t, m.URL, "tree", []string{"wait", "count=6", "--", "spin"})
+				meshtest.Eventually(t, "children running", func() bool {
+					v := getTask(t, m.URL, "tree")
+					return len(v.Processes) == 7 && v.Processes[6].Status == api.Status(task.Running)
+				})
+				m.Close()
+			})
+		}
+	}
 }
