@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -379,4 +380,73 @@ func TestMeshStopsUnderTree(t *testing.T) {
 			})
 		}
 	}
+}
+
+// Backpressure across workers: a flood between a parent and a child on
+// different workers, received slowly, arrives whole and in order, both
+// ways; and the memory the child's flood of 24 MiB holds at once stays
+// far below it: each channel's mailbox holds at most proc.MailboxBytes,
+// and every send waits for the one before it. Measured as the peak of
+// the live heap (after a collection, as TestMemoryIsFlatInWhatTasksHold
+// measures the gateway's) while the flood runs. The peak is the same
+// for floods of 24 MiB and 96 MiB (about 13 MiB over the idle mesh,
+// half of it the two guests and their runs), which -race runs too
+// slowly to measure.
+func TestBackpressureAcrossWorkers(t *testing.T) {
+	m, _ := labelledMesh(t)
+	postTree(t, m.URL, "warm", []string{"wait", "label=role=b", "--", "exit", "0"}, onA)
+	waitDone(t, m.URL, "warm") // the module compiled on both workers
+	size := strconv.Itoa(64 << 10)
+	tests := []struct {
+		name  string
+		args  []string
+		want  []string
+		bound int64 // of the heap's growth; 0: not measured
+	}{
+		{"child floods its parent", []string{"slow", "label=role=b", "--", "flood", "384", size},
+			[]string{"received 384 in order", "recv: SHOAL_ERR_CLOSED: ...", "child 1: exit 0"}, 16 << 20},
+		{"parent floods its child", []string{"feed", "64", size, "label=role=b", "--", "slow-recv"},
+			[]string{"child 1: exit 0"}, 0}, // slow-recv exits 1 for a message out of order
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := strings.ReplaceAll(tt.name, " ", "-")
+			grew := peakGrowth(func() {
+				postTree(t, m.URL, id, tt.args, onA)
+				v := waitDone(t, m.URL, id)
+				if out := stdout(t, m.URL, id, 0); v.Status != task.Succeeded || !matchLines(out, tt.want) {
+					t.Fatalf("%s, printed %q; want %q", v.Status, out, tt.want)
+				}
+			})
+			t.Logf("the heap grew by at most %.1f MiB", float64(grew)/(1<<20))
+			if tt.bound > 0 && grew > tt.bound {
+				t.Fatalf("the heap grew by %d bytes while 24 MiB went through, over the bound of %d", grew, tt.bound)
+			}
+		})
+	}
+}
+
+// peakGrowth runs f and returns how far the live heap rose above where
+// it was before, at the highest of samples taken while f ran.
+func peakGrowth(f func()) int64 {
+	before := heap()
+	peak := make(chan uint64)
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		var most uint64
+		for {
+			most = max(most, heap())
+			select {
+			case <-stop:
+				peak <- most
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	f()
+	close(stop)
+	return int64(<-peak) - int64(before)
 }
