@@ -50,13 +50,16 @@ func postTree(tb testing.TB, url, id string, args []string, extra ...field) {
 // stdout is what process pid of task id printed, line by line.
 func stdout(tb testing.TB, url, id string, pid int) []string {
 	tb.Helper()
-	var out []string
+	var out strings.Builder
 	for _, e := range logEntries(tb, url, id) {
 		if e.Stream == "stdout" && e.Process == pid {
-			out = append(out, strings.Split(strings.TrimSuffix(e.Data, "\n"), "\n")...)
+			out.WriteString(e.Data) // a line may come in several writes
 		}
 	}
-	return out
+	if out.Len() == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 }
 
 // mustReleaseAll waits until no worker of m holds a reservation.
@@ -449,4 +452,45 @@ func peakGrowth(f func()) int64 {
 	f()
 	close(stop)
 	return int64(<-peak) - int64(before)
+}
+
+// A hostile guest. Bad pointers, lengths and handles to every shoal
+// function are ERR_INVALID (wasmrun's TestProcessCalls has the spawn,
+// send and recv lengths; this has the rest, on a real worker). A guest
+// that spawns in a loop without waiting is bounded by its time limit:
+// the spawns beyond what the workers can hold queue, none is refused for
+// it, the limit ends the whole tree, and the workers serve on.
+func TestHostileGuest(t *testing.T) {
+	m := startTreeMesh(t, 2)
+	t.Run("bad arguments", func(t *testing.T) {
+		postTree(t, m.URL, "hostile", []string{"wait", "--", "hostile"})
+		v := waitDone(t, m.URL, "hostile")
+		got := stdout(t, m.URL, "hostile", 1)
+		want := slices.Repeat([]string{"-1"}, 11) // shoal_error SHOAL_ERR_INVALID
+		if v.Status != task.Succeeded || !slices.Equal(got, want) {
+			t.Fatalf("%s; the child's codes %q, want %q", v.Status, got, want)
+		}
+	})
+	t.Run("spawn loop", func(t *testing.T) {
+		// 62 of 1/16 core fit on the two workers; the other 138 queue.
+		postTree(t, m.URL, "loop", []string{"spawned", "count=200", "--", "recv-forever"}, field{name: "timeout", value: "3"})
+		v := waitDone(t, m.URL, "loop")
+		if out := stdout(t, m.URL, "loop", 0); v.Status != task.Failed || !slices.Equal(out, []string{"spawned 200"}) {
+			t.Fatalf("%s, printed %q; want failed at its time limit after spawning 200", v.Status, out)
+		}
+		mustReleaseAll(t, m)
+		v = getTask(t, m.URL, "loop")
+		if len(v.Processes) != 201 {
+			t.Fatalf("%d processes, want 201", len(v.Processes))
+		}
+		for _, p := range v.Processes {
+			if !task.Status(p.Status).Done() {
+				t.Fatalf("process %d still %s", p.PID, p.Status)
+			}
+		}
+		postTree(t, m.URL, "after", []string{"wait", "count=2", "--", "exit", "0"})
+		if v := waitDone(t, m.URL, "after"); v.Status != task.Succeeded || len(m.Gateway.Workers()) != 2 {
+			t.Fatalf("after the loop: %s, %d workers", v.Status, len(m.Gateway.Workers()))
+		}
+	})
 }
