@@ -41,3 +41,12 @@ var SpawnC []byte
 //
 //go:embed procbench/procbench.wasm
 var ProcBench []byte
+// ProcTest is a WASI command in C (proctest/proctest.c), the guest of
+// the process tree's failure and backpressure tests: argv picks a child's
+// behaviour (trap, exit N, recv-forever, spin, flood N SIZE [CODE],
+// slow-recv, echo, hostile) or a parent's, which spawns children with
+// such argv and then waits for them, drains them, leaves them running,
+// receives slowly or feeds them (see the source's head comment).
+//
+//go:embed proctest/proctest.wasm
+var ProcTest []byte

@@ -65,15 +65,16 @@ func TestProcessModulesUnsupported(t *testing.T) {
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 	instantiateUnsupported(ctx, t, r)
 
-	procs := map[string][]byte{"HelloSpawn": wasm.HelloSpawn, "MapReduce": wasm.MapReduce, "SpawnC": wasm.SpawnC, "ProcBench": wasm.ProcBench}
+	procs := map[string][]byte{"HelloSpawn": wasm.HelloSpawn, "MapReduce": wasm.MapReduce, "SpawnC": wasm.SpawnC, "ProcBench": wasm.ProcBench, "ProcTest": wasm.ProcTest}
 	imports := map[string][]string{
 		"HelloSpawn": {"last_error", "recv", "send", "spawn", "wait"},
 		"MapReduce":  {"close", "last_error", "recv", "send", "spawn", "wait"},
 		"SpawnC":     {"close", "last_error", "recv", "send", "spawn", "wait"},
 		"ProcBench":  {"close", "last_error", "recv", "send", "spawn", "wait"},
+		"ProcTest":   {"close", "last_error", "recv", "self", "send", "spawn", "wait"},
 	}
 	compiled := map[string]wazero.CompiledModule{}
-	for _, name := range []string{"HelloSpawn", "MapReduce", "SpawnC", "ProcBench"} {
+	for _, name := range []string{"HelloSpawn", "MapReduce", "SpawnC", "ProcBench", "ProcTest"} {
 		t.Logf("%-10s %8d bytes", name, len(procs[name]))
 		c, err := r.CompileModule(ctx, procs[name])
 		if err != nil {
@@ -120,6 +121,9 @@ func TestProcessModulesUnsupported(t *testing.T) {
 			"procbench: recv: SHOAL_ERR_UNSUPPORTED: ", 1},
 		{"ProcBench/exit", "ProcBench", []string{"t", "exit"}, "", "", 0},
 		{"ProcBench/bad argv", "ProcBench", []string{"t", "spawn", "1", "far=away"}, "", "usage: ", 2},
+		{"ProcTest/child", "ProcTest", []string{"t.1", "recv-forever"}, "",
+			"send: SHOAL_ERR_UNSUPPORTED: ", 1},
+		{"ProcTest/bad argv", "ProcTest", []string{"t", "wait"}, "", "usage: ", 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

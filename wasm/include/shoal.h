@@ -39,9 +39,9 @@ extern "C" {
 // The host functions' errors.
 enum shoal_error {
 	SHOAL_ERR_INVALID = -1,     // a bad handle, pointer or request record
-	SHOAL_ERR_CLOSED = -2,      // the peer closed its side (or exited) and every message was received
+	SHOAL_ERR_CLOSED = -2,      // the peer closed its side or exited (any exit code) and every message was received
 	SHOAL_ERR_TIMEOUT = -3,     // recv's timeout passed with no message
-	SHOAL_ERR_FAILED = -4,      // the peer trapped, hit a limit, was lost, or ended without closing
+	SHOAL_ERR_FAILED = -4,      // the peer trapped, hit a limit, was ended with its parent or was lost
 	SHOAL_ERR_TOO_BIG = -5,     // the message is longer than the buffer; its length was written
 	SHOAL_ERR_SPAWN = -6,       // the gateway refused the spawn
 	SHOAL_ERR_UNSUPPORTED = -7, // this run cannot use processes

@@ -12,13 +12,14 @@ var (
 	// ErrInvalid: a bad handle, pointer or request record; the error's
 	// text names which. A root process's Parent is invalid too.
 	ErrInvalid = errors.New("invalid")
-	// ErrClosed: the peer closed its side (or exited) and every message it
-	// sent has been received; for Send, the peer has ended.
+	// ErrClosed: the peer closed its side or exited (with any exit code,
+	// closed or not) and every message it sent has been received; for
+	// Send, the peer has exited.
 	ErrClosed = errors.New("channel closed")
 	// ErrTimeout: RecvTimeout's time passed with no message.
 	ErrTimeout = errors.New("timed out")
-	// ErrFailed: the peer failed: it trapped, hit a limit, was lost with
-	// its worker, or ended without closing.
+	// ErrFailed: the peer failed: it trapped, hit a limit, was ended with
+	// its parent or lost with its worker.
 	ErrFailed = errors.New("process failed")
 	// ErrSpawn: the gateway refused the spawn: no such module, a
 	// requirement no worker can meet, bad arguments. The first call on

@@ -159,7 +159,7 @@ func (g *Gateway) spawn(id sched.WorkerID, parent proc.Key, r proc.Request) (pro
 	}
 	if !g.sched.Placeable(&spec) {
 		return "", fmt.Errorf("%w: no worker could ever take it (cores %s, memory %s, labels %v)",
-			proc.ErrSpawn, spec.Cores, api.FormatBytes(spec.Memory), spec.Labels)
+			proc.ErrSpawn, api.FormatCores(spec.Cores), api.FormatBytes(spec.Memory), spec.Labels)
 	}
 	var near sched.WorkerID
 	if r.Near == "parent" {
@@ -257,7 +257,10 @@ func (g *Gateway) endedLocked(ref sched.RunRef, o task.Outcome, now time.Time) (
 		}
 	}
 	exit := proc.Exit{Code: o.ExitCode}
-	if o.Lost || o.ExitCode < 0 {
+	switch {
+	case o.Lost: // its parent is told in the words of docs/PROCESSES.md
+		exit = proc.Exit{Code: -1, Err: "worker lost: " + o.Error}
+	case o.ExitCode < 0:
 		exit = proc.Exit{Code: -1, Err: o.Error}
 	}
 	// A task canceled (DELETE) ends its runs' calls: that is no failure.
@@ -310,10 +313,18 @@ func (g *Gateway) endLocked(p *process, exit proc.Exit, now time.Time) (tell []f
 		g.treeEndedLocked(p.tree)
 		return tell
 	}
-	if par := p.parent; !par.done && par.conn != nil {
+	if par := p.parent; !par.done && g.connectedLocked(par) {
 		tell = append(tell, g.tellEnded(par, p, exit))
 	}
 	return tell
+}
+
+// connectedLocked says whether p runs on a connection still in the pool.
+// A dropped connection's client is released (dropLocked, shutdown)
+// before the outcomes of its runs come back, so a process can outlive,
+// briefly, the connection it ran on: nothing may be sent through it.
+func (g *Gateway) connectedLocked(p *process) bool {
+	return p.conn != nil && g.workers[p.conn.id] == p.conn
 }
 
 // treeEndedLocked keeps tree t for views among the newest keptTrees.

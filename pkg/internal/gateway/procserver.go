@@ -196,6 +196,9 @@ func (g *Gateway) route(ctx context.Context, id sched.WorkerID, from, to proc.Ke
 	if dst.done {
 		return wire.Worker{}, "", exitErr(to, dst.exit)
 	}
+	if !g.connectedLocked(dst) {
+		return wire.Worker{}, "", fmt.Errorf("%w: %s: worker lost", proc.ErrFailed, to)
+	}
 	return dst.conn.client.AddRef(), dst.worker, nil
 }
 

@@ -9,13 +9,14 @@ import "errors"
 var (
 	// ErrInvalid: a bad handle, pointer, message or request record.
 	ErrInvalid = errors.New("invalid")
-	// ErrClosed: the peer closed its side (or exited) and every message it
-	// sent has been received; for a send, the peer has ended.
+	// ErrClosed: the peer closed its side or exited (with any exit code,
+	// closed or not) and every message it sent has been received; for a
+	// send, the peer has exited.
 	ErrClosed = errors.New("closed")
 	// ErrTimeout: a receive's timeout passed with no message.
 	ErrTimeout = errors.New("timeout")
-	// ErrFailed: the peer failed (trapped, hit a limit, was lost, or ended
-	// without closing).
+	// ErrFailed: the peer failed (trapped, hit a limit, was ended with its
+	// parent, was lost).
 	ErrFailed = errors.New("failed")
 	// ErrTooBig: a message is longer than the guest's buffer.
 	ErrTooBig = errors.New("too big")

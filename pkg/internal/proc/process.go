@@ -206,7 +206,7 @@ func (h host) Spawn(ctx context.Context, req Request) (int32, error) {
 		<-p.slots
 		delete(p.spawns, handle)
 		if err != nil {
-			sp.err = fmt.Errorf("spawn: %w", err)
+			sp.err = err
 		} else {
 			sp.key = key
 			t.spawned(p, key)

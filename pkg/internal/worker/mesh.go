@@ -225,6 +225,9 @@ func (m *mesh) send(ctx context.Context, from, to proc.Key, msg []byte) (sent bo
 		}
 		return p.SetData(msg)
 	})
+	if err := answered(ctx, f.Done(), release); err != nil {
+		return true, err
+	}
 	defer release()
 	res, err := f.Struct()
 	if err != nil {
@@ -251,6 +254,9 @@ func (m *mesh) close(ctx context.Context, from, to proc.Key) (sent bool, err err
 		}
 		return p.SetTo(string(to))
 	})
+	if err := answered(ctx, f.Done(), release); err != nil {
+		return true, err
+	}
 	defer release()
 	res, err := f.Struct()
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"capnproto.org/go/capnp/v3"
+
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/internal/proc"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
@@ -77,6 +79,9 @@ func (g *gatewayProcs) StartSpawn(ctx context.Context, parent proc.Key, req proc
 		return p.SetRequest(proc.EncodeRequest(req))
 	})
 	return func() (proc.Key, error) {
+		if err := answered(ctx, f.Done(), release); err != nil {
+			return "", err
+		}
 		defer release()
 		res, err := f.Struct()
 		if err != nil {
@@ -113,6 +118,9 @@ func (g *gatewayProcs) Send(ctx context.Context, from, to proc.Key, msg []byte) 
 		}
 		return p.SetData(msg)
 	})
+	if err := answered(ctx, f.Done(), release); err != nil {
+		return err
+	}
 	defer release()
 	res, err := f.Struct()
 	if err != nil {
@@ -141,12 +149,32 @@ func (g *gatewayProcs) Close(ctx context.Context, from, to proc.Key) error {
 		}
 		return p.SetTo(string(to))
 	})
+	if err := answered(ctx, f.Done(), release); err != nil {
+		return err
+	}
 	defer release()
 	res, err := f.Struct()
 	if err != nil {
 		return callErr(ctx, err)
 	}
 	return codeErr(res.Code(), res.Reason)
+}
+
+// answered waits for a call's answer (done) or for the run's end (ctx);
+// on the run's end it leaves release, which waits for the answer, to a
+// goroutine. go-capnp v3.1.0-alpha.2 fails a call whose ctx ended only
+// once it has sent the Finish, and a closing Conn cancels the calls it
+// serves (the runs), then waits for them before it fails the calls they
+// made: a process call waiting on its answer alone held the worker's
+// shutdown until the run's time limit (TestMeshStopsUnderTree).
+func answered(ctx context.Context, done <-chan struct{}, release capnp.ReleaseFunc) error {
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		go release() // returns when the Conn, closing, fails the call
+		return context.Cause(ctx)
+	}
 }
 
 // callErr is a failed call's error: the run's own end, or the gateway's.
