@@ -41,6 +41,7 @@ var SpawnC []byte
 //
 //go:embed procbench/procbench.wasm
 var ProcBench []byte
+
 // ProcTest is a WASI command in C (proctest/proctest.c), the guest of
 // the process tree's failure and backpressure tests: argv picks a child's
 // behaviour (trap, exit N, recv-forever, spin, flood N SIZE [CODE],
