@@ -45,6 +45,9 @@ type Config struct {
 	// memory is also its limit.
 	SpawnCores  api.Millicores
 	SpawnMemory uint64
+	// MaxProcesses bounds the spawned processes of one tree running (or
+	// waiting for room) at once; a spawn past it is refused.
+	MaxProcesses int
 }
 
 // Quota bounds the runs of one owner; zero fields mean no limit.
@@ -84,6 +87,7 @@ func DefaultConfig() Config {
 		ShortDepth:   sched.DefaultConfig().Depth,
 		SpawnCores:   DefaultSpawnCores,
 		SpawnMemory:  DefaultSpawnMemory,
+		MaxProcesses: 10_000,
 	}
 }
 
@@ -110,6 +114,8 @@ func (c Config) Validate() error {
 		return errors.New("short-depth: must be 1 (off) to 1024")
 	case c.SpawnCores > api.MaxCores*1000:
 		return fmt.Errorf("spawn-cores: must be at most %d cores", api.MaxCores)
+	case c.MaxProcesses < 1:
+		return errors.New("max-processes: must be at least 1")
 	case c.Retain < 0:
 		return errors.New("retain: must not be negative (0 keeps tasks until deleted)")
 	}

@@ -47,9 +47,13 @@ type process struct {
 
 // tree is the process tree of one run attempt.
 type tree struct {
-	root  *process
-	procs []*process // by pid
+	root *process
+	// procs are its processes by pid: the live ones and the first
+	// keptProcesses that ended (see keepLocked).
+	procs []*process
 	owner string
+	next  int // the last pid given
+	live  int // spawned processes not ended
 	done  bool
 }
 
@@ -166,8 +170,13 @@ func (g *Gateway) spawn(id sched.WorkerID, parent proc.Key, r proc.Request) (pro
 		near = par.worker
 	}
 	t := par.tree
+	if t.live >= g.cfg.MaxProcesses {
+		return "", fmt.Errorf("%w: the tree of %s has %d processes running, its limit (the gateway's --max-processes)", proc.ErrSpawn, t.root.key, t.live)
+	}
+	t.next++
+	t.live++
 	child := &process{
-		pid: len(t.procs), parent: par, tree: t, module: spec.Module,
+		pid: t.next, parent: par, tree: t, module: spec.Module,
 		placed: make(chan struct{}), status: task.Queued, cores: spec.Cores, memory: spec.Memory,
 	}
 	child.key = proc.Key(fmt.Sprintf("%s.%d", t.root.key, child.pid))
@@ -308,6 +317,10 @@ func (g *Gateway) endLocked(p *process, exit proc.Exit, now time.Time) (tell []f
 		tell = append(tell, g.endLocked(c, proc.Exit{Code: -1, Err: "parent ended"}, now)...)
 		c.status = task.Canceled
 	}
+	if p.parent != nil {
+		p.tree.live--
+		p.tree.keepLocked()
+	}
 	if p.parent == nil {
 		delete(g.procs.roots, p.ref)
 		g.treeEndedLocked(p.tree)
@@ -325,6 +338,26 @@ func (g *Gateway) endLocked(p *process, exit proc.Exit, now time.Time) (tell []f
 // briefly, the connection it ran on: nothing may be sent through it.
 func (g *Gateway) connectedLocked(p *process) bool {
 	return p.conn != nil && g.workers[p.conn.id] == p.conn
+}
+
+// keepLocked bounds what t keeps of its ended processes while it runs: a
+// root that spawns short children for ever keeps its live ones and the
+// first keptProcesses that ended.
+func (t *tree) keepLocked() {
+	if len(t.procs) <= 2*keptProcesses+t.live {
+		return
+	}
+	kept, ended := t.procs[:0], 0
+	for _, p := range t.procs {
+		if !p.done || p.parent == nil || ended < keptProcesses {
+			if p.done && p.parent != nil {
+				ended++
+			}
+			kept = append(kept, p)
+		}
+	}
+	clear(t.procs[len(kept):])
+	t.procs = kept
 }
 
 // treeEndedLocked keeps tree t for views among the newest keptTrees.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/pkg/internal/worker"
@@ -493,4 +494,27 @@ func TestHostileGuest(t *testing.T) {
 			t.Fatalf("after the loop: %s, %d workers", v.Status, len(m.Gateway.Workers()))
 		}
 	})
+}
+
+// A tree may have at most the gateway's MaxProcesses spawned processes
+// running at once: a spawn past it is refused, and once children end the
+// tree may spawn again.
+func TestMaxProcesses(t *testing.T) {
+	gcfg := gateway.DefaultConfig()
+	gcfg.MaxProcesses = 2
+	wcfg := twoCoreWorker()
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 2, Worker: &wcfg, Gateway: &gcfg})
+	m.WaitWorkers(1)
+	// Each child says "ready" and waits; the parent receives from each.
+	postTree(t, m.URL, "limited", []string{"leave", "count=3", "--", "recv-forever"})
+	v := waitDone(t, m.URL, "limited")
+	out := strings.Join(stdout(t, m.URL, "limited", 0), "\n")
+	if !strings.HasPrefix(out, "recv: SHOAL_ERR_SPAWN: ") || !strings.Contains(out, "has 2 processes running, its limit") {
+		t.Fatalf("%s; the third spawn of a tree limited to 2: %s", v.Status, out)
+	}
+	postTree(t, m.URL, "again", []string{"wait", "count=2", "--", "exit", "0"})
+	waitDone(t, m.URL, "again")
+	if out := stdout(t, m.URL, "again", 0); len(out) != 2 || out[0] != "child 1: exit 0" || out[1] != "child 2: exit 0" {
+		t.Fatalf("a new tree after the limited one: %q", out)
+	}
 }

@@ -127,14 +127,18 @@ func (p *Process) resolve(ctx context.Context, h int32) (Key, error) {
 		if sp == nil {
 			return p.peer(h)
 		}
-		p.t.mu.Unlock()
 		select {
 		case <-sp.done:
-		case <-ctx.Done():
+		default:
+			p.t.mu.Unlock()
+			select {
+			case <-sp.done:
+			case <-ctx.Done():
+				p.t.mu.Lock()
+				return "", fmt.Errorf("handle %d: %w", h, context.Cause(ctx))
+			}
 			p.t.mu.Lock()
-			return "", fmt.Errorf("handle %d: %w", h, context.Cause(ctx))
 		}
-		p.t.mu.Lock()
 		if sp.err != nil {
 			return "", fmt.Errorf("handle %d: %w", h, sp.err)
 		}
@@ -204,10 +208,10 @@ func (h host) Spawn(ctx context.Context, req Request) (int32, error) {
 		defer t.mu.Unlock()
 		defer t.spawnDone() // after spawned has claimed an end that came early
 		<-p.slots
-		delete(p.spawns, handle)
 		if err != nil {
-			sp.err = err
+			sp.err = err // kept: every call on the handle fails with it
 		} else {
+			delete(p.spawns, handle)
 			sp.key = key
 			t.spawned(p, key)
 			p.handles[handle] = key
