@@ -13,7 +13,8 @@ import (
 // gateway's default cores, memory and time limit.
 //
 // It mirrors the spawn request record of docs/PROCESSES.md field by field;
-// MarshalBinary writes that record and UnmarshalBinary reads it.
+// MarshalBinary writes that record; the host reads it with its own
+// decoder (pkg/internal/proc), whose tests read what this one writes.
 type SpawnOptions struct {
 	// Module is the "sha256:HEX" of a module the gateway holds; "" is the
 	// spawner's own module.
@@ -99,58 +100,4 @@ func (o SpawnOptions) MarshalBinary() ([]byte, error) {
 		add(tagTimeout, o.Timeout.String())
 	}
 	return b, err
-}
-
-// UnmarshalBinary reads a spawn request record into o, as a host does: it
-// refuses a truncated field, an unknown tag, a second module, stdin,
-// cores, memory, near or timeout, and a timeout that is not a
-// non-negative Go duration. Fields absent from b are left zero.
-func (o *SpawnOptions) UnmarshalBinary(b []byte) error {
-	*o = SpawnOptions{}
-	var seen [tagTimeout + 1]bool
-	for len(b) > 0 {
-		if len(b) < fieldHeader {
-			return errors.New("shoal: spawn request: truncated field header")
-		}
-		tag, n := b[0], binary.LittleEndian.Uint32(b[1:fieldHeader])
-		b = b[fieldHeader:]
-		if uint64(n) > uint64(len(b)) {
-			return errors.New("shoal: spawn request: field " + strconv.Itoa(int(tag)) + " is longer than the record")
-		}
-		v := string(b[:n])
-		b = b[n:]
-		if tag < tagModule || tag > tagTimeout {
-			return errors.New("shoal: spawn request: unknown tag " + strconv.Itoa(int(tag)))
-		}
-		repeatable := tag == tagArg || tag == tagEnv || tag == tagLabel
-		if seen[tag] && !repeatable {
-			return errors.New("shoal: spawn request: repeated field " + strconv.Itoa(int(tag)))
-		}
-		seen[tag] = true
-		switch tag {
-		case tagModule:
-			o.Module = v
-		case tagArg:
-			o.Args = append(o.Args, v)
-		case tagEnv:
-			o.Env = append(o.Env, v)
-		case tagStdin:
-			o.Stdin = []byte(v)
-		case tagCores:
-			o.Cores = v
-		case tagMemory:
-			o.Memory = v
-		case tagLabel:
-			o.Labels = append(o.Labels, v)
-		case tagNear:
-			o.Near = v
-		case tagTimeout:
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return errors.New("shoal: spawn request: timeout " + strconv.Quote(v) + " is not a non-negative duration")
-			}
-			o.Timeout = d
-		}
-	}
-	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/internal/proc"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
 )
 
@@ -21,22 +22,6 @@ type procServer struct {
 }
 
 var _ wire.Processes_Server = procServer{}
-
-// result is how every Processes call answers: a code of the host module
-// and its reason.
-type result interface {
-	SetCode(int32)
-	SetReason(string) error
-}
-
-// answer writes err into res as the host module's code and reason.
-func answer(res result, err error) error {
-	if err == nil {
-		return nil
-	}
-	res.SetCode(proc.Code(err))
-	return res.SetReason(err.Error())
-}
 
 // Spawn places a child of a process running on this worker.
 func (s procServer) Spawn(_ context.Context, call wire.Processes_spawn) error {
@@ -55,11 +40,11 @@ func (s procServer) Spawn(_ context.Context, call wire.Processes_spawn) error {
 	}
 	r, err := proc.DecodeRequest(rec)
 	if err != nil {
-		return answer(res, err)
+		return rpc.EncodeError(res, err)
 	}
 	child, err := s.g.spawn(s.worker, proc.Key(parent), r)
 	if err != nil {
-		return answer(res, err)
+		return rpc.EncodeError(res, err)
 	}
 	return res.SetChild(string(child))
 }
@@ -69,7 +54,7 @@ func (s procServer) Spawn(_ context.Context, call wire.Processes_spawn) error {
 func (s procServer) Send(ctx context.Context, call wire.Processes_send) error {
 	call.Go() // a full mailbox holds this call, not the others
 	args := call.Args()
-	from, to, err := keys(args.From, args.To)
+	from, to, err := rpc.DecodeKeys(args.From, args.To)
 	if err != nil {
 		return err
 	}
@@ -83,7 +68,7 @@ func (s procServer) Send(ctx context.Context, call wire.Processes_send) error {
 	}
 	dst, at, err := s.g.route(ctx, s.worker, from, to)
 	if err != nil {
-		return answer(res, err)
+		return rpc.EncodeError(res, err)
 	}
 	defer dst.Release()
 	if at != "" && at != s.worker {
@@ -104,7 +89,7 @@ func (s procServer) Send(ctx context.Context, call wire.Processes_send) error {
 	defer release()
 	got, err := f.Struct()
 	if err != nil {
-		return answer(res, fmt.Errorf("%w: the worker of %s: %v", proc.ErrFailed, to, err))
+		return rpc.EncodeError(res, fmt.Errorf("%w: the worker of %s: %v", proc.ErrFailed, to, err))
 	}
 	return copyAnswer(res, got.Code(), got.Reason)
 }
@@ -113,7 +98,7 @@ func (s procServer) Send(ctx context.Context, call wire.Processes_send) error {
 func (s procServer) Close(ctx context.Context, call wire.Processes_close) error {
 	call.Go()
 	args := call.Args()
-	from, to, err := keys(args.From, args.To)
+	from, to, err := rpc.DecodeKeys(args.From, args.To)
 	if err != nil {
 		return err
 	}
@@ -126,7 +111,7 @@ func (s procServer) Close(ctx context.Context, call wire.Processes_close) error 
 		if errors.Is(err, proc.ErrClosed) || errors.Is(err, proc.ErrFailed) {
 			return nil // it has ended: nothing to tell
 		}
-		return answer(res, err)
+		return rpc.EncodeError(res, err)
 	}
 	defer dst.Release()
 	f, release := dst.Closed(ctx, func(p wire.Worker_closed_Params) error {
@@ -137,26 +122,13 @@ func (s procServer) Close(ctx context.Context, call wire.Processes_close) error 
 	})
 	defer release()
 	if _, err := f.Struct(); err != nil {
-		return answer(res, fmt.Errorf("%w: the worker of %s: %v", proc.ErrFailed, to, err))
+		return rpc.EncodeError(res, fmt.Errorf("%w: the worker of %s: %v", proc.ErrFailed, to, err))
 	}
 	return nil
 }
 
-// keys reads a call's from and to.
-func keys(from, to func() (string, error)) (proc.Key, proc.Key, error) {
-	f, err := from()
-	if err != nil {
-		return "", "", err
-	}
-	t, err := to()
-	if err != nil {
-		return "", "", err
-	}
-	return proc.Key(f), proc.Key(t), nil
-}
-
 // copyAnswer passes a worker's answer on.
-func copyAnswer(res result, code int32, reason func() (string, error)) error {
+func copyAnswer(res rpc.Coded, code int32, reason func() (string, error)) error {
 	if code == 0 {
 		return nil
 	}

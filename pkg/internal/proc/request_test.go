@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/internal/proc"
+	"github.com/shoalmesh/shoal/wasm/shoal"
 )
 
 // field writes one field of a request record by hand.
@@ -129,6 +130,34 @@ func TestCode(t *testing.T) {
 	for _, tt := range tests {
 		if got := proc.Code(tt.err); got != tt.want {
 			t.Errorf("Code(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+// The host reads what the guest SDK writes: the record has two encoders
+// (the SDK's, built into guests, which cannot import the host's
+// packages, and EncodeRequest) and one decoder, this package's.
+func TestDecodeWhatTheSDKWrites(t *testing.T) {
+	module := "sha256:" + strings.Repeat("ab", 32)
+	for _, opts := range []shoal.SpawnOptions{
+		{},
+		{Module: module, Args: []string{"map", "", "0"}, Env: []string{"K=V"}, Stdin: []byte("in"),
+			Cores: "1/16", Memory: "8MiB", Labels: []string{"zone=eu", "gpu=1"}, Near: "parent", Timeout: 90 * time.Second},
+	} {
+		rec, err := opts.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := proc.DecodeRequest(rec)
+		if err != nil {
+			t.Fatalf("DecodeRequest(%+v's record): %v", opts, err)
+		}
+		want := proc.Request(opts)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("DecodeRequest = %+v, want %+v", got, want)
+		}
+		if again := proc.EncodeRequest(got); !bytes.Equal(again, rec) {
+			t.Fatalf("EncodeRequest wrote %q, the SDK %q", again, rec)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"capnproto.org/go/capnp/v3"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/proc"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
@@ -284,5 +286,38 @@ func TestRunRefRoundTrip(t *testing.T) {
 		if got != ref {
 			t.Errorf("decoded %v, want %v", got, ref)
 		}
+	}
+}
+
+// answer is a process call's answer as the generated code has it.
+type answer struct {
+	code   int32
+	reason string
+}
+
+func (a *answer) SetCode(c int32)          { a.code = c }
+func (a *answer) SetReason(r string) error { a.reason = r; return nil }
+func (a *answer) Reason() (string, error)  { return a.reason, nil }
+
+// A process call's error keeps its sentinel and its reason across the
+// wire.
+func TestProcessErrorRoundTrip(t *testing.T) {
+	for _, sentinel := range []error{proc.ErrInvalid, proc.ErrClosed, proc.ErrTimeout, proc.ErrFailed, proc.ErrTooBig, proc.ErrSpawn, proc.ErrUnsupported} {
+		var a answer
+		sent := fmt.Errorf("%w: because", sentinel)
+		if err := rpc.EncodeError(&a, sent); err != nil {
+			t.Fatal(err)
+		}
+		got := rpc.DecodeError(a.code, a.Reason)
+		if !errors.Is(got, sentinel) || got.Error() != sent.Error() {
+			t.Errorf("%v came back as %v", sent, got)
+		}
+	}
+	var a answer
+	if err := rpc.EncodeError(&a, nil); err != nil || a.code != 0 || rpc.DecodeError(a.code, a.Reason) != nil {
+		t.Errorf("no error came back as code %d, %v", a.code, rpc.DecodeError(a.code, a.Reason))
+	}
+	if got := rpc.DecodeError(-99, func() (string, error) { return "a code from a newer peer", nil }); !errors.Is(got, proc.ErrFailed) {
+		t.Errorf("an unknown code: %v", got)
 	}
 }

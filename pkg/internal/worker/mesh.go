@@ -237,7 +237,7 @@ func (m *mesh) send(ctx context.Context, from, to proc.Key, msg []byte) (sent bo
 		m.forget(to)
 		return false, nil
 	}
-	return true, codeErr(res.Code(), res.Reason)
+	return true, rpc.DecodeError(res.Code(), res.Reason)
 }
 
 // close tells to, on a worker with a direct path, that from closed its
@@ -266,7 +266,7 @@ func (m *mesh) close(ctx context.Context, from, to proc.Key) (sent bool, err err
 		m.forget(to)
 		return false, nil
 	}
-	return true, codeErr(res.Code(), res.Reason)
+	return true, rpc.DecodeError(res.Code(), res.Reason)
 }
 
 // closeAll ends every direct connection, when the worker stops.
@@ -348,7 +348,7 @@ var _ wire.Mailboxes_Server = mailboxes{}
 func (b mailboxes) Deliver(ctx context.Context, call wire.Mailboxes_deliver) error {
 	call.Go()
 	args := call.Args()
-	from, to, err := procKeys(args.From, args.To)
+	from, to, err := rpc.DecodeKeys(args.From, args.To)
 	if err != nil {
 		return err
 	}
@@ -364,14 +364,14 @@ func (b mailboxes) Deliver(ctx context.Context, call wire.Mailboxes_deliver) err
 		res.SetCode(notHere)
 		return nil
 	}
-	return answerErr(res, b.w.procs.Deliver(ctx, from, to, bytes.Clone(data)))
+	return rpc.EncodeError(res, b.w.procs.Deliver(ctx, from, to, bytes.Clone(data)))
 }
 
 // Closed tells a process running here that a peer closed its side.
 func (b mailboxes) Closed(ctx context.Context, call wire.Mailboxes_closed) error {
 	call.Go()
 	args := call.Args()
-	from, to, err := procKeys(args.From, args.To)
+	from, to, err := rpc.DecodeKeys(args.From, args.To)
 	if err != nil {
 		return err
 	}
@@ -383,35 +383,7 @@ func (b mailboxes) Closed(ctx context.Context, call wire.Mailboxes_closed) error
 		res.SetCode(notHere)
 		return nil
 	}
-	return answerErr(res, b.w.procs.Closed(ctx, from, to))
-}
-
-// procKeys reads a call's from and to.
-func procKeys(from, to func() (string, error)) (proc.Key, proc.Key, error) {
-	f, err := from()
-	if err != nil {
-		return "", "", err
-	}
-	t, err := to()
-	if err != nil {
-		return "", "", err
-	}
-	return proc.Key(f), proc.Key(t), nil
-}
-
-// coded is an answer with a code of the host module and its reason.
-type coded interface {
-	SetCode(int32)
-	SetReason(string) error
-}
-
-// answerErr writes err into res; nil leaves code 0.
-func answerErr(res coded, err error) error {
-	if err == nil {
-		return nil
-	}
-	res.SetCode(proc.Code(err))
-	return res.SetReason(err.Error())
+	return rpc.EncodeError(res, b.w.procs.Closed(ctx, from, to))
 }
 
 // serveMesh exports the Mesh capability to every peer that opens a Shoal

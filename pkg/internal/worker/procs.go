@@ -10,6 +10,7 @@ import (
 
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/internal/proc"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
@@ -87,7 +88,7 @@ func (g *gatewayProcs) StartSpawn(ctx context.Context, parent proc.Key, req proc
 		if err != nil {
 			return "", callErr(ctx, err)
 		}
-		if err := codeErr(res.Code(), res.Reason); err != nil {
+		if err := rpc.DecodeError(res.Code(), res.Reason); err != nil {
 			return "", err
 		}
 		child, err := res.Child()
@@ -129,7 +130,7 @@ func (g *gatewayProcs) Send(ctx context.Context, from, to proc.Key, msg []byte) 
 	if at, err := res.At(); err == nil && res.HasAt() {
 		g.mesh.learn(to, at)
 	}
-	return codeErr(res.Code(), res.Reason)
+	return rpc.DecodeError(res.Code(), res.Reason)
 }
 
 // Close tells to that from closed its side: directly, or through the
@@ -157,7 +158,7 @@ func (g *gatewayProcs) Close(ctx context.Context, from, to proc.Key) error {
 	if err != nil {
 		return callErr(ctx, err)
 	}
-	return codeErr(res.Code(), res.Reason)
+	return rpc.DecodeError(res.Code(), res.Reason)
 }
 
 // answered waits for a call's answer (done) or for the run's end (ctx);
@@ -184,30 +185,6 @@ func callErr(ctx context.Context, err error) error {
 	}
 	return fmt.Errorf("%w: the gateway: %v", proc.ErrFailed, err)
 }
-
-// codeErr is the error of an answer's code and reason; nil for 0.
-func codeErr(code int32, reason func() (string, error)) error {
-	if code == 0 {
-		return nil
-	}
-	why, _ := reason()
-	for _, e := range []error{proc.ErrInvalid, proc.ErrClosed, proc.ErrTimeout, proc.ErrFailed, proc.ErrTooBig, proc.ErrSpawn, proc.ErrUnsupported} {
-		if proc.Code(e) == code {
-			return &codedError{sentinel: e, why: why}
-		}
-	}
-	return fmt.Errorf("%w: %s", proc.ErrFailed, why)
-}
-
-// codedError is an error a peer named by its code: it is its sentinel,
-// and reads as the peer's reason (which already names it).
-type codedError struct {
-	sentinel error
-	why      string
-}
-
-func (e *codedError) Error() string { return e.why }
-func (e *codedError) Unwrap() error { return e.sentinel }
 
 // exitOf is how a run that ended with o ended as a process.
 func exitOf(o task.Outcome) proc.Exit {

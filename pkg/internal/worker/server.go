@@ -89,7 +89,7 @@ func (s *server) Deliver(ctx context.Context, call wire.Worker_deliver) error {
 	if rerr != nil {
 		return rerr
 	}
-	return answerErr(res, err)
+	return rpc.EncodeError(res, err)
 }
 
 // Closed tells a process running here that a peer closed its side.
