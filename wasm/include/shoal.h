@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -141,6 +142,35 @@ static inline const char *shoal_error_name(int32_t code) {
 	case SHOAL_ERR_UNSUPPORTED: return "SHOAL_ERR_UNSUPPORTED";
 	default: return "unknown";
 	}
+}
+
+// shoal_write writes all n bytes at s to fd (stopping at an error, when
+// there is nowhere left to report it).
+static inline void shoal_write(int fd, const void *s, size_t n) {
+	const char *p = (const char *)s;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+// shoal_report writes "OP: SHOAL_ERR_...: REASON" and a newline to fd,
+// the reason being shoal_last_error's text, as perror does.
+static inline void shoal_report(int fd, const char *op, int32_t code) {
+	char why[256];
+	int32_t n = shoal_last_error(why, sizeof why);
+	shoal_write(fd, op, strlen(op));
+	shoal_write(fd, ": ", 2);
+	const char *name = shoal_error_name(code);
+	shoal_write(fd, name, strlen(name));
+	if (n > 0) {
+		shoal_write(fd, ": ", 2);
+		shoal_write(fd, why, (size_t)n < sizeof why ? (size_t)n : sizeof why);
+	}
+	shoal_write(fd, "\n", 1);
 }
 
 #ifdef __cplusplus

@@ -37,15 +37,7 @@
 static uint8_t buf[MAX_MSG];
 static int64_t start_s[MAX_SAMPLES], msg_s[MAX_SAMPLES], wait_s[MAX_SAMPLES];
 
-static void say(int fd, const char *s, size_t n) {
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w <= 0)
-			return; // nowhere left to report it
-		s += w;
-		n -= (size_t)w;
-	}
-}
+static void say(int fd, const char *s, size_t n) { shoal_write(fd, s, n); }
 
 static void says(int fd, const char *s) { say(fd, s, strlen(s)); }
 
@@ -72,17 +64,8 @@ static void figure(const char *name, int64_t v) {
 }
 
 static int fail(const char *op, int32_t code) {
-	char why[256];
-	int32_t n = shoal_last_error(why, sizeof why);
 	says(2, "procbench: ");
-	says(2, op);
-	says(2, ": ");
-	says(2, shoal_error_name(code));
-	if (n > 0) {
-		says(2, ": ");
-		say(2, why, (size_t)n < sizeof why ? (size_t)n : sizeof why);
-	}
-	says(2, "\n");
+	shoal_report(2, op, code);
 	return 1;
 }
 

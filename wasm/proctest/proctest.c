@@ -54,15 +54,7 @@
 
 static uint8_t msg[MAX_MESSAGE];
 
-static void say(int fd, const char *s, size_t n) {
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w <= 0)
-			return; // nowhere left to report it
-		s += w;
-		n -= (size_t)w;
-	}
-}
+static void say(int fd, const char *s, size_t n) { shoal_write(fd, s, n); }
 
 static void says(int fd, const char *s) { say(fd, s, strlen(s)); }
 
@@ -80,18 +72,7 @@ static void sayn(int fd, long long n) {
 }
 
 // report prints "OP: SHOAL_ERR_...: REASON" to fd for the failed call's code.
-static void report(int fd, const char *op, int32_t code) {
-	char why[256];
-	int32_t n = shoal_last_error(why, sizeof why);
-	says(fd, op);
-	says(fd, ": ");
-	says(fd, shoal_error_name(code));
-	if (n > 0) {
-		says(fd, ": ");
-		say(fd, why, (size_t)n < sizeof why ? (size_t)n : sizeof why);
-	}
-	says(fd, "\n");
-}
+static void report(int fd, const char *op, int32_t code) { shoal_report(fd, op, code); }
 
 static int usage(void) {
 	says(2, "usage: proctest wait|drain|leave|slow|spawned [FIELD...] -- CHILD-ARGV, proctest feed N SIZE [FIELD...] -- CHILD-ARGV,\n"

@@ -16,31 +16,14 @@
 
 #include "shoal.h"
 
-static void say(int fd, const char *s, size_t n) {
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w <= 0)
-			return; // nowhere left to report it
-		s += w;
-		n -= (size_t)w;
-	}
-}
+static void say(int fd, const char *s, size_t n) { shoal_write(fd, s, n); }
 
 static void says(int fd, const char *s) { say(fd, s, strlen(s)); }
 
 // fail reports the failed call op with the host's reason and returns 1.
 static int fail(const char *op, int32_t code) {
-	char why[256];
-	int32_t n = shoal_last_error(why, sizeof why);
 	says(2, "spawnc: ");
-	says(2, op);
-	says(2, ": ");
-	says(2, shoal_error_name(code));
-	if (n > 0) {
-		says(2, ": ");
-		say(2, why, (size_t)n < sizeof why ? (size_t)n : sizeof why);
-	}
-	says(2, "\n");
+	shoal_report(2, op, code);
 	return 1;
 }
 
