@@ -565,17 +565,8 @@ func TestSandboxDirsThroughMesh(t *testing.T) {
 // taskLog returns a task's whole log.
 func taskLog(tb testing.TB, url, id string) string {
 	tb.Helper()
-	resp, err := http.Get(url + "/tasks/" + id + "/logs")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var logs api.Logs
-	if err := json.NewDecoder(resp.Body).Decode(&logs); err != nil {
-		tb.Fatal(err)
-	}
 	var out strings.Builder
-	for _, e := range logs.Entries {
+	for _, e := range logEntries(tb, url, id) {
 		out.WriteString(e.Data)
 	}
 	return out.String()

@@ -347,7 +347,24 @@ var _ wire.Mailboxes_Server = mailboxes{}
 // answers notHere.
 func (b mailboxes) Deliver(ctx context.Context, call wire.Mailboxes_deliver) error {
 	call.Go()
-	args := call.Args()
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	return b.w.deliver(ctx, call.Args(), res, true)
+}
+
+// deliveryArgs are the arguments of both deliver calls.
+type deliveryArgs interface {
+	From() (string, error)
+	To() (string, error)
+	Data() ([]byte, error)
+}
+
+// deliver takes a message for a process here: from the gateway, for a
+// process that may not have started yet; or from another worker (here),
+// for one that must be running here, else it answers notHere.
+func (w *Worker) deliver(ctx context.Context, args deliveryArgs, res rpc.Coded, here bool) error {
 	from, to, err := rpc.DecodeKeys(args.From, args.To)
 	if err != nil {
 		return err
@@ -356,15 +373,11 @@ func (b mailboxes) Deliver(ctx context.Context, call wire.Mailboxes_deliver) err
 	if err != nil {
 		return err
 	}
-	res, err := call.AllocResults()
-	if err != nil {
-		return err
-	}
-	if !b.w.procs.Running(to) {
+	if here && !w.procs.Running(to) {
 		res.SetCode(notHere)
 		return nil
 	}
-	return rpc.EncodeError(res, b.w.procs.Deliver(ctx, from, to, bytes.Clone(data)))
+	return rpc.EncodeError(res, w.procs.Deliver(ctx, from, to, bytes.Clone(data)))
 }
 
 // Closed tells a process running here that a peer closed its side.

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -68,28 +67,12 @@ var _ wire.Worker_Server = (*server)(nil)
 func (s *server) Deliver(ctx context.Context, call wire.Worker_deliver) error {
 	call.Go()
 	s.alive.Heard()
-	args := call.Args()
-	from, err := args.From()
+	res, err := call.AllocResults()
 	if err != nil {
 		return err
 	}
-	to, err := args.To()
-	if err != nil {
-		return err
-	}
-	data, err := args.Data()
-	if err != nil {
-		return err
-	}
-	err = s.w.procs.Deliver(ctx, proc.Key(from), proc.Key(to), bytes.Clone(data))
-	if err == nil {
-		return nil
-	}
-	res, rerr := call.AllocResults()
-	if rerr != nil {
-		return rerr
-	}
-	return rpc.EncodeError(res, err)
+	// The process may not have started yet: Table.Deliver waits for it.
+	return s.w.deliver(ctx, call.Args(), res, false)
 }
 
 // Closed tells a process running here that a peer closed its side.
