@@ -2,6 +2,7 @@ package proc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -108,9 +109,13 @@ func (t *Table) Deliver(ctx context.Context, from, to Key, msg []byte) error {
 }
 
 // Closed records that from closed its side of its channel to to, which
-// runs here (waiting for it to start, as Deliver does).
+// runs here (waiting for it to start, as Deliver does); once to has
+// ended there is no one to tell, and it does nothing.
 func (t *Table) Closed(ctx context.Context, from, to Key) error {
 	mb, err := t.inbox(ctx, from, to)
+	if errors.Is(err, ErrClosed) || errors.Is(err, ErrFailed) {
+		return nil // to has ended: there is no one to tell, as at the gateway
+	}
 	if err != nil {
 		return err
 	}

@@ -56,10 +56,12 @@ func TestRunawayEndsAtTimeLimit(t *testing.T) {
 // goroutine to reach a safe point; guest code has none, so a run that
 // never called the host would hold the GC (and every goroutine waiting on
 // it) forever. With every slot and one more spinning, GC still completes,
-// and stopping the world for it takes under 50 ms (what the runtime
-// measures as /sched/pauses/stopping/gc; the whole GC also marks the heap,
-// which, under -race with the shared runners' modules, takes longer than
-// that on its own). A liveness property, not a timing benchmark.
+// and stopping the world for it takes well under a second (what the
+// runtime measures as /sched/pauses/stopping/gc; a few milliseconds on a
+// quiet machine, 117 ms seen under -race beside the other packages'
+// tests: the bound tells a run that yields from one that holds the world
+// until it ends, without timing the machine). A liveness property, not a
+// timing benchmark: BenchmarkPreempt* measures.
 func TestGCWhileRunaway(t *testing.T) {
 	r := MustRunner(t, wasmrun.DefaultConfig())
 	spin := MustCompile(t, r, "spin")
@@ -84,8 +86,8 @@ func TestGCWhileRunaway(t *testing.T) {
 	}
 	stopping := stoppingForGC().worstSince(before)
 	t.Logf("with %d runaway runs: runtime.GC took up to %v, stopping the world up to %v", n, worst, stopping)
-	if stopping > 50*time.Millisecond {
-		t.Errorf("stopping the world for GC took up to %v with %d runaway runs; want under 50ms", stopping, n)
+	if stopping > time.Second {
+		t.Errorf("stopping the world for GC took up to %v with %d runaway runs; want well under a second", stopping, n)
 	}
 }
 

@@ -33,7 +33,9 @@ func newCluster(tb testing.TB, r *wasmrun.Runner, module wasmrun.Hash) *cluster 
 	c := &cluster{r: r, module: module, ctx: ctx}
 	c.table = proc.NewTable(c)
 	tb.Cleanup(func() {
-		cancel()
+		c.mu.Lock()
+		cancel() // under mu: no Spawn adds a run once Wait may have begun
+		c.mu.Unlock()
 		c.runs.Wait()
 	})
 	return c
@@ -61,10 +63,14 @@ func (c *cluster) run(ctx context.Context, key, parent proc.Key, spec wasmrun.Sp
 
 func (c *cluster) Spawn(ctx context.Context, parent proc.Key, req proc.Request) (proc.Key, error) {
 	c.mu.Lock()
+	if c.ctx.Err() != nil {
+		c.mu.Unlock()
+		return "", fmt.Errorf("%w: the test has ended", proc.ErrSpawn) // a spawn still under way as its parent ended
+	}
 	c.spawned++
 	key := proc.Key(fmt.Sprintf("%s.%d", parent, c.spawned))
-	c.mu.Unlock()
 	c.runs.Add(1)
+	c.mu.Unlock()
 	go func() {
 		defer c.runs.Done()
 		_, _ = c.run(c.ctx, key, parent, wasmrun.Spec{Args: req.Args, Env: req.Env, Stdin: req.Stdin, Timeout: req.Timeout})
