@@ -61,7 +61,7 @@ func TestRunawayEndsAtTimeLimit(t *testing.T) {
 // quiet machine, 117 ms seen under -race beside the other packages'
 // tests: the bound tells a run that yields from one that holds the world
 // until it ends, without timing the machine). A liveness property, not a
-// timing benchmark: BenchmarkPreempt* measures.
+// timing benchmark.
 func TestGCWhileRunaway(t *testing.T) {
 	r := MustRunner(t, wasmrun.DefaultConfig())
 	spin := MustCompile(t, r, "spin")
