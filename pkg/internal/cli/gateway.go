@@ -33,6 +33,12 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&cfg.ShortRun, "short-run", cfg.ShortRun, "runs of a module that take less than this on average are short: sent several to a call")
 	fs.IntVar(&cfg.ShortDepth, "short-depth", cfg.ShortDepth, "short runs per slot a worker may hold, running or waiting there for a slot (1: off)")
 	fs.Var((*coresFlag)(&cfg.SpawnCores), "spawn-cores", "cores a spawned process reserves when its spawn names none: 1/16, 0.25, 250m (docs/PROCESSES.md)")
+	fs.Var((*coresFlag)(&cfg.TaskCores), "task-cores", "cores each run of a task reserves when the task names none: 1/16, 0.25, 250m (default none)")
+	fs.Func("task-memory", "memory each run of a task reserves, and its limit, when the task names none (default none: the worker's limit)", func(x string) error {
+		n, err := parseSize(x)
+		cfg.TaskMemory = n
+		return err
+	})
 	fs.IntVar(&cfg.MaxProcesses, "max-processes", cfg.MaxProcesses, "spawned processes of one process tree running or waiting at once; a spawn past it is refused (ERR_SPAWN)")
 	fs.Func("spawn-memory", "memory a spawned process reserves, and its limit, when its spawn names none (default 64MiB)", func(x string) error {
 		n, err := parseSize(x)

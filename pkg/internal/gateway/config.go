@@ -45,6 +45,11 @@ type Config struct {
 	// memory is also its limit.
 	SpawnCores  api.Millicores
 	SpawnMemory uint64
+	// TaskCores and TaskMemory are what each run of a task reserves when
+	// the task asks for no cores or memory; 0, the default, reserves none
+	// (the worker's slots and memory limit bound such runs).
+	TaskCores  api.Millicores
+	TaskMemory uint64
 	// MaxProcesses bounds the spawned processes of one tree running (or
 	// waiting for room) at once; a spawn past it is refused.
 	MaxProcesses int
@@ -112,6 +117,8 @@ func (c Config) Validate() error {
 		return errors.New("short-run: must not be negative")
 	case c.ShortDepth < 1 || c.ShortDepth > 1024:
 		return errors.New("short-depth: must be 1 (off) to 1024")
+	case c.TaskCores > api.MaxCores*1000:
+		return fmt.Errorf("task-cores: must be at most %d cores", api.MaxCores)
 	case c.SpawnCores > api.MaxCores*1000:
 		return fmt.Errorf("spawn-cores: must be at most %d cores", api.MaxCores)
 	case c.MaxProcesses < 1:

@@ -390,6 +390,12 @@ func (g *Gateway) prepare(specs []task.Spec, uploaded bool) (map[string]int, int
 			r := g.cfg.Retries
 			spec.Retries = &r
 		}
+		if spec.Cores == 0 {
+			spec.Cores = g.cfg.TaskCores
+		}
+		if spec.Memory == 0 {
+			spec.Memory = g.cfg.TaskMemory
+		}
 		if err := spec.Validate(); err != nil {
 			return nil, i, err
 		}

@@ -13,6 +13,7 @@ import (
 
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/join"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/pkg/internal/p2p"
@@ -197,5 +198,27 @@ func TestUnplaceableTaskRefused(t *testing.T) {
 	v := mustPost(t, m.URL, field{name: "wasm", file: wasm.HashC}, field{name: "cores", value: "2"}, field{name: "difficulty", value: "1"})
 	if got := waitDone(t, m.URL, v.ID); got.Status != task.Succeeded {
 		t.Fatalf("a task of all a worker's cores: %s", got.Status)
+	}
+}
+
+// A gateway's default requirements apply to the tasks that name none:
+// their runs reserve them, and the reservation lines show it.
+func TestTaskDefaultRequirements(t *testing.T) {
+	cfg := gateway.DefaultConfig()
+	cfg.TaskCores, cfg.TaskMemory = 63, 8<<20
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Gateway: &cfg})
+	m.WaitWorkers(1)
+	v := mustPost(t, m.URL, field{name: "wasm", file: wasm.HashC}, field{name: "difficulty", value: "1"})
+	if v.Cores != 0.063 || v.Memory != 8<<20 {
+		t.Fatalf("the task reserves cores %v, memory %d", v.Cores, v.Memory)
+	}
+	waitDone(t, m.URL, v.ID)
+	shoal := lines(logEntries(t, m.URL, v.ID), "shoal")
+	if len(shoal) != 2 || !strings.Contains(shoal[0], "Reserving resources for 0 on ") || !strings.Contains(shoal[0], "delta: cores=1/16,memory=8 MiB") {
+		t.Fatalf("reservation lines: %q", shoal)
+	}
+	own := mustPost(t, m.URL, field{name: "wasm", file: wasm.HashC}, field{name: "cores", value: "0.5"})
+	if own.Cores != 0.5 || own.Memory != 8<<20 {
+		t.Fatalf("a task naming its cores: cores %v, memory %d", own.Cores, own.Memory)
 	}
 }
