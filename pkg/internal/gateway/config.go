@@ -119,8 +119,10 @@ func (c Config) Validate() error {
 		return errors.New("short-depth: must be 1 (off) to 1024")
 	case c.TaskCores > api.MaxCores*1000:
 		return fmt.Errorf("task-cores: must be at most %d cores", api.MaxCores)
-	case c.SpawnCores > api.MaxCores*1000:
-		return fmt.Errorf("spawn-cores: must be at most %d cores", api.MaxCores)
+	case c.SpawnCores == 0 || c.SpawnCores > api.MaxCores*1000:
+		return fmt.Errorf("spawn-cores: must be more than 0 and at most %d cores (a process holds no slot: what it reserves bounds it)", api.MaxCores)
+	case c.SpawnMemory == 0:
+		return errors.New("spawn-memory: must be more than 0 (a process holds no slot: what it reserves bounds it)")
 	case c.MaxProcesses < 1:
 		return errors.New("max-processes: must be at least 1")
 	case c.Retain < 0:

@@ -174,7 +174,6 @@ func (g *Gateway) spawn(id sched.WorkerID, parent proc.Key, r proc.Request) (pro
 		return "", fmt.Errorf("%w: the tree of %s has %d processes running, its limit (the gateway's --max-processes)", proc.ErrSpawn, t.root.key, t.live)
 	}
 	t.next++
-	t.live++
 	child := &process{
 		pid: t.next, parent: par, tree: t, module: spec.Module,
 		placed: make(chan struct{}), status: task.Queued, cores: spec.Cores, memory: spec.Memory,
@@ -185,6 +184,7 @@ func (g *Gateway) spawn(id sched.WorkerID, parent proc.Key, r proc.Request) (pro
 	if _, err := g.sched.SubmitProcess(now, spec, near); err != nil {
 		return "", fmt.Errorf("%w: %v", proc.ErrSpawn, err)
 	}
+	t.live++
 	t.procs = append(t.procs, child)
 	par.children = append(par.children, child)
 	g.procs.live[child.key] = child
@@ -223,6 +223,10 @@ func (g *Gateway) childSpec(par *process, r proc.Request, now time.Time) (task.S
 		}
 		spec.Memory = m
 	}
+	// A process holds no slot: what it reserves is all that bounds it.
+	if spec.Cores == 0 || spec.Memory == 0 {
+		return task.Spec{}, fmt.Errorf("%w: a process must reserve some cores and memory (cores %s, memory %s)", proc.ErrSpawn, api.FormatCores(spec.Cores), api.FormatBytes(spec.Memory))
+	}
 	left := par.deadline.Sub(now)
 	if par.deadline.IsZero() {
 		left = g.cfg.TaskTimeout
@@ -233,6 +237,9 @@ func (g *Gateway) childSpec(par *process, r proc.Request, now time.Time) (task.S
 	spec.Duration = left
 	if r.Timeout > 0 && r.Timeout < left {
 		spec.Duration = r.Timeout
+	}
+	if err := spec.Validate(); err != nil { // the bounds of a task's arguments, environment, labels
+		return task.Spec{}, fmt.Errorf("%w: %v", proc.ErrSpawn, err)
 	}
 	return spec, nil
 }
@@ -269,7 +276,7 @@ func (g *Gateway) endedLocked(ref sched.RunRef, o task.Outcome, now time.Time) (
 	switch {
 	case o.Lost: // its parent is told in the words of docs/PROCESSES.md
 		exit = proc.Exit{Code: -1, Err: "worker lost: " + o.Error}
-	case o.ExitCode < 0:
+	case o.ExitCode < 0, !o.OK && o.ExitCode == 0 && o.Error != "": // no exit: a trap, a limit, a module that never ran
 		exit = proc.Exit{Code: -1, Err: o.Error}
 	}
 	// A task canceled (DELETE) ends its runs' calls: that is no failure.
@@ -320,6 +327,12 @@ func (g *Gateway) endLocked(p *process, exit proc.Exit, now time.Time) (tell []f
 	if p.parent != nil {
 		p.tree.live--
 		p.tree.keepLocked()
+		// A parent keeps its live children only: a root spawning short
+		// children for ever stays bounded (route knows an ended child by
+		// its key).
+		if par := p.parent; !par.done {
+			par.children = slices.DeleteFunc(par.children, func(c *process) bool { return c == p })
+		}
 	}
 	if p.parent == nil {
 		delete(g.procs.roots, p.ref)

@@ -154,6 +154,13 @@ func (g *Gateway) route(ctx context.Context, id sched.WorkerID, from, to proc.Ke
 	if dst == nil {
 		dst = src.peer(to)
 	}
+	if dst == nil {
+		// An ended child of src's is no longer listed: its key says so.
+		if root, pid, ok := parseChildKey(to); ok && root == src.tree.root.ref && pid <= src.tree.next {
+			g.mu.Unlock()
+			return wire.Worker{}, "", fmt.Errorf("%w: %s has ended", proc.ErrClosed, to)
+		}
+	}
 	g.mu.Unlock()
 	if dst == nil || (dst != src.parent && dst.parent != src) {
 		return wire.Worker{}, "", fmt.Errorf("%w: %s is neither the parent nor a child of %s", proc.ErrInvalid, to, from)

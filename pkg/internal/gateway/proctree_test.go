@@ -261,6 +261,7 @@ func TestSpawnPlacement(t *testing.T) {
 		{"too many cores", "cores=64", "no worker could ever take it (cores 64"},
 		{"too much memory", "memory=2GiB", "no worker could ever take it (cores 1/16, memory 2 GiB"},
 		{"no such label", "label=gpu=yes", "labels [gpu=yes]"},
+		{"no cores", "cores=0", "a process must reserve some cores and memory"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			id := strings.ReplaceAll(tt.name, " ", "-")

@@ -16,6 +16,10 @@ const (
 	MailboxBytes    = 1 << 20
 	// MaxMessage is the largest message a channel carries.
 	MaxMessage = 4 << 20
+	// MaxRequest bounds a spawn request record, stdin included: a child
+	// waits in the gateway's memory until it is placed, and its request
+	// travels in one call.
+	MaxRequest = 1 << 20
 )
 
 // Mailbox is the receiving end of one channel: a bounded FIFO of the

@@ -178,13 +178,14 @@ func (t *Table) Ended(child Key, exit Exit) {
 
 // spawned records that p's Spawn returned child's key. t.mu is held.
 func (t *Table) spawned(p *Process, child Key) {
+	exit, early := t.orphans[child]
+	delete(t.orphans, child)
 	if p.ended {
 		return
 	}
 	t.spawner[child] = p
 	p.childState(child)
-	if exit, ok := t.orphans[child]; ok {
-		delete(t.orphans, child)
+	if early {
 		p.childEnded(child, exit)
 	}
 }

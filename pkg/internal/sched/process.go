@@ -25,6 +25,10 @@ import (
 func (s *Scheduler) SubmitProcess(now time.Time, spec task.Spec, near WorkerID) (Snapshot, error) {
 	none := 0
 	spec.Retries, spec.Repeats = &none, 1
+	// Counted apart from the task's owner: a process never waits behind
+	// its owner's limit of runs at once, nor counts towards it or towards
+	// its queue.
+	spec.Owner = processOwner
 	if _, ok := s.tasks[spec.ID]; ok {
 		return Snapshot{}, fmt.Errorf("%w: %s", ErrExists, spec.ID)
 	}
@@ -36,6 +40,10 @@ func (s *Scheduler) SubmitProcess(now time.Time, spec task.Spec, near WorkerID) 
 	s.makeNext(now, e)
 	return e.snapshot(), nil
 }
+
+// processOwner is the owner the scheduler counts processes under: no
+// token can have the name.
+const processOwner = "\x00processes"
 
 // Placeable reports whether some worker in the pool could take a process
 // of spec when idle: one that could not waits for ever.
@@ -86,6 +94,7 @@ func (s *Scheduler) assignProcesses(now time.Time) []Dispatch {
 		w.usedCPU += e.spec.Cores
 		w.running[it.ref] = slot{memory: e.spec.Memory, cores: e.spec.Cores, owner: e.spec.Owner, proc: true}
 		e.setStatus(r, task.Running)
+		s.touch()
 		r.Worker = string(w.id)
 		r.Started = now
 		r.Timing = task.Timing{Queue: now.Sub(r.Due)}

@@ -100,6 +100,9 @@ func processCall(f func(ctx context.Context, mem api.Memory, s *processState, st
 
 // spawn is shoal.spawn(req_ptr, req_len) -> handle.
 func spawn(ctx context.Context, mem api.Memory, s *processState, stack []uint64) (int32, error) {
+	if n := api.DecodeU32(stack[1]); n > proc.MaxRequest {
+		return 0, fmt.Errorf("%w: a spawn request of %d bytes is over the limit of %d (send the child large data as messages)", proc.ErrInvalid, n, proc.MaxRequest)
+	}
 	b, err := view(mem, "request", stack[0], stack[1])
 	if err != nil {
 		return 0, err

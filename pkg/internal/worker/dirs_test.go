@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/proc"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
 )
@@ -98,7 +99,7 @@ func TestConfigDirs(t *testing.T) {
 func TestRunWithDirectoryNotOffered(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Dirs = []wasmrun.Dir{{Name: "data", HostPath: t.TempDir()}}
-	w := &Worker{cfg: cfg}
+	w := &Worker{cfg: cfg, procs: proc.NewTable(nil)} // no process of its reaches other nodes
 	out := w.execute(context.Background(), task.RunSpec{Module: hashModule.String(), Dirs: []string{"secrets"}}, wire.ModuleSource{}, wire.LogSink{})
 	if out.OK || out.ExitCode != -1 || out.Error != "directory secrets is not offered by this worker" {
 		t.Fatalf("outcome %+v", out)

@@ -50,6 +50,7 @@ type mesh struct {
 	w *Worker
 
 	mu     sync.Mutex
+	closed bool                 // the worker stops: no connection is kept
 	routes map[proc.Key]peer.ID // where processes run, as the gateway said
 	order  []proc.Key           // of routes, oldest first
 	peers  map[peer.ID]*meshPeer
@@ -124,6 +125,11 @@ func (m *mesh) dial(p *meshPeer, ai peer.AddrInfo) {
 	boxes, conn, err := m.connect(ctx, ai)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err == nil && m.closed {
+		boxes.Release()
+		_ = conn.Close()
+		err = errors.New("the worker is stopping")
+	}
 	if err != nil {
 		p.err, p.failed = err, time.Now()
 		m.w.log.Debug("no direct path to a worker; messages go through the gateway", "worker", ai.ID, "err", err)
@@ -136,8 +142,12 @@ func (m *mesh) dial(p *meshPeer, ai peer.AddrInfo) {
 		if m.peers[ai.ID] == p {
 			delete(m.peers, ai.ID)
 		}
+		// Under mu, as boxes takes its reference: none is taken from a
+		// client being released.
+		b := p.boxes
+		p.boxes = wire.Mailboxes{}
 		m.mu.Unlock()
-		p.boxes.Release()
+		b.Release()
 	}()
 }
 
@@ -272,6 +282,7 @@ func (m *mesh) close(ctx context.Context, from, to proc.Key) (sent bool, err err
 // closeAll ends every direct connection, when the worker stops.
 func (m *mesh) closeAll() {
 	m.mu.Lock()
+	m.closed = true
 	peers := m.peers
 	m.peers = make(map[peer.ID]*meshPeer)
 	m.mu.Unlock()

@@ -187,8 +187,10 @@ func callErr(ctx context.Context, err error) error {
 }
 
 // exitOf is how a run that ended with o ended as a process.
+// An exit code other than 0 is an exit; 0 is one only without an error
+// (a fetch or compile that failed leaves 0 and says why).
 func exitOf(o task.Outcome) proc.Exit {
-	if o.OK || (!o.Lost && o.ExitCode >= 0) {
+	if o.OK || (!o.Lost && (o.ExitCode > 0 || o.ExitCode == 0 && o.Error == "")) {
 		return proc.Exit{Code: o.ExitCode}
 	}
 	return proc.Exit{Code: -1, Err: o.Error}

@@ -244,6 +244,19 @@ type outcome struct {
 // execute runs the run attempt s, with the worker's directories it names.
 func (w *Worker) execute(ctx context.Context, s task.RunSpec, mods wire.ModuleSource, sink wire.LogSink) outcome {
 	var out outcome
+	self, parent := proc.Key(s.Proc), proc.Key(s.Parent)
+	if self == "" {
+		self = proc.Key(s.Ref.String())
+	}
+	// Registered first, so that a message for it that came early fails
+	// with the run's reason on every path, not at its sender's time limit.
+	p, err := w.procs.Start(self, parent)
+	if err != nil {
+		out.ExitCode = -1
+		out.Error = err.Error()
+		return out
+	}
+	defer func() { p.End(exitOf(out.report())) }()
 	spec, err := w.runnerSpec(s)
 	if err != nil {
 		out.ExitCode = -1 // the run never started
@@ -251,16 +264,6 @@ func (w *Worker) execute(ctx context.Context, s task.RunSpec, mods wire.ModuleSo
 		return out
 	}
 	if !w.ensure(ctx, &out, spec.Module, mods) {
-		return out
-	}
-	self, parent := proc.Key(s.Proc), proc.Key(s.Parent)
-	if self == "" {
-		self = proc.Key(s.Ref.String())
-	}
-	p, err := w.procs.Start(self, parent)
-	if err != nil {
-		out.ExitCode = -1
-		out.Error = err.Error()
 		return out
 	}
 	logs := newForwarder(ctx, sink, s.Ref, w.cfg.LogBytes)
@@ -271,7 +274,6 @@ func (w *Worker) execute(ctx context.Context, s task.RunSpec, mods wire.ModuleSo
 		// The module cache evicted it between compile and run: once more.
 		out.Result = w.runner.Run(ctx, spec)
 	}
-	p.End(exitOf(out.report()))
 	logs.flush()
 	return out
 }
