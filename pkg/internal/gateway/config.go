@@ -92,7 +92,7 @@ func DefaultConfig() Config {
 		ShortDepth:   sched.DefaultConfig().Depth,
 		SpawnCores:   DefaultSpawnCores,
 		SpawnMemory:  DefaultSpawnMemory,
-		MaxProcesses: 10_000,
+		MaxProcesses: 1000,
 	}
 }
 
