@@ -83,22 +83,7 @@ func (s *Scheduler) assignProcesses(now time.Time) []Dispatch {
 			skipped = append(skipped, it) // the spawn checked it can fit
 			continue
 		}
-		s.assigns++
-		s.pending--
-		o := s.owner(e.spec.Owner)
-		o.pending--
-		o.running++
-		w.last = s.assigns
-		w.runs++
-		w.usedMem += e.spec.Memory
-		w.usedCPU += e.spec.Cores
-		w.running[it.ref] = slot{memory: e.spec.Memory, cores: e.spec.Cores, owner: e.spec.Owner, proc: true}
-		e.setStatus(r, task.Running)
-		s.touch()
-		r.Worker = string(w.id)
-		r.Started = now
-		r.Timing = task.Timing{Queue: now.Sub(r.Due)}
-		out = append(out, Dispatch{Ref: it.ref, Worker: w.id, Spec: e.spec})
+		out = append(out, s.start(now, e, r, it.ref, w, false, true))
 	}
 	for _, it := range skipped {
 		heap.Push(&s.procs, it)

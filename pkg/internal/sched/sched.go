@@ -250,26 +250,7 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 			slotsOnly = slotsOnly || !short
 			continue
 		}
-		s.assigns++
-		s.pending--
-		o := s.owner(e.spec.Owner)
-		o.pending--
-		o.running++
-		w.last = s.assigns
-		w.used++
-		w.runs++
-		w.usedMem += e.spec.Memory
-		w.usedCPU += e.spec.Cores
-		w.running[it.ref] = slot{memory: e.spec.Memory, cores: e.spec.Cores, owner: e.spec.Owner, short: short}
-		if !short {
-			w.long++
-		}
-		e.setStatus(r, task.Running)
-		s.touch()
-		r.Worker = string(w.id)
-		r.Started = now
-		r.Timing = task.Timing{Queue: now.Sub(r.Due)}
-		out = append(out, Dispatch{Ref: it.ref, Worker: w.id, Spec: e.spec, Short: short})
+		out = append(out, s.start(now, e, r, it.ref, w, short, false))
 		if r.Index == e.made-1 {
 			// The newest run has started: the next one may be queued
 			// (and, when due now, started in this same loop).
@@ -280,6 +261,33 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 		heap.Push(&s.ready, it)
 	}
 	return out
+}
+
+// start runs r, of e, on w now: the worker holds its reservation (and a
+// slot, unless it is a process) until Finished gives them back.
+func (s *Scheduler) start(now time.Time, e *entry, r *liveRun, ref RunRef, w *worker, short, proc bool) Dispatch {
+	s.assigns++
+	s.pending--
+	o := s.owner(e.spec.Owner)
+	o.pending--
+	o.running++
+	w.last = s.assigns
+	w.runs++
+	w.usedMem += e.spec.Memory
+	w.usedCPU += e.spec.Cores
+	w.running[ref] = slot{memory: e.spec.Memory, cores: e.spec.Cores, owner: e.spec.Owner, short: short, proc: proc}
+	if !proc {
+		w.used++
+		if !short {
+			w.long++
+		}
+	}
+	e.setStatus(r, task.Running)
+	s.touch()
+	r.Worker = string(w.id)
+	r.Started = now
+	r.Timing = task.Timing{Queue: now.Sub(r.Due)}
+	return Dispatch{Ref: ref, Worker: w.id, Spec: e.spec, Short: short}
 }
 
 // anyRoom reports whether some worker could take some run now.

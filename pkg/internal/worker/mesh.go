@@ -235,19 +235,8 @@ func (m *mesh) send(ctx context.Context, from, to proc.Key, msg []byte) (sent bo
 		}
 		return p.SetData(msg)
 	})
-	if err := answered(ctx, f.Done(), release); err != nil {
-		return true, err
-	}
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return true, callErr(ctx, fmt.Errorf("the worker of %s: %w", to, err))
-	}
-	if res.Code() == notHere {
-		m.forget(to)
-		return false, nil
-	}
-	return true, rpc.DecodeError(res.Code(), res.Reason)
+	code, err := await(ctx, f.Done(), release, f.Struct, "the worker of "+string(to), nil)
+	return m.sent(to, code, err)
 }
 
 // close tells to, on a worker with a direct path, that from closed its
@@ -264,19 +253,18 @@ func (m *mesh) close(ctx context.Context, from, to proc.Key) (sent bool, err err
 		}
 		return p.SetTo(string(to))
 	})
-	if err := answered(ctx, f.Done(), release); err != nil {
-		return true, err
-	}
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return true, callErr(ctx, fmt.Errorf("the worker of %s: %w", to, err))
-	}
-	if res.Code() == notHere {
+	code, err := await(ctx, f.Done(), release, f.Struct, "the worker of "+string(to), nil)
+	return m.sent(to, code, err)
+}
+
+// sent reads a direct call's outcome for send and close: a process that
+// is not there (notHere) did not take it, and its route is forgotten.
+func (m *mesh) sent(to proc.Key, code int32, err error) (bool, error) {
+	if code == notHere {
 		m.forget(to)
 		return false, nil
 	}
-	return true, rpc.DecodeError(res.Code(), res.Reason)
+	return true, err
 }
 
 // closeAll ends every direct connection, when the worker stops.

@@ -80,19 +80,14 @@ func (g *gatewayProcs) StartSpawn(ctx context.Context, parent proc.Key, req proc
 		return p.SetRequest(proc.EncodeRequest(req))
 	})
 	return func() (proc.Key, error) {
-		if err := answered(ctx, f.Done(), release); err != nil {
-			return "", err
-		}
-		defer release()
-		res, err := f.Struct()
+		var child string
+		_, err := await(ctx, f.Done(), release, f.Struct, "the gateway", func(res wire.Processes_spawn_Results) {
+			child, _ = res.Child()
+		})
 		if err != nil {
-			return "", callErr(ctx, err)
-		}
-		if err := rpc.DecodeError(res.Code(), res.Reason); err != nil {
 			return "", err
 		}
-		child, err := res.Child()
-		return proc.Key(child), err
+		return proc.Key(child), nil
 	}
 }
 
@@ -119,18 +114,12 @@ func (g *gatewayProcs) Send(ctx context.Context, from, to proc.Key, msg []byte) 
 		}
 		return p.SetData(msg)
 	})
-	if err := answered(ctx, f.Done(), release); err != nil {
-		return err
-	}
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return callErr(ctx, err)
-	}
-	if at, err := res.At(); err == nil && res.HasAt() {
-		g.mesh.learn(to, at)
-	}
-	return rpc.DecodeError(res.Code(), res.Reason)
+	_, err = await(ctx, f.Done(), release, f.Struct, "the gateway", func(res wire.Processes_send_Results) {
+		if at, err := res.At(); err == nil && res.HasAt() {
+			g.mesh.learn(to, at)
+		}
+	})
+	return err
 }
 
 // Close tells to that from closed its side: directly, or through the
@@ -150,15 +139,8 @@ func (g *gatewayProcs) Close(ctx context.Context, from, to proc.Key) error {
 		}
 		return p.SetTo(string(to))
 	})
-	if err := answered(ctx, f.Done(), release); err != nil {
-		return err
-	}
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return callErr(ctx, err)
-	}
-	return rpc.DecodeError(res.Code(), res.Reason)
+	_, err = await(ctx, f.Done(), release, f.Struct, "the gateway", nil)
+	return err
 }
 
 // answered waits for a call's answer (done) or for the run's end (ctx);
@@ -178,12 +160,33 @@ func answered(ctx context.Context, done <-chan struct{}, release capnp.ReleaseFu
 	}
 }
 
-// callErr is a failed call's error: the run's own end, or the gateway's.
-func callErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
+// codedAnswer is a process call's answer: a code of the host module and
+// its reason.
+type codedAnswer interface {
+	Code() int32
+	Reason() (string, error)
+}
+
+// await waits for a process call's answer as answered does, lets read
+// (when not nil) take what else it needs of it, and returns its code and
+// error: the code's (rpc.DecodeError), or the call's own failure, the
+// run's end or peer's.
+func await[R codedAnswer](ctx context.Context, done <-chan struct{}, release capnp.ReleaseFunc, get func() (R, error), peer string, read func(R)) (int32, error) {
+	if err := answered(ctx, done, release); err != nil {
+		return 0, err
 	}
-	return fmt.Errorf("%w: the gateway: %v", proc.ErrFailed, err)
+	defer release()
+	res, err := get()
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, context.Cause(ctx)
+		}
+		return 0, fmt.Errorf("%w: %s: %v", proc.ErrFailed, peer, err)
+	}
+	if read != nil {
+		read(res)
+	}
+	return res.Code(), rpc.DecodeError(res.Code(), res.Reason)
 }
 
 // exitOf is how a run that ended with o ended as a process.
