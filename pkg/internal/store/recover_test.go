@@ -76,7 +76,7 @@ func TestRecover(t *testing.T) {
 		{"truncated to half", truncate(func(size int64) int64 { return size / 2 }), false, true},
 		{"truncated to 16 KiB", truncate(func(int64) int64 { return 16 << 10 }), false, false},
 		{"truncated to 0 bytes", truncate(func(int64) int64 { return 0 }), true, false},
-		{"a page of garbage", overwriteLeaf(0.45), false, true},
+		{"leaf pages of garbage", overwriteLeaves(4), false, true},
 		{"garbage in the middle of the file", overwrite(0.3, 64<<10), false, true},
 		{"the meta pages overwritten", overwrite(0, 8192), true, false},
 	} {
@@ -280,37 +280,38 @@ func truncate(to func(size int64) int64) func(testing.TB, string) {
 
 // overwrite writes n bytes of garbage at the fraction at of the file, on a
 // page boundary.
-// overwriteLeaf overwrites with garbage the first leaf page in use (one
-// that holds records, not a free one, whose loss loses nothing) at or
-// after fraction at of the file's pages, as bbolt itself tells them.
-func overwriteLeaf(at float64) func(testing.TB, string) {
+// overwriteLeaves overwrites with garbage every nth leaf page in use (one
+// that holds records, not a free one, whose loss would lose nothing), as
+// bbolt itself tells them: some records of every kind are lost, and the
+// rest can be read.
+func overwriteLeaves(nth int) func(testing.TB, string) {
 	return func(tb testing.TB, path string) {
 		db, err := bolt.Open(path, 0o600, nil)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		leaf := -1
+		var leaves []int
 		err = db.View(func(tx *bolt.Tx) error {
-			pages := int(tx.Size() / int64(db.Info().PageSize))
-			for id := int(float64(pages) * at); id < pages && leaf < 0; id++ {
+			for id := 0; ; id++ {
 				p, err := tx.Page(id)
-				if err != nil {
+				if err != nil || p == nil {
 					return err
 				}
-				if p != nil && p.Type == "leaf" && p.Count > 0 {
-					leaf = id
+				if p.Type == "leaf" && p.Count > 0 {
+					leaves = append(leaves, id)
 				}
 			}
-			return nil
 		})
 		pageSize := db.Info().PageSize
 		if cerr := db.Close(); err == nil {
 			err = cerr
 		}
-		if err != nil || leaf < 0 {
-			tb.Fatalf("no leaf page in use after %.0f%% of %s: %v", at*100, path, err)
+		if err != nil || len(leaves) < 2*nth {
+			tb.Fatalf("%d leaf pages in use in %s: %v", len(leaves), path, err)
 		}
-		overwriteAt(tb, path, int64(leaf*pageSize), pageSize)
+		for i := nth / 2; i < len(leaves); i += nth {
+			overwriteAt(tb, path, int64(leaves[i]*pageSize), pageSize)
+		}
 	}
 }
 

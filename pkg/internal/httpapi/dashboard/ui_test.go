@@ -127,6 +127,9 @@ func TestDashboardSubmitsAndFollowsATask(t *testing.T) {
 	b.waitFor("the task's page", `location.hash === '#/tasks/hash-task'`)
 	b.waitFor("the task to succeed", `document.querySelector('#task-status-badge .badge')?.textContent === 'succeeded'`)
 	b.waitFor("the end of the log stream", `document.getElementById('log-state').textContent === 'ended'`)
+	// The badge and the runs table are drawn from separate answers: wait
+	// until the table has caught up too (CI saw it a poll behind).
+	b.waitFor("both runs shown ended", `[...document.querySelectorAll('#runs tr')].filter(tr => tr.cells[2].textContent === 'succeeded').length === 2`)
 
 	var v api.Task
 	if code := call(t, "GET", m.URL+"/tasks/hash-task", "", "", nil, &v); code != 200 || strings.TrimSpace(v.Result) != want || len(v.Runs) != 2 {
