@@ -116,6 +116,56 @@ interface Worker {
   ended @5 (child :Text, parent :Text, code :Int32, error :Text) -> ();
   # A child of parent (running here) has ended: it exited with code when
   # error is empty, else it failed for that reason.
+
+  job @6 (spec :JobSpec, modules :ModuleSource, logs :LogSink, events :JobEvents) -> (result :JobResult);
+  # Runs one attempt of a job: its steps in the order of their needs, all
+  # with one fresh directory mounted at /shared (docs/JOBS.md). Each step's
+  # start and end go to events as they happen, and the files left in the
+  # directory at the end go to events.file before the answer; the
+  # directory is removed then. The job takes one slot for its whole time.
+}
+
+struct JobSpec {
+  taskId @0 :Text;
+  run @1 :UInt32;
+  attempt @2 :UInt32;
+  timeoutMs @3 :UInt64;
+  # The whole job's time limit; each step has its own in its spec.
+  reserve @4 :UInt64;
+  # Bytes of memory the job was placed with: steps run side by side only
+  # while their memory limits fit in it (0: not accounted).
+  steps @5 :List(StepSpec);
+  maxFiles @6 :UInt64;
+  # Bytes of artifacts sent back at most; files past it are left out.
+}
+
+struct StepSpec {
+  id @0 :Text;
+  spec @1 :RunSpec;
+  needs @2 :List(UInt32);
+  # Indexes of the steps it needs, in the job's list.
+  continueOnError @3 :Bool;
+}
+
+interface JobEvents {
+  step @0 (index :UInt32, status :Text, result :RunResult) -> ();
+  # Step index is now status: "running" (no result), or a final status
+  # with its result ("skipped" and "canceled" steps never ran).
+  file @1 (path :Text, size :UInt64, offset :UInt64, data :Data) -> ();
+  # A piece of an artifact: data at offset of the file at path (relative
+  # to /shared, with '/'), whose whole size is size. Pieces come in order.
+}
+
+struct JobResult {
+  status @0 :Text;
+  # succeeded, failed or canceled.
+  failedStep @1 :Int32;
+  # The index of the step that failed the job; -1 when none did.
+  error @2 :Text;
+  files @3 :UInt32;
+  # The artifacts sent; filesLeft those left out (past maxFiles, or not
+  # regular files), with why in error when the job otherwise succeeded.
+  filesLeft @4 :UInt32;
 }
 
 interface ModuleSource {
@@ -125,7 +175,7 @@ interface ModuleSource {
 }
 
 interface LogSink {
-  write @0 (stream :Stream, data :Data, taskId :Text, run :UInt32, attempt :UInt32) -> ();
+  write @0 (stream :Stream, data :Data, taskId :Text, run :UInt32, attempt :UInt32, step :Text) -> ();
   # A gateway gives each worker connection one sink, passed with every run:
   # each write names its run attempt, and the gateway takes writes only for
   # attempts it gave that worker. (One sink per connection instead of one

@@ -3729,6 +3729,26 @@ func (c Worker) Ended(ctx context.Context, params func(Worker_ended_Params) erro
 
 }
 
+func (c Worker) Job(ctx context.Context, params func(Worker_job_Params) error) (Worker_job_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xc8663c5cd0e16647,
+			MethodID:      6,
+			InterfaceName: "shoal.capnp:Worker",
+			MethodName:    "job",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 4}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Worker_job_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Worker_job_Results_Future{Future: ans.Future()}, release
+
+}
+
 func (c Worker) WaitStreaming() error {
 	return capnp.Client(c).WaitStreaming()
 }
@@ -3813,6 +3833,8 @@ type Worker_Server interface {
 	Closed(context.Context, Worker_closed) error
 
 	Ended(context.Context, Worker_ended) error
+
+	Job(context.Context, Worker_job) error
 }
 
 // Worker_NewServer creates a new Server from an implementation of Worker_Server.
@@ -3831,7 +3853,7 @@ func Worker_ServerToClient(s Worker_Server) Worker {
 // This can be used to create a more complicated Server.
 func Worker_Methods(methods []server.Method, s Worker_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 6)
+		methods = make([]server.Method, 0, 7)
 	}
 
 	methods = append(methods, server.Method{
@@ -3903,6 +3925,18 @@ func Worker_Methods(methods []server.Method, s Worker_Server) []server.Method {
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.Ended(ctx, Worker_ended{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xc8663c5cd0e16647,
+			MethodID:      6,
+			InterfaceName: "shoal.capnp:Worker",
+			MethodName:    "job",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Job(ctx, Worker_job{call})
 		},
 	})
 
@@ -4009,6 +4043,23 @@ func (c Worker_ended) Args() Worker_ended_Params {
 func (c Worker_ended) AllocResults() (Worker_ended_Results, error) {
 	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
 	return Worker_ended_Results(r), err
+}
+
+// Worker_job holds the state for a server call to Worker.job.
+// See server.Call for documentation.
+type Worker_job struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Worker_job) Args() Worker_job_Params {
+	return Worker_job_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Worker_job) AllocResults() (Worker_job_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Worker_job_Results(r), err
 }
 
 // Worker_List is a list of Worker.
@@ -5152,6 +5203,1232 @@ func (f Worker_ended_Results_Future) Struct() (Worker_ended_Results, error) {
 	return Worker_ended_Results(p.Struct()), err
 }
 
+type Worker_job_Params capnp.Struct
+
+// Worker_job_Params_TypeID is the unique identifier for the type Worker_job_Params.
+const Worker_job_Params_TypeID = 0xbaf75f4bd226c11f
+
+func NewWorker_job_Params(s *capnp.Segment) (Worker_job_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 4})
+	return Worker_job_Params(st), err
+}
+
+func NewRootWorker_job_Params(s *capnp.Segment) (Worker_job_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 4})
+	return Worker_job_Params(st), err
+}
+
+func ReadRootWorker_job_Params(msg *capnp.Message) (Worker_job_Params, error) {
+	root, err := msg.Root()
+	return Worker_job_Params(root.Struct()), err
+}
+
+func (s Worker_job_Params) String() string {
+	str, _ := text.Marshal(0xbaf75f4bd226c11f, capnp.Struct(s))
+	return str
+}
+
+func (s Worker_job_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Worker_job_Params) DecodeFromPtr(p capnp.Ptr) Worker_job_Params {
+	return Worker_job_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Worker_job_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Worker_job_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Worker_job_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Worker_job_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Worker_job_Params) Spec() (JobSpec, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return JobSpec(p.Struct()), err
+}
+
+func (s Worker_job_Params) HasSpec() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Worker_job_Params) SetSpec(v JobSpec) error {
+	return capnp.Struct(s).SetPtr(0, capnp.Struct(v).ToPtr())
+}
+
+// NewSpec sets the spec field to a newly
+// allocated JobSpec struct, preferring placement in s's segment.
+func (s Worker_job_Params) NewSpec() (JobSpec, error) {
+	ss, err := NewJobSpec(capnp.Struct(s).Segment())
+	if err != nil {
+		return JobSpec{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+func (s Worker_job_Params) Modules() ModuleSource {
+	p, _ := capnp.Struct(s).Ptr(1)
+	return ModuleSource(p.Interface().Client())
+}
+
+func (s Worker_job_Params) HasModules() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Worker_job_Params) SetModules(v ModuleSource) error {
+	if !v.IsValid() {
+		return capnp.Struct(s).SetPtr(1, capnp.Ptr{})
+	}
+	seg := s.Segment()
+	in := capnp.NewInterface(seg, seg.Message().CapTable().Add(capnp.Client(v)))
+	return capnp.Struct(s).SetPtr(1, in.ToPtr())
+}
+
+func (s Worker_job_Params) Logs() LogSink {
+	p, _ := capnp.Struct(s).Ptr(2)
+	return LogSink(p.Interface().Client())
+}
+
+func (s Worker_job_Params) HasLogs() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s Worker_job_Params) SetLogs(v LogSink) error {
+	if !v.IsValid() {
+		return capnp.Struct(s).SetPtr(2, capnp.Ptr{})
+	}
+	seg := s.Segment()
+	in := capnp.NewInterface(seg, seg.Message().CapTable().Add(capnp.Client(v)))
+	return capnp.Struct(s).SetPtr(2, in.ToPtr())
+}
+
+func (s Worker_job_Params) Events() JobEvents {
+	p, _ := capnp.Struct(s).Ptr(3)
+	return JobEvents(p.Interface().Client())
+}
+
+func (s Worker_job_Params) HasEvents() bool {
+	return capnp.Struct(s).HasPtr(3)
+}
+
+func (s Worker_job_Params) SetEvents(v JobEvents) error {
+	if !v.IsValid() {
+		return capnp.Struct(s).SetPtr(3, capnp.Ptr{})
+	}
+	seg := s.Segment()
+	in := capnp.NewInterface(seg, seg.Message().CapTable().Add(capnp.Client(v)))
+	return capnp.Struct(s).SetPtr(3, in.ToPtr())
+}
+
+// Worker_job_Params_List is a list of Worker_job_Params.
+type Worker_job_Params_List = capnp.StructList[Worker_job_Params]
+
+// NewWorker_job_Params creates a new list of Worker_job_Params.
+func NewWorker_job_Params_List(s *capnp.Segment, sz int32) (Worker_job_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 4}, sz)
+	return capnp.StructList[Worker_job_Params](l), err
+}
+
+// Worker_job_Params_Future is a wrapper for a Worker_job_Params promised by a client call.
+type Worker_job_Params_Future struct{ *capnp.Future }
+
+func (f Worker_job_Params_Future) Struct() (Worker_job_Params, error) {
+	p, err := f.Future.Ptr()
+	return Worker_job_Params(p.Struct()), err
+}
+func (p Worker_job_Params_Future) Spec() JobSpec_Future {
+	return JobSpec_Future{Future: p.Future.Field(0, nil)}
+}
+func (p Worker_job_Params_Future) Modules() ModuleSource {
+	return ModuleSource(p.Future.Field(1, nil).Client())
+}
+
+func (p Worker_job_Params_Future) Logs() LogSink {
+	return LogSink(p.Future.Field(2, nil).Client())
+}
+
+func (p Worker_job_Params_Future) Events() JobEvents {
+	return JobEvents(p.Future.Field(3, nil).Client())
+}
+
+type Worker_job_Results capnp.Struct
+
+// Worker_job_Results_TypeID is the unique identifier for the type Worker_job_Results.
+const Worker_job_Results_TypeID = 0xa3e0de63b0e94716
+
+func NewWorker_job_Results(s *capnp.Segment) (Worker_job_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Worker_job_Results(st), err
+}
+
+func NewRootWorker_job_Results(s *capnp.Segment) (Worker_job_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Worker_job_Results(st), err
+}
+
+func ReadRootWorker_job_Results(msg *capnp.Message) (Worker_job_Results, error) {
+	root, err := msg.Root()
+	return Worker_job_Results(root.Struct()), err
+}
+
+func (s Worker_job_Results) String() string {
+	str, _ := text.Marshal(0xa3e0de63b0e94716, capnp.Struct(s))
+	return str
+}
+
+func (s Worker_job_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Worker_job_Results) DecodeFromPtr(p capnp.Ptr) Worker_job_Results {
+	return Worker_job_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Worker_job_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Worker_job_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Worker_job_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Worker_job_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Worker_job_Results) Result() (JobResult, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return JobResult(p.Struct()), err
+}
+
+func (s Worker_job_Results) HasResult() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Worker_job_Results) SetResult(v JobResult) error {
+	return capnp.Struct(s).SetPtr(0, capnp.Struct(v).ToPtr())
+}
+
+// NewResult sets the result field to a newly
+// allocated JobResult struct, preferring placement in s's segment.
+func (s Worker_job_Results) NewResult() (JobResult, error) {
+	ss, err := NewJobResult(capnp.Struct(s).Segment())
+	if err != nil {
+		return JobResult{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+// Worker_job_Results_List is a list of Worker_job_Results.
+type Worker_job_Results_List = capnp.StructList[Worker_job_Results]
+
+// NewWorker_job_Results creates a new list of Worker_job_Results.
+func NewWorker_job_Results_List(s *capnp.Segment, sz int32) (Worker_job_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[Worker_job_Results](l), err
+}
+
+// Worker_job_Results_Future is a wrapper for a Worker_job_Results promised by a client call.
+type Worker_job_Results_Future struct{ *capnp.Future }
+
+func (f Worker_job_Results_Future) Struct() (Worker_job_Results, error) {
+	p, err := f.Future.Ptr()
+	return Worker_job_Results(p.Struct()), err
+}
+func (p Worker_job_Results_Future) Result() JobResult_Future {
+	return JobResult_Future{Future: p.Future.Field(0, nil)}
+}
+
+type JobSpec capnp.Struct
+
+// JobSpec_TypeID is the unique identifier for the type JobSpec.
+const JobSpec_TypeID = 0xc55481c03eb07906
+
+func NewJobSpec(s *capnp.Segment) (JobSpec, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 2})
+	return JobSpec(st), err
+}
+
+func NewRootJobSpec(s *capnp.Segment) (JobSpec, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 2})
+	return JobSpec(st), err
+}
+
+func ReadRootJobSpec(msg *capnp.Message) (JobSpec, error) {
+	root, err := msg.Root()
+	return JobSpec(root.Struct()), err
+}
+
+func (s JobSpec) String() string {
+	str, _ := text.Marshal(0xc55481c03eb07906, capnp.Struct(s))
+	return str
+}
+
+func (s JobSpec) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (JobSpec) DecodeFromPtr(p capnp.Ptr) JobSpec {
+	return JobSpec(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s JobSpec) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s JobSpec) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s JobSpec) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s JobSpec) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s JobSpec) TaskId() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s JobSpec) HasTaskId() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s JobSpec) TaskIdBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s JobSpec) SetTaskId(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s JobSpec) Run() uint32 {
+	return capnp.Struct(s).Uint32(0)
+}
+
+func (s JobSpec) SetRun(v uint32) {
+	capnp.Struct(s).SetUint32(0, v)
+}
+
+func (s JobSpec) Attempt() uint32 {
+	return capnp.Struct(s).Uint32(4)
+}
+
+func (s JobSpec) SetAttempt(v uint32) {
+	capnp.Struct(s).SetUint32(4, v)
+}
+
+func (s JobSpec) TimeoutMs() uint64 {
+	return capnp.Struct(s).Uint64(8)
+}
+
+func (s JobSpec) SetTimeoutMs(v uint64) {
+	capnp.Struct(s).SetUint64(8, v)
+}
+
+func (s JobSpec) Reserve() uint64 {
+	return capnp.Struct(s).Uint64(16)
+}
+
+func (s JobSpec) SetReserve(v uint64) {
+	capnp.Struct(s).SetUint64(16, v)
+}
+
+func (s JobSpec) Steps() (StepSpec_List, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return StepSpec_List(p.List()), err
+}
+
+func (s JobSpec) HasSteps() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s JobSpec) SetSteps(v StepSpec_List) error {
+	return capnp.Struct(s).SetPtr(1, v.ToPtr())
+}
+
+// NewSteps sets the steps field to a newly
+// allocated StepSpec_List, preferring placement in s's segment.
+func (s JobSpec) NewSteps(n int32) (StepSpec_List, error) {
+	l, err := NewStepSpec_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return StepSpec_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(1, l.ToPtr())
+	return l, err
+}
+func (s JobSpec) MaxFiles() uint64 {
+	return capnp.Struct(s).Uint64(24)
+}
+
+func (s JobSpec) SetMaxFiles(v uint64) {
+	capnp.Struct(s).SetUint64(24, v)
+}
+
+// JobSpec_List is a list of JobSpec.
+type JobSpec_List = capnp.StructList[JobSpec]
+
+// NewJobSpec creates a new list of JobSpec.
+func NewJobSpec_List(s *capnp.Segment, sz int32) (JobSpec_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 32, PointerCount: 2}, sz)
+	return capnp.StructList[JobSpec](l), err
+}
+
+// JobSpec_Future is a wrapper for a JobSpec promised by a client call.
+type JobSpec_Future struct{ *capnp.Future }
+
+func (f JobSpec_Future) Struct() (JobSpec, error) {
+	p, err := f.Future.Ptr()
+	return JobSpec(p.Struct()), err
+}
+
+type StepSpec capnp.Struct
+
+// StepSpec_TypeID is the unique identifier for the type StepSpec.
+const StepSpec_TypeID = 0x9f6dcb4af9d54234
+
+func NewStepSpec(s *capnp.Segment) (StepSpec, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3})
+	return StepSpec(st), err
+}
+
+func NewRootStepSpec(s *capnp.Segment) (StepSpec, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3})
+	return StepSpec(st), err
+}
+
+func ReadRootStepSpec(msg *capnp.Message) (StepSpec, error) {
+	root, err := msg.Root()
+	return StepSpec(root.Struct()), err
+}
+
+func (s StepSpec) String() string {
+	str, _ := text.Marshal(0x9f6dcb4af9d54234, capnp.Struct(s))
+	return str
+}
+
+func (s StepSpec) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (StepSpec) DecodeFromPtr(p capnp.Ptr) StepSpec {
+	return StepSpec(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s StepSpec) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s StepSpec) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s StepSpec) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s StepSpec) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s StepSpec) Id() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s StepSpec) HasId() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s StepSpec) IdBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s StepSpec) SetId(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s StepSpec) Spec() (RunSpec, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return RunSpec(p.Struct()), err
+}
+
+func (s StepSpec) HasSpec() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s StepSpec) SetSpec(v RunSpec) error {
+	return capnp.Struct(s).SetPtr(1, capnp.Struct(v).ToPtr())
+}
+
+// NewSpec sets the spec field to a newly
+// allocated RunSpec struct, preferring placement in s's segment.
+func (s StepSpec) NewSpec() (RunSpec, error) {
+	ss, err := NewRunSpec(capnp.Struct(s).Segment())
+	if err != nil {
+		return RunSpec{}, err
+	}
+	err = capnp.Struct(s).SetPtr(1, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+func (s StepSpec) Needs() (capnp.UInt32List, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return capnp.UInt32List(p.List()), err
+}
+
+func (s StepSpec) HasNeeds() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s StepSpec) SetNeeds(v capnp.UInt32List) error {
+	return capnp.Struct(s).SetPtr(2, v.ToPtr())
+}
+
+// NewNeeds sets the needs field to a newly
+// allocated capnp.UInt32List, preferring placement in s's segment.
+func (s StepSpec) NewNeeds(n int32) (capnp.UInt32List, error) {
+	l, err := capnp.NewUInt32List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.UInt32List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(2, l.ToPtr())
+	return l, err
+}
+func (s StepSpec) ContinueOnError() bool {
+	return capnp.Struct(s).Bit(0)
+}
+
+func (s StepSpec) SetContinueOnError(v bool) {
+	capnp.Struct(s).SetBit(0, v)
+}
+
+// StepSpec_List is a list of StepSpec.
+type StepSpec_List = capnp.StructList[StepSpec]
+
+// NewStepSpec creates a new list of StepSpec.
+func NewStepSpec_List(s *capnp.Segment, sz int32) (StepSpec_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3}, sz)
+	return capnp.StructList[StepSpec](l), err
+}
+
+// StepSpec_Future is a wrapper for a StepSpec promised by a client call.
+type StepSpec_Future struct{ *capnp.Future }
+
+func (f StepSpec_Future) Struct() (StepSpec, error) {
+	p, err := f.Future.Ptr()
+	return StepSpec(p.Struct()), err
+}
+func (p StepSpec_Future) Spec() RunSpec_Future {
+	return RunSpec_Future{Future: p.Future.Field(1, nil)}
+}
+
+type JobEvents capnp.Client
+
+// JobEvents_TypeID is the unique identifier for the type JobEvents.
+const JobEvents_TypeID = 0xe4c8075f57f81ffc
+
+func (c JobEvents) Step(ctx context.Context, params func(JobEvents_step_Params) error) (JobEvents_step_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xe4c8075f57f81ffc,
+			MethodID:      0,
+			InterfaceName: "shoal.capnp:JobEvents",
+			MethodName:    "step",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(JobEvents_step_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return JobEvents_step_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c JobEvents) File(ctx context.Context, params func(JobEvents_file_Params) error) (JobEvents_file_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xe4c8075f57f81ffc,
+			MethodID:      1,
+			InterfaceName: "shoal.capnp:JobEvents",
+			MethodName:    "file",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 16, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(JobEvents_file_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return JobEvents_file_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c JobEvents) WaitStreaming() error {
+	return capnp.Client(c).WaitStreaming()
+}
+
+// String returns a string that identifies this capability for debugging
+// purposes.  Its format should not be depended on: in particular, it
+// should not be used to compare clients.  Use IsSame to compare clients
+// for equality.
+func (c JobEvents) String() string {
+	return "JobEvents(" + capnp.Client(c).String() + ")"
+}
+
+// AddRef creates a new Client that refers to the same capability as c.
+// If c is nil or has resolved to null, then AddRef returns nil.
+func (c JobEvents) AddRef() JobEvents {
+	return JobEvents(capnp.Client(c).AddRef())
+}
+
+// Release releases a capability reference.  If this is the last
+// reference to the capability, then the underlying resources associated
+// with the capability will be released.
+//
+// Release will panic if c has already been released, but not if c is
+// nil or resolved to null.
+func (c JobEvents) Release() {
+	capnp.Client(c).Release()
+}
+
+// Resolve blocks until the capability is fully resolved or the Context
+// expires.
+func (c JobEvents) Resolve(ctx context.Context) error {
+	return capnp.Client(c).Resolve(ctx)
+}
+
+func (c JobEvents) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Client(c).EncodeAsPtr(seg)
+}
+
+func (JobEvents) DecodeFromPtr(p capnp.Ptr) JobEvents {
+	return JobEvents(capnp.Client{}.DecodeFromPtr(p))
+}
+
+// IsValid reports whether c is a valid reference to a capability.
+// A reference is invalid if it is nil, has resolved to null, or has
+// been released.
+func (c JobEvents) IsValid() bool {
+	return capnp.Client(c).IsValid()
+}
+
+// IsSame reports whether c and other refer to a capability created by the
+// same call to NewClient.  This can return false negatives if c or other
+// are not fully resolved: use Resolve if this is an issue.  If either
+// c or other are released, then IsSame panics.
+func (c JobEvents) IsSame(other JobEvents) bool {
+	return capnp.Client(c).IsSame(capnp.Client(other))
+}
+
+// Update the flowcontrol.FlowLimiter used to manage flow control for
+// this client. This affects all future calls, but not calls already
+// waiting to send. Passing nil sets the value to flowcontrol.NopLimiter,
+// which is also the default.
+func (c JobEvents) SetFlowLimiter(lim fc.FlowLimiter) {
+	capnp.Client(c).SetFlowLimiter(lim)
+}
+
+// Get the current flowcontrol.FlowLimiter used to manage flow control
+// for this client.
+func (c JobEvents) GetFlowLimiter() fc.FlowLimiter {
+	return capnp.Client(c).GetFlowLimiter()
+}
+
+// A JobEvents_Server is a JobEvents with a local implementation.
+type JobEvents_Server interface {
+	Step(context.Context, JobEvents_step) error
+
+	File(context.Context, JobEvents_file) error
+}
+
+// JobEvents_NewServer creates a new Server from an implementation of JobEvents_Server.
+func JobEvents_NewServer(s JobEvents_Server) *server.Server {
+	c, _ := s.(server.Shutdowner)
+	return server.New(JobEvents_Methods(nil, s), s, c)
+}
+
+// JobEvents_ServerToClient creates a new Client from an implementation of JobEvents_Server.
+// The caller is responsible for calling Release on the returned Client.
+func JobEvents_ServerToClient(s JobEvents_Server) JobEvents {
+	return JobEvents(capnp.NewClient(JobEvents_NewServer(s)))
+}
+
+// JobEvents_Methods appends Methods to a slice that invoke the methods on s.
+// This can be used to create a more complicated Server.
+func JobEvents_Methods(methods []server.Method, s JobEvents_Server) []server.Method {
+	if cap(methods) == 0 {
+		methods = make([]server.Method, 0, 2)
+	}
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xe4c8075f57f81ffc,
+			MethodID:      0,
+			InterfaceName: "shoal.capnp:JobEvents",
+			MethodName:    "step",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Step(ctx, JobEvents_step{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xe4c8075f57f81ffc,
+			MethodID:      1,
+			InterfaceName: "shoal.capnp:JobEvents",
+			MethodName:    "file",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.File(ctx, JobEvents_file{call})
+		},
+	})
+
+	return methods
+}
+
+// JobEvents_step holds the state for a server call to JobEvents.step.
+// See server.Call for documentation.
+type JobEvents_step struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c JobEvents_step) Args() JobEvents_step_Params {
+	return JobEvents_step_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c JobEvents_step) AllocResults() (JobEvents_step_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return JobEvents_step_Results(r), err
+}
+
+// JobEvents_file holds the state for a server call to JobEvents.file.
+// See server.Call for documentation.
+type JobEvents_file struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c JobEvents_file) Args() JobEvents_file_Params {
+	return JobEvents_file_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c JobEvents_file) AllocResults() (JobEvents_file_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return JobEvents_file_Results(r), err
+}
+
+// JobEvents_List is a list of JobEvents.
+type JobEvents_List = capnp.CapList[JobEvents]
+
+// NewJobEvents_List creates a new list of JobEvents.
+func NewJobEvents_List(s *capnp.Segment, sz int32) (JobEvents_List, error) {
+	l, err := capnp.NewPointerList(s, sz)
+	return capnp.CapList[JobEvents](l), err
+}
+
+type JobEvents_step_Params capnp.Struct
+
+// JobEvents_step_Params_TypeID is the unique identifier for the type JobEvents_step_Params.
+const JobEvents_step_Params_TypeID = 0x85849a182272bce0
+
+func NewJobEvents_step_Params(s *capnp.Segment) (JobEvents_step_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return JobEvents_step_Params(st), err
+}
+
+func NewRootJobEvents_step_Params(s *capnp.Segment) (JobEvents_step_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return JobEvents_step_Params(st), err
+}
+
+func ReadRootJobEvents_step_Params(msg *capnp.Message) (JobEvents_step_Params, error) {
+	root, err := msg.Root()
+	return JobEvents_step_Params(root.Struct()), err
+}
+
+func (s JobEvents_step_Params) String() string {
+	str, _ := text.Marshal(0x85849a182272bce0, capnp.Struct(s))
+	return str
+}
+
+func (s JobEvents_step_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (JobEvents_step_Params) DecodeFromPtr(p capnp.Ptr) JobEvents_step_Params {
+	return JobEvents_step_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s JobEvents_step_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s JobEvents_step_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s JobEvents_step_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s JobEvents_step_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s JobEvents_step_Params) Index() uint32 {
+	return capnp.Struct(s).Uint32(0)
+}
+
+func (s JobEvents_step_Params) SetIndex(v uint32) {
+	capnp.Struct(s).SetUint32(0, v)
+}
+
+func (s JobEvents_step_Params) Status() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s JobEvents_step_Params) HasStatus() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s JobEvents_step_Params) StatusBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s JobEvents_step_Params) SetStatus(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s JobEvents_step_Params) Result() (RunResult, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return RunResult(p.Struct()), err
+}
+
+func (s JobEvents_step_Params) HasResult() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s JobEvents_step_Params) SetResult(v RunResult) error {
+	return capnp.Struct(s).SetPtr(1, capnp.Struct(v).ToPtr())
+}
+
+// NewResult sets the result field to a newly
+// allocated RunResult struct, preferring placement in s's segment.
+func (s JobEvents_step_Params) NewResult() (RunResult, error) {
+	ss, err := NewRunResult(capnp.Struct(s).Segment())
+	if err != nil {
+		return RunResult{}, err
+	}
+	err = capnp.Struct(s).SetPtr(1, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+// JobEvents_step_Params_List is a list of JobEvents_step_Params.
+type JobEvents_step_Params_List = capnp.StructList[JobEvents_step_Params]
+
+// NewJobEvents_step_Params creates a new list of JobEvents_step_Params.
+func NewJobEvents_step_Params_List(s *capnp.Segment, sz int32) (JobEvents_step_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2}, sz)
+	return capnp.StructList[JobEvents_step_Params](l), err
+}
+
+// JobEvents_step_Params_Future is a wrapper for a JobEvents_step_Params promised by a client call.
+type JobEvents_step_Params_Future struct{ *capnp.Future }
+
+func (f JobEvents_step_Params_Future) Struct() (JobEvents_step_Params, error) {
+	p, err := f.Future.Ptr()
+	return JobEvents_step_Params(p.Struct()), err
+}
+func (p JobEvents_step_Params_Future) Result() RunResult_Future {
+	return RunResult_Future{Future: p.Future.Field(1, nil)}
+}
+
+type JobEvents_step_Results capnp.Struct
+
+// JobEvents_step_Results_TypeID is the unique identifier for the type JobEvents_step_Results.
+const JobEvents_step_Results_TypeID = 0xb1b39c3102d271f6
+
+func NewJobEvents_step_Results(s *capnp.Segment) (JobEvents_step_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return JobEvents_step_Results(st), err
+}
+
+func NewRootJobEvents_step_Results(s *capnp.Segment) (JobEvents_step_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return JobEvents_step_Results(st), err
+}
+
+func ReadRootJobEvents_step_Results(msg *capnp.Message) (JobEvents_step_Results, error) {
+	root, err := msg.Root()
+	return JobEvents_step_Results(root.Struct()), err
+}
+
+func (s JobEvents_step_Results) String() string {
+	str, _ := text.Marshal(0xb1b39c3102d271f6, capnp.Struct(s))
+	return str
+}
+
+func (s JobEvents_step_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (JobEvents_step_Results) DecodeFromPtr(p capnp.Ptr) JobEvents_step_Results {
+	return JobEvents_step_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s JobEvents_step_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s JobEvents_step_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s JobEvents_step_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s JobEvents_step_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// JobEvents_step_Results_List is a list of JobEvents_step_Results.
+type JobEvents_step_Results_List = capnp.StructList[JobEvents_step_Results]
+
+// NewJobEvents_step_Results creates a new list of JobEvents_step_Results.
+func NewJobEvents_step_Results_List(s *capnp.Segment, sz int32) (JobEvents_step_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[JobEvents_step_Results](l), err
+}
+
+// JobEvents_step_Results_Future is a wrapper for a JobEvents_step_Results promised by a client call.
+type JobEvents_step_Results_Future struct{ *capnp.Future }
+
+func (f JobEvents_step_Results_Future) Struct() (JobEvents_step_Results, error) {
+	p, err := f.Future.Ptr()
+	return JobEvents_step_Results(p.Struct()), err
+}
+
+type JobEvents_file_Params capnp.Struct
+
+// JobEvents_file_Params_TypeID is the unique identifier for the type JobEvents_file_Params.
+const JobEvents_file_Params_TypeID = 0x861809ed141a0dd8
+
+func NewJobEvents_file_Params(s *capnp.Segment) (JobEvents_file_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2})
+	return JobEvents_file_Params(st), err
+}
+
+func NewRootJobEvents_file_Params(s *capnp.Segment) (JobEvents_file_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2})
+	return JobEvents_file_Params(st), err
+}
+
+func ReadRootJobEvents_file_Params(msg *capnp.Message) (JobEvents_file_Params, error) {
+	root, err := msg.Root()
+	return JobEvents_file_Params(root.Struct()), err
+}
+
+func (s JobEvents_file_Params) String() string {
+	str, _ := text.Marshal(0x861809ed141a0dd8, capnp.Struct(s))
+	return str
+}
+
+func (s JobEvents_file_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (JobEvents_file_Params) DecodeFromPtr(p capnp.Ptr) JobEvents_file_Params {
+	return JobEvents_file_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s JobEvents_file_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s JobEvents_file_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s JobEvents_file_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s JobEvents_file_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s JobEvents_file_Params) Path() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s JobEvents_file_Params) HasPath() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s JobEvents_file_Params) PathBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s JobEvents_file_Params) SetPath(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s JobEvents_file_Params) Size() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s JobEvents_file_Params) SetSize(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s JobEvents_file_Params) Offset() uint64 {
+	return capnp.Struct(s).Uint64(8)
+}
+
+func (s JobEvents_file_Params) SetOffset(v uint64) {
+	capnp.Struct(s).SetUint64(8, v)
+}
+
+func (s JobEvents_file_Params) Data() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s JobEvents_file_Params) HasData() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s JobEvents_file_Params) SetData(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+// JobEvents_file_Params_List is a list of JobEvents_file_Params.
+type JobEvents_file_Params_List = capnp.StructList[JobEvents_file_Params]
+
+// NewJobEvents_file_Params creates a new list of JobEvents_file_Params.
+func NewJobEvents_file_Params_List(s *capnp.Segment, sz int32) (JobEvents_file_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2}, sz)
+	return capnp.StructList[JobEvents_file_Params](l), err
+}
+
+// JobEvents_file_Params_Future is a wrapper for a JobEvents_file_Params promised by a client call.
+type JobEvents_file_Params_Future struct{ *capnp.Future }
+
+func (f JobEvents_file_Params_Future) Struct() (JobEvents_file_Params, error) {
+	p, err := f.Future.Ptr()
+	return JobEvents_file_Params(p.Struct()), err
+}
+
+type JobEvents_file_Results capnp.Struct
+
+// JobEvents_file_Results_TypeID is the unique identifier for the type JobEvents_file_Results.
+const JobEvents_file_Results_TypeID = 0xf5643cc964f0ddc9
+
+func NewJobEvents_file_Results(s *capnp.Segment) (JobEvents_file_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return JobEvents_file_Results(st), err
+}
+
+func NewRootJobEvents_file_Results(s *capnp.Segment) (JobEvents_file_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return JobEvents_file_Results(st), err
+}
+
+func ReadRootJobEvents_file_Results(msg *capnp.Message) (JobEvents_file_Results, error) {
+	root, err := msg.Root()
+	return JobEvents_file_Results(root.Struct()), err
+}
+
+func (s JobEvents_file_Results) String() string {
+	str, _ := text.Marshal(0xf5643cc964f0ddc9, capnp.Struct(s))
+	return str
+}
+
+func (s JobEvents_file_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (JobEvents_file_Results) DecodeFromPtr(p capnp.Ptr) JobEvents_file_Results {
+	return JobEvents_file_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s JobEvents_file_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s JobEvents_file_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s JobEvents_file_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s JobEvents_file_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// JobEvents_file_Results_List is a list of JobEvents_file_Results.
+type JobEvents_file_Results_List = capnp.StructList[JobEvents_file_Results]
+
+// NewJobEvents_file_Results creates a new list of JobEvents_file_Results.
+func NewJobEvents_file_Results_List(s *capnp.Segment, sz int32) (JobEvents_file_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[JobEvents_file_Results](l), err
+}
+
+// JobEvents_file_Results_Future is a wrapper for a JobEvents_file_Results promised by a client call.
+type JobEvents_file_Results_Future struct{ *capnp.Future }
+
+func (f JobEvents_file_Results_Future) Struct() (JobEvents_file_Results, error) {
+	p, err := f.Future.Ptr()
+	return JobEvents_file_Results(p.Struct()), err
+}
+
+type JobResult capnp.Struct
+
+// JobResult_TypeID is the unique identifier for the type JobResult.
+const JobResult_TypeID = 0xea99d793948a3b34
+
+func NewJobResult(s *capnp.Segment) (JobResult, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2})
+	return JobResult(st), err
+}
+
+func NewRootJobResult(s *capnp.Segment) (JobResult, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2})
+	return JobResult(st), err
+}
+
+func ReadRootJobResult(msg *capnp.Message) (JobResult, error) {
+	root, err := msg.Root()
+	return JobResult(root.Struct()), err
+}
+
+func (s JobResult) String() string {
+	str, _ := text.Marshal(0xea99d793948a3b34, capnp.Struct(s))
+	return str
+}
+
+func (s JobResult) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (JobResult) DecodeFromPtr(p capnp.Ptr) JobResult {
+	return JobResult(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s JobResult) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s JobResult) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s JobResult) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s JobResult) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s JobResult) Status() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s JobResult) HasStatus() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s JobResult) StatusBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s JobResult) SetStatus(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s JobResult) FailedStep() int32 {
+	return int32(capnp.Struct(s).Uint32(0))
+}
+
+func (s JobResult) SetFailedStep(v int32) {
+	capnp.Struct(s).SetUint32(0, uint32(v))
+}
+
+func (s JobResult) Error() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s JobResult) HasError() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s JobResult) ErrorBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s JobResult) SetError(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+func (s JobResult) Files() uint32 {
+	return capnp.Struct(s).Uint32(4)
+}
+
+func (s JobResult) SetFiles(v uint32) {
+	capnp.Struct(s).SetUint32(4, v)
+}
+
+func (s JobResult) FilesLeft() uint32 {
+	return capnp.Struct(s).Uint32(8)
+}
+
+func (s JobResult) SetFilesLeft(v uint32) {
+	capnp.Struct(s).SetUint32(8, v)
+}
+
+// JobResult_List is a list of JobResult.
+type JobResult_List = capnp.StructList[JobResult]
+
+// NewJobResult creates a new list of JobResult.
+func NewJobResult_List(s *capnp.Segment, sz int32) (JobResult_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2}, sz)
+	return capnp.StructList[JobResult](l), err
+}
+
+// JobResult_Future is a wrapper for a JobResult promised by a client call.
+type JobResult_Future struct{ *capnp.Future }
+
+func (f JobResult_Future) Struct() (JobResult, error) {
+	p, err := f.Future.Ptr()
+	return JobResult(p.Struct()), err
+}
+
 type ModuleSource capnp.Client
 
 // ModuleSource_TypeID is the unique identifier for the type ModuleSource.
@@ -5483,7 +6760,7 @@ func (c LogSink) Write(ctx context.Context, params func(LogSink_write_Params) er
 		},
 	}
 	if params != nil {
-		s.ArgsSize = capnp.ObjectSize{DataSize: 16, PointerCount: 2}
+		s.ArgsSize = capnp.ObjectSize{DataSize: 16, PointerCount: 3}
 		s.PlaceArgs = func(s capnp.Struct) error { return params(LogSink_write_Params(s)) }
 	}
 
@@ -5634,12 +6911,12 @@ type LogSink_write_Params capnp.Struct
 const LogSink_write_Params_TypeID = 0x9ce97dfde70aa439
 
 func NewLogSink_write_Params(s *capnp.Segment) (LogSink_write_Params, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 3})
 	return LogSink_write_Params(st), err
 }
 
 func NewRootLogSink_write_Params(s *capnp.Segment) (LogSink_write_Params, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 3})
 	return LogSink_write_Params(st), err
 }
 
@@ -5730,12 +7007,30 @@ func (s LogSink_write_Params) SetAttempt(v uint32) {
 	capnp.Struct(s).SetUint32(8, v)
 }
 
+func (s LogSink_write_Params) Step() (string, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.Text(), err
+}
+
+func (s LogSink_write_Params) HasStep() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s LogSink_write_Params) StepBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.TextBytes(), err
+}
+
+func (s LogSink_write_Params) SetStep(v string) error {
+	return capnp.Struct(s).SetText(2, v)
+}
+
 // LogSink_write_Params_List is a list of LogSink_write_Params.
 type LogSink_write_Params_List = capnp.StructList[LogSink_write_Params]
 
 // NewLogSink_write_Params creates a new list of LogSink_write_Params.
 func NewLogSink_write_Params_List(s *capnp.Segment, sz int32) (LogSink_write_Params_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 3}, sz)
 	return capnp.StructList[LogSink_write_Params](l), err
 }
 
@@ -6321,223 +7616,269 @@ func (f RunResult_Future) Struct() (RunResult, error) {
 	return RunResult(p.Struct()), err
 }
 
-const schema_f1bd399bfe4c1c7d = "x\xda\xc4Y\x7fp\x14\xf7u\x7fo\xf7N'\x1dw" +
-	":-{B\xd2\xe9\xe8%\xaa\x9c1\x1a\xa4\x80\xf0/" +
-	"\xa9v\xef \x10L+\xc5Z\x1d6\xe0\xc2\x84\xe5n" +
-	"%]\xb9_\xec\xee!\xa9\x13\x86\x92@\xf0\x8f0\xe3" +
-	"\x1f\xd8SH<\xaeI\x89q\x1b\x82M\xec\xa6\x8c\xed" +
-	"4n&\xb6q\xcb\x8cq\x9a\xda$eR\x88k\x8c" +
-	"\x1b\x8fmj\xd5\x06\x1b\xae\xf3\xbew\xdf\xdd\xbd\xd3\x09" +
-	"\x9c)\xd3\xfc\xa5\xd3g\xdf\xbe\xef\xfb\xfd\xde\xf7\xed\x82" +
-	"?\xf3\xc6\\\x0b\xfd\x1f\xc9 (o\xbb\xeb\x8a\xa7_" +
-	"\xfc\xc1\x81?\xfc0\xb8\x0d$\x09\x01\xdc\xe8\x01Xt" +
-	"\xaa!\x84\x80\xf2\xd9\x86(`\xf1\xcc\xe9w\xff\xae\xbd" +
-	"\xadc\x1bHm\x16A\x83\xb7\x83\x08$/\x11\xf4\x9d" +
-	"\xbe\xf7\x9d\x9b^\xff\xc26\x90|X\xdc\x12\x1e\xb8\xf4" +
-	"\xed\xbe\xe7?\x00\xb7\xdb\x03 /\xf4> \xf7y\xe9" +
-	"\x95\xeb\xbd\x11\x04,\xae\x99\xd8{\xe9\xbd;\x94\xed\xa0" +
-	"\xccA\x8b\x9d6\x8b\xb1\xcb\xcc\x1a\x07,nxz\xf6" +
-	"m\xae\xf3\xffs\x17Hs\x88@$\x82\xa3\xb3\xba\x88" +
-	"\xe0\xf8\xacC\x80\xef\x09\xe1\xc9\x97\xa7\xce\xdd#\xf9D" +
-	"\xfb4@9\xe5\xdb'o\xf2\xd1\xa1\x19\xdfr\xf9!" +
-	"\xfaU|k\xd7\x82\xbf~\xf4\xfc\xa7\xf7\x82$[\xbc" +
-	"\xb6\xf8f\x13\xaf\x1d\xbeC\x80\xff\x98\xdd\xbe5V\xec" +
-	"\xd8Uz,\xd0\xe3\xb9~/=\xbe\xc6O\xb2\\\xca" +
-	"\x8d\xc5\xbc\xde;wC\xf5a\xdb\xfc\xf7\xc8w\xfb\xe9" +
-	"\xb0\x1d\xfe\xe5\xf2A\xfaU\xfc\xd1\xc3\xeb\x1a\x1f\xd5\xee" +
-	"\xdf]>\x8c4\x93\x1f\xf2_\x00\x94\xf7\xf8\x99\x9d\xfe" +
-	"\xc6{\xe6\xe2\x96\xb3\xdf\x01%\x88\x02?\xee\x08;n" +
-	"\xd1\x0b~f\x9d\xe5?Y\x9b\\\xf9G\x9f<\x06\x8a" +
-	"\x0f\xeb\x1d\xb6\xac'^\xc7\x1b\xf7\xc9'\x1a\xe9\xa5_" +
-	"4~$\x12\xf5\xb17\xef\xec:s\xe3\xbei\xd2]" +
-	"/\x1f\x96o\x91\xe9\x9d>\xf9%\xf9)\xfaU|m" +
-	"\xcf\x8d;\xa7\xce\xae\xdd\xe70\x85\xbcG&\xe9\x1e\x91" +
-	"\x0f\x01\x16\x7f\x19\xfbB<p7~\xb7lv&\xdc" +
-	"\xb2 \x8b\x83\xc1 \xd9\xe2\xad_\xdd\xf7\xc7G\xdfX" +
-	"\xf4\xdd\x0a\xcf=\x11\xec%\x8a\xa7\x18\xc5\xc5\x13\xae\x17" +
-	"\xffm\xcd\x0d\xfbKG\xb8\xe8\xb9\xbfY@p\x15\xa3" +
-	"\xe3\x1fo8\xd0\x9c\xda\xef\x082\xf9\x83\xe0;\x80\xf2" +
-	"T\x90Ls\xfe\x87_\xbd\xf0\xfa\x03\xc5\xc7\x9d\xc25" +
-	"7\x9f\x03\x94\xdb\x9aI\xb8\xbd\xf7\xdev2%v\x1d" +
-	"p\x06\xe9S\xcdL\xb8#\xcd\xc4\xe0Aa\xe7\xf3_" +
-	"\xbd\xfd\xb1\xbf\x05EF\xcb\xd3'\xe8p\x94O6\x9f" +
-	"\x01,\xbe\xf7\xf37\xb7_\xbb\xe7\xe4\xf7A\x0a\xda," +
-	"\xe6\x94X\xcc!\x16\xbe/\xbf\xd3|\xe1\xeb;\x0e:" +
-	"\xe3\xee\xc4\x1c\x16+\xa7\xe6\x90\x10\xcfz\x8f\xdd'|" +
-	"}\xd1\x0f\x9c\x1c&[\x98\xfe\xdbZ\x88\xc3C\xe9\x1b" +
-	"\xe7D\x0f<~\xc8\x99)\x8f\xb5\xb0\xc8}\x82\x11\xdc" +
-	";\xf1\xaf\xcb\xbe\xf1\xfdMO\x82\xe4\x13*\x1cv\xb4" +
-	"e\xaf|\xbc\x85\xb4>\xd6r#`\xf1\xed\xd0\xb9\xff" +
-	"X\xff\x8e\xff\xf04\xcf\x1eo\xd9'\x9fha1\xd0" +
-	"\xe2AyK+\xb9V\xa8\xff\xdc\xa9\x87\xff~\xf3\xd3" +
-	"\xb6\xdde\xad\xf5\x02\xb8\x8a\xdf{\xd0\xfb\xd3\xfcu\x1b" +
-	"\x8f\x94\xcc\xc6\x1e\xach=\x07\xae\xe2\xf1e?>\xd5" +
-	"\xf0\xc6\xe4\xb3\xf6\x83E\xdd\xad\xb3\xc9S\xfd\xf9'\xb7" +
-	"\xfdb\xf8\xd5g\xb9\x97Y\x1c4\xb7\xb2\xfc\x9c\xdbJ" +
-	"f\xf8\xe9\xb7\x17<|\xcf\x81\xd9\xcf9\x03\xe5\x99V" +
-	"f\xc8\xe7[)\x0c\x1e\xbf\x7f\xf2\xf4\x02\xfc\xf2?U" +
-	"\xb0hkc\x14\x9fo#\x16\xa3\xdd\xdf\xfc\xf0\xcf_" +
-	"\x1a\xfb\x99#P\x8e\xb4y\xe9\xf8\xe5#\xa7^]{" +
-	"\xf3\xc8\xcb\xd3\x14\x7f\xacm\xaf\xfcD\x1bQ\xeeo\xdb" +
-	"\x89\xf2C!R<t\xb2_yf\xd5k/W\x84" +
-	"\xe4\x96\x10\xb3\xf8\x8e\x10\xc9r\xe4\x96\x07\xbf\xf6_;" +
-	"\xce\xbd2\x8d\xdf\xa9\xd0+\xf2\xbb\xc4D>\x1bZ." +
-	"K\xed\xc4\xae)\xdbqFj\x7f\xf7\x9fK\x0efb" +
-	"\x9d'f\xae\xe2\xaf\x12u\xbbz\xfe\xfd7\xaf:\x9e" +
-	"\x9c\x0a1\x81\x8f\xae:\xdb\xf3Fx\xea\x97\x8e\xa4_" +
-	"t4\xc4\xe2\xeeX\x88|\xfe\xda\xc1\xdd?>t\xfa" +
-	"\xd9\x93U\xd5\x91\x8c\"_\x0c\xed\x95\xddt\xb4\x8c\xed" +
-	"\xac\xdc\x04\x7fR\xfc\x17\xe5\x91_;M\x9big\xb6" +
-	"/0\x82\xdf\x9e\x9d\xf8\x91\xf1\xe8\x0d\xbfq\x18\xeex" +
-	";\xf3\x9bGz\xf8\x0f\x0e\xad_\xf9\xe64E\x8f\xb4" +
-	"\x1f\x96_`g<\xdf\xbeS\xf6\x87IQ\xf5\xc2\x8b" +
-	"\xb1\xd9\xfb\x9b\xff\x93g\x0b\x93z\xaa\x9dy\xe8\";" +
-	"\xe8\x81]\xdf2~=<\xf4\xd64vk\xc2\xf7\xc8" +
-	"*1\x91\xd7\x85w\xca\xcf0v\x7f\xd13\xff\x1b\xe1" +
-	"\xf3\x1f\xbf\xe5L\x8cG\xc2L\xec\xfda\xb2\xc1\xfd+" +
-	"^\xff\xabE\xddw\xbc\xef0\xdf\xcf\xc2\xcc\xb0\xdf\xbb" +
-	"\xf5\xe8\xcf/\xb5\xfd\xe9\x7f;\x9e\x1c\x0cS\xc9\xf8\xe8" +
-	"\x8b_<p\xf8\xc1\x95\x1f:\x12\xfe\xfe0K\xc6=" +
-	"\x8ce\xf4\x0e\xf3\xb9\x1f\x9e(N9\xcf<\x12f\xc9" +
-	"\xf8\x02#X\xbf\xe1\x9b\xd7}\xf2\x0f\xf3\xce;]\x16" +
-	"f\xa6Z\xb5\xeb\x95'|/}r\x91\x8a\xac#\x0d" +
-	"Yz\x1c\x0d\x1f\x96\x8f3\xf5\x8e\x85)R\x9f{\xcf" +
-	"\x8b\x9bWM]\"ZO\xb5\xfbRs\x0f\xcb\x9b\xe6" +
-	"2'\xcd\xcd\x09\xd0]4\xc6rj\xba'\xa1\x8a\xf9" +
-	"l\xbe\x7fP3\xc6z2j*\xbd!7\xa1\x19\x9d" +
-	"\xc3\x9aQH\x8b\xa6\xa1\xb8D\x17\x80\x0b\x01$\x7f/" +
-	"\x80R/\xa2\x12\x140\xc2\xa8P\xb2\x1d\x09\x88\x12`" +
-	"\x15\xcf\\\xb2\x90\xd6\xe2\xb9\x82\x9e\xd0zF5\xb3s" +
-	"H\xd5=j\xa6\x82i\xbf\xcd4j\x8c\xa9\xbd\xd7\xdf" +
-	"\x80~\x10\xd0\xef\xe0\x85\xc4\xeb\xb6\x91\x11\x0d\xf5!D" +
-	"%h\xbd\xbc\x85^\x9e\x10Q\xd9.\xa0\x84\x18\xa4\xe8" +
-	"\x90\xb6u\x01(_\x13Q\xb9K@I\x10X\xf3\x92" +
-	"v\x10\xe5_\x8a\xa8|G@I\x14\x83(\x02H{" +
-	"\x08\xdc-\xa2\xf2\xa4\x80\x92\xcb\x15D\x17\x80tp\x09" +
-	"\x80r@D\xe5i\x01\xa3\xe39}\xa3\xa6\xa3d'" +
-	"zI\xcd\xc0\x88\xaei\xd8d\xfb\x06\x10\x9b\x00\xa3i" +
-	"u\x83\x966\xb0\x11pHD\xf4\x81@?\xa3\x095" +
-	"1\xa6%9\xea/\xa1[7k\xba\x91\xcae\x19\x95" +
-	"\xaf\xdarCz.\xa1\x19\x86f\xf4$\xd29Cc" +
-	"\xee\xf0\xa4MC\xa9\xb7\x94\x9fGzv\x8a\xa8,\x10" +
-	"\x90\xeb\xdeM\x1a]+\xa2r\x9d\x80\x81D.\xa9\xa1" +
-	"\x0b\x04t\x01FuM5f:l\x90{\xbd'\xa9" +
-	"\xa5S\x9b5\xbdsH\x0d\xe8\xe4'\x9fu\xda2:" +
-	"-&\xa22\xe00\xf5\x8a\x10\x80\xb2TDe\xc8a" +
-	"\xeaA\xa2\xbcUDe\xa5@v\xcae\xf8\xa1\xa2\x99" +
-	"\xe3?\x03I\xd5Tk\xfby 7\x1a\xf7\xa4\xb2\x1b" +
-	"\xc9\xd3.\xd1\x0d`\x0d\"\xc8sD\x92zA\x90\xdc" +
-	"\x9e\xc8\xb8\x9e2\xb5\x18\x0ea\x95B\xab\x98\xdb\x1c\xda" +
-	"\xe8j\x06\xff\xbf\xb5qJ\xc2\x9c\x98,\x09b\xb0\x80" +
-	"\xaf\xe5EK\x92\xee\x90\xc3\x8d3\x1cZi\xb5/\x8d" +
-	"\xa9Y\x00\xdbf|\x82A\xdeS%\xa9\x8b\xd9,`" +
-	"h\xd9d\xa5\xc9\x04\x87\xa0z!\xdb9\x1c\xa5\xdc7" +
-	"g\xccR\x9d=\xc6&\xbb\xda\x94\xa2\xbfRs\xf2c" +
-	"*\xbb\xb1\x87\xf9\xc8\xd6\xbcv\xf2\xd6\xce]\xac\xca\xdd" +
-	"oQ\xeeb)w\xef\xee\x00P\xb6\x8b\xa8\xdcG\xb9" +
-	"+\x94rw\x17\xe5\xee]\"*\xbb\xa9\x98\x98\xba\xa6" +
-	"f0`\x8f1\x80\x18\xa8\xf2V\xd4T\x8d\x8d+\x92" +
-	"\xdc\xa8\x1e\xbd\x90\xc5z\x10\xb0\x1ep\xabj\x9aZ&" +
-	"o\xf2\xff+\x0d>\\\xc8\xc6=y-A&\xbf\x95" +
-	"\xeb$\x9f\xc5~\x80\xf8\x9b(b\xfc}\xb4\xd4\x92\xdf" +
-	"\xc5\x0e\x80\xf8\xdb\x04\x7f\x88\xb6f\xf2\x07\xb8\x04 \xfe" +
-	"[\xc2?F[9y\x8a\xb1y\x9f\xf0O\x09w\xc5" +
-	"\x98~\xf2y\xfc\x13\x80\xf8\xc7\x84\xbb\x04\x01%\xb7\x10" +
-	"D7\xb5c\xa1\x17 \xfe)\xe1\xf5\x84\xd7-\x0eb" +
-	"\x1d\x80\xec\x16t\x80\xb8K\x101\xdeD\xb8G\x0c\xb2" +
-	"Y\xd6/\xdc\x09\x10\xf7\x11\xdeJx\xbd\x10\xc4z\x9a" +
-	"a\x85.\x80x\x13\xe1\xf3\x09o\x10\x83\xd8\x00 \xcf" +
-	"\x13H\xfeN\xc2c\x84{]A\xf4\x02\xc8\xb7\xb0s" +
-	"o\"|)\xe1\xb3\\A\x9c\x05 /\x16\x86\x01\xe2" +
-	"1\xc2\x07\x08\xf7\xb9\x83\xe8\xa3iN \xbd\x96\x12>" +
-	"D\xb8\xbf.\x88~\x00y\x90\xd1\x0f\x10\xbe\x9a\xf0F" +
-	"w\x10\x1b\x01\xe4\xdb\x99<C\x84\xa7\x09\x0fx\x82\x18" +
-	"\xa0N\xc6\xf0$\xe1y\xc2\x9b\xea\x82\xd8D7)\x86" +
-	"\x8f\x11n\x12.y\x82(\x01\xc8\x9b\xd8\xb9i\xc2'" +
-	"\x04\xe1wqz4\xc3Z\x98\x95\xdcc\xaa\xb1\"\x9b" +
-	"/\x98@\xc1\x04\x02\"`$E\x00\xbaA@w\x89" +
-	"bijd$\x05\x91D!mNr\xaab\x92\xc0" +
-	"D!\x0d\xa29\xc9\x89\x03\xaa>Z\xdd-<Zv" +
-	"s\x15\x141\xccd*k\xc9`\xa62Z\xae`\x0e" +
-	"\x02\x1a\xd8\x00\x026\x90\x98Z&\xa7O\xf2\x7f\x8b\x19" +
-	"u\xe2\xb6\x82\x99/\x00\x9a\x1c\x0b$Sz\xf5Y\x81" +
-	"\x91\x82\x96\xb6\x08\xf2z.\xc1m\x12\xcd\xab\xba\x965" +
-	"k\x17\x1bjN\x11\xd6\x9d(\xfa}\xac\xe0\xf01\x1b" +
-	"\xf9D.)T\xa4\x97y\xd0\xbe\xaa \x1f\xb5\xa5>" +
-	"*F\xdd\x1e\x14\xac{\x1c\xf2\x9b\xb6\xf4yz\xaf\xd9" +
-	"\x131\xf2\xeax6\x86\xe5\x82\x15a%\xf4\xb2\x85\xcb" +
-	"\xe8\x8c\x96\xca\x8c\xb3\xd0\xf7\x96\x0b\xfdZGy]C" +
-	"eb\xa5\x88\xcazG\xa1_G\xa5g\xb5\x88JR" +
-	"\xc0\x88\x91\xd7\x12\x96\xb1\x9a\xec{. k\xdd\xa5\xa0" +
-	"\xa0\xf1\xc7\x1a\xd8\xcbsA:7j\xa0\xc4\xef\xfc\xb5" +
-	"f\xa2\xea\xceN\"\x8b\x19\xe3\xaa\xb6\x84\x19\xba\xfa\xb0" +
-	"\x16)\x15\xf6\xab<D\xd49\xfc\x90OeGK\xc3" +
-	"\xa3i\x00'\xe0\x1d\xaa\x87|i\x0d\x173L\x96\xb9" +
-	"\x91\x11M\xc7&{OS\xd5]\xaa\xdb\xd5PD\xfd" +
-	"L\xb3\xca\x92+uwrz\x95\xb3\x9b\xfe\x8f\xcef" +
-	"CubLM\xa7\xb5\xec\xa8v\xc5\xa1:\x9b\xcb&" +
-	"\xb4\xcb\x0e\x12Z6i\xcf\x11J\x93\xc5F%6k" +
-	"ET\xc6\x1c*k\xe4\xc8\xf5\"*i\x01\xb1\xacq" +
-	"\x8a4N\x8a\xa8\xe4\xa9\xdf\x08\xa5f\x9a\xa1\xb7\xc7D" +
-	"TL\x01#\x89\xb1T:9C\x1d\xa8\x08\x87\x88\xa6" +
-	"\xeb9\xbdv\xf0-WMm\\\x9d\xec)\x0d\xd0\x86" +
-	"\x15\xe53(\x9e\xd7s\xb9\x91\xda\x8a\xdb\xf9R\x0e\x9e" +
-	"\xdf\xdb,\xc7ur\xfa32mR\xfa\x8c\xfe\x9cv" +
-	"5\x1a\xd6\x8c@5\xaf.\x9bW`\\52\xb5'" +
-	"\xe6\xb8\xa9k\xa2\x9a\xa1Z\\\xcf\xf4\x94\xfaY\x846" +
-	"\xf4\x03D\x0d3\x99+\x98\xf4G\xd3\xf5\xca\xf7H\x1f" +
-	"\xcf\xb8:I/6\xb1\"\xce\x97N\xc8\xaf\xc8\xd2\xa6" +
-	"% H\x1a\x15q~\xf5E\xbe\\\x90\xd6P\x11\x1f" +
-	"\xa4\"\xce7\x11\xc8wN\xd2\xe2a\x10\xa4>\x0f\x8a" +
-	"\xd6e\x1a\xf9\x15X\xea\xa6g\xd7x\xb6\x96c#\x86" +
-	"\x01*\x1a1,r\xc3\x02j1,\xe6\xcb\x8e\x074" +
-	"f.\xfb\xac\xdc\x94\xcb~%\x81]o\xb8\x97.\x9b" +
-	"\x9a\xe5\xb8\x9a1\xf6\xa8\x19\xd9\xb7\xb0\x1a\x0df\xc0." +
-	"\xa0+\xba\x9c\xc1W\x9eb\x07\xfb\xed\xe0\xab\xcc\xb1\xcf" +
-	"~Q\xab\x96\xa7F\xef\xe8\xaf\xd5;\x96\xd8\x05\xbd*" +
-	"\xa1\xb7\xea\xda\xa6\x82f\x98\x9f)\xf7\xac\xf2U;\xf9" +
-	",\xf5\xfbk\xa9\x1fr\xe4\xdee\x14\x16U\xbaYX" +
-	"[\xa8Z7\x8b\x8aR\xc8[\x0dT\xc66\xd1\x88\x1a" +
-	"[\x17\xb4\xb2\xd0\xe6+[\xe4ko\xe9\xa9\x0e\x10\xa4" +
-	"\xfd\x14\xda|!\x89|#,\xed\xa1\xd0\xdeE\xa1\xcd" +
-	"\xf7\xd0\xc87gtG\x11\xa4\x02\x856_\xd7#_" +
-	"PI)J\x97u\x1et\xf1M\xbdc\x05\xa6\xf4\x97" +
-	"\xe6!\xb7\xb5\xfdE\xbeX\x94\xfaz\xd9<D\x93\xa8" +
-	"\x95\x0e\x01\x1aib\xb8\xb5\xdc\xbdc\x18-\xdd\"c" +
-	"\x18a\xaa\xd7\xb8\xf7\xda-\xbf|\xe1\xb4\x8a\xcaU\xee" +
-	"\xf8Bu\x09s\xde=\xf9\x17\x18\xe4\x0bfI\xea`" +
-	"wO\xcf\xa8f\xd6\x90zz]-O\x08\xb5\xc9*" +
-	"&\x0c\xa8\x19\x1al\x18\xe4$\xce\x82\xba\xa4\\P;" +
-	"\x05\x8a|\xf6\xdc\x9e\xf2\x9c\xd7\xd9\xc6i3\xaf\xa6\xe9" +
-	"\xe2b\x93\x15Y\xdb\x96\xa1Z\xd9\xd6[6\xe6R\x01" +
-	"\xc5\x94\x95\xe5\x115\x99\x9c6\x80_\xc1}|]v" +
-	"\xd5g\xc3\xca\xb5D\xc9R\x8e\xe2\x87\\\x9a\xd2\x9a\xaf" +
-	"\xa44\xb9\x96\x7f\xecB\xfeuEZ\xb8\x84\x15s\xb4" +
-	"\xb7\xc1\xc8\xd7\xdcR\x1bE\xbc\xdfS#\x82\xaf\xb4\xb1" +
-	"\xb1*\xcdU\x8e[\xe4\x95\xbf\x14\xaf%\xa5\xf8\xd7\x05" +
-	"\xe4\x9fm\xa4\x85\xd4\xa1\xe6y\x10\xf9Z\xd7\xf1\xd9q" +
-	"\xee0\xbb\x9eT5+\xbe8\x9d\xd6\xacjNCV" +
-	"\x1f\x99\xa1\xd7'\xc6\xd4,J\xf6\xe7\xbcZ\xa3\xa5\x95" +
-	"\x0e\xbcFO\xcb\x1a\xcf\xb4\xac)\xcf\x8d\xce\xb1\xbcj" +
-	"\xed\xcb\xc7\xab\xdf}N\x9b.\xcf\x95\xa6#\xa2\xa4\xb1" +
-	"\xda\xfa.XK\xcd\xca5R\xedH\x1d\xd6\x8c\\\x84" +
-	"\xaaP\xf9>Z\xab7K\x97\xefNw\x02(\x03\"" +
-	"*\xab\xe9\xf2\x97\xce\x99\x86\xbd\x00\xa8\xbaY\xa7\xd2\xe9" +
-	"T\"\xa7\x83\xa8\x193n\x86\x86#LN\x92f\xbe" +
-	"\xb5\x1b\xba\x06C\x00\xf1\xcf\xa1\x88\xf1\xf9h\x0b$\xcf" +
-	"cK\x9dk\x09\xbf\x0e\xadA]^\xc8v@\xf3\x09" +
-	"\xbe\xc9\xb9\x1b\xba\x1e{\x01\xe2\x0b\x08\xbf\x99\xed\x86\xb0" +
-	"\xb4\x1b\xea\xc3a\x80\xf8M\x84/%\xdc\x8d\xa5\xdd\xd0" +
-	"b\xb6c\xba\x99\xf0[\x09\xaf\x13J\xbb\xa1e\x8c~" +
-	")\xe1C\xe8\xd8\x0d\x0d\xa2\x0e\x10\x1f |5\xe1\xf5" +
-	"\xae\xd2n\xe8vv\xee\x10\xe1k\x09op\x97vC" +
-	"k\x98\x9c+\x09_O\xb8\xb7\xae\xb4\x1bZ\x87]\x00" +
-	"\xf1\xd5\x84'Q@1\xb7\xd1Z\x85h\x13)\xf3K" +
-	"\xb9\xa4\x06\x00\x8e\x84e\x9e\xe5\xc5\xb2\xf2ja\xea\x85" +
-	"lB55\xc0$g\xb2uD3\x13c_1\xac" +
-	"\xbdK\"\x97\xc9\xa7\xd2\xdaW\x00m,\x955L5" +
-	"k\xa6 \xa2\x9a\x9aM\x1b\xd1\x0bY\xfb\xbf\xe8\xb8\x9a" +
-	"2\xed\x7f+v\"\xff\x1b\x00\x00\xff\xffM\xe0\xd7\xd0"
+const schema_f1bd399bfe4c1c7d = "x\xda\xc4z\x7f\x94\x14\xd5\x95\xff\xbbU=\xd33\xc3" +
+	"\x0c\xddE5\xc2\x0c36\xf3\xcb#s`\x02\x03\xfe" +
+	"`\xa2\xe9\x810\"\x06\xc2\xd44\x08\xe3\x81#E\xf7" +
+	"k\xa6\xa5\x7fQU\x0dLN8\x04\x03\"\x18\xceW" +
+	"\x04<\x81\xe8QP\"\xe6\xab\x01Q7a\x85,n" +
+	"\xa22&\x9cc\xc8\xbaj\x126BP\x02+Ge" +
+	"\x9d\xc8\xa0\xd0{\xee\xab~U\xd5==\x80\xbb\xee\xee" +
+	"_\xdd}\xeb\xd6{\xf7\xdd\x1f\x9f\xfb\xe3\xf5\xf8?\x97" +
+	"\xb7\xb9&T,\x19A\x84\xa0\x17\x8a\x8a3'_\xff" +
+	"\xf9\x9e\xfa\xcf|k\x88$\x01!E\xe0&d\xe2\xf6" +
+	"!U@@\xde9$@ s\xfa\xe4\xb9\xff?\xaa" +
+	"\xb2n\x0d\x91*-\x86W\x87\xd4!C/c\x98|" +
+	"\xf2\xa1\xb3\xb7\xbes\xc3\x1a\"\x95CfU\xf5\xcc\xcb" +
+	"?\x99|\xe8SRT\xe4&D>3\xe4\x11\xf9\xd3" +
+	"!\xf8\xca\xb9!~ \x90\xe9Z\xb9\xe3\xf2\xc7w+" +
+	"k\x89r\x1dX\xcb\xd5T\xb0\xe5\x1a+V\x10\xc8\xbc" +
+	"\x7fP\xab\x1b\xb9c\xed:\xce! \xc7\x9a\x8aa\xc8" +
+	"\xb1\xa1b/\x81\xcc\xbb\x15U\xbes\xa5#\x1f@\x0e" +
+	"\x81s\xd4\x0ee\x1cc\x86\x9e&\x90Y\xfc\xd2\xb0\xd9" +
+	"\xae\xfe\xbf?H\xa4\xebp\x09\x11\x19.\x0dmB\x86" +
+	"\"\xcf^\x02\x1f\x0b\xd5=G\xfa\xceo\x94\xcaE[" +
+	"b\x02\xf2\xe3\x9e]\xf2n\x0f\x0a\xbe\xd33]\xee\xc5" +
+	"o\x99\x0f7\x8d\x7f\xf2\x89\xfe/\x1f\"\x92l\xad\xf5" +
+	"\x82\x87mv\x00\xd7\xfa\xa7\xc4\xda\xd5m\x99\xbaM\xe6" +
+	"c&\x8b\xe2-\xc3\xc7]^<\xcf\xe5dw[Y" +
+	"\xd9=[I\xfef/{7\xca\x87\xbc\xb8\xd9\x01\xef" +
+	"t\xf9\x04~\xcb\xfc\xe2\xd1\x85C\x9f\xa0\x9b\xb7f7" +
+	"C\xed\xc8\xbd\xde\x8b\x04\xe4\xa3^\xa6\xeb\xa7\xcbN_" +
+	"Zu\xe61\xa2\xf8\xd8\xd1\x994\xe7\xd8v\x13\xfb\xbc" +
+	"\xf3P\xc3\x93\xa6\xbe\xdd\x7f\xd7o\xe3O\x10\xa5\x1c\x9c" +
+	"\xf6@Vy\xca\xb0\x9f\xc93\x86\xe1\xb7\xf6a\xa8\xa8" +
+	"\xe9\x87\x17\x84\xe7|\xf3\x8b\x9d\xc8\\\xe2`.A\x96" +
+	"q\xf2.\xf9&\x19w\x98 \x7f.\"\xf7\xd1S\xf7" +
+	"4\x9d\xbee\xd7\x80\xa3l\x1e\xb1_\xde>\x02\xdf\xd9" +
+	"6\xe2\x0d\xb9b$\x1e\xe5\xd8\xf6[\xd6\xf7\x9dY\xb0" +
+	"\xcb\xa17\xb9o\x04\x1e\xa5\x7f\x04Z\xf1\x8fm7\x04" +
+	"=\x1b\xe0\xa9\xac\x8d\x98\xe2v\x8ed\x8e\xf7\xecHT" +
+	"\xdc\x87\x7fz\xf8[\xbd\xefN|*\xc7U\x8a*[" +
+	"\x90\xa3\xa2\x129\xae\x9b~f_\xe8\xdf\xde\x7f\xca\xa9" +
+	"\xadh%n\x11\xafDm]z\xcf\xf5\xfa\xbfv\xdd" +
+	"\xbc\xdb|\xee\xc2\xf77U\x0a@\\\x99\xc0\x8a\x0b\x8b" +
+	"\xf7\x0c\x8f\xeevx\xbd\xbc\xac\xf2,\x019\xcd\xde\xec" +
+	"\x7f\xf1\xde\x8b\xef<\x92y\xc6)\xfc\xb6\xca\xf3\x04\xe4" +
+	"\xed\x95(\xfc\x8e\x87f\x1f\x8f\x8aM{\x9cQ3\xa1" +
+	"\x8a\x09?\xb9\x0a\x17\xd8\"\xac?t\xef\xdc\x9d?#" +
+	"\x8a\x0c\x96\xdbtU\x09\xc8\xb1\xb0\x0aU\xff\xf1\x1fN" +
+	"\xad\xbdq\xfb\xf1\xe7\x88\xe4\xb3\x97\x18e.1\x0a\x97" +
+	"(\xbf\xe3\xec\xf0\x8b\xf7\xaf{\xde\xe9\xc4]\xa3\x98\xe3" +
+	"\xa9\xa3P\x88W\xca\x8e>,\xdc?\xf1\xe7\xce\x15\xfa" +
+	"G1\xfd@5\xae\xb0-v\xcbu\x81=\xcf\xecu" +
+	"\x86nm5\x0b\x831\x8c\xe1\xa1\x95\xff\xd2\xfe\xc3\xe7" +
+	"\x96\xed#R\xb9\x90c\xd0\x19\xd5;d\xa5\x1aO=" +
+	"\xab\xfa\x16\x02\x99\xbf/;&Lx\xec\xc5\x17LY" +
+	"\x98&\x95\xea*\xd4\xe4\xdf\xaa\xce\xbf\xbf\xe8l\xc5\xfe" +
+	"\x01>1\xb9z\x97<\x05\x97\x98x{\xb5\x1b\xe4\x0f" +
+	"\xf0kF(\x19}\xe2\xd1\x7fX\xfe\x92m\x11\xf9h" +
+	"\xf5E\xe2\xca\xfctK\xd9\xafS\x93\x96\x1e0\x15\xca" +
+	"\x1e\xbcP}\x9e\xb82\xfeWo8\xf6\x9d{?\xff" +
+	"\xc7\xac%\xd8\x93m\xd5\xcc\x12\xd5\xa8\xc6\xdf\xb7\xff\xea" +
+	"D\xe9\xbb=\xaf\xd8/N\x8c\xd7\x0cC\xc9ZS\xfb" +
+	"\xd6\xbc\xdd\xf9\xd6+9@2\xb7\x86A\xcd\xc2\x1aT" +
+	"\xe0\xaf\x7f2\xfe\xd1\x8d{\x86\x1dt\xba`_\x0d3" +
+	"\xc1\xa5\x1at\xb0g6\xf7\x9c\x1c\x0fw\xfcs\xce\x12" +
+	"]\xd73\x0e\xf5z\\\xa2\xb8g\xdf\xb7\x0e\xaf\x99\xf3" +
+	"\x1a\x06\x90\xcb\x11@\xc8)\xf7_\xbfK\x06?\x03\x9f" +
+	"\xeb\xff\x1f\xc6\xe6\x92q\x0f|v\xdf\x1b\xdd\xaf9\x1c" +
+	"\xf2\xf1\xd1e(\xec\xf4\xc8\x89\xb7\x16\xdc\x1692@" +
+	"\x8d\xebF\xef\x907\x8dF\xce\x0d\xa3\xdf\x00yg-" +
+	"\xaa\xb1\xeax\xab\xf2\xf2\xbccGrBcC-\xb3" +
+	"\xec\xe6Z\x94\xfc\xc0\xed[\xbe\xff\xef\xeb\xce\xbf9`" +
+	"\xbds\xb5o\xca\xfd\xb5,\x18k\xa7\xcb5u\xb8\x9c" +
+	"7QwZ\x1au\xee\xb7\xa6#1\xb1\x8a\xea\x9aP" +
+	"\xac?\x85\x8a75\xff\xf9\xafo9\x9e\x9c\xabe\x02" +
+	"\xf7\xce;\xd3\xfcnu\xdf\x1f\x1d\xb17\xf1\xedZ\xe6" +
+	"\xdf\xef\xd5\xa2o\x1d{~\xeb\xaf\xf6\x9e|\xe5x^" +
+	"Z`\x8a)\xad\xdb!K\xb8\xb5\\Q\xc70\xd2w" +
+	"8\xf3;\xe5\xf1\xbf8\x0d\xd1S\xc7,\xb5\x861|" +
+	"tf\xe5/\xf4'n\xfe\xabCq\xc7\xeb\x98\x95\xdd" +
+	"\xd2\xa3\xd7\xef]4\xe7\xd4\x80\x83\xbeV\xb7_>\xca" +
+	"\xf6\xe8\xad[/W\xd6\xe3A\xbf\xf4_\x98w\xaf\xfb" +
+	"\xc8@f\xa8\xdf/\x97\"\x8b\\T\xbf^\x9e\xcb\x98" +
+	"\xd5\x8b\xaf\xb7\x0d\xdb=\xfc\x03\x1e\xc2\xec\x88\xb7\xd73" +
+	"\xe3\xb7\xd7\xa3T\x8fl\xfa\x91\xfe\x97\xce\x8e\x0f\x07," +
+	"\xb7\xb3~\xa3\xfc,[nw\xfdz\xf9\x12[\xee{" +
+	"\xcdc\x7fX\xdd\x7f\xe1Cg\xb4~P\xcf\xcex\xae" +
+	"\x1e\x156\xe9\x9b\x1b\xb7nyg\xfbYt%!_" +
+	"c\x15\x0d\xfb\xe5\xe1\x0d\xf8\x8e\xd4\xc0\x12\xe9\xe6\x19\xef" +
+	"\xfcx\xe2\xb8\xbb?qXfL#\xb3\xd9O\xef\xec" +
+	"\xfd\xc3\xe5\xca\xef\xfc\x87\xe3\x89\xd4\x88\xa8\xf7\xf97\xbe" +
+	"\xb1g\xff\x969\x9f90\xab\xaf\x81\xe1\xc9\xa5\x06\x14" +
+	"\xa0\xf7\xf8'\xe1\xde\xdb\xc2}\x8e \xafidA\x1e" +
+	"\xb8\xdb8\xf8\xe2{\x99>\xa7\xecE\x8d&\x127\xe2" +
+	"\xab\x8b\x16?0\xe9\x8b_\x8e\xe9w\xec9\xae\x91\xd9" +
+	"g\xde\xa67\x9f-\x7f\xe3\x8bKy\xa7bq<\xbc" +
+	"q\xbf\\\xd3\x88\xdf*\x1b1\x98\x0e~\\\x06\xcb\xe7" +
+	"\xf5]F^w\xbe\x06^n\xdc/\x1fB\xe6\x89\x07" +
+	"\x1a\x93\x02\x19\x97\xd1\xbb\x93j\xac9\xa4\x8a\xa9D\xaa" +
+	"u\x16\xd5\xbb\x9b\xe3j4\xb68\xb9\x92\xea\x0d\x9dT" +
+	"O\xc7DCW\\\xa2\x8b\x10\x17\x10\"U\xb4\x10\xa2" +
+	"\x94\x88\xa0\xf8\x04\xf03.\x90l\xef!\x00\x12\x81\xbc" +
+	"5\x93\xe1t\x8c\x06\x93i-D\x9b\x97P\xa3\xa1C" +
+	"\xd5\xdcj<g\xd1V{\xd1\x80\xde\xad\xb6\xdct3" +
+	"T\x10\x01*\x1ck\x01\xae5;\x12\xa1\xa0u\x00(" +
+	">\xeb\xe5U\xf8\xf2J\x11\x94\xb5\x02H\x00>\xf42" +
+	"iM\x13!\xca\xf7EP\x1e\x14@\x12\x04\x96\xe6\xa5" +
+	"u\xc8\xf9\x03\x11\x94\xc7\x04\x90D\xd1\x07\"!\xd2v" +
+	"$n\x15A\xd9'\x80\xe4r\xf9\xc0E\x88\xf4\xfcT" +
+	"B\x94=\"(/\x09\x10X\x91\xd4\x96R\x0d$\x1b" +
+	"]\xcccz\"\x1a\xa5\xe0\xb5mC\x00\xbc\x04\x021" +
+	"u1\x8d\xe90\x94@\x87\x08PN\x04\xfc\x1a\x08\xa9" +
+	"\xa1n\x1a\xe6\xd4\x0a\x93\xbaz9\xd5\xf4h2\xc1\xb8" +
+	"\xca\xf35\xd7\xa1%CT\xd7\xa9\xde\x1c\x8a%u\xca" +
+	"\xcc\xe1\x8e\x19\xbaRb\x1d~\x0c\x9e\xb3A\x04e\xbc" +
+	"\x00\xfc\xec\xe3\xf0D7\x8a\xa0L\x12\xc0\x13J\x86)" +
+	"\xb8\x88\x00.\x02\x01\x8d\xaa\xfa`\x9b\xdd\x95\\\xdc\xbe" +
+	"\x9c&\x0c\xbdY7h\x0a\x8d\xa4\xc6AW\xca\xad\xad" +
+	"\xda\xd1\xf2m\"(3\xed\xadf\xe0V\xd3DP:" +
+	"P\xcd`\xaay\x16\x12\xef\x14A\x99#\x80?\x9a\x08" +
+	"\xd3\x95PB\x04(!\x10\xd0\x0d\xd5H\xeb\\\x80\x80" +
+	"\x86\xfee\x80\xd7vYS\x85\x83I\x16\x89\xc6\xa8%" +
+	"\x99\xd7\x92LE%,\x10A\xe9\xb6%\xa3H[$" +
+	"\x82\x12sH\x16E\xc9\xc2\"()t\x000\x1d " +
+	"\x8e\x9c\xdd\"(\x86\x00\x9e\x94jts\xf1<z\xf4" +
+	"{\x14J\x89\x00\xa5\x04\x02\xc9HD\xa7\x06\xff\xe9\x09" +
+	"\xab\x86:\xc0GM\x7f\xe7\xe1\xd3\x1c\xa6\xb1\xe8r\xaa" +
+	"5t\xa8\x1e\x0d\x1d\xde\xa1\xcb&[\x97\x96\xcf\xce\xa8" +
+	"r*3\xeb\xb3\xb3\x9alez\"Z2\xce\xa5\x13" +
+	"\x8d\xa4%hAaX\xc0\xccL.\x09\xba\xa3\x89\xa5" +
+	"\x182.\xb1\x88\x10\xab\xf6\x05\x0e6\x92\xd4B\x04\xa9" +
+	"\xc8\xed_\xa1E\x0d\xda\x06\x1d\x90w\xa0y\xcc\xff\x1d" +
+	"\xa7\x19\xe0\x19\xff\x0b\xa7qJ\xc2\xa2!l\x0a\xa23" +
+	"\xe4(\x14\x0e\x96$\xe3\xaa\x1c\xf10\xc8\xa6\xb9Z\xfb" +
+	"v\xb7\x9a \xc4\xd6\x19\xafs\x81\xd7W\x92\xd4\xc4t" +
+	"\xe6\xd1i\"\x9c\xab2\xc1!\xa8\x96N4t\x06\x98" +
+	"\x93\x0f\x0aw\xd7\x16\x03h\xc7hbi3\xb3\x91}" +
+	"\xf2\x91\xd6\x9a\x16\x8c=i\xc7\xc0\xe3\xa8\x8d\x1f\x8b\xa0" +
+	"<\xed\x88\x81\x9d\xc8\xf8\x98\x08\xca\x1eG\x0c\xec\xae#" +
+	"DyR\x04\xe59\x04A\xc1\x04\xc1g\x11\x04\x9f\xce" +
+	"\"c\x91\xe0\x83\"D\xc6&\x072\xea\x86F\xd58" +
+	"x\xec\x0a\x98\x00x\xf2L\x180T}\xe9\x8c0\xd7" +
+	"\xb4[K'8\x1e\xacV\x0d\x83\xc6S\x06\xff\xedA" +
+	"\xe8)l\x92\xa0AS\x9e`\x8a\x86\xd0*\x8e\xd0\xaf" +
+	"\xb2C_*\x1c\xfbY\xd7\x8b\xb6dc\xff\x07\x02@" +
+	"\x16\xfbW\xddog\x091\x1a\xb6\x03?EC\xe0\xb5" +
+	"\xdb:\xd3\"\xfe\x04\xa5a\x0b\xd7KL\x04\xcf\x84\x92" +
+	"\x09#\x9aHS\x98\x9dh\xd7\xb4\xa4F\x00\x88\x00\x90" +
+	"/\x7fg:\x11tg\xc5\xbf\x93\x8b/\x9f\x81VB" +
+	"\x82\xa7@\x84\xe0'`\x19N>\x07u\x84\x04\xff\x86" +
+	"\xe4\xcf\xc0\xb6\x9d\xfc)L%$\xf8\x11\xd2/\x80m" +
+	">\xb9\x8f-\xf3\x09\xd2\xbfD\xba\xab\x8dYP\xee\x87" +
+	"\xbb\x08\x09^@\xbaK\xb0\x8d(\x83\xd0BH\xf0K" +
+	"\xa4\x97 \xbdx\x8a\x0f\x8a\xb1j\x134B\x82.A" +
+	"\x84\xa0\x17\xe9n\xd1\xc7z\xba\x0a\xe1\x1eB\x82\xe5H" +
+	"\x1f\x89\xf4\x12\xc1\x07%Xy\x08M\x84\x04\xbdH\x1f" +
+	"\x8b\xf4R\xd1\x07\xa5\x84\xc8c\x04\x94\xbf\x01\xe9mH" +
+	"/s\xf9\xa0\x8c\x10\xf9v\xb6\xef\xadH\x9f\x86\xf4!" +
+	".\x1f\x0c\xc1~Z\xe8$$\xd8\x86\xf4\x99H//" +
+	"\xf2A9!\xf2\x0c\x01\xcf5\x0d\xe9\x1dH\xaf(\xf6" +
+	"A\x05vS\x8c\x7f&\xd2\xe7#}h\x91\x0f\x86\x12" +
+	"\"\xcfe\xf2t =\x86t\x8f\xdb\x07\x1e\xecf\x19" +
+	"=\x8c\xf4\x14\xd2\xbd\xc5>\xf0\x12\"\xc7\x19\xbd\x1b\xe9" +
+	"\x06\xd2%\xb7\x0f$\xeca\xd9\xbe1\xa4\xaf\x14\x84\xaf" +
+	"\xe2\xc1\x818\xabv,\xf8\xeaV\xf5\x19\x89T\xda " +
+	"\xc4\xf2\x0b\x7f\x14\x09PD\x04(29\xa6E#\x91" +
+	"(\xf1\x87\xd21\xa3\xc7\xf2\x9e0\x12C\xe9\x18\x11\x8d" +
+	"\x1e\xce\xecQ\xb5%\xf9\x85\x85\x9b&\x96\xe7\x91\xfc\xba" +
+	"\x11\x8e&,\x19\x8ch\x9c&\xd3\xc6,\x02\xba\x95\xcd" +
+	"\xe24\x9e\xd4z\xf8\xcfL\\]9;m\xa4\xd2\x04" +
+	"\x1c\x19.\xaa\xe5\xef\xe5\x89\xa4i\xccbHi\xc9\x90" +
+	"\x95\xcaS\xaaF\x13F\xe1\xd8\xc5:\xc6\xcf\x0a\x19\xf4" +
+	"\xfer\x06\xa9\xbci\x04\xde_J\x0a\xa6\xa1v7\xd8" +
+	"-;\xf0\xc6Q\x9a\x8cp;\xce\x0d\x825\xef\x00>" +
+	"\x02\x93j\xf1\xbd\xe1n\xbf\x9eRW$\xda \x0b\xc9" +
+	"~\x96$\xae\x08\xcdzC\xc0\x04\xd2BE\xce\x02\x07" +
+	"\x9et!\x10\xce\x11AY\xe4\xc0\x93\x85\x082\xf3E" +
+	"P\xc2\x02\xf8\x110,e\xe5\x02\x07Vy\xa6S`" +
+	"\xa5l5\x94\xd9\x122\x96\\\xa2\x83\xc4\x07i\x85\xca" +
+	"\xe7\xfc\"\x10E\x16\xe3\xfa\xd7\x9a\xf4\x06\xa9[:\xa9" +
+	"\xdfL]_s\xbd\xe9\xb4\xc3}\xc9\xc5\xd7\x9e\"\xad" +
+	"\xde./E\x16;\x16LE\x13K\xcc\xc6\xc5\xd0\x09" +
+	"g\xe0I\xbd\x19\x9d\xc3\xaa\xc7\x06\xe9j\x92\x91\x08\xd5" +
+	"\xc0kOd\xf3v\xcb\xcf\xf0\x1d~\xf5\x9a\xca\xbb\xa9" +
+	"W+\x88\x0a\xa7\x9d\xff\x96\xf7\xb0\x86.\xd4\xad\xc6b" +
+	"4\xb1\x84^\xb5\xa1K$\x13!z\xc5\xda\x8b&\xc2" +
+	"v\xe9\xe5L\xc4-\x85\x12q\xab\x9d\x88\x81\xe7\xe1&" +
+	"g\x0d.dk\xf0\x16\xbb\x06\xf7\x87\xba\xa3\xb1\xf0 " +
+	"\xc0\x92\xe3_~\x8a\x09\xb7\xb07OW\x0d\xbaB\xed" +
+	"i6\x9b7\xdd\x0a\x9bA\x0e\x9e\xd2\x92\xc9H\xe1\x83" +
+	"\xdb\x01\x98u\x9e\xff\xb3\xf2\x97\x9f\xc9iO\xff\x80\xc8" +
+	"\xb9F{\x0eh\xcb;\xa9\xee\xc9_\xab\xc9^\xcb\xb3" +
+	"B\xd5\xe3\x85\x9b\x8c\xa0\xa1QQ\x8d#\xb8\x97\xb0s" +
+	"J\xad\xccCK[\x09\x09\xe8F8\x996\xf0\x83j" +
+	"\xda\x15[N\xee\x9c\xb9\x8b\xe3\xa1\xdd+\xd4\x1e\xb3\xee" +
+	"\xc3\xd4\xc1G\xbe\xc0gA\xd2\xb2\xa9D\x90(\xa6\x0e" +
+	">\xb5\x01>r\x93\xba0u\xcc\xc2\xd4\xc1\xe7s\xc0" +
+	"'\xbe\xd2\x94N\"H\x93\xdd Zs \xe03\x1a" +
+	"i\x1c>kt\xaf\xce:P\x1bx\x10Y\xda \xc3" +
+	"\xb5O\x80\xb6A&\x95\xf5\x0e\x02\xfa\xe0\xc9\x86aR" +
+	"6\xd9\xe42\xd8\xa0\xc4M9(Jr\x98)\xdc\xf7" +
+	"\xda17\xb5P\xf1\x9b\x13t\xd9\xea7\xde\xeah|" +
+	"\xb3\xd8c\x0db\xffK\xd8\x13\xa0\xcc\x9c \xd9#\xc2" +
+	"k\x00\xa5lD\x0d\x1au\x98\xd7\xed\xd9\xc7U\x06\x12" +
+	"MW\x1bH\xe4\xa0\xcb\xb5\x8fG\xf2\xe5)\x90\x86[" +
+	"\x0b\xa5\xe1\xa9vn\xcc\x83\xb2\xd5\x1a]\x96\xa6\xbaq" +
+	"M\xa8c\x01wa\xd8\xb9\xf2<\xa6\xca\x81:W8" +
+	"\xb0\xa8b\x8e\xb5\x06\xceyY\x0f\xb2\x11ku1\xd5" +
+	"\x96$/\xe3\xae\xfbDP\x0e\xda\x92\x1c\xc0\x8e\xf2%" +
+	"\x11\x94\xc3\x0eI\x0e\xa16~)\x82\xf2\x1bG\xef\xf9" +
+	"j'!\xcaa\x11\x94\xdf9z\xcf^\xe4\xfc\x8d\x08" +
+	"\xca[\xd8\xb6\x80\xd9{\x1eE\x83\x1f\x11A9\x85=" +
+	"\x8b\xc8z\x16\xe9\xc4]\x84(\xef\x8b\xa0|\xf4\x95\x0a" +
+	"\xf5BU\xf1j\x8d\xeaT[n\xcd|\xfc\x08K\x8e" +
+	"\xb2\xce\xba\x134\xcb:\xac\x9a\xef\x88\xc6\xa8\x8e\xc5=" +
+	"\xaf\xa4\x07\xcf\x99\xbc&!\xb9*E\x1e\x91j\xa6F" +
+	"\x11\xde\xf8\xa5\x19\xf0[L\xe9\xf7uD\x90^Cx" +
+	"\xe3\x17?\xc0\xef\xe4\xa4\x03\x08o\xcf#\xbc\xf1\x9bB" +
+	"\xe0w\x0a\xd2N|\xb6\x0d\xe1\x8d\xdf\xbe\x02\x9f\xc6K" +
+	"\x1b\x102W\xb9\xc1\xc5/^\x1d\x97\x03\xcbZM8" +
+	"-\xb2\xee\xdf\x80_\xb9H]-&\x9c\x16[WJ" +
+	"\xc0\xef\x0f\xa5)(\xe7MnT\xbb\x05\x97\x1e,\xb4" +
+	"\xdb`u\xb6\xa6l\x83\x809\xbdi\x03?SK\x1b" +
+	"\xb8\xefK..0u\xb2\xcb\xd1\xec\xb8\xc7\xcaO\xff" +
+	"\x13\xd5\xa83\x1b:'?\xfc\xda\x1e\xf8%\xa0$\xd5" +
+	"\xb1\xc9\x8f{\x095\x0aH=0Eg\x8b\xcd\xc2l" +
+	"9\xc5*)\xe8<\xacQ\xe1,\xce\xdc<5\x9b\x9b" +
+	"\x1b\x04\xe6\xb8\xf8\xdcvU\xe70i\xe8\x80~\x8cR" +
+	"M\x9cb\xb0|m\xeb\xb2\xaa\x10|\xb5d\x959-" +
+	"g@\xe2W\xc3\xe1\x01\xcd\xe1U\xcc\xc7\xa7\xfe_{" +
+	"\xdf\x92;\x1445\x05yE\x04Jc\xdeV\x98\x87" +
+	"F\xd3\xf2\x7f7\x00\xbf!\x97&Le)\x1f\xec\x9b" +
+	"4\xe0W\x84R%\xc6D\x85\xbb\x80\x1f;}\x80\x83" +
+	"d\xbb\x9f%B{3\xfew\x0c\xe0W\xc0\xd2\x84&" +
+	"\xbe\x19\xff#\x06\xf0\x9b#\xa9\xb2\x89m\xc6\xc6am" +
+	"\xe0\x89Dc\xd70\x97\xb5R\xc4\xd7\x1c\x1f\xc0S\xb6" +
+	"\x19\x17\xe6y\xf8}1\xf0+|i\x02\xd6Kc\xdc" +
+	"\x00\xfc~\xcc\xf1\x9f\x98\x9aN\xd6\xa2\xe7\x95N\xfc\x9e" +
+	"i@\xe9T\xb0\x80\xb7\x0a\x80A\xca\xd3P\xb7\x9a\x00" +
+	"\xc9\xfe\x9fH^\xe1\xc1-\xd3\xe9g\x0e2\xf8\x15\x92" +
+	"u\x83tO\xf6\xb2\xe8G\x8e\x04\xb6\x01\xe3a\xad\x08" +
+	"\xca\xc3\x8e\x04\xb6\x09\x89\x0f\x8a\xa0lu$\xb0\xcd\x98" +
+	"\xd5\x1e6\xef\x9a\xf2\xae=2\x115\x1a\xa3\xe1\xa0A" +
+	"D\x9a*\xdc\xcb\xf8\xd1\xe4\xba\x95\xab\xd8\xaf\x994B" +
+	"\xc0\xce_\x85\xf1\x84W\x0d\x03`\xc7=\x00v\xb2=" +
+	"\x9c\xb3E\xce\xbb\xfe\xe3\xad\xceW\xef\x99\xf2\xael\x06" +
+	"T\xf6\x83\x08}\xb5v\x069\xb1\xba\xb4\xfeAS\xa8" +
+	"\xba\xcc\x1d\x95\x17\xc6\x83N\xaa'\xfd\x88\xf5\xd9\x89T" +
+	"\xa1\x92R\xbarQ\x85\xee1S\x04e\xbe\x00~=" +
+	"\x964t{\x04\x987[\x8b\xc6b\xd1PR#\xa2" +
+	"\xc3\xa2\xf9\xb3a\x87[\x8e\xb5\xa6\xc3\x8dPEHp" +
+	"4\x88\x10\x1c\x0b\xb6@\xf2\x186\xd6\xbd\x11\xe9\x93\xc0" +
+	"\xea\xac\xe5\x09l\x0a<\x16\xc9\xb7:\xa7\xc37A\x0b" +
+	"!\xc1\xf1H\xbf\x8dM\x87\xc1\x9c\x0eO\x86NB\x82" +
+	"\xb7\"}\x1a\xd8e\x96<\x85M\x99oC\xfa\x9dH" +
+	"/\x16\xcc\xe9p;\xe3\x9f\x86\xf4\x0epL\x87g\x81" +
+	"FHp&\xd2\xe7#\xbd\xc4eN\x87\xe7\xb2};" +
+	"\x90\xbe\x00\xe9\xa5E\xe6t\xb8\x8b\xc99\x07\xe9\x8b\x90" +
+	"^VlN\x87\x17B\x13!\xc1\xf9H\x0f\x83\x00b" +
+	"r\xa95\x0c\xa5+\xa3\xc6\xb7\x93a\x8a\x95\x96\x0dW" +
+	"\xcc\xb2<brg\x01\x86\x96N\x84T\x83\x12\x08\xf3" +
+	"EVG\xa8\x11\xea\xfe\xaenM^C\xc9x*\x1a" +
+	"\xa3\xdf\xc5\x0a\x90\xd3\xa2\x09\xddP\x13F\x94\xf8U\x83" +
+	"\xda\xbc~-\x9d\xb0\x7f\x05V\xa8Q\xc3\xfe\x993\x15" +
+	"\xfd\xcf\x00\x00\x00\xff\xff\x93\xd4\xa1\x9e"
 
 func RegisterSchema(reg *schemas.Registry) {
 	reg.Register(&schemas.Schema{
@@ -6547,6 +7888,8 @@ func RegisterSchema(reg *schemas.Registry) {
 			0x8122191babede2e7,
 			0x8126d738ea8be239,
 			0x845156effe9a7859,
+			0x85849a182272bce0,
+			0x861809ed141a0dd8,
 			0x88f6f9044f12b462,
 			0x8af2f500c8791c02,
 			0x8bfcf99fa0308de6,
@@ -6554,11 +7897,13 @@ func RegisterSchema(reg *schemas.Registry) {
 			0x945a0a0a40686ffe,
 			0x9491659f0e5d96b7,
 			0x9ce97dfde70aa439,
+			0x9f6dcb4af9d54234,
 			0xa1fb3b54645cc047,
 			0xa237e72a5ae4cd47,
 			0xa25ce9f5873799d2,
 			0xa301890f532640da,
 			0xa333d8c93e90dbe6,
+			0xa3e0de63b0e94716,
 			0xa53659d6c604d9fd,
 			0xa56915a862f8773f,
 			0xa7ff92d7fa5fb3f9,
@@ -6569,13 +7914,16 @@ func RegisterSchema(reg *schemas.Registry) {
 			0xae33820290cd0abb,
 			0xafa7a83f16376c95,
 			0xb071ac8345d4788b,
+			0xb1b39c3102d271f6,
 			0xb20dea60e0f21ae8,
 			0xb476b696e1200802,
 			0xb96b3470c30a93a6,
+			0xbaf75f4bd226c11f,
 			0xbb79d809e1be45d1,
 			0xbbd052d581b0703a,
 			0xbc12a88a96309bc3,
 			0xc2460130e27991a7,
+			0xc55481c03eb07906,
 			0xc568c76af4862d67,
 			0xc8663c5cd0e16647,
 			0xc8d257b5513add1a,
@@ -6587,12 +7935,15 @@ func RegisterSchema(reg *schemas.Registry) {
 			0xdf9d51ccffc014fe,
 			0xe3369f73b778e9ec,
 			0xe45460af1e961107,
+			0xe4c8075f57f81ffc,
 			0xe515a51240c6fa61,
 			0xe65052df738c8d92,
 			0xe6f8f91c832c2e7a,
+			0xea99d793948a3b34,
 			0xf0562d3398d74991,
 			0xf34b19fed3c948a6,
 			0xf45493b200a82f2f,
+			0xf5643cc964f0ddc9,
 			0xf5ffd9b3bc74563f,
 			0xf929b8fb34866260,
 			0xfdfbc70ca9ca8d57,

@@ -47,7 +47,7 @@ type JobRequest struct {
 	Labels []string `json:"labels,omitempty"`
 	// Retries bounds the extra attempts after a lost worker (each from
 	// the first step, with a fresh directory); nil: the gateway's default.
-	Retries *int        `json:"retries,omitempty"`
+	Retries *int          `json:"retries,omitempty"`
 	Steps   []StepRequest `json:"steps"`
 }
 
@@ -134,8 +134,8 @@ type File struct {
 // Callback is one attempt to deliver a job's status to its callback_url.
 type Callback struct {
 	Time    time.Time `json:"time"`
-	Status  Status    `json:"status"`  // the job's status it told
-	Attempt int       `json:"attempt"` // 1 for the first try of this status
+	Status  Status    `json:"status"`         // the job's status it told
+	Attempt int       `json:"attempt"`        // 1 for the first try of this status
 	Code    int       `json:"code,omitempty"` // the HTTP status answered
 	Error   string    `json:"error,omitempty"`
 }

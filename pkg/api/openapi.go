@@ -108,6 +108,12 @@ func (g *generator) operation(r *Route) (map[string]any, error) {
 		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 			"application/json": map[string]any{"schema": batchBody()},
 		}}
+	case JobBody:
+		body, err := g.schema(reflect.TypeOf(JobRequest{}))
+		if err != nil {
+			return nil, err
+		}
+		op["requestBody"] = map[string]any{"required": true, "content": jsonContent(body)}
 	case WasmBody:
 		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 			"application/wasm": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}},

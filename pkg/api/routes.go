@@ -65,6 +65,7 @@ const (
 	FormBody           // multipart/form-data with the fields of TaskFields
 	BatchBody          // JSON: task objects with the fields of TaskFields (Batch)
 	WasmBody           // the raw bytes of a WebAssembly module
+	JobBody            // JSON: a JobRequest
 )
 
 // The errors every route that reads a task can answer; writes add theirs.
@@ -123,9 +124,45 @@ var Routes = []Route{
 		Status: http.StatusOK, Answer: Logs{},
 		Events: []Event{{Name: EventLog, Data: LogEntry{}}, {Name: EventEnd, Data: Task{}}},
 		Errors: readErrors},
-	{Method: "PUT", Path: "/modules", Summary: "Upload a module once, for module=sha256:HEX",
-		Body: WasmBody, Status: http.StatusCreated, Answer: Module{},
+	{Method: "PUT", Path: "/modules", Summary: "Upload a module once, for module=sha256:HEX; ?name=NAME also names it, for a job's steps",
+		Query: []Param{{Name: "name", Kind: KindText, Usage: "a name for the module (a-z, 0-9, '.', '_', '-'); it moves from any module it named before"}},
+		Body:  WasmBody, Status: http.StatusCreated, Answer: Module{},
 		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeTimeout, CodeTooLarge, CodeUnavailable, CodeNoSpace, CodeInternal}},
+	{Method: "GET", Path: "/modules", Summary: "The names given to modules (PUT /modules?name=NAME)",
+		Status: http.StatusOK, Answer: []ModuleName{}, Errors: []Code{CodeUnauthorized, CodeInternal}},
+	{Method: "POST", Path: "/jobs", Summary: "Submit a job: steps that run on one worker and share /shared (docs/JOBS.md)",
+		Body: JobBody, Status: http.StatusCreated, Answer: Job{},
+		Headers: []Param{{Name: "Location", Kind: KindText, Usage: "the job's path, /jobs/{id}"}},
+		Errors:  writeErrors},
+	{Method: "GET", Path: "/jobs", Summary: "List jobs, newest first",
+		Query: []Param{
+			{Name: "limit", Kind: KindInt, Usage: "at most this many jobs"},
+			{Name: "after", Kind: KindText, Usage: "the cursor of the previous page (its X-Next-Cursor)"},
+			{Name: "order", Kind: KindText, Enum: []string{"asc", "desc"}, Usage: "creation order: asc (oldest first) or desc"},
+			statusParam,
+		},
+		Status: http.StatusOK, Answer: []Job{},
+		Headers: []Param{
+			{Name: "Link", Kind: KindText, Usage: `the next page, rel="next"`},
+			{Name: "X-Next-Cursor", Kind: KindText, Usage: "the after= of the next page; absent on the last"},
+		},
+		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeInternal}},
+	{Method: "GET", Path: "/jobs/{id}", Summary: "A job, with its steps, artifacts and callbacks",
+		Query:  []Param{{Name: "wait", Kind: KindSeconds, Usage: "wait up to this long for the job to end: seconds, or a duration like 1m30s (at most 5m)"}},
+		Status: http.StatusOK, Answer: Job{}, Errors: append([]Code{CodeInvalid}, readErrors...)},
+	{Method: "DELETE", Path: "/jobs/{id}", Summary: "Cancel a job: its running steps end, no other starts",
+		Status: http.StatusOK, Answer: Job{},
+		Errors: []Code{CodeUnauthorized, CodeNotFound, CodeConflict, CodeUnavailable, CodeNoSpace, CodeInternal}},
+	{Method: "GET", Path: "/jobs/{id}/logs", Summary: "The steps' stdout and stderr, each entry with its step; ?follow=1 streams them as server-sent events",
+		Query: []Param{{Name: "follow", Kind: KindText, Enum: []string{"1", "true"},
+			Usage: "stream server-sent events: log (one per chunk of output), then end (the job) when it has ended"}},
+		Status: http.StatusOK, Answer: JobLogs{},
+		Events: []Event{{Name: EventLog, Data: LogEntry{}}, {Name: EventEnd, Data: Job{}}},
+		Errors: readErrors},
+	{Method: "GET", Path: "/jobs/{id}/files", Summary: "The job's artifacts: the files it left in /shared",
+		Status: http.StatusOK, Answer: []File{}, Errors: readErrors},
+	{Method: "GET", Path: "/jobs/{id}/files/{path...}", Summary: "One artifact's bytes",
+		Status: http.StatusOK, Media: "application/octet-stream", Errors: readErrors},
 	{Method: "GET", Path: "/workers", Summary: "The gateway's pool of workers",
 		Status: http.StatusOK, Answer: []Worker{}, Errors: []Code{CodeUnauthorized}},
 	{Method: "GET", Path: "/info", Summary: "The gateway's peer ID, addresses and version",

@@ -130,6 +130,8 @@ type LogEntry struct {
 	// Process is the pid of the process that wrote it (0: the run's own
 	// module; docs/PROCESSES.md).
 	Process int `json:"process,omitempty"`
+	// Step is the id of the job's step that wrote it (docs/JOBS.md).
+	Step string `json:"step,omitempty"`
 }
 
 // Logs is the answer of GET /tasks/{id}/logs: the output the gateway
@@ -177,6 +179,15 @@ type Module struct {
 	SHA256 string `json:"sha256"`
 	Module string `json:"module"` // "sha256:" + SHA256, as a task's module field takes it
 	Size   int    `json:"size"`
+	// Name is the name it was given (PUT /modules?name=NAME): a job's
+	// step may name it so.
+	Name string `json:"name,omitempty"`
+}
+
+// ModuleName is a name given to a module (GET /modules).
+type ModuleName struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
 }
 
 // Batch is the answer of POST /tasks/batch: the tasks taken, in the order

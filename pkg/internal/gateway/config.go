@@ -53,6 +53,9 @@ type Config struct {
 	// MaxProcesses bounds the spawned processes of one tree running (or
 	// waiting for room) at once; a spawn past it is refused.
 	MaxProcesses int
+	// MaxJobFiles bounds the bytes of one job's artifacts: the files it
+	// leaves in /shared past it are left out (docs/JOBS.md).
+	MaxJobFiles uint64
 }
 
 // Quota bounds the runs of one owner; zero fields mean no limit.
@@ -93,6 +96,7 @@ func DefaultConfig() Config {
 		SpawnCores:   DefaultSpawnCores,
 		SpawnMemory:  DefaultSpawnMemory,
 		MaxProcesses: 1000,
+		MaxJobFiles:  64 << 20,
 	}
 }
 
@@ -101,6 +105,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.TaskTimeout <= 0:
 		return errors.New("task-timeout: must be positive")
+	case c.MaxJobFiles == 0:
+		return errors.New("max-job-files: must be positive")
 	case c.Retries < 0:
 		return errors.New("retries: must not be negative")
 	case c.LogBytes <= 0:

@@ -50,9 +50,12 @@ func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sch
 	defer cancel()
 	g.metrics.called(len(ds))
 	var outs []task.Outcome
-	if len(ds) == 1 {
+	switch {
+	case ds[0].Spec.Job != nil: // never with others (sched: a job is not short)
+		outs = []task.Outcome{g.callJob(ctx, ds[0], specs[0], w, caps)}
+	case len(ds) == 1:
 		outs = []task.Outcome{g.call(ctx, specs[0], w, caps)}
-	} else {
+	default:
 		outs = g.callMany(ctx, specs, w, caps)
 	}
 	answered := time.Now()
@@ -83,8 +86,10 @@ func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sch
 func (g *Gateway) finishedLocked(d sched.Dispatch, o task.Outcome) (bool, task.Run) {
 	rw := g.inflight[d.Ref].conn
 	delete(g.inflight, d.Ref)
-	if rw.grants[d.Spec.Module]--; rw.grants[d.Spec.Module] == 0 {
-		delete(rw.grants, d.Spec.Module)
+	for _, m := range modulesOf(&d.Spec) {
+		if rw.grants[m]--; rw.grants[m] == 0 {
+			delete(rw.grants, m)
+		}
 	}
 	if !o.Lost {
 		rw.alive.Heard()

@@ -63,7 +63,8 @@ type Gateway struct {
 	sched    *sched.Scheduler
 	workers  map[sched.WorkerID]*remoteWorker
 	inflight map[sched.RunRef]inflight
-	procs    procState // spawned processes and their trees (procs.go)
+	procs    procState            // spawned processes and their trees (procs.go)
+	jobs     map[string]*jobState // jobs under way (jobs.go)
 	quotas   map[string]Quota
 	// reserved counts the runs of submissions admitted but not yet queued
 	// (being recorded), all and per owner, so that concurrent submissions
@@ -109,6 +110,7 @@ func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gatewa
 		sched:    sched.New(sc),
 		workers:  make(map[sched.WorkerID]*remoteWorker),
 		inflight: make(map[sched.RunRef]inflight),
+		jobs:     make(map[string]*jobState),
 		procs:    newProcState(),
 		reserved: make(map[string]int),
 	}
@@ -253,7 +255,12 @@ func (g *Gateway) start(ctx context.Context, ds []sched.Dispatch) {
 		specs[i] = g.runSpec(d)
 		deadline := now.Add(specs[i].Timeout)
 		g.inflight[d.Ref] = inflight{worker: d.Worker, conn: w, cancel: cancel, shared: len(ds) > 1, started: now, deadline: deadline}
-		w.grants[d.Spec.Module]++
+		for _, m := range modulesOf(&d.Spec) {
+			w.grants[m]++
+		}
+		if d.Spec.Job != nil {
+			g.startedJobLocked(d)
+		}
 		self, parent := g.placedLocked(d, w, deadline)
 		specs[i].Proc, specs[i].Parent = string(self), string(parent)
 		g.reservedLocked(d, specs[i].Proc != "")

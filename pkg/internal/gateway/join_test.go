@@ -187,6 +187,10 @@ func (s *snoop) Runs(context.Context, wire.Worker_runs) error {
 	return errors.New("snoop: runs not expected")
 }
 
+func (s *snoop) Job(context.Context, wire.Worker_job) error {
+	return errors.New("snoop: jobs not expected")
+}
+
 func (s *snoop) Run(ctx context.Context, call wire.Worker_run) error {
 	args := call.Args()
 	spec, err := args.Spec()

@@ -51,14 +51,14 @@ func newLogbook(limit int, st *store.Store) *logbook {
 // added it (add) and waits for the commit.
 func (b *logbook) save(id string, e task.LogEntry) error { return b.st.AppendLogs(id, b.limit, e) }
 
-// add appends data, written by process pid (0: the run itself) of attempt
-// attempt of run run, to task id's log.
-func (b *logbook) add(id string, run, attempt, pid int, stream string, data []byte) task.LogEntry {
+// add appends data, written by process pid (0: the run itself), or by
+// step step of a job, of attempt attempt of run run, to task id's log.
+func (b *logbook) add(id string, run, attempt, pid int, step, stream string, data []byte) task.LogEntry {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	tl := b.get(id)
 	b.seq++
-	e := task.LogEntry{Seq: b.seq, Time: time.Now(), Run: run, Attempt: attempt, Stream: stream, Data: string(data), Process: pid}
+	e := task.LogEntry{Seq: b.seq, Time: time.Now(), Run: run, Attempt: attempt, Stream: stream, Data: string(data), Process: pid, Step: step}
 	tl.entries = append(tl.entries, e)
 	tl.bytes += len(data)
 	for tl.bytes > b.limit && len(tl.entries) > 1 {

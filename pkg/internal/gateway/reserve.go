@@ -53,7 +53,7 @@ func (g *Gateway) reservationLocked(verb string, d sched.Dispatch, sign int) {
 	root, pid, _ := g.whose(d.Ref)
 	line := fmt.Sprintf("%s resources for %d on %s (before: cores=%s,memory=%s; after: cores=%s,memory=%s; delta: cores=%s,memory=%s)\n",
 		verb, pid, api.ShortPeer(string(d.Worker)), before[0], before[1], api.FormatCores(cores), api.FormatBytes(mem), api.FormatCores(d.Spec.Cores), api.FormatBytes(d.Spec.Memory))
-	e := g.logs.add(root.Task, root.Index, root.Attempt, pid, streamShoal, []byte(line))
+	e := g.logs.add(root.Task, root.Index, root.Attempt, pid, "", streamShoal, []byte(line))
 	g.tasks.Add(1)
 	go func() {
 		defer g.tasks.Done()

@@ -301,6 +301,10 @@ func (l *liar) Runs(context.Context, wire.Worker_runs) error {
 	return errors.New("liar: runs not expected")
 }
 
+func (l *liar) Job(context.Context, wire.Worker_job) error {
+	return errors.New("liar: jobs not expected")
+}
+
 func (l *liar) Run(ctx context.Context, call wire.Worker_run) error {
 	args := call.Args()
 	spec, err := args.Spec()

@@ -182,6 +182,10 @@ func (l logSink) Write(_ context.Context, call wire.LogSink_write) error {
 	if err != nil {
 		return err
 	}
+	step, err := args.Step()
+	if err != nil {
+		return err
+	}
 	stream := "stdout"
 	if args.Stream() == wire.Stream_stderr {
 		stream = "stderr"
@@ -213,7 +217,7 @@ func (l logSink) Write(_ context.Context, call wire.LogSink_write) error {
 		}
 		return err
 	}
-	e := logs.add(root.Task, root.Index, root.Attempt, pid, stream, data)
+	e := logs.add(root.Task, root.Index, root.Attempt, pid, step, stream, data)
 	l.g.mu.Unlock()
 	l.received.Add(float64(len(data)))
 	return logs.save(root.Task, e)

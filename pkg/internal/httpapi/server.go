@@ -60,6 +60,14 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("DELETE /tasks/{id}", s.cancelTask)
 	s.mux.HandleFunc("GET /tasks/{id}/logs", s.taskLogs)
 	s.mux.HandleFunc("PUT /modules", s.putModule)
+	s.mux.HandleFunc("GET /modules", s.moduleNames)
+	s.mux.HandleFunc("POST /jobs", s.postJob)
+	s.mux.HandleFunc("GET /jobs", s.listJobs)
+	s.mux.HandleFunc("GET /jobs/{id}", s.getJob)
+	s.mux.HandleFunc("DELETE /jobs/{id}", s.cancelJob)
+	s.mux.HandleFunc("GET /jobs/{id}/logs", s.jobLogs)
+	s.mux.HandleFunc("GET /jobs/{id}/files", s.jobFiles)
+	s.mux.HandleFunc("GET /jobs/{id}/files/{path...}", s.jobFile)
 	s.mux.HandleFunc("GET /workers", s.workers)
 	s.mux.HandleFunc("GET /info", s.info)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
@@ -230,7 +238,10 @@ func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f := r.URL.Query().Get("follow"); f == "1" || f == "true" {
-		s.followLogs(w, r, id)
+		s.followLogs(w, r, id, func() (any, error) {
+			t, _, err := s.g.TaskRuns(id, api.DefaultRuns)
+			return s.view(t), err
+		})
 		return
 	}
 	entries, done, err := s.g.Logs(id, 0)
@@ -244,9 +255,11 @@ func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.Logs{Task: id, Done: done, Entries: entries})
 }
 
-// followLogs streams a task's log as server-sent events: one `log` event per
-// entry, then an `end` event with the task when it has ended.
-func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, id string) {
+// followLogs streams a task's (or a job's) log as server-sent events: one
+// `log` event per entry, then an `end` event with what end returns (the
+// task, or the job) when it has ended. A reader that falls behind reads
+// from the log the gateway keeps (Follow): the run never waits for it.
+func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, id string, end func() (any, error)) {
 	if _, err := s.g.Status(id); err != nil {
 		s.fail(w, r, err)
 		return
@@ -300,8 +313,8 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, id string) {
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return
 	}
-	if t, _, err := s.g.TaskRuns(id, api.DefaultRuns); err == nil && r.Context().Err() == nil {
-		_ = send(api.EventEnd, s.view(t))
+	if v, err := end(); err == nil && r.Context().Err() == nil {
+		_ = send(api.EventEnd, v)
 	}
 }
 
@@ -311,12 +324,23 @@ func (s *Server) putModule(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, bodyError(err))
 		return
 	}
+	name := r.URL.Query().Get("name")
+	if name != "" && !gateway.ValidModuleName(name) {
+		s.fail(w, r, s.g.NameModule(name, "")) // the error that names the field
+		return
+	}
 	h, err := s.g.PutModule(r.Context(), b)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, api.Module{SHA256: h, Module: "sha256:" + h, Size: len(b)})
+	if name != "" {
+		if err := s.g.NameModule(name, h); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusCreated, api.Module{SHA256: h, Module: "sha256:" + h, Size: len(b), Name: name})
 }
 
 func (s *Server) workers(w http.ResponseWriter, _ *http.Request) {

@@ -248,3 +248,23 @@ func cycle(steps []Step) []int {
 	}
 	return nil
 }
+
+// Cyclic reports whether the steps' needs make a cycle: a job the worker
+// could never finish.
+func (s *Spec) Cyclic() bool { return cycle(s.Steps) != nil }
+
+// Trimmed is s without what only its runs need (each step's arguments,
+// environment and stdin), for a job that has ended: the store keeps the
+// whole spec. A nil s is nil.
+func (s *Spec) Trimmed() *Spec {
+	if s == nil {
+		return nil
+	}
+	t := *s
+	t.Steps = make([]Step, len(s.Steps))
+	for i, st := range s.Steps {
+		st.Args, st.Env, st.Stdin = nil, nil, nil
+		t.Steps[i] = st
+	}
+	return &t
+}

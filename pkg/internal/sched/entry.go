@@ -152,6 +152,7 @@ func (e *entry) trim() {
 	e.spec = task.Spec{
 		ID: e.spec.ID, Owner: e.spec.Owner, Module: e.spec.Module, Repeats: e.spec.Repeats,
 		Priority: e.spec.Priority, Complete: e.spec.Complete, Retries: e.spec.Retries,
+		Job: e.spec.Job.Trimmed(),
 	}
 	e.live = nil // no run will be made again
 	e.results = nil

@@ -23,6 +23,9 @@ type PageQuery struct {
 	// Owner, when set, picks the tasks of that owner only; a page then
 	// looks at no more than Budget tasks too.
 	Owner string
+	// Jobs makes it a page of jobs; else it is one of tasks that are not
+	// jobs.
+	Jobs bool
 }
 
 // Page copies the tasks of one page, and returns the sequence to continue
@@ -48,7 +51,7 @@ func (s *Scheduler) Page(q PageQuery) (page []Snapshot, next uint64) {
 		}
 		looked++
 		e := s.order[i-base]
-		if e == nil || e.purging || (q.Owner != "" && e.spec.Owner != q.Owner) {
+		if e == nil || e.purging || (q.Owner != "" && e.spec.Owner != q.Owner) || (e.spec.Job != nil) != q.Jobs {
 			continue
 		}
 		if q.Match == nil || q.Match(e.status) {

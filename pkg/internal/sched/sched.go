@@ -239,7 +239,7 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 			s.hold(e.spec.Owner, it)
 			continue
 		}
-		short := s.isShort(e.spec.Module)
+		short := e.spec.Job == nil && s.isShort(e.spec.Module) // a job's steps are not one short run
 		w := s.place(&e.spec, short && !slotsOnly)
 		if w == nil && !s.placeable(&e.spec) {
 			s.blocked = append(s.blocked, it)
@@ -369,7 +369,7 @@ func (s *Scheduler) Finished(now time.Time, ref RunRef, o task.Outcome, worker W
 		return false, task.Run{}
 	}
 	s.tally.count(o)
-	if ran := o.Timing.Instantiate + o.Timing.Exec; !o.Lost && ran > 0 {
+	if ran := o.Timing.Instantiate + o.Timing.Exec; !o.Lost && ran > 0 && e.spec.Job == nil {
 		// Only runs that reached their module: one refused before (a
 		// directory not granted, a fetch or compile error) says nothing.
 		s.estimates.add(e.spec.Module, ran)

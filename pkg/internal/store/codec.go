@@ -2,10 +2,12 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/job"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
@@ -61,7 +63,17 @@ func encodeTask(r *taskRecord) []byte {
 	b = appendString(b, sp.Owner)
 	b = appendStrings(b, sp.Dirs)
 	b = binary.AppendUvarint(b, uint64(sp.Cores))
-	return binary.AppendUvarint(b, sp.Fuel)
+	b = binary.AppendUvarint(b, sp.Fuel)
+	if sp.Job != nil {
+		// A job's spec is written once, at its creation: JSON keeps its
+		// nested steps simple to evolve.
+		j, err := json.Marshal(sp.Job)
+		if err != nil {
+			panic(fmt.Sprintf("encode job %s: %v", sp.ID, err)) // plain data: cannot fail
+		}
+		b = appendBytes(b, j)
+	}
+	return b
 }
 
 func decodeTask(b []byte) (taskRecord, error) {
@@ -102,6 +114,12 @@ func decodeTask(b []byte) (taskRecord, error) {
 	}
 	if d.more() {
 		sp.Fuel = d.uvarint()
+	}
+	if d.more() {
+		sp.Job = new(job.Spec)
+		if err := json.Unmarshal(d.bytes(), sp.Job); err != nil {
+			return r, fmt.Errorf("decode task record: job: %w", err)
+		}
 	}
 	if err := d.done(); err != nil {
 		return r, fmt.Errorf("decode task record: %w", err)
@@ -178,8 +196,11 @@ func encodeLog(e *task.LogEntry) []byte {
 	b = binary.AppendVarint(b, int64(e.Attempt))
 	b = appendString(b, e.Stream)
 	b = appendString(b, e.Data)
-	if e.Process != 0 { // appended: read when present
+	if e.Process != 0 || e.Step != "" { // appended: read when present
 		b = binary.AppendVarint(b, int64(e.Process))
+	}
+	if e.Step != "" {
+		b = appendString(b, e.Step)
 	}
 	return b
 }
@@ -196,6 +217,9 @@ func decodeLog(b []byte) (task.LogEntry, error) {
 	e.Data = d.string()
 	if d.more() {
 		e.Process = int(d.varint())
+	}
+	if d.more() {
+		e.Step = d.string()
 	}
 	if err := d.done(); err != nil {
 		return e, fmt.Errorf("decode log entry: %w", err)

@@ -52,6 +52,9 @@ func (s *Store) DeleteTasks(ids ...string) (int64, error) {
 			if err != nil {
 				return err
 			}
+			if err := deleteJob(tx, seq); err != nil {
+				return err
+			}
 			freed += size
 			tasks++
 		}

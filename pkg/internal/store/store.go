@@ -30,7 +30,12 @@ var (
 // 2: run records end with the size of a result dropped (ResultBytes), and
 // the results bucket marks each task's result run. Format 1 files are
 // brought to 2 when opened.
-const format = 2
+//
+// 3: task records may end with a job's spec, and the buckets of jobs and
+// module names (jobs.go) may exist; a format 2 file is a format 3 file
+// without jobs, and is marked 3 when opened, so that an older binary
+// refuses it rather than misread a job.
+const format = 3
 
 // DefaultLockTimeout is how long Open waits for another process to release
 // the file when Options.LockTimeout is zero.

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/job"
 )
 
 // Status is where a task or a run stands; the API's type, so the JSON of
@@ -80,6 +81,10 @@ type Spec struct {
 	// with, set by the gateway's API and never taken from the form; "" when
 	// the API has no tokens. Per-owner quotas count by it.
 	Owner string
+	// Job, when set, makes the task a job (docs/JOBS.md): its one run is
+	// the whole job, its steps run on one worker, and Module is its first
+	// step's (what placement looks for warm).
+	Job *job.Spec
 }
 
 var modulePattern = regexp.MustCompile(`^[0-9a-f]{64}$`)

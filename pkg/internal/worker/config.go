@@ -30,7 +30,10 @@ type Config struct {
 	// Dirs are the host directories offered to tasks, by name (--allow-dir).
 	// A task names those it needs; its runs see them at /NAME, and nothing
 	// else of the file system.
-	Dirs    []wasmrun.Dir
+	Dirs []wasmrun.Dir
+	// JobDir is where the directory each job's steps share is made (and
+	// removed when the job ends); "" is the system's temporary directory.
+	JobDir  string
 	Runtime wasmrun.Config
 	// JoinToken proves to the gateway that the worker belongs (the
 	// gateway's DATA/join-token); the worker offers itself to no gateway

@@ -20,6 +20,7 @@ type forwarder struct {
 	ctx  context.Context
 	sink wire.LogSink
 	run  task.RunRef // what every write names
+	step string      // and the job's step, if the run is one
 
 	mu     sync.Mutex
 	budget int
@@ -114,6 +115,11 @@ func (f *forwarder) send(c chunk) {
 		p.SetStream(c.stream)
 		if err := rpc.EncodeRunRef(p, f.run); err != nil {
 			return err
+		}
+		if f.step != "" {
+			if err := p.SetStep(f.step); err != nil {
+				return err
+			}
 		}
 		return p.SetData(c.data)
 	})

@@ -243,9 +243,18 @@ type outcome struct {
 
 // execute runs the run attempt s, with the worker's directories it names.
 func (w *Worker) execute(ctx context.Context, s task.RunSpec, mods wire.ModuleSource, sink wire.LogSink) outcome {
+	return w.executeIn(ctx, s, "", nil, mods, sink)
+}
+
+// executeIn runs s, or step step of its job (jobs.go), with the worker's
+// directories it names and the directories shared.
+func (w *Worker) executeIn(ctx context.Context, s task.RunSpec, step string, shared []wasmrun.Dir, mods wire.ModuleSource, sink wire.LogSink) outcome {
 	var out outcome
 	self, parent := proc.Key(s.Proc), proc.Key(s.Parent)
-	if self == "" {
+	switch {
+	case self == "" && step != "":
+		self = proc.Key(s.Ref.String() + "/" + step) // steps may run side by side
+	case self == "":
 		self = proc.Key(s.Ref.String())
 	}
 	// Registered first, so that a message for it that came early fails
@@ -263,10 +272,12 @@ func (w *Worker) execute(ctx context.Context, s task.RunSpec, mods wire.ModuleSo
 		out.Error = err.Error()
 		return out
 	}
+	spec.Dirs = append(spec.Dirs, shared...)
 	if !w.ensure(ctx, &out, spec.Module, mods) {
 		return out
 	}
 	logs := newForwarder(ctx, sink, s.Ref, w.cfg.LogBytes)
+	logs.step = step
 	spec.Processes = syncedHost{p.Host(), logs}
 	spec.Stdout, spec.Stderr = logs.stream(wire.Stream_stdout), logs.stream(wire.Stream_stderr)
 	out.Result = w.runner.Run(ctx, spec)

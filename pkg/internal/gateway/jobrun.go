@@ -1,0 +1,244 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
+	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/internal/store"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
+
+// modulesOf are the modules a run of spec fetches: its own, or each of
+// its steps' for a job (once per step: grants count them so).
+func modulesOf(spec *task.Spec) []string {
+	if spec.Job == nil {
+		return []string{spec.Module}
+	}
+	ms := make([]string, len(spec.Job.Steps))
+	for i, st := range spec.Job.Steps {
+		ms[i] = st.Module
+	}
+	return ms
+}
+
+// startedJobLocked readies the state of d's job for the attempt d starts.
+func (g *Gateway) startedJobLocked(d sched.Dispatch) {
+	js := g.jobs[d.Ref.Task]
+	if js == nil {
+		js = &jobState{}
+		g.jobs[d.Ref.Task] = js
+	}
+	js.attempt, js.steps, js.receiving, js.received = d.Ref.Attempt, map[int]store.StepRecord{}, nil, 0
+}
+
+// callJob runs the job attempt d on w: its steps' starts and ends, and
+// its artifacts, come to a JobEvents of the call's own while it runs. The
+// artifacts are stored before the outcome is, so a job that ended has
+// them.
+func (g *Gateway) callJob(ctx context.Context, d sched.Dispatch, s task.RunSpec, w wire.Worker, caps peerCaps) task.Outcome {
+	jr := d.Spec.JobRun(d.Ref, g.cfg.TaskTimeout, g.cfg.MaxOutput, g.cfg.MaxJobFiles)
+	jr.Timeout = s.Timeout
+	g.mu.Lock()
+	conn := g.inflight[d.Ref].conn
+	g.mu.Unlock()
+	events := wire.JobEvents_ServerToClient(&jobEvents{g: g, ref: d.Ref, conn: conn, steps: len(jr.Steps)})
+	defer events.Release()
+	sent := time.Now()
+	f, release := w.Job(ctx, func(p wire.Worker_job_Params) error {
+		if err := p.SetModules(caps.source.AddRef()); err != nil {
+			return err
+		}
+		if err := p.SetLogs(caps.sink.AddRef()); err != nil {
+			return err
+		}
+		if err := p.SetEvents(events.AddRef()); err != nil {
+			return err
+		}
+		spec, err := p.NewSpec()
+		if err != nil {
+			return err
+		}
+		return rpc.EncodeJobRun(spec, jr)
+	})
+	defer release()
+	res, err := f.Struct()
+	if err != nil {
+		return task.Outcome{Lost: true, Error: "worker call failed: " + err.Error()}
+	}
+	r, err := res.Result()
+	if err != nil {
+		return task.Outcome{Lost: true, Error: "bad answer from worker: " + err.Error()}
+	}
+	end, err := rpc.DecodeJobEnd(r)
+	if err != nil {
+		return task.Outcome{Lost: true, Error: "bad answer from worker: " + err.Error()}
+	}
+	o := task.Outcome{OK: end.Status == api.Succeeded, Error: end.Error}
+	o.Timing.Placement = 0
+	o.Timing.Exec = time.Since(sent)
+	g.mu.Lock()
+	js := g.jobs[d.Ref.Task]
+	var files []store.Artifact
+	if js != nil && js.attempt == d.Ref.Attempt {
+		files = js.receiving
+		js.receiving, js.received = nil, 0
+		if rec, ok := js.steps[end.FailedStep]; ok {
+			o.ExitCode = rec.ExitCode
+		}
+	}
+	g.mu.Unlock()
+	switch {
+	case end.Status == api.Canceled:
+		o.Error = "canceled"
+	case end.FailedStep < 0 && !o.OK && o.ExitCode == 0:
+		o.ExitCode = -1 // no step's exit: the job's time limit, or its directory
+	}
+	if end.FilesLeft > 0 {
+		o.Result = fmt.Sprintf("%d files kept, %d left out (past --max-job-files %s, or not regular files)", end.Files, end.FilesLeft, api.FormatBytes(g.cfg.MaxJobFiles))
+	}
+	if end.Status != api.Canceled {
+		if err := g.st.PutFiles(d.Ref.Task, files); err != nil {
+			o.OK, o.ExitCode = false, -1
+			o.Error = "store artifacts: " + storeErr(err).Error()
+		}
+	}
+	return o
+}
+
+// jobEvents hears of one job attempt's steps and artifacts from the
+// worker running it. Like the log sink, it takes word only while that
+// attempt runs on that connection.
+type jobEvents struct {
+	g     *Gateway
+	ref   sched.RunRef
+	conn  *remoteWorker
+	steps int
+}
+
+var _ wire.JobEvents_Server = (*jobEvents)(nil)
+
+// stateLocked is the job's state if the attempt is current on this
+// connection.
+func (e *jobEvents) stateLocked() (*jobState, error) {
+	f, ok := e.g.inflight[e.ref]
+	js := e.g.jobs[e.ref.Task]
+	if !ok || f.conn != e.conn || js == nil || js.attempt != e.ref.Attempt {
+		return nil, fmt.Errorf("job %s attempt %d: not under way on this worker", e.ref.Task, e.ref.Attempt)
+	}
+	return js, nil
+}
+
+// Step records a step's start or end.
+func (e *jobEvents) Step(_ context.Context, call wire.JobEvents_step) error {
+	args := call.Args()
+	i := int(args.Index())
+	s, err := args.Status()
+	if err != nil {
+		return err
+	}
+	status := api.Status(s)
+	if i >= e.steps || !validStepStatus(status) {
+		return fmt.Errorf("%w: step %d of %d is %q", rpc.ErrMalformed, i, e.steps, s)
+	}
+	var out *task.Outcome
+	if args.HasResult() {
+		r, err := args.Result()
+		if err != nil {
+			return err
+		}
+		o, err := rpc.DecodeRunResult(r)
+		if err != nil {
+			return err
+		}
+		out = &o
+	}
+	now := time.Now()
+	e.g.mu.Lock()
+	js, err := e.stateLocked()
+	if err != nil {
+		e.g.mu.Unlock()
+		return err
+	}
+	rec := js.steps[i]
+	rec.Attempt, rec.Status = e.ref.Attempt, status
+	if status == api.Running {
+		rec.Started = now
+	} else {
+		rec.Ended = now
+	}
+	if out != nil {
+		rec.ExitCode, rec.Error, rec.Fuel = out.ExitCode, out.Error, out.Fuel
+	}
+	js.steps[i] = rec
+	e.g.notifyLocked()
+	e.g.mu.Unlock()
+	return e.g.st.SaveSteps(e.ref.Task, map[int]store.StepRecord{i: rec})
+}
+
+func validStepStatus(s api.Status) bool {
+	for _, v := range api.StepStatuses {
+		if s == v && s != api.Queued {
+			return true
+		}
+	}
+	return false
+}
+
+// maxArtifactPath bounds an artifact's path, in bytes.
+const maxArtifactPath = 1024
+
+// File takes a piece of an artifact; the pieces of one file come in
+// order, and the job's artifacts together stay within MaxJobFiles.
+func (e *jobEvents) File(_ context.Context, call wire.JobEvents_file) error {
+	args := call.Args()
+	p, err := args.Path()
+	if err != nil {
+		return err
+	}
+	data, err := args.Data()
+	if err != nil {
+		return err
+	}
+	if !validArtifactPath(p) {
+		return fmt.Errorf("%w: artifact path %q", rpc.ErrMalformed, p)
+	}
+	e.g.mu.Lock()
+	defer e.g.mu.Unlock()
+	js, err := e.stateLocked()
+	if err != nil {
+		return err
+	}
+	if js.received+uint64(len(data)) > e.g.cfg.MaxJobFiles || args.Size() > e.g.cfg.MaxJobFiles {
+		return fmt.Errorf("artifacts of %s: over --max-job-files (%s)", e.ref.Task, api.FormatBytes(e.g.cfg.MaxJobFiles))
+	}
+	n := len(js.receiving)
+	switch {
+	case args.Offset() == 0:
+		js.receiving = append(js.receiving, store.Artifact{Path: p, Data: make([]byte, 0, args.Size())})
+		n++
+	case n == 0 || js.receiving[n-1].Path != p || uint64(len(js.receiving[n-1].Data)) != args.Offset():
+		return fmt.Errorf("%w: artifact %s: a piece at %d out of order", rpc.ErrMalformed, p, args.Offset())
+	}
+	a := &js.receiving[n-1]
+	if uint64(len(a.Data)+len(data)) > args.Size() {
+		return fmt.Errorf("%w: artifact %s: more than its size %d", rpc.ErrMalformed, p, args.Size())
+	}
+	a.Data = append(a.Data, data...)
+	js.received += uint64(len(data))
+	return nil
+}
+
+// validArtifactPath: a relative, clean path of UTF-8 without NUL, as the
+// worker writes one ("out/summary.json").
+func validArtifactPath(p string) bool {
+	return p != "" && len(p) <= maxArtifactPath && utf8.ValidString(p) && !strings.ContainsRune(p, 0) &&
+		path.Clean(p) == p && !path.IsAbs(p) && p != ".." && !strings.HasPrefix(p, "../")
+}

@@ -1,0 +1,263 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/job"
+	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/internal/store"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
+
+// A job is, to the scheduler and the store, a task of one run whose run
+// is the whole job (task.Spec.Job): it is queued, placed, retried when its
+// worker is lost, canceled and purged like one. What only a job has is
+// here: its steps' states (jobState, in memory and in the store's steps
+// records), its artifacts (the store's files), its callbacks.
+
+// jobState is what the gateway holds of a job under way besides its task.
+type jobState struct {
+	attempt int                      // of its run that steps belongs to
+	steps   map[int]store.StepRecord // by index, as the worker told them
+	// receiving are the artifacts of the attempt running, as they arrive.
+	receiving []store.Artifact
+	received  uint64 // their bytes
+	callbacks []api.Callback
+	told      api.Status // the last status given to the callback
+}
+
+// maxCallbacks bounds the delivery attempts a job shows.
+const maxCallbacks = 64
+
+var moduleNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// ValidModuleName reports whether name can name a module: lowercase
+// letters, digits, '.', '_' and '-', starting with a letter or digit, at
+// most api.MaxModuleName bytes, and not like a hash.
+func ValidModuleName(name string) bool {
+	return len(name) <= api.MaxModuleName && moduleNamePattern.MatchString(name) && !strings.HasPrefix(name, "sha256")
+}
+
+// NameModule gives the stored module with sha256 hash the name name (PUT
+// /modules?name=); the name moves from any module it named before.
+func (g *Gateway) NameModule(name, hash string) error {
+	if !ValidModuleName(name) {
+		return api.Invalid("name", "%q: a name is 1-%d of a-z, 0-9, '.', '_' and '-', starting with a letter or digit, not starting with sha256", name, api.MaxModuleName)
+	}
+	if err := g.st.NameModule(name, hash); err != nil {
+		return storeErr(err)
+	}
+	return nil
+}
+
+// ModuleNames lists the names given to modules, with their hashes.
+func (g *Gateway) ModuleNames() (map[string]string, error) { return g.st.ModuleNames() }
+
+// ResolveModule returns the sha256 of the module that ref names:
+// "sha256:HEX" of a stored module, or a name given with NameModule.
+func (g *Gateway) ResolveModule(ref string) (string, error) {
+	if h, ok := strings.CutPrefix(ref, "sha256:"); ok {
+		if !g.st.HasModule(h) {
+			return "", fmt.Errorf("no module %s: upload it first (PUT /modules)", ref)
+		}
+		return h, nil
+	}
+	if !ValidModuleName(ref) {
+		return "", fmt.Errorf("%q is neither sha256:HEX nor a module's name", ref)
+	}
+	h, err := g.st.ModuleNamed(ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("no module is named %q: name one with PUT /modules?name=%s", ref, ref)
+	}
+	return h, err
+}
+
+// SubmitJob checks r, records the job durably and queues it; owner is who
+// submits it (as a task's Owner). Its errors name the bad field like
+// "steps[2].module".
+func (g *Gateway) SubmitJob(r api.JobRequest, owner string) (api.Job, error) {
+	js, err := job.New(r, g.ResolveModule)
+	if err != nil {
+		return api.Job{}, err
+	}
+	spec := task.Spec{
+		ID: r.ID, Description: r.Name, Module: js.Steps[0].Module,
+		Priority: r.Priority, Labels: r.Labels, Retries: r.Retries, Owner: owner,
+		Memory: js.Reserve(), Job: &js,
+	}
+	// The run's time limit is the job's: given, or its steps' together.
+	spec.Duration = js.Timeout
+	if spec.Duration == 0 {
+		for _, st := range js.Steps {
+			spec.Duration += cmp(st.Timeout, g.cfg.TaskTimeout)
+		}
+		spec.Duration = min(spec.Duration, api.MaxSeconds*time.Second)
+	}
+	specs := []task.Spec{spec}
+	ids, _, err := g.prepare(specs, false)
+	if err != nil {
+		return api.Job{}, err
+	}
+	if _, _, err := g.admit(specs, ids); err != nil {
+		return api.Job{}, err
+	}
+	return g.Job(specs[0].ID)
+}
+
+// cmp is d, or def when d is 0.
+func cmp(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// Job returns the job with that id.
+func (g *Gateway) Job(id string) (api.Job, error) {
+	t, err := g.Task(id)
+	if err != nil {
+		return api.Job{}, err
+	}
+	if t.Spec.Job == nil {
+		return api.Job{}, fmt.Errorf("%w: %s is a task, not a job", sched.ErrNotFound, id)
+	}
+	return g.jobView(t)
+}
+
+// JobPage reads one page of the job list, as TaskPage does for tasks.
+func (g *Gateway) JobPage(q sched.PageQuery) (page []api.Job, next, rev uint64, err error) {
+	q.Jobs = true
+	ts, next, rev, err := g.TaskPage(q, 1)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	page = make([]api.Job, 0, len(ts))
+	for _, t := range ts {
+		j, err := g.jobView(t)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		page = append(page, j)
+	}
+	return page, next, rev, nil
+}
+
+// WaitJob returns job id once it has ended, or as it is when ctx ends.
+func (g *Gateway) WaitJob(ctx context.Context, id string) (api.Job, error) {
+	t, err := g.WaitRuns(ctx, id, 1)
+	if err != nil {
+		return api.Job{}, err
+	}
+	if t.Spec.Job == nil {
+		return api.Job{}, fmt.Errorf("%w: %s is a task, not a job", sched.ErrNotFound, id)
+	}
+	return g.jobView(t)
+}
+
+// CancelJob cancels job id: its running step ends, no other starts.
+func (g *Gateway) CancelJob(id string) (api.Job, error) {
+	if _, err := g.Job(id); err != nil {
+		return api.Job{}, err
+	}
+	if err := g.cancel(id); err != nil {
+		return api.Job{}, err
+	}
+	return g.Job(id)
+}
+
+// JobFiles lists job id's artifacts.
+func (g *Gateway) JobFiles(id string) ([]api.File, error) {
+	if _, err := g.Job(id); err != nil {
+		return nil, err
+	}
+	return g.st.Files(id)
+}
+
+// JobFile returns the artifact at path of job id, with its bytes.
+func (g *Gateway) JobFile(id, path string) (api.File, []byte, error) {
+	if _, err := g.Job(id); err != nil {
+		return api.File{}, nil, err
+	}
+	f, b, err := g.st.File(id, path)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.File{}, nil, fmt.Errorf("%w: job %s has no file %s", sched.ErrNotFound, id, path)
+	}
+	return f, b, err
+}
+
+// jobView is t, a job, as the API shows it.
+func (g *Gateway) jobView(t task.Task) (api.Job, error) {
+	js := t.Spec.Job // whole: compose reads a trimmed spec from the store
+	j := api.Job{
+		ID: t.Spec.ID, Name: js.Name, Status: t.Status, Metadata: js.Metadata,
+		TimeoutSeconds: t.Spec.Duration.Seconds(), Priority: t.Spec.Priority, CallbackURL: js.CallbackURL,
+		Labels: t.Spec.Labels, Owner: t.Spec.Owner, Created: t.Created,
+	}
+	var run task.Run
+	if n := len(t.Runs); n > 0 {
+		run = t.Runs[n-1]
+		j.Attempt, j.Worker, j.Started, j.Ended, j.Error = run.Attempt, run.Worker, run.Started, run.Ended, run.Error
+	}
+	steps, callbacks, err := g.jobSteps(t.Spec.ID)
+	if err != nil {
+		return api.Job{}, err
+	}
+	j.Callbacks = callbacks
+	j.Steps = make([]api.Step, len(js.Steps))
+	for i, st := range js.Steps {
+		v := api.Step{
+			ID: st.ID, Name: st.Name, Module: st.Module, Args: st.Args, Needs: make([]string, len(st.Needs)),
+			ContinueOnError: st.ContinueOnError, Timeout: cmp(st.Timeout, g.cfg.TaskTimeout).Seconds(),
+			Memory: st.Memory, Fuel: st.Fuel, Status: api.Queued,
+		}
+		for k, n := range st.Needs {
+			v.Needs[k] = js.Steps[n].ID
+		}
+		if r, ok := steps[i]; ok && r.Attempt == run.Attempt {
+			v.Status, v.Started, v.Ended, v.ExitCode, v.Error, v.FuelUsed = r.Status, r.Started, r.Ended, r.ExitCode, r.Error, r.Fuel
+		}
+		if t.Status.Done() && !v.Status.Done() && v.Status != api.Skipped {
+			// Ended without word of the step: the job was canceled, or
+			// ended before it (a step's end told over a dropped call).
+			v.Status = api.Skipped
+			if t.Status == api.Canceled {
+				v.Status = api.Canceled
+			}
+		}
+		j.Steps[i] = v
+	}
+	if t.Status.Done() {
+		if j.Files, err = g.st.Files(t.Spec.ID); err != nil {
+			return api.Job{}, err
+		}
+	}
+	return j, nil
+}
+
+// jobSteps returns the step records of job id, from memory while it runs,
+// else from the store, and its callback attempts.
+func (g *Gateway) jobSteps(id string) (map[int]store.StepRecord, []api.Callback, error) {
+	g.mu.Lock()
+	if js, ok := g.jobs[id]; ok {
+		steps := make(map[int]store.StepRecord, len(js.steps))
+		for i, r := range js.steps {
+			steps[i] = r
+		}
+		cbs := append([]api.Callback(nil), js.callbacks...)
+		g.mu.Unlock()
+		if len(steps) > 0 {
+			return steps, cbs, nil
+		}
+		st, err := g.st.Steps(id)
+		return st, cbs, err
+	}
+	g.mu.Unlock()
+	st, err := g.st.Steps(id)
+	return st, nil, err
+}

@@ -1,0 +1,174 @@
+package gateway_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
+	"github.com/shoalmesh/shoal/wasm"
+)
+
+// putNamed uploads a module under a name.
+func putNamed(tb testing.TB, url, name string, mod []byte) string {
+	tb.Helper()
+	req, _ := http.NewRequest("PUT", url+"/modules?name="+name, bytes.NewReader(mod))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m api.Module
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusCreated || m.Name != name {
+		tb.Fatalf("PUT /modules?name=%s: %d %+v %v", name, resp.StatusCode, m, err)
+	}
+	return m.SHA256
+}
+
+// postJob submits a job and returns the answer's status and body.
+func postJob(tb testing.TB, url, body string) (int, []byte) {
+	tb.Helper()
+	resp, err := http.Post(url+"/jobs", "application/json", strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// mustJob submits a job that must be taken.
+func mustJob(tb testing.TB, url, body string) api.Job {
+	tb.Helper()
+	code, b := postJob(tb, url, body)
+	var j api.Job
+	if code != http.StatusCreated || json.Unmarshal(b, &j) != nil {
+		tb.Fatalf("POST /jobs: %d %s", code, b)
+	}
+	return j
+}
+
+// jobDone waits for job id to end and returns it.
+func jobDone(tb testing.TB, url, id string) api.Job {
+	tb.Helper()
+	resp, err := http.Get(url + "/jobs/" + id + "?wait=30")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var j api.Job
+	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil || !j.Status.Done() {
+		tb.Fatalf("job %s: %v %+v", id, err, j)
+	}
+	return j
+}
+
+func stepStatuses(j api.Job) []api.Status {
+	out := make([]api.Status, len(j.Steps))
+	for i, s := range j.Steps {
+		out[i] = s.Status
+	}
+	return out
+}
+
+// A job's steps run in order on one worker, each with its args and the
+// job's metadata; their output is in the job's log with each step's id.
+func TestJobSteps(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 2, Slots: 1})
+	m.WaitWorkers(2)
+	putNamed(t, m.URL, "hello", wasm.Hello)
+	j := mustJob(t, m.URL, `{"id": "j1", "name": "three", "metadata": {"WHO": "me"}, "steps": [
+		{"id": "a", "module": "hello", "args": ["one"]},
+		{"id": "b", "module": "hello", "args": ["two"], "stdin": "in"},
+		{"id": "c", "module": "hello", "args": ["three"]}]}`)
+	if j.ID != "j1" || j.Name != "three" || len(j.Steps) != 3 || j.Steps[1].Needs[0] != "a" || j.Steps[0].Needs == nil {
+		t.Fatalf("accepted: %+v", j)
+	}
+	j = jobDone(t, m.URL, "j1")
+	if j.Status != api.Succeeded || !slices.Equal(stepStatuses(j), []api.Status{api.Succeeded, api.Succeeded, api.Succeeded}) {
+		t.Fatalf("job: %+v", j)
+	}
+	for i := 1; i < 3; i++ {
+		if j.Steps[i].Started.Before(j.Steps[i-1].Ended) {
+			t.Errorf("step %s started before %s ended", j.Steps[i].ID, j.Steps[i-1].ID)
+		}
+	}
+	resp, err := http.Get(m.URL + "/jobs/j1/logs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var logs api.JobLogs
+	if err := json.NewDecoder(resp.Body).Decode(&logs); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range logs.Entries {
+		got = append(got, e.Step+": "+strings.TrimSpace(e.Data))
+	}
+	if want := []string{"a: hello one", "b: hello two\nin", "c: hello three"}; !logs.Done || !slices.Equal(got, want) {
+		t.Fatalf("logs %v: %q, want %q", logs.Done, got, want)
+	}
+}
+
+// A failed step fails the job and no later step starts; with
+// continue_on_error the job goes on.
+func TestJobFailedStep(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 2})
+	m.WaitWorkers(1)
+	putNamed(t, m.URL, "hello", wasm.Hello)
+	putNamed(t, m.URL, "hash", wasm.HashCCommand)
+	for _, c := range []struct {
+		cont  bool
+		job   api.Status
+		steps []api.Status
+	}{
+		{false, api.Failed, []api.Status{api.Succeeded, api.Failed, api.Skipped}},
+		{true, api.Succeeded, []api.Status{api.Succeeded, api.Failed, api.Succeeded}},
+	} {
+		t.Run(fmt.Sprint("continue_on_error=", c.cont), func(t *testing.T) {
+			id := fmt.Sprint("fail-", c.cont)
+			mustJob(t, m.URL, fmt.Sprintf(`{"id": %q, "steps": [
+				{"module": "hello"},
+				{"module": "hash", "args": ["not a number"], "continue_on_error": %v},
+				{"module": "hello"}]}`, id, c.cont))
+			j := jobDone(t, m.URL, id)
+			if j.Status != c.job || !slices.Equal(stepStatuses(j), c.steps) || j.Steps[1].ExitCode != 2 {
+				t.Fatalf("job: %s %v: %+v", j.Status, stepStatuses(j), j)
+			}
+			if !c.cont && (!strings.Contains(j.Error, "step step2 failed") || !j.Steps[2].Started.IsZero()) {
+				t.Fatalf("error %q, third step %+v", j.Error, j.Steps[2])
+			}
+		})
+	}
+}
+
+// Bad jobs are refused with the field named.
+func TestJobInvalid(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 0})
+	putNamed(t, m.URL, "hello", wasm.Hello)
+	for _, c := range []struct{ body, field string }{
+		{`{"steps": []}`, "steps"},
+		{`{"steps": [{"module": "hello"}, {"module": "nosuch"}]}`, "steps[1].module"},
+		{`{"steps": [{"module": "sha256:00"}]}`, "steps[0].module"},
+		{`{"steps": [{"id": "a", "module": "hello", "needs": ["b"]}, {"id": "b", "module": "hello", "needs": ["a"]}]}`, "steps[0].needs"},
+		{`{"steps": [{"module": "hello", "needs": ["zz"]}]}`, "steps[0].needs"},
+		{`{"steps": [{"id": "a", "module": "hello"}, {"id": "a", "module": "hello"}]}`, "steps[1].id"},
+		{`{"steps": [{"module": "hello", "timeout": "soon"}]}`, "body"},
+		{`{"steps": [{"module": "hello"}], "callback_url": "ftp://x"}`, "callback_url"},
+		{`{"steps": [{"module": "hello"}], "extra": 1}`, "body"},
+		{`{"steps": [{"module": "hello", "memory": "lots"}]}`, "body"},
+	} {
+		code, b := postJob(t, m.URL, c.body)
+		var e api.Error
+		if code != http.StatusBadRequest || json.Unmarshal(b, &e) != nil || e.Field != c.field {
+			t.Errorf("%s: %d %s, want 400 naming %s", c.body, code, b, c.field)
+		}
+	}
+}

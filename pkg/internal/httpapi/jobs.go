@@ -1,0 +1,213 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"path"
+	"slices"
+	"strconv"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
+
+// postJob takes a job as JSON (api.JobRequest); unknown fields are
+// refused, so that a misspelt one is not silently ignored.
+func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
+			s.fail(w, r, api.Invalid("body", "Content-Type %q: a job is JSON (application/json)", ct))
+			return
+		}
+	}
+	var req api.JobRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		s.fail(w, r, jsonError(err))
+		return
+	}
+	if dec.More() {
+		s.fail(w, r, api.Invalid("body", "one JSON object, and nothing after it"))
+		return
+	}
+	j, err := s.g.SubmitJob(req, ownerOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/jobs/"+j.ID)
+	writeJSON(w, http.StatusCreated, j)
+}
+
+// jsonError is a body that does not decode, as an error naming its field.
+func jsonError(err error) error {
+	var me *http.MaxBytesError
+	if errors.As(err, &me) {
+		return bodyError(err)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return api.Invalid(te.Field, "want a %s, got a JSON %s", te.Type, te.Value)
+	}
+	return api.Invalid("body", "not a job in JSON: %v", err)
+}
+
+// listJobs serves one page of the job list, newest first unless
+// ?order=asc, with the paging of GET /tasks.
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
+	q, err := api.ParseTaskQuery(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	after, ok := decodeCursor(q.After)
+	if !ok {
+		s.fail(w, r, api.Invalid(api.ParamAfter, "%q is not a cursor of this gateway's job list: pass back the %s of the page before", q.After, api.HeaderNextCursor))
+		return
+	}
+	page, next, rev, err := s.g.JobPage(sched.PageQuery{
+		After: after, Asc: q.Order == api.OrderAsc, Limit: q.Limit,
+		Match: statusIn(q.Status), Budget: api.ScanBudget, Owner: scopeOf(r),
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	setRevision(w, r, rev)
+	if next != 0 {
+		q.After = encodeCursor(next)
+		w.Header().Set(api.HeaderNextCursor, q.After)
+		w.Header().Set("Link", "</jobs?"+q.Values().Encode()+`>; rel="next"`)
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// getJob returns a job with its steps; with ?wait=S it first waits up to
+// S for the job to end.
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := s.checkOwner(r, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var j api.Job
+	var err error
+	if x := r.URL.Query().Get("wait"); x != "" {
+		d, perr := api.ParseSecondsField("wait", x)
+		if perr != nil {
+			s.fail(w, r, perr)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), min(d, maxWait))
+		defer cancel()
+		j, err = s.g.WaitJob(ctx, id)
+	} else {
+		j, err = s.g.Job(id)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := s.checkOwner(r, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	j, err := s.g.CancelJob(id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := s.checkOwner(r, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if _, err := s.g.Job(id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if f := r.URL.Query().Get("follow"); f == "1" || f == "true" {
+		s.followLogs(w, r, id, func() (any, error) { return s.g.Job(id) })
+		return
+	}
+	entries, done, err := s.g.Logs(id, 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if entries == nil {
+		entries = []task.LogEntry{}
+	}
+	writeJSON(w, http.StatusOK, api.JobLogs{Job: id, Done: done, Entries: entries})
+}
+
+func (s *Server) jobFiles(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := s.checkOwner(r, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	files, err := s.g.JobFiles(id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if files == nil {
+		files = []api.File{}
+	}
+	writeJSON(w, http.StatusOK, files)
+}
+
+// jobFile serves one artifact's bytes, with its sha256 as the ETag.
+func (s *Server) jobFile(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := s.checkOwner(r, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, data, err := s.g.JobFile(id, r.PathValue("path"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Header().Set("ETag", `"`+f.SHA256+`"`)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(f.Path)}))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
+}
+
+// moduleNames lists the names given to modules, by name.
+func (s *Server) moduleNames(w http.ResponseWriter, r *http.Request) {
+	names, err := s.g.ModuleNames()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]api.ModuleName, 0, len(names))
+	for n, h := range names {
+		out = append(out, api.ModuleName{Name: n, SHA256: h})
+	}
+	slices.SortFunc(out, func(a, b api.ModuleName) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		return 1
+	})
+	writeJSON(w, http.StatusOK, out)
+}

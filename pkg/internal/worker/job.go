@@ -1,0 +1,229 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"capnproto.org/go/capnp/v3"
+
+	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/job"
+	"github.com/shoalmesh/shoal/pkg/internal/rpc"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+	"github.com/shoalmesh/shoal/pkg/internal/wasmrun"
+)
+
+// Job runs one attempt of a job: its steps, as package job's Plan orders
+// them, in a fresh directory mounted at /shared for every step, which is
+// removed when the job ends. The job holds one slot for its whole time;
+// its steps run side by side only while their memory fits in what the job
+// was placed with (JobRun.Reserve).
+func (s *server) Job(ctx context.Context, call wire.Worker_job) error {
+	call.Go()
+	s.alive.Heard()
+	args := call.Args()
+	ws, err := args.Spec()
+	if err != nil {
+		return fmt.Errorf("read job spec: %w", err)
+	}
+	r, err := rpc.DecodeJobRun(ws)
+	if err != nil {
+		return fmt.Errorf("read job spec: %w", err)
+	}
+	if err := s.w.acquire(ctx); err != nil {
+		return err
+	}
+	defer func() { <-s.w.slots }()
+	s.keep(capnp.Client(args.Modules()), capnp.Client(args.Logs()))
+	end := s.w.runJob(ctx, r, args.Modules(), args.Logs(), args.Events())
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	jr, err := res.NewResult()
+	if err != nil {
+		return err
+	}
+	return rpc.EncodeJobEnd(jr, end)
+}
+
+// runJob runs r and returns how it ended; events hears of every step's
+// start and end, then gets the artifacts.
+func (w *Worker) runJob(ctx context.Context, r task.JobRun, mods wire.ModuleSource, sink wire.LogSink, events wire.JobEvents) task.JobEnd {
+	w.active.Add(1)
+	defer w.active.Add(-1)
+	tell := newTeller(ctx, events)
+	defer tell.close()
+	dir, err := w.jobDir(r.Ref)
+	if err != nil {
+		return task.JobEnd{Status: api.Failed, FailedStep: -1, Error: err.Error()}
+	}
+	defer os.RemoveAll(dir)
+	jctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	shared := []wasmrun.Dir{{Name: job.SharedDir, HostPath: dir}}
+
+	plan := job.NewPlan(r.Plan())
+	type ended struct {
+		i   int
+		out outcome
+	}
+	done := make(chan ended)
+	var used uint64 // memory of the steps running
+	errs := make([]string, len(r.Steps))
+	stop := jctx.Done() // nil once seen
+	timedOut := false
+	for {
+		for _, i := range plan.Ready() {
+			m := r.Steps[i].Spec.Memory
+			if plan.Running() > 0 && r.Reserve > 0 && used+m > r.Reserve {
+				break // the rest waits for a step to end
+			}
+			plan.Start(i)
+			used += m
+			tell.step(i, api.Running, nil)
+			go func() {
+				out := w.executeIn(jctx, r.Steps[i].Spec, r.Steps[i].ID, shared, mods, sink)
+				w.metrics.ran(out)
+				done <- ended{i, out}
+			}()
+		}
+		if plan.Running() == 0 {
+			break
+		}
+		select {
+		case e := <-done:
+			used -= r.Steps[e.i].Spec.Memory
+			if e.out.OK {
+				plan.End(e.i, true)
+			} else {
+				if timedOut {
+					e.out.Error = fmt.Sprintf("the job's time limit (%s) ended it", r.Timeout)
+				}
+				plan.End(e.i, false)
+				errs[e.i] = e.out.Error
+			}
+			rep := e.out.report()
+			tell.step(e.i, plan.Status(e.i), &rep)
+		case <-stop:
+			stop = nil // the running steps end with jctx: wait for them
+			if ctx.Err() != nil {
+				plan.Stop(api.Canceled)
+			} else {
+				timedOut = true
+				plan.Stop(api.Failed)
+			}
+		}
+	}
+	status, failed := plan.Finish()
+	for i, st := range plan.Statuses() {
+		if st == api.Skipped || (st == api.Canceled && errs[i] == "") {
+			tell.step(i, st, nil)
+		}
+	}
+	end := task.JobEnd{Status: status, FailedStep: failed}
+	switch {
+	case failed >= 0:
+		end.Error = fmt.Sprintf("step %s failed: %s", r.Steps[failed].ID, stepError(errs[failed]))
+	case status == api.Failed:
+		end.Error = fmt.Sprintf("the job's time limit (%s) ended it", r.Timeout)
+	}
+	tell.flush()
+	if status != api.Canceled {
+		end.Files, end.FilesLeft, err = sendFiles(ctx, dir, r.MaxFiles, events)
+		if err != nil && end.Error == "" {
+			end.Error = "artifacts: " + err.Error()
+		}
+	}
+	return end
+}
+
+func stepError(e string) string {
+	if e == "" {
+		return "it exited with a non-zero code"
+	}
+	return e
+}
+
+// jobDir makes the directory of a job's attempt, empty, under the
+// worker's JobDir.
+func (w *Worker) jobDir(ref task.RunRef) (string, error) {
+	base := w.cfg.JobDir
+	if base == "" {
+		base = os.TempDir()
+	}
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return "", fmt.Errorf("job directory: %w", err)
+	}
+	dir, err := os.MkdirTemp(base, fmt.Sprintf("%s-%d-", ref.Task, ref.Attempt))
+	if err != nil {
+		return "", fmt.Errorf("job directory: %w", err)
+	}
+	return dir, nil
+}
+
+// teller sends a job's events to the gateway in order without making the
+// job wait for the answers: capnp delivers the calls on one capability in
+// the order they are made, and a goroutine collects their answers.
+type teller struct {
+	events  wire.JobEvents
+	ctx     context.Context
+	pending chan func()
+	done    chan struct{}
+}
+
+func newTeller(ctx context.Context, events wire.JobEvents) *teller {
+	t := &teller{events: events, ctx: ctx, pending: make(chan func(), 1024), done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		for wait := range t.pending {
+			wait()
+		}
+	}()
+	return t
+}
+
+// step tells the gateway step i is now status, with its result when it
+// ended after running.
+func (t *teller) step(i int, status api.Status, res *task.Outcome) {
+	f, release := t.events.Step(t.ctx, func(p wire.JobEvents_step_Params) error {
+		p.SetIndex(uint32(i))
+		if err := p.SetStatus(string(status)); err != nil {
+			return err
+		}
+		if res == nil {
+			return nil
+		}
+		r, err := p.NewResult()
+		if err != nil {
+			return err
+		}
+		return rpc.EncodeRunResult(r, *res)
+	})
+	wait := func() {
+		_, _ = f.Struct() // a lost event must not fail the job: its end tells
+		release()
+	}
+	select {
+	case t.pending <- wait:
+	default: // a gateway this far behind: wait here rather than drop one
+		wait()
+	}
+}
+
+// flush waits until the gateway has answered every event told so far.
+func (t *teller) flush() {
+	ch := make(chan struct{})
+	t.pending <- func() { close(ch) }
+	select {
+	case <-ch:
+	case <-t.ctx.Done():
+	}
+}
+
+func (t *teller) close() {
+	close(t.pending)
+	<-t.done
+}
