@@ -18,6 +18,7 @@ import (
 
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/callback"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
 	"github.com/shoalmesh/shoal/pkg/internal/store"
@@ -55,17 +56,19 @@ type Gateway struct {
 	// watchers); Run waits for them before it returns.
 	tasks sync.WaitGroup
 
-	mu       sync.Mutex
-	serving  bool          // Run has started: see Ready
-	closed   bool          // Run has ended: offers are refused
-	draining bool          // shutting down: no new dispatches or tasks
-	changed  chan struct{} // closed and replaced whenever a run ends
-	sched    *sched.Scheduler
-	workers  map[sched.WorkerID]*remoteWorker
-	inflight map[sched.RunRef]inflight
-	procs    procState            // spawned processes and their trees (procs.go)
-	jobs     map[string]*jobState // jobs under way (jobs.go)
-	quotas   map[string]Quota
+	mu        sync.Mutex
+	serving   bool          // Run has started: see Ready
+	closed    bool          // Run has ended: offers are refused
+	draining  bool          // shutting down: no new dispatches or tasks
+	changed   chan struct{} // closed and replaced whenever a run ends
+	sched     *sched.Scheduler
+	workers   map[sched.WorkerID]*remoteWorker
+	inflight  map[sched.RunRef]inflight
+	procs     procState            // spawned processes and their trees (procs.go)
+	jobs      map[string]*jobState // jobs under way (jobs.go)
+	notes     jobNotes             // changes of jobs' statuses, for callbacks
+	callbacks *callback.Sender
+	quotas    map[string]Quota
 	// reserved counts the runs of submissions admitted but not yet queued
 	// (being recorded), all and per owner, so that concurrent submissions
 	// cannot together pass a queue limit.
@@ -111,9 +114,11 @@ func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gatewa
 		workers:  make(map[sched.WorkerID]*remoteWorker),
 		inflight: make(map[sched.RunRef]inflight),
 		jobs:     make(map[string]*jobState),
+		notes:    jobNotes{wake: make(chan struct{}, 1)},
 		procs:    newProcState(),
 		reserved: make(map[string]int),
 	}
+	g.callbacks = callback.New(callback.DefaultConfig(), nil, g.recordCallback, g.log)
 	g.setQuotasLocked(cfg.Quotas)
 	// Revisions start from the clock, so that a restarted gateway's do not
 	// repeat its predecessor's (they would, counted from 0).
@@ -139,6 +144,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer g.host.RemoveStreamHandler(rpc.Protocol)
 	g.tasks.Add(1)
 	go g.watchSpace(ctx)
+	g.startCallbacks(ctx)
 
 	// Calls outlive ctx by up to the grace period: see drain.
 	calls, stopCalls := context.WithCancel(context.Background())
@@ -260,6 +266,7 @@ func (g *Gateway) start(ctx context.Context, ds []sched.Dispatch) {
 		}
 		if d.Spec.Job != nil {
 			g.startedJobLocked(d)
+			g.jobChangedLocked(d.Ref.Task)
 		}
 		self, parent := g.placedLocked(d, w, deadline)
 		specs[i].Proc, specs[i].Parent = string(self), string(parent)
@@ -640,6 +647,7 @@ func (g *Gateway) cancel(id string) error {
 		g.mu.Unlock()
 		return err
 	}
+	g.jobChangedLocked(id)
 	for _, d := range running {
 		if f, ok := g.inflight[d.Ref]; ok && !f.shared {
 			f.cancel()

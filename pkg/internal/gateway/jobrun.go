@@ -29,13 +29,19 @@ func modulesOf(spec *task.Spec) []string {
 	return ms
 }
 
+// jobLocked is the state of job id, made when it has none.
+func (g *Gateway) jobLocked(id string, spec *task.Spec) *jobState {
+	js := g.jobs[id]
+	if js == nil {
+		js = &jobState{callbackURL: spec.Job.CallbackURL}
+		g.jobs[id] = js
+	}
+	return js
+}
+
 // startedJobLocked readies the state of d's job for the attempt d starts.
 func (g *Gateway) startedJobLocked(d sched.Dispatch) {
-	js := g.jobs[d.Ref.Task]
-	if js == nil {
-		js = &jobState{}
-		g.jobs[d.Ref.Task] = js
-	}
+	js := g.jobLocked(d.Ref.Task, &d.Spec)
 	js.attempt, js.steps, js.receiving, js.received = d.Ref.Attempt, map[int]store.StepRecord{}, nil, 0
 }
 

@@ -26,10 +26,11 @@ type jobState struct {
 	attempt int                      // of its run that steps belongs to
 	steps   map[int]store.StepRecord // by index, as the worker told them
 	// receiving are the artifacts of the attempt running, as they arrive.
-	receiving []store.Artifact
-	received  uint64 // their bytes
-	callbacks []api.Callback
-	told      api.Status // the last status given to the callback
+	receiving   []store.Artifact
+	received    uint64 // their bytes
+	callbacks   []api.Callback
+	callbackURL string
+	told        api.Status // the last status given to the callback
 }
 
 // maxCallbacks bounds the delivery attempts a job shows.
@@ -106,6 +107,12 @@ func (g *Gateway) SubmitJob(r api.JobRequest, owner string) (api.Job, error) {
 	}
 	if _, _, err := g.admit(specs, ids); err != nil {
 		return api.Job{}, err
+	}
+	if js.CallbackURL != "" {
+		g.mu.Lock()
+		g.jobLocked(specs[0].ID, &specs[0])
+		g.jobChangedLocked(specs[0].ID)
+		g.mu.Unlock()
 	}
 	return g.Job(specs[0].ID)
 }

@@ -6,9 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
@@ -171,4 +176,165 @@ func TestJobInvalid(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 naming %s", c.body, code, b, c.field)
 		}
 	}
+}
+
+// exampleJob reads a job of examples/jobs with id.
+func exampleJob(tb testing.TB, name, id string) string {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "examples", "jobs", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var req map[string]any
+	if err := json.Unmarshal(b, &req); err != nil {
+		tb.Fatal(err)
+	}
+	req["id"] = id
+	out, _ := json.Marshal(req)
+	return string(out)
+}
+
+// getFile downloads an artifact.
+func getFile(tb testing.TB, url, id, path string) (int, []byte) {
+	tb.Helper()
+	resp, err := http.Get(url + "/jobs/" + id + "/files/" + path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// The three-step pipeline of examples/jobs: a Go step writes a CSV file to
+// /shared, a C step transforms it, a Go step summarizes it; the files left
+// come back as artifacts, and a callback hears every status.
+func TestJobPipeline(t *testing.T) {
+	var mu sync.Mutex
+	var heard []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var j api.Job
+		_ = json.NewDecoder(r.Body).Decode(&j)
+		mu.Lock()
+		heard = append(heard, r.Header.Get("X-Shoal-Status")+"/"+string(j.Status))
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	putNamed(t, m.URL, "jobgen", wasm.JobGen)
+	putNamed(t, m.URL, "jobtransform", wasm.JobTransform)
+	putNamed(t, m.URL, "jobsummary", wasm.JobSummary)
+	body := strings.Replace(exampleJob(t, "pipeline.json", "pipe"), `"id":"pipe"`, `"id":"pipe","callback_url":"`+hook.URL+`"`, 1)
+	mustJob(t, m.URL, body)
+	j := jobDone(t, m.URL, "pipe")
+	if j.Status != api.Succeeded {
+		t.Fatalf("pipeline: %+v", j)
+	}
+	var paths []string
+	for _, f := range j.Files {
+		paths = append(paths, f.Path)
+	}
+	if want := []string{"data.csv", "summary.json", "transformed.csv"}; !slices.Equal(paths, want) {
+		t.Fatalf("files %q, want %q", paths, want)
+	}
+	code, b := getFile(t, m.URL, "pipe", "summary.json")
+	var sum struct {
+		Title string `json:"title"`
+		Count int    `json:"count"`
+		Sum   int    `json:"sum"`
+	}
+	if code != http.StatusOK || json.Unmarshal(b, &sum) != nil || sum.Count != 500 || sum.Sum != 249500 || sum.Title != "Even values of 1000 rows" {
+		t.Fatalf("summary.json: %d %s", code, b)
+	}
+	if code, _ := getFile(t, m.URL, "pipe", "nothing.txt"); code != http.StatusNotFound {
+		t.Fatalf("a file the job did not leave: %d", code)
+	}
+	// The callback's last delivery is recorded after its POST is answered.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		j = jobDone(t, m.URL, "pipe")
+		if n := len(j.Callbacks); n > 0 && j.Callbacks[n-1].Status == api.Succeeded || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"queued/queued", "running/running", "succeeded/succeeded"}; !slices.Equal(heard, want) {
+		t.Fatalf("callbacks heard %q, want %q", heard, want)
+	}
+	if len(j.Callbacks) != 3 || j.Callbacks[2].Code != http.StatusOK || j.Callbacks[2].Error != "" {
+		t.Fatalf("callbacks shown: %+v", j.Callbacks)
+	}
+}
+
+// A step that runs a program written elsewhere (go-jsonnet's command,
+// built to WASI) reads its input from /shared and writes its output there.
+func TestJobThirdParty(t *testing.T) {
+	jsonnet, err := os.ReadFile(filepath.Join("..", "..", "..", "examples", "jsonnet.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	putNamed(t, m.URL, "jobfile", wasm.JobFile)
+	putNamed(t, m.URL, "jsonnet", jsonnet)
+	mustJob(t, m.URL, exampleJob(t, "thirdparty.json", "jn"))
+	j := jobDone(t, m.URL, "jn")
+	if j.Status != api.Succeeded {
+		t.Fatalf("jsonnet job: %+v", j)
+	}
+	code, b := getFile(t, m.URL, "jn", "plan.json")
+	if code != http.StatusOK || !strings.Contains(string(b), `"total_cores": 12`) {
+		t.Fatalf("plan.json: %d %s", code, b)
+	}
+}
+
+// DELETE /jobs/{id} ends the running step and starts no other; a job's
+// time limit ends it failed.
+func TestJobCancelAndTimeout(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 2})
+	m.WaitWorkers(1)
+	putNamed(t, m.URL, "hash", wasm.HashCCommand)
+	putNamed(t, m.URL, "hello", wasm.Hello)
+	long := `{"module": "hash", "args": ["0", "9"], "timeout": 120}` // runs for minutes
+	mustJob(t, m.URL, `{"id": "c", "steps": [{"module": "hello"}, `+long+`, {"module": "hello"}]}`)
+	mustJob(t, m.URL, `{"id": "t", "timeout_seconds": 0.5, "steps": [{"module": "hello"}, `+long+`, {"module": "hello"}]}`)
+	for {
+		j := getJob(t, m.URL, "c")
+		if j.Steps[1].Status == api.Running {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	req, _ := http.NewRequest("DELETE", m.URL+"/jobs/c", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	j := jobDone(t, m.URL, "c")
+	if j.Status != api.Canceled || !slices.Equal(stepStatuses(j), []api.Status{api.Succeeded, api.Canceled, api.Canceled}) {
+		t.Fatalf("canceled job: %s %v", j.Status, stepStatuses(j))
+	}
+	j = jobDone(t, m.URL, "t")
+	if j.Status != api.Failed || !slices.Equal(stepStatuses(j), []api.Status{api.Succeeded, api.Failed, api.Skipped}) ||
+		!strings.Contains(j.Error, "time limit") {
+		t.Fatalf("timed out job: %s %v %q", j.Status, stepStatuses(j), j.Error)
+	}
+}
+
+func getJob(tb testing.TB, url, id string) api.Job {
+	tb.Helper()
+	resp, err := http.Get(url + "/jobs/" + id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var j api.Job
+	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
+		tb.Fatal(err)
+	}
+	return j
 }

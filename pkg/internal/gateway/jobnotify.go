@@ -1,0 +1,96 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+)
+
+// jobNotes carries the changes of jobs' statuses, in the order they
+// happen, from under the dispatch lock to the callback sender: a change
+// is noted under the lock (noteLocked), and one goroutine (notify) builds
+// each job's view outside it and gives it to the sender, which never
+// blocks.
+type jobNotes struct {
+	mu      sync.Mutex
+	pending []jobNote
+	wake    chan struct{}
+}
+
+type jobNote struct {
+	id     string
+	status api.Status
+}
+
+// jobChangedLocked notes job id's status if it changed since the last
+// note, for its callback; g.mu is held.
+func (g *Gateway) jobChangedLocked(id string) {
+	st, ok := g.sched.Status(id)
+	js := g.jobs[id]
+	if !ok || js == nil || js.callbackURL == "" || st == js.told {
+		return
+	}
+	js.told = st
+	n := &g.notes
+	n.mu.Lock()
+	n.pending = append(n.pending, jobNote{id, st})
+	n.mu.Unlock()
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// notify gives noted changes to the callback sender until ctx ends.
+func (g *Gateway) notify(ctx context.Context) {
+	defer g.tasks.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.notes.wake:
+		}
+		g.notes.mu.Lock()
+		notes := g.notes.pending
+		g.notes.pending = nil
+		g.notes.mu.Unlock()
+		for _, n := range notes {
+			j, err := g.Job(n.id)
+			if err != nil {
+				continue // purged since
+			}
+			j.Status = n.status // as it was when it changed
+			body, err := json.Marshal(j)
+			if err != nil {
+				continue
+			}
+			g.callbacks.Send(n.id, j.CallbackURL, n.status, body)
+		}
+	}
+}
+
+// recordCallback keeps a delivery attempt for the job's view.
+func (g *Gateway) recordCallback(id string, a api.Callback) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	js := g.jobs[id]
+	if js == nil {
+		return // purged
+	}
+	js.callbacks = append(js.callbacks, a)
+	if len(js.callbacks) > maxCallbacks {
+		js.callbacks = js.callbacks[len(js.callbacks)-maxCallbacks:]
+	}
+}
+
+// startCallbacks runs the callback sender and the notifier until ctx ends.
+func (g *Gateway) startCallbacks(ctx context.Context) {
+	g.tasks.Add(2)
+	go func() {
+		defer g.tasks.Done()
+		g.callbacks.Run(ctx)
+	}()
+	go g.notify(ctx)
+}
