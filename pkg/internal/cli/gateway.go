@@ -45,6 +45,11 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		cfg.SpawnMemory = n
 		return err
 	})
+	fs.Func("max-job-files", "bytes of one job's artifacts (the files it leaves in /shared) kept at most; the rest are left out (default 64MiB)", func(x string) error {
+		n, err := parseSize(x)
+		cfg.MaxJobFiles = n
+		return err
+	})
 	fs.Var((*days)(&cfg.Retain), "retain", "delete tasks this long after they ended, with their runs and logs: 7d, 12h, 30m (0: keep until DELETE /tasks/{id}?purge=1)")
 	keep := fs.Int("keep-results", gateway.DefaultKeepResults, "results kept whole per task: its newest N runs' (older runs keep their size, result_bytes; the task's own result is always kept)")
 	recoverDB := fs.Bool("recover", false, "if the database is damaged, copy what can be read into a new one (the damaged file is kept beside it as gateway.db.damaged-TIME), say what was lost, then start; a whole database is left as it is")

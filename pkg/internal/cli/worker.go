@@ -60,6 +60,7 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	}
 	if nf.data != "" {
 		cfg.Runtime.CacheDir = filepath.Join(nf.data, "compiled")
+		cfg.JobDir = filepath.Join(nf.data, "jobs") // each job's /shared, removed when it ends
 	}
 	if err := cfg.Validate(); err != nil {
 		return e.errorf("worker: --%v", err)

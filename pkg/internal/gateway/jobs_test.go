@@ -338,3 +338,70 @@ func getJob(tb testing.TB, url, id string) api.Job {
 	}
 	return j
 }
+
+// A job is durable like a task: queued, it survives a gateway restart;
+// when its worker is lost it runs again from its first step on another.
+func TestJobDurable(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 0})
+	putNamed(t, m.URL, "hello", wasm.Hello)
+	putNamed(t, m.URL, "hash", wasm.HashCCommand)
+	mustJob(t, m.URL, `{"id": "d", "steps": [{"module": "hello"}, {"module": "hash", "args": ["0", "5"]}, {"module": "hello"}]}`)
+	m.RestartGateway()
+	if j := getJob(t, m.URL, "d"); j.Status != api.Queued || len(j.Steps) != 3 {
+		t.Fatalf("after a restart: %+v", j)
+	}
+	first := m.AddWorker()
+	m.WaitWorkers(1)
+	for getJob(t, m.URL, "d").Steps[1].Status != api.Running {
+		time.Sleep(time.Millisecond)
+	}
+	m.AddWorker()
+	first.Kill()
+	j := jobDone(t, m.URL, "d")
+	if j.Status != api.Succeeded || j.Attempt != 1 || !slices.Equal(stepStatuses(j), []api.Status{api.Succeeded, api.Succeeded, api.Succeeded}) {
+		t.Fatalf("after its worker was lost: %+v", j)
+	}
+}
+
+// A reader of a job's live log that stops reading neither slows the job
+// nor loses a line: when it reads again, it gets every line in order.
+func TestJobLogsStalledReader(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	putNamed(t, m.URL, "hello", wasm.Hello)
+	big := strings.Repeat("x", 60<<10) // each step's stdin comes back as its output
+	var steps []string
+	for range 12 {
+		steps = append(steps, fmt.Sprintf(`{"module": "hello", "stdin": %q}`, big))
+	}
+	mustJob(t, m.URL, `{"id": "s", "steps": [`+strings.Join(steps, ",")+`]}`)
+	resp, err := http.Get(m.URL + "/jobs/s/logs?follow=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	// Not a byte read until the job has ended: it must end regardless.
+	if j := jobDone(t, m.URL, "s"); j.Status != api.Succeeded {
+		t.Fatalf("job: %+v", j)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data strings.Builder
+	ended := false
+	for ev := range strings.SplitSeq(string(b), "\n\n") {
+		if d, ok := strings.CutPrefix(ev, "event: log\ndata: "); ok {
+			var e api.LogEntry
+			if err := json.Unmarshal([]byte(d), &e); err != nil {
+				t.Fatal(err)
+			}
+			data.WriteString(e.Data)
+		}
+		ended = ended || strings.HasPrefix(ev, "event: end")
+	}
+	want := strings.Repeat("hello\n"+big, 12)
+	if !ended || data.String() != want {
+		t.Fatalf("read %d bytes of %d (ended %v)", data.Len(), len(want), ended)
+	}
+}
