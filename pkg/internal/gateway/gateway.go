@@ -487,10 +487,15 @@ func indexOf(err error, ids map[string]int) int {
 	return -1
 }
 
-func newID() string {
+func newID() string { return randomID("t-") }
+
+// newJobID names a job submitted without an id.
+func newJobID() string { return randomID("j-") }
+
+func randomID(prefix string) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return "t-" + hex.EncodeToString(b[:])
+	return prefix + hex.EncodeToString(b[:])
 }
 
 // PutModule checks that wasm is a module Shoal can run and stores it; it

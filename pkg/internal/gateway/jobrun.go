@@ -42,7 +42,7 @@ func (g *Gateway) jobLocked(id string, spec *task.Spec) *jobState {
 // startedJobLocked readies the state of d's job for the attempt d starts.
 func (g *Gateway) startedJobLocked(d sched.Dispatch) {
 	js := g.jobLocked(d.Ref.Task, &d.Spec)
-	js.attempt, js.steps, js.receiving, js.received = d.Ref.Attempt, map[int]store.StepRecord{}, nil, 0
+	js.attempt, js.steps, js.dirty, js.receiving, js.received = d.Ref.Attempt, map[int]store.StepRecord{}, map[int]bool{}, nil, 0
 }
 
 // callJob runs the job attempt d on w: its steps' starts and ends, and
@@ -92,6 +92,14 @@ func (g *Gateway) callJob(ctx context.Context, d sched.Dispatch, s task.RunSpec,
 	o.Timing.Exec = time.Since(sent)
 	g.mu.Lock()
 	js := g.jobs[d.Ref.Task]
+	g.mu.Unlock()
+	if js != nil {
+		// The steps' states are stored before the job's end is.
+		if err := g.saveSteps(d.Ref.Task, js); err != nil {
+			g.log.Warn("job steps not stored", "job", d.Ref.Task, "err", err)
+		}
+	}
+	g.mu.Lock()
 	var files []store.Artifact
 	if js != nil && js.attempt == d.Ref.Attempt {
 		files = js.receiving
@@ -110,7 +118,7 @@ func (g *Gateway) callJob(ctx context.Context, d sched.Dispatch, s task.RunSpec,
 	if end.FilesLeft > 0 {
 		o.Result = fmt.Sprintf("%d files kept, %d left out (past --max-job-files %s, or not regular files)", end.Files, end.FilesLeft, api.FormatBytes(g.cfg.MaxJobFiles))
 	}
-	if end.Status != api.Canceled {
+	if end.Status != api.Canceled && len(files) > 0 { // a job's files are stored once: at its end
 		if err := g.st.PutFiles(d.Ref.Task, files); err != nil {
 			o.OK, o.ExitCode = false, -1
 			o.Error = "store artifacts: " + storeErr(err).Error()
@@ -184,9 +192,34 @@ func (e *jobEvents) Step(_ context.Context, call wire.JobEvents_step) error {
 		rec.ExitCode, rec.Error, rec.Fuel = out.ExitCode, out.Error, out.Fuel
 	}
 	js.steps[i] = rec
+	js.dirty[i] = true
 	e.g.notifyLocked()
 	e.g.mu.Unlock()
-	return e.g.st.SaveSteps(e.ref.Task, map[int]store.StepRecord{i: rec})
+	// The state in memory changed in the order the worker told it; the
+	// store may take it in any, as saveSteps stores the newest: the next
+	// event need not wait for this one's commit.
+	call.Go()
+	return e.g.saveSteps(e.ref.Task, js)
+}
+
+// saveSteps stores the steps of js (job id's) changed since their last
+// save. The job's saves are made one at a time, and each reads the
+// steps when its turn comes: a save stores the newest states, never older
+// ones over them, and concurrent events share a commit.
+func (g *Gateway) saveSteps(id string, js *jobState) error {
+	js.saving.Lock()
+	defer js.saving.Unlock()
+	g.mu.Lock()
+	recs := make(map[int]store.StepRecord, len(js.dirty))
+	for i := range js.dirty {
+		recs[i] = js.steps[i]
+	}
+	clear(js.dirty)
+	g.mu.Unlock()
+	if len(recs) == 0 {
+		return nil
+	}
+	return g.st.SaveSteps(id, recs)
 }
 
 func validStepStatus(s api.Status) bool {

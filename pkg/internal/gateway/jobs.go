@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync"
 	"errors"
 	"fmt"
 	"regexp"
@@ -25,6 +26,11 @@ import (
 type jobState struct {
 	attempt int                      // of its run that steps belongs to
 	steps   map[int]store.StepRecord // by index, as the worker told them
+	// dirty are the steps changed since they were last stored; saving
+	// makes the job's saves one at a time, each storing what is newest,
+	// so that a save never overwrites a newer one (see saveSteps).
+	dirty  map[int]bool
+	saving sync.Mutex
 	// receiving are the artifacts of the attempt running, as they arrive.
 	receiving   []store.Artifact
 	received    uint64 // their bytes
@@ -99,6 +105,9 @@ func (g *Gateway) SubmitJob(r api.JobRequest, owner string) (api.Job, error) {
 			spec.Duration += cmp(st.Timeout, g.cfg.TaskTimeout)
 		}
 		spec.Duration = min(spec.Duration, api.MaxSeconds*time.Second)
+	}
+	if spec.ID == "" {
+		spec.ID = newJobID()
 	}
 	specs := []task.Spec{spec}
 	ids, _, err := g.prepare(specs, false)
@@ -193,7 +202,7 @@ func (g *Gateway) JobFile(id, path string) (api.File, []byte, error) {
 	}
 	f, b, err := g.st.File(id, path)
 	if errors.Is(err, store.ErrNotFound) {
-		return api.File{}, nil, fmt.Errorf("%w: job %s has no file %s", sched.ErrNotFound, id, path)
+		return api.File{}, nil, api.Errorf(api.CodeNotFound, "job %s has no file %s", id, path)
 	}
 	return f, b, err
 }

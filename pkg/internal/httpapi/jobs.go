@@ -15,6 +15,19 @@ import (
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
+// checkJob returns nil when r may see job id (see checkOwner); a task
+// that is not a job, another owner's job and no job at all are one error.
+func (s *Server) checkJob(r *http.Request, id string) error {
+	err := s.checkOwner(r, id)
+	if err == nil {
+		_, err = s.g.Job(id)
+	}
+	if errors.Is(err, sched.ErrNotFound) {
+		return api.Errorf(api.CodeNotFound, "job not found: %s", id)
+	}
+	return err
+}
+
 // postJob takes a job as JSON (api.JobRequest); unknown fields are
 // refused, so that a misspelt one is not silently ignored.
 func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
@@ -91,7 +104,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 // S for the job to end.
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := s.checkOwner(r, id); err != nil {
+	if err := s.checkJob(r, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -118,7 +131,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := s.checkOwner(r, id); err != nil {
+	if err := s.checkJob(r, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -132,11 +145,7 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := s.checkOwner(r, id); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if _, err := s.g.Job(id); err != nil {
+	if err := s.checkJob(r, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -157,7 +166,7 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) jobFiles(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := s.checkOwner(r, id); err != nil {
+	if err := s.checkJob(r, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -175,7 +184,7 @@ func (s *Server) jobFiles(w http.ResponseWriter, r *http.Request) {
 // jobFile serves one artifact's bytes, with its sha256 as the ETag.
 func (s *Server) jobFile(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := s.checkOwner(r, id); err != nil {
+	if err := s.checkJob(r, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
