@@ -9,7 +9,8 @@ import (
 )
 
 func TestLoadMapsFilesToPaths(t *testing.T) {
-	for _, p := range []string{"/", "/ui/app.js", "/ui/api.js", "/ui/dom.js", "/ui/procs.js", "/ui/style.css", "/ui/favicon.svg"} {
+	for _, p := range []string{"/", "/ui/app.js", "/ui/api.js", "/ui/dom.js", "/ui/procs.js",
+		"/ui/logs.js", "/ui/poll.js", "/ui/style.css", "/ui/favicon.svg"} {
 		if files[p] == nil {
 			t.Errorf("%s is not served", p)
 		}
@@ -52,8 +53,10 @@ func TestPageRefersOnlyToItsOwnFiles(t *testing.T) {
 		min int // references the page has at least
 	}{
 		"/":            {regexp.MustCompile(`(?:src|href)="([^"]*)"`), 4},
-		"/ui/app.js":   {regexp.MustCompile(`from '([^']*)'`), 3},
+		"/ui/app.js":   {regexp.MustCompile(`from '([^']*)'`), 5},
 		"/ui/procs.js": {regexp.MustCompile(`from '([^']*)'`), 1},
+		"/ui/logs.js":  {regexp.MustCompile(`from '([^']*)'`), 3},
+		"/ui/poll.js":  {regexp.MustCompile(`from '([^']*)'`), 1},
 	}
 	for page, r := range refs {
 		body := string(files[page].body)
