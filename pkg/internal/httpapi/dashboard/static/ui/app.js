@@ -1,9 +1,10 @@
-// The dashboard: four views chosen by the URL's fragment (#/tasks,
-// #/tasks/ID, #/cluster, #/submit), each started when shown and stopped
-// when left, so that only the visible view polls the gateway.
+// The dashboard: views chosen by the URL's fragment (#/tasks, #/tasks/ID,
+// #/jobs, #/jobs/ID, #/cluster, #/submit), each started when shown and
+// stopped when left, so that only the visible view polls the gateway.
 
 import { APIError, forgetToken, getJSON, request, token } from './api.js';
 import { badge, bytes, el, field, isDone, short, syncRows, timeCell, when } from './dom.js';
+import { jobsView, jobView } from './jobs.js';
 import { followLog, line, streamTags } from './logs.js';
 import { cancelButton, message, poller, setBanner } from './poll.js';
 import { processTables } from './procs.js';
@@ -353,6 +354,13 @@ function route() {
     name = 'task';
     start = taskView;
     arg = decodeURIComponent(hash.slice(6));
+  } else if (hash === 'jobs') {
+    name = 'jobs';
+    start = jobsView;
+  } else if (hash.startsWith('jobs/') && hash.length > 5) {
+    name = 'job';
+    start = jobView;
+    arg = decodeURIComponent(hash.slice(5));
   } else if (hash === 'cluster') {
     name = 'cluster';
     start = clusterView;
@@ -361,9 +369,9 @@ function route() {
     start = submitView;
   }
   for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== 'view-' + name;
-  const tab = name === 'task' ? 'tasks' : name;
+  const tab = { task: 'tasks', job: 'jobs' }[name] || name;
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.view === tab);
-  document.title = (name === 'task' ? arg : name[0].toUpperCase() + name.slice(1)) + ' · Shoal';
+  document.title = (arg ?? name[0].toUpperCase() + name.slice(1)) + ' · Shoal';
   leave = start(arg);
 }
 
