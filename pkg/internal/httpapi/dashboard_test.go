@@ -52,6 +52,7 @@ func TestDashboardRoutes(t *testing.T) {
 			}{
 				{"GET", "/tasks", 200, "[]"},
 				{"GET", "/workers", 200, "[]"},
+				{"GET", "/jobs", 200, "[]"},
 				{"GET", "/nothing", 404, "no such endpoint"},
 				{"GET", "/ui/nope.js", 404, "no such endpoint"},
 				{"GET", "/ui/", 404, "no such endpoint"},

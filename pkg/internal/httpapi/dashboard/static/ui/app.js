@@ -1,102 +1,25 @@
-// The dashboard: four views chosen by the URL's fragment (#/tasks,
-// #/tasks/ID, #/cluster, #/submit), each started when shown and stopped
-// when left, so that only the visible view polls the gateway.
+// The dashboard: views chosen by the URL's fragment (#/tasks, #/tasks/ID,
+// #/jobs, #/jobs/ID, #/cluster, #/submit), each started when shown and
+// stopped when left, so that only the visible view polls the gateway.
 
-import { APIError, forgetToken, getJSON, readEvents, request, token } from './api.js';
-import { badge, bytes, el, isDone, short } from './dom.js';
+import { APIError, forgetToken, getJSON, request, token } from './api.js';
+import { badge, bytes, el, field, isDone, short, syncRows, timeCell, when } from './dom.js';
+import { jobsView, jobView } from './jobs.js';
+import { followLog, line, streamTags } from './logs.js';
+import { cancelButton, message, poller, setBanner } from './poll.js';
 import { processTables } from './procs.js';
 
 // How many tasks the list shows, newest first: the one page it fetches.
 const listLimit = 50;
-// How many runs and log entries a task's page keeps in the document.
+// How many runs a task's page keeps in the document.
 const runLimit = 500;
-const logLimit = 5000;
 
 const $ = (id) => document.getElementById(id);
-
-const pad = (n, w = 2) => String(n).padStart(w, '0');
-
-// when formats a timestamp as the time of day, with the date unless today.
-function when(iso, millis = false) {
-  if (!iso) return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  let s = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  if (millis) s += '.' + pad(d.getMilliseconds(), 3);
-  if (d.toDateString() !== new Date().toDateString()) {
-    s = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${s}`;
-  }
-  return s;
-}
-
-function timeCell(iso, millis = false) {
-  return el('td', { class: 'time', title: iso || '', text: when(iso, millis) });
-}
 
 const ms = (ns) => (ns / 1e6).toFixed(ns < 1e7 ? 2 : 0);
 
 const taskHref = (id) => '#/tasks/' + encodeURIComponent(id);
 const taskPath = (id) => 'tasks/' + encodeURIComponent(id);
-
-function message(err) {
-  if (err instanceof APIError) return err.message;
-  return `the gateway cannot be reached (${err.message}); retrying`;
-}
-
-function setBanner(text) {
-  const b = $('banner');
-  b.textContent = text;
-  b.hidden = !text;
-}
-
-const sleep = (d) => new Promise((resolve) => setTimeout(resolve, d));
-
-// poller calls fn now and then every interval (longer when fn is slow, so a
-// large list never has requests pile up), and not while the tab is hidden.
-function poller(fn, interval) {
-  let timer = 0;
-  let stopped = false;
-  let busy = false;
-  let again = false;
-  const tick = async () => {
-    clearTimeout(timer);
-    if (stopped) return;
-    if (busy) {
-      again = true;
-      return;
-    }
-    if (document.hidden) return; // visibilitychange ticks again
-    busy = true;
-    const start = performance.now();
-    try {
-      await fn();
-      setBanner('');
-    } catch (err) {
-      if (!stopped) setBanner(message(err));
-    }
-    busy = false;
-    if (stopped) return;
-    if (again) {
-      again = false;
-      tick();
-      return;
-    }
-    timer = setTimeout(tick, Math.max(interval, 5 * (performance.now() - start)));
-  };
-  const visible = () => {
-    if (!document.hidden) tick();
-  };
-  document.addEventListener('visibilitychange', visible);
-  tick();
-  return {
-    now: tick,
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
-      document.removeEventListener('visibilitychange', visible);
-    },
-  };
-}
 
 // ---- the cluster: the header's summary and the Cluster view ----
 
@@ -205,29 +128,8 @@ function tasksView() {
     const q = filter.value.trim().toLowerCase();
     const shown = page.filter((t) => !q ||
       [t.id, t.description, t.module, t.result, t.owner || ''].some((s) => s.toLowerCase().includes(q)));
-    const tbody = $('tasks');
-    const keep = new Set();
-    let prev = null;
-    for (const t of shown) {
-      keep.add(t.id);
-      const sig = JSON.stringify([t.status, t.completions, t.repeats, t.result, finishedRuns(t), t.description, t.owner]);
-      let r = rows.get(t.id);
-      if (!r || r.sig !== sig) {
-        const tr = taskRow(t);
-        if (r) r.tr.replaceWith(tr);
-        r = { tr, sig };
-        rows.set(t.id, r);
-      }
-      const at = prev ? prev.nextSibling : tbody.firstChild;
-      if (at !== r.tr) tbody.insertBefore(r.tr, at);
-      prev = r.tr;
-    }
-    for (const [id, r] of rows) {
-      if (!keep.has(id)) {
-        r.tr.remove();
-        rows.delete(id);
-      }
-    }
+    const sig = (t) => JSON.stringify([t.status, t.completions, t.repeats, t.result, finishedRuns(t), t.description, t.owner]);
+    syncRows($('tasks'), rows, shown, (t) => t.id, sig, taskRow);
     const what = status.value ? `${status.value} ` : '';
     let count = more ? `the newest ${page.length} ${what}tasks` : `${page.length} ${what}task${page.length === 1 ? '' : 's'}`;
     if (shown.length !== page.length) count = `${shown.length} matching of ${count}`;
@@ -263,11 +165,6 @@ function tasksView() {
 }
 
 // ---- one task: its definition, runs and live logs ----
-
-function field(name, value, mono = false) {
-  return el('div', {}, el('dt', { text: name }),
-    el('dd', { class: mono ? 'mono' : '' }, value instanceof Node ? value : String(value)));
-}
 
 function renderTask(t) {
   $('task-id').textContent = t.id;
@@ -329,33 +226,13 @@ function runRow(r) {
   );
 }
 
-// streamTags name a log entry's stream in its tag: the module's output,
-// and the gateway's own lines about a process tree (reservations).
-const streamTags = { stdout: 'out', stderr: 'err', shoal: 'shoal' };
-
 function taskView(id) {
   const left = new AbortController(); // ends the requests under way on leaving
-  const logs = $('logs');
-  const state = $('log-state');
-  let entries = 0;
-  const setState = (text, cls) => {
-    state.textContent = text;
-    state.className = 'badge ' + cls;
-  };
-  const note = (text) => logs.append(el('span', { class: 'note', text: text + '\n' }));
-  const append = (e) => {
-    const atEnd = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
+  // Each entry tagged with its run and the pid that wrote it.
+  const render = (e) => {
     let tag = `run ${e.run}`;
     if (e.attempt > 0) tag += ` retry ${e.attempt}`;
-    tag += ` [${e.process || 0}] ${streamTags[e.stream] || e.stream}`; // the pid that wrote it
-    const text = e.data.endsWith('\n') ? e.data : e.data + '\n';
-    logs.append(el('span', { class: 'tag', text: `${tag} │ ` }),
-      el('span', { class: e.stream, text }));
-    if (++entries > logLimit) {
-      logs.firstChild.remove(); // the tag and the text of the oldest entry
-      logs.firstChild.remove();
-    }
-    if (atEnd) logs.scrollTop = logs.scrollHeight;
+    return line(`${tag} [${e.process || 0}] ${streamTags[e.stream] || e.stream}`, e.stream, e.data);
   };
 
   $('task-id').textContent = id;
@@ -374,7 +251,8 @@ function taskView(id) {
     } catch (err) {
       if (err instanceof APIError && err.status === 404) {
         p.stop();
-        setState('no such task', 'failed');
+        $('log-state').textContent = 'no such task';
+        $('log-state').className = 'badge failed';
         $('task-description').textContent = err.message;
         return;
       }
@@ -383,55 +261,13 @@ function taskView(id) {
   };
   p = poller(load, 1000);
 
-  // The stream sends every entry from the first, then `end` with the task.
-  // After a dropped connection it starts again from the first entry.
-  const follow = async () => {
-    while (!left.signal.aborted) {
-      let over = false;
-      logs.replaceChildren();
-      entries = 0;
-      setState('live', 'live');
-      try {
-        await readEvents(taskPath(id) + '/logs?follow=1', (event, data) => {
-          if (event === 'log') append(JSON.parse(data));
-          else if (event === 'end') {
-            over = true;
-            renderTask(JSON.parse(data));
-          }
-        }, left.signal);
-      } catch (err) {
-        if (left.signal.aborted) return;
-        if (err instanceof APIError && err.status === 404) return; // load says so
-      }
-      if (over) {
-        if (!entries) note('(no output)');
-        setState('ended', 'ended');
-        return;
-      }
-      setState('reconnecting', 'queued');
-      await sleep(2000);
-    }
-  };
-  follow();
+  followLog(taskPath(id), $('logs'), $('log-state'), render, renderTask, left.signal);
 
-  const cancel = $('task-cancel');
-  const onCancel = async () => {
-    cancel.disabled = true;
-    try {
-      const res = await request(taskPath(id), { method: 'DELETE', signal: left.signal });
-      const body = await res.json();
-      if (res.ok) renderTask(body);
-      else setBanner(body.error);
-    } catch (err) {
-      if (!left.signal.aborted) setBanner(message(err));
-    }
-    cancel.disabled = false;
-  };
-  cancel.addEventListener('click', onCancel);
+  const stopCancel = cancelButton($('task-cancel'), taskPath(id), renderTask, left.signal);
   return () => {
     p.stop();
     left.abort();
-    cancel.removeEventListener('click', onCancel);
+    stopCancel();
   };
 }
 
@@ -518,6 +354,13 @@ function route() {
     name = 'task';
     start = taskView;
     arg = decodeURIComponent(hash.slice(6));
+  } else if (hash === 'jobs') {
+    name = 'jobs';
+    start = jobsView;
+  } else if (hash.startsWith('jobs/') && hash.length > 5) {
+    name = 'job';
+    start = jobView;
+    arg = decodeURIComponent(hash.slice(5));
   } else if (hash === 'cluster') {
     name = 'cluster';
     start = clusterView;
@@ -526,9 +369,9 @@ function route() {
     start = submitView;
   }
   for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== 'view-' + name;
-  const tab = name === 'task' ? 'tasks' : name;
+  const tab = { task: 'tasks', job: 'jobs' }[name] || name;
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.view === tab);
-  document.title = (name === 'task' ? arg : name[0].toUpperCase() + name.slice(1)) + ' · Shoal';
+  document.title = (arg ?? name[0].toUpperCase() + name.slice(1)) + ' · Shoal';
   leave = start(arg);
 }
 
