@@ -193,6 +193,7 @@ func (e *jobEvents) Step(_ context.Context, call wire.JobEvents_step) error {
 	}
 	js.steps[i] = rec
 	js.dirty[i] = true
+	e.g.sched.Touch()
 	e.g.notifyLocked()
 	e.g.mu.Unlock()
 	// The state in memory changed in the order the worker told it; the

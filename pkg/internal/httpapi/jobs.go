@@ -83,6 +83,9 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, api.Invalid(api.ParamAfter, "%q is not a cursor of this gateway's job list: pass back the %s of the page before", q.After, api.HeaderNextCursor))
 		return
 	}
+	if notModified(w, r, s.g.Revision()) {
+		return
+	}
 	page, next, rev, err := s.g.JobPage(sched.PageQuery{
 		After: after, Asc: q.Order == api.OrderAsc, Limit: q.Limit,
 		Match: statusIn(q.Status), Budget: api.ScanBudget, Owner: scopeOf(r),
