@@ -3,6 +3,9 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -124,4 +127,28 @@ func TestJobSubmit(t *testing.T) {
 	shoal(t, "job", gw).want(t, 2, nil, []string{"shoal: job: missing job ID"})
 	shoal(t, "module").want(t, 2, nil, []string{"shoal: module: missing put"})
 	shoal(t, "module", "push").want(t, 2, nil, []string{`shoal: module: unknown verb "push"`})
+}
+
+// job get writes a job's artifacts under DIR, checked against their
+// listing, and job shows them.
+func TestJobGet(t *testing.T) {
+	url, m := MustAPIGateway(t)
+	m.AddWorker()
+	gw := "--gateway=" + url
+	shoal(t, "module", "put", MustWriteFile(t, "jobgen.wasm", wasm.JobGen), "--name", "jobgen", gw).want(t, 0, nil, nil)
+	job := MustWriteFile(t, "gen.json", []byte(`{"id": "gen", "steps": [{"module": "jobgen", "args": ["3"]}]}`))
+	shoal(t, "job", "submit", job, "--wait", gw).want(t, 0, []string{"job gen succeeded"}, nil)
+	want := "id,value,word\n1,919,bravo\n2,838,charlie\n3,757,delta\n"
+	shoal(t, "job", "gen", gw).want(t, 0, []string{"ARTIFACT", "SIZE", "data.csv", fmt.Sprintf("%d bytes", len(want))}, nil)
+
+	dir := filepath.Join(t.TempDir(), "out")
+	shoal(t, "job", "get", "gen", "--output", dir, gw).want(t, 0, []string{filepath.Join(dir, "data.csv")}, []string{"1 files, "})
+	if b, err := os.ReadFile(filepath.Join(dir, "data.csv")); err != nil || string(b) != want {
+		t.Errorf("data.csv: %q, %v; want %q", b, err, want)
+	}
+	t.Chdir(t.TempDir()) // the default DIR is ./ID
+	shoal(t, "job", "get", "gen", gw).want(t, 0, []string{filepath.Join("gen", "data.csv")}, nil)
+	if _, err := os.Stat(filepath.Join("gen", "data.csv")); err != nil {
+		t.Error(err)
+	}
 }
