@@ -13,8 +13,8 @@ import (
 	"github.com/shoalmesh/shoal/pkg/api"
 )
 
-// ErrStreamEnded is returned by Follow when the gateway closed the log
-// stream before the task ended (the gateway stopped, or a proxy cut it).
+// ErrStreamEnded is returned by Follow and FollowJobLogs when the gateway
+// closed the log stream before the task or job ended (the gateway stopped, or a proxy cut it).
 var ErrStreamEnded = errors.New("the log stream ended before the task did")
 
 // maxEvent bounds one server-sent event line; log entries are chunks of a
@@ -31,13 +31,31 @@ func (c *Client) Follow(ctx context.Context, id string, fn func(api.LogEntry) er
 	if err != nil {
 		return end, err
 	}
-	resp, err := c.send(ctx, http.MethodGet, p+"/logs?follow=1", nil, "")
+	return end, c.follow(ctx, id, p+"/logs?follow=1", fn, &end)
+}
+
+// FollowJobLogs is Follow for a job: fn gets each log entry of job id,
+// with the step that wrote it, until the job ends; it returns the job as
+// it ended.
+func (c *Client) FollowJobLogs(ctx context.Context, id string, fn func(api.LogEntry) error) (api.Job, error) {
+	var end api.Job
+	p, err := jobPath(id)
 	if err != nil {
 		return end, err
 	}
+	return end, c.follow(ctx, id, p+"/logs?follow=1", fn, &end)
+}
+
+// follow reads the log stream at path (of task or job id): fn gets each
+// log event, and the end event is decoded into end.
+func (c *Client) follow(ctx context.Context, id, path string, fn func(api.LogEntry) error, end any) error {
+	resp, err := c.send(ctx, http.MethodGet, path, nil, "")
+	if err != nil {
+		return err
+	}
 	defer resp.Body.Close()
 	if mt := resp.Header.Get("Content-Type"); !strings.HasPrefix(mt, "text/event-stream") {
-		return end, fmt.Errorf("follow %s: the gateway answered %q, not an event stream", id, mt)
+		return fmt.Errorf("follow %s: the gateway answered %q, not an event stream", id, mt)
 	}
 	err = readEvents(resp.Body, func(event, data string) (bool, error) {
 		switch event {
@@ -48,7 +66,7 @@ func (c *Client) Follow(ctx context.Context, id string, fn func(api.LogEntry) er
 			}
 			return false, fn(e)
 		case api.EventEnd:
-			if err := json.Unmarshal([]byte(data), &end); err != nil {
+			if err := json.Unmarshal([]byte(data), end); err != nil {
 				return false, fmt.Errorf("follow %s: bad end event: %w", id, err)
 			}
 			return true, nil
@@ -56,9 +74,9 @@ func (c *Client) Follow(ctx context.Context, id string, fn func(api.LogEntry) er
 		return false, nil // unknown events are for newer clients
 	})
 	if err != nil && ctx.Err() != nil {
-		return end, ctx.Err()
+		return ctx.Err()
 	}
-	return end, err
+	return err
 }
 
 // readEvents parses a text/event-stream and calls fn for each event until

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -21,8 +22,9 @@ type command struct {
 	run     func(ctx context.Context, e *env, args []string) int
 }
 
-// env is what a command writes to.
+// env is what a command reads from and writes to.
 type env struct {
+	stdin          io.Reader // read by the commands that take "-" for a file
 	stdout, stderr io.Writer
 	flags          *flag.FlagSet // the command's, once newFlags made it: completion reads it
 }
@@ -41,7 +43,11 @@ func commands() map[string]command {
 		"run":        {"run a module once and print its processes' output: shoal run APP.wasm [ARGS...]", runRun},
 		"tasks":      {"list tasks", runTasks},
 		"task":       {"show one task: shoal task ID", runTask},
-		"logs":       {"print a task's output: shoal logs ID [-f]", runLogs},
+		"logs":       {"print a task's or a job's output: shoal logs ID [-f]", runLogs},
+		"jobs":       {"list jobs", runJobs},
+		"job":        {"show a job, or: shoal job submit JOB.json [--wait] | cancel ID | get ID", runJob},
+		"module":     {"upload a module: shoal module put FILE.wasm [--name NAME]", runModule},
+		"modules":    {"list the names given to modules", runModules},
 		"cancel":     {"cancel a task (--purge deletes it): shoal cancel ID", runCancel},
 		"workers":    {"list the workers of a gateway", runWorkers},
 		"version":    {"print the version", runVersion},
@@ -53,7 +59,11 @@ func commands() map[string]command {
 // Run runs the shoal command line args (without the program name) and
 // returns the process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr}
+	return run(ctx, args, os.Stdin, stdout, stderr)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	cmds := commands()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout, cmds)

@@ -66,6 +66,12 @@ func TestCompletionBash(t *testing.T) {
 		{[]string{"shoal", "gateway", "--config", ""}, nil}, // file names, by complete -o default
 		{[]string{"shoal", "submit", "--json", ""}, nil},
 		{[]string{"shoal", "version", "-"}, nil},
+		{[]string{"shoal", "job", ""}, []string{"cancel", "get", "submit"}},
+		{[]string{"shoal", "job", "-"}, []string{"--ca-file", "--gateway", "--json", "--token-file"}},
+		{[]string{"shoal", "job", "submit", "job.json", "--w"}, []string{"--wait"}},
+		{[]string{"shoal", "job", "get", "ID", "--o"}, []string{"--output"}},
+		{[]string{"shoal", "module", "p"}, []string{"put"}},
+		{[]string{"shoal", "module", "put", "--n"}, []string{"--name"}},
 	} {
 		if got := complete(t, script, c.words...); !slices.Equal(got, c.want) {
 			t.Errorf("completing %q: %q, want %q", c.words, got, c.want)

@@ -20,6 +20,9 @@ import (
 // processes of a tree write at once, so each (attempt, process, stream)
 // keeps its unfinished line until its newline comes, or until flush.
 //
+// A job's output (shoal logs JOB) is prefixed with the step that wrote
+// it, "[build] ", the same way.
+//
 // In simple mode it passes the output through as the module wrote it,
 // without prefixes and without the gateway's lines.
 type procOutput struct {
@@ -32,10 +35,11 @@ type procOutput struct {
 	order   []streamKey // the streams with an unfinished line, oldest first
 }
 
-// streamKey names one output stream of one process of one attempt.
+// streamKey names one output stream of one process of one attempt, and
+// of one step for a job's output.
 type streamKey struct {
 	attempt, process int
-	stream           string
+	step, stream     string
 }
 
 // maxPartial bounds an unfinished line: a longer one is printed in pieces
@@ -82,7 +86,7 @@ func (p *procOutput) write(le api.LogEntry) error {
 		_, err := io.WriteString(p.writer(le.Stream), le.Data)
 		return err
 	}
-	k := streamKey{le.Attempt, le.Process, le.Stream}
+	k := streamKey{le.Attempt, le.Process, le.Step, le.Stream}
 	buf, held := p.partial[k]
 	buf = append(buf, le.Data...)
 	for {
@@ -155,6 +159,18 @@ func (p *procOutput) line(k streamKey, b []byte) error {
 	if k.stream == streamShoal { // it names its process itself
 		return p.note(text)
 	}
-	_, err := fmt.Fprintln(p.writer(k.stream), "["+strconv.Itoa(k.process)+"] "+text)
+	_, err := fmt.Fprintln(p.writer(k.stream), prefix(k)+text)
 	return err
+}
+
+// prefix names who wrote a line: "[3] " for process 3; for a job's step,
+// "[build] ", or "[build:3] " for a process the step spawned.
+func prefix(k streamKey) string {
+	switch {
+	case k.step == "":
+		return "[" + strconv.Itoa(k.process) + "] "
+	case k.process != 0:
+		return "[" + safeText(k.step) + ":" + strconv.Itoa(k.process) + "] "
+	}
+	return "[" + safeText(k.step) + "] "
 }

@@ -156,8 +156,8 @@ func TestUnknownTask(t *testing.T) {
 			}
 		})
 	}
-	for _, cmd := range []string{"task", "cancel", "logs"} {
-		shoal(t, cmd, "--gateway", url).want(t, 2, nil, []string{"shoal: " + cmd + ": missing task ID: usage: shoal " + cmd + " ID"})
+	for cmd, what := range map[string]string{"task": "task ID", "cancel": "task ID", "logs": "task or job ID"} {
+		shoal(t, cmd, "--gateway", url).want(t, 2, nil, []string{"shoal: " + cmd + ": missing " + what + ": usage: shoal " + cmd + " ID"})
 	}
 	shoal(t, "tasks", "extra", "--gateway", url).want(t, 2, nil, []string{`shoal: tasks: unexpected argument "extra": usage: shoal tasks`})
 }

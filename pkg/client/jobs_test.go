@@ -1,0 +1,83 @@
+package client_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/wasm"
+)
+
+// A job through the client: named modules, submit, wait, the list, logs
+// (all at once and followed, with their steps), files, cancel.
+func TestJobs(t *testing.T) {
+	c, m := MustGateway(t)
+	m.AddWorker()
+	ctx := testContext(t)
+
+	mod, err := c.PutModule(ctx, wasm.Hello, "hello")
+	if err != nil || mod.Name != "hello" || mod.Module != "sha256:"+mod.SHA256 {
+		t.Fatalf("PutModule: %+v, %v", mod, err)
+	}
+	if _, err := c.PutModule(ctx, wasm.HashCCommand, ""); err != nil {
+		t.Fatal(err)
+	}
+	names, err := c.ModuleNames(ctx)
+	if err != nil || len(names) != 1 || names[0] != (api.ModuleName{Name: "hello", SHA256: mod.SHA256}) {
+		t.Fatalf("ModuleNames: %+v, %v", names, err)
+	}
+
+	j, err := c.SubmitJob(ctx, api.JobRequest{ID: "j1", Name: "two", Steps: []api.StepRequest{
+		{ID: "a", Module: "hello", Args: []string{"one"}},
+		{ID: "b", Module: mod.Module, Args: []string{"two"}, Stdin: "in"},
+	}})
+	if err != nil || j.ID != "j1" || len(j.Steps) != 2 {
+		t.Fatalf("SubmitJob: %+v, %v", j, err)
+	}
+	var got []string
+	end, err := c.FollowJobLogs(ctx, "j1", func(e api.LogEntry) error {
+		got = append(got, e.Step+": "+strings.TrimSpace(e.Data))
+		return nil
+	})
+	if want := []string{"a: hello one", "b: hello two\nin"}; err != nil || end.Status != api.Succeeded || !slices.Equal(got, want) {
+		t.Fatalf("FollowJobLogs: %q, %+v, %v; want %q", got, end, err, want)
+	}
+	if j, err = c.WaitJob(ctx, "j1", 10*time.Second); err != nil || j.Status != api.Succeeded || j.Steps[1].Status != api.Succeeded {
+		t.Fatalf("WaitJob: %+v, %v", j, err)
+	}
+	lv, err := c.JobLogs(ctx, "j1")
+	if err != nil || !lv.Done || len(lv.Entries) != 2 || lv.Entries[1].Step != "b" {
+		t.Fatalf("JobLogs: %+v, %v", lv, err)
+	}
+	if files, err := c.JobFiles(ctx, "j1"); err != nil || files == nil || len(files) != 0 {
+		t.Errorf("JobFiles: %+v, %v; want none", files, err)
+	}
+	if _, err := c.JobFile(ctx, "j1", "out/none.txt"); !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("JobFile of no file: %v, want not found", err)
+	}
+
+	// A second job, for the pages of the list.
+	if _, err := c.SubmitJob(ctx, api.JobRequest{ID: "j2", Steps: []api.StepRequest{{Module: mod.Module}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CancelJob(ctx, "j1"); !errors.Is(err, api.ErrConflict) {
+		t.Errorf("CancelJob of an ended job: %v, want a conflict", err)
+	}
+	page, next, err := c.JobPage(ctx, api.TaskQuery{Limit: 1})
+	if err != nil || len(page) != 1 || page[0].ID != "j2" || next == "" {
+		t.Fatalf("JobPage: %+v %q %v", page, next, err)
+	}
+	page, next, err = c.JobPage(ctx, api.TaskQuery{Limit: 1, After: next})
+	if err != nil || len(page) != 1 || page[0].ID != "j1" || next != "" {
+		t.Fatalf("JobPage 2: %+v %q %v", page, next, err)
+	}
+	if _, err := c.Job(ctx, "nope"); !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("Job(nope): %v, want not found", err)
+	}
+	if _, err := c.Job(ctx, ""); err == nil {
+		t.Error("Job(\"\") did not fail")
+	}
+}
