@@ -143,16 +143,14 @@ func (p *Plan) Finish() (api.Status, int) {
 // the running steps' memory and its own fit in it (or nothing runs), so
 // the job never takes more than it was placed with.
 func (s *Spec) Reserve() uint64 {
-	level := make([]int, len(s.Steps))
+	memo := make([]int, len(s.Steps))
 	var sums []uint64
-	for i := range s.Steps {
-		level[i] = s.level(i, level)
-	}
 	for i, st := range s.Steps {
-		for len(sums) <= level[i] {
+		l := s.level(i, memo)
+		for len(sums) <= l {
 			sums = append(sums, 0)
 		}
-		sums[level[i]] += st.Memory
+		sums[l] += st.Memory
 	}
 	var most uint64
 	for _, m := range sums {
