@@ -74,7 +74,7 @@ func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sch
 	saved := g.unlockSaved()   // the runs' records are durable once this returns
 	if ds[0].Spec.Job != nil { // its status is final (or queued again) once saved
 		g.mu.Lock()
-		g.jobChangedLocked(ds[0].Ref.Task)
+		g.jobEndedLocked(ds[0].Ref.Task)
 		g.mu.Unlock()
 	}
 	for _, f := range tell {

@@ -653,6 +653,9 @@ func (g *Gateway) cancel(id string) error {
 		return err
 	}
 	g.jobChangedLocked(id)
+	if len(running) == 0 {
+		delete(g.jobs, id) // no run of it is under way: nothing more of it comes
+	}
 	for _, d := range running {
 		if f, ok := g.inflight[d.Ref]; ok && !f.shared {
 			f.cancel()

@@ -71,17 +71,21 @@ func (g *Gateway) notify(ctx context.Context) {
 	}
 }
 
-// recordCallback keeps a delivery attempt for the job's view.
+// recordCallback keeps a delivery attempt for the job's view, in the
+// store (the sender calls it from its own goroutines).
 func (g *Gateway) recordCallback(id string, a api.Callback) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	js := g.jobs[id]
-	if js == nil {
-		return // purged
+	if err := g.st.AddCallback(id, a, maxCallbacks); err != nil {
+		g.log.Warn("callback attempt not recorded", "job", id, "err", err)
 	}
-	js.callbacks = append(js.callbacks, a)
-	if len(js.callbacks) > maxCallbacks {
-		js.callbacks = js.callbacks[len(js.callbacks)-maxCallbacks:]
+}
+
+// jobEndedLocked notes a job's change of status after its run's outcome
+// was stored, and forgets what the gateway held of it once it has ended
+// (the store has its steps and files); g.mu is held.
+func (g *Gateway) jobEndedLocked(id string) {
+	g.jobChangedLocked(id)
+	if st, ok := g.sched.Status(id); !ok || st.Done() {
+		delete(g.jobs, id)
 	}
 }
 

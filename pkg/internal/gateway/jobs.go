@@ -2,11 +2,12 @@ package gateway
 
 import (
 	"context"
-	"sync"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/api"
@@ -34,7 +35,6 @@ type jobState struct {
 	// receiving are the artifacts of the attempt running, as they arrive.
 	receiving   []store.Artifact
 	received    uint64 // their bytes
-	callbacks   []api.Callback
 	callbackURL string
 	told        api.Status // the last status given to the callback
 }
@@ -259,21 +259,18 @@ func (g *Gateway) jobView(t task.Task) (api.Job, error) {
 // jobSteps returns the step records of job id, from memory while it runs,
 // else from the store, and its callback attempts.
 func (g *Gateway) jobSteps(id string) (map[int]store.StepRecord, []api.Callback, error) {
+	var steps map[int]store.StepRecord
 	g.mu.Lock()
-	if js, ok := g.jobs[id]; ok {
-		steps := make(map[int]store.StepRecord, len(js.steps))
-		for i, r := range js.steps {
-			steps[i] = r
-		}
-		cbs := append([]api.Callback(nil), js.callbacks...)
-		g.mu.Unlock()
-		if len(steps) > 0 {
-			return steps, cbs, nil
-		}
-		st, err := g.st.Steps(id)
-		return st, cbs, err
+	if js, ok := g.jobs[id]; ok && len(js.steps) > 0 {
+		steps = maps.Clone(js.steps)
 	}
 	g.mu.Unlock()
-	st, err := g.st.Steps(id)
-	return st, nil, err
+	var err error
+	if steps == nil {
+		if steps, err = g.st.Steps(id); err != nil {
+			return nil, nil, err
+		}
+	}
+	cbs, err := g.st.Callbacks(id)
+	return steps, cbs, err
 }

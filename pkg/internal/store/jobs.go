@@ -2,6 +2,7 @@ package store
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -19,7 +20,9 @@ import (
 //	files   seq|path  -> an artifact: its size and sha256
 //	blobs   sha256    -> references (8 bytes) then the artifact's bytes
 //	names   name      -> the sha256 hex of the module it names
+//	hooks   seq       -> the job's latest callback attempts, in JSON
 var (
+	bucketHooks = []byte("hooks")
 	bucketSteps = []byte("steps")
 	bucketFiles = []byte("files")
 	bucketBlobs = []byte("blobs")
@@ -274,9 +277,71 @@ func (s *Store) File(id, path string) (api.File, []byte, error) {
 	return f, data, nil
 }
 
-// deleteJob deletes what a job keeps besides its task: its steps and
-// files (purge.go).
+// AddCallback records a delivery attempt of job id's callback, keeping
+// its latest keep attempts.
+func (s *Store) AddCallback(id string, a api.Callback, keep int) error {
+	err := s.commit.do(func(tx *bolt.Tx) error {
+		seq, err := taskSeq(tx, id)
+		if err != nil {
+			return err
+		}
+		b, err := tx.CreateBucketIfNotExists(bucketHooks)
+		if err != nil {
+			return err
+		}
+		var list []api.Callback
+		if v := b.Get(u64(seq)); v != nil {
+			if err := json.Unmarshal(v, &list); err != nil {
+				return fmt.Errorf("%w: the callbacks of %s: %v", ErrCorrupt, id, err)
+			}
+		}
+		list = append(list, a)
+		if len(list) > keep {
+			list = list[len(list)-keep:]
+		}
+		v, err := json.Marshal(list)
+		if err != nil {
+			return err
+		}
+		return b.Put(u64(seq), v)
+	})
+	if err != nil {
+		return fmt.Errorf("add callback of %s: %w", id, err)
+	}
+	return nil
+}
+
+// Callbacks returns the recorded delivery attempts of job id's callback.
+func (s *Store) Callbacks(id string) ([]api.Callback, error) {
+	var list []api.Callback
+	err := s.view(func(tx *bolt.Tx) error {
+		seq, err := taskSeq(tx, id)
+		if err != nil {
+			return err
+		}
+		b := tx.Bucket(bucketHooks)
+		if b == nil {
+			return nil
+		}
+		if v := b.Get(u64(seq)); v != nil {
+			return json.Unmarshal(v, &list)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("callbacks of %s: %w", id, err)
+	}
+	return list, nil
+}
+
+// deleteJob deletes what a job keeps besides its task: its steps, files
+// and callback attempts (purge.go).
 func deleteJob(tx *bolt.Tx, seq uint64) error {
+	if b := tx.Bucket(bucketHooks); b != nil {
+		if err := b.Delete(u64(seq)); err != nil {
+			return err
+		}
+	}
 	if b := tx.Bucket(bucketSteps); b != nil {
 		if _, _, err := deletePrefix(b, u64(seq)); err != nil {
 			return err

@@ -2,8 +2,11 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"capnproto.org/go/capnp/v3"
 
@@ -226,4 +229,21 @@ func (t *teller) flush() {
 func (t *teller) close() {
 	close(t.pending)
 	<-t.done
+}
+
+// clearJobDir removes what dir holds: the directories of jobs of an
+// earlier life of the worker.
+func clearJobDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
+	}
+	return errors.Join(errs...)
 }

@@ -61,6 +61,13 @@ func New(ctx context.Context, cfg Config, h host.Host, logger *slog.Logger) (*Wo
 		slots:  make(chan struct{}, cfg.Slots),
 		warmed: make(chan struct{}, 1),
 	}
+	if cfg.JobDir != "" {
+		// A job's directory outlives it only when its worker did not: a
+		// crash's leftovers belong to attempts the gateway runs again.
+		if err := clearJobDir(cfg.JobDir); err != nil {
+			w.log.Warn("leftover job directories not removed", "dir", cfg.JobDir, "err", err)
+		}
+	}
 	w.mesh = newMesh(w)
 	w.gateway.mesh = w.mesh
 	w.procs = proc.NewTable(&w.gateway)
