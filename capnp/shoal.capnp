@@ -99,7 +99,7 @@ interface Mailboxes {
 }
 
 interface Worker {
-  run @0 (spec :RunSpec, modules :ModuleSource, logs :LogSink) -> (result :RunResult);
+  run @0 (spec :RunSpec, modules :ModuleSource, logs :LogSink, files :JobEvents) -> (result :RunResult);
   ping @1 () -> ();
   runs @2 (specs :List(RunSpec), modules :ModuleSource, logs :LogSink) -> (results :List(RunResult));
   # Several runs in one call, for short runs: results[i] is the outcome of
@@ -217,6 +217,9 @@ struct RunSpec {
   # for a task's run, whose key is its RunRef. A child takes no slot: its
   # cores and memory were reserved by the gateway.
   parent @17 :Text;
+  maxFiles @18 :UInt64;
+  # Not 0: the run has a fresh /shared whose files, up to maxFiles bytes,
+  # go to the run call's files before its answer (a task's shared).
   # The key of a child's parent.
 }
 

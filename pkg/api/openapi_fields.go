@@ -70,6 +70,8 @@ func formSchema(f *Field) map[string]any {
 		s = map[string]any{"type": "string", "format": "binary"}
 	case KindModule:
 		s = moduleSchema()
+	case KindBool:
+		s = map[string]any{"type": "string", "enum": []string{"1", "true", "0", "false"}}
 	default:
 		s = map[string]any{"type": "string"}
 	}
@@ -90,6 +92,8 @@ func batchSchema(f *Field) map[string]any {
 		s = oneOf(map[string]any{"type": "number"}, str)
 	case KindModule:
 		s = moduleSchema()
+	case KindBool:
+		s = oneOf(map[string]any{"type": "boolean"}, map[string]any{"type": "string", "enum": []string{"1", "true", "0", "false"}})
 	default:
 		s = str
 	}

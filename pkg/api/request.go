@@ -38,6 +38,9 @@ type TaskRequest struct {
 	Priority    int           // higher runs first among due runs
 	Labels      []string      // labels a worker must offer to run the task
 	Dirs        []string      // worker directories (--allow-dir NAME=PATH) mounted at /NAME
+	// Shared gives each run a fresh empty directory at /shared, whose
+	// files come back as the task's artifacts when it ends (docs/JOBS.md).
+	Shared bool
 }
 
 // FieldKind is how a field's values are written.
@@ -54,6 +57,7 @@ const (
 	KindFile                     // a file part of the form (a string in a batch)
 	KindModule                   // sha256:HEX
 	KindCores                    // cores, fractions allowed: 0.25, 1/16, 2, 250m (ParseCores)
+	KindBool                     // 1, true, 0 or false (a flag without a value on the CLI)
 )
 
 // Field is one field of a task request. TaskFields lists them all.
@@ -226,6 +230,24 @@ var TaskFields = []Field{
 	{Name: "dirs", Kind: KindList, Repeatable: true, Flag: "dir", Usage: "directory NAME a worker offers (shoal worker --allow-dir NAME=PATH), mounted at /NAME in the module, repeatable",
 		parse:  func(r *TaskRequest, v []string) error { r.Dirs = splitList(v); return nil },
 		format: func(r *TaskRequest) []string { return r.Dirs }},
+	{Name: "shared", Kind: KindBool, Usage: "give each run a fresh directory at /shared; the files it leaves come back as the task's artifacts (GET /tasks/{id}/files)",
+		parse: func(r *TaskRequest, v []string) error {
+			switch strings.ToLower(strings.TrimSpace(v[0])) {
+			case "1", "true":
+				r.Shared = true
+			case "0", "false", "":
+				r.Shared = false
+			default:
+				return Invalid("shared", "%q: want 1 or true (or 0, false)", v[0])
+			}
+			return nil
+		},
+		format: func(r *TaskRequest) []string {
+			if !r.Shared {
+				return nil
+			}
+			return []string{"1"}
+		}},
 }
 
 var fieldIndex = func() map[string]*Field {

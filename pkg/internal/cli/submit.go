@@ -75,6 +75,9 @@ func (v *fieldFlag) String() string {
 	return strings.Join(v.vals[v.field.Name], ",")
 }
 
+// IsBoolFlag makes a flag of a KindBool field take no value: --shared.
+func (v *fieldFlag) IsBoolFlag() bool { return v.field != nil && v.field.Kind == api.KindBool }
+
 func (v *fieldFlag) Set(x string) error {
 	name := v.field.Name
 	if v.field.Kind == api.KindArgs { // each --args is one argument, never JSON

@@ -115,12 +115,21 @@ func (g *Gateway) runSpec(d sched.Dispatch) task.RunSpec {
 		s.Timeout = g.cfg.TaskTimeout
 	}
 	s.MaxOutput = g.cfg.MaxOutput
+	if d.Spec.Shared {
+		s.MaxFiles = g.cfg.MaxJobFiles
+	}
 	return s
 }
 
 // call runs s on w; its output goes to the connection's log sink, and its
 // module comes from the connection's source.
 func (g *Gateway) call(ctx context.Context, s task.RunSpec, w wire.Worker, caps peerCaps) task.Outcome {
+	var files *jobEvents // a run with a /shared sends its files there
+	if s.MaxFiles > 0 {
+		g.mu.Lock()
+		files = &jobEvents{g: g, ref: s.Ref, conn: g.inflight[s.Ref].conn}
+		g.mu.Unlock()
+	}
 	sent := time.Now()
 	f, release := w.Run(ctx, func(p wire.Worker_run_Params) error {
 		if err := p.SetModules(caps.source.AddRef()); err != nil {
@@ -128,6 +137,11 @@ func (g *Gateway) call(ctx context.Context, s task.RunSpec, w wire.Worker, caps 
 		}
 		if err := p.SetLogs(caps.sink.AddRef()); err != nil {
 			return err
+		}
+		if files != nil {
+			if err := p.SetFiles(wire.JobEvents_ServerToClient(files)); err != nil {
+				return err
+			}
 		}
 		spec, err := p.NewSpec()
 		if err != nil {
@@ -144,7 +158,15 @@ func (g *Gateway) call(ctx context.Context, s task.RunSpec, w wire.Worker, caps 
 	if err != nil {
 		return task.Outcome{Lost: true, Error: "bad answer from worker: " + err.Error()}
 	}
-	return decodeResult(r, sent)
+	o := decodeResult(r, sent)
+	if files != nil && !o.Lost {
+		// The task's artifacts are those of its run that ended last.
+		if err := g.st.PutFiles(s.Ref.Task, files.take()); err != nil {
+			o.OK, o.ExitCode = false, -1
+			o.Error = "store artifacts: " + storeErr(err).Error()
+		}
+	}
+	return o
 }
 
 // callMany runs specs on w in one Worker.runs call, and returns their

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync"
 	"fmt"
 	"path"
 	"strings"
@@ -42,7 +43,7 @@ func (g *Gateway) jobLocked(id string, spec *task.Spec) *jobState {
 // startedJobLocked readies the state of d's job for the attempt d starts.
 func (g *Gateway) startedJobLocked(d sched.Dispatch) {
 	js := g.jobLocked(d.Ref.Task, &d.Spec)
-	js.attempt, js.steps, js.dirty, js.receiving, js.received = d.Ref.Attempt, map[int]store.StepRecord{}, map[int]bool{}, nil, 0
+	js.attempt, js.steps, js.dirty = d.Ref.Attempt, map[int]store.StepRecord{}, map[int]bool{}
 }
 
 // callJob runs the job attempt d on w: its steps' starts and ends, and
@@ -55,7 +56,8 @@ func (g *Gateway) callJob(ctx context.Context, d sched.Dispatch, s task.RunSpec,
 	g.mu.Lock()
 	conn := g.inflight[d.Ref].conn
 	g.mu.Unlock()
-	events := wire.JobEvents_ServerToClient(&jobEvents{g: g, ref: d.Ref, conn: conn, steps: len(jr.Steps)})
+	ev := &jobEvents{g: g, ref: d.Ref, conn: conn, steps: len(jr.Steps)}
+	events := wire.JobEvents_ServerToClient(ev)
 	defer events.Release()
 	sent := time.Now()
 	f, release := w.Job(ctx, func(p wire.Worker_job_Params) error {
@@ -99,11 +101,9 @@ func (g *Gateway) callJob(ctx context.Context, d sched.Dispatch, s task.RunSpec,
 			g.log.Warn("job steps not stored", "job", d.Ref.Task, "err", err)
 		}
 	}
+	files := ev.take()
 	g.mu.Lock()
-	var files []store.Artifact
 	if js != nil && js.attempt == d.Ref.Attempt {
-		files = js.receiving
-		js.receiving, js.received = nil, 0
 		if rec, ok := js.steps[end.FailedStep]; ok {
 			o.ExitCode = rec.ExitCode
 		}
@@ -134,7 +134,30 @@ type jobEvents struct {
 	g     *Gateway
 	ref   sched.RunRef
 	conn  *remoteWorker
-	steps int
+	steps int // 0: the files of a task's run (Spec.Shared)
+
+	mu       sync.Mutex
+	files    []store.Artifact // as they arrive
+	received uint64           // their bytes
+}
+
+// take returns the artifacts received, once the call has been answered.
+func (e *jobEvents) take() []store.Artifact {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	files := e.files
+	e.files, e.received = nil, 0
+	return files
+}
+
+// current checks that the attempt runs on this connection still.
+func (e *jobEvents) current() error {
+	e.g.mu.Lock()
+	defer e.g.mu.Unlock()
+	if f, ok := e.g.inflight[e.ref]; !ok || f.conn != e.conn {
+		return fmt.Errorf("run %s: not under way on this worker", e.ref)
+	}
+	return nil
 }
 
 var _ wire.JobEvents_Server = (*jobEvents)(nil)
@@ -250,29 +273,28 @@ func (e *jobEvents) File(_ context.Context, call wire.JobEvents_file) error {
 	if !validArtifactPath(p) {
 		return fmt.Errorf("%w: artifact path %q", rpc.ErrMalformed, p)
 	}
-	e.g.mu.Lock()
-	defer e.g.mu.Unlock()
-	js, err := e.stateLocked()
-	if err != nil {
+	if err := e.current(); err != nil {
 		return err
 	}
-	if js.received+uint64(len(data)) > e.g.cfg.MaxJobFiles || args.Size() > e.g.cfg.MaxJobFiles {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.received+uint64(len(data)) > e.g.cfg.MaxJobFiles || args.Size() > e.g.cfg.MaxJobFiles {
 		return fmt.Errorf("artifacts of %s: over --max-job-files (%s)", e.ref.Task, api.FormatBytes(e.g.cfg.MaxJobFiles))
 	}
-	n := len(js.receiving)
+	n := len(e.files)
 	switch {
 	case args.Offset() == 0:
-		js.receiving = append(js.receiving, store.Artifact{Path: p, Data: make([]byte, 0, args.Size())})
+		e.files = append(e.files, store.Artifact{Path: p, Data: make([]byte, 0, args.Size())})
 		n++
-	case n == 0 || js.receiving[n-1].Path != p || uint64(len(js.receiving[n-1].Data)) != args.Offset():
+	case n == 0 || e.files[n-1].Path != p || uint64(len(e.files[n-1].Data)) != args.Offset():
 		return fmt.Errorf("%w: artifact %s: a piece at %d out of order", rpc.ErrMalformed, p, args.Offset())
 	}
-	a := &js.receiving[n-1]
+	a := &e.files[n-1]
 	if uint64(len(a.Data)+len(data)) > args.Size() {
 		return fmt.Errorf("%w: artifact %s: more than its size %d", rpc.ErrMalformed, p, args.Size())
 	}
 	a.Data = append(a.Data, data...)
-	js.received += uint64(len(data))
+	e.received += uint64(len(data))
 	return nil
 }
 

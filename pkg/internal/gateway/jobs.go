@@ -32,9 +32,6 @@ type jobState struct {
 	// so that a save never overwrites a newer one (see saveSteps).
 	dirty  map[int]bool
 	saving sync.Mutex
-	// receiving are the artifacts of the attempt running, as they arrive.
-	receiving   []store.Artifact
-	received    uint64 // their bytes
 	callbackURL string
 	told        api.Status // the last status given to the callback
 }
@@ -187,22 +184,23 @@ func (g *Gateway) CancelJob(id string) (api.Job, error) {
 	return g.Job(id)
 }
 
-// JobFiles lists job id's artifacts.
-func (g *Gateway) JobFiles(id string) ([]api.File, error) {
-	if _, err := g.Job(id); err != nil {
+// Files lists the artifacts of job or task id: what the job, or the
+// task's run that ended last (task.Spec.Shared), left in /shared.
+func (g *Gateway) Files(id string) ([]api.File, error) {
+	if _, err := g.Status(id); err != nil {
 		return nil, err
 	}
 	return g.st.Files(id)
 }
 
-// JobFile returns the artifact at path of job id, with its bytes.
-func (g *Gateway) JobFile(id, path string) (api.File, []byte, error) {
-	if _, err := g.Job(id); err != nil {
+// File returns the artifact at path of job or task id, with its bytes.
+func (g *Gateway) File(id, path string) (api.File, []byte, error) {
+	if _, err := g.Status(id); err != nil {
 		return api.File{}, nil, err
 	}
 	f, b, err := g.st.File(id, path)
 	if errors.Is(err, store.ErrNotFound) {
-		return api.File{}, nil, api.Errorf(api.CodeNotFound, "job %s has no file %s", id, path)
+		return api.File{}, nil, api.Errorf(api.CodeNotFound, "%s has no file %s", id, path)
 	}
 	return f, b, err
 }

@@ -405,3 +405,39 @@ func TestJobLogsStalledReader(t *testing.T) {
 		t.Fatalf("read %d bytes of %d (ended %v)", data.Len(), len(want), ended)
 	}
 }
+
+// A task given shared=1 has a fresh /shared for each run, and the files
+// its run that ended last left come back as its artifacts.
+func TestTaskSharedFiles(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	mustPost(t, m.URL, field{name: "id", value: "gen"}, field{name: "shared", value: "1"},
+		field{name: "args", value: `["7"]`}, field{name: "wasm", file: wasm.JobGen})
+	v := waitDone(t, m.URL, "gen")
+	if v.Status != api.Succeeded || !v.Shared {
+		t.Fatalf("task: %+v", v)
+	}
+	resp, err := http.Get(m.URL + "/tasks/gen/files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var files []api.File
+	if err := json.NewDecoder(resp.Body).Decode(&files); err != nil || len(files) != 1 || files[0].Path != "data.csv" {
+		t.Fatalf("files: %v %+v", err, files)
+	}
+	r2, err := http.Get(m.URL + "/tasks/gen/files/data.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Body.Close()
+	b, _ := io.ReadAll(r2.Body)
+	if r2.StatusCode != http.StatusOK || strings.Count(string(b), "\n") != 8 { // a header and 7 rows
+		t.Fatalf("data.csv: %d %q", r2.StatusCode, b)
+	}
+	// Without shared=1 a run has no file system at all.
+	mustPost(t, m.URL, field{name: "id", value: "plain"}, field{name: "args", value: `["7"]`}, field{name: "wasm", file: wasm.JobGen})
+	if v := waitDone(t, m.URL, "plain"); v.Status != api.Failed {
+		t.Fatalf("a run without /shared: %+v", v)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
@@ -208,6 +209,8 @@ func scalar(v json.RawMessage) (string, error) {
 		return x, nil
 	case json.Number:
 		return x.String(), nil
+	case bool: // a flag's value: shared
+		return strconv.FormatBool(x), nil
 	}
 	return "", fmt.Errorf("must be a string or a number, got %s", v)
 }

@@ -168,12 +168,21 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) jobFiles(w http.ResponseWriter, r *http.Request) {
+	s.files(w, r, s.checkJob)
+}
+
+func (s *Server) taskFiles(w http.ResponseWriter, r *http.Request) {
+	s.files(w, r, s.checkOwner)
+}
+
+// files lists the artifacts of a job or a task that check lets r see.
+func (s *Server) files(w http.ResponseWriter, r *http.Request, check func(*http.Request, string) error) {
 	id := r.PathValue("id")
-	if err := s.checkJob(r, id); err != nil {
+	if err := check(r, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	files, err := s.g.JobFiles(id)
+	files, err := s.g.Files(id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -184,14 +193,22 @@ func (s *Server) jobFiles(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, files)
 }
 
-// jobFile serves one artifact's bytes, with its sha256 as the ETag.
 func (s *Server) jobFile(w http.ResponseWriter, r *http.Request) {
+	s.file(w, r, s.checkJob)
+}
+
+func (s *Server) taskFile(w http.ResponseWriter, r *http.Request) {
+	s.file(w, r, s.checkOwner)
+}
+
+// file serves one artifact's bytes, with its sha256 as the ETag.
+func (s *Server) file(w http.ResponseWriter, r *http.Request, check func(*http.Request, string) error) {
 	id := r.PathValue("id")
-	if err := s.checkJob(r, id); err != nil {
+	if err := check(r, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, data, err := s.g.JobFile(id, r.PathValue("path"))
+	f, data, err := s.g.File(id, r.PathValue("path"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -59,6 +59,8 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /tasks/{id}", s.getTask)
 	s.mux.HandleFunc("DELETE /tasks/{id}", s.cancelTask)
 	s.mux.HandleFunc("GET /tasks/{id}/logs", s.taskLogs)
+	s.mux.HandleFunc("GET /tasks/{id}/files", s.taskFiles)
+	s.mux.HandleFunc("GET /tasks/{id}/files/{path...}", s.taskFile)
 	s.mux.HandleFunc("PUT /modules", s.putModule)
 	s.mux.HandleFunc("GET /modules", s.moduleNames)
 	s.mux.HandleFunc("POST /jobs", s.postJob)

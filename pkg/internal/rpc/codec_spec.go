@@ -68,6 +68,7 @@ func EncodeRunSpec(dst wire.RunSpec, s task.RunSpec) error {
 	dst.SetMemory(s.Memory)
 	dst.SetMaxOutput(uint64(s.MaxOutput))
 	dst.SetFuel(s.Fuel)
+	dst.SetMaxFiles(s.MaxFiles)
 	if s.Proc != "" {
 		if err := dst.SetProc(s.Proc); err != nil {
 			return err
@@ -105,6 +106,7 @@ func DecodeRunSpec(src wire.RunSpec) (task.RunSpec, error) {
 	s.Timeout = time.Duration(src.TimeoutMs()) * time.Millisecond
 	s.MaxOutput = int(src.MaxOutput())
 	s.Fuel = src.Fuel()
+	s.MaxFiles = src.MaxFiles()
 	s.Memory = src.Memory()
 	if src.HasInput() {
 		v := src.Input()

@@ -239,7 +239,7 @@ func (s *Scheduler) Assign(now time.Time) []Dispatch {
 			s.hold(e.spec.Owner, it)
 			continue
 		}
-		short := e.spec.Job == nil && s.isShort(e.spec.Module) // a job's steps are not one short run
+		short := e.spec.Job == nil && !e.spec.Shared && s.isShort(e.spec.Module) // a job, or a run with files, goes alone
 		w := s.place(&e.spec, short && !slotsOnly)
 		if w == nil && !s.placeable(&e.spec) {
 			s.blocked = append(s.blocked, it)

@@ -64,6 +64,9 @@ func encodeTask(r *taskRecord) []byte {
 	b = appendStrings(b, sp.Dirs)
 	b = binary.AppendUvarint(b, uint64(sp.Cores))
 	b = binary.AppendUvarint(b, sp.Fuel)
+	if sp.Shared || sp.Job != nil {
+		b = appendBool(b, sp.Shared)
+	}
 	if sp.Job != nil {
 		// A job's spec is written once, at its creation: JSON keeps its
 		// nested steps simple to evolve.
@@ -114,6 +117,9 @@ func decodeTask(b []byte) (taskRecord, error) {
 	}
 	if d.more() {
 		sp.Fuel = d.uvarint()
+	}
+	if d.more() {
+		sp.Shared = d.byte() != 0
 	}
 	if d.more() {
 		sp.Job = new(job.Spec)

@@ -41,6 +41,10 @@ type RunSpec struct {
 	// its parent's; both are empty for a task's run, whose key is Ref's
 	// (docs/PROCESSES.md).
 	Proc, Parent string
+	// MaxFiles, when not 0, gives the run a fresh directory at /shared
+	// whose files, up to MaxFiles bytes, come back with its outcome (a
+	// task's Shared).
+	MaxFiles uint64
 }
 
 // RunSpec is what attempt ref of one of s's runs needs on its worker.

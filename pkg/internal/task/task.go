@@ -81,6 +81,9 @@ type Spec struct {
 	// with, set by the gateway's API and never taken from the form; "" when
 	// the API has no tokens. Per-owner quotas count by it.
 	Owner string
+	// Shared gives each run a fresh directory at /shared whose files come
+	// back as the task's artifacts (as a job's steps share one).
+	Shared bool
 	// Job, when set, makes the task a job (docs/JOBS.md): its one run is
 	// the whole job, its steps run on one worker, and Module is its first
 	// step's (what placement looks for warm).

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"capnproto.org/go/capnp/v3"
 
@@ -246,4 +247,24 @@ func clearJobDir(dir string) error {
 		errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
 	}
 	return errors.Join(errs...)
+}
+
+// runWithFiles runs spec, a task's run with a directory of its own at
+// /shared (task.Spec.Shared), then sends the files it left to files and
+// removes the directory; a failure to send them fails the run.
+func (w *Worker) runWithFiles(ctx context.Context, spec task.RunSpec, mods wire.ModuleSource, sink wire.LogSink, files wire.JobEvents, arrived time.Time, slot bool) outcome {
+	dir, err := w.jobDir(spec.Ref)
+	if err != nil {
+		if slot {
+			<-w.slots
+		}
+		return outcome{Result: wasmrun.Result{ExitCode: -1, Error: err.Error()}}
+	}
+	defer os.RemoveAll(dir)
+	out := w.runIn(ctx, spec, []wasmrun.Dir{{Name: job.SharedDir, HostPath: dir}}, mods, sink, arrived, slot)
+	if _, _, err := sendFiles(ctx, dir, spec.MaxFiles, files); err != nil && ctx.Err() == nil {
+		out.OK = false
+		out.Error = "artifacts: " + err.Error()
+	}
+	return out
 }

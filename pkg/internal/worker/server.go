@@ -132,7 +132,12 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 		}
 	}
 	s.keep(capnp.Client(args.Modules()), capnp.Client(args.Logs()))
-	out := s.w.runAcquired(ctx, spec, args.Modules(), args.Logs(), arrived, slot)
+	var out outcome
+	if spec.MaxFiles > 0 {
+		out = s.w.runWithFiles(ctx, spec, args.Modules(), args.Logs(), args.Files(), arrived, slot)
+	} else {
+		out = s.w.runAcquired(ctx, spec, args.Modules(), args.Logs(), arrived, slot)
+	}
 	res, err := call.AllocResults()
 	if err != nil {
 		return err
@@ -175,6 +180,11 @@ func (s *server) Runs(ctx context.Context, call wire.Worker_runs) error {
 		if err != nil {
 			outs[i].ExitCode = -1 // never started: this run fails, not the call
 			outs[i].Error = "bad run spec: " + err.Error()
+			continue
+		}
+		if spec.MaxFiles > 0 { // its files have no way back in this call
+			outs[i].ExitCode = -1
+			outs[i].Error = "bad run spec: a run with files comes alone (Worker.run)"
 			continue
 		}
 		slot := spec.Proc == ""
@@ -221,13 +231,18 @@ func (w *Worker) acquire(ctx context.Context) error {
 // slot back. arrived is when its call came: the wait for the slot is
 // reported with the run's phases.
 func (w *Worker) runAcquired(ctx context.Context, spec task.RunSpec, mods wire.ModuleSource, sink wire.LogSink, arrived time.Time, slot bool) outcome {
+	return w.runIn(ctx, spec, nil, mods, sink, arrived, slot)
+}
+
+// runIn is runAcquired with the directories shared mounted too.
+func (w *Worker) runIn(ctx context.Context, spec task.RunSpec, shared []wasmrun.Dir, mods wire.ModuleSource, sink wire.LogSink, arrived time.Time, slot bool) outcome {
 	if slot {
 		defer func() { <-w.slots }()
 	}
 	w.active.Add(1)
 	defer w.active.Add(-1)
 	wait := time.Since(arrived)
-	out := w.execute(ctx, spec, mods, sink)
+	out := w.executeIn(ctx, spec, "", shared, mods, sink)
 	out.wait = wait
 	w.metrics.ran(out)
 	return out
