@@ -47,9 +47,9 @@ type Task struct {
 	Retries     int       `json:"retries"`
 	Priority    int       `json:"priority,omitempty"`
 	Labels      []string  `json:"labels,omitempty"`
-	Dirs        []string  `json:"dirs,omitempty"`  // worker directories mounted at /NAME
+	Dirs        []string  `json:"dirs,omitempty"`   // worker directories mounted at /NAME
 	Shared      bool      `json:"shared,omitempty"` // each run has a fresh /shared, its files the task's artifacts
-	Owner       string    `json:"owner,omitempty"` // the name of the token it was submitted with
+	Owner       string    `json:"owner,omitempty"`  // the name of the token it was submitted with
 	Created     time.Time `json:"created"`
 	Result      string    `json:"result"` // the result of its last run that succeeded
 	// ResultBytes is the size of the whole result when Result holds less

@@ -2,10 +2,10 @@ package gateway
 
 import (
 	"context"
-	"sync"
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 

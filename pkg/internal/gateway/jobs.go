@@ -30,8 +30,8 @@ type jobState struct {
 	// dirty are the steps changed since they were last stored; saving
 	// makes the job's saves one at a time, each storing what is newest,
 	// so that a save never overwrites a newer one (see saveSteps).
-	dirty  map[int]bool
-	saving sync.Mutex
+	dirty       map[int]bool
+	saving      sync.Mutex
 	callbackURL string
 	told        api.Status // the last status given to the callback
 }
