@@ -89,11 +89,25 @@ func (c *Client) JobLogs(ctx context.Context, id string) (api.JobLogs, error) {
 
 // JobFiles lists a job's artifacts: the files it left in /shared.
 func (c *Client) JobFiles(ctx context.Context, id string) ([]api.File, error) {
-	var out []api.File
 	p, err := jobPath(id)
 	if err != nil {
 		return nil, err
 	}
+	return c.files(ctx, p)
+}
+
+// TaskFiles lists a task's artifacts (a task submitted with shared=1):
+// the files its run that ended last left in /shared.
+func (c *Client) TaskFiles(ctx context.Context, id string) ([]api.File, error) {
+	p, err := taskPath(id)
+	if err != nil {
+		return nil, err
+	}
+	return c.files(ctx, p)
+}
+
+func (c *Client) files(ctx context.Context, p string) ([]api.File, error) {
+	var out []api.File
 	return out, c.do(ctx, http.MethodGet, p+"/files", nil, "", &out)
 }
 
@@ -105,6 +119,19 @@ func (c *Client) JobFile(ctx context.Context, id, path string) (io.ReadCloser, e
 	if err != nil {
 		return nil, err
 	}
+	return c.file(ctx, p, path)
+}
+
+// TaskFile opens one artifact of a task, as JobFile does a job's.
+func (c *Client) TaskFile(ctx context.Context, id, path string) (io.ReadCloser, error) {
+	p, err := taskPath(id)
+	if err != nil {
+		return nil, err
+	}
+	return c.file(ctx, p, path)
+}
+
+func (c *Client) file(ctx context.Context, p, path string) (io.ReadCloser, error) {
 	if path == "" {
 		return nil, fmt.Errorf("empty artifact path")
 	}

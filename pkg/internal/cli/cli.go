@@ -42,7 +42,7 @@ func commands() map[string]command {
 		"submit":     {"submit a task: shoal submit FILE.wasm [flags]", runSubmit},
 		"run":        {"run a module once and print its processes' output: shoal run APP.wasm [ARGS...]", runRun},
 		"tasks":      {"list tasks", runTasks},
-		"task":       {"show one task: shoal task ID", runTask},
+		"task":       {"show one task: shoal task ID; download its artifacts (shared=1): shoal task get ID [--output DIR]", runTask},
 		"logs":       {"print a task's or a job's output: shoal logs ID [-f]", runLogs},
 		"jobs":       {"list jobs", runJobs},
 		"job":        {"show a job, or: shoal job submit JOB.json [--wait] | cancel ID | get ID", runJob},

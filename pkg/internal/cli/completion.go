@@ -47,6 +47,7 @@ func commandVerbs() map[string][]string {
 	return map[string][]string{
 		"job":    slices.Sorted(maps.Keys(jobSubcommands)),
 		"module": {"put"},
+		"task":   {"get"},
 	}
 }
 

@@ -15,18 +15,31 @@ import (
 )
 
 func runJobGet(ctx context.Context, e *env, args []string) int {
-	const usage = "job get ID [--output DIR] [--gateway URL]"
-	fs := newFlags(e, "job get", usage)
+	return getArtifacts(ctx, e, args, "job", (*client.Client).JobFiles, (*client.Client).JobFile)
+}
+
+func runTaskGet(ctx context.Context, e *env, args []string) int {
+	return getArtifacts(ctx, e, args, "task", (*client.Client).TaskFiles, (*client.Client).TaskFile)
+}
+
+// getArtifacts downloads the artifacts of a job or a task (kind): the
+// files list lists, each opened with open.
+func getArtifacts(ctx context.Context, e *env, args []string, kind string,
+	list func(*client.Client, context.Context, string) ([]api.File, error),
+	open func(*client.Client, context.Context, string, string) (io.ReadCloser, error)) int {
+	cmd := kind + " get"
+	usage := cmd + " ID [--output DIR] [--gateway URL]"
+	fs := newFlags(e, cmd, usage)
 	gw := gatewayFlag(fs)
 	out := fs.String("output", "", "directory to write the artifacts in, created if need be (default: ./ID)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitParse(err)
 	}
-	if code := positionals(e, "job get", usage, pos, "job ID"); code != 0 {
+	if code := positionals(e, cmd, usage, pos, kind+" ID"); code != 0 {
 		return code
 	}
-	c, code := connect(e, "job get", gw)
+	c, code := connect(e, cmd, gw)
 	if c == nil {
 		return code
 	}
@@ -35,22 +48,32 @@ func runJobGet(ctx context.Context, e *env, args []string) int {
 	if dir == "" {
 		dir = id
 	}
-	files, err := c.JobFiles(ctx, id)
+	fail := func(err error) int {
+		if kind == "job" {
+			return jobFailed(e, cmd, id, err)
+		}
+		return failed(e, cmd, id, err)
+	}
+	files, err := list(c, ctx, id)
 	if err != nil {
-		return jobFailed(e, "job get", id, err)
+		return fail(err)
 	}
 	if len(files) == 0 {
-		fmt.Fprintf(e.stderr, "job %s has no artifacts (files it left in /shared); nothing written\n", id)
+		fmt.Fprintf(e.stderr, "%s %s has no artifacts (files it left in /shared); nothing written\n", kind, id)
 		return 0
 	}
 	var total int64
 	for _, f := range files {
 		dst, err := artifactPath(dir, f.Path)
 		if err != nil {
-			return e.errorf("job get: %v", err)
+			return e.errorf("%s: %v", cmd, err)
 		}
-		if err := download(ctx, c, id, f, dst); err != nil {
-			return jobFailed(e, "job get", id, err)
+		body, err := open(c, ctx, id, f.Path)
+		if err == nil {
+			err = download(body, f, dst)
+		}
+		if err != nil {
+			return fail(err)
 		}
 		total += f.Size
 		fmt.Fprintf(e.stdout, "%s  %s\n", safeText(dst), api.FormatBytes(uint64(f.Size)))
@@ -75,18 +98,14 @@ func artifactPath(dir, path string) (string, error) {
 	return filepath.Join(dir, local), nil
 }
 
-// download writes artifact f of job id to dst, creating its directories,
-// and checks its size and sha256 against the listing. A file that does
-// not match is removed.
-func download(ctx context.Context, c *client.Client, id string, f api.File, dst string) (err error) {
+// download writes artifact f, read from body, to dst, creating its
+// directories, and checks its size and sha256 against the listing. A
+// file that does not match is removed.
+func download(body io.ReadCloser, f api.File, dst string) (err error) {
+	defer body.Close()
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	body, err := c.JobFile(ctx, id, f.Path)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
 	file, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err

@@ -152,3 +152,19 @@ func TestJobGet(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// shoal submit --shared gives a task a /shared, and shoal task get
+// downloads what its run left there.
+func TestTaskGet(t *testing.T) {
+	url, m := MustAPIGateway(t)
+	m.AddWorker()
+	gw := "--gateway=" + url
+	mod := MustWriteFile(t, "jobgen.wasm", wasm.JobGen)
+	shoal(t, "submit", "--id", "gen", "--shared", "--args", "3", "--wait", mod, gw).want(t, 0, []string{"task gen succeeded"}, nil)
+	dir := t.TempDir()
+	shoal(t, "task", "get", "gen", "--output", dir, gw).want(t, 0, []string{filepath.Join(dir, "data.csv")}, nil)
+	b, err := os.ReadFile(filepath.Join(dir, "data.csv"))
+	if err != nil || strings.Count(string(b), "\n") != 4 {
+		t.Fatalf("data.csv: %v %q", err, b)
+	}
+}

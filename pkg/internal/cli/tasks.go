@@ -114,7 +114,10 @@ func statusNames() string {
 }
 
 func runTask(ctx context.Context, e *env, args []string) int {
-	const usage = "task ID [--json] [--gateway URL]"
+	if len(args) > 0 && args[0] == "get" {
+		return runTaskGet(ctx, e, args[1:])
+	}
+	const usage = "task ID [--json] [--gateway URL] | task get ID [--output DIR]"
 	fs := newFlags(e, "task", usage)
 	gw := gatewayFlag(fs)
 	asJSON := fs.Bool("json", false, "print the task as JSON")
