@@ -103,7 +103,8 @@ image: build
 
 # The multi-container test (e2e/docker): docker/compose.yaml's gateway and
 # three workers, 100 tasks through a worker killed, a worker cut off the
-# network and the gateway restarted. Uses `docker compose` when present,
+# network and the gateway restarted; then processes, and jobs through a
+# worker killed mid-step. Uses `docker compose` when present,
 # else docker-compose (or $SHOAL_COMPOSE).
 e2e: image
 	SHOAL_IMAGE=$(IMAGE) $(GO) test -count=1 -timeout 10m -tags docker -v ./e2e/docker/ | grep -v '^=== '; exit $${PIPESTATUS[0]}

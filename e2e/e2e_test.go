@@ -176,34 +176,50 @@ func getTask(t *testing.T, gw, id string) taskJSON {
 	return v
 }
 
-func TestUserSession(t *testing.T) {
-	group := fmt.Sprintf("/ip4/228.8.8.8/udp/%d/multicast/lo", 20000+rand.IntN(20000))
-	httpAddr := freePort(t)
-	gw := "http://" + httpAddr
-	data := t.TempDir()
-	g := startNode(t, "gateway", "--data", filepath.Join(data, "gw"), "--http", httpAddr, "--discover", group)
-	id := peerRE.FindStringSubmatch(g.start)[1]
-	if !strings.Contains(g.start, "http="+gw) {
-		t.Fatalf("start line %q does not name the HTTP address", g.start)
-	}
+// mesh is a gateway and its workers, each a process of the binary.
+type mesh struct {
+	url     string // the gateway's HTTP API
+	peer    string // the gateway's peer ID
+	group   string // the multicast group the nodes discover each other on
+	gateway *proc
+	workers []*proc
+}
 
-	// Workers dial the gateway by peer ID alone (discovery finds it), with
-	// its join token.
+// startMesh starts a gateway and n workers of 2 slots on loopback and
+// waits until all n are in the gateway's pool. The workers dial the
+// gateway by peer ID alone (discovery finds it), with its join token.
+func startMesh(t *testing.T, n int) *mesh {
+	t.Helper()
+	m := &mesh{group: fmt.Sprintf("/ip4/228.8.8.8/udp/%d/multicast/lo", 20000+rand.IntN(20000))}
+	httpAddr := freePort(t)
+	m.url = "http://" + httpAddr
+	data := t.TempDir()
+	m.gateway = startNode(t, "gateway", "--data", filepath.Join(data, "gw"), "--http", httpAddr, "--discover", m.group)
+	m.peer = peerRE.FindStringSubmatch(m.gateway.start)[1]
+	if !strings.Contains(m.gateway.start, "http="+m.url) {
+		t.Fatalf("start line %q does not name the HTTP address", m.gateway.start)
+	}
 	token := filepath.Join(data, "gw", "join-token")
-	for i := range 2 {
-		startNode(t, "worker", "--data", filepath.Join(data, fmt.Sprint("w", i)), "--dial", id, "--discover", group, "--slots", "2", "--join-token-file", token)
+	for i := range n {
+		m.workers = append(m.workers, startNode(t, "worker", "--data", filepath.Join(data, fmt.Sprint("w", i)),
+			"--dial", m.peer, "--discover", m.group, "--slots", "2", "--join-token-file", token))
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		out, _ := cli(t, gw, "workers", "--json")
-		if strings.Count(out, `"id"`) == 2 {
-			break
+		out, _ := cli(t, m.url, "workers", "--json")
+		if strings.Count(out, `"id"`) == n {
+			return m
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("workers never joined: %s", out)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func TestUserSession(t *testing.T) {
+	m := startMesh(t, 2)
+	gw, g, id, group := m.url, m.gateway, m.peer, m.group
 
 	t.Run("peers", func(t *testing.T) {
 		cmd := exec.Command(shoal, "peers", "--discover", group, "--wait", "1s")

@@ -40,8 +40,10 @@ func spec(i int) map[string]string {
 // worker is killed (docker kill) and started again, another is cut off its
 // network (docker network disconnect) and connected again, and the
 // gateway is killed and started again on its volume. Every task must
-// succeed with exactly its number of runs as completions. It prints what
-// it did and when, and the figures.
+// succeed with exactly its number of runs as completions. Then the same
+// cluster runs the process examples and jobs: the example pipeline, and a
+// job whose worker is killed in the middle of a step. It prints what it
+// did and when, and the figures.
 func TestCluster(t *testing.T) {
 	start := time.Now()
 	say := func(format string, args ...any) {
@@ -218,6 +220,11 @@ func TestCluster(t *testing.T) {
 		t.Error("not all 3 workers are in the pool at the end")
 	}
 	processes(t, c, say)
+	containers := map[string]string{} // peer ID -> container
+	for s, id := range workerID {
+		containers[id] = workerC[s]
+	}
+	jobs(t, c, say, containers)
 	fmt.Printf("figures: worker kill to runs queued again %s, to its runs done elsewhere %s; network cut to worker dropped %s, to its runs done elsewhere %s; reconnect to back in the pool %s; gateway start to first result %s; total %s\n",
 		ms(requeued), redoneText(redone, len(interrupted)), ms(lost), redoneText(redoneCut, len(partitioned)), ms(rejoined), ms(first), ms(time.Since(start)))
 }
