@@ -179,8 +179,8 @@ func printJob(w io.Writer, j api.Job) {
 	if j.Worker != "" {
 		row("worker", j.Worker)
 	}
-	if j.Attempt > 1 {
-		row("attempt", strconv.Itoa(j.Attempt))
+	if j.Attempt > 0 {
+		row("attempt", fmt.Sprintf("%d (its worker was lost: run again from its first step)", j.Attempt))
 	}
 	row("created", formatCreated(j.Created))
 	row("duration", span(j.Started, j.Ended))

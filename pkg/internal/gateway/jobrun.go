@@ -44,6 +44,10 @@ func (g *Gateway) jobLocked(id string, spec *task.Spec) *jobState {
 func (g *Gateway) startedJobLocked(d sched.Dispatch) {
 	js := g.jobLocked(d.Ref.Task, &d.Spec)
 	js.attempt, js.steps, js.dirty = d.Ref.Attempt, map[int]store.StepRecord{}, map[int]bool{}
+	if d.Ref.Attempt > 0 {
+		g.sayLocked(d.Ref, 0, fmt.Sprintf("The job runs again from its first step, in a fresh /shared, on %s (attempt %d): the worker of its attempt before was lost\n",
+			api.ShortPeer(string(d.Worker)), d.Ref.Attempt))
+	}
 }
 
 // callJob runs the job attempt d on w: its steps' starts and ends, and

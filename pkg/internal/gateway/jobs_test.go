@@ -361,6 +361,22 @@ func TestJobDurable(t *testing.T) {
 	if j.Status != api.Succeeded || j.Attempt != 1 || !slices.Equal(stepStatuses(j), []api.Status{api.Succeeded, api.Succeeded, api.Succeeded}) {
 		t.Fatalf("after its worker was lost: %+v", j)
 	}
+	resp, err := http.Get(m.URL + "/jobs/d/logs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var logs api.JobLogs
+	if err := json.NewDecoder(resp.Body).Decode(&logs); err != nil {
+		t.Fatal(err)
+	}
+	said := false
+	for _, e := range logs.Entries {
+		said = said || e.Stream == "shoal" && e.Attempt == 1 && strings.HasPrefix(e.Data, "The job runs again from its first step")
+	}
+	if !said {
+		t.Fatalf("the log does not say the job ran again: %+v", logs.Entries)
+	}
 }
 
 // A reader of a job's live log that stops reading neither slows the job

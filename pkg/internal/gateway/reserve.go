@@ -53,12 +53,19 @@ func (g *Gateway) reservationLocked(verb string, d sched.Dispatch, sign int) {
 	root, pid, _ := g.whose(d.Ref)
 	line := fmt.Sprintf("%s resources for %d on %s (before: cores=%s,memory=%s; after: cores=%s,memory=%s; delta: cores=%s,memory=%s)\n",
 		verb, pid, api.ShortPeer(string(d.Worker)), before[0], before[1], api.FormatCores(cores), api.FormatBytes(mem), api.FormatCores(d.Spec.Cores), api.FormatBytes(d.Spec.Memory))
+	g.sayLocked(root, pid, line)
+}
+
+// sayLocked adds a line of the gateway's own (stream shoal) to the log of
+// run root's task, as written by process pid, and stores it without
+// holding the caller.
+func (g *Gateway) sayLocked(root sched.RunRef, pid int, line string) {
 	e := g.logs.add(root.Task, root.Index, root.Attempt, pid, "", streamShoal, []byte(line))
 	g.tasks.Add(1)
 	go func() {
 		defer g.tasks.Done()
 		if err := g.logs.save(root.Task, e); err != nil {
-			g.log.Debug("save a reservation line", "task", root.Task, "err", err)
+			g.log.Debug("save a line of the gateway's", "task", root.Task, "err", err)
 		}
 	}()
 }
