@@ -457,3 +457,30 @@ func TestTaskSharedFiles(t *testing.T) {
 		t.Fatalf("a run without /shared: %+v", v)
 	}
 }
+
+// A step cannot spawn processes (docs/JOBS.md): its spawn is refused, the
+// step fails, and the worker and the gateway go on.
+func TestJobStepSpawnRefused(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	putNamed(t, m.URL, "spawner", wasm.HelloSpawn)
+	putNamed(t, m.URL, "hello", wasm.Hello)
+	mustJob(t, m.URL, `{"id": "sp", "steps": [{"module": "spawner", "timeout": 5}]}`)
+	j := jobDone(t, m.URL, "sp")
+	if j.Status != api.Failed || j.Steps[0].Status != api.Failed {
+		t.Fatalf("a step that spawns: %+v", j)
+	}
+	mustJob(t, m.URL, `{"id": "after", "steps": [{"module": "hello"}]}`)
+	if j := jobDone(t, m.URL, "after"); j.Status != api.Succeeded {
+		t.Fatalf("the next job: %+v", j)
+	}
+	resp, err := http.Get(m.URL + "/jobs/sp/logs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), "invalid: no process sp/0#0/step1") {
+		t.Fatalf("the step's log does not say why: %s", b)
+	}
+}
