@@ -74,6 +74,14 @@ func (g *Gateway) notify(ctx context.Context) {
 // recordCallback keeps a delivery attempt for the job's view, in the
 // store (the sender calls it from its own goroutines).
 func (g *Gateway) recordCallback(id string, a api.Callback) {
+	switch {
+	case a.Attempt == 0:
+		g.metrics.callbacks.WithLabelValues("dropped").Inc()
+	case a.Error == "":
+		g.metrics.callbacks.WithLabelValues("delivered").Inc()
+	default:
+		g.metrics.callbacks.WithLabelValues("failed").Inc()
+	}
 	if err := g.st.AddCallback(id, a, maxCallbacks); err != nil {
 		g.log.Warn("callback attempt not recorded", "job", id, "err", err)
 	}

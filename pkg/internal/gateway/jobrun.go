@@ -218,6 +218,9 @@ func (e *jobEvents) Step(_ context.Context, call wire.JobEvents_step) error {
 	if out != nil {
 		rec.ExitCode, rec.Error, rec.Fuel = out.ExitCode, out.Error, out.Fuel
 	}
+	if status != api.Running {
+		e.g.metrics.jobSteps.WithLabelValues(string(status)).Inc()
+	}
 	js.steps[i] = rec
 	js.dirty[i] = true
 	e.g.sched.Touch()
@@ -299,6 +302,7 @@ func (e *jobEvents) File(_ context.Context, call wire.JobEvents_file) error {
 	}
 	a.Data = append(a.Data, data...)
 	e.received += uint64(len(data))
+	e.g.metrics.artifactBytes.Add(float64(len(data)))
 	return nil
 }
 

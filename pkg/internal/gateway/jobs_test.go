@@ -361,6 +361,16 @@ func TestJobDurable(t *testing.T) {
 	if j.Status != api.Succeeded || j.Attempt != 1 || !slices.Equal(stepStatuses(j), []api.Status{api.Succeeded, api.Succeeded, api.Succeeded}) {
 		t.Fatalf("after its worker was lost: %+v", j)
 	}
+	// A gateway restarted while the job runs: the job runs again, and
+	// ends.
+	mustJob(t, m.URL, `{"id": "r", "steps": [{"module": "hello"}, {"module": "hash", "args": ["0", "5"]}, {"module": "hello"}]}`)
+	for getJob(t, m.URL, "r").Steps[1].Status != api.Running {
+		time.Sleep(time.Millisecond)
+	}
+	m.RestartGateway()
+	if j := jobDone(t, m.URL, "r"); j.Status != api.Succeeded || !slices.Equal(stepStatuses(j), []api.Status{api.Succeeded, api.Succeeded, api.Succeeded}) {
+		t.Fatalf("after a restart of the gateway while it ran: %+v", j)
+	}
 	resp, err := http.Get(m.URL + "/jobs/d/logs")
 	if err != nil {
 		t.Fatal(err)

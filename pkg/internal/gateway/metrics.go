@@ -44,6 +44,11 @@ type metrics struct {
 	// spawned counts processes spawned by running processes
 	// (docs/PROCESSES.md).
 	spawned prometheus.Counter
+	// Jobs (docs/JOBS.md): steps ended, by status; artifacts' bytes
+	// stored; callback attempts, by result.
+	jobSteps      *prometheus.CounterVec
+	artifactBytes prometheus.Counter
+	callbacks     *prometheus.CounterVec
 }
 
 // phaseBuckets are 1-2.5-5 steps from 10 µs to 100 s: a run of the C hash
@@ -87,6 +92,19 @@ func newMetrics(g *Gateway) *metrics {
 	m.fuel = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shoal_fuel_total", Help: "Fuel used by the runs the gateway counted (instructions counted statically per call and loop iteration; docs/RATIONALE.md \"Fuel\"), by owner: the name of the API token the task came with, empty without tokens.",
 	}, []string{"owner"})
+	m.artifactBytes = counter("shoal_job_artifact_bytes_total", "Bytes of artifacts (files jobs and shared tasks left in /shared) received from workers and stored.")
+	m.jobSteps = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shoal_job_steps_total", Help: "Steps of jobs that ended, by status: succeeded, failed, canceled, skipped (docs/JOBS.md).",
+	}, []string{"status"})
+	m.callbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shoal_job_callbacks_total", Help: "Attempts to POST a job's status to its callback_url, by result: delivered (a 2xx), failed (another answer or none), dropped (never POSTed).",
+	}, []string{"result"})
+	for _, st := range []string{"succeeded", "failed", "canceled", "skipped"} {
+		m.jobSteps.WithLabelValues(st)
+	}
+	for _, r := range []string{"delivered", "failed", "dropped"} {
+		m.callbacks.WithLabelValues(r)
+	}
 	for _, method := range []string{"run", "runs"} {
 		m.calls.WithLabelValues(method)
 		m.callRuns.WithLabelValues(method)
@@ -103,7 +121,7 @@ func newMetrics(g *Gateway) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.submitted, hist, m.calls, m.callRuns, m.fuel, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes, m.joinsRefused, m.fetchesRefused,
-		m.purged, m.purgedBytes, m.unsaved, m.spawned,
+		m.purged, m.purgedBytes, m.unsaved, m.spawned, m.jobSteps, m.artifactBytes, m.callbacks,
 		stateCollector{g},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_store_file_bytes", Help: "Size of the gateway's database file."},
 			func() float64 { return float64(g.st.Stats().FileSize) }),
