@@ -653,8 +653,10 @@ func (g *Gateway) cancel(id string) error {
 		return err
 	}
 	g.jobChangedLocked(id)
-	if len(running) == 0 {
-		delete(g.jobs, id) // no run of it is under way: nothing more of it comes
+	if js := g.jobs[id]; js != nil {
+		if _, under := g.inflight[sched.RunRef{Task: id, Attempt: js.attempt}]; !under {
+			delete(g.jobs, id) // its run is not under way: nothing more of it comes
+		}
 	}
 	for _, d := range running {
 		if f, ok := g.inflight[d.Ref]; ok && !f.shared {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"strings"
 	"sync"
@@ -43,7 +44,7 @@ func (g *Gateway) jobLocked(id string, spec *task.Spec) *jobState {
 // startedJobLocked readies the state of d's job for the attempt d starts.
 func (g *Gateway) startedJobLocked(d sched.Dispatch) {
 	js := g.jobLocked(d.Ref.Task, &d.Spec)
-	js.attempt, js.steps, js.dirty = d.Ref.Attempt, map[int]store.StepRecord{}, map[int]bool{}
+	js.attempt, js.steps = d.Ref.Attempt, map[int]store.StepRecord{}
 	if d.Ref.Attempt > 0 {
 		g.sayLocked(d.Ref, 0, fmt.Sprintf("The job runs again from its first step, in a fresh /shared, on %s (attempt %d): the worker of its attempt before was lost\n",
 			api.ShortPeer(string(d.Worker)), d.Ref.Attempt))
@@ -81,6 +82,9 @@ func (g *Gateway) callJob(ctx context.Context, d sched.Dispatch, s task.RunSpec,
 		return rpc.EncodeJobRun(spec, jr)
 	})
 	defer release()
+	// The steps' states are stored before the job's end is, however the
+	// call ended (a canceled or lost job shows how far it got).
+	defer g.storeSteps(d.Ref)
 	res, err := f.Struct()
 	if err != nil {
 		return task.Outcome{Lost: true, Error: "worker call failed: " + err.Error()}
@@ -96,17 +100,9 @@ func (g *Gateway) callJob(ctx context.Context, d sched.Dispatch, s task.RunSpec,
 	o := task.Outcome{OK: end.Status == api.Succeeded, Error: end.Error}
 	o.Timing.Placement = 0
 	o.Timing.Exec = time.Since(sent)
-	g.mu.Lock()
-	js := g.jobs[d.Ref.Task]
-	g.mu.Unlock()
-	if js != nil {
-		// The steps' states are stored before the job's end is.
-		if err := g.saveSteps(d.Ref.Task, js); err != nil {
-			g.log.Warn("job steps not stored", "job", d.Ref.Task, "err", err)
-		}
-	}
 	files := ev.take()
 	g.mu.Lock()
+	js := g.jobs[d.Ref.Task]
 	if js != nil && js.attempt == d.Ref.Attempt {
 		if rec, ok := js.steps[end.FailedStep]; ok {
 			o.ExitCode = rec.ExitCode
@@ -222,35 +218,30 @@ func (e *jobEvents) Step(_ context.Context, call wire.JobEvents_step) error {
 		e.g.metrics.jobSteps.WithLabelValues(string(status)).Inc()
 	}
 	js.steps[i] = rec
-	js.dirty[i] = true
 	e.g.sched.Touch()
 	e.g.notifyLocked()
 	e.g.mu.Unlock()
-	// The state in memory changed in the order the worker told it; the
-	// store may take it in any, as saveSteps stores the newest: the next
-	// event need not wait for this one's commit.
-	call.Go()
-	return e.g.saveSteps(e.ref.Task, js)
+	return nil
 }
 
-// saveSteps stores the steps of js (job id's) changed since their last
-// save. The job's saves are made one at a time, and each reads the
-// steps when its turn comes: a save stores the newest states, never older
-// ones over them, and concurrent events share a commit.
-func (g *Gateway) saveSteps(id string, js *jobState) error {
-	js.saving.Lock()
-	defer js.saving.Unlock()
+// storeSteps stores the steps of attempt ref of a job, once it has ended.
+// Only then: while it runs, its steps' states are in memory (what GET
+// /jobs/{id} shows), and an attempt cut short by a restart of the gateway
+// runs again from its first step, so its steps' states would be of no
+// use; stored as they change, they cost a commit each.
+func (g *Gateway) storeSteps(ref sched.RunRef) {
 	g.mu.Lock()
-	recs := make(map[int]store.StepRecord, len(js.dirty))
-	for i := range js.dirty {
-		recs[i] = js.steps[i]
+	var recs map[int]store.StepRecord
+	if js := g.jobs[ref.Task]; js != nil && js.attempt == ref.Attempt {
+		recs = maps.Clone(js.steps)
 	}
-	clear(js.dirty)
 	g.mu.Unlock()
 	if len(recs) == 0 {
-		return nil
+		return
 	}
-	return g.st.SaveSteps(id, recs)
+	if err := g.st.SaveSteps(ref.Task, recs); err != nil {
+		g.log.Warn("job steps not stored", "job", ref.Task, "err", err)
+	}
 }
 
 func validStepStatus(s api.Status) bool {

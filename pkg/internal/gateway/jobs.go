@@ -7,7 +7,6 @@ import (
 	"maps"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/api"
@@ -25,13 +24,10 @@ import (
 
 // jobState is what the gateway holds of a job under way besides its task.
 type jobState struct {
-	attempt int                      // of its run that steps belongs to
-	steps   map[int]store.StepRecord // by index, as the worker told them
-	// dirty are the steps changed since they were last stored; saving
-	// makes the job's saves one at a time, each storing what is newest,
-	// so that a save never overwrites a newer one (see saveSteps).
-	dirty       map[int]bool
-	saving      sync.Mutex
+	attempt int // of its run that steps belongs to
+	// steps are the attempt's steps by index, as the worker told them;
+	// they are stored when the attempt ends (saveSteps).
+	steps       map[int]store.StepRecord
 	callbackURL string
 	told        api.Status // the last status given to the callback
 }

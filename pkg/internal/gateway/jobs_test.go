@@ -316,7 +316,7 @@ func TestJobCancelAndTimeout(t *testing.T) {
 	resp.Body.Close()
 	j := jobDone(t, m.URL, "c")
 	if j.Status != api.Canceled || !slices.Equal(stepStatuses(j), []api.Status{api.Succeeded, api.Canceled, api.Canceled}) {
-		t.Fatalf("canceled job: %s %v", j.Status, stepStatuses(j))
+		t.Fatalf("canceled job: %s %v %+v", j.Status, stepStatuses(j), j)
 	}
 	j = jobDone(t, m.URL, "t")
 	if j.Status != api.Failed || !slices.Equal(stepStatuses(j), []api.Status{api.Succeeded, api.Failed, api.Skipped}) ||
