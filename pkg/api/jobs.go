@@ -24,6 +24,16 @@ const (
 	MaxStepStdin   = 1 << 20 // bytes of a step's stdin
 	MaxModuleName  = 128     // bytes of a module's name
 	MaxCallbackURL = 2048
+	// MaxJobBytes bounds what a job's steps carry to their worker: their
+	// arguments, environment (the metadata counts in each step) and stdin
+	// together, so that a job travels in one message well under the
+	// wire's 64 MiB.
+	MaxJobBytes = 16 << 20
+	// MaxStepMemory is the most linear memory a step may ask for: a wasm32
+	// module's 4 GiB.
+	MaxStepMemory = 4 << 30
+	// MaxJobFileCount bounds the artifacts of one job.
+	MaxJobFileCount = 10_000
 )
 
 // JobRequest is the body of POST /jobs: a job of steps that run on one

@@ -136,9 +136,13 @@ type jobEvents struct {
 	conn  *remoteWorker
 	steps int // 0: the files of a task's run (Spec.Shared)
 
-	mu       sync.Mutex
-	files    []store.Artifact // as they arrive
-	received uint64           // their bytes
+	mu    sync.Mutex
+	files []store.Artifact // as they arrive
+	size  uint64           // the size of the last of files, as its first piece said
+	// declared are the sizes of files together: they are held to
+	// MaxJobFiles before a byte of them is taken.
+	declared uint64
+	paths    map[string]bool
 }
 
 // take returns the artifacts received, once the call has been answered.
@@ -146,7 +150,10 @@ func (e *jobEvents) take() []store.Artifact {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	files := e.files
-	e.files, e.received = nil, 0
+	if n := len(files); n > 0 && uint64(len(files[n-1].Data)) != e.size {
+		files = files[:n-1] // cut off: never a file with only part of its bytes
+	}
+	e.files, e.declared, e.paths = nil, 0, nil
 	return files
 }
 
@@ -212,7 +219,7 @@ func (e *jobEvents) Step(_ context.Context, call wire.JobEvents_step) error {
 		rec.Ended = now
 	}
 	if out != nil {
-		rec.ExitCode, rec.Error, rec.Fuel = out.ExitCode, out.Error, out.Fuel
+		rec.ExitCode, rec.Error, rec.Fuel = out.ExitCode, clip(out.Error, maxStepError), out.Fuel
 	}
 	if status != api.Running {
 		e.g.metrics.jobSteps.WithLabelValues(string(status)).Inc()
@@ -276,23 +283,36 @@ func (e *jobEvents) File(_ context.Context, call wire.JobEvents_file) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.received+uint64(len(data)) > e.g.cfg.MaxJobFiles || args.Size() > e.g.cfg.MaxJobFiles {
-		return fmt.Errorf("artifacts of %s: over --max-job-files (%s)", e.ref.Task, api.FormatBytes(e.g.cfg.MaxJobFiles))
-	}
 	n := len(e.files)
-	switch {
-	case args.Offset() == 0:
+	if args.Offset() == 0 { // a new file: the one before must be whole
+		switch size, limit := args.Size(), e.g.cfg.MaxJobFiles; {
+		case n > 0 && uint64(len(e.files[n-1].Data)) != e.size:
+			return fmt.Errorf("%w: artifact %s began before %s was whole", rpc.ErrMalformed, p, e.files[n-1].Path)
+		case e.paths[p]:
+			return fmt.Errorf("%w: artifact %s sent twice", rpc.ErrMalformed, p)
+		case n >= api.MaxJobFileCount:
+			return fmt.Errorf("artifacts of %s: more than %d files", e.ref.Task, api.MaxJobFileCount)
+		case size > limit || e.declared+size > limit:
+			return fmt.Errorf("artifacts of %s: over --max-job-files (%s)", e.ref.Task, api.FormatBytes(limit))
+		}
+		if e.paths == nil {
+			e.paths = map[string]bool{}
+		}
+		e.paths[p] = true
+		e.declared += args.Size()
+		e.size = args.Size()
+		// Its declared size is within the job's budget: the buffer is
+		// bounded by --max-job-files whatever the worker says.
 		e.files = append(e.files, store.Artifact{Path: p, Data: make([]byte, 0, args.Size())})
 		n++
-	case n == 0 || e.files[n-1].Path != p || uint64(len(e.files[n-1].Data)) != args.Offset():
+	} else if n == 0 || e.files[n-1].Path != p || uint64(len(e.files[n-1].Data)) != args.Offset() {
 		return fmt.Errorf("%w: artifact %s: a piece at %d out of order", rpc.ErrMalformed, p, args.Offset())
 	}
 	a := &e.files[n-1]
-	if uint64(len(a.Data)+len(data)) > args.Size() {
-		return fmt.Errorf("%w: artifact %s: more than its size %d", rpc.ErrMalformed, p, args.Size())
+	if uint64(len(a.Data)+len(data)) > e.size {
+		return fmt.Errorf("%w: artifact %s: more than its size %d", rpc.ErrMalformed, p, e.size)
 	}
 	a.Data = append(a.Data, data...)
-	e.received += uint64(len(data))
 	e.g.metrics.artifactBytes.Add(float64(len(data)))
 	return nil
 }
@@ -302,4 +322,19 @@ func (e *jobEvents) File(_ context.Context, call wire.JobEvents_file) error {
 func validArtifactPath(p string) bool {
 	return p != "" && len(p) <= maxArtifactPath && utf8.ValidString(p) && !strings.ContainsRune(p, 0) &&
 		path.Clean(p) == p && !path.IsAbs(p) && p != ".." && !strings.HasPrefix(p, "../")
+}
+
+// maxStepError bounds the error a step's record keeps: a worker says why
+// a step failed in a line, not in megabytes.
+const maxStepError = 4 << 10
+
+// clip is s cut to at most n bytes, on a UTF-8 boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

@@ -494,3 +494,38 @@ func TestJobStepSpawnRefused(t *testing.T) {
 		t.Fatalf("the step's log does not say why: %s", b)
 	}
 }
+
+// Independent steps run side by side only within the memory the job was
+// placed with: steps that set none count as the worker's limit each, so
+// a job that reserves none runs them one at a time.
+func TestJobParallelWithinMemory(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	putNamed(t, m.URL, "hash", wasm.HashCCommand)
+	steps := func(mem string) string {
+		var s []string
+		for i := range 3 {
+			s = append(s, fmt.Sprintf(`{"id": "s%d", "module": "hash", "args": ["%d", "4"], "needs": []%s}`, i, i, mem))
+		}
+		return strings.Join(s, ",")
+	}
+	overlaps := func(j api.Job) int {
+		n := 0
+		for a := range j.Steps {
+			for b := range a {
+				if j.Steps[a].Started.Before(j.Steps[b].Ended) && j.Steps[b].Started.Before(j.Steps[a].Ended) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	mustJob(t, m.URL, `{"id": "serial", "steps": [`+steps("")+`]}`)
+	if j := jobDone(t, m.URL, "serial"); j.Status != api.Succeeded || overlaps(j) != 0 {
+		t.Fatalf("steps without memory ran side by side: %d overlaps: %+v", overlaps(j), j.Steps)
+	}
+	mustJob(t, m.URL, `{"id": "wide", "steps": [`+steps(`, "memory": "16MiB"`)+`]}`)
+	if j := jobDone(t, m.URL, "wide"); j.Status != api.Succeeded || overlaps(j) == 0 {
+		t.Fatalf("steps of 16 MiB in a job placed with 48 MiB ran one at a time: %+v", j.Steps)
+	}
+}

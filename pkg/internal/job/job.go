@@ -73,12 +73,17 @@ func New(r api.JobRequest, resolve Resolve) (Spec, error) {
 		ids[id] = i
 		r.Steps[i].ID = id
 	}
+	size := 0
 	for i, sr := range r.Steps {
 		st, err := newStep(sr, i, ids, r.Metadata, resolve)
 		if err != nil {
 			return Spec{}, err
 		}
 		s.Steps = append(s.Steps, st)
+		size += st.size()
+	}
+	if size > api.MaxJobBytes {
+		return Spec{}, api.Invalid("steps", "their arguments, environment (the metadata counts once in every step) and stdin take %s, more than %s", api.FormatBytes(uint64(size)), api.FormatBytes(api.MaxJobBytes))
 	}
 	if cyc := cycle(s.Steps); cyc != nil {
 		names := make([]string, len(cyc))
@@ -133,10 +138,15 @@ func newStep(r api.StepRequest, i int, ids map[string]int, meta map[string]strin
 		return Step{}, api.Invalid(field("env"), "more than %d entries with the metadata", api.MaxEnv)
 	case len(r.Stdin) > api.MaxStepStdin:
 		return Step{}, api.Invalid(field("stdin"), "longer than %d bytes", api.MaxStepStdin)
+	case r.Memory > api.MaxStepMemory:
+		return Step{}, api.Invalid(field("memory"), "more than a wasm32 module's %s", api.FormatBytes(api.MaxStepMemory))
 	}
 	for _, a := range r.Args {
 		if strings.ContainsRune(a, 0) {
 			return Step{}, api.Invalid(field("args"), "%q contains a NUL byte", a)
+		}
+		if len(a) > api.MaxField {
+			return Step{}, api.Invalid(field("args"), "an argument longer than %d bytes", api.MaxField)
 		}
 	}
 	if err := checkEnv(field("env"), r.Env); err != nil {
@@ -192,8 +202,37 @@ func checkEnv(field string, env map[string]string) error {
 		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
 			return api.Invalid(field, "%q: a name is not empty and has no '=' or NUL, a value no NUL", k)
 		}
+		if len(k)+len(v) > api.MaxField {
+			return api.Invalid(field, "%q: longer than %d bytes with its value", k, api.MaxField)
+		}
 	}
 	return nil
+}
+
+// Bytes estimates what s takes in the store: its steps as they travel,
+// and their ids, names and modules.
+func (s *Spec) Bytes() int {
+	n := len(s.Name) + len(s.CallbackURL)
+	for k, v := range s.Metadata {
+		n += len(k) + len(v)
+	}
+	for i := range s.Steps {
+		st := &s.Steps[i]
+		n += 100 + len(st.ID) + len(st.Name) + len(st.Module) + st.size()
+	}
+	return n
+}
+
+// size is what the step carries to its worker besides its module.
+func (st *Step) size() int {
+	n := len(st.Stdin)
+	for _, x := range st.Args {
+		n += len(x)
+	}
+	for _, x := range st.Env {
+		n += len(x)
+	}
+	return n
 }
 
 func checkCallback(u string) error {

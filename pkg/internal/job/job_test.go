@@ -3,6 +3,7 @@ package job_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -209,4 +210,30 @@ func FuzzNew(f *testing.F) {
 			}
 		}
 	})
+}
+
+// What a job carries to its worker is bounded: the metadata counts once
+// in every step, so a small request cannot become a message past the
+// wire's limit; a step's memory is bounded by wasm32's.
+func TestNewBounds(t *testing.T) {
+	big := api.JobRequest{Metadata: map[string]string{"A": strings.Repeat("x", 60<<10), "B": strings.Repeat("y", 60<<10)}}
+	for i := range api.MaxSteps {
+		big.Steps = append(big.Steps, api.StepRequest{ID: fmt.Sprint("s", i), Module: "m"})
+	}
+	for _, c := range []struct {
+		name  string
+		r     api.JobRequest
+		field string
+	}{
+		{"metadata in every step", big, "steps"},
+		{"a value past 64 KiB", api.JobRequest{Metadata: map[string]string{"K": strings.Repeat("x", 70<<10)}, Steps: []api.StepRequest{{Module: "m"}}}, "metadata"},
+		{"an argument past 64 KiB", api.JobRequest{Steps: []api.StepRequest{{Module: "m", Args: []string{strings.Repeat("x", 70<<10)}}}}, "steps[0].args"},
+		{"memory past 4 GiB", api.JobRequest{Steps: []api.StepRequest{{Module: "m", Memory: 8 << 60}}}, "steps[0].memory"},
+	} {
+		_, err := job.New(c.r, resolve)
+		var ae *api.Error
+		if !errors.As(err, &ae) || ae.Field != c.field {
+			t.Errorf("%s: %v, want an error of %s", c.name, err, c.field)
+		}
+	}
 }

@@ -150,7 +150,7 @@ func (s *Spec) Reserve() uint64 {
 		for len(sums) <= l {
 			sums = append(sums, 0)
 		}
-		sums[l] += st.Memory
+		sums[l] = satAdd(sums[l], st.Memory)
 	}
 	var most uint64
 	for _, m := range sums {
@@ -172,4 +172,12 @@ func (s *Spec) level(i int, level []int) int {
 	}
 	level[i] = l + 1
 	return l
+}
+
+// satAdd is a+b, or the largest uint64 when that overflows.
+func satAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return ^uint64(0)
+	}
+	return a + b
 }

@@ -284,5 +284,8 @@ func specBytes(spec *task.Spec) int64 {
 			n += len(x) + 2
 		}
 	}
+	if spec.Job != nil {
+		n += spec.Job.Bytes()
+	}
 	return int64(n)
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/api"
 )
 
 // filePiece is the most bytes of an artifact sent in one call.
@@ -41,7 +42,7 @@ func sendFiles(ctx context.Context, dir string, limit uint64, events wire.JobEve
 			return nil
 		}
 		size := uint64(info.Size())
-		if total+size > limit {
+		if total+size > limit || sent == api.MaxJobFileCount {
 			left++
 			return nil
 		}

@@ -75,14 +75,28 @@ func (w *Worker) runJob(ctx context.Context, r task.JobRun, mods wire.ModuleSour
 		out outcome
 	}
 	done := make(chan ended)
+	// A step that sets no memory limit runs at the worker's, and counts
+	// so; a job placed without memory has what one run has: its steps
+	// then run one at a time.
+	memOf := func(i int) uint64 {
+		m := r.Steps[i].Spec.Memory
+		if m == 0 || m > w.cfg.Runtime.MemoryLimit {
+			return w.cfg.Runtime.MemoryLimit
+		}
+		return m
+	}
+	reserve := r.Reserve
+	if reserve == 0 {
+		reserve = w.cfg.Runtime.MemoryLimit
+	}
 	var used uint64 // memory of the steps running
 	errs := make([]string, len(r.Steps))
 	stop := jctx.Done() // nil once seen
 	timedOut := false
 	for {
 		for _, i := range plan.Ready() {
-			m := r.Steps[i].Spec.Memory
-			if plan.Running() > 0 && r.Reserve > 0 && used+m > r.Reserve {
+			m := memOf(i)
+			if plan.Running() > 0 && used+m > reserve {
 				break // the rest waits for a step to end
 			}
 			plan.Start(i)
@@ -99,7 +113,7 @@ func (w *Worker) runJob(ctx context.Context, r task.JobRun, mods wire.ModuleSour
 		}
 		select {
 		case e := <-done:
-			used -= r.Steps[e.i].Spec.Memory
+			used -= memOf(e.i)
 			if e.out.OK {
 				plan.End(e.i, true)
 			} else {
