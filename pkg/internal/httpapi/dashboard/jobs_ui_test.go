@@ -1,12 +1,23 @@
 package dashboard_test
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"github.com/shoalmesh/shoal/pkg/api"
@@ -153,4 +164,203 @@ func strip(nodes [][]string) [][]string {
 		out[i] = n[:3]
 	}
 	return out
+}
+
+// pipelineCSV is what jobgen writes for n rows (data.csv) and what
+// jobtransform makes of it (transformed.csv), as package wasm documents.
+func pipelineCSV(n int) (data, transformed string) {
+	words := []string{"alpha", "bravo", "charlie", "delta", "echo"}
+	var d, tr strings.Builder
+	d.WriteString("id,value,word\n")
+	tr.WriteString("id,value,word,square\n")
+	for i := 1; i <= n; i++ {
+		v, w := i*7919%1000, words[i%len(words)]
+		fmt.Fprintf(&d, "%d,%d,%s\n", i, v, w)
+		if v%2 == 0 {
+			fmt.Fprintf(&tr, "%d,%d,%s,%d\n", i, v, w, v*v)
+		}
+	}
+	return d.String(), tr.String()
+}
+
+// hookServer is a callback endpoint on 127.0.0.1 that answers 500 to its
+// first POST and 200 to the others, and keeps each POST's status and
+// attempt headers.
+type hookServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	posts []string // "status attempt code"
+}
+
+func startHook(tb testing.TB) *hookServer {
+	h := &hookServer{}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		h.mu.Lock()
+		code := 200
+		if len(h.posts) == 0 {
+			code = 500
+		}
+		h.posts = append(h.posts, fmt.Sprintf("%s %s %d", r.Header.Get("X-Shoal-Status"), r.Header.Get("X-Shoal-Attempt"), code))
+		h.mu.Unlock()
+		w.WriteHeader(code)
+	}))
+	tb.Cleanup(h.Close) // after the mesh's, registered later
+	return h
+}
+
+func (h *hookServer) got() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.posts)
+}
+
+// fileRows is each row of the job's files: its path, the link's href as
+// written and as resolved, its download name, and the cells' texts (path,
+// size, short hash) with the hash's title.
+const fileRows = `[...document.querySelectorAll('#job-files tr')].map((tr) => {
+	const a = tr.querySelector('a');
+	return [tr.dataset.path, a.getAttribute('href'), a.href, a.download,
+		...[...tr.cells].map((td) => td.textContent), tr.cells[2].title];
+})`
+
+// callbackRows is each row of the job's callbacks: time (its title),
+// status told, attempt, HTTP code and error.
+const callbackRows = `[...document.querySelectorAll('#job-callbacks tr')].map((tr) =>
+	[tr.cells[0].title, ...[...tr.cells].slice(1).map((td) => td.textContent)])`
+
+// A job whose steps leave files, with a callback_url that fails once: the
+// job's page lists the files with their sizes and hashes, its links
+// download their bytes (clicked, and fetched by the page), and its
+// callbacks table shows the gateway's attempts as the API records them,
+// the failed one (500) and the delivered ones (200).
+func TestDashboardShowsJobFilesAndCallbacks(t *testing.T) {
+	hook := startHook(t)
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	b := startBrowser(t)
+	putNamed(t, m.URL, "jobgen", wasm.JobGen)
+	putNamed(t, m.URL, "jobtransform", wasm.JobTransform)
+	callbackURL := hook.URL + "/done?job=pipe&from=<shoal>" // shown as text
+	postJob(t, m.URL, `{"id": "pipe", "name": "pipeline", "callback_url": `+js(callbackURL)+`, "steps": [
+		{"id": "gen", "module": "jobgen", "args": ["5"]},
+		{"id": "transform", "module": "jobtransform", "needs": ["gen"]}]}`)
+
+	b.do("opening the job", chromedp.Navigate(m.URL+"/#/jobs/pipe"))
+	// Settled: ended, its files listed, and its final status delivered.
+	b.waitFor("the job settled", `document.querySelector('#job-status-badge .badge')?.textContent === 'succeeded' &&
+		document.querySelectorAll('#job-files tr').length === 2 &&
+		[...document.querySelectorAll('#job-callbacks tr')].some((tr) => tr.cells[1].textContent === 'succeeded' && tr.cells[3].textContent === '200')`)
+
+	var job api.Job
+	if code := call(t, "GET", m.URL+"/jobs/pipe", "", "", nil, &job); code != 200 {
+		t.Fatalf("GET /jobs/pipe: %d", code)
+	}
+
+	// The files: both, with their sizes and hashes.
+	data, transformed := pipelineCSV(5)
+	want := map[string]string{"data.csv": data, "transformed.csv": transformed}
+	rows := eval[[][]string](b, fileRows)
+	if len(rows) != 2 || len(job.Files) != 2 {
+		t.Fatalf("files shown %q, the API's %+v; want data.csv and transformed.csv", rows, job.Files)
+	}
+	for i, r := range rows {
+		f := job.Files[i]
+		content, ok := want[f.Path]
+		sum := sha256.Sum256([]byte(content))
+		href := "jobs/pipe/files/" + f.Path
+		w := []string{f.Path, href, m.URL + "/" + href, f.Path, f.Path, fmt.Sprintf("%d B", len(content)), "…" + f.SHA256[48:], f.SHA256}
+		if !ok || f.Size != int64(len(content)) || f.SHA256 != hex.EncodeToString(sum[:]) || !slices.Equal(r, w) {
+			t.Errorf("file %d shown %q, want %q (the API's %+v; %d bytes, %x)", i, r, w, f, len(content), sum)
+		}
+	}
+	if got := eval[string](b, `document.querySelector('#job-fields').textContent`); !strings.Contains(got, "Callback URL"+callbackURL) {
+		t.Errorf("fields %q, want the callback URL %q as text", got, callbackURL)
+	}
+
+	// The links' bytes: fetched by the page, and downloaded by a click.
+	for path, content := range want {
+		resp, err := http.Get(m.URL + "/jobs/pipe/files/" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fetched := eval[string](b, `fetch(document.querySelector('#job-files tr[data-path=`+js(path)+`] a').href).then((r) => r.ok ? r.text() : 'HTTP ' + r.status)`,
+			chromedp.EvalAwaitPromise)
+		if resp.StatusCode != 200 || string(body) != content || fetched != content {
+			t.Errorf("%s: GET answered %d %q, the page fetched %q, want %q", path, resp.StatusCode, body, fetched, content)
+		}
+	}
+	if got := download(t, b, `#job-files tr[data-path="data.csv"] a`); got != data {
+		t.Errorf("clicking data.csv downloaded %q, want %q", got, data)
+	}
+
+	// The callbacks: the API's attempts, in order, the first failed with
+	// 500 and the last delivering "succeeded" with 200.
+	cbs := eval[[][]string](b, callbackRows)
+	if len(cbs) != len(job.Callbacks) {
+		t.Fatalf("callbacks shown %q, the API's %+v", cbs, job.Callbacks)
+	}
+	var codes []string
+	for i, c := range job.Callbacks {
+		code := ""
+		if c.Code != 0 {
+			code = strconv.Itoa(c.Code)
+			codes = append(codes, code)
+		}
+		shown, err := time.Parse(time.RFC3339Nano, cbs[i][0])
+		if w := []string{string(c.Status), strconv.Itoa(c.Attempt), code, c.Error}; err != nil || !shown.Equal(c.Time) || !slices.Equal(cbs[i][1:], w) {
+			t.Errorf("callback %d shown %q, want %q at %v", i, cbs[i], w, c.Time)
+		}
+	}
+	first, last := job.Callbacks[0], job.Callbacks[len(job.Callbacks)-1]
+	if first.Attempt != 1 || first.Code != 500 || first.Error == "" ||
+		last.Status != api.Succeeded || last.Code != 200 || last.Error != "" || !slices.Contains(codes, "200") {
+		t.Errorf("callbacks %+v, want a first failed with 500 and a last delivering succeeded with 200", job.Callbacks)
+	}
+	if posts := hook.got(); len(posts) != len(codes) || posts[0] != string(first.Status)+" 1 500" {
+		t.Errorf("the endpoint got %q, the callbacks shown %q", posts, cbs)
+	}
+	if eval[bool](b, `document.querySelector('main b, main shoal') !== null || !document.getElementById('job-callbacks-empty').hidden`) {
+		t.Error("the callback URL became markup, or the attempts are said to be none")
+	}
+	b.screenshot("dashboard-job-files.png")
+	b.checkConsole(nil)
+}
+
+// download clicks the link at sel with the browser's downloads going to a
+// temporary directory, and returns the downloaded file's bytes.
+func download(tb testing.TB, b *browser, sel string) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	progress := chromedp.Events(ctx, cdpbrowser.DownloadProgress)
+	allow := func(behavior cdpbrowser.SetDownloadBehaviorBehavior, dir string, events bool) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+				Behavior: behavior, DownloadPath: dir, EventsEnabled: &events})
+			return err
+		})
+	}
+	b.do("clicking "+sel, allow(cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, dir, true), chromedp.Click(chromedp.CSS(sel)))
+	defer b.do("restoring downloads", allow(cdpbrowser.SetDownloadBehaviorBehaviorDefault, "", false))
+	for ev, err := range progress {
+		if err != nil {
+			tb.Fatalf("waiting for the download: %v", err)
+		}
+		switch ev.State {
+		case cdpbrowser.DownloadProgressStateCanceled:
+			tb.Fatalf("the download of %s was canceled", sel)
+		case cdpbrowser.DownloadProgressStateCompleted:
+			got, err := os.ReadFile(filepath.Join(dir, ev.GUID))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return string(got)
+		}
+	}
+	tb.Fatalf("no download of %s", sel)
+	return ""
 }

@@ -25,14 +25,18 @@ export function badge(status) {
   return el('span', { class: 'badge ' + status, text: status });
 }
 
+// bytes writes a size in the largest unit it fills, with one decimal
+// under 10: 75 B, 1.5 KiB, 120 MiB. A size that rounds up to 10 or 1024
+// is written as it rounds: 10 KiB (not 10.0), 1.0 MiB (not 1024 KiB).
 export function bytes(n) {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const shown = (x) => (Number(x.toFixed(1)) < 10 ? x.toFixed(1) : x.toFixed(0));
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
+  while (i < units.length - 1 && (i === 0 ? n >= 1024 : Number(shown(n)) >= 1024)) {
     n /= 1024;
     i++;
   }
-  return (i === 0 ? n : n.toFixed(n < 10 ? 1 : 0)) + ' ' + units[i];
+  return (i === 0 ? n : shown(n)) + ' ' + units[i];
 }
 
 // short keeps the end of a peer ID or module hash, the part that differs.

@@ -120,7 +120,10 @@ function callbackRow(c) {
   );
 }
 
-function renderJob(j) {
+// renderJob shows j; files keeps the file rows (path -> {tr, sig}), so
+// that a row stays as it is while the job is polled for its callbacks (a
+// link keeps its focus and hover).
+function renderJob(j, files) {
   const steps = j.steps || [];
   $('job-id').textContent = j.id;
   $('job-status-badge').replaceChildren(badge(j.status));
@@ -150,10 +153,10 @@ function renderJob(j) {
   $('job-graph').replaceChildren(stepGraph(steps));
   $('job-steps').replaceChildren(...steps.map(stepRow));
 
-  const files = j.files || [];
-  $('job-files').replaceChildren(...files.map((x) => fileRow(j.id, x)));
-  $('job-files-table').hidden = files.length === 0;
-  $('job-files-empty').hidden = files.length > 0;
+  const fs = j.files || [];
+  syncRows($('job-files'), files, fs, (x) => x.path, (x) => `${x.size} ${x.sha256}`, (x) => fileRow(j.id, x));
+  $('job-files-table').hidden = fs.length === 0;
+  $('job-files-empty').hidden = fs.length > 0;
   $('job-files-empty').textContent = isDone(j.status) ? 'The job left no files in /shared.' : 'The files are kept when the job ends.';
 
   const cbs = j.callbacks || [];
@@ -164,11 +167,15 @@ function renderJob(j) {
 
 // settled reports whether a job changes no more: it ended, and the
 // callback of its final status, if it has a callback_url, was delivered
-// (the attempts come after the end).
+// or given up (the attempts come after the end): a 2xx, a last failed
+// attempt ("; not retried", "; gave up after attempt N") or a status
+// never POSTed (attempt 0, dropped).
 function settled(j) {
   if (!isDone(j.status)) return false;
   if (!j.callback_url) return true;
-  return (j.callbacks || []).some((c) => c.status === j.status && c.code >= 200 && c.code < 300);
+  const final = (c) => (c.code >= 200 && c.code < 300) || c.attempt === 0 ||
+    /; (not retried|gave up after attempt \d+)$/.test(c.error || '');
+  return (j.callbacks || []).some((c) => c.status === j.status && final(c));
 }
 
 // jobView shows job id, polled every second until it has settled, and
@@ -181,12 +188,28 @@ export function jobView(id) {
   $('job-cancel').hidden = true;
   $('job-callbacks-section').hidden = true;
 
+  // The poll draws the job until it has settled. The log's end and the
+  // cancel's answer draw theirs too, and ask the poll for the newest (a
+  // job just canceled may still have a step ending), but never once the
+  // poll has settled: theirs may be older (the log's end after a poll saw
+  // the final callback), and nothing would draw the newest again.
+  const files = new Map(); // the file rows, kept across draws
+  let done = false;
   let p = null;
+  const show = (j) => {
+    if (done) return;
+    renderJob(j, files);
+    p.now();
+  };
   const load = async () => {
     try {
       const j = await getJSON(jobPath(id), { signal: left.signal });
-      renderJob(j);
-      if (settled(j)) p.stop();
+      if (done) return;
+      renderJob(j, files);
+      if (settled(j)) {
+        done = true;
+        p.stop();
+      }
     } catch (err) {
       if (err instanceof APIError && err.status === 404) {
         p.stop();
@@ -206,9 +229,9 @@ export function jobView(id) {
     tag += ' ' + (streamTags[e.stream] || e.stream);
     return e.data.replace(/\n$/, '').split('\n').flatMap((l) => line(tag, e.stream, l));
   };
-  followLog(jobPath(id), $('job-logs'), $('job-log-state'), render, renderJob, left.signal);
+  followLog(jobPath(id), $('job-logs'), $('job-log-state'), render, show, left.signal);
 
-  const stopCancel = cancelButton($('job-cancel'), jobPath(id), renderJob, left.signal);
+  const stopCancel = cancelButton($('job-cancel'), jobPath(id), show, left.signal);
   return () => {
     p.stop();
     left.abort();
