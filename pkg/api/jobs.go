@@ -109,7 +109,7 @@ type Job struct {
 	Error   string `json:"error,omitempty"`
 	Steps   []Step `json:"steps"`
 	// Files are the artifacts: what the job left in /shared when it
-	// ended (GET /jobs/{id}/files/{path}).
+	// ended (GET /jobs/{id}/files/{path}); GET /jobs leaves them out.
 	Files     []File     `json:"files,omitempty"`
 	Callbacks []Callback `json:"callbacks,omitempty"`
 }

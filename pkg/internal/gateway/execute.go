@@ -159,7 +159,7 @@ func (g *Gateway) call(ctx context.Context, s task.RunSpec, w wire.Worker, caps 
 		return task.Outcome{Lost: true, Error: "bad answer from worker: " + err.Error()}
 	}
 	o := decodeResult(r, sent)
-	if files != nil && !o.Lost {
+	if files != nil && !o.Lost && g.holds(s.Ref, files.conn) {
 		// The task's artifacts are those of its run that ended last.
 		if err := g.st.PutFiles(s.Ref.Task, files.take()); err != nil {
 			o.OK, o.ExitCode = false, -1

@@ -118,7 +118,10 @@ func (g *Gateway) callJob(ctx context.Context, d sched.Dispatch, s task.RunSpec,
 	if end.FilesLeft > 0 {
 		o.Result = fmt.Sprintf("%d files kept, %d left out (past --max-job-files %s, or not regular files)", end.Files, end.FilesLeft, api.FormatBytes(g.cfg.MaxJobFiles))
 	}
-	if end.Status != api.Canceled && len(files) > 0 { // a job's files are stored once: at its end
+	// A job's files are stored once, at its end, and replace any an
+	// attempt before left (one cut short after its files were stored);
+	// those of an attempt whose worker was dropped meanwhile are not its.
+	if end.Status != api.Canceled && g.holds(d.Ref, conn) {
 		if err := g.st.PutFiles(d.Ref.Task, files); err != nil {
 			o.OK, o.ExitCode = false, -1
 			o.Error = "store artifacts: " + storeErr(err).Error()
@@ -337,4 +340,13 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "..."
+}
+
+// holds reports whether attempt ref still runs on conn: its worker was
+// not dropped (and the attempt given up) since it was dispatched there.
+func (g *Gateway) holds(ref sched.RunRef, conn *remoteWorker) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f, ok := g.inflight[ref]
+	return ok && f.conn == conn && g.workers[f.worker] == conn
 }

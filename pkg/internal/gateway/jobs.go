@@ -136,7 +136,7 @@ func (g *Gateway) Job(id string) (api.Job, error) {
 	if t.Spec.Job == nil {
 		return api.Job{}, fmt.Errorf("%w: %s is a task, not a job", sched.ErrNotFound, id)
 	}
-	return g.jobView(t)
+	return g.jobView(t, true)
 }
 
 // JobPage reads one page of the job list, as TaskPage does for tasks.
@@ -148,7 +148,7 @@ func (g *Gateway) JobPage(q sched.PageQuery) (page []api.Job, next, rev uint64, 
 	}
 	page = make([]api.Job, 0, len(ts))
 	for _, t := range ts {
-		j, err := g.jobView(t)
+		j, err := g.jobView(t, false)
 		if err != nil {
 			return nil, 0, 0, err
 		}
@@ -166,7 +166,7 @@ func (g *Gateway) WaitJob(ctx context.Context, id string) (api.Job, error) {
 	if t.Spec.Job == nil {
 		return api.Job{}, fmt.Errorf("%w: %s is a task, not a job", sched.ErrNotFound, id)
 	}
-	return g.jobView(t)
+	return g.jobView(t, true)
 }
 
 // CancelJob cancels job id: its running step ends, no other starts.
@@ -201,8 +201,9 @@ func (g *Gateway) File(id, path string) (api.File, []byte, error) {
 	return f, b, err
 }
 
-// jobView is t, a job, as the API shows it.
-func (g *Gateway) jobView(t task.Task) (api.Job, error) {
+// jobView is t, a job, as the API shows it; with files, with its
+// artifacts (a page of jobs leaves them out: GET /jobs/{id}/files).
+func (g *Gateway) jobView(t task.Task, files bool) (api.Job, error) {
 	js := t.Spec.Job // whole: compose reads a trimmed spec from the store
 	j := api.Job{
 		ID: t.Spec.ID, Name: js.Name, Status: t.Status, Metadata: js.Metadata,
@@ -242,7 +243,7 @@ func (g *Gateway) jobView(t task.Task) (api.Job, error) {
 		}
 		j.Steps[i] = v
 	}
-	if t.Status.Done() {
+	if t.Status.Done() && files {
 		if j.Files, err = g.st.Files(t.Spec.ID); err != nil {
 			return api.Job{}, err
 		}
@@ -255,7 +256,7 @@ func (g *Gateway) jobView(t task.Task) (api.Job, error) {
 func (g *Gateway) jobSteps(id string) (map[int]store.StepRecord, []api.Callback, error) {
 	var steps map[int]store.StepRecord
 	g.mu.Lock()
-	if js, ok := g.jobs[id]; ok && len(js.steps) > 0 {
+	if js, ok := g.jobs[id]; ok && js.steps != nil { // an attempt under way: memory has it all
 		steps = maps.Clone(js.steps)
 	}
 	g.mu.Unlock()

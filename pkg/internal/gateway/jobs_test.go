@@ -301,13 +301,7 @@ func TestJobCancelAndTimeout(t *testing.T) {
 	long := `{"module": "hash", "args": ["0", "9"], "timeout": 120}` // runs for minutes
 	mustJob(t, m.URL, `{"id": "c", "steps": [{"module": "hello"}, `+long+`, {"module": "hello"}]}`)
 	mustJob(t, m.URL, `{"id": "t", "timeout_seconds": 0.5, "steps": [{"module": "hello"}, `+long+`, {"module": "hello"}]}`)
-	for {
-		j := getJob(t, m.URL, "c")
-		if j.Steps[1].Status == api.Running {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitRunning(t, m.URL, "c", 1)
 	req, _ := http.NewRequest("DELETE", m.URL+"/jobs/c", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -345,16 +339,14 @@ func TestJobDurable(t *testing.T) {
 	m := meshtest.Start(t, meshtest.Options{Workers: 0})
 	putNamed(t, m.URL, "hello", wasm.Hello)
 	putNamed(t, m.URL, "hash", wasm.HashCCommand)
-	mustJob(t, m.URL, `{"id": "d", "steps": [{"module": "hello"}, {"module": "hash", "args": ["0", "5"]}, {"module": "hello"}]}`)
+	mustJob(t, m.URL, `{"id": "d", "steps": [{"module": "hello"}, {"module": "hash", "args": ["0", "6"]}, {"module": "hello"}]}`)
 	m.RestartGateway()
 	if j := getJob(t, m.URL, "d"); j.Status != api.Queued || len(j.Steps) != 3 {
 		t.Fatalf("after a restart: %+v", j)
 	}
 	first := m.AddWorker()
 	m.WaitWorkers(1)
-	for getJob(t, m.URL, "d").Steps[1].Status != api.Running {
-		time.Sleep(time.Millisecond)
-	}
+	waitRunning(t, m.URL, "d", 1)
 	m.AddWorker()
 	first.Kill()
 	j := jobDone(t, m.URL, "d")
@@ -363,10 +355,8 @@ func TestJobDurable(t *testing.T) {
 	}
 	// A gateway restarted while the job runs: the job runs again, and
 	// ends.
-	mustJob(t, m.URL, `{"id": "r", "steps": [{"module": "hello"}, {"module": "hash", "args": ["0", "5"]}, {"module": "hello"}]}`)
-	for getJob(t, m.URL, "r").Steps[1].Status != api.Running {
-		time.Sleep(time.Millisecond)
-	}
+	mustJob(t, m.URL, `{"id": "r", "steps": [{"module": "hello"}, {"module": "hash", "args": ["0", "6"]}, {"module": "hello"}]}`)
+	waitRunning(t, m.URL, "r", 1)
 	m.RestartGateway()
 	if j := jobDone(t, m.URL, "r"); j.Status != api.Succeeded || !slices.Equal(stepStatuses(j), []api.Status{api.Succeeded, api.Succeeded, api.Succeeded}) {
 		t.Fatalf("after a restart of the gateway while it ran: %+v", j)
@@ -527,5 +517,22 @@ func TestJobParallelWithinMemory(t *testing.T) {
 	mustJob(t, m.URL, `{"id": "wide", "steps": [`+steps(`, "memory": "16MiB"`)+`]}`)
 	if j := jobDone(t, m.URL, "wide"); j.Status != api.Succeeded || overlaps(j) == 0 {
 		t.Fatalf("steps of 16 MiB in a job placed with 48 MiB ran one at a time: %+v", j.Steps)
+	}
+}
+
+// waitRunning waits until step i of job id runs; a job that ends first
+// fails the test (its step was too short to act on while it ran).
+func waitRunning(tb testing.TB, url, id string, i int) {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		j := getJob(tb, url, id)
+		switch {
+		case j.Steps[i].Status == api.Running:
+			return
+		case j.Status.Done() || time.Now().After(deadline):
+			tb.Fatalf("step %d of %s never seen running: %+v", i, id, j)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -26,6 +26,15 @@
 //	results   seq -> the index and end of the task's result run: its last
 //	          run that succeeded (see results.go)
 //
+// And, made by the first write that needs them (jobs.go, format 3):
+//
+//	steps     seq|index -> a job's step's state in its latest attempt
+//	files     seq|path  -> an artifact of a job or shared task: size, sha256
+//	blobs     sha256 -> an artifact's bytes, once however many name them
+//	refs      sha256 -> how many file records name the blob
+//	hooks     seq -> a job's latest callback attempts
+//	names     name -> the sha256 of the module it names, and who named it
+//
 // seq is the task's creation sequence (bucket.NextSequence), 8 bytes
 // big-endian, so iterating tasks is creation order; index is the run's
 // Index, 4 bytes big-endian, so a task's runs are one prefix of the runs

@@ -18,7 +18,8 @@ import (
 //
 //	steps   seq|index -> the step's state in the job's latest attempt
 //	files   seq|path  -> an artifact: its size and sha256
-//	blobs   sha256    -> references (8 bytes) then the artifact's bytes
+//	blobs   sha256    -> the artifact's bytes
+//	refs    sha256    -> how many file records name the blob (8 bytes)
 //	names   name      -> the sha256 hex of the module it names
 //	hooks   seq       -> the job's latest callback attempts, in JSON
 var (
@@ -26,6 +27,7 @@ var (
 	bucketSteps = []byte("steps")
 	bucketFiles = []byte("files")
 	bucketBlobs = []byte("blobs")
+	bucketRefs  = []byte("refs")
 	bucketNames = []byte("names")
 )
 
@@ -136,33 +138,36 @@ type Artifact struct {
 
 // PutFiles records the artifacts of job id, replacing any it had: each
 // file's bytes are kept once under their sha256, however many jobs left
-// them.
+// them. Of two files of one path, the later is kept.
 func (s *Store) PutFiles(id string, files []Artifact) error {
+	byPath := make(map[string]int, len(files))
+	for i, f := range files {
+		byPath[f.Path] = i
+	}
 	err := s.commit.do(func(tx *bolt.Tx) error {
 		seq, err := taskSeq(tx, id)
 		if err != nil {
 			return err
 		}
-		fb, err := tx.CreateBucketIfNotExists(bucketFiles)
+		bs, err := blobBuckets(tx)
 		if err != nil {
 			return err
 		}
-		bb, err := tx.CreateBucketIfNotExists(bucketBlobs)
-		if err != nil {
+		if err := bs.drop(seq); err != nil {
 			return err
 		}
-		if err := dropFiles(fb, bb, seq); err != nil {
-			return err
-		}
-		for _, f := range files {
+		for i, f := range files {
+			if byPath[f.Path] != i {
+				continue
+			}
 			sum := sha256.Sum256(f.Data)
 			h := hex.EncodeToString(sum[:])
-			if err := refBlob(bb, h, f.Data, 1); err != nil {
+			if err := bs.ref(h, f.Data, 1); err != nil {
 				return err
 			}
 			v := binary.AppendUvarint(nil, uint64(len(f.Data)))
 			v = append(v, h...)
-			if err := fb.Put(append(u64(seq), f.Path...), v); err != nil {
+			if err := bs.files.Put(append(u64(seq), f.Path...), v); err != nil {
 				return err
 			}
 		}
@@ -174,35 +179,54 @@ func (s *Store) PutFiles(id string, files []Artifact) error {
 	return nil
 }
 
-// refBlob adds d references to blob h (whose bytes are data, needed only
-// when it is new), deleting it at none.
-func refBlob(bb *bolt.Bucket, h string, data []byte, d int64) error {
-	old := bb.Get([]byte(h))
+// blobs are the buckets of artifacts: the file records, the bytes by
+// hash, and the count of file records naming each hash. The count is a
+// record of its own so that changing it never rewrites the bytes.
+type blobs struct{ files, blobs, refs *bolt.Bucket }
+
+func blobBuckets(tx *bolt.Tx) (blobs, error) {
+	var bs blobs
+	var err error
+	for _, b := range []struct {
+		dst  **bolt.Bucket
+		name []byte
+	}{{&bs.files, bucketFiles}, {&bs.blobs, bucketBlobs}, {&bs.refs, bucketRefs}} {
+		if *b.dst, err = tx.CreateBucketIfNotExists(b.name); err != nil {
+			return blobs{}, err
+		}
+	}
+	return bs, nil
+}
+
+// ref adds d references to blob h (whose bytes are data, needed only when
+// it is new), deleting it at none.
+func (bs blobs) ref(h string, data []byte, d int64) error {
 	var n int64
-	if len(old) >= 8 {
-		n = int64(binary.BigEndian.Uint64(old[:8]))
+	if v := bs.refs.Get([]byte(h)); len(v) == 8 {
+		n = int64(binary.BigEndian.Uint64(v))
 	}
 	n += d
 	if n <= 0 {
-		return bb.Delete([]byte(h))
+		if err := bs.refs.Delete([]byte(h)); err != nil {
+			return err
+		}
+		return bs.blobs.Delete([]byte(h))
 	}
-	if old != nil {
-		data = old[8:]
+	if n == d { // new
+		if err := bs.blobs.Put([]byte(h), data); err != nil {
+			return err
+		}
 	}
-	v := make([]byte, 8, 8+len(data))
-	binary.BigEndian.PutUint64(v, uint64(n))
-	return bb.Put([]byte(h), append(v, data...))
+	return bs.refs.Put([]byte(h), u64(uint64(n)))
 }
 
-// dropFiles deletes the file records of job seq and their blobs'
-// references.
-func dropFiles(fb, bb *bolt.Bucket, seq uint64) error {
+// drop deletes the file records of job seq and their blobs' references.
+func (bs blobs) drop(seq uint64) error {
 	prefix := u64(seq)
-	c := fb.Cursor()
+	c := bs.files.Cursor()
 	for k, v := c.Seek(prefix); k != nil && len(k) >= 8 && string(k[:8]) == string(prefix); k, v = c.Seek(prefix) {
-		_, n := binary.Uvarint(v)
-		if n > 0 {
-			if err := refBlob(bb, string(v[n:]), nil, -1); err != nil {
+		if _, n := binary.Uvarint(v); n > 0 {
+			if err := bs.ref(string(v[n:]), nil, -1); err != nil {
 				return err
 			}
 		}
@@ -265,10 +289,10 @@ func (s *Store) File(id, path string) (api.File, []byte, error) {
 		}
 		f = api.File{Path: path, Size: int64(size), SHA256: string(v[n:])}
 		blob := bb.Get(v[n:])
-		if len(blob) < 8 || uint64(len(blob)-8) != size {
+		if uint64(len(blob)) != size {
 			return fmt.Errorf("%w: the bytes of %s", ErrCorrupt, f.SHA256)
 		}
-		data = append([]byte(nil), blob[8:]...)
+		data = append([]byte(nil), blob...)
 		return nil
 	})
 	if err != nil {
@@ -347,11 +371,14 @@ func deleteJob(tx *bolt.Tx, seq uint64) error {
 			return err
 		}
 	}
-	fb, bb := tx.Bucket(bucketFiles), tx.Bucket(bucketBlobs)
-	if fb == nil || bb == nil {
+	if tx.Bucket(bucketFiles) == nil {
 		return nil
 	}
-	return dropFiles(fb, bb, seq)
+	bs, err := blobBuckets(tx)
+	if err != nil {
+		return err
+	}
+	return bs.drop(seq)
 }
 
 // NameModule makes name a name of the module with sha256 hash, which must
