@@ -107,7 +107,7 @@ func (s *Sender) post(ctx context.Context, job string, d delivery, attempt int) 
 	resp, err := s.client.Do(req)
 	if err != nil {
 		cb.Error = s.postError(ctx, err)
-		return cb, true
+		return cb, !errors.Is(err, ErrForbidden)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
 	_ = resp.Body.Close()

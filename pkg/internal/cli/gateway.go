@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -43,6 +44,11 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	fs.Func("spawn-memory", "memory a spawned process reserves, and its limit, when its spawn names none (default 64MiB)", func(x string) error {
 		n, err := parseSize(x)
 		cfg.SpawnMemory = n
+		return err
+	})
+	fs.Func("callback-allow", "a network (CIDR, or one address) jobs' callbacks may reach besides public addresses, repeatable: loopback, private and link-local addresses are refused unless listed", func(x string) error {
+		p, err := parsePrefix(x)
+		cfg.CallbackAllow = append(cfg.CallbackAllow, p)
 		return err
 	})
 	fs.Func("max-job-files", "bytes of one job's artifacts (the files it leaves in /shared) kept at most; the rest are left out (default 64MiB)", func(x string) error {
@@ -131,4 +137,17 @@ func recoverStore(e *env, path string) int {
 	}
 	fmt.Fprint(e.stderr, "shoal gateway: "+rec.Summary())
 	return 0
+}
+
+// parsePrefix reads a network as --callback-allow takes it: CIDR, or one
+// address.
+func parsePrefix(x string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(x); err == nil {
+		return p.Masked(), nil
+	}
+	ip, err := netip.ParseAddr(x)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither a network like 10.0.0.0/8 nor an address", x)
+	}
+	return netip.PrefixFrom(ip, ip.BitLen()), nil
 }

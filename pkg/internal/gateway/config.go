@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/api"
@@ -56,6 +57,10 @@ type Config struct {
 	// MaxJobFiles bounds the bytes of one job's artifacts: the files it
 	// leaves in /shared past it are left out (docs/JOBS.md).
 	MaxJobFiles uint64
+	// CallbackAllow are the networks besides public addresses that jobs'
+	// callbacks may reach (--callback-allow): loopback, private and
+	// link-local addresses are refused unless listed (callback.NewClient).
+	CallbackAllow []netip.Prefix
 }
 
 // Quota bounds the runs of one owner; zero fields mean no limit.

@@ -118,7 +118,7 @@ func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gatewa
 		procs:    newProcState(),
 		reserved: make(map[string]int),
 	}
-	g.callbacks = callback.New(callback.DefaultConfig(), nil, g.recordCallback, g.log)
+	g.callbacks = callback.New(callback.DefaultConfig(), callback.NewClient(cfg.CallbackAllow), g.recordCallback, g.log)
 	g.setQuotasLocked(cfg.Quotas)
 	// Revisions start from the clock, so that a restarted gateway's do not
 	// repeat its predecessor's (they would, counted from 0).

@@ -7,15 +7,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/wasm"
 )
@@ -220,7 +223,9 @@ func TestJobPipeline(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer hook.Close()
-	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	cfg := gateway.DefaultConfig()
+	cfg.CallbackAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} // the hook's
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1, Gateway: &cfg})
 	m.WaitWorkers(1)
 	putNamed(t, m.URL, "jobgen", wasm.JobGen)
 	putNamed(t, m.URL, "jobtransform", wasm.JobTransform)
@@ -534,5 +539,36 @@ func waitRunning(tb testing.TB, url, id string, i int) {
 			tb.Fatalf("step %d of %s never seen running: %+v", i, id, j)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// A callback to a loopback, private or link-local address is refused
+// unless the gateway allows its network: a job's submitter must not reach
+// the gateway's own network through it. The refusal is final and shown.
+func TestJobCallbackRefused(t *testing.T) {
+	var posts atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { posts.Add(1) }))
+	defer hook.Close()
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	putNamed(t, m.URL, "hello", wasm.Hello)
+	mustJob(t, m.URL, `{"id": "cb", "callback_url": "`+hook.URL+`", "steps": [{"module": "hello"}]}`)
+	jobDone(t, m.URL, "cb")
+	deadline := time.Now().Add(10 * time.Second)
+	var j api.Job
+	for {
+		j = getJob(t, m.URL, "cb")
+		if n := len(j.Callbacks); n > 0 && j.Callbacks[n-1].Status == api.Succeeded || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if posts.Load() != 0 || len(j.Callbacks) != 3 {
+		t.Fatalf("%d POSTs reached the hook; attempts %+v", posts.Load(), j.Callbacks)
+	}
+	for _, c := range j.Callbacks {
+		if c.Attempt != 1 || !strings.Contains(c.Error, "127.0.0.1 is not a public address") {
+			t.Fatalf("attempt %+v: want one, refused", c)
+		}
 	}
 }

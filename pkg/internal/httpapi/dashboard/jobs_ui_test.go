@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/wasm"
 )
@@ -236,7 +238,9 @@ const callbackRows = `[...document.querySelectorAll('#job-callbacks tr')].map((t
 // the failed one (500) and the delivered ones (200).
 func TestDashboardShowsJobFilesAndCallbacks(t *testing.T) {
 	hook := startHook(t)
-	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	cfg := gateway.DefaultConfig()
+	cfg.CallbackAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} // the hook's
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1, Gateway: &cfg})
 	m.WaitWorkers(1)
 	b := startBrowser(t)
 	putNamed(t, m.URL, "jobgen", wasm.JobGen)
