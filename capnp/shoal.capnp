@@ -217,10 +217,10 @@ struct RunSpec {
   # for a task's run, whose key is its RunRef. A child takes no slot: its
   # cores and memory were reserved by the gateway.
   parent @17 :Text;
+  # The key of a child's parent.
   maxFiles @18 :UInt64;
   # Not 0: the run has a fresh /shared whose files, up to maxFiles bytes,
   # go to the run call's files before its answer (a task's shared).
-  # The key of a child's parent.
 }
 
 struct RunResult {

@@ -29,6 +29,13 @@ type jobNote struct {
 func (g *Gateway) jobChangedLocked(id string) {
 	st, ok := g.sched.Status(id)
 	js := g.jobs[id]
+	if ok && js == nil {
+		// A job the gateway holds nothing of yet: one taken before a
+		// restart, canceled while queued.
+		if snap, found := g.sched.Task(id); found && snap.Task.Spec.Job != nil && snap.Task.Spec.Job.CallbackURL != "" {
+			js = g.jobLocked(id, &snap.Task.Spec)
+		}
+	}
 	if !ok || js == nil || js.callbackURL == "" || st == js.told {
 		return
 	}

@@ -45,12 +45,19 @@ func ValidModuleName(name string) bool {
 }
 
 // NameModule gives the stored module with sha256 hash the name name (PUT
-// /modules?name=); the name moves from any module it named before.
-func (g *Gateway) NameModule(name, hash string) error {
+// /modules?name=), for owner (who submits with the API's token; ""
+// without tokens); the name moves from any module it named before, unless
+// another owner gave it and admin is false: a name one owner's jobs rely
+// on is not another's to move.
+func (g *Gateway) NameModule(name, hash, owner string, admin bool) error {
 	if !ValidModuleName(name) {
 		return api.Invalid("name", "%q: a name is 1-%d of a-z, 0-9, '.', '_' and '-', starting with a letter or digit, not starting with sha256", name, api.MaxModuleName)
 	}
-	if err := g.st.NameModule(name, hash); err != nil {
+	err := g.st.NameModule(name, hash, owner, admin)
+	if taken, ok := errors.AsType[*store.NameTakenError](err); ok {
+		return &api.Error{Code: api.CodeConflict, Field: "name", Message: fmt.Sprintf("name: %s was given by %s, and only they (or an admin) may move it; choose another name", taken.Name, taken.Owner)}
+	}
+	if err != nil {
 		return storeErr(err)
 	}
 	return nil

@@ -328,7 +328,7 @@ func (s *Server) putModule(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.URL.Query().Get("name")
 	if name != "" && !gateway.ValidModuleName(name) {
-		s.fail(w, r, s.g.NameModule(name, "")) // the error that names the field
+		s.fail(w, r, s.g.NameModule(name, "", "", false)) // the error that names the field
 		return
 	}
 	h, err := s.g.PutModule(r.Context(), b)
@@ -337,7 +337,7 @@ func (s *Server) putModule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if name != "" {
-		if err := s.g.NameModule(name, h); err != nil {
+		if err := s.g.NameModule(name, h, ownerOf(r), scopeOf(r) == ""); err != nil {
 			s.fail(w, r, err)
 			return
 		}

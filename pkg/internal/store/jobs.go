@@ -381,9 +381,18 @@ func deleteJob(tx *bolt.Tx, seq uint64) error {
 	return bs.drop(seq)
 }
 
+// NameTakenError is NameModule's error for a name another owner gave.
+type NameTakenError struct{ Name, Owner string }
+
+func (e *NameTakenError) Error() string {
+	return fmt.Sprintf("module name %s was given by %s", e.Name, e.Owner)
+}
+
 // NameModule makes name a name of the module with sha256 hash, which must
-// be stored; a name given before moves to it (like an image's tag).
-func (s *Store) NameModule(name, hash string) error {
+// be stored; a name given before moves to it (like an image's tag),
+// unless another owner gave it and force is false (*NameTakenError).
+// owner is who names it ("" without tokens).
+func (s *Store) NameModule(name, hash, owner string, force bool) error {
 	err := s.commit.do(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketModules).Get([]byte(hash)) == nil {
 			return ErrNotFound
@@ -392,12 +401,23 @@ func (s *Store) NameModule(name, hash string) error {
 		if err != nil {
 			return err
 		}
-		return b.Put([]byte(name), []byte(hash))
+		if _, prev := splitName(b.Get([]byte(name))); prev != "" && prev != owner && !force {
+			return &NameTakenError{Name: name, Owner: prev}
+		}
+		return b.Put([]byte(name), []byte(hash+owner))
 	})
 	if err != nil {
 		return fmt.Errorf("name module %s %s: %w", hash, name, err)
 	}
 	return nil
+}
+
+// splitName reads a names record: the hash, then who gave the name.
+func splitName(v []byte) (hash, owner string) {
+	if len(v) < 64 {
+		return string(v), ""
+	}
+	return string(v[:64]), string(v[64:])
 }
 
 // ModuleNamed returns the sha256 of the module named name.
@@ -412,7 +432,7 @@ func (s *Store) ModuleNamed(name string) (string, error) {
 		if v == nil {
 			return ErrNotFound
 		}
-		h = string(v)
+		h, _ = splitName(v)
 		return nil
 	})
 	if err != nil {
@@ -430,7 +450,7 @@ func (s *Store) ModuleNames() (map[string]string, error) {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			out[string(k)] = string(v)
+			out[string(k)], _ = splitName(v)
 			return nil
 		})
 	})

@@ -42,14 +42,26 @@ func TestJobRecords(t *testing.T) {
 	}
 	wasm := []byte("\x00asm\x01\x00\x00\x00")
 	module := hashOf(wasm)
-	if err := s.NameModule("jq", module); !errors.Is(err, store.ErrNotFound) {
+	if err := s.NameModule("jq", module, "alice", false); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a name for a module not stored: %v", err)
 	}
 	if err := s.PutModule(module, wasm); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.NameModule("jq", module); err != nil {
+	if err := s.NameModule("jq", module, "alice", false); err != nil {
 		t.Fatal(err)
+	}
+	var taken *store.NameTakenError
+	if err := s.NameModule("jq", module, "bob", false); !errors.As(err, &taken) || taken.Owner != "alice" {
+		t.Fatalf("bob moving alice's name: %v", err)
+	}
+	for _, who := range []struct {
+		owner string
+		force bool
+	}{{"alice", false}, {"root", true}} { // its owner, or an admin
+		if err := s.NameModule("jq", module, who.owner, who.force); err != nil {
+			t.Fatalf("%s moving the name: %v", who.owner, err)
+		}
 	}
 	s = MustReopen(t, s, path)
 
