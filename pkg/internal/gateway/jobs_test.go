@@ -168,10 +168,13 @@ func TestJobInvalid(t *testing.T) {
 		{`{"steps": [{"id": "a", "module": "hello", "needs": ["b"]}, {"id": "b", "module": "hello", "needs": ["a"]}]}`, "steps[0].needs"},
 		{`{"steps": [{"module": "hello", "needs": ["zz"]}]}`, "steps[0].needs"},
 		{`{"steps": [{"id": "a", "module": "hello"}, {"id": "a", "module": "hello"}]}`, "steps[1].id"},
-		{`{"steps": [{"module": "hello", "timeout": "soon"}]}`, "body"},
+		{`{"steps": [{"module": "hello"}, {"module": "hello", "timeout": "soon"}]}`, "steps[1]"},
+		{`{"steps": [{"module": "hello"}, {"module": "hello", "args": "x"}]}`, "steps[1].args"},
+		{`{"steps": [{"module": "hello", "colour": "red"}]}`, "steps[0]"},
 		{`{"steps": [{"module": "hello"}], "callback_url": "ftp://x"}`, "callback_url"},
 		{`{"steps": [{"module": "hello"}], "extra": 1}`, "body"},
-		{`{"steps": [{"module": "hello", "memory": "lots"}]}`, "body"},
+		{`{"steps": [{"module": "hello", "memory": "lots"}]}`, "steps[0]"},
+		{`{"timeout_seconds": "later", "steps": [{"module": "hello"}]}`, "body"},
 	} {
 		code, b := postJob(t, m.URL, c.body)
 		var e api.Error

@@ -85,3 +85,28 @@ func FuzzParseBatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeJob feeds arbitrary bodies to POST /jobs's decoder: it never
+// panics, every error is a field error, and a job it reads has the steps
+// the body listed.
+func FuzzDecodeJob(f *testing.F) {
+	f.Add([]byte(`{"name": "n", "steps": [{"module": "m", "timeout": "1m", "memory": "64MiB", "needs": []}]}`))
+	f.Add([]byte(`{"steps": [{"module": "m"}, {"module": "m", "args": "x"}]}`))
+	f.Add([]byte(`{"steps": null}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := decodeJob(bytes.NewReader(body))
+		if err != nil {
+			var ae *api.Error
+			if !errors.As(err, &ae) || ae.Code != api.CodeInvalid || ae.Field == "" {
+				t.Fatalf("error %v is not a field error", err)
+			}
+			return
+		}
+		for _, st := range req.Steps {
+			if st.Timeout < 0 {
+				t.Fatalf("a negative timeout: %+v", st)
+			}
+		}
+	})
+}

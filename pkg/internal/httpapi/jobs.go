@@ -1,14 +1,18 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
@@ -37,15 +41,9 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var req api.JobRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		s.fail(w, r, jsonError(err))
-		return
-	}
-	if dec.More() {
-		s.fail(w, r, api.Invalid("body", "one JSON object, and nothing after it"))
+	req, err := decodeJob(r.Body)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	j, err := s.g.SubmitJob(req, ownerOf(r))
@@ -55,6 +53,40 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/jobs/"+j.ID)
 	writeJSON(w, http.StatusCreated, j)
+}
+
+// decodeJob reads a job request, its steps one by one so that an error
+// names its step ("steps[2].memory").
+func decodeJob(body io.Reader) (api.JobRequest, error) {
+	var raw struct {
+		api.JobRequest
+		Steps []json.RawMessage `json:"steps"` // over the request's own
+	}
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return api.JobRequest{}, jsonError(err)
+	}
+	if dec.More() {
+		return api.JobRequest{}, api.Invalid("body", "one JSON object, and nothing after it")
+	}
+	req := raw.JobRequest
+	req.Steps = make([]api.StepRequest, len(raw.Steps))
+	for i, b := range raw.Steps {
+		sd := json.NewDecoder(bytes.NewReader(b))
+		sd.DisallowUnknownFields()
+		if err := sd.Decode(&req.Steps[i]); err != nil {
+			var ae *api.Error
+			if errors.As(jsonError(err), &ae) && ae.Field != "body" {
+				return api.JobRequest{}, ae.Under(fmt.Sprintf("steps[%d]", i))
+			}
+			return api.JobRequest{}, api.Invalid(fmt.Sprintf("steps[%d]", i), "%v", strings.TrimPrefix(err.Error(), "json: "))
+		}
+	}
+	if raw.Steps == nil {
+		req.Steps = nil
+	}
+	return req, nil
 }
 
 // jsonError is a body that does not decode, as an error naming its field.
