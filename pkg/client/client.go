@@ -91,20 +91,26 @@ func (c *Client) Tasks(ctx context.Context) ([]api.Task, error) {
 // as q.After, with the rest of q unchanged, for the next page. With
 // q.Status a page may be short, even empty, and still have a next one.
 func (c *Client) TaskPage(ctx context.Context, q api.TaskQuery) ([]api.Task, string, error) {
-	path := "/tasks"
+	var out []api.Task
+	next, err := c.page(ctx, "/tasks", q, &out)
+	return out, next, err
+}
+
+// page reads one page of the list at path into out, and returns the
+// cursor of the next page ("" after the last).
+func (c *Client) page(ctx context.Context, path string, q api.TaskQuery, out any) (string, error) {
 	if v := q.Values().Encode(); v != "" {
 		path += "?" + v
 	}
 	resp, err := c.send(ctx, http.MethodGet, path, nil, "")
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
 	defer resp.Body.Close()
-	var out []api.Task
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return nil, "", fmt.Errorf("GET %s: reading the gateway's answer: %w", c.base+path, err)
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return "", fmt.Errorf("GET %s: reading the gateway's answer: %w", c.base+path, err)
 	}
-	return out, resp.Header.Get(api.HeaderNextCursor), nil
+	return resp.Header.Get(api.HeaderNextCursor), nil
 }
 
 // Task returns one task.

@@ -48,20 +48,9 @@ func (c *Client) WaitJob(ctx context.Context, id string, wait time.Duration) (ap
 // otherwise) and the cursor of the next page, "" after the last, as
 // TaskPage does for tasks; q.Runs does not apply to jobs.
 func (c *Client) JobPage(ctx context.Context, q api.TaskQuery) ([]api.Job, string, error) {
-	path := "/jobs"
-	if v := q.Values().Encode(); v != "" {
-		path += "?" + v
-	}
-	resp, err := c.send(ctx, http.MethodGet, path, nil, "")
-	if err != nil {
-		return nil, "", err
-	}
-	defer resp.Body.Close()
 	var out []api.Job
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return nil, "", fmt.Errorf("GET %s: reading the gateway's answer: %w", c.base+path, err)
-	}
-	return out, resp.Header.Get(api.HeaderNextCursor), nil
+	next, err := c.page(ctx, "/jobs", q, &out)
+	return out, next, err
 }
 
 // CancelJob cancels a job (its running steps end, no other starts) and

@@ -12,20 +12,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "writeall.h"
+
 #define PATH "/shared/jobfail.txt"
-
-static int write_all(int fd, const char *p, size_t n) {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void put(int fd, const char *s) { (void)write_all(fd, s, strlen(s)); }
 
 // parse_code reads a decimal exit code in [0, 255].
 static int parse_code(const char *s) {

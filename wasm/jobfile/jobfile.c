@@ -19,18 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int write_all(int fd, const char *p, size_t n) {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void put(int fd, const char *s) { (void)write_all(fd, s, strlen(s)); }
+#include "writeall.h"
 
 // fail prints "jobfile: path: why" and returns 1.
 static int fail(const char *path, const char *why) {

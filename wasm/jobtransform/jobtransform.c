@@ -20,23 +20,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "writeall.h"
+
 #define IN_PATH "/shared/data.csv"
 #define OUT_PATH "/shared/transformed.csv"
 #define HEADER "id,value,word"
 #define MAX_LINE 256
-
-static int write_all(int fd, const char *p, size_t n) {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void put(int fd, const char *s) { (void)write_all(fd, s, strlen(s)); }
 
 // utoa writes v in decimal at the end of buf[0..21) and returns its start.
 static char *utoa(uint64_t v, char buf[21]) {

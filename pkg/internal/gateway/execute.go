@@ -132,10 +132,7 @@ func (g *Gateway) call(ctx context.Context, s task.RunSpec, w wire.Worker, caps 
 	}
 	sent := time.Now()
 	f, release := w.Run(ctx, func(p wire.Worker_run_Params) error {
-		if err := p.SetModules(caps.source.AddRef()); err != nil {
-			return err
-		}
-		if err := p.SetLogs(caps.sink.AddRef()); err != nil {
+		if err := caps.give(p); err != nil {
 			return err
 		}
 		if files != nil {
@@ -181,10 +178,7 @@ func (g *Gateway) callMany(ctx context.Context, specs []task.RunSpec, w wire.Wor
 	}
 	sent := time.Now()
 	f, release := w.Runs(ctx, func(p wire.Worker_runs_Params) error {
-		if err := p.SetModules(caps.source.AddRef()); err != nil {
-			return err
-		}
-		if err := p.SetLogs(caps.sink.AddRef()); err != nil {
+		if err := caps.give(p); err != nil {
 			return err
 		}
 		l, err := p.NewSpecs(int32(len(specs)))

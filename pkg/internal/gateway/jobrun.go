@@ -66,10 +66,7 @@ func (g *Gateway) callJob(ctx context.Context, d sched.Dispatch, s task.RunSpec,
 	defer events.Release()
 	sent := time.Now()
 	f, release := w.Job(ctx, func(p wire.Worker_job_Params) error {
-		if err := p.SetModules(caps.source.AddRef()); err != nil {
-			return err
-		}
-		if err := p.SetLogs(caps.sink.AddRef()); err != nil {
+		if err := caps.give(p); err != nil {
 			return err
 		}
 		if err := p.SetEvents(events.AddRef()); err != nil {

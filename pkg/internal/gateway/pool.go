@@ -141,6 +141,21 @@ type peerCaps struct {
 	source wire.ModuleSource
 }
 
+// callParams are the parameters of a call that carry a connection's
+// module source and log sink: Worker.run, runs and job.
+type callParams interface {
+	SetModules(wire.ModuleSource) error
+	SetLogs(wire.LogSink) error
+}
+
+// give puts a reference to each of c in p.
+func (c peerCaps) give(p callParams) error {
+	if err := p.SetModules(c.source.AddRef()); err != nil {
+		return err
+	}
+	return p.SetLogs(c.sink.AddRef())
+}
+
 func (c peerCaps) release() {
 	c.sink.Release()
 	c.source.Release()

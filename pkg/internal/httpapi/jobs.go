@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,33 +104,16 @@ func jsonError(err error) error {
 // listJobs serves one page of the job list, newest first unless
 // ?order=asc, with the paging of GET /tasks.
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
-	q, err := api.ParseTaskQuery(r.URL.Query())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	after, ok := decodeCursor(q.After)
+	q, pq, ok := s.pageOf(w, r, "job")
 	if !ok {
-		s.fail(w, r, api.Invalid(api.ParamAfter, "%q is not a cursor of this gateway's job list: pass back the %s of the page before", q.After, api.HeaderNextCursor))
 		return
 	}
-	if notModified(w, r, s.g.Revision()) {
-		return
-	}
-	page, next, rev, err := s.g.JobPage(sched.PageQuery{
-		After: after, Asc: q.Order == api.OrderAsc, Limit: q.Limit,
-		Match: statusIn(q.Status), Budget: api.ScanBudget, Owner: scopeOf(r),
-	})
+	page, next, rev, err := s.g.JobPage(pq)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	setRevision(w, r, rev)
-	if next != 0 {
-		q.After = encodeCursor(next)
-		w.Header().Set(api.HeaderNextCursor, q.After)
-		w.Header().Set("Link", "</jobs?"+q.Values().Encode()+`>; rel="next"`)
-	}
+	s.paged(w, r, q, "/jobs", next, rev)
 	writeJSON(w, http.StatusOK, page)
 }
 
@@ -143,16 +125,14 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	ctx, cancel, wait, ok := s.waitOf(w, r)
+	if !ok {
+		return
+	}
+	defer cancel()
 	var j api.Job
 	var err error
-	if x := r.URL.Query().Get("wait"); x != "" {
-		d, perr := api.ParseSecondsField("wait", x)
-		if perr != nil {
-			s.fail(w, r, perr)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), min(d, maxWait))
-		defer cancel()
+	if wait {
 		j, err = s.g.WaitJob(ctx, id)
 	} else {
 		j, err = s.g.Job(id)
@@ -184,19 +164,9 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if f := r.URL.Query().Get("follow"); f == "1" || f == "true" {
-		s.followLogs(w, r, id, func() (any, error) { return s.g.Job(id) })
-		return
-	}
-	entries, done, err := s.g.Logs(id, 0)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if entries == nil {
-		entries = []task.LogEntry{}
-	}
-	writeJSON(w, http.StatusOK, api.JobLogs{Job: id, Done: done, Entries: entries})
+	s.logs(w, r, id, func() (any, error) { return s.g.Job(id) }, func(entries []task.LogEntry, done bool) any {
+		return api.JobLogs{Job: id, Done: done, Entries: entries}
+	})
 }
 
 func (s *Server) jobFiles(w http.ResponseWriter, r *http.Request) {

@@ -20,38 +20,55 @@ import (
 // whose If-None-Match holds the current revision's ETag is answered 304
 // without taking the dispatch lock: nothing changed since its page.
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
-	q, err := api.ParseTaskQuery(r.URL.Query())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	after, ok := decodeCursor(q.After)
+	q, pq, ok := s.pageOf(w, r, "task")
 	if !ok {
-		s.fail(w, r, api.Invalid(api.ParamAfter, "%q is not a cursor of this gateway's task list: pass back the %s of the page before", q.After, api.HeaderNextCursor))
 		return
 	}
-	if notModified(w, r, s.g.Revision()) {
-		return
-	}
-	page, next, rev, err := s.g.TaskPage(sched.PageQuery{
-		After: after, Asc: q.Order == api.OrderAsc, Limit: q.Limit,
-		Match: statusIn(q.Status), Budget: api.ScanBudget, Owner: scopeOf(r),
-	}, runsOf(q.Runs))
+	page, next, rev, err := s.g.TaskPage(pq, runsOf(q.Runs))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	setRevision(w, r, rev)
-	if next != 0 {
-		q.After = encodeCursor(next)
-		w.Header().Set(api.HeaderNextCursor, q.After)
-		w.Header().Set("Link", "</tasks?"+q.Values().Encode()+`>; rel="next"`)
-	}
+	s.paged(w, r, q, "/tasks", next, rev)
 	out := make([]api.Task, len(page))
 	for i, t := range page {
 		out[i] = viewOf(t, s.g.TaskTimeout())
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// pageOf reads the query of a page of a list of kind (tasks or jobs): it
+// answers the request itself, and returns false, when the query is bad or
+// nothing changed since the page its If-None-Match names.
+func (s *Server) pageOf(w http.ResponseWriter, r *http.Request, kind string) (api.TaskQuery, sched.PageQuery, bool) {
+	q, err := api.ParseTaskQuery(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return q, sched.PageQuery{}, false
+	}
+	after, ok := decodeCursor(q.After)
+	if !ok {
+		s.fail(w, r, api.Invalid(api.ParamAfter, "%q is not a cursor of this gateway's %s list: pass back the %s of the page before", q.After, kind, api.HeaderNextCursor))
+		return q, sched.PageQuery{}, false
+	}
+	if notModified(w, r, s.g.Revision()) {
+		return q, sched.PageQuery{}, false
+	}
+	return q, sched.PageQuery{
+		After: after, Asc: q.Order == api.OrderAsc, Limit: q.Limit,
+		Match: statusIn(q.Status), Budget: api.ScanBudget, Owner: scopeOf(r),
+	}, true
+}
+
+// paged sets the headers of a page of the list at path: its revision,
+// and the next page's cursor and link unless it is the last.
+func (s *Server) paged(w http.ResponseWriter, r *http.Request, q api.TaskQuery, path string, next, rev uint64) {
+	setRevision(w, r, rev)
+	if next != 0 {
+		q.After = encodeCursor(next)
+		w.Header().Set(api.HeaderNextCursor, q.After)
+		w.Header().Set("Link", "<"+path+"?"+q.Values().Encode()+`>; rel="next"`)
+	}
 }
 
 // getTask returns a task with its latest runs (?runs=N, else up to
@@ -68,16 +85,14 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	ctx, cancel, wait, ok := s.waitOf(w, r)
+	if !ok {
+		return
+	}
+	defer cancel()
 	var t task.Task
 	var rev uint64
-	if x := r.URL.Query().Get("wait"); x != "" {
-		d, perr := api.ParseSecondsField("wait", x)
-		if perr != nil {
-			s.fail(w, r, perr)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), min(d, maxWait))
-		defer cancel()
+	if wait {
 		rev = s.g.Revision() // before: the task is at least this new
 		t, err = s.g.WaitRuns(ctx, id, runsOf(runs))
 	} else {
@@ -90,6 +105,23 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 	setRevision(w, r, rev)
 	w.Header().Set(api.HeaderRunsTotal, strconv.Itoa(t.Spec.RunCount()))
 	writeJSON(w, http.StatusOK, viewOf(t, s.g.TaskTimeout()))
+}
+
+// waitOf reads ?wait= of a request for a task or a job: wait says it is
+// given, and ctx ends when the wait does (at most maxWait); a bad value is
+// answered here, and ok is false.
+func (s *Server) waitOf(w http.ResponseWriter, r *http.Request) (ctx context.Context, cancel context.CancelFunc, wait, ok bool) {
+	x := r.URL.Query().Get("wait")
+	if x == "" {
+		return r.Context(), func() {}, false, true
+	}
+	d, err := api.ParseSecondsField("wait", x)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, nil, false, false
+	}
+	ctx, cancel = context.WithTimeout(r.Context(), min(d, maxWait))
+	return ctx, cancel, true, true
 }
 
 // runsOf is how many runs a task's view holds when asked for runs.

@@ -239,11 +239,21 @@ func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	end := func() (any, error) {
+		t, _, err := s.g.TaskRuns(id, api.DefaultRuns)
+		return s.view(t), err
+	}
+	s.logs(w, r, id, end, func(entries []task.LogEntry, done bool) any {
+		return api.Logs{Task: id, Done: done, Entries: entries}
+	})
+}
+
+// logs serves the log of a task or a job, id: with ?follow=1 as
+// server-sent events ending with what end returns, else what the gateway
+// holds of it, in the answer answer makes.
+func (s *Server) logs(w http.ResponseWriter, r *http.Request, id string, end func() (any, error), answer func([]task.LogEntry, bool) any) {
 	if f := r.URL.Query().Get("follow"); f == "1" || f == "true" {
-		s.followLogs(w, r, id, func() (any, error) {
-			t, _, err := s.g.TaskRuns(id, api.DefaultRuns)
-			return s.view(t), err
-		})
+		s.followLogs(w, r, id, end)
 		return
 	}
 	entries, done, err := s.g.Logs(id, 0)
@@ -254,7 +264,7 @@ func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) {
 	if entries == nil {
 		entries = []task.LogEntry{}
 	}
-	writeJSON(w, http.StatusOK, api.Logs{Task: id, Done: done, Entries: entries})
+	writeJSON(w, http.StatusOK, answer(entries, done))
 }
 
 // followLogs streams a task's (or a job's) log as server-sent events: one
