@@ -225,6 +225,12 @@ func (g *generator) schema(t reflect.Type) (map[string]any, error) {
 		return map[string]any{"type": "string", "format": "date-time"}, nil
 	case t == durationType:
 		return map[string]any{"type": "integer", "format": "int64", "description": "nanoseconds"}, nil
+	case t == reflect.TypeFor[Seconds]():
+		return oneOf(map[string]any{"type": "number", "description": "seconds"},
+			map[string]any{"type": "string", "description": "seconds, or a duration like 1m30s"}), nil
+	case t == reflect.TypeFor[Bytes]():
+		return oneOf(map[string]any{"type": "integer", "description": "bytes"},
+			map[string]any{"type": "string", "description": "bytes, or a size like 64MiB"}), nil
 	case enums[t] != nil:
 		if _, ok := g.schemas[t.Name()]; !ok {
 			g.schemas[t.Name()] = map[string]any{"type": "string", "enum": enums[t]()}
