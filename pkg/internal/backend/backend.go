@@ -45,10 +45,6 @@ type WorkerSpec struct {
 	// Slots and Memory are what the worker offers; 0: its defaults.
 	Slots  int
 	Memory uint64
-	// Warm are the sha256s of modules the worker fetches and compiles as
-	// soon as it joins, so that a standby worker's first run of the
-	// deployed application compiles nothing.
-	Warm []string
 }
 
 // MachineLabelPrefix starts the label of a machine's worker.
