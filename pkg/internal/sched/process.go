@@ -129,3 +129,26 @@ func (s *Scheduler) Largest() (cores api.Millicores, memory uint64, workers int)
 	}
 	return cores, memory, len(s.workers)
 }
+
+// SetDraining makes worker id take no new runs (on) or take them again;
+// the runs it holds go on. It reports whether the pool has the worker.
+func (s *Scheduler) SetDraining(id WorkerID, on bool) bool {
+	w, ok := s.workers[id]
+	if ok {
+		w.draining = on
+	}
+	return ok
+}
+
+// Demand counts the due runs waiting for room that a worker like those
+// in the pool could give: the queued runs, less those found to need what
+// no worker in the pool offers (labels, memory or cores: Assign sets
+// them aside when it comes to them), which a new worker of the same kind
+// would not take either; all of them when the pool is empty.
+func (s *Scheduler) Demand() int {
+	q := max(s.pending-s.later.Len()-s.delayed, 0)
+	if len(s.workers) == 0 {
+		return q
+	}
+	return max(q-len(s.blocked), 0)
+}

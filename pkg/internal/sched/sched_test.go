@@ -378,3 +378,41 @@ func finish(s *sched.Scheduler, now time.Time, ref sched.RunRef, o task.Outcome,
 	s.Saved(s.TakeUpdates())
 	return current
 }
+
+// A draining worker takes no new runs, and takes them again when told;
+// Demand counts the due runs a worker like those of the pool could take.
+func TestDrainingAndDemand(t *testing.T) {
+	s := sched.New(sched.DefaultConfig())
+	for i := range 3 {
+		mustSubmit(t, s, t0, spec(fmt.Sprint("t", i)))
+	}
+	big := spec("big")
+	big.Labels = []string{"gpu"} // no worker offers it
+	big.Priority = 1             // looked at first
+	mustSubmit(t, s, t0, big)
+	if d := s.Demand(); d != 4 {
+		t.Fatalf("demand of an empty pool: %d, want every due run (4)", d)
+	}
+	s.Offer("w1", sched.Offer{Slots: 1})
+	ds := s.Assign(t0)
+	if len(ds) != 1 {
+		t.Fatalf("assigned %d, want 1", len(ds))
+	}
+	if d := s.Demand(); d != 2 {
+		t.Fatalf("demand: %d, want 2 (the run no worker could take is not counted)", d)
+	}
+	if !s.SetDraining("w1", true) || s.SetDraining("nope", true) {
+		t.Fatal("SetDraining: the pool's worker, and only it")
+	}
+	s.Finished(t0, ds[0].Ref, ok("x"), "w1")
+	if ds := s.Assign(t0); len(ds) != 0 {
+		t.Fatalf("a draining worker got %d runs", len(ds))
+	}
+	s.SetDraining("w1", false)
+	if ds := s.Assign(t0); len(ds) != 1 {
+		t.Fatalf("a worker taking runs again got %d", len(ds))
+	}
+	if d := s.Demand(); d != 1 {
+		t.Fatalf("demand after two started: %d, want 1", d)
+	}
+}

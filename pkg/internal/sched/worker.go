@@ -35,6 +35,7 @@ type WorkerInfo struct {
 	Labels    []string
 	Cached    []string
 	Runs      int64
+	Draining  bool // it takes no new runs (SetDraining)
 }
 
 type worker struct {
@@ -51,6 +52,9 @@ type worker struct {
 	last    uint64
 	runs    int64
 	running map[RunRef]slot // the runs holding its slots
+	// draining: the worker takes no new runs (a cluster's scaler is about
+	// to release it); those it holds finish.
+	draining bool
 }
 
 // slot is what a running run holds on its worker until its outcome comes:
@@ -88,6 +92,9 @@ func (w *worker) free() int { return w.offer.Slots - w.used }
 // room is how many more runs the worker can take now: its free slots, or
 // for a short run, while it holds only short runs, up to depth per slot.
 func (w *worker) room(short bool, depth int) int {
+	if w.draining {
+		return 0
+	}
 	if short && w.long == 0 && depth > 1 {
 		return w.offer.Slots*depth - w.used
 	}
@@ -177,8 +184,9 @@ func (w *worker) info() WorkerInfo {
 	return WorkerInfo{
 		ID: w.id, Slots: w.offer.Slots, Used: min(w.used, w.offer.Slots), Waiting: max(0, w.used-w.offer.Slots),
 		Memory: w.offer.Memory, UsedMem: w.usedMem, Cores: w.offer.Cores, UsedCores: w.usedCPU,
-		Labels: slices.Clone(w.offer.Labels),
-		Cached: slices.Clone(w.offer.Cached),
-		Runs:   w.runs,
+		Labels:   slices.Clone(w.offer.Labels),
+		Cached:   slices.Clone(w.offer.Cached),
+		Runs:     w.runs,
+		Draining: w.draining,
 	}
 }
