@@ -167,6 +167,8 @@ var Routes = []Route{
 		Status: http.StatusOK, Answer: []File{}, Errors: readErrors},
 	{Method: "GET", Path: "/jobs/{id}/files/{path...}", Summary: "One artifact's bytes",
 		Status: http.StatusOK, Media: "application/octet-stream", Errors: readErrors},
+	{Method: "GET", Path: "/cluster", Summary: "How the cluster scales: its policy, the machines its backend gave, and the latest decisions with their reasons",
+		Status: http.StatusOK, Answer: Cluster{}, Errors: []Code{CodeUnauthorized}},
 	{Method: "GET", Path: "/workers", Summary: "The gateway's pool of workers",
 		Status: http.StatusOK, Answer: []Worker{}, Errors: []Code{CodeUnauthorized}},
 	{Method: "GET", Path: "/info", Summary: "The gateway's peer ID, addresses and version",

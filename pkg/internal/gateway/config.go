@@ -61,6 +61,9 @@ type Config struct {
 	// callbacks may reach (--callback-allow): loopback, private and
 	// link-local addresses are refused unless listed (callback.NewClient).
 	CallbackAllow []netip.Prefix
+	// Scale makes the gateway scale its cluster through a backend
+	// (scaler.go); its zero value does not.
+	Scale ScaleConfig
 }
 
 // Quota bounds the runs of one owner; zero fields mean no limit.
@@ -112,6 +115,8 @@ func (c Config) Validate() error {
 		return errors.New("task-timeout: must be positive")
 	case c.MaxJobFiles == 0:
 		return errors.New("max-job-files: must be positive")
+	case c.Scale.Backend != nil && c.Scale.Policy.Validate() != nil:
+		return c.Scale.Policy.Validate()
 	case c.Retries < 0:
 		return errors.New("retries: must not be negative")
 	case c.LogBytes <= 0:

@@ -67,6 +67,7 @@ type Gateway struct {
 	procs     procState            // spawned processes and their trees (procs.go)
 	jobs      map[string]*jobState // jobs under way (jobs.go)
 	notes     jobNotes             // changes of jobs' statuses, for callbacks
+	scaling   scaler               // the cluster's machines (scaler.go)
 	callbacks *callback.Sender
 	quotas    map[string]Quota
 	// reserved counts the runs of submissions admitted but not yet queued
@@ -115,6 +116,7 @@ func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gatewa
 		inflight: make(map[sched.RunRef]inflight),
 		jobs:     make(map[string]*jobState),
 		notes:    jobNotes{wake: make(chan struct{}, 1)},
+		scaling:  scaler{machines: map[string]*machine{}},
 		procs:    newProcState(),
 		reserved: make(map[string]int),
 	}
@@ -145,6 +147,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.tasks.Add(1)
 	go g.watchSpace(ctx)
 	g.startCallbacks(ctx)
+	if g.cfg.Scale.Backend != nil {
+		g.tasks.Add(1)
+		go g.runScaler(ctx)
+	}
 
 	// Calls outlive ctx by up to the grace period: see drain.
 	calls, stopCalls := context.WithCancel(context.Background())

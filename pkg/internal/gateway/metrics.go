@@ -49,6 +49,8 @@ type metrics struct {
 	jobSteps      *prometheus.CounterVec
 	artifactBytes prometheus.Counter
 	callbacks     *prometheus.CounterVec
+	// scaleDecisions counts the cluster scaler's decisions, by kind.
+	scaleDecisions *prometheus.CounterVec
 }
 
 // phaseBuckets are 1-2.5-5 steps from 10 µs to 100 s: a run of the C hash
@@ -99,6 +101,12 @@ func newMetrics(g *Gateway) *metrics {
 	m.callbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shoal_job_callbacks_total", Help: "Attempts to POST a job's status to its callback_url, by result: delivered (a 2xx), failed (another answer or none), dropped (never POSTed).",
 	}, []string{"result"})
+	m.scaleDecisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shoal_cluster_decisions_total", Help: "Decisions of the cluster's scaler, by kind: start, retry, drain, undrain, release, forget (docs/CLUSTERS.md).",
+	}, []string{"kind"})
+	for _, k := range []string{"start", "retry", "drain", "undrain", "release", "forget"} {
+		m.scaleDecisions.WithLabelValues(k)
+	}
 	for _, st := range []string{"succeeded", "failed", "canceled", "skipped"} {
 		m.jobSteps.WithLabelValues(st)
 	}
@@ -121,7 +129,8 @@ func newMetrics(g *Gateway) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.submitted, hist, m.calls, m.callRuns, m.fuel, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes, m.joinsRefused, m.fetchesRefused,
-		m.purged, m.purgedBytes, m.unsaved, m.spawned, m.jobSteps, m.artifactBytes, m.callbacks,
+		m.purged, m.purgedBytes, m.unsaved, m.spawned, m.jobSteps, m.artifactBytes, m.callbacks, m.scaleDecisions,
+		machinesCollector{g},
 		stateCollector{g},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_store_file_bytes", Help: "Size of the gateway's database file."},
 			func() float64 { return float64(g.st.Stats().FileSize) }),
@@ -230,4 +239,24 @@ func (m *metrics) called(n int) {
 	}
 	m.calls.WithLabelValues(method).Inc()
 	m.callRuns.WithLabelValues(method).Add(float64(n))
+}
+
+// machinesCollector reports the cluster's machines by phase at scrape
+// time.
+type machinesCollector struct{ g *Gateway }
+
+var machinesDesc = prometheus.NewDesc("shoal_cluster_machines", "Machines the cluster's scaler asked its backend for, by phase: starting, ready, draining, releasing, failed.", []string{"phase"}, nil)
+
+func (c machinesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- machinesDesc }
+
+func (c machinesCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := map[string]int{"starting": 0, "ready": 0, "draining": 0, "releasing": 0, "failed": 0}
+	c.g.mu.Lock()
+	for _, m := range c.g.scaling.machines {
+		counts[string(m.Phase)]++
+	}
+	c.g.mu.Unlock()
+	for phase, n := range counts {
+		ch <- prometheus.MustNewConstMetric(machinesDesc, prometheus.GaugeValue, float64(n), phase)
+	}
 }

@@ -71,6 +71,7 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /jobs/{id}/files", s.jobFiles)
 	s.mux.HandleFunc("GET /jobs/{id}/files/{path...}", s.jobFile)
 	s.mux.HandleFunc("GET /workers", s.workers)
+	s.mux.HandleFunc("GET /cluster", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.g.Cluster()) })
 	s.mux.HandleFunc("GET /info", s.info)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", readyz(g))

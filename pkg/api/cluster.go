@@ -1,0 +1,41 @@
+package api
+
+import "time"
+
+// Cluster is a gateway's cluster as GET /cluster shows it: how it scales,
+// the machines it asked its backend for, and its latest decisions with
+// their reasons (docs/CLUSTERS.md).
+type Cluster struct {
+	// Backend provisions its machines ("local", "docker"); "" when the
+	// gateway does not scale.
+	Backend         string          `json:"backend,omitempty"`
+	StandbyMachines int             `json:"standby_machines"`
+	MachinesLimit   int             `json:"machines_limit"`
+	MachinesTimeout float64         `json:"machines_timeout"` // seconds
+	Cooldown        float64         `json:"cooldown"`         // seconds
+	Machines        []Machine       `json:"machines"`
+	Decisions       []ScaleDecision `json:"decisions"`
+}
+
+// Machine is one machine of a cluster.
+type Machine struct {
+	ID string `json:"id"`
+	// Phase is starting, ready, draining, releasing or failed.
+	Phase    string    `json:"phase"`
+	Worker   string    `json:"worker,omitempty"` // its worker's peer ID, once joined
+	Started  time.Time `json:"started"`          // asked for
+	Since    time.Time `json:"since"`            // of its phase
+	Attempts int       `json:"attempts"`         // tries to start it
+	Busy     bool      `json:"busy"`
+	Idle     time.Time `json:"idle,omitzero"` // since when nothing runs on it
+}
+
+// ScaleDecision is one thing the scaler did or saw, and why: start,
+// retry, drain, undrain, release, forget (its decisions), ready, failed,
+// released, lost (what happened to a machine).
+type ScaleDecision struct {
+	Time    time.Time `json:"time"`
+	Kind    string    `json:"kind"`
+	Machine string    `json:"machine,omitempty"`
+	Reason  string    `json:"reason"`
+}

@@ -1,0 +1,168 @@
+package gateway_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/backend"
+	"github.com/shoalmesh/shoal/pkg/internal/gateway"
+	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
+	"github.com/shoalmesh/shoal/pkg/internal/scale"
+	"github.com/shoalmesh/shoal/pkg/internal/worker"
+	"github.com/shoalmesh/shoal/wasm"
+)
+
+// meshBackend gives a cluster machines that are real workers in the
+// test's process (the local and docker backends have tests of their own):
+// it shows the gateway's scaling, not a backend's.
+type meshBackend struct {
+	mu      sync.Mutex
+	m       *meshtest.Mesh
+	workers map[string]*meshtest.Worker
+	fail    map[string]int // machines whose next starts fail
+	starts  int
+}
+
+func (b *meshBackend) Name() string { return "mesh" }
+
+func (b *meshBackend) Start(_ context.Context, id string, spec backend.WorkerSpec) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.starts++
+	if b.fail[id] > 0 {
+		b.fail[id]--
+		return errors.New("no machine today")
+	}
+	cfg := worker.DefaultConfig()
+	cfg.Labels = spec.Labels
+	b.workers[id] = b.m.AddWorkerWith(cfg)
+	return nil
+}
+
+func (b *meshBackend) Stop(_ context.Context, id string) error {
+	b.mu.Lock()
+	w := b.workers[id]
+	delete(b.workers, id)
+	b.mu.Unlock()
+	if w == nil {
+		return backend.ErrUnknown
+	}
+	w.Stop()
+	return nil
+}
+
+func (b *meshBackend) List(context.Context) ([]string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ids []string
+	for id := range b.workers {
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// startCluster starts a gateway that scales through a meshBackend.
+func startCluster(t *testing.T, p scale.Policy, fail map[string]int) (*meshtest.Mesh, *meshBackend) {
+	b := &meshBackend{workers: map[string]*meshtest.Worker{}, fail: fail}
+	cfg := gateway.DefaultConfig()
+	cfg.Scale = gateway.ScaleConfig{Backend: b, Policy: p, Tick: 20 * time.Millisecond}
+	b.mu.Lock() // until the mesh is there: the scaler's first start waits
+	m := meshtest.Start(t, meshtest.Options{Workers: 0, Slots: 1, Gateway: &cfg})
+	b.m = m
+	b.mu.Unlock()
+	return m, b
+}
+
+// waitCluster waits until the cluster is as ok says.
+func waitCluster(t *testing.T, m *meshtest.Mesh, what string, ok func(api.Cluster) bool) api.Cluster {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c := m.Gateway.Cluster()
+		if ok(c) {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cluster never had %s: %+v", what, c)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func kindsOf(c api.Cluster) []string {
+	var out []string
+	for _, d := range c.Decisions {
+		out = append(out, d.Kind)
+	}
+	return out
+}
+
+func ready(c api.Cluster) int {
+	n := 0
+	for _, m := range c.Machines {
+		if m.Phase == "ready" {
+			n++
+		}
+	}
+	return n
+}
+
+// A cluster of no machines scales up to its limit under a burst of work,
+// runs it, and gives every machine back once idle past its timeout; a
+// machine running a long task is not given back while it runs.
+func TestClusterScales(t *testing.T) {
+	p := scale.Policy{Standby: 0, Limit: 3, Timeout: 300 * time.Millisecond, Cooldown: 0, Slots: 1}
+	m, b := startCluster(t, p, nil)
+	mod := wasm.HashCCommand
+	mustPost(t, m.URL, field{name: "id", value: "long"}, field{name: "args", value: `["0", "5"]`}, field{name: "wasm", file: mod})
+	for i := range 6 {
+		mustPost(t, m.URL, field{name: "id", value: fmt.Sprint("t", i)}, field{name: "args", value: fmt.Sprintf(`["%d", "3"]`, i)}, field{name: "wasm", file: mod})
+	}
+	c := waitCluster(t, m, "3 machines ready", func(c api.Cluster) bool { return ready(c) == 3 })
+	if starts := slices.Index(kindsOf(c), "start"); starts < 0 || !strings.Contains(c.Decisions[starts].Reason, "runs wait") {
+		t.Fatalf("decisions: %+v", c.Decisions)
+	}
+	for i := range 6 {
+		if v := waitDone(t, m.URL, fmt.Sprint("t", i)); v.Status != api.Succeeded {
+			t.Fatalf("t%d: %+v", i, v)
+		}
+	}
+	if v := waitDone(t, m.URL, "long"); v.Status != api.Succeeded || v.Runs[0].Attempt != 0 {
+		t.Fatalf("the long task, whose machine was busy past the timeout: %+v", v.Runs)
+	}
+	c = waitCluster(t, m, "every machine given back", func(c api.Cluster) bool { return len(c.Machines) == 0 })
+	for _, k := range []string{"start", "ready", "drain", "release", "released"} {
+		if !slices.Contains(kindsOf(c), k) {
+			t.Fatalf("no %s among the decisions %q", k, kindsOf(c))
+		}
+	}
+	if b.starts != 3 {
+		t.Fatalf("%d machines started, want 3 (the limit)", b.starts)
+	}
+}
+
+// A cluster keeps its standby machine, and a machine that fails to start
+// is tried again, the failure reported.
+func TestClusterStandbyAndRetry(t *testing.T) {
+	p := scale.Policy{Standby: 1, Limit: 2, Timeout: time.Hour, Slots: 1}
+	m, _ := startCluster(t, p, map[string]int{"m1": 1})
+	c := waitCluster(t, m, "its standby machine ready", func(c api.Cluster) bool { return ready(c) == 1 })
+	ks := kindsOf(c)
+	if !slices.Equal(ks[:3], []string{"start", "failed", "retry"}) || c.Machines[0].Attempts != 2 {
+		t.Fatalf("decisions %q, machines %+v", ks, c.Machines)
+	}
+	if !strings.Contains(c.Decisions[1].Reason, "no machine today") {
+		t.Fatalf("the failure's reason: %q", c.Decisions[1].Reason)
+	}
+	mustPost(t, m.URL, field{name: "id", value: "one"}, field{name: "wasm", file: wasm.HashC}, field{name: "input", value: "0"}, field{name: "difficulty", value: "1"})
+	if v := waitDone(t, m.URL, "one"); v.Status != api.Succeeded {
+		t.Fatalf("a task on the standby machine: %+v", v)
+	}
+}
