@@ -117,6 +117,11 @@ interface Worker {
   # A child of parent (running here) has ended: it exited with code when
   # error is empty, else it failed for that reason.
 
+  warm @7 (modules :ModuleSource, sha256s :List(Data)) -> (compiled :UInt32);
+  # Fetches and compiles these modules ahead of their runs, so that a
+  # cluster's standby worker runs its application's first run with no
+  # compile (docs/CLUSTERS.md). It answers how many it holds compiled.
+
   job @6 (spec :JobSpec, modules :ModuleSource, logs :LogSink, events :JobEvents) -> (result :JobResult);
   # Runs one attempt of a job: its steps in the order of their needs, all
   # with one fresh directory mounted at /shared (docs/JOBS.md). Each step's

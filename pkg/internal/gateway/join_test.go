@@ -191,6 +191,10 @@ func (s *snoop) Job(context.Context, wire.Worker_job) error {
 	return errors.New("snoop: jobs not expected")
 }
 
+func (s *snoop) Warm(context.Context, wire.Worker_warm) error {
+	return errors.New("snoop: warming not expected")
+}
+
 func (s *snoop) Run(ctx context.Context, call wire.Worker_run) error {
 	args := call.Args()
 	spec, err := args.Spec()

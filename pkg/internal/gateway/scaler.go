@@ -28,6 +28,9 @@ type ScaleConfig struct {
 	Dial string
 	// Tick is how often the scaler looks; 0: 250 ms.
 	Tick time.Duration
+	// Warm names the modules (by name or sha256:HEX) a machine's worker
+	// compiles as soon as it joins: the cluster's application.
+	Warm []string
 }
 
 // scaler is the state of a scaling cluster: the machines the gateway
@@ -76,7 +79,7 @@ func (g *Gateway) scaleOnce(ctx context.Context, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	sc := &g.scaling
-	free := g.observeLocked(now)
+	free := g.observeLocked(ctx, now)
 	state := scale.State{Now: now, Waiting: g.sched.Demand(), FreeSlots: free, LastDown: sc.lastDown}
 	for _, id := range sc.order {
 		state.Machines = append(state.Machines, sc.machines[id].Machine)
@@ -88,7 +91,7 @@ func (g *Gateway) scaleOnce(ctx context.Context, now time.Time) {
 
 // observeLocked updates each machine from the worker that carries its
 // label, and returns the free slots of the workers that take runs.
-func (g *Gateway) observeLocked(now time.Time) (free int) {
+func (g *Gateway) observeLocked(ctx context.Context, now time.Time) (free int) {
 	sc := &g.scaling
 	byMachine := map[string]sched.WorkerInfo{}
 	for _, w := range g.sched.Workers() {
@@ -108,6 +111,7 @@ func (g *Gateway) observeLocked(now time.Time) (free int) {
 		case joined && m.Phase == scale.Starting:
 			m.Phase, m.Since, m.worker = scale.Ready, now, w.ID
 			g.scaleLogLocked(now, "ready", id, fmt.Sprintf("worker %s ready in %.1f s", api.ShortPeer(string(w.ID)), now.Sub(m.Started).Seconds()))
+			g.warmLocked(ctx, id, w.ID)
 		case !joined && (m.Phase == scale.Ready || m.Phase == scale.Draining):
 			// Its worker left without being released: the machine is
 			// gone; what it ran is retried, and Decide asks for another

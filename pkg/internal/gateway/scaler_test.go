@@ -68,14 +68,25 @@ func (b *meshBackend) List(context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// startCluster starts a gateway that scales through a meshBackend.
-func startCluster(t *testing.T, p scale.Policy, fail map[string]int) (*meshtest.Mesh, *meshBackend) {
+// startCluster starts a gateway that scales through a meshBackend; app,
+// when given, is its deployed application, named "app" before any
+// machine starts, and warmed on each.
+func startCluster(t *testing.T, p scale.Policy, fail map[string]int, app []byte) (*meshtest.Mesh, *meshBackend) {
 	b := &meshBackend{workers: map[string]*meshtest.Worker{}, fail: fail}
 	cfg := gateway.DefaultConfig()
-	cfg.Scale = gateway.ScaleConfig{Backend: b, Policy: p, Tick: 20 * time.Millisecond}
+	cfg.Scale = gateway.ScaleConfig{Backend: b, Policy: p, Tick: 20 * time.Millisecond, Warm: []string{"app"}}
 	b.mu.Lock() // until the mesh is there: the scaler's first start waits
 	m := meshtest.Start(t, meshtest.Options{Workers: 0, Slots: 1, Gateway: &cfg})
 	b.m = m
+	if app != nil {
+		h, err := m.Gateway.PutModule(context.Background(), app)
+		if err == nil {
+			err = m.Gateway.NameModule("app", h, "", false)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	b.mu.Unlock()
 	return m, b
 }
@@ -119,7 +130,7 @@ func ready(c api.Cluster) int {
 // machine running a long task is not given back while it runs.
 func TestClusterScales(t *testing.T) {
 	p := scale.Policy{Standby: 0, Limit: 3, Timeout: 300 * time.Millisecond, Cooldown: 0, Slots: 1}
-	m, b := startCluster(t, p, nil)
+	m, b := startCluster(t, p, nil, nil)
 	mod := wasm.HashCCommand
 	mustPost(t, m.URL, field{name: "id", value: "long"}, field{name: "args", value: `["0", "5"]`}, field{name: "wasm", file: mod})
 	for i := range 6 {
@@ -149,10 +160,11 @@ func TestClusterScales(t *testing.T) {
 }
 
 // A cluster keeps its standby machine, and a machine that fails to start
-// is tried again, the failure reported.
+// is tried again, the failure reported; the standby machine is warm: its
+// first run of the deployed application compiles nothing.
 func TestClusterStandbyAndRetry(t *testing.T) {
 	p := scale.Policy{Standby: 1, Limit: 2, Timeout: time.Hour, Slots: 1}
-	m, _ := startCluster(t, p, map[string]int{"m1": 1})
+	m, _ := startCluster(t, p, map[string]int{"m1": 1}, wasm.HashC)
 	c := waitCluster(t, m, "its standby machine ready", func(c api.Cluster) bool { return ready(c) == 1 })
 	ks := kindsOf(c)
 	if !slices.Equal(ks[:3], []string{"start", "failed", "retry"}) || c.Machines[0].Attempts != 2 {
@@ -161,8 +173,14 @@ func TestClusterStandbyAndRetry(t *testing.T) {
 	if !strings.Contains(c.Decisions[1].Reason, "no machine today") {
 		t.Fatalf("the failure's reason: %q", c.Decisions[1].Reason)
 	}
+	waitCluster(t, m, "its machine warmed", func(c api.Cluster) bool { return slices.Contains(kindsOf(c), "warm") })
+	c = m.Gateway.Cluster()
+	if w := c.Decisions[slices.Index(kindsOf(c), "warm")]; !strings.Contains(w.Reason, "compiled 1 of 1") {
+		t.Fatalf("warming: %+v", w)
+	}
 	mustPost(t, m.URL, field{name: "id", value: "one"}, field{name: "wasm", file: wasm.HashC}, field{name: "input", value: "0"}, field{name: "difficulty", value: "1"})
-	if v := waitDone(t, m.URL, "one"); v.Status != api.Succeeded {
-		t.Fatalf("a task on the standby machine: %+v", v)
+	v := waitDone(t, m.URL, "one")
+	if v.Status != api.Succeeded || v.Runs[0].Timing.Compile != 0 || v.Runs[0].Timing.Fetch != 0 {
+		t.Fatalf("the first run on the warm standby machine: %+v", v.Runs)
 	}
 }

@@ -305,6 +305,10 @@ func (l *liar) Job(context.Context, wire.Worker_job) error {
 	return errors.New("liar: jobs not expected")
 }
 
+func (l *liar) Warm(context.Context, wire.Worker_warm) error {
+	return errors.New("liar: warming not expected")
+}
+
 func (l *liar) Run(ctx context.Context, call wire.Worker_run) error {
 	args := call.Args()
 	spec, err := args.Spec()

@@ -282,3 +282,43 @@ func (w *Worker) runWithFiles(ctx context.Context, spec task.RunSpec, mods wire.
 	}
 	return out
 }
+
+// maxWarm bounds the modules of one Warm call.
+const maxWarm = 64
+
+// Warm fetches and compiles modules before any run needs them (a
+// cluster's standby worker warmed with its application), and answers how
+// many of them it holds compiled.
+func (s *server) Warm(ctx context.Context, call wire.Worker_warm) error {
+	call.Go()
+	s.alive.Heard()
+	args := call.Args()
+	list, err := args.Sha256s()
+	if err != nil {
+		return err
+	}
+	if list.Len() > maxWarm {
+		return fmt.Errorf("%d modules to warm: at most %d", list.Len(), maxWarm)
+	}
+	held := 0
+	for i := range list.Len() {
+		b, err := list.At(i)
+		if err != nil || len(b) != len(wasmrun.Hash{}) {
+			return fmt.Errorf("module %d to warm: not a sha256", i)
+		}
+		var h wasmrun.Hash
+		copy(h[:], b)
+		var out outcome
+		if s.w.ensure(ctx, &out, h, args.Modules()) {
+			held++
+		} else {
+			s.w.log.Warn("module not warmed", "module", h, "err", out.Error)
+		}
+	}
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	res.SetCompiled(uint32(held))
+	return nil
+}
