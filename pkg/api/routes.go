@@ -169,6 +169,8 @@ var Routes = []Route{
 		Status: http.StatusOK, Media: "application/octet-stream", Errors: readErrors},
 	{Method: "GET", Path: "/cluster", Summary: "How the cluster scales: its policy, the machines its backend gave, and the latest decisions with their reasons",
 		Status: http.StatusOK, Answer: Cluster{}, Errors: []Code{CodeUnauthorized}},
+	{Method: "POST", Path: "/cluster/clean-up", Summary: "Give back every machine of the cluster now, to start afresh (its standby machines come back new); 409 while one runs something",
+		Status: http.StatusOK, Answer: Cluster{}, Errors: []Code{CodeUnauthorized, CodeForbidden, CodeConflict}},
 	{Method: "GET", Path: "/workers", Summary: "The gateway's pool of workers",
 		Status: http.StatusOK, Answer: []Worker{}, Errors: []Code{CodeUnauthorized}},
 	{Method: "GET", Path: "/info", Summary: "The gateway's peer ID, addresses and version",

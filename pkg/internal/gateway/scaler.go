@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -303,4 +304,46 @@ func (g *Gateway) Cluster() api.Cluster {
 		})
 	}
 	return c
+}
+
+// ErrMachinesBusy is CleanUp's error while runs are under way on the
+// cluster's machines.
+var ErrMachinesBusy = errors.New("runs are under way on the cluster's machines")
+
+// CleanUp gives back every machine of the cluster now, whatever its
+// standby count and timeout, so that it starts afresh (shoal cluster
+// clean-up): the standby machines come back, new, at the scaler's next
+// look. It refuses while a machine runs something (stop the application
+// first), and returns the machines it released.
+func (g *Gateway) CleanUp(ctx context.Context) ([]string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cfg.Scale.Backend == nil {
+		return nil, api.Errorf(api.CodeConflict, "this gateway does not scale a cluster (shoal gateway --backend)")
+	}
+	var busy []string
+	for _, id := range g.scaling.order {
+		if m := g.scaling.machines[id]; m.Busy {
+			busy = append(busy, id)
+		}
+	}
+	if len(busy) > 0 {
+		return nil, fmt.Errorf("%w: %s; stop the application first (shoal cluster stop)", ErrMachinesBusy, strings.Join(busy, ", "))
+	}
+	now := time.Now()
+	var released []string
+	for _, id := range slices.Clone(g.scaling.order) {
+		m := g.scaling.machines[id]
+		if m.Phase == scale.Releasing {
+			continue
+		}
+		if m.worker != "" {
+			g.sched.SetDraining(m.worker, true)
+		}
+		m.Phase, m.Since = scale.Releasing, now
+		g.stopMachineLocked(ctx, id)
+		g.scaleLogLocked(now, "release", id, "clean-up")
+		released = append(released, id)
+	}
+	return released, nil
 }

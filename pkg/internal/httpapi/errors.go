@@ -40,6 +40,8 @@ func errorOf(err error) *api.Error {
 		return &api.Error{Code: api.CodeUnavailable, Message: err.Error() + "; retry later"}
 	case errors.Is(err, gateway.ErrNoSpace):
 		return &api.Error{Code: api.CodeNoSpace, Message: noSpaceMessage}
+	case errors.Is(err, gateway.ErrMachinesBusy):
+		return &api.Error{Code: api.CodeConflict, Message: err.Error()}
 	case errors.Is(err, gateway.ErrNoModule):
 		return &api.Error{Code: api.CodeInvalid, Field: "module", Message: err.Error() + " (upload it with PUT /modules or as the wasm field)"}
 	}

@@ -72,6 +72,7 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /jobs/{id}/files/{path...}", s.jobFile)
 	s.mux.HandleFunc("GET /workers", s.workers)
 	s.mux.HandleFunc("GET /cluster", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.g.Cluster()) })
+	s.mux.Handle("POST /cluster/clean-up", s.adminOnly(http.HandlerFunc(s.cleanUp)))
 	s.mux.HandleFunc("GET /info", s.info)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", readyz(g))
@@ -384,4 +385,14 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		h.Workers, h.Tasks = &c.Workers, &c.Tasks
 	}
 	writeJSON(w, http.StatusOK, h)
+}
+
+// cleanUp gives back every machine of the cluster (shoal cluster
+// clean-up); the answer is the cluster after it.
+func (s *Server) cleanUp(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.g.CleanUp(r.Context()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.g.Cluster())
 }
