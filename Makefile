@@ -105,6 +105,9 @@ image: build
 # three workers, 100 tasks through a worker killed, a worker cut off the
 # network and the gateway restarted; then processes, and jobs through a
 # worker killed mid-step. Uses `docker compose` when present,
-# else docker-compose (or $SHOAL_COMPOSE).
+# else docker-compose (or $SHOAL_COMPOSE). Then the docker backend's test
+# (in its package: e2e/ cannot import an internal one): machine containers
+# joining a gateway container.
 e2e: image
 	SHOAL_IMAGE=$(IMAGE) $(GO) test -count=1 -timeout 10m -tags docker -v ./e2e/docker/ | grep -v '^=== '; exit $${PIPESTATUS[0]}
+	SHOAL_IMAGE=$(IMAGE) $(GO) test -count=1 -timeout 5m -tags docker -run Docker -v ./pkg/internal/backend/ | grep -v '^=== '; exit $${PIPESTATUS[0]}
