@@ -60,6 +60,8 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	keep := fs.Int("keep-results", gateway.DefaultKeepResults, "results kept whole per task: its newest N runs' (older runs keep their size, result_bytes; the task's own result is always kept)")
 	recoverDB := fs.Bool("recover", false, "if the database is damaged, copy what can be read into a new one (the damaged file is kept beside it as gateway.db.damaged-TIME), say what was lost, then start; a whole database is left as it is")
 	exportToken := fs.String("export-join-token", "", "also write the join token (kept in DATA/join-token) to this file, e.g. on a volume workers read with --join-token-file")
+	var sf scaleFlags
+	sf.register(fs)
 	if err := nf.parse(fs, args); err != nil {
 		return exitParse(err)
 	}
@@ -105,7 +107,16 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	// swarm key proves it already: see docs/SECURITY.md.
 	cfg.JoinSecret, cfg.JoinByNetwork = tok.Secret, nd.private
 	nd.log.Debug("scheduler threads", "gomaxprocs", procs)
-	g, err := gateway.New(cfg, nd.host, st, nd.log)
+	var g *gateway.Gateway
+	exited := func(id string, err error) { // machines start only once g runs
+		if g != nil {
+			g.MachineExited(id, err)
+		}
+	}
+	if err := sf.config(&cfg, nf.data, nf.ns, exited); err != nil {
+		return e.errorf("gateway: --%v", err)
+	}
+	g, err = gateway.New(cfg, nd.host, st, nd.log)
 	if err != nil {
 		return e.errorf("gateway: %v", err)
 	}

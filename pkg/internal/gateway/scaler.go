@@ -61,6 +61,7 @@ func (g *Gateway) runScaler(ctx context.Context) {
 	if tick <= 0 {
 		tick = 250 * time.Millisecond
 	}
+	g.stopLeftovers(ctx)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
@@ -80,8 +81,10 @@ func (g *Gateway) scaleOnce(ctx context.Context, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	sc := &g.scaling
-	free := g.observeLocked(ctx, now)
-	state := scale.State{Now: now, Waiting: g.sched.Demand(), FreeSlots: free, LastDown: sc.lastDown}
+	free, queued := g.observeLocked(ctx, now)
+	// What waits: in the gateway's queue, and short runs queued on
+	// workers beyond their slots (sent several to a call).
+	state := scale.State{Now: now, Waiting: g.sched.Demand() + queued, FreeSlots: free, LastDown: sc.lastDown}
 	for _, id := range sc.order {
 		state.Machines = append(state.Machines, sc.machines[id].Machine)
 	}
@@ -91,14 +94,16 @@ func (g *Gateway) scaleOnce(ctx context.Context, now time.Time) {
 }
 
 // observeLocked updates each machine from the worker that carries its
-// label, and returns the free slots of the workers that take runs.
-func (g *Gateway) observeLocked(ctx context.Context, now time.Time) (free int) {
+// label, and returns the free slots of the workers that take runs, and
+// the short runs waiting on workers for a slot.
+func (g *Gateway) observeLocked(ctx context.Context, now time.Time) (free, queued int) {
 	sc := &g.scaling
 	byMachine := map[string]sched.WorkerInfo{}
 	for _, w := range g.sched.Workers() {
 		if !w.Draining {
 			free += max(w.Slots-w.Used, 0)
 		}
+		queued += w.Waiting
 		for _, l := range w.Labels {
 			if id, ok := cutLabel(l); ok {
 				byMachine[id] = w
@@ -131,7 +136,7 @@ func (g *Gateway) observeLocked(ctx context.Context, now time.Time) (free int) {
 			}
 		}
 	}
-	return free
+	return free, queued
 }
 
 func cutLabel(l string) (string, bool) { return strings.CutPrefix(l, backend.MachineLabelPrefix) }
@@ -346,4 +351,25 @@ func (g *Gateway) CleanUp(ctx context.Context) ([]string, error) {
 		released = append(released, id)
 	}
 	return released, nil
+}
+
+// stopLeftovers stops the machines the backend still runs from an earlier
+// life of the gateway: their runs were lost with it, and the cluster
+// starts afresh (its standby machines come back new).
+func (g *Gateway) stopLeftovers(ctx context.Context) {
+	b := g.cfg.Scale.Backend
+	ids, err := b.List(ctx)
+	if err != nil {
+		g.log.Warn("cluster: the backend's machines not listed", "err", err)
+		return
+	}
+	for _, id := range ids {
+		if err := b.Stop(ctx, id); err != nil {
+			g.log.Warn("cluster: a machine of an earlier life not stopped", "machine", id, "err", err)
+			continue
+		}
+		g.mu.Lock()
+		g.scaleLogLocked(time.Now(), "released", id, "a machine of the gateway's earlier life")
+		g.mu.Unlock()
+	}
 }
