@@ -39,3 +39,13 @@ type ScaleDecision struct {
 	Machine string    `json:"machine,omitempty"`
 	Reason  string    `json:"reason"`
 }
+
+// ClusterPolicy is the body of PUT /cluster/policy: how the cluster
+// scales from now on; a field left out keeps its value. An application's
+// [cluster] table sets it while the application runs (shoal cluster run).
+type ClusterPolicy struct {
+	StandbyMachines *int     `json:"standby_machines,omitempty"`
+	MachinesLimit   *int     `json:"machines_limit,omitempty"`
+	MachinesTimeout *Seconds `json:"machines_timeout,omitempty"`
+	Cooldown        *Seconds `json:"cooldown,omitempty"`
+}

@@ -66,6 +66,7 @@ const (
 	BatchBody          // JSON: task objects with the fields of TaskFields (Batch)
 	WasmBody           // the raw bytes of a WebAssembly module
 	JobBody            // JSON: a JobRequest
+	PolicyBody         // JSON: a ClusterPolicy
 )
 
 // The errors every route that reads a task can answer; writes add theirs.
@@ -171,6 +172,8 @@ var Routes = []Route{
 		Status: http.StatusOK, Answer: Cluster{}, Errors: []Code{CodeUnauthorized}},
 	{Method: "POST", Path: "/cluster/clean-up", Summary: "Give back every machine of the cluster now, to start afresh (its standby machines come back new); 409 while one runs something",
 		Status: http.StatusOK, Answer: Cluster{}, Errors: []Code{CodeUnauthorized, CodeForbidden, CodeConflict}},
+	{Method: "PUT", Path: "/cluster/policy", Summary: "Change how the cluster scales from now on: standby_machines, machines_limit, machines_timeout, cooldown (those given)",
+		Body: PolicyBody, Status: http.StatusOK, Answer: Cluster{}, Errors: []Code{CodeInvalid, CodeUnauthorized, CodeForbidden, CodeConflict}},
 	{Method: "GET", Path: "/workers", Summary: "The gateway's pool of workers",
 		Status: http.StatusOK, Answer: []Worker{}, Errors: []Code{CodeUnauthorized}},
 	{Method: "GET", Path: "/info", Summary: "The gateway's peer ID, addresses and version",

@@ -373,3 +373,36 @@ func (g *Gateway) stopLeftovers(ctx context.Context) {
 		g.mu.Unlock()
 	}
 }
+
+// SetPolicy changes how the cluster scales from now on: the fields of p
+// that are set, checked together with the rest. It returns the cluster
+// after the change.
+func (g *Gateway) SetPolicy(p api.ClusterPolicy) (api.Cluster, error) {
+	g.mu.Lock()
+	if g.cfg.Scale.Backend == nil {
+		g.mu.Unlock()
+		return api.Cluster{}, api.Errorf(api.CodeConflict, "this gateway does not scale a cluster (shoal gateway --backend)")
+	}
+	np := g.cfg.Scale.Policy
+	if p.StandbyMachines != nil {
+		np.Standby = *p.StandbyMachines
+	}
+	if p.MachinesLimit != nil {
+		np.Limit = *p.MachinesLimit
+	}
+	if p.MachinesTimeout != nil {
+		np.Timeout = time.Duration(*p.MachinesTimeout)
+	}
+	if p.Cooldown != nil {
+		np.Cooldown = time.Duration(*p.Cooldown)
+	}
+	if err := np.Validate(); err != nil {
+		g.mu.Unlock()
+		field, msg, _ := strings.Cut(err.Error(), ": ")
+		return api.Cluster{}, api.Invalid(field, "%s", msg)
+	}
+	g.cfg.Scale.Policy = np
+	g.scaleLogLocked(time.Now(), "policy", "", fmt.Sprintf("standby_machines %d, machines_limit %d, machines_timeout %v, cooldown %v", np.Standby, np.Limit, np.Timeout, np.Cooldown))
+	g.mu.Unlock()
+	return g.Cluster(), nil
+}

@@ -183,4 +183,13 @@ func TestClusterStandbyAndRetry(t *testing.T) {
 	if v.Status != api.Succeeded || v.Runs[0].Timing.Compile != 0 || v.Runs[0].Timing.Fetch != 0 {
 		t.Fatalf("the first run on the warm standby machine: %+v", v.Runs)
 	}
+	// An application's [cluster] table: two standby machines while it runs.
+	two, three := 2, 3
+	if _, err := m.Gateway.SetPolicy(api.ClusterPolicy{StandbyMachines: &three}); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "standby_machines") {
+		t.Fatalf("more standby machines than the limit: %v", err)
+	}
+	if _, err := m.Gateway.SetPolicy(api.ClusterPolicy{StandbyMachines: &two}); err != nil {
+		t.Fatal(err)
+	}
+	waitCluster(t, m, "two standby machines", func(c api.Cluster) bool { return ready(c) == 2 && c.StandbyMachines == 2 })
 }

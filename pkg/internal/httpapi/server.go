@@ -73,6 +73,7 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /workers", s.workers)
 	s.mux.HandleFunc("GET /cluster", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.g.Cluster()) })
 	s.mux.Handle("POST /cluster/clean-up", s.adminOnly(http.HandlerFunc(s.cleanUp)))
+	s.mux.Handle("PUT /cluster/policy", s.adminOnly(http.HandlerFunc(s.setPolicy)))
 	s.mux.HandleFunc("GET /info", s.info)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", readyz(g))
@@ -395,4 +396,22 @@ func (s *Server) cleanUp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.g.Cluster())
+}
+
+// setPolicy changes how the cluster scales (an application's [cluster]
+// table, while it runs).
+func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request) {
+	var p api.ClusterPolicy
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		s.fail(w, r, jsonError(err))
+		return
+	}
+	c, err := s.g.SetPolicy(p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
 }
