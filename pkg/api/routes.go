@@ -61,12 +61,12 @@ type BodyKind int
 
 // The request bodies of the API.
 const (
-	NoBody    BodyKind = iota
-	FormBody           // multipart/form-data with the fields of TaskFields
-	BatchBody          // JSON: task objects with the fields of TaskFields (Batch)
-	WasmBody           // the raw bytes of a WebAssembly module
-	JobBody            // JSON: a JobRequest
-	PolicyBody         // JSON: a ClusterPolicy
+	NoBody     BodyKind = iota
+	FormBody            // multipart/form-data with the fields of TaskFields
+	BatchBody           // JSON: task objects with the fields of TaskFields (Batch)
+	WasmBody            // the raw bytes of a WebAssembly module
+	JobBody             // JSON: a JobRequest
+	PolicyBody          // JSON: a ClusterPolicy
 )
 
 // The errors every route that reads a task can answer; writes add theirs.
