@@ -129,6 +129,12 @@ type Decision struct {
 // MaxAttempts bounds the tries to start one machine.
 const MaxAttempts = 3
 
+// JoinTimeout is how long a machine may take from its start to its
+// worker joining; past it the machine is given up (stopped) and, if still
+// needed, replaced: a worker that cannot reach its gateway must not hold
+// a place under the limit forever.
+const JoinTimeout = 2 * time.Minute
+
 // RetryAfter is the wait before the next try to start a machine that
 // failed its attempt-th: 1 s, 2 s, 4 s.
 func RetryAfter(attempt int) time.Duration { return time.Second << min(max(attempt-1, 0), 5) }
@@ -141,6 +147,10 @@ func Decide(p Policy, s State) []Decision {
 	for _, m := range s.Machines {
 		switch m.Phase {
 		case Starting:
+			if !s.Now.Before(m.Since.Add(JoinTimeout)) {
+				out = append(out, Decision{Forget, m.ID, fmt.Sprintf("its worker did not join within %v", JoinTimeout)})
+				continue
+			}
 			counted++
 			coming += p.Slots
 		case Ready:
