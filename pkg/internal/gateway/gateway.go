@@ -116,7 +116,7 @@ func New(cfg Config, h host.Host, st *store.Store, logger *slog.Logger) (*Gatewa
 		inflight: make(map[sched.RunRef]inflight),
 		jobs:     make(map[string]*jobState),
 		notes:    jobNotes{wake: make(chan struct{}, 1)},
-		scaling:  scaler{machines: map[string]*machine{}},
+		scaling:  scaler{machines: map[string]*machine{}, wake: make(chan struct{}, 1)},
 		procs:    newProcState(),
 		reserved: make(map[string]int),
 	}
@@ -192,6 +192,7 @@ func (g *Gateway) dispatch(ctx context.Context) time.Time {
 		return time.Time{} // a full disk: watchSpace kicks when there is space
 	}
 	short := make(map[sched.WorkerID][]sched.Dispatch)
+	defer g.scaleIfWaitingLocked()
 	for _, d := range g.sched.Assign(time.Now()) {
 		if d.Short {
 			short[d.Worker] = append(short[d.Worker], d)

@@ -43,6 +43,9 @@ type scaler struct {
 	lastDown time.Time
 	// decisions are the latest ones, oldest first (maxDecisions).
 	decisions []api.ScaleDecision
+	// wake makes the scaler look now: work waits that no worker has room
+	// for (a burst need not wait for the next tick).
+	wake chan struct{}
 }
 
 // machine is one machine of the cluster.
@@ -70,6 +73,7 @@ func (g *Gateway) runScaler(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-g.scaling.wake:
 		}
 	}
 }
@@ -405,4 +409,16 @@ func (g *Gateway) SetPolicy(p api.ClusterPolicy) (api.Cluster, error) {
 	g.scaleLogLocked(time.Now(), "policy", "", fmt.Sprintf("standby_machines %d, machines_limit %d, machines_timeout %v, cooldown %v", np.Standby, np.Limit, np.Timeout, np.Cooldown))
 	g.mu.Unlock()
 	return g.Cluster(), nil
+}
+
+// scaleIfWaitingLocked wakes the scaler when runs wait that no worker has
+// room for; g.mu is held (the dispatch loop calls it after placing).
+func (g *Gateway) scaleIfWaitingLocked() {
+	if g.cfg.Scale.Backend == nil || g.sched.Demand() == 0 {
+		return
+	}
+	select {
+	case g.scaling.wake <- struct{}{}:
+	default:
+	}
 }

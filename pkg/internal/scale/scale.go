@@ -182,7 +182,7 @@ func Decide(p Policy, s State) []Decision {
 	}
 	// Up: for the work that waits, then for the standby count.
 	for need > 0 && counted < p.Limit {
-		out = append(out, Decision{Start, "", fmt.Sprintf("%d runs wait for %d free slots", s.Waiting, s.FreeSlots+coming)})
+		out = append(out, Decision{Start, "", fmt.Sprintf("%d runs wait; %d slots free or on their way", s.Waiting, s.FreeSlots+coming)})
 		need -= p.Slots
 		coming += p.Slots
 		counted++
