@@ -92,7 +92,7 @@ func TestDecide(t *testing.T) {
 			s:    scale.State{Now: now, Machines: []scale.Machine{{ID: "m1", Phase: scale.Failed, Since: now.Add(-time.Hour), Attempts: 3}}},
 			want: []string{"forget m1", "start"}, cause: "failed to start 3 times"},
 		{name: "a machine whose worker never joins is given up, and replaced", p: policy(),
-			s: scale.State{Now: now, Waiting: 1, Machines: []scale.Machine{{ID: "m1", Phase: scale.Starting, Since: now.Add(-3 * time.Minute), Started: now.Add(-3 * time.Minute)}}},
+			s:    scale.State{Now: now, Waiting: 1, Machines: []scale.Machine{{ID: "m1", Phase: scale.Starting, Since: now.Add(-3 * time.Minute), Started: now.Add(-3 * time.Minute)}}},
 			want: []string{"forget m1", "start"}, cause: "did not join within 2m0s"},
 		{name: "a draining machine being released takes no part", p: policy(),
 			s: scale.State{Now: now, Machines: []scale.Machine{ready("m1", false, time.Time{}), {ID: "m2", Phase: scale.Releasing}}}, want: nil},
