@@ -226,6 +226,15 @@ struct RunSpec {
   maxFiles @18 :UInt64;
   # Not 0: the run has a fresh /shared whose files, up to maxFiles bytes,
   # go to the run call's files before its answer (a task's shared).
+  inputs @19 :List(Input);
+  # The files of the run's working directory: the worker fetches each by
+  # its sha256 (modules.get) and writes it at its path (a task's bundle).
+}
+
+struct Input {
+  path @0 :Text;
+  sha256 @1 :Data;
+  size @2 :UInt64;
 }
 
 struct RunResult {

@@ -49,3 +49,11 @@ type ClusterPolicy struct {
 	MachinesTimeout *Seconds `json:"machines_timeout,omitempty"`
 	Cooldown        *Seconds `json:"cooldown,omitempty"`
 }
+
+// Bundle is a set of files deployed to the gateway under a name (PUT
+// /bundles/{name}, a tar archive; shoal cluster deploy --directory): a
+// task with bundle=NAME runs in a fresh working directory holding them.
+type Bundle struct {
+	Name  string `json:"name"`
+	Files []File `json:"files"`
+}

@@ -114,6 +114,10 @@ func (g *generator) operation(r *Route) (map[string]any, error) {
 			return nil, err
 		}
 		op["requestBody"] = map[string]any{"required": true, "content": jsonContent(body)}
+	case TarBody:
+		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			"application/x-tar": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}},
+		}}
 	case WasmBody:
 		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 			"application/wasm": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"maps"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,6 +42,9 @@ type TaskRequest struct {
 	// Shared gives each run a fresh empty directory at /shared, whose
 	// files come back as the task's artifacts when it ends (docs/JOBS.md).
 	Shared bool
+	// Bundle names files deployed with PUT /bundles/{name}: each run's
+	// working directory is a fresh copy of them.
+	Bundle string
 }
 
 // FieldKind is how a field's values are written.
@@ -230,6 +234,15 @@ var TaskFields = []Field{
 	{Name: "dirs", Kind: KindList, Repeatable: true, Flag: "dir", Usage: "directory NAME a worker offers (shoal worker --allow-dir NAME=PATH), mounted at /NAME in the module, repeatable",
 		parse:  func(r *TaskRequest, v []string) error { r.Dirs = splitList(v); return nil },
 		format: func(r *TaskRequest) []string { return r.Dirs }},
+	{Name: "bundle", Kind: KindText, Usage: "files deployed with PUT /bundles/NAME (shoal cluster deploy --directory): each run's working directory is a fresh copy of them",
+		parse: func(r *TaskRequest, v []string) error {
+			if !ValidBundleName(v[0]) {
+				return Invalid("bundle", "%q: a name is 1-%d of a-z, 0-9, '.', '_' and '-', starting with a letter or digit", v[0], MaxModuleName)
+			}
+			r.Bundle = v[0]
+			return nil
+		},
+		format: func(r *TaskRequest) []string { return text(r.Bundle) }},
 	{Name: "shared", Kind: KindBool, Usage: "give each run a fresh directory at /shared; the files it leaves come back as the task's artifacts (GET /tasks/{id}/files)",
 		parse: func(r *TaskRequest, v []string) error {
 			switch strings.ToLower(strings.TrimSpace(v[0])) {
@@ -439,4 +452,11 @@ func splitList(xs []string) []string {
 		}
 	}
 	return out
+}
+
+var bundlePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// ValidBundleName reports whether name can name a bundle of files.
+func ValidBundleName(name string) bool {
+	return len(name) <= MaxModuleName && bundlePattern.MatchString(name)
 }

@@ -67,6 +67,7 @@ const (
 	WasmBody            // the raw bytes of a WebAssembly module
 	JobBody             // JSON: a JobRequest
 	PolicyBody          // JSON: a ClusterPolicy
+	TarBody             // a tar archive of files
 )
 
 // The errors every route that reads a task can answer; writes add theirs.
@@ -174,6 +175,11 @@ var Routes = []Route{
 		Status: http.StatusOK, Answer: Cluster{}, Errors: []Code{CodeUnauthorized, CodeForbidden, CodeConflict}},
 	{Method: "PUT", Path: "/cluster/policy", Summary: "Change how the cluster scales from now on: standby_machines, machines_limit, machines_timeout, cooldown (those given)",
 		Body: PolicyBody, Status: http.StatusOK, Answer: Cluster{}, Errors: []Code{CodeInvalid, CodeUnauthorized, CodeForbidden, CodeConflict}},
+	{Method: "PUT", Path: "/bundles/{name}", Summary: "Deploy files under a name, as a tar archive: a task with bundle=NAME runs in a fresh working directory holding them",
+		Body: TarBody, Status: http.StatusCreated, Answer: Bundle{},
+		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeTooLarge, CodeUnavailable, CodeNoSpace, CodeInternal}},
+	{Method: "GET", Path: "/bundles/{name}", Summary: "The files deployed under a name",
+		Status: http.StatusOK, Answer: Bundle{}, Errors: []Code{CodeUnauthorized, CodeNotFound, CodeInternal}},
 	{Method: "GET", Path: "/workers", Summary: "The gateway's pool of workers",
 		Status: http.StatusOK, Answer: []Worker{}, Errors: []Code{CodeUnauthorized}},
 	{Method: "GET", Path: "/info", Summary: "The gateway's peer ID, addresses and version",

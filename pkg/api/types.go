@@ -49,6 +49,7 @@ type Task struct {
 	Labels      []string  `json:"labels,omitempty"`
 	Dirs        []string  `json:"dirs,omitempty"`   // worker directories mounted at /NAME
 	Shared      bool      `json:"shared,omitempty"` // each run has a fresh /shared, its files the task's artifacts
+	Bundle      string    `json:"bundle,omitempty"` // deployed files each run's working directory holds
 	Owner       string    `json:"owner,omitempty"`  // the name of the token it was submitted with
 	Created     time.Time `json:"created"`
 	Result      string    `json:"result"` // the result of its last run that succeeded

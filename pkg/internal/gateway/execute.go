@@ -23,6 +23,9 @@ type inflight struct {
 	// started is when it was dispatched, and deadline the end of its time
 	// limit counted from then: what its spawns may have (procs.go).
 	started, deadline time.Time
+	// inputs are the files of its working directory (a task's bundle),
+	// which its connection's source serves while it runs.
+	inputs []task.Input
 }
 
 // callGrace is how long past a run's own time limit the gateway waits for
@@ -89,9 +92,14 @@ func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sch
 // returns whether the outcome counted (see sched.Finished) and the run as
 // recorded.
 func (g *Gateway) finishedLocked(d sched.Dispatch, o task.Outcome) (bool, task.Run) {
-	rw := g.inflight[d.Ref].conn
+	f := g.inflight[d.Ref]
+	rw := f.conn
 	delete(g.inflight, d.Ref)
-	for _, m := range modulesOf(&d.Spec) {
+	granted := modulesOf(&d.Spec)
+	for _, in := range f.inputs {
+		granted = append(granted, in.SHA256)
+	}
+	for _, m := range granted {
 		if rw.grants[m]--; rw.grants[m] == 0 {
 			delete(rw.grants, m)
 		}

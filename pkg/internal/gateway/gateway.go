@@ -271,6 +271,15 @@ func (g *Gateway) start(ctx context.Context, ds []sched.Dispatch) {
 		for _, m := range modulesOf(&d.Spec) {
 			w.grants[m]++
 		}
+		if d.Spec.Bundle != "" {
+			specs[i].Inputs = g.inputsLocked(d.Spec.Bundle)
+			for _, in := range specs[i].Inputs { // its source serves them for the run
+				w.grants[in.SHA256]++
+			}
+			f := g.inflight[d.Ref]
+			f.inputs = specs[i].Inputs
+			g.inflight[d.Ref] = f
+		}
 		if d.Spec.Job != nil {
 			g.startedJobLocked(d)
 			g.jobChangedLocked(d.Ref.Task)
@@ -422,6 +431,11 @@ func (g *Gateway) prepare(specs []task.Spec, uploaded bool) (map[string]int, int
 		}
 		if !uploaded && !g.st.HasModule(spec.Module) {
 			return nil, i, fmt.Errorf("%w: %s", ErrNoModule, spec.Module)
+		}
+		if spec.Bundle != "" {
+			if _, err := g.st.Bundle(spec.Bundle); err != nil {
+				return nil, i, task.Invalid("bundle", "no files are deployed under %q: PUT /bundles/%s (shoal cluster deploy --directory)", spec.Bundle, spec.Bundle)
+			}
 		}
 		if _, dup := ids[spec.ID]; dup {
 			return nil, i, fmt.Errorf("%w: %s is given twice in the batch", sched.ErrExists, spec.ID)

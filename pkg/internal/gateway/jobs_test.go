@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -573,5 +574,47 @@ func TestJobCallbackRefused(t *testing.T) {
 		if c.Attempt != 1 || !strings.Contains(c.Error, "127.0.0.1 is not a public address") {
 			t.Fatalf("attempt %+v: want one, refused", c)
 		}
+	}
+}
+
+// Files deployed under a name (PUT /bundles/{name}, a tar archive) are the
+// working directory of each run of a task with bundle=NAME: relative
+// paths find them.
+func TestTaskBundle(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, f := range []struct{ name, body string }{{"data.csv", "a,1\n"}, {"lib/x.txt", "x\n"}} {
+		tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(f.body))
+	}
+	tw.Close()
+	req, _ := http.NewRequest("PUT", m.URL+"/bundles/app", &b)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle api.Bundle
+	json.NewDecoder(resp.Body).Decode(&bundle)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || len(bundle.Files) != 2 || bundle.Files[1].Path != "lib/x.txt" {
+		t.Fatalf("PUT /bundles/app: %d %+v", resp.StatusCode, bundle)
+	}
+	mustPost(t, m.URL, field{name: "id", value: "b"}, field{name: "bundle", value: "app"},
+		field{name: "args", value: `["cat", "data.csv", "lib/x.txt"]`}, field{name: "wasm", file: wasm.JobFile})
+	if v := waitDone(t, m.URL, "b"); v.Status != api.Succeeded || v.Result != "a,1\nx\n" {
+		t.Fatalf("a run in the bundle's directory: %s %q %+v", v.Status, v.Result, v.Runs)
+	}
+	ct, body := form(field{name: "bundle", value: "nothing"}, field{name: "wasm", file: wasm.JobFile})
+	r2, err := http.Post(m.URL+"/tasks", ct, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e api.Error
+	json.NewDecoder(r2.Body).Decode(&e)
+	r2.Body.Close()
+	if r2.StatusCode != http.StatusBadRequest || e.Field != "bundle" {
+		t.Fatalf("a bundle never deployed: %d %+v", r2.StatusCode, e)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/internal/store"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
@@ -146,6 +147,9 @@ func (m moduleSource) Get(_ context.Context, call wire.ModuleSource_get) error {
 		return fmt.Errorf("%w: %s is not the module of a run this worker holds", ErrNotGranted, hash)
 	}
 	b, err := m.g.st.Module(hash)
+	if errors.Is(err, store.ErrNotFound) {
+		b, err = m.g.st.Blob(hash) // a deployed file of the run's working directory
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNoModule, err)
 	}

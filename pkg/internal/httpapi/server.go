@@ -63,6 +63,8 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /tasks/{id}/files/{path...}", s.taskFile)
 	s.mux.HandleFunc("PUT /modules", s.putModule)
 	s.mux.HandleFunc("GET /modules", s.moduleNames)
+	s.mux.HandleFunc("PUT /bundles/{name}", s.putBundle)
+	s.mux.HandleFunc("GET /bundles/{name}", s.getBundle)
 	s.mux.HandleFunc("POST /jobs", s.postJob)
 	s.mux.HandleFunc("GET /jobs", s.listJobs)
 	s.mux.HandleFunc("GET /jobs/{id}", s.getJob)
@@ -414,4 +416,23 @@ func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, c)
+}
+
+// putBundle deploys the files of a tar archive under a name.
+func (s *Server) putBundle(w http.ResponseWriter, r *http.Request) {
+	b, err := s.g.PutBundle(r.PathValue("name"), r.Body)
+	if err != nil {
+		s.fail(w, r, bodyError(err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, b)
+}
+
+func (s *Server) getBundle(w http.ResponseWriter, r *http.Request) {
+	b, err := s.g.Bundle(r.PathValue("name"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
 }

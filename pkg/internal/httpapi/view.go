@@ -16,7 +16,7 @@ func specOf(r *api.TaskRequest, owner string) task.Spec {
 		Duration: r.Duration, Start: r.Start, Delay: r.Delay, Repeats: r.Repeats,
 		Module: r.Module, Input: r.Input, Difficulty: r.Difficulty,
 		Args: r.Args, Env: r.Env, Stdin: r.Stdin, Memory: r.Memory, Cores: r.Cores, Fuel: r.Fuel,
-		Retries: r.Retries, Priority: r.Priority, Labels: r.Labels, Dirs: r.Dirs, Shared: r.Shared,
+		Retries: r.Retries, Priority: r.Priority, Labels: r.Labels, Dirs: r.Dirs, Shared: r.Shared, Bundle: r.Bundle,
 		Owner: owner,
 	}
 }
@@ -33,7 +33,7 @@ func viewOf(t task.Task, defaultTimeout time.Duration) api.Task {
 		ID: s.ID, Description: s.Description, Status: t.Status, Completions: t.Completions,
 		Duration: d.Seconds(), Start: s.Start.Seconds(), Delay: s.Delay.Seconds(),
 		Repeats: s.RunCount(), Input: s.Input, Difficulty: s.Difficulty, Module: s.Module,
-		Args: s.Args, Env: s.Env, Memory: s.Memory, Cores: s.Cores.Cores(), Fuel: s.Fuel, Priority: s.Priority, Labels: s.Labels, Dirs: s.Dirs, Shared: s.Shared, Owner: s.Owner,
+		Args: s.Args, Env: s.Env, Memory: s.Memory, Cores: s.Cores.Cores(), Fuel: s.Fuel, Priority: s.Priority, Labels: s.Labels, Dirs: s.Dirs, Shared: s.Shared, Bundle: s.Bundle, Owner: s.Owner,
 		Created: t.Created, Result: t.Result, ResultBytes: t.ResultBytes, Runs: t.Runs, Processes: t.Processes,
 	}
 	if s.Retries != nil {

@@ -69,6 +69,9 @@ func EncodeRunSpec(dst wire.RunSpec, s task.RunSpec) error {
 	dst.SetMaxOutput(uint64(s.MaxOutput))
 	dst.SetFuel(s.Fuel)
 	dst.SetMaxFiles(s.MaxFiles)
+	if err := encodeInputs(dst, s.Inputs); err != nil {
+		return err
+	}
 	if s.Proc != "" {
 		if err := dst.SetProc(s.Proc); err != nil {
 			return err
@@ -107,6 +110,9 @@ func DecodeRunSpec(src wire.RunSpec) (task.RunSpec, error) {
 	s.MaxOutput = int(src.MaxOutput())
 	s.Fuel = src.Fuel()
 	s.MaxFiles = src.MaxFiles()
+	if s.Inputs, err = decodeInputs(src); err != nil {
+		return task.RunSpec{}, err
+	}
 	s.Memory = src.Memory()
 	if src.HasInput() {
 		v := src.Input()
@@ -147,4 +153,64 @@ func DecodeRunSpec(src wire.RunSpec) (task.RunSpec, error) {
 		return task.RunSpec{}, malformed("runSpec", "parent", "a process key needs its parent's, and only it")
 	}
 	return s, nil
+}
+
+// maxInputs bounds the files of a run's working directory.
+const maxInputs = 10_000
+
+func encodeInputs(dst wire.RunSpec, in []task.Input) error {
+	if len(in) == 0 {
+		return nil
+	}
+	l, err := dst.NewInputs(int32(len(in)))
+	if err != nil {
+		return err
+	}
+	for i, f := range in {
+		sum, err := hex.DecodeString(f.SHA256)
+		if err != nil || len(sum) != 32 {
+			return malformed("input", "sha256", "%q is not a sha256 in hex", f.SHA256)
+		}
+		w := l.At(i)
+		if err := w.SetPath(f.Path); err != nil {
+			return err
+		}
+		if err := w.SetSha256(sum); err != nil {
+			return err
+		}
+		w.SetSize(f.Size)
+	}
+	return nil
+}
+
+// decodeInputs reads a run's inputs; a path that is not clean and
+// relative, or a hash that is not 32 bytes, is malformed.
+func decodeInputs(src wire.RunSpec) ([]task.Input, error) {
+	if !src.HasInputs() {
+		return nil, nil
+	}
+	l, err := src.Inputs()
+	if err != nil {
+		return nil, err
+	}
+	if l.Len() > maxInputs {
+		return nil, malformed("runSpec", "inputs", "%d files, more than %d", l.Len(), maxInputs)
+	}
+	out := make([]task.Input, l.Len())
+	for i := range out {
+		w := l.At(i)
+		p, err := w.Path()
+		if err != nil {
+			return nil, err
+		}
+		sum, err := w.Sha256()
+		if err != nil {
+			return nil, err
+		}
+		if !task.ValidInputPath(p) || len(sum) != 32 {
+			return nil, malformed("input", "path", "%q with a sha256 of %d bytes", p, len(sum))
+		}
+		out[i] = task.Input{Path: p, SHA256: hex.EncodeToString(sum), Size: w.Size()}
+	}
+	return out, nil
 }

@@ -64,19 +64,30 @@ func encodeTask(r *taskRecord) []byte {
 	b = appendStrings(b, sp.Dirs)
 	b = binary.AppendUvarint(b, uint64(sp.Cores))
 	b = binary.AppendUvarint(b, sp.Fuel)
-	if sp.Shared || sp.Job != nil {
+	if sp.Shared || sp.Job != nil || sp.Bundle != "" {
 		b = appendBool(b, sp.Shared)
 	}
-	if sp.Job != nil {
-		// A job's spec is written once, at its creation: JSON keeps its
-		// nested steps simple to evolve.
-		j, err := json.Marshal(sp.Job)
-		if err != nil {
-			panic(fmt.Sprintf("encode job %s: %v", sp.ID, err)) // plain data: cannot fail
-		}
-		b = appendBytes(b, j)
+	if sp.Job != nil || sp.Bundle != "" {
+		b = appendBytes(b, jobJSON(sp))
+	}
+	if sp.Bundle != "" {
+		b = appendString(b, sp.Bundle)
 	}
 	return b
+}
+
+// jobJSON is the JSON of sp's job, or nothing.
+func jobJSON(sp *task.Spec) []byte {
+	if sp.Job == nil {
+		return nil
+	}
+	// A job's spec is written once, at its creation: JSON keeps its
+	// nested steps simple to evolve.
+	j, err := json.Marshal(sp.Job)
+	if err != nil {
+		panic(fmt.Sprintf("encode job %s: %v", sp.ID, err)) // plain data: cannot fail
+	}
+	return j
 }
 
 func decodeTask(b []byte) (taskRecord, error) {
@@ -122,10 +133,15 @@ func decodeTask(b []byte) (taskRecord, error) {
 		sp.Shared = d.byte() != 0
 	}
 	if d.more() {
-		sp.Job = new(job.Spec)
-		if err := json.Unmarshal(d.bytes(), sp.Job); err != nil {
-			return r, fmt.Errorf("decode task record: job: %w", err)
+		if j := d.bytes(); len(j) > 0 {
+			sp.Job = new(job.Spec)
+			if err := json.Unmarshal(j, sp.Job); err != nil {
+				return r, fmt.Errorf("decode task record: job: %w", err)
+			}
 		}
+	}
+	if d.more() {
+		sp.Bundle = d.string()
 	}
 	if err := d.done(); err != nil {
 		return r, fmt.Errorf("decode task record: %w", err)

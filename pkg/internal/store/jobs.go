@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -22,13 +23,15 @@ import (
 //	refs    sha256    -> how many file records name the blob (8 bytes)
 //	names   name      -> the sha256 hex of the module it names
 //	hooks   seq       -> the job's latest callback attempts, in JSON
+//	bundles name|0|path -> a deployed file: its size and sha256
 var (
-	bucketHooks = []byte("hooks")
-	bucketSteps = []byte("steps")
-	bucketFiles = []byte("files")
-	bucketBlobs = []byte("blobs")
-	bucketRefs  = []byte("refs")
-	bucketNames = []byte("names")
+	bucketBundles = []byte("bundles")
+	bucketHooks   = []byte("hooks")
+	bucketSteps   = []byte("steps")
+	bucketFiles   = []byte("files")
+	bucketBlobs   = []byte("blobs")
+	bucketRefs    = []byte("refs")
+	bucketNames   = []byte("names")
 )
 
 // StepRecord is the state of a job's step that the store keeps: what
@@ -455,4 +458,107 @@ func (s *Store) ModuleNames() (map[string]string, error) {
 		})
 	})
 	return out, err
+}
+
+// bundleKey is the key of file path of bundle name: the name, a zero
+// byte (no name holds one), the path.
+func bundleKey(name, path string) []byte {
+	return append(append([]byte(name), 0), path...)
+}
+
+// PutBundle records the files deployed under name, replacing any it had;
+// their bytes are kept as artifacts' are, once by their sha256.
+func (s *Store) PutBundle(name string, files []Artifact) error {
+	err := s.commit.do(func(tx *bolt.Tx) error {
+		nb, err := tx.CreateBucketIfNotExists(bucketBundles)
+		if err != nil {
+			return err
+		}
+		bs, err := blobBuckets(tx)
+		if err != nil {
+			return err
+		}
+		prefix := bundleKey(name, "")
+		c := nb.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Seek(prefix) {
+			if _, n := binary.Uvarint(v); n > 0 {
+				if err := bs.ref(string(v[n:]), nil, -1); err != nil {
+					return err
+				}
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		for _, f := range files {
+			sum := sha256.Sum256(f.Data)
+			h := hex.EncodeToString(sum[:])
+			if nb.Get(bundleKey(name, f.Path)) != nil {
+				continue // the first of one path
+			}
+			if err := bs.ref(h, f.Data, 1); err != nil {
+				return err
+			}
+			v := binary.AppendUvarint(nil, uint64(len(f.Data)))
+			if err := nb.Put(bundleKey(name, f.Path), append(v, h...)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("put bundle %s: %w", name, err)
+	}
+	return nil
+}
+
+// Bundle lists the files deployed under name, in path order; ErrNotFound
+// when none are.
+func (s *Store) Bundle(name string) ([]api.File, error) {
+	var out []api.File
+	err := s.view(func(tx *bolt.Tx) error {
+		nb := tx.Bucket(bucketBundles)
+		if nb == nil {
+			return ErrNotFound
+		}
+		prefix := bundleKey(name, "")
+		c := nb.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			size, n := binary.Uvarint(v)
+			if n <= 0 {
+				return fmt.Errorf("%w: a file of bundle %s", ErrCorrupt, name)
+			}
+			out = append(out, api.File{Path: string(k[len(prefix):]), Size: int64(size), SHA256: string(v[n:])})
+		}
+		if out == nil {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// Blob returns the bytes kept under sha256 hash (an artifact's or a
+// deployed file's).
+func (s *Store) Blob(hash string) ([]byte, error) {
+	var b []byte
+	err := s.view(func(tx *bolt.Tx) error {
+		bb := tx.Bucket(bucketBlobs)
+		if bb == nil {
+			return ErrNotFound
+		}
+		v := bb.Get([]byte(hash))
+		if v == nil {
+			return ErrNotFound
+		}
+		b = append([]byte(nil), v...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", hash, err)
+	}
+	return b, nil
 }

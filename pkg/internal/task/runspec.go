@@ -2,7 +2,10 @@ package task
 
 import (
 	"fmt"
+	"path"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // RunRef names one attempt of one run of a task.
@@ -45,6 +48,17 @@ type RunSpec struct {
 	// whose files, up to MaxFiles bytes, come back with its outcome (a
 	// task's Shared).
 	MaxFiles uint64
+	// Inputs are the files of the run's working directory (a task's
+	// Bundle, as the gateway holds it at dispatch): the worker fetches
+	// each by its sha256 and writes it at its path.
+	Inputs []Input
+}
+
+// Input is a file a run finds in its working directory.
+type Input struct {
+	Path   string // relative, slash-separated, clean
+	SHA256 string // lowercase hex
+	Size   uint64
 }
 
 // RunSpec is what attempt ref of one of s's runs needs on its worker.
@@ -64,4 +78,11 @@ func (s *Spec) RunSpec(ref RunRef) RunSpec {
 		Dirs:       s.Dirs,
 		Fuel:       s.Fuel,
 	}
+}
+
+// ValidInputPath reports whether p can be an input's path: relative,
+// slash-separated, clean, of UTF-8 without NUL, at most 1024 bytes.
+func ValidInputPath(p string) bool {
+	return p != "" && len(p) <= 1024 && utf8.ValidString(p) && !strings.ContainsRune(p, 0) &&
+		path.Clean(p) == p && !path.IsAbs(p) && p != ".." && !strings.HasPrefix(p, "../") && !strings.Contains(p, "\\")
 }

@@ -84,6 +84,10 @@ type Spec struct {
 	// Shared gives each run a fresh directory at /shared whose files come
 	// back as the task's artifacts (as a job's steps share one).
 	Shared bool
+	// Bundle names deployed files (PUT /bundles/{name}): each run's
+	// working directory is a fresh copy of them, as they are when the run
+	// is dispatched.
+	Bundle string
 	// Job, when set, makes the task a job (docs/JOBS.md): its one run is
 	// the whole job, its steps run on one worker, and Module is its first
 	// step's (what placement looks for warm).
@@ -131,6 +135,8 @@ func (s *Spec) Validate() error {
 		return Invalid("dirs", "more than %d directories", MaxDirs)
 	case s.Cores > api.MaxCores*1000:
 		return Invalid("cores", "must be at most %d cores", api.MaxCores)
+	case s.Bundle != "" && !api.ValidBundleName(s.Bundle):
+		return Invalid("bundle", "%q is not a bundle's name", s.Bundle)
 	}
 	if l, bad := BadLabel(s.Labels); bad {
 		return Invalid("labels", "%q: a label is 1 to %d printable characters without spaces or commas; no worker offers another", l, MaxLabelLen)

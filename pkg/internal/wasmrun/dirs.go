@@ -18,7 +18,9 @@ import (
 // Dir is a host directory granted to one run, mounted in the guest at
 // "/" + Name. A run sees no other file.
 type Dir struct {
-	// Name is the directory's name in the guest, one path element.
+	// Name is the directory's name in the guest, one path element; Root
+	// mounts it at "/", the guest's working directory, where relative
+	// paths lead.
 	Name string
 	// HostPath is the directory on the host.
 	HostPath string
@@ -37,7 +39,7 @@ func mountDirs(dirs []Dir) (wazero.FSConfig, []*os.Root, error) {
 	roots := make([]*os.Root, 0, len(dirs))
 	seen := make(map[string]bool, len(dirs))
 	for _, d := range dirs {
-		if d.Name == "" || d.Name == "." || d.Name == ".." || strings.ContainsAny(d.Name, "/\x00") {
+		if d.Name != Root && (d.Name == "" || d.Name == "." || d.Name == ".." || strings.ContainsAny(d.Name, "/\x00")) {
 			closeRoots(roots)
 			return nil, nil, fmt.Errorf("directory %q: not a valid name", d.Name)
 		}
@@ -61,10 +63,18 @@ func mountDirs(dirs []Dir) (wazero.FSConfig, []*os.Root, error) {
 		if d.ReadOnly {
 			host = &sysfs.ReadFS{FS: host}
 		}
-		cfg = cfg.(sysfs.FSConfig).WithSysFSMount(&jailFS{fs: host, root: root}, "/"+d.Name)
+		guest := "/" + d.Name
+		if d.Name == Root {
+			guest = "/"
+		}
+		cfg = cfg.(sysfs.FSConfig).WithSysFSMount(&jailFS{fs: host, root: root}, guest)
 	}
 	return cfg, roots, nil
 }
+
+// Root is the Name of a Dir mounted at "/": the guest's working
+// directory (a cluster's deployed files, docs/CLUSTERS.md).
+const Root = "/"
 
 func closeRoots(roots []*os.Root) {
 	for _, r := range roots {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -288,6 +289,16 @@ func (w *Worker) executeIn(ctx context.Context, s task.RunSpec, step string, sha
 		return out
 	}
 	spec.Dirs = append(spec.Dirs, shared...)
+	if len(s.Inputs) > 0 {
+		dir, err := w.inputsDir(ctx, &out, s, mods)
+		if err != nil {
+			out.ExitCode = -1 // the run never started
+			out.Error = "working directory: " + err.Error()
+			return out
+		}
+		defer os.RemoveAll(dir)
+		spec.Dirs = append(spec.Dirs, wasmrun.Dir{Name: wasmrun.Root, HostPath: dir})
+	}
 	if !w.ensure(ctx, &out, spec.Module, mods) {
 		return out
 	}
