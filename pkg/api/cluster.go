@@ -8,13 +8,17 @@ import "time"
 type Cluster struct {
 	// Backend provisions its machines ("local", "docker"); "" when the
 	// gateway does not scale.
-	Backend         string          `json:"backend,omitempty"`
-	StandbyMachines int             `json:"standby_machines"`
-	MachinesLimit   int             `json:"machines_limit"`
-	MachinesTimeout float64         `json:"machines_timeout"` // seconds
-	Cooldown        float64         `json:"cooldown"`         // seconds
-	Machines        []Machine       `json:"machines"`
-	Decisions       []ScaleDecision `json:"decisions"`
+	Backend         string  `json:"backend,omitempty"`
+	StandbyMachines int     `json:"standby_machines"`
+	MachinesLimit   int     `json:"machines_limit"`
+	MachinesTimeout float64 `json:"machines_timeout"` // seconds
+	Cooldown        float64 `json:"cooldown"`         // seconds
+	// Task is the task whose policy is in force (PUT /cluster/policy
+	// with task: an application's [cluster] table while it runs); "":
+	// the cluster's own.
+	Task      string          `json:"task,omitempty"`
+	Machines  []Machine       `json:"machines"`
+	Decisions []ScaleDecision `json:"decisions"`
 }
 
 // Machine is one machine of a cluster.
@@ -41,9 +45,12 @@ type ScaleDecision struct {
 }
 
 // ClusterPolicy is the body of PUT /cluster/policy: how the cluster
-// scales from now on; a field left out keeps its value. An application's
-// [cluster] table sets it while the application runs (shoal cluster run).
+// scales from now on; a field left out keeps its value. With Task, the
+// policy lasts while that task runs (an application's [cluster] table,
+// shoal cluster run) and the cluster's own comes back when it ends;
+// without, it is the cluster's own, and any task's ends at once.
 type ClusterPolicy struct {
+	Task            string   `json:"task,omitempty"`
 	StandbyMachines *int     `json:"standby_machines,omitempty"`
 	MachinesLimit   *int     `json:"machines_limit,omitempty"`
 	MachinesTimeout *Seconds `json:"machines_timeout,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/shoalmesh/shoal/pkg/api"
 )
@@ -30,6 +31,11 @@ type procOutput struct {
 	escOut, escErr bool // escape control characters (safeText): a terminal
 	dim            bool // dim the gateway's lines
 	simple         bool
+	// stamps starts each line with its time, and colours the prefix on a
+	// colour terminal (shoal cluster run); at is the time of the entry
+	// being written.
+	stamps bool
+	at     time.Time
 
 	partial map[streamKey][]byte
 	order   []streamKey // the streams with an unfinished line, oldest first
@@ -87,6 +93,7 @@ func (p *procOutput) write(le api.LogEntry) error {
 		return err
 	}
 	k := streamKey{le.Attempt, le.Process, le.Step, le.Stream}
+	p.at = le.Time
 	buf, held := p.partial[k]
 	buf = append(buf, le.Data...)
 	for {
@@ -122,6 +129,7 @@ func (p *procOutput) write(le api.LogEntry) error {
 
 // flush prints every unfinished line, as a line.
 func (p *procOutput) flush() error {
+	p.at = time.Time{} // now
 	for _, k := range p.order {
 		if b, ok := p.partial[k]; ok {
 			delete(p.partial, k)
@@ -143,6 +151,9 @@ func (p *procOutput) writer(stream string) io.Writer {
 
 // note prints a line of shoal's own on stderr, dimmed like the gateway's.
 func (p *procOutput) note(text string) error {
+	if p.stamps {
+		text = stampText(time.Now()) + text
+	}
 	if p.dim {
 		text = sgrDim + text + sgrReset
 	}
@@ -159,9 +170,25 @@ func (p *procOutput) line(k streamKey, b []byte) error {
 	if k.stream == streamShoal { // it names its process itself
 		return p.note(text)
 	}
-	_, err := fmt.Fprintln(p.writer(k.stream), prefix(k)+text)
+	pre := prefix(k)
+	if p.stamps {
+		at := p.at
+		if at.IsZero() {
+			at = time.Now()
+		}
+		stamp := stampText(at)
+		if p.dim {
+			stamp = sgrDim + stamp + sgrReset
+			pre = fmt.Sprintf("\x1b[%dm%s%s", 31+k.process%6, pre, sgrReset)
+		}
+		pre = stamp + pre
+	}
+	_, err := fmt.Fprintln(p.writer(k.stream), pre+text)
 	return err
 }
+
+// stampText is the time column of a line with stamps.
+func stampText(t time.Time) string { return t.Local().Format("15:04:05.000") + " " }
 
 // prefix names who wrote a line: "[3] " for process 3; for a job's step,
 // "[build] ", or "[build:3] " for a process the step spawned.

@@ -56,19 +56,12 @@ func (f *scaleFlags) config(cfg *gateway.Config, data, ns string, exited func(st
 	if name == "" {
 		name = ns
 	}
-	var b backend.Backend
-	switch f.backend {
-	// The machines outlive the gateway's process; the next gateway on the
-	// same data stops them when it starts (ScaleConfig).
-	case "local":
-		b = backend.NewLocal(backend.LocalConfig{Dir: filepath.Join(data, "machines"), Cluster: name, Exited: exited})
-	case "docker":
-		if f.network == "" {
-			return fmt.Errorf("docker-network: the docker backend needs a network that reaches the gateway")
-		}
-		b = backend.NewDocker(backend.DockerConfig{Image: f.image, Network: f.network, Cluster: name, Exited: exited})
-	default:
-		return fmt.Errorf("backend: %q is neither local nor docker", f.backend)
+	if f.backend == "docker" && f.network == "" {
+		return fmt.Errorf("docker-network: the docker backend needs a network that reaches the gateway")
+	}
+	b, err := newBackend(f.backend, data, name, f.image, f.network, exited)
+	if err != nil {
+		return err
 	}
 	warm := []string(f.warm)
 	if warm == nil {
@@ -79,4 +72,18 @@ func (f *scaleFlags) config(cfg *gateway.Config, data, ns string, exited func(st
 		Machine: backend.WorkerSpec{Namespace: ns, Slots: f.slots, Memory: f.memory},
 	}
 	return nil
+}
+
+// newBackend makes the backend kind of cluster name, whose gateway's data
+// is in data. The machines outlive the gateway's process; the next
+// gateway on the same data stops them when it starts (ScaleConfig), and
+// so does shoal cluster destroy.
+func newBackend(kind, data, name, image, network string, exited func(string, error)) (backend.Backend, error) {
+	switch kind {
+	case "local":
+		return backend.NewLocal(backend.LocalConfig{Dir: filepath.Join(data, "machines"), Cluster: name, Exited: exited}), nil
+	case "docker":
+		return backend.NewDocker(backend.DockerConfig{Image: image, Network: network, Cluster: name, Exited: exited}), nil
+	}
+	return nil, fmt.Errorf("backend: %q is neither local nor docker", kind)
 }

@@ -75,10 +75,14 @@ func terminalOutput(w io.Writer, raw bool) io.Writer {
 	return &termWriter{w: w}
 }
 
-// underlying is the writer a termWriter writes to, or w itself.
+// underlying is the writer a termWriter or a lockedWriter writes to, or
+// w itself.
 func underlying(w io.Writer) io.Writer {
-	if t, ok := w.(*termWriter); ok {
-		return t.w
+	switch t := w.(type) {
+	case *termWriter:
+		return underlying(t.w)
+	case lockedWriter:
+		return underlying(t.w)
 	}
 	return w
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,6 +60,15 @@ func (g *Gateway) NameModule(name, hash, owner string, admin bool) error {
 	}
 	if err != nil {
 		return storeErr(err)
+	}
+	if slices.Contains(g.cfg.Scale.Warm, name) { // a deploy: warm the machines with it
+		g.mu.Lock()
+		g.scaling.rewarm = true
+		g.mu.Unlock()
+		select {
+		case g.scaling.wake <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }

@@ -46,6 +46,13 @@ type scaler struct {
 	// wake makes the scaler look now: work waits that no worker has room
 	// for (a burst need not wait for the next tick).
 	wake chan struct{}
+	// task's policy is in force while it runs (SetPolicy); own is the
+	// cluster's, which comes back when it ends.
+	task string
+	own  scale.Policy
+	// rewarm: a module ScaleConfig.Warm names was (re)named (a deploy):
+	// the machines that joined compile it now, not at their first run.
+	rewarm bool
 }
 
 // machine is one machine of the cluster.
@@ -85,7 +92,20 @@ func (g *Gateway) scaleOnce(ctx context.Context, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	sc := &g.scaling
+	if sc.task != "" {
+		if st, ok := g.sched.Status(sc.task); !ok || st.Done() {
+			g.setPolicyLocked(now, sc.own, "", fmt.Sprintf("task %s ended: the cluster's own policy", sc.task))
+		}
+	}
 	free, queued := g.observeLocked(ctx, now)
+	if sc.rewarm {
+		sc.rewarm = false
+		for _, id := range sc.order {
+			if m := sc.machines[id]; m.worker != "" && m.Phase == scale.Ready {
+				g.warmLocked(ctx, id, m.worker)
+			}
+		}
+	}
 	// What waits: in the gateway's queue, and short runs queued on
 	// workers beyond their slots (sent several to a call).
 	state := scale.State{Now: now, Waiting: g.sched.Demand() + queued, FreeSlots: free, LastDown: sc.lastDown}
@@ -299,7 +319,7 @@ func (g *Gateway) Cluster() api.Cluster {
 	p := g.cfg.Scale.Policy
 	c := api.Cluster{
 		StandbyMachines: p.Standby, MachinesLimit: p.Limit,
-		MachinesTimeout: p.Timeout.Seconds(), Cooldown: p.Cooldown.Seconds(),
+		MachinesTimeout: p.Timeout.Seconds(), Cooldown: p.Cooldown.Seconds(), Task: g.scaling.task,
 		Machines: []api.Machine{}, Decisions: append([]api.ScaleDecision{}, g.scaling.decisions...),
 	}
 	if b := g.cfg.Scale.Backend; b != nil {
@@ -379,15 +399,32 @@ func (g *Gateway) stopLeftovers(ctx context.Context) {
 }
 
 // SetPolicy changes how the cluster scales from now on: the fields of p
-// that are set, checked together with the rest. It returns the cluster
-// after the change.
+// that are set, checked together with the rest. With p.Task, the change
+// lasts while that task runs (it must not have ended), over the cluster's
+// own policy; without, it changes the cluster's own, and ends any task's.
+// It returns the cluster after the change.
 func (g *Gateway) SetPolicy(p api.ClusterPolicy) (api.Cluster, error) {
 	g.mu.Lock()
 	if g.cfg.Scale.Backend == nil {
 		g.mu.Unlock()
 		return api.Cluster{}, api.Errorf(api.CodeConflict, "this gateway does not scale a cluster (shoal gateway --backend)")
 	}
-	np := g.cfg.Scale.Policy
+	base := g.cfg.Scale.Policy
+	if p.Task != "" {
+		st, ok := g.sched.Status(p.Task)
+		if !ok {
+			g.mu.Unlock()
+			return api.Cluster{}, &api.Error{Code: api.CodeNotFound, Field: "task", Message: fmt.Sprintf("task: no task %q", p.Task)}
+		}
+		if st.Done() {
+			g.mu.Unlock()
+			return api.Cluster{}, &api.Error{Code: api.CodeConflict, Field: "task", Message: fmt.Sprintf("task: task %s has ended (%s): its policy would never be in force", p.Task, st)}
+		}
+		if g.scaling.task != "" {
+			base = g.scaling.own // over the cluster's own, not another task's
+		}
+	}
+	np := base
 	if p.StandbyMachines != nil {
 		np.Standby = *p.StandbyMachines
 	}
@@ -405,10 +442,21 @@ func (g *Gateway) SetPolicy(p api.ClusterPolicy) (api.Cluster, error) {
 		field, msg, _ := strings.Cut(err.Error(), ": ")
 		return api.Cluster{}, api.Invalid(field, "%s", msg)
 	}
-	g.cfg.Scale.Policy = np
-	g.scaleLogLocked(time.Now(), "policy", "", fmt.Sprintf("standby_machines %d, machines_limit %d, machines_timeout %v, cooldown %v", np.Standby, np.Limit, np.Timeout, np.Cooldown))
+	why := "the cluster's own policy"
+	if p.Task != "" {
+		g.scaling.own = base
+		why = "while task " + p.Task + " runs"
+	}
+	g.setPolicyLocked(time.Now(), np, p.Task, why)
 	g.mu.Unlock()
 	return g.Cluster(), nil
+}
+
+// setPolicyLocked puts policy p in force, task's ("": the cluster's own),
+// and logs it with why.
+func (g *Gateway) setPolicyLocked(now time.Time, p scale.Policy, task, why string) {
+	g.cfg.Scale.Policy, g.scaling.task = p, task
+	g.scaleLogLocked(now, "policy", "", fmt.Sprintf("standby_machines %d, machines_limit %d, machines_timeout %v, cooldown %v: %s", p.Standby, p.Limit, p.Timeout, p.Cooldown, why))
 }
 
 // scaleIfWaitingLocked wakes the scaler when runs wait that no worker has
