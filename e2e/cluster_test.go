@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -131,5 +133,152 @@ func TestLocalCluster(t *testing.T) {
 		if alive(pid) {
 			t.Fatalf("the released machines' process %d still runs", pid)
 		}
+	}
+}
+
+// shoalIn runs the binary with $XDG_CONFIG_HOME set to xdg and stdin
+// given, and returns its stdout, stderr and exit code.
+func shoalIn(t *testing.T, xdg, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(shoal, args...)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+xdg, "NO_COLOR=1")
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("shoal %s: exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
+	return out.String(), errb.String(), code
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The shoal cluster lifecycle as a user goes through it, on the local
+// backend: create a cluster from a config (its standby machine comes up),
+// deploy an application with a data directory, run it with its config
+// (logs streamed with timestamps, plain with --simple, its exit code
+// passed on, a bad config named by file, line and key), watch it with
+// list and status, clean up, and destroy it: nothing it made is left.
+func TestClusterCLI(t *testing.T) {
+	xdg, app := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(app, "data", "greeting.txt"), "hello from a data file\n")
+	writeFile(t, filepath.Join(app, "cluster.toml"), "[cluster]\nstandby_machines = 1\nmachines_limit = 3\nmachines_timeout = \"1s\"\ncooldown = 0\n")
+	writeFile(t, filepath.Join(app, "run.toml"), "args = [\"cat\", \"greeting.txt\"]\n\n[requirements]\ncores = \"1/16\"\nmemory = \"8 MiB\"\n\n[cluster]\nmachines_limit = 2\n")
+	writeFile(t, filepath.Join(app, "missing.toml"), "args = [\"cat\", \"missing.txt\"]\n")
+	writeFile(t, filepath.Join(app, "bad.toml"), "args = []\n\n[cluster]\nstandby_machines = 5\n")
+	record := filepath.Join(xdg, "shoal", "clusters", "demo")
+	t.Cleanup(func() {
+		if _, err := os.Stat(record); err == nil {
+			shoalIn(t, xdg, "", "cluster", "-n", "demo", "destroy", "--yes")
+		}
+	})
+
+	out, _, code := shoalIn(t, xdg, "", "cluster", "create", "-n", "demo", filepath.Join(app, "cluster.toml"), "--discover", "none")
+	if code != 0 || !strings.Contains(out, `Cluster "demo" is ready.`) || !strings.Contains(out, "cluster: ready m1: worker") {
+		t.Fatalf("create: exit %d:\n%s", code, out)
+	}
+	if _, errs, code := shoalIn(t, xdg, "", "cluster", "create", "-n", "demo"); code != 1 || !strings.Contains(errs, `cluster "demo" exists`) {
+		t.Fatalf("a second create: exit %d: %s", code, errs)
+	}
+	out, _, _ = shoalIn(t, xdg, "", "cluster", "list", "--json")
+	var list []struct {
+		Name, Status, Gateway, Backend string
+		Workers                        struct{ Busy, Standby int }
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
+		t.Fatalf("list --json: %v: %s", err, out)
+	}
+	if l := list[0]; l.Name != "demo" || l.Status != "ready" || l.Backend != "local" || l.Workers.Standby != 1 || !strings.HasPrefix(l.Gateway, "http://127.0.0.1:") {
+		t.Fatalf("list: %+v", l)
+	}
+	if _, errs, code := shoalIn(t, xdg, "", "cluster", "-n", "demo", "run", filepath.Join(app, "run.toml")); code != 1 || !strings.Contains(errs, "nothing is deployed") {
+		t.Fatalf("run before deploy: exit %d: %s", code, errs)
+	}
+	out, _, code = shoalIn(t, xdg, "", "cluster", "-n", "demo", "deploy", "../examples/jobfile.wasm", "--directory", filepath.Join(app, "data"))
+	if code != 0 || !strings.Contains(out, "Uploading 1 files of") {
+		t.Fatalf("deploy: exit %d: %s", code, out)
+	}
+
+	out, errs, code := shoalIn(t, xdg, "", "cluster", "-n", "demo", "run", filepath.Join(app, "run.toml"))
+	if code != 0 || !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d\.\d{3} \[0\] hello from a data file$`).MatchString(out) {
+		t.Fatalf("run: exit %d: %q", code, out)
+	}
+	for _, want := range []string{"Uploading config...", "Starting application jobfile.wasm...", "Reserving resources for 0 on"} {
+		if !strings.Contains(errs, want) {
+			t.Fatalf("run's stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	out, errs, code = shoalIn(t, xdg, "", "cluster", "-n", "demo", "run", "--simple", filepath.Join(app, "run.toml"))
+	if code != 0 || out != "hello from a data file\n" || errs != "" {
+		t.Fatalf("run --simple: exit %d: %q %q", code, out, errs)
+	}
+	_, errs, code = shoalIn(t, xdg, "", "cluster", "-n", "demo", "run", filepath.Join(app, "missing.toml"))
+	if code != 1 || !strings.Contains(errs, "missing.txt") {
+		t.Fatalf("run of a failing application: exit %d, want its own 1: %s", code, errs)
+	}
+	_, errs, code = shoalIn(t, xdg, "", "cluster", "-n", "demo", "run", filepath.Join(app, "bad.toml"))
+	if code != 1 || !strings.Contains(errs, "bad.toml:4: cluster.standby_machines: 5 is more than machines_limit (3)") {
+		t.Fatalf("run of a bad config: exit %d: %s", code, errs)
+	}
+
+	out, _, _ = shoalIn(t, xdg, "", "cluster", "-n", "demo", "status", "--json")
+	var st struct {
+		Status      string
+		Application struct{ File string }
+		Running     struct{ Status string }
+		Cluster     api.Cluster
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status --json: %v: %s", err, out)
+	}
+	if st.Status != "ready" || st.Application.File != "jobfile.wasm" || st.Running.Status != "failed" || st.Cluster.Task != "" || st.Cluster.MachinesLimit != 3 {
+		t.Fatalf("status: %+v", st)
+	}
+	if out, _, code := shoalIn(t, xdg, "", "cluster", "-n", "demo", "status"); code != 0 || !strings.Contains(out, "(the cluster's own)") || !strings.Contains(out, "m1") {
+		t.Fatalf("status: exit %d: %s", code, out)
+	}
+	if out, _, code := shoalIn(t, xdg, "", "cluster", "-n", "demo", "clean-up"); code != 0 || !strings.Contains(out, "1 machine(s) released") {
+		t.Fatalf("clean-up: exit %d: %s", code, out)
+	}
+
+	b, err := os.ReadFile(filepath.Join(record, "cluster.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct{ PID int }
+	json.Unmarshal(b, &rec)
+	if _, errs, code := shoalIn(t, xdg, "no\n", "cluster", "-n", "demo", "destroy"); code != 1 || !strings.Contains(errs, "not confirmed") {
+		t.Fatalf("destroy, not confirmed: exit %d: %s", code, errs)
+	}
+	if !alive(rec.PID) {
+		t.Fatal("an unconfirmed destroy stopped the gateway")
+	}
+	pids := machinePIDs(filepath.Join(record, "gateway"))
+	if out, _, code := shoalIn(t, xdg, "demo\n", "cluster", "-n", "demo", "destroy"); code != 0 || !strings.Contains(out, `Cluster "demo" destroyed.`) {
+		t.Fatalf("destroy: exit %d: %s", code, out)
+	}
+	if _, err := os.Stat(record); err == nil {
+		t.Fatal("destroy left the cluster's record")
+	}
+	for _, pid := range append(pids, rec.PID) {
+		if alive(pid) {
+			t.Fatalf("destroy left process %d running", pid)
+		}
+	}
+	if out, _, _ := shoalIn(t, xdg, "", "cluster", "list"); !strings.Contains(out, "No clusters") {
+		t.Fatalf("list after destroy: %s", out)
 	}
 }

@@ -92,11 +92,7 @@ func (g *Gateway) scaleOnce(ctx context.Context, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	sc := &g.scaling
-	if sc.task != "" {
-		if st, ok := g.sched.Status(sc.task); !ok || st.Done() {
-			g.setPolicyLocked(now, sc.own, "", fmt.Sprintf("task %s ended: the cluster's own policy", sc.task))
-		}
-	}
+	g.endTaskPolicyLocked(now)
 	free, queued := g.observeLocked(ctx, now)
 	if sc.rewarm {
 		sc.rewarm = false
@@ -316,6 +312,7 @@ func (g *Gateway) scaleLogLocked(now time.Time, kind, id, reason string) {
 func (g *Gateway) Cluster() api.Cluster {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.endTaskPolicyLocked(time.Now()) // not shown in force once its task ended
 	p := g.cfg.Scale.Policy
 	c := api.Cluster{
 		StandbyMachines: p.Standby, MachinesLimit: p.Limit,
@@ -450,6 +447,18 @@ func (g *Gateway) SetPolicy(p api.ClusterPolicy) (api.Cluster, error) {
 	g.setPolicyLocked(time.Now(), np, p.Task, why)
 	g.mu.Unlock()
 	return g.Cluster(), nil
+}
+
+// endTaskPolicyLocked puts the cluster's own policy back in force once
+// the task whose policy is in force has ended.
+func (g *Gateway) endTaskPolicyLocked(now time.Time) {
+	sc := &g.scaling
+	if sc.task == "" {
+		return
+	}
+	if st, ok := g.sched.Status(sc.task); !ok || st.Done() {
+		g.setPolicyLocked(now, sc.own, "", fmt.Sprintf("task %s ended: the cluster's own policy", sc.task))
+	}
 }
 
 // setPolicyLocked puts policy p in force, task's ("": the cluster's own),

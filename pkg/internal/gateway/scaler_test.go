@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -192,4 +193,48 @@ func TestClusterStandbyAndRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCluster(t, m, "two standby machines", func(c api.Cluster) bool { return ready(c) == 2 && c.StandbyMachines == 2 })
+}
+
+// An application's policy lasts while its task runs (shoal cluster run):
+// the cluster's own comes back when the task ends; a deploy after the
+// machines joined warms them with it at once.
+func TestClusterTaskPolicyAndDeploy(t *testing.T) {
+	p := scale.Policy{Standby: 1, Limit: 3, Timeout: time.Hour, Slots: 1}
+	m, _ := startCluster(t, p, nil, nil)
+	waitCluster(t, m, "its standby machine ready", func(c api.Cluster) bool { return ready(c) == 1 })
+	h, err := m.Gateway.PutModule(context.Background(), wasm.HashC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Gateway.NameModule("app", h, "", false); err != nil {
+		t.Fatal(err)
+	}
+	waitCluster(t, m, "its machine warmed by the deploy", func(c api.Cluster) bool {
+		i := slices.Index(kindsOf(c), "warm")
+		return i >= 0 && strings.Contains(c.Decisions[i].Reason, "compiled 1 of 1")
+	})
+
+	mustPost(t, m.URL, field{name: "id", value: "app-run"}, field{name: "args", value: `["0", "30"]`}, field{name: "wasm", file: wasm.HashCCommand})
+	two := 2
+	if _, err := m.Gateway.SetPolicy(api.ClusterPolicy{Task: "nope", StandbyMachines: &two}); !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("a policy for no task: %v", err)
+	}
+	c, err := m.Gateway.SetPolicy(api.ClusterPolicy{Task: "app-run", StandbyMachines: &two})
+	if err != nil || c.Task != "app-run" || c.StandbyMachines != 2 || c.MachinesLimit != 3 {
+		t.Fatalf("the application's policy: %v %+v", err, c)
+	}
+	waitCluster(t, m, "two machines while the application runs", func(c api.Cluster) bool { return ready(c) == 2 })
+	req, _ := http.NewRequest(http.MethodDelete, m.URL+"/tasks/app-run", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	c = waitCluster(t, m, "the cluster's own policy back", func(c api.Cluster) bool { return c.Task == "" && c.StandbyMachines == 1 })
+	if d := c.Decisions[len(c.Decisions)-1]; d.Kind != "policy" || !strings.Contains(d.Reason, "task app-run ended") {
+		t.Fatalf("the last decision: %+v", d)
+	}
+	if _, err := m.Gateway.SetPolicy(api.ClusterPolicy{Task: "app-run", StandbyMachines: &two}); !errors.Is(err, api.ErrConflict) {
+		t.Fatalf("a policy for an ended task: %v", err)
+	}
 }
