@@ -105,7 +105,10 @@ image: build
 # three workers, 100 tasks through a worker killed, a worker cut off the
 # network and the gateway restarted; then processes, and jobs through a
 # worker killed mid-step. Uses `docker compose` when present,
-# else docker-compose (or $SHOAL_COMPOSE). Then the docker backend's test
+# else docker-compose (or $SHOAL_COMPOSE). TestDockerCluster there runs
+# bin/shoal as a gateway on the host with --backend docker: worker
+# containers scale 1 -> 3 -> 1 for a burst, a failed start is retried.
+# Then the docker backend's test
 # (in its package: e2e/ cannot import an internal one): machine containers
 # joining a gateway container.
 e2e: image

@@ -347,14 +347,16 @@ func (d *Docker) Close(ctx context.Context) error {
 }
 
 // docker runs the docker CLI and returns its output, trimmed; its error
-// carries what docker said.
+// carries what docker said, on one line: it becomes a failed start's
+// reason in GET /cluster and in the gateway's log.
 func (d *Docker) docker(ctx context.Context, stdin io.Reader, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, d.cfg.Docker, args...)
 	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("docker %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()))
+		said := strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(stderr.String()), "\n", " | ")), " ")
+		return "", fmt.Errorf("docker %s: %w: %s", args[0], err, said)
 	}
 	return strings.TrimSpace(stdout.String()), nil
 }
