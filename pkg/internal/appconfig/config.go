@@ -1,5 +1,5 @@
 // Package appconfig reads the config file of an application run on a
-// cluster, in the shape of Hadean's config.toml (docs/CLUSTERS-config.md):
+// cluster, in the shape of Hadean's config.toml (docs/CLUSTERS.md, "The config file"):
 // its arguments, environment, the resources each of its runs reserves, and
 // a [cluster] table of scaling settings. The CONFIG.toml given to
 // `shoal cluster create` is the same file: its [cluster] table sets the

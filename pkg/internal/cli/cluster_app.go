@@ -174,6 +174,10 @@ func clusterRun(ctx context.Context, e *env, name string, args []string) int {
 			_ = out.note(fmt.Sprintf(format, args...))
 		}
 	}
+	dw := &decisionWriter{e: e, since: time.Now(), note: out.note}
+	if *simple {
+		dw.note = func(string) error { return nil }
+	}
 	notef("Uploading config...")
 	var policy *api.ClusterPolicy
 	if cfg.Cluster != nil {
@@ -216,10 +220,6 @@ func clusterRun(ctx context.Context, e *env, name string, args []string) int {
 		return 0
 	}
 	notef("Streaming application logs (task %s)...", tv.ID)
-	dw := &decisionWriter{e: e, since: time.Now(), note: out.note}
-	if *simple {
-		dw.note = func(string) error { return nil }
-	}
 	wctx, stopWatch := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
