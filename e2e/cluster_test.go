@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -140,20 +139,9 @@ func TestLocalCluster(t *testing.T) {
 // given, and returns its stdout, stderr and exit code.
 func shoalIn(t *testing.T, xdg, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(shoal, args...)
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+xdg, "NO_COLOR=1")
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("shoal %s: exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
-	return out.String(), errb.String(), code
+	out, errs, code := runShoal(t, []string{"XDG_CONFIG_HOME=" + xdg, "NO_COLOR=1"}, stdin, args...)
+	t.Logf("shoal %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
+	return out, errs, code
 }
 
 func writeFile(t *testing.T, path, text string) {

@@ -137,7 +137,20 @@ var peerRE = regexp.MustCompile(`peer=(\S+)`)
 // cli runs a client command against the gateway and returns its stdout.
 func cli(t *testing.T, gw string, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(shoal, append(args, "--gateway", gw)...)
+	out, errs, code := runShoal(t, nil, "", append(args, "--gateway", gw)...)
+	if code != 0 {
+		t.Logf("shoal %v: exit %d, stderr: %s", args, code, errs)
+	}
+	return out, code
+}
+
+// runShoal runs the binary with env added to its environment and stdin
+// given, and returns its stdout, stderr and exit code.
+func runShoal(t *testing.T, env []string, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(shoal, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -147,10 +160,7 @@ func cli(t *testing.T, gw string, args ...string) (string, int) {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	if code != 0 {
-		t.Logf("shoal %v: exit %d, stderr: %s", args, code, errb.String())
-	}
-	return out.String(), code
+	return out.String(), errb.String(), code
 }
 
 type taskJSON struct {
