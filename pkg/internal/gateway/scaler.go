@@ -340,8 +340,11 @@ var ErrMachinesBusy = errors.New("runs are under way on the cluster's machines")
 // standby count and timeout, so that it starts afresh (shoal cluster
 // clean-up): the standby machines come back, new, at the scaler's next
 // look. It refuses while a machine runs something (stop the application
-// first), and returns the machines it released.
+// first), and returns the machines it released. The stops outlive ctx:
+// an HTTP request's ends as soon as the answer is out, and would kill a
+// docker stop midway, the machine forgotten while its container runs.
 func (g *Gateway) CleanUp(ctx context.Context) ([]string, error) {
+	ctx = context.WithoutCancel(ctx)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.cfg.Scale.Backend == nil {

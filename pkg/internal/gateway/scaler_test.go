@@ -29,6 +29,9 @@ type meshBackend struct {
 	workers map[string]*meshtest.Worker
 	fail    map[string]int // machines whose next starts fail
 	starts  int
+	// stopTakes is how long a stop takes, as docker stop's does: one
+	// whose context ends first fails, the machine left running.
+	stopTakes time.Duration
 }
 
 func (b *meshBackend) Name() string { return "mesh" }
@@ -47,7 +50,17 @@ func (b *meshBackend) Start(_ context.Context, id string, spec backend.WorkerSpe
 	return nil
 }
 
-func (b *meshBackend) Stop(_ context.Context, id string) error {
+func (b *meshBackend) Stop(ctx context.Context, id string) error {
+	b.mu.Lock()
+	takes := b.stopTakes
+	b.mu.Unlock()
+	if takes > 0 {
+		select {
+		case <-time.After(takes):
+		case <-ctx.Done():
+			return fmt.Errorf("machine %s not stopped: %w", id, ctx.Err())
+		}
+	}
 	b.mu.Lock()
 	w := b.workers[id]
 	delete(b.workers, id)
@@ -193,6 +206,32 @@ func TestClusterStandbyAndRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCluster(t, m, "two standby machines", func(c api.Cluster) bool { return ready(c) == 2 && c.StandbyMachines == 2 })
+}
+
+// A clean-up's stops outlive the caller's context (an HTTP request's,
+// which ends with the answer): the machine is stopped, not forgotten
+// while it runs.
+func TestClusterCleanUpOutlivesItsCaller(t *testing.T) {
+	p := scale.Policy{Standby: 1, Limit: 1, Timeout: time.Hour, Slots: 1}
+	m, b := startCluster(t, p, nil, nil)
+	waitCluster(t, m, "its standby machine ready", func(c api.Cluster) bool { return ready(c) == 1 })
+	b.mu.Lock()
+	b.stopTakes = 100 * time.Millisecond
+	b.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	released, err := m.Gateway.CleanUp(ctx)
+	cancel()
+	if err != nil || !slices.Equal(released, []string{"m1"}) {
+		t.Fatalf("clean-up: %v, released %q", err, released)
+	}
+	c := waitCluster(t, m, "m1 stopped", func(c api.Cluster) bool {
+		return slices.ContainsFunc(c.Decisions, func(d api.ScaleDecision) bool {
+			return d.Machine == "m1" && (d.Kind == "released" || d.Kind == "failed")
+		})
+	})
+	if slices.Contains(kindsOf(c), "failed") {
+		t.Fatalf("the stop failed with its caller's context: %+v", c.Decisions)
+	}
 }
 
 // An application's policy lasts while its task runs (shoal cluster run):
