@@ -24,8 +24,16 @@ type committer struct {
 }
 
 type call struct {
-	fn   func(*bolt.Tx) error
+	cmd  command
 	done chan error
+}
+
+// command is one write: what one call of a write method does in the
+// transaction it shares (commands.go). Like the functions given to
+// bolt.DB.Batch, apply may run more than once and must only change the
+// database; what it finds out for its caller, it keeps in the command.
+type command interface {
+	apply(tx *bolt.Tx) error
 }
 
 // errLead tells a waiting caller that it commits the next batch.
@@ -43,12 +51,10 @@ func update(db *bolt.DB, fn func(*bolt.Tx) error) (err error) {
 	return withNoSpace(db.Update(fn))
 }
 
-// do runs fn in a write transaction shared with concurrent callers and
-// returns when that transaction is committed (or fn failed). Like the
-// functions given to bolt.DB.Batch, fn may run more than once and must only
-// change the database.
-func (c *committer) do(fn func(*bolt.Tx) error) error {
-	me := &call{fn: fn, done: make(chan error, 1)}
+// do applies cmd in a write transaction shared with concurrent callers
+// and returns when that transaction is committed (or cmd failed).
+func (c *committer) do(cmd command) error {
+	me := &call{cmd: cmd, done: make(chan error, 1)}
 	c.mu.Lock()
 	c.queue = append(c.queue, me)
 	lead := !c.busy
@@ -85,7 +91,7 @@ func (c *committer) commit(batch []*call) {
 		failed := -1
 		err := update(c.db, func(tx *bolt.Tx) error {
 			for i, cl := range batch {
-				if err := cl.fn(tx); err != nil {
+				if err := cl.cmd.apply(tx); err != nil {
 					failed = i
 					return err
 				}

@@ -2,9 +2,7 @@ package store
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -82,22 +80,7 @@ func stepKey(seq uint64, i int) []byte {
 
 // SaveSteps records the states of steps of job id, by index.
 func (s *Store) SaveSteps(id string, steps map[int]StepRecord) error {
-	err := s.commit.do(func(tx *bolt.Tx) error {
-		seq, err := taskSeq(tx, id)
-		if err != nil {
-			return err
-		}
-		b, err := tx.CreateBucketIfNotExists(bucketSteps)
-		if err != nil {
-			return err
-		}
-		for i, r := range steps {
-			if err := b.Put(stepKey(seq, i), encodeStep(&r)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.commit.do(&saveStepsCmd{ID: id, Steps: steps})
 	if err != nil {
 		return fmt.Errorf("save steps of %s: %w", id, err)
 	}
@@ -143,39 +126,7 @@ type Artifact struct {
 // file's bytes are kept once under their sha256, however many jobs left
 // them. Of two files of one path, the later is kept.
 func (s *Store) PutFiles(id string, files []Artifact) error {
-	byPath := make(map[string]int, len(files))
-	for i, f := range files {
-		byPath[f.Path] = i
-	}
-	err := s.commit.do(func(tx *bolt.Tx) error {
-		seq, err := taskSeq(tx, id)
-		if err != nil {
-			return err
-		}
-		bs, err := blobBuckets(tx)
-		if err != nil {
-			return err
-		}
-		if err := bs.drop(seq); err != nil {
-			return err
-		}
-		for i, f := range files {
-			if byPath[f.Path] != i {
-				continue
-			}
-			sum := sha256.Sum256(f.Data)
-			h := hex.EncodeToString(sum[:])
-			if err := bs.ref(h, f.Data, 1); err != nil {
-				return err
-			}
-			v := binary.AppendUvarint(nil, uint64(len(f.Data)))
-			v = append(v, h...)
-			if err := bs.files.Put(append(u64(seq), f.Path...), v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.commit.do(&putFilesCmd{ID: id, Files: files})
 	if err != nil {
 		return fmt.Errorf("put files of %s: %w", id, err)
 	}
@@ -307,31 +258,7 @@ func (s *Store) File(id, path string) (api.File, []byte, error) {
 // AddCallback records a delivery attempt of job id's callback, keeping
 // its latest keep attempts.
 func (s *Store) AddCallback(id string, a api.Callback, keep int) error {
-	err := s.commit.do(func(tx *bolt.Tx) error {
-		seq, err := taskSeq(tx, id)
-		if err != nil {
-			return err
-		}
-		b, err := tx.CreateBucketIfNotExists(bucketHooks)
-		if err != nil {
-			return err
-		}
-		var list []api.Callback
-		if v := b.Get(u64(seq)); v != nil {
-			if err := json.Unmarshal(v, &list); err != nil {
-				return fmt.Errorf("%w: the callbacks of %s: %v", ErrCorrupt, id, err)
-			}
-		}
-		list = append(list, a)
-		if len(list) > keep {
-			list = list[len(list)-keep:]
-		}
-		v, err := json.Marshal(list)
-		if err != nil {
-			return err
-		}
-		return b.Put(u64(seq), v)
-	})
+	err := s.commit.do(&addCallbackCmd{ID: id, Callback: a, Keep: keep})
 	if err != nil {
 		return fmt.Errorf("add callback of %s: %w", id, err)
 	}
@@ -396,19 +323,7 @@ func (e *NameTakenError) Error() string {
 // unless another owner gave it and force is false (*NameTakenError).
 // owner is who names it ("" without tokens).
 func (s *Store) NameModule(name, hash, owner string, force bool) error {
-	err := s.commit.do(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketModules).Get([]byte(hash)) == nil {
-			return ErrNotFound
-		}
-		b, err := tx.CreateBucketIfNotExists(bucketNames)
-		if err != nil {
-			return err
-		}
-		if _, prev := splitName(b.Get([]byte(name))); prev != "" && prev != owner && !force {
-			return &NameTakenError{Name: name, Owner: prev}
-		}
-		return b.Put([]byte(name), []byte(hash+owner))
-	})
+	err := s.commit.do(&nameModuleCmd{Name: name, Hash: hash, Owner: owner, Force: force})
 	if err != nil {
 		return fmt.Errorf("name module %s %s: %w", hash, name, err)
 	}
@@ -469,43 +384,7 @@ func bundleKey(name, path string) []byte {
 // PutBundle records the files deployed under name, replacing any it had;
 // their bytes are kept as artifacts' are, once by their sha256.
 func (s *Store) PutBundle(name string, files []Artifact) error {
-	err := s.commit.do(func(tx *bolt.Tx) error {
-		nb, err := tx.CreateBucketIfNotExists(bucketBundles)
-		if err != nil {
-			return err
-		}
-		bs, err := blobBuckets(tx)
-		if err != nil {
-			return err
-		}
-		prefix := bundleKey(name, "")
-		c := nb.Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Seek(prefix) {
-			if _, n := binary.Uvarint(v); n > 0 {
-				if err := bs.ref(string(v[n:]), nil, -1); err != nil {
-					return err
-				}
-			}
-			if err := c.Delete(); err != nil {
-				return err
-			}
-		}
-		for _, f := range files {
-			sum := sha256.Sum256(f.Data)
-			h := hex.EncodeToString(sum[:])
-			if nb.Get(bundleKey(name, f.Path)) != nil {
-				continue // the first of one path
-			}
-			if err := bs.ref(h, f.Data, 1); err != nil {
-				return err
-			}
-			v := binary.AppendUvarint(nil, uint64(len(f.Data)))
-			if err := nb.Put(bundleKey(name, f.Path), append(v, h...)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.commit.do(&putBundleCmd{Name: name, Files: files})
 	if err != nil {
 		return fmt.Errorf("put bundle %s: %w", name, err)
 	}

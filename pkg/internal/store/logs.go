@@ -61,13 +61,7 @@ func (s *Store) AppendLogs(id string, limit int, entries ...task.LogEntry) error
 	for i := range entries {
 		enc[i] = encodeLog(&entries[i])
 	}
-	err := s.commit.do(func(tx *bolt.Tx) error {
-		seq, err := taskSeq(tx, id)
-		if err != nil {
-			return err
-		}
-		return appendLogs(tx, seq, uint64(limit), entries, enc)
-	})
+	err := s.commit.do(&appendLogsCmd{ID: id, Limit: limit, Entries: entries, enc: enc})
 	if err != nil {
 		return fmt.Errorf("append logs of task %s: %w", id, err)
 	}

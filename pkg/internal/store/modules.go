@@ -25,16 +25,7 @@ func (s *Store) PutModule(hash string, wasm []byte) error {
 	if sum := sha256.Sum256(wasm); hex.EncodeToString(sum[:]) != hash {
 		return fmt.Errorf("put module %s: the bytes have sha256 %x", hash, sum)
 	}
-	err := s.commit.do(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketModules)
-		if b.Get([]byte(hash)) != nil {
-			return nil
-		}
-		if err := b.Put([]byte(hash), wasm); err != nil {
-			return err
-		}
-		return addCounter(tx.Bucket(bucketMeta), counterModules, 1)
-	})
+	err := s.commit.do(&putModuleCmd{Hash: hash, Wasm: wasm})
 	if err != nil {
 		return fmt.Errorf("put module %s: %w", hash, err)
 	}

@@ -37,56 +37,28 @@ func (e *TakenError) Is(target error) bool { return target == ErrExists }
 // with a *TakenError, naming the id, if any id was taken before or appears
 // twice in ts.
 func (s *Store) CreateTasks(ts []task.Task) error {
-	type prepared struct {
-		id   string
-		rec  []byte
-		runs []encodedRun
-	}
-	all := make([]prepared, len(ts))
+	all := make([]createdTask, len(ts))
 	for i, t := range ts {
 		id := t.Spec.ID
 		if id == "" {
 			return errors.New("create task: the id is empty")
 		}
-		runs, err := encodeRuns(t.Runs)
+		runs, err := newRuns(t.Runs)
 		if err != nil {
 			return fmt.Errorf("create task %s: %w", id, err)
 		}
-		all[i] = prepared{id, encodeTask(&taskRecord{Spec: t.Spec, Created: t.Created}), runs}
+		all[i] = createdTask{id, encodeTask(&taskRecord{Spec: t.Spec, Created: t.Created}), runs}
 	}
-	var failed string
-	err := s.commit.do(func(tx *bolt.Tx) error {
-		ids := tx.Bucket(bucketIDs)
-		tasks := tx.Bucket(bucketTasks)
-		tasks.FillPercent = appendFill
-		for _, p := range all {
-			if ids.Get([]byte(p.id)) != nil {
-				failed = p.id
-				return ErrExists
-			}
-			seq, err := tasks.NextSequence()
-			if err != nil {
-				return err
-			}
-			if err := tasks.Put(u64(seq), p.rec); err != nil {
-				return err
-			}
-			if err := ids.Put([]byte(p.id), u64(seq)); err != nil {
-				return err
-			}
-			if err := putRuns(tx, seq, p.runs, s.keep); err != nil {
-				return err
-			}
-		}
-		return addCounter(tx.Bucket(bucketMeta), counterTasks, int64(len(all)))
-	})
+	cmd := &createTasksCmd{Tasks: all, Keep: s.keep}
+	err := s.commit.do(cmd)
+	failed := cmd.failed
 	switch {
 	case err == nil:
 		return nil
 	case failed != "" && errors.Is(err, ErrExists):
 		return &TakenError{ID: failed}
 	case len(all) == 1:
-		return fmt.Errorf("create task %s: %w", all[0].id, err)
+		return fmt.Errorf("create task %s: %w", all[0].ID, err)
 	}
 	return fmt.Errorf("create %d tasks: %w", len(all), err)
 }
@@ -101,17 +73,11 @@ func (s *Store) SaveRuns(id string, runs ...task.Run) error {
 	if len(runs) == 0 {
 		return nil
 	}
-	enc, err := encodeRuns(runs)
+	enc, err := newRuns(runs)
 	if err != nil {
 		return fmt.Errorf("save runs of task %s: %w", id, err)
 	}
-	err = s.commit.do(func(tx *bolt.Tx) error {
-		seq, err := taskSeq(tx, id)
-		if err != nil {
-			return err
-		}
-		return putRuns(tx, seq, enc, s.keep)
-	})
+	err = s.commit.do(&saveRunsCmd{ID: id, Runs: enc, Keep: s.keep})
 	if err != nil {
 		return fmt.Errorf("save runs of task %s: %w", id, err)
 	}
@@ -121,28 +87,11 @@ func (s *Store) SaveRuns(id string, runs ...task.Run) error {
 // CancelTask marks task id canceled at the given time and stores runs, in
 // one transaction. Canceling again keeps the first time and stores runs.
 func (s *Store) CancelTask(id string, at time.Time, runs []task.Run) error {
-	enc, err := encodeRuns(runs)
+	enc, err := newRuns(runs)
 	if err != nil {
 		return fmt.Errorf("cancel task %s: %w", id, err)
 	}
-	err = s.commit.do(func(tx *bolt.Tx) error {
-		seq, err := taskSeq(tx, id)
-		if err != nil {
-			return err
-		}
-		tasks := tx.Bucket(bucketTasks)
-		rec, err := decodeTask(tasks.Get(u64(seq)))
-		if err != nil {
-			return err
-		}
-		if !rec.Canceled {
-			rec.Canceled, rec.CanceledAt = true, at
-			if err := tasks.Put(u64(seq), encodeTask(&rec)); err != nil {
-				return err
-			}
-		}
-		return putRuns(tx, seq, enc, s.keep)
-	})
+	err = s.commit.do(&cancelTaskCmd{ID: id, At: at, Runs: enc, Keep: s.keep})
 	if err != nil {
 		return fmt.Errorf("cancel task %s: %w", id, err)
 	}
