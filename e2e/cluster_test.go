@@ -174,6 +174,9 @@ func TestClusterCLI(t *testing.T) {
 		}
 	})
 
+	if _, errs, code := shoalIn(t, xdg, "", "cluster", "create", "-n", "bad", "--backend", "k8s"); code != 1 || !strings.Contains(errs, `backend "k8s": a cluster's machines come from local or docker`) {
+		t.Fatalf("create with an unknown backend: exit %d: %s", code, errs)
+	}
 	out, _, code := shoalIn(t, xdg, "", "cluster", "create", "-n", "demo", filepath.Join(app, "cluster.toml"), "--discover", "none")
 	if code != 0 || !strings.Contains(out, `Cluster "demo" is ready.`) || !strings.Contains(out, "cluster: ready m1: worker") {
 		t.Fatalf("create: exit %d:\n%s", code, out)
@@ -237,6 +240,9 @@ func TestClusterCLI(t *testing.T) {
 	}
 	if out, _, code := shoalIn(t, xdg, "", "cluster", "-n", "demo", "status"); code != 0 || !strings.Contains(out, "(the cluster's own)") || !strings.Contains(out, "m1") {
 		t.Fatalf("status: exit %d: %s", code, out)
+	}
+	if out, _, code := shoalIn(t, xdg, "", "cluster", "-n", "demo", "stop"); code != 0 || !strings.Contains(out, `Nothing is running on cluster "demo".`) {
+		t.Fatalf("stop with nothing running: exit %d: %s", code, out)
 	}
 	if out, _, code := shoalIn(t, xdg, "", "cluster", "-n", "demo", "clean-up"); code != 0 || !strings.Contains(out, "1 machine(s) released") {
 		t.Fatalf("clean-up: exit %d: %s", code, out)

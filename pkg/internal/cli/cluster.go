@@ -248,11 +248,16 @@ func (r *clusterRecord) liveStatus() string {
 	if r.Status == clusterFailed {
 		return clusterFailed
 	}
-	if r.PID == 0 || !processAlive(r.PID) {
+	if !r.gatewayRuns() {
 		return clusterStopped
 	}
 	return r.Status
 }
+
+// gatewayRuns reports whether r's gateway process runs: its pid runs a
+// process with r's data directory among its arguments (not another
+// that took the pid since).
+func (r *clusterRecord) gatewayRuns() bool { return r.PID != 0 && runsWith(r.PID, r.dataDir()) }
 
 // ownPolicy is the cluster's own policy from its CONFIG.toml's [cluster]
 // table, as PUT /cluster/policy takes it.

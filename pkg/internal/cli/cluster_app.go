@@ -144,6 +144,7 @@ func clusterRun(ctx context.Context, e *env, name string, args []string) int {
 	if code := positionals(e, "cluster run", usage, pos, "CONFIG.toml"); code != 0 {
 		return code
 	}
+	e = lockedEnv(e) // the cluster's decisions are printed from a goroutine
 	cfg, err := appconfig.Load(pos[0])
 	if err != nil {
 		return e.errorf("cluster run: %v", err)
@@ -167,18 +168,17 @@ func clusterRun(ctx context.Context, e *env, name string, args []string) int {
 	if err != nil {
 		return e.errorf("cluster run: %v", err)
 	}
-	out := newProcOutput(lockWriter(e.stdout), lockWriter(e.stderr), *simple, false)
+	out := newProcOutput(e.stdout, e.stderr, *simple, false)
 	out.stamps = !*simple
 	notef := func(format string, args ...any) {
 		if !*simple {
 			_ = out.note(fmt.Sprintf(format, args...))
 		}
 	}
-	dw := &decisionWriter{e: e, since: time.Now(), note: out.note}
+	dw := &decisionWriter{e: e, since: time.Now(), note: out.noteAt}
 	if *simple {
-		dw.note = func(string) error { return nil }
+		dw.note = func(time.Time, string) error { return nil }
 	}
-	notef("Uploading config...")
 	var policy *api.ClusterPolicy
 	if cfg.Cluster != nil {
 		own := scale.Policy{Standby: derefInt(r.Policy.StandbyMachines), Limit: derefInt(r.Policy.MachinesLimit),
@@ -192,6 +192,7 @@ func clusterRun(ctx context.Context, e *env, name string, args []string) int {
 		p := ownPolicy(cfg.Cluster)
 		policy = &p
 	}
+	notef("Uploading config...")
 	notef("Starting application %s...", r.App.File)
 	s := client.Submission{Module: r.App.Module, Args: cfg.Args, Env: cfg.Environ(), Cores: cfg.Requirements.Cores, Memory: cfg.Requirements.Memory}
 	if r.App.Files > 0 {
@@ -247,7 +248,19 @@ type lockedWriter struct {
 // the same terminal.
 var outputMu sync.Mutex
 
-func lockWriter(w io.Writer) io.Writer { return lockedWriter{&outputMu, w} }
+func lockWriter(w io.Writer) io.Writer {
+	if l, ok := w.(lockedWriter); ok {
+		return l
+	}
+	return lockedWriter{&outputMu, w}
+}
+
+// lockedEnv is e with its stdout and stderr locked.
+func lockedEnv(e *env) *env {
+	l := *e
+	l.stdout, l.stderr = lockWriter(e.stdout), lockWriter(e.stderr)
+	return &l
+}
 
 func (l lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()

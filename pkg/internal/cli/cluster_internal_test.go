@@ -5,10 +5,14 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/api"
 )
 
 func TestClusterName(t *testing.T) {
@@ -86,5 +90,39 @@ func TestTarDirectory(t *testing.T) {
 	os.Symlink("/etc/passwd", filepath.Join(dir, "link"))
 	if _, _, err := tarDirectory(dir); err == nil || !strings.Contains(err.Error(), "link is not a regular file") {
 		t.Fatalf("a link: %v", err)
+	}
+}
+
+// With stamps, a line starts with its time; colours go only to a stream
+// whose writer shows them (stdout redirected to a file gets none though
+// stderr is a terminal).
+func TestStampsColourPerStream(t *testing.T) {
+	var out, errs bytes.Buffer
+	p := &procOutput{stdout: &out, stderr: &errs, dim: true, stamps: true}
+	at := time.Date(2026, 12, 7, 13, 0, 0, 5e6, time.Local)
+	for _, le := range []api.LogEntry{{Time: at, Stream: "stdout", Data: "to a file\n"}, {Time: at, Stream: "stderr", Process: 1, Data: "to a terminal\n"}} {
+		if err := p.write(le); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out.String() != "13:00:00.005 [0] to a file\n" {
+		t.Fatalf("stdout: %q", out.String())
+	}
+	if want := sgrDim + "13:00:00.005 " + sgrReset + "\x1b[32m[1] " + sgrReset + "to a terminal\n"; errs.String() != want {
+		t.Fatalf("stderr: %q, want %q", errs.String(), want)
+	}
+}
+
+// A recorded pid is the cluster's gateway only while it runs with the
+// cluster's data directory among its arguments: a pid taken since by
+// another process is not signalled.
+func TestRunsWith(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	if !runsWith(cmd.Process.Pid, "30") || runsWith(cmd.Process.Pid, "/home/me/.config/shoal/clusters/demo/gateway") {
+		t.Fatal("runsWith does not tell the process by its arguments")
 	}
 }

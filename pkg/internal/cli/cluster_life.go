@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,23 @@ func clusterCreate(ctx context.Context, e *env, name string, args []string) int 
 	}
 	if v, ok := flagValue(gwFlags, "backend"); ok {
 		r.Backend = v
+	}
+	if !slices.Contains(appconfig.Backends, r.Backend) {
+		return e.errorf("cluster create: backend %q: a cluster's machines come from %s", r.Backend, strings.Join(appconfig.Backends, " or "))
+	}
+	// The gateway's flags win over the file: the record, the default limit
+	// and the wait for standby machines go by what the gateway will run.
+	for _, f := range []struct {
+		name string
+		dst  **int
+	}{{"standby-machines", &r.Policy.StandbyMachines}, {"machines-limit", &r.Policy.MachinesLimit}} {
+		if v, ok := flagValue(gwFlags, f.name); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return e.errorf("cluster create: --%s %q: not a whole number of machines", f.name, v)
+			}
+			*f.dst = &n
+		}
 	}
 	if r.Policy.MachinesLimit == nil {
 		n := max(defaultClusterLimit, derefInt(r.Policy.StandbyMachines))
@@ -246,9 +264,10 @@ func startClusterGateway(ctx context.Context, r *clusterRecord, args []string) (
 		}
 		select {
 		case err := <-exited:
-			return "", fmt.Errorf("it exited (%v):\n%s", err, tail(readFrom(r.logFile(), start), 10))
+			return "", fmt.Errorf("it exited (%v):\n%s", err, startFailure(readFrom(r.logFile(), start)))
 		case <-deadline:
-			return "", fmt.Errorf("no start line in %s after %v", r.logFile(), clusterWait)
+			_ = cmd.Process.Kill()
+			return "", fmt.Errorf("no start line in %s after %v; it was stopped", r.logFile(), clusterWait)
 		case <-ctx.Done():
 			_ = cmd.Process.Kill()
 			return "", ctx.Err()
@@ -266,13 +285,21 @@ func readFrom(file string, offset int64) []byte {
 	return b[offset:]
 }
 
-// tail returns the last n lines of b, indented.
-func tail(b []byte, n int) string {
+// startFailure returns the lines of a gateway's output that say why it did not
+// start: its error lines ("shoal: gateway: ...", a bad flag), else its
+// last lines (a usage text ends with the flags, not the error).
+func startFailure(b []byte) string {
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+	var errs []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "shoal: ") || strings.HasPrefix(l, "flag provided but not defined") || strings.HasPrefix(l, "invalid value") {
+			errs = append(errs, l)
+		}
 	}
-	return "  " + strings.Join(lines, "\n  ")
+	if len(errs) == 0 {
+		errs = lines[max(0, len(lines)-10):]
+	}
+	return "  " + strings.Join(errs, "\n  ")
 }
 
 // readyMachines counts the machines of c whose worker has joined.
@@ -291,7 +318,8 @@ func readyMachines(c api.Cluster) int {
 type decisionWriter struct {
 	e     *env
 	since time.Time // print those after
-	note  func(string) error
+	// note prints a line of what happened at a time; nil: say.
+	note func(time.Time, string) error
 }
 
 // print prints the decisions of c newer than the last printed.
@@ -306,7 +334,7 @@ func (w *decisionWriter) print(c api.Cluster) {
 			line = fmt.Sprintf("cluster: %s: %s", d.Kind, d.Reason)
 		}
 		if w.note != nil {
-			_ = w.note(line)
+			_ = w.note(d.Time, line)
 		} else {
 			say(w.e, "  %s", line)
 		}
@@ -458,18 +486,12 @@ func clusterDestroy(ctx context.Context, e *env, name string, args []string) int
 	say(e, "Destroying cluster %q", name)
 	if r.liveStatus() != clusterStopped && r.Gateway != "" {
 		if c, err := clusterClient(r); err == nil {
-			stopApplication(ctx, e, r, c)
-			zero := 0 // no standby machine comes back after the clean-up
-			if _, err := c.SetClusterPolicy(ctx, api.ClusterPolicy{StandbyMachines: &zero, MachinesLimit: &zero}); err != nil {
-				say(e, "  the cluster's policy not set to no machines: %v", err)
-			}
-			say(e, "Cleaning up the dynamic workers...")
-			if err := cleanUpWait(ctx, c); err != nil {
-				say(e, "  not cleaned up through the gateway (%v): stopping them below", err)
-			}
+			releaseThroughGateway(ctx, e, r, c)
 		}
 	}
-	if r.PID != 0 && processAlive(r.PID) {
+	// What is left is local: it is done to the end, even after Ctrl-C.
+	ctx = context.WithoutCancel(ctx)
+	if r.gatewayRuns() {
 		say(e, "Stopping the gateway (pid %d)...", r.PID)
 		if err := stopProcess(r.PID, 30*time.Second); err != nil {
 			return e.errorf("cluster destroy: %v", err)
@@ -492,9 +514,32 @@ func clusterDestroy(ctx context.Context, e *env, name string, args []string) int
 	return 0
 }
 
+// gatewayCall bounds each call destroy makes to a gateway, which may not
+// answer (stopped, or stuck): destroy goes on without it.
+const gatewayCall = 5 * time.Second
+
+// releaseThroughGateway stops r's application and gives back its
+// machines through its gateway, as far as the gateway answers.
+func releaseThroughGateway(ctx context.Context, e *env, r *clusterRecord, c *client.Client) {
+	call, cancel := context.WithTimeout(ctx, gatewayCall)
+	defer cancel()
+	stopApplication(call, e, r, c)
+	zero := 0 // no standby machine comes back after the clean-up
+	if _, err := c.SetClusterPolicy(call, api.ClusterPolicy{StandbyMachines: &zero, MachinesLimit: &zero}); err != nil {
+		say(e, "  the gateway did not take the policy of no machines (%v): its machines are stopped below", err)
+		return
+	}
+	say(e, "Cleaning up the dynamic workers (waiting up to a minute for runs under way on them)...")
+	if err := cleanUpWait(ctx, c); err != nil {
+		say(e, "  not cleaned up through the gateway (%v): stopping them below", err)
+	}
+}
+
 // cleanUpWait gives back the cluster's machines, waiting for the runs
 // under way to end (the application was just stopped) for up to a minute.
 func cleanUpWait(ctx context.Context, c *client.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute+gatewayCall)
+	defer cancel()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		cl, err := c.CleanUp(ctx)
@@ -525,7 +570,7 @@ func cleanUpWait(ctx context.Context, c *client.Client) error {
 func stopLeftMachines(ctx context.Context, e *env, r *clusterRecord) error {
 	b, err := newBackend(r.Backend, r.dataDir(), r.Name, "", r.Network, nil)
 	if err != nil {
-		return err
+		return nil // it never started a machine
 	}
 	ids, err := b.List(ctx)
 	if err != nil {

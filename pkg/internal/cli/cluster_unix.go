@@ -5,7 +5,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -18,6 +21,25 @@ func detach(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true
 func processAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// runsWith reports whether process pid runs with arg among its
+// arguments: a pid recorded long ago may since name another process.
+// Where /proc cannot tell, it is whether pid runs.
+func runsWith(pid int, arg string) bool {
+	if !processAlive(pid) {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist) || !procMounted()
+	}
+	return slices.Contains(strings.Split(string(b), "\x00"), arg)
+}
+
+func procMounted() bool {
+	_, err := os.Stat("/proc/self/cmdline")
+	return err == nil
 }
 
 // stopProcess sends pid SIGTERM, and SIGKILL if it has not exited after

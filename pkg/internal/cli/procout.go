@@ -30,6 +30,7 @@ type procOutput struct {
 	stdout, stderr io.Writer
 	escOut, escErr bool // escape control characters (safeText): a terminal
 	dim            bool // dim the gateway's lines
+	colorOut       bool // stdout shows colours too (stamps)
 	simple         bool
 	// stamps starts each line with its time, and colours the prefix on a
 	// colour terminal (shoal cluster run); at is the time of the entry
@@ -70,10 +71,11 @@ func newProcOutput(stdout, stderr io.Writer, simple, raw bool) *procOutput {
 	}
 	return &procOutput{
 		stdout: stdout, stderr: stderr,
-		escOut: !simple && !raw && isTerminal(stdout),
-		escErr: !simple && !raw && isTerminal(stderr),
-		dim:    !simple && colorTerminal(stderr),
-		simple: simple,
+		escOut:   !simple && !raw && isTerminal(stdout),
+		escErr:   !simple && !raw && isTerminal(stderr),
+		dim:      !simple && colorTerminal(stderr),
+		colorOut: !simple && colorTerminal(stdout),
+		simple:   simple,
 	}
 }
 
@@ -150,9 +152,12 @@ func (p *procOutput) writer(stream string) io.Writer {
 }
 
 // note prints a line of shoal's own on stderr, dimmed like the gateway's.
-func (p *procOutput) note(text string) error {
+func (p *procOutput) note(text string) error { return p.noteAt(time.Now(), text) }
+
+// noteAt is note of something that happened at t.
+func (p *procOutput) noteAt(t time.Time, text string) error {
 	if p.stamps {
-		text = stampText(time.Now()) + text
+		text = stampText(t) + text
 	}
 	if p.dim {
 		text = sgrDim + text + sgrReset
@@ -177,7 +182,7 @@ func (p *procOutput) line(k streamKey, b []byte) error {
 			at = time.Now()
 		}
 		stamp := stampText(at)
-		if p.dim {
+		if p.streamColor(k.stream) {
 			stamp = sgrDim + stamp + sgrReset
 			pre = fmt.Sprintf("\x1b[%dm%s%s", 31+k.process%6, pre, sgrReset)
 		}
@@ -185,6 +190,14 @@ func (p *procOutput) line(k streamKey, b []byte) error {
 	}
 	_, err := fmt.Fprintln(p.writer(k.stream), pre+text)
 	return err
+}
+
+// streamColor reports whether stream's writer shows colours.
+func (p *procOutput) streamColor(stream string) bool {
+	if stream == "stdout" {
+		return p.colorOut
+	}
+	return p.dim
 }
 
 // stampText is the time column of a line with stamps.

@@ -420,9 +420,9 @@ func (g *Gateway) SetPolicy(p api.ClusterPolicy) (api.Cluster, error) {
 			g.mu.Unlock()
 			return api.Cluster{}, &api.Error{Code: api.CodeConflict, Field: "task", Message: fmt.Sprintf("task: task %s has ended (%s): its policy would never be in force", p.Task, st)}
 		}
-		if g.scaling.task != "" {
-			base = g.scaling.own // over the cluster's own, not another task's
-		}
+	}
+	if g.scaling.task != "" { // over the cluster's own, never a task's
+		base = g.scaling.own
 	}
 	np := base
 	if p.StandbyMachines != nil {

@@ -263,6 +263,15 @@ func TestClusterTaskPolicyAndDeploy(t *testing.T) {
 		t.Fatalf("the application's policy: %v %+v", err, c)
 	}
 	waitCluster(t, m, "two machines while the application runs", func(c api.Cluster) bool { return ready(c) == 2 })
+	// A change of the cluster's own policy meanwhile is made over its own,
+	// not the application's, and ends the application's.
+	four := 4
+	if c, err := m.Gateway.SetPolicy(api.ClusterPolicy{MachinesLimit: &four}); err != nil || c.Task != "" || c.StandbyMachines != 1 || c.MachinesLimit != 4 {
+		t.Fatalf("the cluster's own policy while a task's is in force: %v %+v", err, c)
+	}
+	if c, err := m.Gateway.SetPolicy(api.ClusterPolicy{Task: "app-run", StandbyMachines: &two}); err != nil || c.MachinesLimit != 4 {
+		t.Fatalf("the application's policy again: %v %+v", err, c)
+	}
 	req, _ := http.NewRequest(http.MethodDelete, m.URL+"/tasks/app-run", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
