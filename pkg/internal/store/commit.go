@@ -21,6 +21,10 @@ type committer struct {
 	mu    sync.Mutex
 	queue []*call
 	busy  bool // a leader is committing; new calls wait for it
+	// replicate, when set, commits each batch through a replicated log
+	// (replicate.go), and pending holds the batches on their way.
+	replicate Replicator
+	pending   *pending
 }
 
 type call struct {
@@ -83,29 +87,25 @@ func (c *committer) do(cmd command) error {
 	return <-me.done
 }
 
-// commit runs the batch in one transaction. A call whose fn fails is
-// taken out and told its error, and the others run again without it: each
-// call before it saw the same state as now, so the error stands.
+// commit runs the batch in one transaction, here or, when the store is
+// replicated, on every member through the log.
 func (c *committer) commit(batch []*call) {
-	for len(batch) > 0 {
-		failed := -1
-		err := update(c.db, func(tx *bolt.Tx) error {
-			for i, cl := range batch {
-				if err := cl.cmd.apply(tx); err != nil {
-					failed = i
-					return err
-				}
-			}
-			return nil
-		})
-		if failed < 0 {
-			c.space.committed(err, len(batch))
-			for _, cl := range batch {
-				cl.done <- err
-			}
-			return
+	c.mu.Lock()
+	replicate := c.replicate
+	c.mu.Unlock()
+	if replicate != nil {
+		c.replicated(batch)
+		return
+	}
+	cmds := make([]command, len(batch))
+	for i, cl := range batch {
+		cmds[i] = cl.cmd
+	}
+	errs, err := c.apply(cmds)
+	for i, cl := range batch {
+		if errs[i] == nil {
+			errs[i] = err
 		}
-		batch[failed].done <- err
-		batch = append(batch[:failed:failed], batch[failed+1:]...)
+		cl.done <- errs[i]
 	}
 }

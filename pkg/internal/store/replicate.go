@@ -1,0 +1,244 @@
+package store
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// A replicated store (docs/HA.md) writes through a consensus engine: the
+// committer's batch of commands becomes one entry of a replicated log
+// (Replicator), and every member's store, the writer's included, applies
+// the entry when the log commits it (ApplyEntry). Commands carry all they
+// need and the store uses no clock, so every member makes the same file.
+//
+// The writer's own entries are applied with the command values its
+// callers made (they keep what apply finds out for them); a peer's, and
+// the writer's own replayed after a restart, with values decoded from the
+// entry.
+
+// Replicator sends an entry to a store's peers and returns once the log
+// has committed it and this store has applied it, with what ApplyEntry
+// returned for it. An error means the entry may or may not be committed:
+// this member cannot tell (it is not the leader, or it lost its majority).
+type Replicator func(entry []byte) (any, error)
+
+func init() {
+	for _, c := range []command{
+		&createTasksCmd{}, &saveRunsCmd{}, &cancelTaskCmd{}, &appendLogsCmd{}, &putModuleCmd{},
+		&deleteTasksCmd{}, &saveStepsCmd{}, &putFilesCmd{}, &addCallbackCmd{}, &nameModuleCmd{}, &putBundleCmd{},
+	} {
+		gob.Register(c)
+	}
+}
+
+// entry is a batch of commands as the log holds it.
+type entry struct {
+	ID   uint64 // the writer's: its pending batch
+	Cmds []command
+}
+
+// pending are the batches this store wrote that the log has not applied
+// yet, by entry ID.
+type pending struct {
+	mu      sync.Mutex
+	batches map[uint64][]command
+	next    atomic.Uint64
+}
+
+// ErrReplicated is a write's error when the store could not get it into
+// the replicated log: the member is not the leader, or lost its majority.
+var ErrReplicated = errors.New("not replicated")
+
+// SetReplicator makes every write of s go through r (nil: writes are
+// local again). Set it before the first write.
+func (s *Store) SetReplicator(r Replicator) {
+	s.commit.mu.Lock()
+	defer s.commit.mu.Unlock()
+	s.commit.replicate = r
+	if s.commit.pending == nil {
+		var seed [8]byte
+		_, _ = rand.Read(seed[:]) // ids of two members' batches never meet
+		s.commit.pending = &pending{batches: map[uint64][]command{}}
+		s.commit.pending.next.Store(binary.BigEndian.Uint64(seed[:]) >> 1)
+	}
+}
+
+// replicated commits batch through c.replicate.
+func (c *committer) replicated(batch []*call) {
+	cmds := make([]command, len(batch))
+	for i, cl := range batch {
+		cmds[i] = cl.cmd
+	}
+	p := c.pending
+	id := p.next.Add(1)
+	var buf bytes.Buffer
+	err := gob.NewEncoder(&buf).Encode(entry{ID: id, Cmds: cmds})
+	if err == nil {
+		p.mu.Lock()
+		p.batches[id] = cmds
+		p.mu.Unlock()
+		var res any
+		res, err = c.replicate(buf.Bytes())
+		p.mu.Lock()
+		delete(p.batches, id)
+		p.mu.Unlock()
+		if errs, ok := res.([]error); ok && err == nil && len(errs) == len(batch) {
+			for i, cl := range batch {
+				cl.done <- errs[i]
+			}
+			return
+		}
+		if applyErr, ok := res.(error); ok && err == nil { // the transaction's own
+			for _, cl := range batch {
+				cl.done <- applyErr
+			}
+			return
+		}
+		if err == nil {
+			err = fmt.Errorf("the log applied the batch as %T", res)
+		}
+	}
+	err = fmt.Errorf("%w: %w", ErrReplicated, err)
+	for _, cl := range batch {
+		cl.done <- err
+	}
+}
+
+// ApplyEntry applies an entry of the replicated log: its commands in one
+// transaction, as the committer does, and returns each one's error
+// ([]error), or an error of the whole: then nothing of it was stored, and
+// this member's file no longer matches its peers'.
+func (s *Store) ApplyEntry(data []byte) any {
+	var e entry
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&e); err != nil {
+		return fmt.Errorf("%w: a log entry: %v", ErrCorrupt, err)
+	}
+	cmds := e.Cmds
+	if p := s.commit.pending; p != nil {
+		p.mu.Lock()
+		if local, ok := p.batches[e.ID]; ok && len(local) == len(cmds) {
+			cmds = local // what this store's callers wait on
+		}
+		p.mu.Unlock()
+	}
+	errs, err := s.commit.apply(cmds)
+	if err != nil {
+		return err
+	}
+	return errs
+}
+
+// apply runs cmds in one transaction: a command that fails is taken out
+// with its error and the others run again without it (each before it saw
+// the same state, so the error stands). It returns each command's error
+// and the transaction's own, which is the error of the commands that did
+// not fail on their own.
+func (c *committer) apply(cmds []command) ([]error, error) {
+	errs := make([]error, len(cmds))
+	live := make([]int, len(cmds))
+	for i := range live {
+		live[i] = i
+	}
+	for {
+		failed := -1
+		err := update(c.db, func(tx *bolt.Tx) error {
+			for j, i := range live {
+				if err := cmds[i].apply(tx); err != nil {
+					failed = j
+					return err
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			c.space.committed(err, len(live))
+			return errs, err
+		}
+		errs[live[failed]] = err
+		live = append(live[:failed:failed], live[failed+1:]...)
+	}
+}
+
+// Snapshot writes the whole store to w, as of one moment, while writes go
+// on: a replicated log's snapshot, from which Restore makes a member's
+// store again.
+func (s *Store) Snapshot(w io.Writer) error {
+	return s.view(func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(w)
+		return err
+	})
+}
+
+// Restore makes the store a copy of the snapshot r (Snapshot): every
+// bucket is replaced, in one transaction.
+func (s *Store) Restore(r io.Reader) error {
+	tmp, err := os.CreateTemp(filepath.Dir(s.path), filepath.Base(s.path)+".snapshot-*")
+	if err != nil {
+		return fmt.Errorf("restore a snapshot: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = io.Copy(tmp, r)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("restore a snapshot: %w", err)
+	}
+	snap, err := openBolt(tmp.Name(), &bolt.Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("restore a snapshot: %w: %w", ErrCorrupt, err)
+	}
+	defer snap.Close()
+	return snap.View(func(from *bolt.Tx) error {
+		return update(s.db, func(to *bolt.Tx) error {
+			var names [][]byte
+			if err := to.ForEach(func(name []byte, _ *bolt.Bucket) error {
+				names = append(names, append([]byte(nil), name...))
+				return nil
+			}); err != nil {
+				return err
+			}
+			for _, name := range names {
+				if err := to.DeleteBucket(name); err != nil {
+					return err
+				}
+			}
+			return from.ForEach(func(name []byte, b *bolt.Bucket) error {
+				nb, err := to.CreateBucket(name)
+				if err != nil {
+					return err
+				}
+				return copyBucket(nb, b)
+			})
+		})
+	})
+}
+
+// copyBucket copies the keys, nested buckets and sequence of from into
+// to.
+func copyBucket(to, from *bolt.Bucket) error {
+	if err := to.SetSequence(from.Sequence()); err != nil {
+		return err
+	}
+	return from.ForEach(func(k, v []byte) error {
+		if v != nil {
+			return to.Put(k, v)
+		}
+		nb, err := to.CreateBucket(k)
+		if err != nil {
+			return err
+		}
+		return copyBucket(nb, from.Bucket(k))
+	})
+}
