@@ -492,6 +492,9 @@ func (g *Gateway) admit(specs []task.Spec, ids map[string]int) ([]sched.Snapshot
 			return nil, i, err
 		}
 		g.metrics.submitted.Inc()
+		if spec.Job != nil && spec.Job.CallbackURL != "" {
+			g.jobChangedLocked(spec.ID) // queued: told before any dispatch moves it on
+		}
 	}
 	g.kick()
 	return out, -1, nil

@@ -127,12 +127,6 @@ func (g *Gateway) SubmitJob(r api.JobRequest, owner string) (api.Job, error) {
 	if _, _, err := g.admit(specs, ids); err != nil {
 		return api.Job{}, err
 	}
-	if js.CallbackURL != "" {
-		g.mu.Lock()
-		g.jobLocked(specs[0].ID, &specs[0])
-		g.jobChangedLocked(specs[0].ID)
-		g.mu.Unlock()
-	}
 	return g.Job(specs[0].ID)
 }
 
