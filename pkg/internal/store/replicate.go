@@ -174,11 +174,38 @@ func (c *committer) apply(cmds []command) ([]error, error) {
 // on: a replicated log's snapshot, from which Restore makes a member's
 // store again.
 func (s *Store) Snapshot(w io.Writer) error {
-	return s.view(func(tx *bolt.Tx) error {
-		_, err := tx.WriteTo(w)
+	snap, err := s.BeginSnapshot()
+	if err != nil {
 		return err
-	})
+	}
+	defer snap.Release()
+	return snap.Write(w)
 }
+
+// A SnapshotTx is the store as of BeginSnapshot, to be written later
+// while writes go on (a log's snapshot must hold exactly the entries
+// applied when it was taken). Release it once written: until then the
+// file keeps the pages it reads.
+type SnapshotTx struct{ tx *bolt.Tx }
+
+// BeginSnapshot holds the store as it is now.
+func (s *Store) BeginSnapshot() (*SnapshotTx, error) {
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	return &SnapshotTx{tx: tx}, nil
+}
+
+// Write writes the store as it was held.
+func (t *SnapshotTx) Write(w io.Writer) (err error) {
+	defer recoverCorrupt(&err)
+	_, err = t.tx.WriteTo(w)
+	return err
+}
+
+// Release lets go of the store as it was held.
+func (t *SnapshotTx) Release() { _ = t.tx.Rollback() }
 
 // Restore makes the store a copy of the snapshot r (Snapshot): every
 // bucket is replaced, in one transaction.

@@ -1,0 +1,264 @@
+// Package replica makes a gateway one member of a replicated group
+// (docs/HA.md): its store's writes go through a Raft log (hashicorp/raft,
+// its log and stable store in raft-boltdb), every member applies the log
+// to its own store, and one member, the leader, is the gateway that
+// accepts writes and dispatches. The consensus is hashicorp/raft's; this
+// package only wires it to the store (the FSM) and says who leads.
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/shoalmesh/shoal/pkg/internal/store"
+)
+
+// Config is one member of a group.
+type Config struct {
+	// Dir holds the member's Raft log, its term and vote, and its
+	// snapshots (DATA/raft).
+	Dir string
+	// Bind is the member's Raft address, HOST:PORT; it is also its ID.
+	Bind string
+	// Peers are every member's Raft address, Bind included: the group
+	// forms when a majority of them is up.
+	Peers []string
+	// Store is the member's store, which the log is applied to.
+	Store *store.Store
+	// Timeouts scale Raft's timing: 0 is hashicorp/raft's defaults (a
+	// leader lost is noticed in about a second); tests use less.
+	Timeouts time.Duration
+	// SnapshotEvery is how many entries are applied between snapshots
+	// (0: 8192); the log is cut to TrailingLogs after each.
+	SnapshotEvery uint64
+	// Logger receives Raft's warnings and errors.
+	Logger *slog.Logger
+}
+
+// ApplyTimeout bounds a write's wait for the log.
+const ApplyTimeout = 10 * time.Second
+
+// Replica is a running member.
+type Replica struct {
+	raft   *raft.Raft
+	cfg    Config
+	logs   *raftboltdb.BoltStore
+	trans  *raft.NetworkTransport
+	leader chan bool
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Dir == "":
+		return errors.New("raft: the data directory is required")
+	case c.Store == nil:
+		return errors.New("raft: the store is required")
+	case len(c.Peers) < 1:
+		return errors.New("peers: every member's Raft address, this one's included")
+	case !slices.Contains(c.Peers, c.Bind):
+		return fmt.Errorf("peers: %s, this member's --raft address, is not among them (%s)", c.Bind, strings.Join(c.Peers, ","))
+	}
+	for _, p := range append([]string{c.Bind}, c.Peers...) {
+		if _, _, err := net.SplitHostPort(p); err != nil {
+			return fmt.Errorf("peers: %q is not HOST:PORT", p)
+		}
+	}
+	if n := len(c.Peers); n%2 == 0 {
+		return fmt.Errorf("peers: %d members: a group of an even number tolerates no more failures than one fewer; use 3 or 5", n)
+	}
+	return nil
+}
+
+// Open starts the member: it replays its log onto the store (from its
+// latest snapshot), and, when it has no state yet, bootstraps the group
+// with Peers as its members (every member does, with the same list:
+// hashicorp/raft takes that as one configuration).
+func Open(cfg Config) (*Replica, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{cfg.Logger}})
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.Bind)
+	rc.Logger = hl
+	if t := cfg.Timeouts; t > 0 {
+		rc.HeartbeatTimeout, rc.ElectionTimeout = t, t
+		rc.LeaderLeaseTimeout = t / 2
+		rc.CommitTimeout = min(rc.CommitTimeout, t/10)
+	}
+	if cfg.SnapshotEvery > 0 {
+		rc.SnapshotThreshold = cfg.SnapshotEvery
+		rc.TrailingLogs = cfg.SnapshotEvery
+		rc.SnapshotInterval = time.Second
+	}
+	leader := make(chan bool, 16)
+	rc.NotifyCh = leader
+
+	logs, err := raftboltdb.NewBoltStore(filepath.Join(cfg.Dir, "raft.db"))
+	if err != nil {
+		return nil, fmt.Errorf("raft log: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, hl)
+	if err != nil {
+		logs.Close()
+		return nil, fmt.Errorf("raft snapshots: %w", err)
+	}
+	addr, err := net.ResolveTCPAddr("tcp", cfg.Bind)
+	if err != nil {
+		logs.Close()
+		return nil, fmt.Errorf("raft: %s: %w", cfg.Bind, err)
+	}
+	trans, err := raft.NewTCPTransportWithLogger(cfg.Bind, addr, 3, 10*time.Second, hl)
+	if err != nil {
+		logs.Close()
+		return nil, fmt.Errorf("raft: listen on %s: %w", cfg.Bind, err)
+	}
+	has, err := raft.HasExistingState(logs, logs, snaps)
+	if err == nil && !has {
+		var servers []raft.Server
+		for _, p := range cfg.Peers {
+			servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p), Address: raft.ServerAddress(p)})
+		}
+		err = raft.BootstrapCluster(rc, logs, logs, snaps, trans, raft.Configuration{Servers: servers})
+	}
+	if err != nil {
+		trans.Close()
+		logs.Close()
+		return nil, fmt.Errorf("raft: bootstrap: %w", err)
+	}
+	r, err := raft.NewRaft(rc, &fsm{st: cfg.Store, log: cfg.Logger}, logs, logs, snaps, trans)
+	if err != nil {
+		trans.Close()
+		logs.Close()
+		return nil, fmt.Errorf("raft: %w", err)
+	}
+	rep := &Replica{raft: r, cfg: cfg, logs: logs, trans: trans, leader: leader}
+	cfg.Store.SetReplicator(rep.replicate)
+	return rep, nil
+}
+
+// replicate is the store's Replicator: the entry through the log.
+func (r *Replica) replicate(entry []byte) (any, error) {
+	f := r.raft.Apply(entry, ApplyTimeout)
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	return f.Response(), nil
+}
+
+// LeaderCh tells of this member's leadership as it changes: true when it
+// becomes the leader, false when it stops being it.
+func (r *Replica) LeaderCh() <-chan bool { return r.leader }
+
+// IsLeader reports whether this member leads now.
+func (r *Replica) IsLeader() bool { return r.raft.State() == raft.Leader }
+
+// Barrier returns once every entry committed before it is applied to the
+// store: a new leader's store is then all the group promised.
+func (r *Replica) Barrier(timeout time.Duration) error { return r.raft.Barrier(timeout).Error() }
+
+// Status is a member's view of its group, as GET /info shows it.
+type Status struct {
+	State   string   `json:"state"`            // leader, follower or candidate
+	Leader  string   `json:"leader,omitempty"` // the leader's Raft address
+	Term    uint64   `json:"term"`
+	Applied uint64   `json:"applied"` // the index of the last entry applied to the store
+	Members []string `json:"members"` // every member's Raft address
+	Self    string   `json:"self"`    // this one's
+}
+
+// Status returns the member's view now.
+func (r *Replica) Status() Status {
+	leader, _ := r.raft.LeaderWithID()
+	st := Status{
+		State: strings.ToLower(r.raft.State().String()), Leader: string(leader),
+		Term: r.raft.CurrentTerm(), Applied: r.raft.AppliedIndex(), Self: r.cfg.Bind,
+	}
+	if f := r.raft.GetConfiguration(); f.Error() == nil {
+		for _, s := range f.Configuration().Servers {
+			st.Members = append(st.Members, string(s.Address))
+		}
+	}
+	return st
+}
+
+// Close stops the member: it leaves the group's work to the others (a
+// leader's leadership moves on when its heartbeats stop).
+func (r *Replica) Close() error {
+	err := r.raft.Shutdown().Error()
+	r.trans.Close()
+	if cerr := r.logs.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// fsm applies the log to a store.
+type fsm struct {
+	st  *store.Store
+	log *slog.Logger
+}
+
+func (f *fsm) Apply(l *raft.Log) any {
+	res := f.st.ApplyEntry(l.Data)
+	if err, ok := res.(error); ok {
+		// Nothing of the entry was stored here (a full disk): this
+		// member's store no longer matches the group's.
+		f.log.Error("raft: an entry of the log not applied to the store", "index", l.Index, "err", err)
+	}
+	return res
+}
+
+// Snapshot holds the store as of the last entry applied (no Apply runs
+// meanwhile); Persist writes it while the log goes on.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	tx, err := f.st.BeginSnapshot()
+	if err != nil {
+		return nil, err
+	}
+	return snapshot{tx}, nil
+}
+
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	return f.st.Restore(rc)
+}
+
+type snapshot struct{ tx *store.SnapshotTx }
+
+func (s snapshot) Persist(sink raft.SnapshotSink) error {
+	if err := s.tx.Write(sink); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s snapshot) Release() { s.tx.Release() }
+
+// slogWriter passes hclog's lines to a slog.Logger.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(b []byte) (int, error) {
+	w.log.Warn(strings.TrimSpace(string(b)))
+	return len(b), nil
+}

@@ -1,0 +1,170 @@
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/internal/store"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+)
+
+// member is one member of a test's group: its store and replica, which
+// stop and start again on the same or an empty directory.
+type member struct {
+	addr, dir string
+	st        *store.Store
+	rep       *Replica
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func (m *member) start(t *testing.T, peers []string) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(m.dir, "gateway.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Open(Config{Dir: filepath.Join(m.dir, "raft"), Bind: m.addr, Peers: peers, Store: st, Timeouts: 500 * time.Millisecond, SnapshotEvery: 16})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	m.st, m.rep = st, rep
+}
+
+func (m *member) stop() {
+	if m.rep != nil {
+		m.rep.Close()
+		m.st.Close()
+		m.rep, m.st = nil, nil
+	}
+}
+
+func group(t *testing.T, n int) []*member {
+	t.Helper()
+	var peers []string
+	ms := make([]*member, n)
+	for i := range ms {
+		ms[i] = &member{addr: freeAddr(t), dir: t.TempDir()}
+		peers = append(peers, ms[i].addr)
+	}
+	for _, m := range ms {
+		m.start(t, peers)
+		t.Cleanup(m.stop)
+	}
+	return ms
+}
+
+// leaderOf waits for one of ms to lead, and returns it.
+func leaderOf(t *testing.T, ms []*member) *member {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, m := range ms {
+			if m.rep != nil && m.rep.IsLeader() {
+				return m
+			}
+		}
+	}
+	t.Fatal("no leader after 10 s")
+	return nil
+}
+
+func create(st *store.Store, id string) error {
+	return st.CreateTask(task.New(task.Spec{ID: id, Repeats: 1, Module: fmt.Sprintf("%064d", 0)}, time.Unix(1, 0)).Clone())
+}
+
+// waitTask waits until st holds task id.
+func waitTask(t *testing.T, st *store.Store, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := st.Task(id); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task %s never reached the store", id)
+		}
+	}
+}
+
+// Three members: the leader's writes reach every store; a follower's are
+// refused; with the leader gone the other two elect one and take writes;
+// a member that comes back on an empty disk catches up from a snapshot;
+// a leader left alone takes no write.
+func TestGroup(t *testing.T) {
+	ms := group(t, 3)
+	l := leaderOf(t, ms)
+	for i := range 40 { // past SnapshotEvery: the log is cut
+		if err := create(l.st, fmt.Sprint("t", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range ms {
+		waitTask(t, m.st, "t39")
+		if m != l {
+			if err := create(m.st, "on-a-follower"); !errors.Is(err, store.ErrReplicated) {
+				t.Fatalf("a follower's write: %v", err)
+			}
+		}
+	}
+	if st := l.rep.Status(); st.State != "leader" || st.Leader != l.addr || len(st.Members) != 3 || st.Applied == 0 {
+		t.Fatalf("the leader's status: %+v", st)
+	}
+
+	// The leader snapshots and cuts its log, so a member that comes back
+	// empty below can only catch up from a snapshot.
+	for deadline := time.Now().Add(10 * time.Second); l.rep.raft.Stats()["last_snapshot_index"] == "0"; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no snapshot after 40 entries")
+		}
+	}
+
+	l.stop() // the leader goes
+	var rest []*member
+	for _, m := range ms {
+		if m != l {
+			rest = append(rest, m)
+		}
+	}
+	l2 := leaderOf(t, rest)
+	if err := create(l2.st, "after-failover"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range rest {
+		waitTask(t, m.st, "after-failover")
+	}
+
+	// The old leader comes back on an empty disk, as a new machine would.
+	l.dir = t.TempDir()
+	l.start(t, []string{ms[0].addr, ms[1].addr, ms[2].addr})
+	waitTask(t, l.st, "after-failover")
+	waitTask(t, l.st, "t0")
+	if l.rep.raft.Stats()["last_snapshot_index"] == "0" {
+		t.Fatal("the empty member caught up without a snapshot")
+	}
+
+	// A leader left alone steps down and takes no write.
+	l3 := leaderOf(t, ms)
+	for _, m := range ms {
+		if m != l3 {
+			m.stop()
+		}
+	}
+	if err := create(l3.st, "alone"); !errors.Is(err, store.ErrReplicated) {
+		t.Fatalf("a leader without its majority took a write: %v", err)
+	}
+	if _, err := l3.st.Task("alone"); err == nil {
+		t.Fatal("a write without a majority was stored")
+	}
+}
