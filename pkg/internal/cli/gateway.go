@@ -11,6 +11,7 @@ import (
 
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/internal/p2p"
 	"github.com/shoalmesh/shoal/pkg/internal/store"
 )
 
@@ -94,6 +95,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		return e.errorf("gateway: %v", err)
 	}
 	defer st.Close() // last: flushes after the gateway has stopped writing
+	nf.peers = p2p.GatewayPeers
 	nd, err := nf.start(ctx, e)
 	if err != nil {
 		return e.errorf("gateway: %v", err)

@@ -32,6 +32,9 @@ type nodeFlags struct {
 	// gated keeps an allowlist even while it is empty: a worker that
 	// chooses its gateway through discovery admits nobody until then.
 	gated bool
+	// peers sizes the host for that many connections (a gateway's: see
+	// p2p.GatewayPeers); 0 keeps libp2p's defaults.
+	peers int
 }
 
 func (n *nodeFlags) register(fs *flag.FlagSet, dataDefault string) {
@@ -111,7 +114,7 @@ func (n *nodeFlags) start(ctx context.Context, e *env, trusted ...peer.ID) (*nod
 	if err != nil {
 		return nil, err
 	}
-	cfg := p2p.HostConfig{Key: key, Listen: n.listen}
+	cfg := p2p.HostConfig{Key: key, Listen: n.listen, Peers: n.peers}
 	if n.swarmKey != "" {
 		if cfg.PSK, err = p2p.LoadSwarmKey(n.swarmKey); err != nil {
 			return nil, fmt.Errorf("--swarm-key: %w", err)

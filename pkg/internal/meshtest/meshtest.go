@@ -56,6 +56,11 @@ type Options struct {
 	// Data is the directory of the gateway's database (a small tmpfs, say:
 	// see Tmpfs); default, a temporary directory of the test's.
 	Data string
+	// Light workers run no wasm: every run succeeds at once, with no
+	// module fetched or compiled (see instant), for scale tests of the
+	// gateway. They join as any worker does, each with its own libp2p
+	// host and Cap'n Proto connection.
+	Light bool
 }
 
 // Mesh is a running in-process mesh.
@@ -160,7 +165,7 @@ func (m *Mesh) goRun(fn func()) {
 // startGateway starts the gateway node with the mesh's identity on a new
 // port, as a restarted gateway process would.
 func (m *Mesh) startGateway() {
-	h := newHost(m.tb, m.key)
+	h := newHost(m.tb, m.key, p2p.GatewayPeers)
 	gcfg := gateway.DefaultConfig()
 	if m.opts.Gateway != nil {
 		gcfg = *m.opts.Gateway
@@ -239,7 +244,9 @@ func (m *Mesh) RestartGateway() {
 	m.startGateway()
 }
 
-func newHost(tb testing.TB, key crypto.PrivKey) host.Host {
+// newHost starts a host on 127.0.0.1 sized for peers connections (see
+// p2p.HostConfig).
+func newHost(tb testing.TB, key crypto.PrivKey, peers int) host.Host {
 	tb.Helper()
 	if key == nil {
 		var err error
@@ -247,7 +254,7 @@ func newHost(tb testing.TB, key crypto.PrivKey) host.Host {
 			tb.Fatal(err)
 		}
 	}
-	h, err := p2p.NewHost(p2p.HostConfig{Key: key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
+	h, err := p2p.NewHost(p2p.HostConfig{Key: key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Peers: peers})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -304,7 +311,7 @@ func (m *Mesh) AddWorkerWith(cfg worker.Config) *Worker {
 	if err != nil {
 		m.tb.Fatal(err)
 	}
-	h := newHost(m.tb, key)
+	h := newHost(m.tb, key, 0)
 	cfg.Slots = m.opts.Slots
 	if cfg.Runtime.CacheDir == "" {
 		// Workers of every mesh of a test binary share compiled code: a
@@ -312,7 +319,12 @@ func (m *Mesh) AddWorkerWith(cfg worker.Config) *Worker {
 		cfg.Runtime.CacheDir = sharedCache(m.tb)
 	}
 	ctx, stop := context.WithCancel(m.ctx)
-	w, err := worker.New(ctx, cfg, h, m.opts.Logger)
+	var w *worker.Worker
+	if m.opts.Light {
+		w, err = worker.NewWithRunner(cfg, h, instant{}, m.opts.Logger)
+	} else {
+		w, err = worker.New(ctx, cfg, h, m.opts.Logger)
+	}
 	if err != nil {
 		m.tb.Fatal(err)
 	}

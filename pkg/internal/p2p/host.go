@@ -28,6 +28,9 @@ type HostConfig struct {
 	// Gater, when set, decides which connections the host keeps (see
 	// Allowlist).
 	Gater connmgr.ConnectionGater
+	// Peers, when set, sizes the host for that many connections (see
+	// GatewayPeers); 0 keeps libp2p's defaults, which fit a worker.
+	Peers int
 }
 
 // DefaultListen returns the default listen addresses: TCP and QUIC on
@@ -73,6 +76,13 @@ func NewHost(cfg HostConfig) (host.Host, error) {
 	}
 	if cfg.Gater != nil {
 		opts = append(opts, libp2p.ConnectionGater(cfg.Gater))
+	}
+	if cfg.Peers > 0 {
+		sized, err := peerOptions(cfg.Peers)
+		if err != nil {
+			return nil, fmt.Errorf("new host: %w", err)
+		}
+		opts = append(opts, sized...)
 	}
 	if cfg.PSK != nil {
 		opts = append(opts, libp2p.PrivateNetwork(pnet.PSK(cfg.PSK)))

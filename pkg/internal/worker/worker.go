@@ -27,7 +27,7 @@ type Resolve func(ctx context.Context) (peer.AddrInfo, error)
 type Worker struct {
 	cfg    Config
 	host   host.Host
-	runner *wasmrun.Runner
+	runner Runner
 	log    *slog.Logger
 	slots  chan struct{}
 	fetch  flight
@@ -46,7 +46,8 @@ type Worker struct {
 	health  health   // see Ready
 }
 
-// New makes a worker on h. Close releases its runtime.
+// New makes a worker on h, with a wazero runtime configured by
+// cfg.Runtime. Close releases its runtime.
 func New(ctx context.Context, cfg Config, h host.Host, logger *slog.Logger) (*Worker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -55,6 +56,19 @@ func New(ctx context.Context, cfg Config, h host.Host, logger *slog.Logger) (*Wo
 	if err != nil {
 		return nil, fmt.Errorf("start wasm runtime: %w", err)
 	}
+	return newWorker(cfg, h, r, logger), nil
+}
+
+// NewWithRunner makes a worker on h that runs its runs on r (see Runner);
+// cfg.Runtime is not used. Close closes r.
+func NewWithRunner(cfg Config, h host.Host, r Runner, logger *slog.Logger) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return newWorker(cfg, h, r, logger), nil
+}
+
+func newWorker(cfg Config, h host.Host, r Runner, logger *slog.Logger) *Worker {
 	w := &Worker{
 		cfg: cfg, host: h, runner: r,
 		log:    logger.With("component", "worker"),
@@ -72,7 +86,7 @@ func New(ctx context.Context, cfg Config, h host.Host, logger *slog.Logger) (*Wo
 	w.gateway.mesh = w.mesh
 	w.procs = proc.NewTable(&w.gateway)
 	w.metrics = newMetrics(w)
-	return w, nil
+	return w
 }
 
 // Messages counts the messages between processes this worker sent to
@@ -81,7 +95,7 @@ func (w *Worker) Messages() (direct, relayed int64) {
 	return w.gateway.direct.Load(), w.gateway.relayed.Load()
 }
 
-// Close stops the wasm runtime.
+// Close stops the worker's runner (its wasm runtime).
 func (w *Worker) Close(ctx context.Context) error { return w.runner.Close(ctx) }
 
 // Run keeps the worker offered to the gateway until ctx ends: it connects,
