@@ -132,7 +132,11 @@ func freePort(t testing.TB) string {
 	return l.Addr().String()
 }
 
-var peerRE = regexp.MustCompile(`peer=(\S+)`)
+var (
+	peerRE      = regexp.MustCompile(`peer=(\S+)`)
+	addrsRE     = regexp.MustCompile(` addrs=(\S+)`)
+	joinTokenRE = regexp.MustCompile(`join-token=(\S+)`)
+)
 
 // cli runs a client command against the gateway and returns its stdout.
 func cli(t *testing.T, gw string, args ...string) (string, int) {

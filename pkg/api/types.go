@@ -174,6 +174,20 @@ type Info struct {
 	PeerID  string   `json:"peer_id"`
 	Addrs   []string `json:"addrs"`
 	Version string   `json:"version"`
+	// Raft is the member's view of its replicated group (shoal gateway
+	// --raft, docs/HA.md); absent for a gateway that runs alone.
+	Raft *RaftInfo `json:"raft,omitempty"`
+}
+
+// RaftInfo is a member's view of its replicated group.
+type RaftInfo struct {
+	State   string   `json:"state"`            // leader, follower or candidate
+	Self    string   `json:"self"`             // this member's Raft address
+	Leader  string   `json:"leader,omitempty"` // the leader's Raft address, when known
+	API     string   `json:"api,omitempty"`    // the leader's HTTP API, as it announced it
+	Term    uint64   `json:"term"`
+	Applied uint64   `json:"applied"` // the index of the last entry applied to this member's store
+	Members []string `json:"members"` // every member's Raft address
 }
 
 // Module is the answer of PUT /modules: the module's address.

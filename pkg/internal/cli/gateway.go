@@ -63,6 +63,8 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	exportToken := fs.String("export-join-token", "", "also write the join token (kept in DATA/join-token) to this file, e.g. on a volume workers read with --join-token-file")
 	var sf scaleFlags
 	sf.register(fs)
+	var hf haFlags
+	hf.register(fs)
 	if err := nf.parse(fs, args); err != nil {
 		return exitParse(err)
 	}
@@ -118,11 +120,17 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	if err := sf.config(&cfg, nf.data, nf.ns, exited); err != nil {
 		return e.errorf("gateway: --%v", err)
 	}
+	if hf.bind != "" || hf.peers != "" {
+		if hf.bind == "" {
+			return e.errorf("gateway: --peers needs --raft: this member's own Raft address, one of the peers")
+		}
+		return runMember(ctx, e, hf, &af, sec, api, cfg, st, nd, nf.data, []string{"join-token=" + tok.String()})
+	}
 	g, err = gateway.New(cfg, nd.host, st, nd.log)
 	if err != nil {
 		return e.errorf("gateway: %v", err)
 	}
-	fields, stopAPI, code := af.startAPI(ctx, e, sec, api, g, nd.log)
+	fields, stopAPI, code := af.startAPI(ctx, e, sec, gatewayAPI{httpapi.New(api, g, nd.log), g, nd.log}, nd.log)
 	if stopAPI == nil {
 		return code
 	}

@@ -44,12 +44,34 @@ func (f *apiFlags) load(api *httpapi.Config, cfg *gateway.Config) (*secrets, err
 	return sec, nil
 }
 
-// startAPI serves g's HTTP API (and the metrics, with --metrics) and
+// apiServer is what startAPI serves: a gateway's API, or a replicated
+// member's (ha.go), which is its gateway's while it leads.
+type apiServer interface {
+	http.Handler
+	MetricsHandler() http.Handler
+	// SetTokens applies reloaded tokens, and their quotas.
+	SetTokens(*httpapi.Tokens)
+}
+
+// gatewayAPI is a lone gateway's API.
+type gatewayAPI struct {
+	*httpapi.Server
+	g   *gateway.Gateway
+	log *slog.Logger
+}
+
+func (a gatewayAPI) SetTokens(t *httpapi.Tokens) {
+	a.Server.SetTokens(t)
+	if err := a.g.SetQuotas(t.Quotas()); err != nil {
+		a.log.Error("reload: quotas not applied", "err", err)
+	}
+}
+
+// startAPI serves srv's HTTP API (and the metrics, with --metrics) and
 // reloads the secrets until ctx ends. It returns the fields the start line
 // shows, and stop, which shuts the servers down and waits for the reloads
 // to end.
-func (f *apiFlags) startAPI(ctx context.Context, e *env, sec *secrets, api httpapi.Config, g *gateway.Gateway, log *slog.Logger) (fields []string, stop func(), code int) {
-	srv := httpapi.New(api, g, log)
+func (f *apiFlags) startAPI(ctx context.Context, e *env, sec *secrets, srv apiServer, log *slog.Logger) (fields []string, stop func(), code int) {
 	ln, err := listen(f.addr, sec)
 	if err != nil {
 		return nil, nil, e.errorf("gateway: --http %s: %v (is another gateway running? pick another port with --http)", f.addr, err)
@@ -67,12 +89,7 @@ func (f *apiFlags) startAPI(ctx context.Context, e *env, sec *secrets, api httpa
 	}
 	warnExposed(log, ln.Addr(), sec)
 	sec.warnReadable(log)
-	w := sec.watch(log, func(t *httpapi.Tokens) {
-		srv.SetTokens(t)
-		if err := g.SetQuotas(t.Quotas()); err != nil {
-			log.Error("reload: quotas not applied", "err", err)
-		}
-	})
+	w := sec.watch(log, srv.SetTokens)
 	wctx, stopWatch := context.WithCancel(ctx)
 	watched := make(chan struct{})
 	go func() {

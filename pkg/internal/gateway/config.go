@@ -13,6 +13,10 @@ import (
 
 // Config is the gateway's configuration.
 type Config struct {
+	// Raft, when the gateway is the leader of a replicated group
+	// (docs/HA.md), says how the group stands, for GET /info.
+	Raft func() *api.RaftInfo
+
 	TaskTimeout  time.Duration // time limit of a run whose task sets no duration
 	Retries      int           // attempts after a lost worker, for tasks that set none
 	LogBytes     int           // output kept per task

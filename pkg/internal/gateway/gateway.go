@@ -755,7 +755,11 @@ func (g *Gateway) TaskTimeout() time.Duration { return g.cfg.TaskTimeout }
 
 // Info returns the gateway's identity and addresses.
 func (g *Gateway) Info() api.Info {
-	return api.Info{PeerID: g.host.ID().String(), Addrs: addrStrings(g.host.Addrs(), g.host.ID()), Version: version.Version}
+	info := api.Info{PeerID: g.host.ID().String(), Addrs: addrStrings(g.host.Addrs(), g.host.ID()), Version: version.Version}
+	if g.cfg.Raft != nil {
+		info.Raft = g.cfg.Raft()
+	}
+	return info
 }
 
 func addrStrings(addrs []ma.Multiaddr, id peer.ID) []string {

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/store"
 )
 
@@ -176,22 +177,13 @@ func (r *Replica) IsLeader() bool { return r.raft.State() == raft.Leader }
 // store: a new leader's store is then all the group promised.
 func (r *Replica) Barrier(timeout time.Duration) error { return r.raft.Barrier(timeout).Error() }
 
-// Status is a member's view of its group, as GET /info shows it.
-type Status struct {
-	State   string   `json:"state"`            // leader, follower or candidate
-	Leader  string   `json:"leader,omitempty"` // the leader's Raft address
-	Term    uint64   `json:"term"`
-	Applied uint64   `json:"applied"` // the index of the last entry applied to the store
-	Members []string `json:"members"` // every member's Raft address
-	Self    string   `json:"self"`    // this one's
-}
-
-// Status returns the member's view now.
-func (r *Replica) Status() Status {
+// Status returns the member's view of its group now, as GET /info shows
+// it (without the leader's API, which the store holds).
+func (r *Replica) Status() api.RaftInfo {
 	leader, _ := r.raft.LeaderWithID()
-	st := Status{
+	st := api.RaftInfo{
 		State: strings.ToLower(r.raft.State().String()), Leader: string(leader),
-		Term: r.raft.CurrentTerm(), Applied: r.raft.AppliedIndex(), Self: r.cfg.Bind,
+		Term: r.raft.CurrentTerm(), Applied: r.raft.AppliedIndex(), Self: r.cfg.Bind, Members: []string{},
 	}
 	if f := r.raft.GetConfiguration(); f.Error() == nil {
 		for _, s := range f.Configuration().Servers {

@@ -118,7 +118,7 @@ func TestGroup(t *testing.T) {
 			}
 		}
 	}
-	if st := l.rep.Status(); st.State != "leader" || st.Leader != l.addr || len(st.Members) != 3 || st.Applied == 0 {
+	if st := l.rep.Status(); st.State != "leader" || st.Leader != l.addr || st.Self != l.addr || len(st.Members) != 3 || st.Applied == 0 {
 		t.Fatalf("the leader's status: %+v", st)
 	}
 

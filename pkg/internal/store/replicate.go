@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/gob"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,7 @@ func init() {
 	for _, c := range []command{
 		&createTasksCmd{}, &saveRunsCmd{}, &cancelTaskCmd{}, &appendLogsCmd{}, &putModuleCmd{},
 		&deleteTasksCmd{}, &saveStepsCmd{}, &putFilesCmd{}, &addCallbackCmd{}, &nameModuleCmd{}, &putBundleCmd{},
+		&setLeaderCmd{},
 	} {
 		gob.Register(c)
 	}
@@ -268,4 +270,48 @@ func copyBucket(to, from *bolt.Bucket) error {
 		}
 		return copyBucket(nb, from.Bucket(k))
 	})
+}
+
+// keyLeader holds the group's leader as it announced itself (meta).
+var keyLeader = []byte("leader")
+
+// Leader is a replicated group's leader as it announced itself on taking
+// office: where its members send what they do not serve.
+type Leader struct {
+	Raft string `json:"raft"` // its Raft address
+	HTTP string `json:"http"` // its HTTP API's base URL
+	Term uint64 `json:"term"`
+}
+
+// setLeaderCmd records the group's leader (SetLeader).
+type setLeaderCmd struct{ Leader Leader }
+
+func (c *setLeaderCmd) apply(tx *bolt.Tx) error {
+	v, err := json.Marshal(c.Leader)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketMeta).Put(keyLeader, v)
+}
+
+// SetLeader records l as the group's leader, through the log.
+func (s *Store) SetLeader(l Leader) error {
+	if err := s.commit.do(&setLeaderCmd{l}); err != nil {
+		return fmt.Errorf("record the leader: %w", err)
+	}
+	return nil
+}
+
+// Leader returns the group's leader as last recorded; ErrNotFound before
+// any.
+func (s *Store) Leader() (Leader, error) {
+	var l Leader
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMeta).Get(keyLeader)
+		if v == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(v, &l)
+	})
+	return l, err
 }

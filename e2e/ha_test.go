@@ -1,0 +1,121 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+)
+
+// info reads GET /info of the gateway at url; ok is false when it does
+// not answer.
+func info(url string) (api.Info, bool) {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get(url + "/info")
+	if err != nil {
+		return api.Info{}, false
+	}
+	defer resp.Body.Close()
+	var i api.Info
+	return i, json.NewDecoder(resp.Body).Decode(&i) == nil
+}
+
+// Three gateways as one replicated group: tasks submitted to a follower
+// reach the leader and every member's store; kill -9 of the leader, and
+// the two left elect another, which holds every task; a worker that
+// joins it runs each once. Prints the failover's timeline.
+func TestReplicatedGateways(t *testing.T) {
+	const n = 3
+	var rafts, urls []string
+	for range n {
+		rafts = append(rafts, freePort(t))
+		urls = append(urls, "http://"+freePort(t))
+	}
+	data := t.TempDir()
+	gws := make([]*proc, n)
+	for i := range n {
+		gws[i] = startNode(t, "gateway", "--data", filepath.Join(data, fmt.Sprint("gw", i)), "--http", strings.TrimPrefix(urls[i], "http://"),
+			"--discover", "none", "--raft", rafts[i], "--peers", strings.Join(rafts, ","))
+	}
+	leader := func(alive []int) (int, api.RaftInfo) {
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			for _, i := range alive {
+				if in, ok := info(urls[i]); ok && in.Raft != nil && in.Raft.State == "leader" && in.Raft.API == urls[i] {
+					return i, *in.Raft
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatal("no leader announced its API in 20 s")
+		return -1, api.RaftInfo{}
+	}
+	l, st := leader([]int{0, 1, 2})
+	t.Logf("leader: gateway %d, term %d, members %v", l, st.Term, st.Members)
+	f := (l + 1) % n // a follower
+	var ids []string
+	for i := range 10 {
+		out, code := cli(t, urls[f], "submit", "--id", fmt.Sprint("ha", i), "--input", "1", "--difficulty", "1", "../examples/hash.wasm")
+		if code != 0 {
+			t.Fatalf("submit through a follower: exit %d: %s", code, out)
+		}
+		ids = append(ids, strings.Fields(out)[0])
+	}
+	if in, ok := info(urls[f]); !ok || in.Raft.State != "follower" || in.Raft.API != urls[l] {
+		t.Fatalf("a follower's /info: %+v", in.Raft)
+	}
+
+	killed := time.Now()
+	if err := gws[l].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var alive []int
+	for i := range n {
+		if i != l {
+			alive = append(alive, i)
+		}
+	}
+	l2, st2 := leader(alive)
+	elected := time.Since(killed)
+	if st2.Term <= st.Term {
+		t.Fatalf("the new leader's term %d, the old one's %d", st2.Term, st.Term)
+	}
+	token := joinTokenRE.FindStringSubmatch(gws[l2].start)[1]
+	peer := peerRE.FindStringSubmatch(gws[l2].start)[1]
+	addr := strings.Split(addrsRE.FindStringSubmatch(gws[l2].start)[1], ",")[0]
+	startNode(t, "worker", "--data", filepath.Join(data, "w"), "--dial", addr+"/p2p/"+peer, "--discover", "none", "--join-token", token, "--slots", "2")
+	other := alive[0]
+	if other == l2 {
+		other = alive[1]
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var firstDone time.Duration
+	for _, id := range ids {
+		for {
+			v := getTask(t, urls[other], id) // through the follower left
+			if v.Status == "succeeded" {
+				if firstDone == 0 {
+					firstDone = time.Since(killed)
+				}
+				if len(v.Runs) != 1 {
+					t.Fatalf("task %s ran %d times", id, len(v.Runs))
+				}
+				break
+			}
+			if v.Status == "failed" || time.Now().After(deadline) {
+				t.Fatalf("task %s: %+v", id, v)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	t.Logf("timeline: kill -9 of gateway %d (term %d) at 0 s; gateway %d leads (term %d) at %.2f s; a worker joined it and the first task was done at %.2f s; all %d tasks done once each",
+		l, st.Term, l2, st2.Term, elected.Seconds(), firstDone.Seconds(), len(ids))
+}

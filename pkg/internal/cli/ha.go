@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/gateway"
+	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/internal/replica"
+	"github.com/shoalmesh/shoal/pkg/internal/store"
+)
+
+// haFlags are the gateway's flags of a replicated group (docs/HA.md).
+type haFlags struct {
+	bind  string
+	peers string
+}
+
+func (f *haFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.bind, "raft", "", "run as one member of a replicated group of gateways (docs/HA.md): this member's Raft address, HOST:PORT (default: the gateway runs alone)")
+	fs.StringVar(&f.peers, "peers", "", "with --raft: every member's Raft address, this one's included, comma-separated: 3 or 5 members; the group forms when a majority is up")
+}
+
+// peerList is --peers as a list.
+func (f *haFlags) peerList() []string {
+	var out []string
+	for _, p := range strings.Split(f.peers, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// barrierTimeout bounds a new leader's wait for its store to hold every
+// entry committed before it took office.
+const barrierTimeout = 30 * time.Second
+
+// member runs a gateway as one member of a replicated group: while it
+// leads, a gateway on its store (made anew each time it takes office, as
+// a gateway restarted on the same file is); while it follows, nothing but
+// the API that passes calls to the leader.
+type member struct {
+	rep  *replica.Replica
+	st   *store.Store
+	api  *httpapi.Member
+	log  *slog.Logger
+	self string // this member's API's base URL, as it announces it
+
+	mu     sync.Mutex
+	cfg    httpapi.Config // with the latest tokens, for the next term's API
+	leader *gateway.Gateway
+}
+
+// status is the group as this member sees it, with the leader's API.
+func (m *member) status() api.RaftInfo {
+	st := m.rep.Status()
+	if l, err := m.st.Leader(); err == nil && l.Raft == st.Leader {
+		st.API = l.HTTP
+	}
+	return st
+}
+
+// SetTokens applies reloaded tokens to this term's API and the next's.
+func (m *member) SetTokens(t *httpapi.Tokens) {
+	m.mu.Lock()
+	m.cfg.Tokens = t
+	g := m.leader
+	m.mu.Unlock()
+	if srv := m.api.Leading(); srv != nil {
+		srv.SetTokens(t)
+	}
+	if g != nil {
+		if err := g.SetQuotas(t.Quotas()); err != nil {
+			m.log.Error("reload: quotas not applied", "err", err)
+		}
+	}
+}
+
+func (m *member) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.api.ServeHTTP(w, r) }
+func (m *member) MetricsHandler() http.Handler                     { return m.api.MetricsHandler() }
+
+// run leads whenever the group elects this member, until ctx ends.
+func (m *member) run(ctx context.Context, newGateway func() (*gateway.Gateway, error)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case lead := <-m.rep.LeaderCh():
+			if !lead {
+				continue
+			}
+		}
+		if err := m.lead(ctx, newGateway); err != nil {
+			m.log.Error("raft: leading failed; this member follows", "err", err)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// lead is one term of office: it waits for the store to hold all the
+// group committed, runs a gateway on it, announces its API, and stops
+// the gateway as soon as the member no longer leads.
+func (m *member) lead(ctx context.Context, newGateway func() (*gateway.Gateway, error)) error {
+	start := time.Now()
+	if err := m.rep.Barrier(barrierTimeout); err != nil {
+		return fmt.Errorf("barrier: %w", err)
+	}
+	if !m.rep.IsLeader() {
+		return errors.New("no longer the leader")
+	}
+	g, err := newGateway()
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	srv := httpapi.New(m.cfg, g, m.log)
+	m.leader = g
+	m.mu.Unlock()
+	gctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- g.Run(gctx) }()
+	m.api.Lead(srv)
+	st := m.rep.Status()
+	if err := m.st.SetLeader(store.Leader{Raft: st.Self, HTTP: m.self, Term: st.Term}); err != nil {
+		m.log.Warn("raft: this leader's API not announced", "err", err)
+	}
+	m.log.Info("raft: leading", "term", st.Term, "api", m.self, "took", time.Since(start).Round(time.Millisecond))
+	for lost := false; !lost && ctx.Err() == nil; {
+		select {
+		case <-ctx.Done():
+		case lead := <-m.rep.LeaderCh():
+			lost = !lead
+		}
+	}
+	// The gateway stops placing runs at once: the next leader places
+	// what this one had not finished.
+	m.api.Lead(nil)
+	stop()
+	err = <-done
+	m.mu.Lock()
+	m.leader = nil
+	m.mu.Unlock()
+	m.log.Info("raft: no longer leading", "term", st.Term)
+	return err
+}
+
+// announcedURL is the API's base URL as other machines reach it: the
+// listener's, with the Raft address's host when it listens on all
+// interfaces.
+func announcedURL(field, raftBind string) string {
+	u, err := url.Parse(strings.TrimPrefix(field, "http="))
+	if err != nil {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		return u.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if rh, _, err := net.SplitHostPort(raftBind); err == nil {
+			u.Host = net.JoinHostPort(rh, port)
+		}
+	}
+	return u.String()
+}
+
+// runMember is shoal gateway --raft: the gateway as one member of a
+// replicated group, until ctx ends.
+func runMember(ctx context.Context, e *env, hf haFlags, af *apiFlags, sec *secrets, apiCfg httpapi.Config, cfg gateway.Config, st *store.Store, nd *node, data string, extra []string) int {
+	if cfg.Scale.Backend != nil {
+		return e.errorf("gateway: --raft with --backend: a replicated group does not scale machines yet (docs/HA.md)")
+	}
+	rep, err := replica.Open(replica.Config{Dir: filepath.Join(data, "raft"), Bind: hf.bind, Peers: hf.peerList(), Store: st, Logger: nd.log})
+	if err != nil {
+		return e.errorf("gateway: --%v", err)
+	}
+	defer rep.Close()
+	m := &member{rep: rep, st: st, log: nd.log.With("component", "raft"), cfg: apiCfg}
+	m.api = httpapi.NewMember(m.status, nd.log)
+	cfg.Raft = func() *api.RaftInfo {
+		s := m.status()
+		return &s
+	}
+	fields, stopAPI, code := af.startAPI(ctx, e, sec, m, nd.log)
+	if stopAPI == nil {
+		return code
+	}
+	defer stopAPI()
+	m.self = announcedURL(fields[0], hf.bind)
+	fmt.Fprintln(e.stdout, startLine("gateway", nd, append(append(fields, extra...), "raft="+hf.bind)...))
+	if err := m.run(ctx, func() (*gateway.Gateway, error) { return gateway.New(cfg, nd.host, st, nd.log) }); err != nil {
+		return e.errorf("gateway: %v", err)
+	}
+	return 0
+}

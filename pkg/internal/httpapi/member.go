@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/shoalmesh/shoal/pkg/api"
+	"github.com/shoalmesh/shoal/pkg/internal/version"
+)
+
+// announceWait bounds a follower's wait for a new leader's announcement
+// of its API, which comes through the log just after the election.
+const announceWait = 2 * time.Second
+
+// Member is the HTTP API of a gateway that is one member of a replicated
+// group (docs/HA.md). While the member leads, it is its gateway's API
+// (Lead). While it follows, it answers /info, /healthz and /readyz
+// itself and passes every other request, reads and writes, to the
+// leader's API as the leader announced it: a client may call any member.
+type Member struct {
+	status func() api.RaftInfo // the group as this member sees it
+	log    *slog.Logger
+	mu     sync.RWMutex
+	srv    *Server // the gateway's API while this member leads
+}
+
+// NewMember returns the API of a member that follows until Lead.
+func NewMember(status func() api.RaftInfo, log *slog.Logger) *Member {
+	return &Member{status: status, log: log}
+}
+
+// Lead serves srv, the API of this member's gateway, from now on; nil:
+// the member follows.
+func (m *Member) Lead(srv *Server) {
+	m.mu.Lock()
+	m.srv = srv
+	m.mu.Unlock()
+}
+
+// Leading is the API of this member's gateway while it leads, else nil.
+func (m *Member) Leading() *Server {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.srv
+}
+
+func (m *Member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if srv := m.Leading(); srv != nil {
+		srv.ServeHTTP(w, r)
+		return
+	}
+	st := m.status()
+	switch r.URL.Path {
+	case "/info":
+		writeJSON(w, http.StatusOK, api.Info{Version: version.Version, Raft: &st})
+		return
+	case "/healthz":
+		writeJSON(w, http.StatusOK, api.Health{Status: "ok", Role: "gateway"})
+		return
+	}
+	// A new leader's announcement may not have reached this member yet.
+	for deadline := time.Now().Add(announceWait); st.Leader != "" && st.API == "" && time.Now().Before(deadline) && r.Context().Err() == nil; {
+		time.Sleep(10 * time.Millisecond)
+		st = m.status()
+	}
+	target, err := url.Parse(st.API)
+	if st.Leader == "" || st.API == "" || err != nil {
+		if r.URL.Path == "/readyz" {
+			writeJSON(w, http.StatusServiceUnavailable, api.Ready{Status: "not ready", Reason: "no leader: the group has no majority, or is electing one"})
+			return
+		}
+		w.Header().Set("Retry-After", "1")
+		body := &api.Error{Code: api.CodeUnavailable, Message: "this member follows, and the group has no leader now (no majority, or an election under way); retry shortly"}
+		writeJSON(w, body.Status(), body)
+		return
+	}
+	if r.URL.Path == "/readyz" { // writes reach the leader through this member
+		writeJSON(w, http.StatusOK, api.Ready{Status: "ready", Reason: "a follower: writes go to the leader at " + st.API})
+		return
+	}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+		},
+		FlushInterval: -1, // log streams as they come
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			m.log.Debug("forward to the leader failed", "leader", st.API, "err", err)
+			w.Header().Set("Retry-After", "1")
+			body := &api.Error{Code: api.CodeUnavailable, Message: "the leader at " + st.API + " did not answer: " + err.Error() + "; retry shortly"}
+			writeJSON(w, body.Status(), body)
+		},
+	}
+	proxy.ServeHTTP(w, r)
+}
+
+// MetricsHandler serves the metrics of this member's gateway while it
+// leads; a follower has none to serve.
+func (m *Member) MetricsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if srv := m.Leading(); srv != nil {
+			srv.MetricsHandler().ServeHTTP(w, r)
+			return
+		}
+		body := &api.Error{Code: api.CodeUnavailable, Message: "this member follows: the leader serves the metrics of the group's gateway"}
+		writeJSON(w, body.Status(), body)
+	})
+}
