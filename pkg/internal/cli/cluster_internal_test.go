@@ -122,7 +122,12 @@ func TestRunsWith(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	if !runsWith(cmd.Process.Pid, "30") || runsWith(cmd.Process.Pid, "/home/me/.config/shoal/clusters/demo/gateway") {
+	for deadline := time.Now().Add(5 * time.Second); !runsWith(cmd.Process.Pid, "30"); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) { // until exec, the child has this process's arguments
+			t.Fatal("runsWith does not find the process's argument")
+		}
+	}
+	if runsWith(cmd.Process.Pid, "/home/me/.config/shoal/clusters/demo/gateway") {
 		t.Fatal("runsWith does not tell the process by its arguments")
 	}
 }
