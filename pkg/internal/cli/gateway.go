@@ -92,7 +92,10 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 			return code
 		}
 	}
-	st, err := store.Open(dbPath, store.Options{KeepResults: *keep})
+	// A member of a replicated group keeps its writes durable in the Raft
+	// log, and makes its store again from it each time it starts: the
+	// store need not sync.
+	st, err := store.Open(dbPath, store.Options{KeepResults: *keep, NoSync: hf.bind != ""})
 	if err != nil {
 		return e.errorf("gateway: %v", err)
 	}

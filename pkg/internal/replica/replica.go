@@ -134,6 +134,15 @@ func Open(cfg Config) (*Replica, error) {
 		return nil, fmt.Errorf("raft: listen on %s: %w", cfg.Bind, err)
 	}
 	has, err := raft.HasExistingState(logs, logs, snaps)
+	switch {
+	case err != nil:
+	case has:
+		// The snapshot and the log make the store again, from empty:
+		// entries it held already would be applied twice.
+		err = cfg.Store.Reset()
+	case !cfg.Store.Empty():
+		err = errors.New("this member's store holds tasks or modules from before the group: a new group's members start on empty data directories (--data)")
+	}
 	if err == nil && !has {
 		var servers []raft.Server
 		for _, p := range cfg.Peers {

@@ -110,6 +110,9 @@ func TestGroup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := l.st.AppendLogs("t0", 1<<20, task.LogEntry{Seq: 1, Stream: "stdout", Data: "once\n"}); err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range ms {
 		waitTask(t, m.st, "t39")
 		if m != l {
@@ -143,6 +146,19 @@ func TestGroup(t *testing.T) {
 	}
 	for _, m := range rest {
 		waitTask(t, m.st, "after-failover")
+	}
+
+	// A member restarted on its own disk makes its store again from the
+	// snapshot and the log: nothing is applied twice.
+	f := rest[0]
+	if f == l2 {
+		f = rest[1]
+	}
+	f.stop()
+	f.start(t, []string{ms[0].addr, ms[1].addr, ms[2].addr})
+	waitTask(t, f.st, "after-failover")
+	if logs, err := f.st.Logs("t0"); err != nil || len(logs) != 1 {
+		t.Fatalf("the log of t0 on a restarted member: %v %+v", err, logs)
 	}
 
 	// The old leader comes back on an empty disk, as a new machine would.

@@ -231,17 +231,8 @@ func (s *Store) Restore(r io.Reader) error {
 	defer snap.Close()
 	return snap.View(func(from *bolt.Tx) error {
 		return update(s.db, func(to *bolt.Tx) error {
-			var names [][]byte
-			if err := to.ForEach(func(name []byte, _ *bolt.Bucket) error {
-				names = append(names, append([]byte(nil), name...))
-				return nil
-			}); err != nil {
+			if err := deleteBuckets(to); err != nil {
 				return err
-			}
-			for _, name := range names {
-				if err := to.DeleteBucket(name); err != nil {
-					return err
-				}
 			}
 			return from.ForEach(func(name []byte, b *bolt.Bucket) error {
 				nb, err := to.CreateBucket(name)
@@ -252,6 +243,44 @@ func (s *Store) Restore(r io.Reader) error {
 			})
 		})
 	})
+}
+
+// Reset empties the store: a member's store is rebuilt from the group's
+// snapshot and log each time it starts, so what it held before is
+// dropped rather than applied to twice.
+func (s *Store) Reset() error {
+	return update(s.db, func(tx *bolt.Tx) error {
+		if err := deleteBuckets(tx); err != nil {
+			return err
+		}
+		return initBuckets(tx)
+	})
+}
+
+// Empty reports whether the store holds no task, module or name.
+func (s *Store) Empty() bool {
+	st := s.Stats()
+	if st.Tasks > 0 || st.Modules > 0 {
+		return false
+	}
+	names, err := s.ModuleNames()
+	return err == nil && len(names) == 0
+}
+
+func deleteBuckets(tx *bolt.Tx) error {
+	var names [][]byte
+	if err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		names = append(names, append([]byte(nil), name...))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := tx.DeleteBucket(name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // copyBucket copies the keys, nested buckets and sequence of from into
