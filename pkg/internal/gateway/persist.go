@@ -128,6 +128,11 @@ func (g *Gateway) save(updates []sched.Update) (map[string]bool, error) {
 }
 
 // storeErr maps the store's errors to the scheduler's, which the API knows.
+// ErrNotLeader is a write's error on a member of a replicated group that
+// is not, or no longer, its leader (docs/HA.md): the write may or may
+// not be committed.
+var ErrNotLeader = store.ErrReplicated
+
 func storeErr(err error) error {
 	switch {
 	case errors.Is(err, store.ErrExists):

@@ -38,6 +38,8 @@ func errorOf(err error) *api.Error {
 		return &api.Error{Code: api.CodeTooMany, Message: err.Error() + "; retry later"}
 	case errors.Is(err, gateway.ErrClosed):
 		return &api.Error{Code: api.CodeUnavailable, Message: err.Error() + "; retry later"}
+	case errors.Is(err, gateway.ErrNotLeader):
+		return &api.Error{Code: api.CodeUnavailable, Message: "this gateway lost its group's leadership (or its majority) before the write was committed: it may or may not have been stored; retry (with the same id, a task is stored once)"}
 	case errors.Is(err, gateway.ErrNoSpace):
 		return &api.Error{Code: api.CodeNoSpace, Message: noSpaceMessage}
 	case errors.Is(err, gateway.ErrMachinesBusy):
