@@ -73,6 +73,23 @@ func TestReplicatedGateways(t *testing.T) {
 		t.Fatalf("a follower's /info: %+v", in.Raft)
 	}
 
+	out, code := cli(t, urls[f], "gateways")
+	if code != 0 || !strings.Contains(out, rafts[l]+"  leader") || !strings.Contains(out, rafts[f]+"  follower (answered)") || !strings.Contains(out, urls[l]) {
+		t.Fatalf("shoal gateways: exit %d:\n%s", code, out)
+	}
+	// A fourth member joins through a follower's API, then leaves.
+	extra := freePort(t)
+	startNode(t, "gateway", "--data", filepath.Join(data, "extra"), "--http", freePort(t), "--discover", "none", "--raft", extra, "--raft-join")
+	if out, code := cli(t, urls[f], "gateways", "add", extra); code != 0 || !strings.Contains(out, extra+" added to the group") {
+		t.Fatalf("gateways add: exit %d: %s", code, out)
+	}
+	if in, _ := info(urls[l]); len(in.Raft.Members) != 4 {
+		t.Fatalf("members after add: %v", in.Raft.Members)
+	}
+	if out, code := cli(t, urls[f], "gateways", "remove", extra); code != 0 || !strings.Contains(out, "removed from") {
+		t.Fatalf("gateways remove: exit %d: %s", code, out)
+	}
+
 	killed := time.Now()
 	if err := gws[l].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)

@@ -108,8 +108,8 @@ func (g *generator) operation(r *Route) (map[string]any, error) {
 		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 			"application/json": map[string]any{"schema": batchBody()},
 		}}
-	case JobBody, PolicyBody:
-		body, err := g.schema(reflect.TypeOf(map[BodyKind]any{JobBody: JobRequest{}, PolicyBody: ClusterPolicy{}}[r.Body]))
+	case JobBody, PolicyBody, MemberBody:
+		body, err := g.schema(reflect.TypeOf(map[BodyKind]any{JobBody: JobRequest{}, PolicyBody: ClusterPolicy{}, MemberBody: RaftMember{}}[r.Body]))
 		if err != nil {
 			return nil, err
 		}

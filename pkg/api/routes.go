@@ -68,6 +68,7 @@ const (
 	JobBody             // JSON: a JobRequest
 	PolicyBody          // JSON: a ClusterPolicy
 	TarBody             // a tar archive of files
+	MemberBody          // JSON: a RaftMember
 )
 
 // The errors every route that reads a task can answer; writes add theirs.
@@ -175,6 +176,10 @@ var Routes = []Route{
 		Status: http.StatusOK, Answer: Cluster{}, Errors: []Code{CodeUnauthorized, CodeForbidden, CodeConflict}},
 	{Method: "PUT", Path: "/cluster/policy", Summary: "Change how the cluster scales from now on: standby_machines, machines_limit, machines_timeout, cooldown (those given)",
 		Body: PolicyBody, Status: http.StatusOK, Answer: Cluster{}, Errors: []Code{CodeInvalid, CodeUnauthorized, CodeForbidden, CodeConflict}},
+	{Method: "POST", Path: "/raft/members", Summary: "Add a member to the replicated group of gateways (docs/HA.md), one at a time; the answer is the group after",
+		Body: MemberBody, Status: http.StatusOK, Answer: RaftInfo{}, Errors: []Code{CodeInvalid, CodeUnauthorized, CodeForbidden, CodeConflict, CodeUnavailable}},
+	{Method: "DELETE", Path: "/raft/members/{address}", Summary: "Remove a member from the replicated group of gateways (docs/HA.md); the answer is the group after",
+		Status: http.StatusOK, Answer: RaftInfo{}, Errors: []Code{CodeInvalid, CodeUnauthorized, CodeForbidden, CodeConflict, CodeNotFound, CodeUnavailable}},
 	{Method: "PUT", Path: "/bundles/{name}", Summary: "Deploy files under a name, as a tar archive: a task with bundle=NAME runs in a fresh working directory holding them",
 		Body: TarBody, Status: http.StatusCreated, Answer: Bundle{},
 		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeTooLarge, CodeUnavailable, CodeNoSpace, CodeInternal}},

@@ -179,6 +179,13 @@ type Info struct {
 	Raft *RaftInfo `json:"raft,omitempty"`
 }
 
+// RaftMember is the body of POST /raft/members: the Raft address of the
+// gateway to add, started with --raft ADDRESS and --peers naming the
+// group and itself.
+type RaftMember struct {
+	Address string `json:"address"`
+}
+
 // RaftInfo is a member's view of its replicated group.
 type RaftInfo struct {
 	State   string   `json:"state"`            // leader, follower or candidate

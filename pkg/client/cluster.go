@@ -41,3 +41,22 @@ func (c *Client) PutBundle(ctx context.Context, name string, tarball []byte) (ap
 	var out api.Bundle
 	return out, c.do(ctx, http.MethodPut, "/bundles/"+url.PathEscape(name), tarball, "application/x-tar", &out)
 }
+
+// AddMember adds the gateway with Raft address addr to the replicated
+// group (POST /raft/members; an admin's call) and returns the group
+// after.
+func (c *Client) AddMember(ctx context.Context, addr string) (api.RaftInfo, error) {
+	var out api.RaftInfo
+	body, err := json.Marshal(api.RaftMember{Address: addr})
+	if err != nil {
+		return out, err
+	}
+	return out, c.do(ctx, http.MethodPost, "/raft/members", body, "application/json", &out)
+}
+
+// RemoveMember removes the member with Raft address addr from the
+// replicated group (DELETE /raft/members/{address}; an admin's call).
+func (c *Client) RemoveMember(ctx context.Context, addr string) (api.RaftInfo, error) {
+	var out api.RaftInfo
+	return out, c.do(ctx, http.MethodDelete, "/raft/members/"+url.PathEscape(addr), nil, "", &out)
+}

@@ -123,9 +123,9 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	if err := sf.config(&cfg, nf.data, nf.ns, exited); err != nil {
 		return e.errorf("gateway: --%v", err)
 	}
-	if hf.bind != "" || hf.peers != "" {
+	if hf.bind != "" || hf.peers != "" || hf.join {
 		if hf.bind == "" {
-			return e.errorf("gateway: --peers needs --raft: this member's own Raft address, one of the peers")
+			return e.errorf("gateway: --peers and --raft-join need --raft: this member's own Raft address")
 		}
 		return runMember(ctx, e, hf, &af, sec, api, cfg, st, nd, nf.data, []string{"join-token=" + tok.String()})
 	}

@@ -25,11 +25,13 @@ import (
 type haFlags struct {
 	bind  string
 	peers string
+	join  bool
 }
 
 func (f *haFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.bind, "raft", "", "run as one member of a replicated group of gateways (docs/HA.md): this member's Raft address, HOST:PORT (default: the gateway runs alone)")
 	fs.StringVar(&f.peers, "peers", "", "with --raft: every member's Raft address, this one's included, comma-separated: 3 or 5 members; the group forms when a majority is up")
+	fs.BoolVar(&f.join, "raft-join", false, "with --raft and no --peers: wait to be added to a running group (shoal gateways add ADDRESS on any member) instead of forming one")
 }
 
 // peerList is --peers as a list.
@@ -184,11 +186,12 @@ func runMember(ctx context.Context, e *env, hf haFlags, af *apiFlags, sec *secre
 	if cfg.Scale.Backend != nil {
 		return e.errorf("gateway: --raft with --backend: a replicated group does not scale machines yet (docs/HA.md)")
 	}
-	rep, err := replica.Open(replica.Config{Dir: filepath.Join(data, "raft"), Bind: hf.bind, Peers: hf.peerList(), Store: st, Logger: nd.log})
+	rep, err := replica.Open(replica.Config{Dir: filepath.Join(data, "raft"), Bind: hf.bind, Peers: hf.peerList(), Join: hf.join, Store: st, Logger: nd.log})
 	if err != nil {
 		return e.errorf("gateway: --%v", err)
 	}
 	defer rep.Close()
+	apiCfg.Members = rep
 	m := &member{rep: rep, st: st, log: nd.log.With("component", "raft"), cfg: apiCfg}
 	m.api = httpapi.NewMember(m.status, nd.log)
 	cfg.Raft = func() *api.RaftInfo {

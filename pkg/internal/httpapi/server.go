@@ -33,6 +33,15 @@ type Config struct {
 	// (SetTokens replaces them); nil leaves the API open to anyone who can
 	// reach it.
 	Tokens *Tokens
+	// Members, on the leader of a replicated group (docs/HA.md), changes
+	// the group's members; nil for a gateway that runs alone.
+	Members Membership
+}
+
+// Membership changes the members of a replicated group of gateways.
+type Membership interface {
+	AddMember(addr string) (api.RaftInfo, error)
+	RemoveMember(addr string) (api.RaftInfo, error)
 }
 
 // DefaultConfig returns the defaults of `shoal gateway`.
@@ -76,6 +85,8 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /cluster", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.g.Cluster()) })
 	s.mux.Handle("POST /cluster/clean-up", s.adminOnly(http.HandlerFunc(s.cleanUp)))
 	s.mux.Handle("PUT /cluster/policy", s.adminOnly(http.HandlerFunc(s.setPolicy)))
+	s.mux.Handle("POST /raft/members", s.adminOnly(http.HandlerFunc(s.addMember)))
+	s.mux.Handle("DELETE /raft/members/{address}", s.adminOnly(http.HandlerFunc(s.removeMember)))
 	s.mux.HandleFunc("GET /info", s.info)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", readyz(g))
@@ -416,6 +427,47 @@ func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, c)
+}
+
+// errAlone is the answer of the group's routes on a gateway that runs
+// alone.
+var errAlone = api.Errorf(api.CodeConflict, "this gateway runs alone: it is no member of a replicated group (shoal gateway --raft, docs/HA.md)")
+
+// addMember adds a member to the replicated group; the answer is the
+// group after.
+func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Members == nil {
+		s.fail(w, r, errAlone)
+		return
+	}
+	var m api.RaftMember
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		s.fail(w, r, jsonError(err))
+		return
+	}
+	st, err := s.cfg.Members.AddMember(m.Address)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// removeMember removes a member from the replicated group; the answer is
+// the group after.
+func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Members == nil {
+		s.fail(w, r, errAlone)
+		return
+	}
+	st, err := s.cfg.Members.RemoveMember(r.PathValue("address"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 // putBundle deploys the files of a tar archive under a name.

@@ -36,6 +36,9 @@ type Config struct {
 	// Peers are every member's Raft address, Bind included: the group
 	// forms when a majority of them is up.
 	Peers []string
+	// Join makes the member wait to be added to a group that runs (POST
+	// /raft/members on its leader) instead of forming one with Peers.
+	Join bool
 	// Store is the member's store, which the log is applied to.
 	Store *store.Store
 	// Timeouts scale Raft's timing: 0 is hashicorp/raft's defaults (a
@@ -67,6 +70,14 @@ func (c Config) Validate() error {
 		return errors.New("raft: the data directory is required")
 	case c.Store == nil:
 		return errors.New("raft: the store is required")
+	case c.Join:
+		if len(c.Peers) > 0 {
+			return errors.New("peers: a member that joins a running group takes its members from it: leave --peers out")
+		}
+		if _, _, err := net.SplitHostPort(c.Bind); err != nil {
+			return fmt.Errorf("raft: %q is not HOST:PORT", c.Bind)
+		}
+		return nil
 	case len(c.Peers) < 1:
 		return errors.New("peers: every member's Raft address, this one's included")
 	case !slices.Contains(c.Peers, c.Bind):
@@ -143,7 +154,7 @@ func Open(cfg Config) (*Replica, error) {
 	case !cfg.Store.Empty():
 		err = errors.New("this member's store holds tasks or modules from before the group: a new group's members start on empty data directories (--data)")
 	}
-	if err == nil && !has {
+	if err == nil && !has && !cfg.Join {
 		var servers []raft.Server
 		for _, p := range cfg.Peers {
 			servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p), Address: raft.ServerAddress(p)})
@@ -200,6 +211,42 @@ func (r *Replica) Status() api.RaftInfo {
 		}
 	}
 	return st
+}
+
+// memberTimeout bounds a change of the group's members.
+const memberTimeout = 30 * time.Second
+
+// AddMember adds the gateway whose Raft address is addr to the group as a
+// voter; it must run with --raft addr --raft-join. Only the leader can,
+// one member at a time: the group's majority grows with it, so a new
+// member that does not come up costs the group a failure it tolerated.
+func (r *Replica) AddMember(addr string) (api.RaftInfo, error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return api.RaftInfo{}, api.Invalid("address", "%q is not a Raft address HOST:PORT", addr)
+	}
+	if slices.Contains(r.Status().Members, addr) {
+		return api.RaftInfo{}, api.Errorf(api.CodeConflict, "%s is a member already", addr)
+	}
+	if err := r.raft.AddVoter(raft.ServerID(addr), raft.ServerAddress(addr), 0, memberTimeout).Error(); err != nil {
+		return api.RaftInfo{}, fmt.Errorf("%w: add %s: %v", store.ErrReplicated, addr, err)
+	}
+	return r.Status(), nil
+}
+
+// RemoveMember removes the member whose Raft address is addr from the
+// group; removing the leader itself hands the leadership on.
+func (r *Replica) RemoveMember(addr string) (api.RaftInfo, error) {
+	st := r.Status()
+	if !slices.Contains(st.Members, addr) {
+		return api.RaftInfo{}, api.Errorf(api.CodeNotFound, "%s is not a member (the members: %s)", addr, strings.Join(st.Members, ", "))
+	}
+	if len(st.Members) == 1 {
+		return api.RaftInfo{}, api.Errorf(api.CodeConflict, "%s is the group's last member", addr)
+	}
+	if err := r.raft.RemoveServer(raft.ServerID(addr), 0, memberTimeout).Error(); err != nil {
+		return api.RaftInfo{}, fmt.Errorf("%w: remove %s: %v", store.ErrReplicated, addr, err)
+	}
+	return r.Status(), nil
 }
 
 // Close stops the member: it leaves the group's work to the others (a

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/store"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
@@ -182,5 +183,50 @@ func TestGroup(t *testing.T) {
 	}
 	if _, err := l3.st.Task("alone"); err == nil {
 		t.Fatal("a write without a majority was stored")
+	}
+}
+
+// A member started to join is added by the leader, gets the group's
+// writes, and is removed again; bad changes are refused, naming why.
+func TestMembership(t *testing.T) {
+	ms := group(t, 3)
+	l := leaderOf(t, ms)
+	if err := create(l.st, "before"); err != nil {
+		t.Fatal(err)
+	}
+	n := &member{addr: freeAddr(t), dir: t.TempDir()}
+	st, err := store.Open(filepath.Join(n.dir, "gateway.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Open(Config{Dir: filepath.Join(n.dir, "raft"), Bind: n.addr, Join: true, Store: st, Timeouts: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.st, n.rep = st, rep
+	t.Cleanup(n.stop)
+
+	for _, bad := range []struct {
+		addr string
+		code api.Code
+	}{{"nowhere", api.CodeInvalid}, {l.addr, api.CodeConflict}} {
+		if _, err := l.rep.AddMember(bad.addr); !errors.Is(err, &api.Error{Code: bad.code}) {
+			t.Fatalf("add %q: %v, want %s", bad.addr, err, bad.code)
+		}
+	}
+	info, err := l.rep.AddMember(n.addr)
+	if err != nil || len(info.Members) != 4 {
+		t.Fatalf("add: %v %+v", err, info)
+	}
+	waitTask(t, n.st, "before")
+	if err := create(l.st, "after"); err != nil {
+		t.Fatal(err)
+	}
+	waitTask(t, n.st, "after")
+	if _, err := l.rep.RemoveMember("127.0.0.1:1"); !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("remove a stranger: %v", err)
+	}
+	if info, err := l.rep.RemoveMember(n.addr); err != nil || len(info.Members) != 3 {
+		t.Fatalf("remove: %v %+v", err, info)
 	}
 }
