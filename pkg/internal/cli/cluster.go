@@ -65,6 +65,13 @@ func runCluster(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return usageError(e, "cluster", clusterUsage, "unknown cluster command %q; shoal cluster -h lists them", rest[0])
 	}
+	if slices.ContainsFunc(rest[1:], func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
+		if rest[0] == "create" { // its flags are the gateway's
+			fmt.Fprintf(e.stderr, "Usage: shoal cluster create -n NAME [CONFIG.toml] [gateway flags]\n\nThe gateway flags are shoal gateway's (shoal gateway -h); they win over CONFIG.toml.\n")
+			return 0
+		}
+		return sub(ctx, e, name, rest[1:]) // each parses its flags first: -h does nothing else
+	}
 	if name == "" && rest[0] != "list" {
 		return usageError(e, "cluster", clusterUsage, "%s: which cluster? name it with -n NAME (shoal cluster list shows them)", rest[0])
 	}

@@ -45,9 +45,11 @@ type described struct {
 // the word after the command, with flags of their own.
 func commandVerbs() map[string][]string {
 	return map[string][]string{
-		"job":    slices.Sorted(maps.Keys(jobSubcommands)),
-		"module": {"put"},
-		"task":   {"get"},
+		"cluster":  slices.Sorted(maps.Keys(clusterCommands)),
+		"gateways": {"add", "remove"},
+		"job":      slices.Sorted(maps.Keys(jobSubcommands)),
+		"module":   {"put"},
+		"task":     {"get"},
 	}
 }
 

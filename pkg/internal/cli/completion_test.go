@@ -58,7 +58,9 @@ func TestCompletionBash(t *testing.T) {
 		words []string
 		want  []string
 	}{
-		{[]string{"shoal", "ga"}, []string{"gateway"}},
+		{[]string{"shoal", "ga"}, []string{"gateway", "gateways"}},
+		{[]string{"shoal", "cluster", ""}, []string{"clean-up", "create", "deploy", "destroy", "list", "run", "status", "stop"}},
+		{[]string{"shoal", "cluster", "run", "--d"}, []string{"--detached"}},
 		{[]string{"shoal", "work"}, []string{"worker", "workers"}},
 		{[]string{"shoal", "gateway", "--task-t"}, []string{"--task-timeout"}},
 		{[]string{"shoal", "worker", "--slots", "2", "--con"}, []string{"--config"}},
