@@ -60,15 +60,14 @@ func runGateways(ctx context.Context, e *env, args []string) int {
 	tw := newTable(e.stdout)
 	fmt.Fprintln(tw, "MEMBER\tROLE")
 	for _, m := range r.Members {
-		role := "follower"
+		// A member sees its own state and who leads; of the others it
+		// knows only that they are members (up or not).
+		role := "member"
 		switch {
+		case m == r.Self:
+			role = r.State + " (answered)"
 		case m == r.Leader:
 			role = "leader"
-		case r.Leader == "":
-			role = "-"
-		}
-		if m == r.Self {
-			role += " (answered)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", m, role)
 	}
