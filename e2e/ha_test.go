@@ -90,6 +90,37 @@ func TestReplicatedGateways(t *testing.T) {
 		t.Fatalf("gateways remove: exit %d: %s", code, out)
 	}
 
+	// A worker of the group: the group's token and every member's
+	// address; it joins the leader, and follows the next by itself.
+	token, code := cli(t, urls[f], "gateways", "token")
+	if code != 0 {
+		t.Fatalf("gateways token: exit %d", code)
+	}
+	wargs := []string{"worker", "--data", filepath.Join(data, "w"), "--discover", "none", "--join-token", strings.TrimSpace(token), "--slots", "2"}
+	for _, g := range gws {
+		wargs = append(wargs, "--dial", strings.Split(addrsRE.FindStringSubmatch(g.start)[1], ",")[0]+"/p2p/"+peerRE.FindStringSubmatch(g.start)[1])
+	}
+	startNode(t, wargs...)
+	waitDone := func(url string, ids []string) {
+		deadline := time.Now().Add(30 * time.Second)
+		for _, id := range ids {
+			for {
+				v := getTask(t, url, id)
+				if v.Status == "succeeded" {
+					if len(v.Runs) != 1 {
+						t.Fatalf("task %s ran %d times", id, len(v.Runs))
+					}
+					break
+				}
+				if v.Status == "failed" || time.Now().After(deadline) {
+					t.Fatalf("task %s: %+v", id, v)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+	waitDone(urls[f], ids)
+
 	killed := time.Now()
 	if err := gws[l].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -105,34 +136,21 @@ func TestReplicatedGateways(t *testing.T) {
 	if st2.Term <= st.Term {
 		t.Fatalf("the new leader's term %d, the old one's %d", st2.Term, st.Term)
 	}
-	token := joinTokenRE.FindStringSubmatch(gws[l2].start)[1]
-	peer := peerRE.FindStringSubmatch(gws[l2].start)[1]
-	addr := strings.Split(addrsRE.FindStringSubmatch(gws[l2].start)[1], ",")[0]
-	startNode(t, "worker", "--data", filepath.Join(data, "w"), "--dial", addr+"/p2p/"+peer, "--discover", "none", "--join-token", token, "--slots", "2")
 	other := alive[0]
 	if other == l2 {
 		other = alive[1]
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	var firstDone time.Duration
-	for _, id := range ids {
-		for {
-			v := getTask(t, urls[other], id) // through the follower left
-			if v.Status == "succeeded" {
-				if firstDone == 0 {
-					firstDone = time.Since(killed)
-				}
-				if len(v.Runs) != 1 {
-					t.Fatalf("task %s ran %d times", id, len(v.Runs))
-				}
-				break
-			}
-			if v.Status == "failed" || time.Now().After(deadline) {
-				t.Fatalf("task %s: %+v", id, v)
-			}
-			time.Sleep(20 * time.Millisecond)
+	var after []string
+	for i := range 10 {
+		out, code := cli(t, urls[other], "submit", "--id", fmt.Sprint("after", i), "--input", "1", "--difficulty", "1", "../examples/hash.wasm")
+		if code != 0 {
+			t.Fatalf("submit after the failover: exit %d: %s", code, out)
 		}
+		after = append(after, strings.Fields(out)[0])
 	}
-	t.Logf("timeline: kill -9 of gateway %d (term %d) at 0 s; gateway %d leads (term %d) at %.2f s; a worker joined it and the first task was done at %.2f s; all %d tasks done once each",
-		l, st.Term, l2, st2.Term, elected.Seconds(), firstDone.Seconds(), len(ids))
+	waitDone(urls[other], after[:1])
+	firstDone := time.Since(killed)
+	waitDone(urls[other], after)
+	t.Logf("timeline: kill -9 of gateway %d (term %d) at 0 s; gateway %d leads (term %d) at %.2f s; the worker followed it by itself and the first task submitted after the kill was done at %.2f s; all %d tasks done once each",
+		l, st.Term, l2, st2.Term, elected.Seconds(), firstDone.Seconds(), len(ids)+len(after))
 }

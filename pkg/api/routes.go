@@ -176,6 +176,8 @@ var Routes = []Route{
 		Status: http.StatusOK, Answer: Cluster{}, Errors: []Code{CodeUnauthorized, CodeForbidden, CodeConflict}},
 	{Method: "PUT", Path: "/cluster/policy", Summary: "Change how the cluster scales from now on: standby_machines, machines_limit, machines_timeout, cooldown (those given)",
 		Body: PolicyBody, Status: http.StatusOK, Answer: Cluster{}, Errors: []Code{CodeInvalid, CodeUnauthorized, CodeForbidden, CodeConflict}},
+	{Method: "GET", Path: "/raft/join-token", Summary: "The replicated group's join token, which every member admits: a worker with it and each member's address (--dial, repeated) joins whichever leads",
+		Status: http.StatusOK, Answer: JoinToken{}, Errors: []Code{CodeUnauthorized, CodeForbidden, CodeConflict, CodeInternal}},
 	{Method: "POST", Path: "/raft/members", Summary: "Add a member to the replicated group of gateways (docs/HA.md), one at a time; the answer is the group after",
 		Body: MemberBody, Status: http.StatusOK, Answer: RaftInfo{}, Errors: []Code{CodeInvalid, CodeUnauthorized, CodeForbidden, CodeConflict, CodeUnavailable}},
 	{Method: "DELETE", Path: "/raft/members/{address}", Summary: "Remove a member from the replicated group of gateways (docs/HA.md); the answer is the group after",

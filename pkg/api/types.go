@@ -186,6 +186,13 @@ type RaftMember struct {
 	Address string `json:"address"`
 }
 
+// JoinToken is the answer of GET /raft/join-token: the join token of a
+// replicated group, which every member admits (shoal worker --join-token,
+// with --dial for each member).
+type JoinToken struct {
+	Token string `json:"token"`
+}
+
 // RaftInfo is a member's view of its replicated group.
 type RaftInfo struct {
 	State   string   `json:"state"`            // leader, follower or candidate

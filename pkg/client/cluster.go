@@ -60,3 +60,10 @@ func (c *Client) RemoveMember(ctx context.Context, addr string) (api.RaftInfo, e
 	var out api.RaftInfo
 	return out, c.do(ctx, http.MethodDelete, "/raft/members/"+url.PathEscape(addr), nil, "", &out)
 }
+
+// GroupJoinToken returns a replicated group's join token (GET
+// /raft/join-token; an admin's call).
+func (c *Client) GroupJoinToken(ctx context.Context) (string, error) {
+	var out api.JoinToken
+	return out.Token, c.do(ctx, http.MethodGet, "/raft/join-token", nil, "", &out)
+}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -26,6 +29,35 @@ type gatewayDial struct {
 	discover bool          // no --dial: discovery chooses
 	ns       string        // for messages
 	group    string
+	// members are every gateway of a replicated group (docs/HA.md), when
+	// --dial names several: the worker tries them in turn, and the one
+	// that leads takes it.
+	members []peer.AddrInfo
+}
+
+// parseGroupDial reads a --dial given several times: the members of a
+// replicated group, each a full multiaddr; a join token must name one.
+func parseGroupDial(dials []string, ns string, token *join.Token) (gatewayDial, error) {
+	g := gatewayDial{ns: ns}
+	for _, d := range dials {
+		ai, err := parseDial(d)
+		if err != nil {
+			return g, fmt.Errorf("--dial: %v", err)
+		}
+		if ai.Addrs == nil {
+			return g, fmt.Errorf("--dial %s: the members of a group are each given as a full multiaddr ending in /p2p/ID", d)
+		}
+		g.members = append(g.members, ai)
+	}
+	g.target = g.members[0]
+	if token != nil {
+		i := slices.IndexFunc(g.members, func(ai peer.AddrInfo) bool { return ai.ID == token.Gateway })
+		if i < 0 {
+			return g, fmt.Errorf("the join token is for gateway %s, which no --dial names: give the group's token (shoal gateways token) and every member's address", token.Gateway)
+		}
+		g.target = g.members[i]
+	}
+	return g, nil
 }
 
 // parseGatewayDial reads --dial given --discover, --ns and the worker's
@@ -66,16 +98,35 @@ func parseGatewayDial(dial, discover, ns string, token *join.Token) (gatewayDial
 // trusted returns the peers the worker admits from its start: the gateway
 // it dials, or nobody until discovery has chosen one.
 func (g gatewayDial) trusted() []peer.ID {
-	if g.discover {
+	switch {
+	case g.discover:
 		return nil
+	case g.members != nil:
+		return g.ids()
 	}
 	return []peer.ID{g.target.ID}
+}
+
+// ids are the peer IDs of a group's members.
+func (g gatewayDial) ids() []peer.ID {
+	out := make([]peer.ID, len(g.members))
+	for i, m := range g.members {
+		out[i] = m.ID
+	}
+	return out
 }
 
 // startField is the gateway's part of the worker's start line.
 func (g gatewayDial) startField() string {
 	if g.discover {
 		return "gateway=discover(ns=" + g.ns + ")"
+	}
+	if g.members != nil {
+		ids := make([]string, len(g.members))
+		for i, m := range g.members {
+			ids[i] = m.ID.String()
+		}
+		return "gateways=" + strings.Join(ids, ",")
 	}
 	return "gateway=" + g.target.ID.String()
 }
@@ -88,6 +139,13 @@ func (g gatewayDial) startField() string {
 // until then), finds it again by ID after a restart, and never changes to
 // another gateway.
 func (g gatewayDial) resolver(nd *node) worker.Resolve {
+	if g.members != nil { // each connection to the next member, from the token's
+		start := slices.IndexFunc(g.members, func(ai peer.AddrInfo) bool { return ai.ID == g.target.ID })
+		var next atomic.Int64
+		return func(context.Context) (peer.AddrInfo, error) {
+			return g.members[(start+int(next.Add(1)-1))%len(g.members)], nil
+		}
+	}
 	if !g.discover {
 		return resolver(g.target, nd.disc)
 	}

@@ -37,7 +37,7 @@ func (e *env) errorf(format string, args ...any) int {
 func commands() map[string]command {
 	return map[string]command{
 		"cluster":    {"make and run a named cluster that scales its workers: shoal cluster -h", runCluster},
-		"gateways":   {"show a replicated group of gateways, or change its members: shoal gateways [add|remove ADDRESS]", runGateways},
+		"gateways":   {"show a replicated group of gateways, its workers' join token, or change its members: shoal gateways [token | add|remove ADDRESS]", runGateways},
 		"gateway":    {"run a gateway node: takes tasks over HTTP, places them on workers", runGateway},
 		"worker":     {"run a worker node: dials a gateway and runs the tasks it is given", runWorker},
 		"peers":      {"list the peers that answer multicast discovery", runPeers},

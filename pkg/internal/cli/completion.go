@@ -46,7 +46,7 @@ type described struct {
 func commandVerbs() map[string][]string {
 	return map[string][]string{
 		"cluster":  slices.Sorted(maps.Keys(clusterCommands)),
-		"gateways": {"add", "remove"},
+		"gateways": {"add", "remove", "token"},
 		"job":      slices.Sorted(maps.Keys(jobSubcommands)),
 		"module":   {"put"},
 		"task":     {"get"},

@@ -127,7 +127,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		if hf.bind == "" {
 			return e.errorf("gateway: --peers and --raft-join need --raft: this member's own Raft address")
 		}
-		return runMember(ctx, e, hf, &af, sec, api, cfg, st, nd, nf.data, []string{"join-token=" + tok.String()})
+		return runMember(ctx, e, hf, &af, sec, api, cfg, st, nd, nf.data, tok)
 	}
 	g, err = gateway.New(cfg, nd.host, st, nd.log)
 	if err != nil {

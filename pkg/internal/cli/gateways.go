@@ -7,7 +7,7 @@ import (
 	"github.com/shoalmesh/shoal/pkg/api"
 )
 
-const gatewaysUsage = "gateways [--json] | gateways add ADDRESS | gateways remove ADDRESS"
+const gatewaysUsage = "gateways [--json] | gateways token | gateways add ADDRESS | gateways remove ADDRESS"
 
 // runGateways shows a replicated group of gateways (docs/HA.md) as the
 // gateway --gateway names sees it, and adds or removes a member.
@@ -22,6 +22,14 @@ func runGateways(ctx context.Context, e *env, args []string) int {
 	c, code := connect(e, "gateways", gw)
 	if c == nil {
 		return code
+	}
+	if len(pos) == 1 && pos[0] == "token" {
+		t, err := c.GroupJoinToken(ctx)
+		if err != nil {
+			return failed(e, "gateways token", "", err)
+		}
+		fmt.Fprintln(e.stdout, t)
+		return 0
 	}
 	if len(pos) > 0 {
 		if len(pos) != 2 || (pos[0] != "add" && pos[0] != "remove") {

@@ -17,6 +17,7 @@ import (
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
+	"github.com/shoalmesh/shoal/pkg/internal/join"
 	"github.com/shoalmesh/shoal/pkg/internal/replica"
 	"github.com/shoalmesh/shoal/pkg/internal/store"
 )
@@ -60,9 +61,28 @@ type member struct {
 	log  *slog.Logger
 	self string // this member's API's base URL, as it announces it
 
+	own join.Token // this member's own join token
+
 	mu     sync.Mutex
 	cfg    httpapi.Config // with the latest tokens, for the next term's API
 	leader *gateway.Gateway
+}
+
+// AddMember and RemoveMember change the group's members (the API's
+// Membership).
+func (m *member) AddMember(addr string) (api.RaftInfo, error) { return m.rep.AddMember(addr) }
+func (m *member) RemoveMember(addr string) (api.RaftInfo, error) {
+	return m.rep.RemoveMember(addr)
+}
+
+// JoinToken is the group's join token, naming this member: a worker with
+// it and every member's address joins whichever leads.
+func (m *member) JoinToken() (string, error) {
+	secret, err := m.st.JoinSecret()
+	if err != nil {
+		return "", err
+	}
+	return join.Token{Gateway: m.own.Gateway, Secret: secret}.String(), nil
 }
 
 // status is the group as this member sees it, with the leader's API.
@@ -94,7 +114,7 @@ func (m *member) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.api.Serve
 func (m *member) MetricsHandler() http.Handler                     { return m.api.MetricsHandler() }
 
 // run leads whenever the group elects this member, until ctx ends.
-func (m *member) run(ctx context.Context, newGateway func() (*gateway.Gateway, error)) error {
+func (m *member) run(ctx context.Context, newGateway func(joinSecret []byte) (*gateway.Gateway, error)) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -116,7 +136,7 @@ func (m *member) run(ctx context.Context, newGateway func() (*gateway.Gateway, e
 // lead is one term of office: it waits for the store to hold all the
 // group committed, runs a gateway on it, announces its API, and stops
 // the gateway as soon as the member no longer leads.
-func (m *member) lead(ctx context.Context, newGateway func() (*gateway.Gateway, error)) error {
+func (m *member) lead(ctx context.Context, newGateway func(joinSecret []byte) (*gateway.Gateway, error)) error {
 	start := time.Now()
 	if err := m.rep.Barrier(barrierTimeout); err != nil {
 		return fmt.Errorf("barrier: %w", err)
@@ -124,7 +144,16 @@ func (m *member) lead(ctx context.Context, newGateway func() (*gateway.Gateway, 
 	if !m.rep.IsLeader() {
 		return errors.New("no longer the leader")
 	}
-	g, err := newGateway()
+	// The group's join secret is its first leader's: every member admits
+	// the workers of the group's token.
+	if err := m.st.InitJoinSecret(m.own.Secret); err != nil {
+		return err
+	}
+	secret, err := m.st.JoinSecret()
+	if err != nil {
+		return err
+	}
+	g, err := newGateway(secret)
 	if err != nil {
 		return err
 	}
@@ -182,7 +211,7 @@ func announcedURL(field, raftBind string) string {
 
 // runMember is shoal gateway --raft: the gateway as one member of a
 // replicated group, until ctx ends.
-func runMember(ctx context.Context, e *env, hf haFlags, af *apiFlags, sec *secrets, apiCfg httpapi.Config, cfg gateway.Config, st *store.Store, nd *node, data string, extra []string) int {
+func runMember(ctx context.Context, e *env, hf haFlags, af *apiFlags, sec *secrets, apiCfg httpapi.Config, cfg gateway.Config, st *store.Store, nd *node, data string, own join.Token) int {
 	if cfg.Scale.Backend != nil {
 		return e.errorf("gateway: --raft with --backend: a replicated group does not scale machines yet (docs/HA.md)")
 	}
@@ -191,8 +220,9 @@ func runMember(ctx context.Context, e *env, hf haFlags, af *apiFlags, sec *secre
 		return e.errorf("gateway: --%v", err)
 	}
 	defer rep.Close()
-	apiCfg.Members = rep
-	m := &member{rep: rep, st: st, log: nd.log.With("component", "raft"), cfg: apiCfg}
+	m := &member{rep: rep, st: st, log: nd.log.With("component", "raft"), own: own}
+	apiCfg.Members = m
+	m.cfg = apiCfg
 	m.api = httpapi.NewMember(m.status, nd.log)
 	cfg.Raft = func() *api.RaftInfo {
 		s := m.status()
@@ -204,8 +234,15 @@ func runMember(ctx context.Context, e *env, hf haFlags, af *apiFlags, sec *secre
 	}
 	defer stopAPI()
 	m.self = announcedURL(fields[0], hf.bind)
-	fmt.Fprintln(e.stdout, startLine("gateway", nd, append(append(fields, extra...), "raft="+hf.bind)...))
-	if err := m.run(ctx, func() (*gateway.Gateway, error) { return gateway.New(cfg, nd.host, st, nd.log) }); err != nil {
+	// The start line's token is this member's own; the group's is
+	// `shoal gateways token` (its first leader's secret).
+	fmt.Fprintln(e.stdout, startLine("gateway", nd, append(fields, "join-token="+own.String(), "raft="+hf.bind)...))
+	newGateway := func(joinSecret []byte) (*gateway.Gateway, error) {
+		c := cfg
+		c.JoinSecret = joinSecret
+		return gateway.New(c, nd.host, st, nd.log)
+	}
+	if err := m.run(ctx, newGateway); err != nil {
 		return e.errorf("gateway: %v", err)
 	}
 	return 0

@@ -16,12 +16,20 @@ import (
 	"github.com/shoalmesh/shoal/pkg/internal/worker"
 )
 
+// groupBackoff bounds the wait between a group worker's attempts, and
+// groupConnect one attempt to connect to a member.
+const (
+	groupBackoff = 200 * time.Millisecond
+	groupConnect = time.Second
+)
+
 func runWorker(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "worker", "worker [--dial GATEWAY] [flags]")
 	var nf nodeFlags
 	nf.register(fs, "")
 	cfg := worker.DefaultConfig()
-	dial := fs.String("dial", "", "the gateway: its peer ID (found through discovery) or a full multiaddr ending in /p2p/ID (default: the first gateway of --ns that discovery finds, kept from then on)")
+	var dials stringList
+	fs.Var(&dials, "dial", "the gateway: its peer ID (found through discovery) or a full multiaddr ending in /p2p/ID (default: the first gateway of --ns that discovery finds, kept from then on); given once for each member of a replicated group of gateways (docs/HA.md), the worker joins whichever leads")
 	fs.IntVar(&cfg.Slots, "slots", cfg.Slots, "runs executed at once (default: number of cores)")
 	memory := fs.String("memory", "4GiB", "wasm memory for all runs together (bytes, or with KiB, MiB, GiB)")
 	runMem := fs.String("run-memory", "256MiB", "most memory one run may use")
@@ -72,7 +80,17 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	if cfg.JoinToken, err = jf.load(ctx, log); err != nil {
 		return e.errorf("worker: %v", err)
 	}
-	gw, err := parseGatewayDial(*dial, nf.discover, nf.ns, cfg.JoinToken)
+	var gw gatewayDial
+	if len(dials) > 1 {
+		gw, err = parseGroupDial(dials, nf.ns, cfg.JoinToken)
+		cfg.Gateways = gw.ids()
+		// Each attempt tries the next member: after a failover, the
+		// worker finds the new leader within one round of short waits.
+		cfg.MaxBackoff = min(cfg.MaxBackoff, groupBackoff)
+		cfg.ConnectTimeout = groupConnect // a dead member costs little
+	} else {
+		gw, err = parseGatewayDial(strings.Join(dials, ""), nf.discover, nf.ns, cfg.JoinToken)
+	}
 	if err != nil {
 		return e.errorf("worker: %v", err)
 	}

@@ -42,6 +42,8 @@ type Config struct {
 type Membership interface {
 	AddMember(addr string) (api.RaftInfo, error)
 	RemoveMember(addr string) (api.RaftInfo, error)
+	// JoinToken is the group's join token (admitted by every member).
+	JoinToken() (string, error)
 }
 
 // DefaultConfig returns the defaults of `shoal gateway`.
@@ -85,6 +87,7 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /cluster", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.g.Cluster()) })
 	s.mux.Handle("POST /cluster/clean-up", s.adminOnly(http.HandlerFunc(s.cleanUp)))
 	s.mux.Handle("PUT /cluster/policy", s.adminOnly(http.HandlerFunc(s.setPolicy)))
+	s.mux.Handle("GET /raft/join-token", s.adminOnly(http.HandlerFunc(s.joinToken)))
 	s.mux.Handle("POST /raft/members", s.adminOnly(http.HandlerFunc(s.addMember)))
 	s.mux.Handle("DELETE /raft/members/{address}", s.adminOnly(http.HandlerFunc(s.removeMember)))
 	s.mux.HandleFunc("GET /info", s.info)
@@ -432,6 +435,20 @@ func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request) {
 // errAlone is the answer of the group's routes on a gateway that runs
 // alone.
 var errAlone = api.Errorf(api.CodeConflict, "this gateway runs alone: it is no member of a replicated group (shoal gateway --raft, docs/HA.md)")
+
+// joinToken answers the replicated group's join token.
+func (s *Server) joinToken(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Members == nil {
+		s.fail(w, r, errAlone)
+		return
+	}
+	t, err := s.cfg.Members.JoinToken()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.JoinToken{Token: t})
+}
 
 // addMember adds a member to the replicated group; the answer is the
 // group after.

@@ -38,7 +38,7 @@ func init() {
 	for _, c := range []command{
 		&createTasksCmd{}, &saveRunsCmd{}, &cancelTaskCmd{}, &appendLogsCmd{}, &putModuleCmd{},
 		&deleteTasksCmd{}, &saveStepsCmd{}, &putFilesCmd{}, &addCallbackCmd{}, &nameModuleCmd{}, &putBundleCmd{},
-		&setLeaderCmd{},
+		&setLeaderCmd{}, &setJoinSecretCmd{},
 	} {
 		gob.Register(c)
 	}
@@ -343,4 +343,42 @@ func (s *Store) Leader() (Leader, error) {
 		return json.Unmarshal(v, &l)
 	})
 	return l, err
+}
+
+// keyJoinSecret holds a replicated group's join secret (meta): every
+// member's gateway admits the workers that prove it.
+var keyJoinSecret = []byte("join-secret")
+
+// setJoinSecretCmd records the group's join secret unless it has one.
+type setJoinSecretCmd struct{ Secret []byte }
+
+func (c *setJoinSecretCmd) apply(tx *bolt.Tx) error {
+	m := tx.Bucket(bucketMeta)
+	if m.Get(keyJoinSecret) != nil {
+		return nil
+	}
+	return m.Put(keyJoinSecret, c.Secret)
+}
+
+// InitJoinSecret records secret as the group's join secret, through the
+// log, unless the group has one; JoinSecret then returns the one kept.
+func (s *Store) InitJoinSecret(secret []byte) error {
+	if err := s.commit.do(&setJoinSecretCmd{secret}); err != nil {
+		return fmt.Errorf("record the join secret: %w", err)
+	}
+	return nil
+}
+
+// JoinSecret returns the group's join secret; ErrNotFound before any.
+func (s *Store) JoinSecret() ([]byte, error) {
+	var out []byte
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMeta).Get(keyJoinSecret)
+		if v == nil {
+			return ErrNotFound
+		}
+		out = append([]byte(nil), v...)
+		return nil
+	})
+	return out, err
 }

@@ -6,6 +6,8 @@ import (
 	goruntime "runtime"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/join"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
@@ -23,7 +25,10 @@ type Config struct {
 	LogBytes   int      // output streamed back per run; the rest is dropped
 	MinBackoff time.Duration
 	MaxBackoff time.Duration // between attempts to reach the gateway
-	Grace      time.Duration // on shutdown, how long running runs may take to finish
+	// ConnectTimeout bounds one attempt to connect to the gateway (a
+	// dead one's QUIC address answers nothing); 0: 5 s.
+	ConnectTimeout time.Duration
+	Grace          time.Duration // on shutdown, how long running runs may take to finish
 	// PingInterval and PingTimeout: how often the worker pings its gateway,
 	// and how long a silent gateway has before the worker reconnects.
 	PingInterval, PingTimeout time.Duration
@@ -40,6 +45,10 @@ type Config struct {
 	// but the token's. nil joins only a gateway that admits by network
 	// (a swarm key).
 	JoinToken *join.Token
+	// Gateways are the members of a replicated group of gateways the
+	// worker joins whichever leads (docs/HA.md): its join token, the
+	// group's, is good for each.
+	Gateways []peer.ID
 	// PeerByNetwork: the worker is on a private network (a swarm key), so
 	// another worker that connects belongs, and needs no proof of the
 	// join secret for direct messages between processes (mesh.go).

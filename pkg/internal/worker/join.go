@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -32,7 +33,7 @@ func (w *Worker) proof(ctx context.Context, gw wire.Gateway, id peer.ID) ([]byte
 	if t == nil {
 		return nil, nil
 	}
-	if t.Gateway != id {
+	if t.Gateway != id && !slices.Contains(w.cfg.Gateways, id) {
 		// A token names its gateway, which the connection's handshake
 		// proves: a worker offers itself to no other.
 		return nil, &NotAdmittedError{Gateway: id, HadToken: true,

@@ -139,7 +139,11 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 	if err != nil {
 		return fmt.Errorf("find gateway: %w", err)
 	}
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	timeout := w.cfg.ConnectTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := w.host.Connect(cctx, ai); err != nil {
 		return fmt.Errorf("connect to gateway %s: %w", ai.ID, err)
