@@ -28,6 +28,21 @@ func info(url string) (api.Info, bool) {
 	return i, json.NewDecoder(resp.Body).Decode(&i) == nil
 }
 
+// submitHashes submits n short hash tasks to gw, ids prefix0..., and
+// returns their ids.
+func submitHashes(t *testing.T, gw, prefix string, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		out, code := cli(t, gw, "submit", "--id", fmt.Sprint(prefix, i), "--input", "1", "--difficulty", "1", "../examples/hash.wasm")
+		if code != 0 {
+			t.Fatalf("submit to %s: exit %d: %s", gw, code, out)
+		}
+		ids = append(ids, strings.Fields(out)[0])
+	}
+	return ids
+}
+
 // Three gateways as one replicated group: tasks submitted to a follower
 // reach the leader and every member's store; kill -9 of the leader, and
 // the two left elect another, which holds every task; a worker that
@@ -61,14 +76,7 @@ func TestReplicatedGateways(t *testing.T) {
 	l, st := leader([]int{0, 1, 2})
 	t.Logf("leader: gateway %d, term %d, members %v", l, st.Term, st.Members)
 	f := (l + 1) % n // a follower
-	var ids []string
-	for i := range 10 {
-		out, code := cli(t, urls[f], "submit", "--id", fmt.Sprint("ha", i), "--input", "1", "--difficulty", "1", "../examples/hash.wasm")
-		if code != 0 {
-			t.Fatalf("submit through a follower: exit %d: %s", code, out)
-		}
-		ids = append(ids, strings.Fields(out)[0])
-	}
+	ids := submitHashes(t, urls[f], "ha", 10)
 	if in, ok := info(urls[f]); !ok || in.Raft.State != "follower" || in.Raft.API != urls[l] {
 		t.Fatalf("a follower's /info: %+v", in.Raft)
 	}
@@ -140,14 +148,7 @@ func TestReplicatedGateways(t *testing.T) {
 	if other == l2 {
 		other = alive[1]
 	}
-	var after []string
-	for i := range 10 {
-		out, code := cli(t, urls[other], "submit", "--id", fmt.Sprint("after", i), "--input", "1", "--difficulty", "1", "../examples/hash.wasm")
-		if code != 0 {
-			t.Fatalf("submit after the failover: exit %d: %s", code, out)
-		}
-		after = append(after, strings.Fields(out)[0])
-	}
+	after := submitHashes(t, urls[other], "after", 10)
 	waitDone(urls[other], after[:1])
 	firstDone := time.Since(killed)
 	waitDone(urls[other], after)
