@@ -94,7 +94,15 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	}
 	// A member of a replicated group keeps its writes durable in the Raft
 	// log, and makes its store again from it each time it starts: the
-	// store need not sync.
+	// store need not sync, and a store file left torn by a power loss is
+	// dropped rather than refused.
+	if hf.bind != "" {
+		if _, err := os.Stat(filepath.Join(nf.data, "raft", "raft.db")); err == nil {
+			if err := os.Remove(dbPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return e.errorf("gateway: %v", err)
+			}
+		}
+	}
 	st, err := store.Open(dbPath, store.Options{KeepResults: *keep, NoSync: hf.bind != ""})
 	if err != nil {
 		return e.errorf("gateway: %v", err)

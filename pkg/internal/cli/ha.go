@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/api"
@@ -63,6 +65,9 @@ type member struct {
 
 	own join.Token // this member's own join token
 
+	leading atomic.Bool   // as Raft last told
+	changed chan struct{} // told when leading changes
+
 	mu     sync.Mutex
 	cfg    httpapi.Config // with the latest tokens, for the next term's API
 	leader *gateway.Gateway
@@ -88,7 +93,10 @@ func (m *member) JoinToken() (string, error) {
 // status is the group as this member sees it, with the leader's API.
 func (m *member) status() api.RaftInfo {
 	st := m.rep.Status()
-	if l, err := m.st.Leader(); err == nil && l.Raft == st.Leader {
+	// The record of this term's leader only: an earlier term's, even of
+	// the same member, names an API that may not serve (it would forward
+	// to itself).
+	if l, err := m.st.Leader(); err == nil && l.Raft == st.Leader && l.Term == st.Term {
 		st.API = l.HTTP
 	}
 	return st
@@ -113,24 +121,52 @@ func (m *member) SetTokens(t *httpapi.Tokens) {
 func (m *member) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.api.ServeHTTP(w, r) }
 func (m *member) MetricsHandler() http.Handler                     { return m.api.MetricsHandler() }
 
-// run leads whenever the group elects this member, until ctx ends.
-func (m *member) run(ctx context.Context, newGateway func(joinSecret []byte) (*gateway.Gateway, error)) error {
+// retryLead is the wait before a member that leads but failed to take
+// office (its barrier timed out, its store refused) tries again.
+const retryLead = time.Second
+
+// watchLeadership reads Raft's leadership notices as they come (Raft
+// waits on each: they must never wait on a term's work) and keeps the
+// latest in m.leading, telling m.changed.
+func (m *member) watchLeadership(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case lead := <-m.rep.LeaderCh():
-			if !lead {
-				continue
+			m.leading.Store(lead)
+			select {
+			case m.changed <- struct{}{}:
+			default:
 			}
 		}
-		if err := m.lead(ctx, newGateway); err != nil {
-			m.log.Error("raft: leading failed; this member follows", "err", err)
+	}
+}
+
+// run leads whenever the group elects this member, until ctx ends.
+func (m *member) run(ctx context.Context, newGateway func(joinSecret []byte) (*gateway.Gateway, error)) error {
+	m.changed = make(chan struct{}, 1)
+	go m.watchLeadership(ctx)
+	for ctx.Err() == nil {
+		if !m.leading.Load() {
+			select {
+			case <-ctx.Done():
+			case <-m.changed:
+			}
+			continue
 		}
-		if ctx.Err() != nil {
-			return nil
+		if err := m.lead(ctx, newGateway); err != nil && m.leading.Load() {
+			// Still the leader, without a gateway: the group would
+			// take no write. Try again rather than wait for a notice
+			// that may never come.
+			m.log.Error("raft: taking office failed; trying again", "err", err, "in", retryLead)
+			select {
+			case <-ctx.Done():
+			case <-time.After(retryLead):
+			}
 		}
 	}
+	return nil
 }
 
 // lead is one term of office: it waits for the store to hold all the
@@ -166,19 +202,24 @@ func (m *member) lead(ctx context.Context, newGateway func(joinSecret []byte) (*
 	go func() { done <- g.Run(gctx) }()
 	m.api.Lead(srv)
 	st := m.rep.Status()
-	if err := m.st.SetLeader(store.Leader{Raft: st.Self, HTTP: m.self, Term: st.Term}); err != nil {
-		m.log.Warn("raft: this leader's API not announced", "err", err)
-	}
-	m.log.Info("raft: leading", "term", st.Term, "api", m.self, "took", time.Since(start).Round(time.Millisecond))
-	for lost := false; !lost && ctx.Err() == nil; {
-		select {
-		case <-ctx.Done():
-		case lead := <-m.rep.LeaderCh():
-			lost = !lead
+	announced := false
+	for try := 0; !announced && try < 5 && m.leading.Load() && ctx.Err() == nil; try++ {
+		err := m.st.SetLeader(store.Leader{Raft: st.Self, HTTP: m.self, Term: st.Term})
+		if announced = err == nil; !announced {
+			m.log.Warn("raft: this leader's API not announced; trying again", "err", err)
+			time.Sleep(retryLead / 5)
 		}
 	}
-	// The gateway stops placing runs at once: the next leader places
-	// what this one had not finished.
+	m.log.Info("raft: leading", "term", st.Term, "api", m.self, "took", time.Since(start).Round(time.Millisecond), "announced", announced)
+	for m.leading.Load() && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-m.changed:
+		}
+	}
+	// The gateway places no new run from now on; runs under way are given
+	// --grace, but their outcomes can no longer be stored (the log refuses
+	// them) and the next leader runs them again.
 	m.api.Lead(nil)
 	stop()
 	err = <-done
@@ -215,7 +256,11 @@ func runMember(ctx context.Context, e *env, hf haFlags, af *apiFlags, sec *secre
 	if cfg.Scale.Backend != nil {
 		return e.errorf("gateway: --raft with --backend: a replicated group does not scale machines yet (docs/HA.md)")
 	}
-	rep, err := replica.Open(replica.Config{Dir: filepath.Join(data, "raft"), Bind: hf.bind, Peers: hf.peerList(), Join: hf.join, Store: st, Logger: nd.log})
+	stop := func(err error) { // its store would differ from the group's: stop, and come back from the log
+		nd.log.Error("this member stops", "err", err)
+		os.Exit(1)
+	}
+	rep, err := replica.Open(replica.Config{Dir: filepath.Join(data, "raft"), Bind: hf.bind, Peers: hf.peerList(), Join: hf.join, Store: st, Logger: nd.log, Stop: stop})
 	if err != nil {
 		return e.errorf("gateway: --%v", err)
 	}

@@ -12,6 +12,11 @@ import (
 	"github.com/shoalmesh/shoal/pkg/internal/version"
 )
 
+// headerForwarded marks a call a follower passed on, with its Raft
+// address: the member it reaches serves it or refuses it, and never
+// passes it on again.
+const headerForwarded = "X-Shoal-Forwarded-By"
+
 // announceWait bounds a follower's wait for a new leader's announcement
 // of its API, which comes through the log just after the election.
 const announceWait = 2 * time.Second
@@ -68,7 +73,10 @@ func (m *Member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		st = m.status()
 	}
 	target, err := url.Parse(st.API)
-	if st.Leader == "" || st.API == "" || err != nil {
+	// Never to itself, and never a second hop: two members that each
+	// took the other for the leader would pass a call round for ever.
+	forwarded := r.Header.Get(headerForwarded) != ""
+	if st.Leader == "" || st.API == "" || err != nil || st.Leader == st.Self || forwarded {
 		if r.URL.Path == "/readyz" {
 			writeJSON(w, http.StatusServiceUnavailable, api.Ready{Status: "not ready", Reason: "no leader: the group has no majority, or is electing one"})
 			return
@@ -86,6 +94,7 @@ func (m *Member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
+			pr.Out.Header.Set(headerForwarded, st.Self)
 		},
 		FlushInterval: -1, // log streams as they come
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

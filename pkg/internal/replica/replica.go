@@ -49,6 +49,11 @@ type Config struct {
 	SnapshotEvery uint64
 	// Logger receives Raft's warnings and errors.
 	Logger *slog.Logger
+	// Stop is called when the member cannot apply an entry of the log
+	// (a full disk, an entry of a newer binary): it must stop, and comes
+	// back from the log once the cause is mended; a member that went on
+	// would hold another store than its group's. nil: panic.
+	Stop func(error)
 }
 
 // ApplyTimeout bounds a write's wait for the log.
@@ -166,14 +171,19 @@ func Open(cfg Config) (*Replica, error) {
 		logs.Close()
 		return nil, fmt.Errorf("raft: bootstrap: %w", err)
 	}
-	r, err := raft.NewRaft(rc, &fsm{st: cfg.Store, log: cfg.Logger}, logs, logs, snaps, trans)
+	stop := cfg.Stop
+	if stop == nil {
+		stop = func(err error) { panic(err) }
+	}
+	rep := &Replica{cfg: cfg, logs: logs, trans: trans, leader: leader}
+	cfg.Store.SetReplicator(rep.replicate) // before the first entry is applied
+	r, err := raft.NewRaft(rc, &fsm{st: cfg.Store, stop: stop}, logs, logs, snaps, trans)
 	if err != nil {
 		trans.Close()
 		logs.Close()
 		return nil, fmt.Errorf("raft: %w", err)
 	}
-	rep := &Replica{raft: r, cfg: cfg, logs: logs, trans: trans, leader: leader}
-	cfg.Store.SetReplicator(rep.replicate)
+	rep.raft = r
 	return rep, nil
 }
 
@@ -262,16 +272,16 @@ func (r *Replica) Close() error {
 
 // fsm applies the log to a store.
 type fsm struct {
-	st  *store.Store
-	log *slog.Logger
+	st   *store.Store
+	stop func(error)
 }
 
 func (f *fsm) Apply(l *raft.Log) any {
 	res := f.st.ApplyEntry(l.Data)
 	if err, ok := res.(error); ok {
-		// Nothing of the entry was stored here (a full disk): this
-		// member's store no longer matches the group's.
-		f.log.Error("raft: an entry of the log not applied to the store", "index", l.Index, "err", err)
+		// Nothing of the entry was stored here: going on would leave
+		// this member's store short of it for good.
+		f.stop(fmt.Errorf("raft: entry %d of the log not applied to this member's store, which must stop: %w", l.Index, err))
 	}
 	return res
 }

@@ -21,12 +21,13 @@ import (
 // committer's batch of commands becomes one entry of a replicated log
 // (Replicator), and every member's store, the writer's included, applies
 // the entry when the log commits it (ApplyEntry). Commands carry all they
-// need and the store uses no clock, so every member makes the same file.
+// need and the store uses no clock, so every member stores the same keys
+// and values.
 //
-// The writer's own entries are applied with the command values its
-// callers made (they keep what apply finds out for them); a peer's, and
-// the writer's own replayed after a restart, with values decoded from the
-// entry.
+// Every member applies the commands as decoded from the entry, the
+// writer too; what they find out for their caller (a taken id, the bytes
+// purged) goes back to the writer's own command values while its caller
+// waits.
 
 // Replicator sends an entry to a store's peers and returns once the log
 // has committed it and this store has applied it, with what ApplyEntry
@@ -46,9 +47,15 @@ func init() {
 
 // entry is a batch of commands as the log holds it.
 type entry struct {
-	ID   uint64 // the writer's: its pending batch
-	Cmds []command
+	Version uint8  // entryVersion: a member that reads another stops
+	ID      uint64 // the writer's: its pending batch
+	Cmds    []command
 }
+
+// entryVersion is the version of the log's entries: bump it when a
+// command is added or changes, so that a member of an older binary stops
+// at the first entry it cannot apply rather than skip it.
+const entryVersion = 1
 
 // pending are the batches this store wrote that the log has not applied
 // yet, by entry ID.
@@ -57,6 +64,15 @@ type pending struct {
 	batches map[uint64][]command
 	next    atomic.Uint64
 }
+
+// resulter is a command that finds something out for its caller: a
+// writer's command takes it from the copy the log applied.
+type resulter interface {
+	takeResult(applied command)
+}
+
+func (c *createTasksCmd) takeResult(a command) { c.failed = a.(*createTasksCmd).failed }
+func (c *deleteTasksCmd) takeResult(a command) { c.freed = a.(*deleteTasksCmd).freed }
 
 // ErrReplicated is a write's error when the store could not get it into
 // the replicated log: the member is not the leader, or lost its majority.
@@ -85,7 +101,7 @@ func (c *committer) replicated(batch []*call) {
 	p := c.pending
 	id := p.next.Add(1)
 	var buf bytes.Buffer
-	err := gob.NewEncoder(&buf).Encode(entry{ID: id, Cmds: cmds})
+	err := gob.NewEncoder(&buf).Encode(entry{Version: entryVersion, ID: id, Cmds: cmds})
 	if err == nil {
 		p.mu.Lock()
 		p.batches[id] = cmds
@@ -120,23 +136,32 @@ func (c *committer) replicated(batch []*call) {
 // ApplyEntry applies an entry of the replicated log: its commands in one
 // transaction, as the committer does, and returns each one's error
 // ([]error), or an error of the whole: then nothing of it was stored, and
-// this member's file no longer matches its peers'.
+// the member must stop (its store would no longer match its peers'; it
+// is made again from the log when it starts).
 func (s *Store) ApplyEntry(data []byte) any {
 	var e entry
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&e); err != nil {
-		return fmt.Errorf("%w: a log entry: %v", ErrCorrupt, err)
+		return fmt.Errorf("%w: a log entry this binary cannot read (a newer member's?): %v", ErrCorrupt, err)
 	}
-	cmds := e.Cmds
-	if p := s.commit.pending; p != nil {
-		p.mu.Lock()
-		if local, ok := p.batches[e.ID]; ok && len(local) == len(cmds) {
-			cmds = local // what this store's callers wait on
-		}
-		p.mu.Unlock()
+	if e.Version != entryVersion {
+		return fmt.Errorf("%w: a log entry of version %d; this binary applies version %d", ErrCorrupt, e.Version, entryVersion)
 	}
-	errs, err := s.commit.apply(cmds)
+	errs, err := s.commit.apply(e.Cmds)
 	if err != nil {
 		return err
+	}
+	if p := s.commit.pending; p != nil {
+		// What the commands found out, for this store's callers that
+		// still wait on them (one whose write failed has gone).
+		p.mu.Lock()
+		if local, ok := p.batches[e.ID]; ok && len(local) == len(e.Cmds) {
+			for i, c := range local {
+				if r, ok := c.(resulter); ok {
+					r.takeResult(e.Cmds[i])
+				}
+			}
+		}
+		p.mu.Unlock()
 	}
 	return errs
 }
@@ -257,14 +282,20 @@ func (s *Store) Reset() error {
 	})
 }
 
-// Empty reports whether the store holds no task, module or name.
+// Empty reports whether the store holds nothing but its layout.
 func (s *Store) Empty() bool {
-	st := s.Stats()
-	if st.Tasks > 0 || st.Modules > 0 {
-		return false
-	}
-	names, err := s.ModuleNames()
-	return err == nil && len(names) == 0
+	empty := true
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if !bytes.Equal(name, bucketMeta) {
+				if k, _ := b.Cursor().First(); k != nil {
+					empty = false
+				}
+			}
+			return nil
+		})
+	})
+	return err == nil && empty
 }
 
 func deleteBuckets(tx *bolt.Tx) error {
