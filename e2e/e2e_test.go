@@ -133,9 +133,8 @@ func freePort(t testing.TB) string {
 }
 
 var (
-	peerRE      = regexp.MustCompile(`peer=(\S+)`)
-	addrsRE     = regexp.MustCompile(` addrs=(\S+)`)
-	joinTokenRE = regexp.MustCompile(`join-token=(\S+)`)
+	peerRE  = regexp.MustCompile(`peer=(\S+)`)
+	addrsRE = regexp.MustCompile(` addrs=(\S+)`)
 )
 
 // cli runs a client command against the gateway and returns its stdout.

@@ -279,9 +279,10 @@ func runMember(ctx context.Context, e *env, hf haFlags, af *apiFlags, sec *secre
 	}
 	defer stopAPI()
 	m.self = announcedURL(fields[0], hf.bind)
-	// The start line's token is this member's own; the group's is
-	// `shoal gateways token` (its first leader's secret).
-	fmt.Fprintln(e.stdout, startLine("gateway", nd, append(fields, "join-token="+own.String(), "raft="+hf.bind)...))
+	// No join token on the start line: this member's own is not the
+	// group's (its first leader's secret), which `shoal gateways token`
+	// gives.
+	fmt.Fprintln(e.stdout, startLine("gateway", nd, append(fields, "raft="+hf.bind)...))
 	newGateway := func(joinSecret []byte) (*gateway.Gateway, error) {
 		c := cfg
 		c.JoinSecret = joinSecret
