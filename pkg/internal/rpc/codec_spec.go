@@ -196,6 +196,9 @@ func decodeInputs(src wire.RunSpec) ([]task.Input, error) {
 	if l.Len() > maxInputs {
 		return nil, malformed("runSpec", "inputs", "%d files, more than %d", l.Len(), maxInputs)
 	}
+	if l.Len() == 0 {
+		return nil, nil // as none: an empty list encodes as no list
+	}
 	out := make([]task.Input, l.Len())
 	for i := range out {
 		w := l.At(i)
