@@ -56,13 +56,7 @@ func composeCommand(tb testing.TB) []string {
 // ends; after a failure it prints the containers' logs first.
 func MustStartCluster(tb testing.TB) *cluster {
 	tb.Helper()
-	image := os.Getenv("SHOAL_IMAGE")
-	if image == "" {
-		image = "shoal:dev"
-	}
-	if out, err := exec.Command("docker", "image", "inspect", "-f", "{{.Id}}", image).CombinedOutput(); err != nil {
-		tb.Fatalf("image %s: %v: %s(build it with make image; make e2e does)", image, err, out)
-	}
+	image := testImage(tb)
 	port := freePort(tb)
 	c := &cluster{
 		compose: composeCommand(tb),

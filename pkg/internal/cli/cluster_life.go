@@ -54,8 +54,11 @@ func clusterCreate(ctx context.Context, e *env, name string, args []string) int 
 	if err != nil {
 		return e.errorf("cluster create: %v", err)
 	}
-	if old, err := loadCluster(name); err == nil {
+	switch old, err := loadCluster(name); {
+	case err == nil:
 		return e.errorf("cluster create: cluster %q exists (%s, gateway %s): destroy it first (shoal cluster -n %s destroy) or choose another name", name, old.liveStatus(), old.Gateway, name)
+	case !errors.Is(err, errNoCluster): // a record that cannot be read is not written over
+		return e.errorf("cluster create: %v", err)
 	}
 	r := &clusterRecord{
 		Name: name, Created: time.Now().UTC(), Status: clusterCreating, Backend: "local",
