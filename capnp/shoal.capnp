@@ -15,12 +15,15 @@ $Go.import("github.com/shoalmesh/shoal/capnp");
 
 interface Gateway {
   # The bootstrap capability a gateway exports to its peers.
-  workers @0 (proof :Data) -> (chan :Chan);
+  workers @0 (proof :Data) -> (chan :Chan, term :UInt64);
   # A send-only channel: peers can offer workers, nothing else. Only a peer
   # that proves it belongs gets it: proof is the HMAC-SHA256 of the nonce of
   # this connection's last challenge and both peer IDs, keyed by the
   # gateway's join secret (pkg/internal/join). A gateway on a private
   # network (swarm key) takes an empty proof; any other refuses it.
+  # term is the Raft term of a replicated group's leader (docs/HA.md), 0
+  # for a gateway alone: a worker never attaches to a gateway of a term
+  # lower than one it has served (a deposed leader is fenced off).
   ping @1 () -> ();
   # Workers ping the gateway: over QUIC a dead peer sends no close, so
   # silence is the only sign.
@@ -61,6 +64,16 @@ struct Offer {
   cached @3 :List(Data);
   # sha256 of the modules the worker holds compiled.
   version @4 :Text;
+  held @5 :List(HeldRun);
+  # Runs this worker went on with after its connection to a gateway was
+  # lost (docs/HA.md): the gateway adopts each it still wants done
+  # (Worker.adopt), so that a failover runs nothing twice.
+}
+
+struct HeldRun {
+  taskId @0 :Text;
+  run @1 :UInt32;
+  attempt @2 :UInt32;
 }
 
 struct Resources {
@@ -121,6 +134,13 @@ interface Worker {
   # Fetches and compiles these modules ahead of their runs, so that a
   # cluster's standby worker runs its application's first run with no
   # compile (docs/CLUSTERS.md). It answers how many it holds compiled.
+
+  adopt @8 (taskId :Text, run :UInt32, attempt :UInt32, keep :Bool) -> (result :RunResult);
+  # A run this worker holds (Offer.held): with keep, the answer is its
+  # result when it ends (at once if it has; its output since the lost
+  # connection is in the result only, not in the task's log); without,
+  # the worker stops it and forgets it. A run it does not hold fails the
+  # call.
 
   job @6 (spec :JobSpec, modules :ModuleSource, logs :LogSink, events :JobEvents) -> (result :JobResult);
   # Runs one attempt of a job: its steps in the order of their needs, all

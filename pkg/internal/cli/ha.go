@@ -144,7 +144,7 @@ func (m *member) watchLeadership(ctx context.Context) {
 }
 
 // run leads whenever the group elects this member, until ctx ends.
-func (m *member) run(ctx context.Context, newGateway func(joinSecret []byte) (*gateway.Gateway, error)) error {
+func (m *member) run(ctx context.Context, newGateway func(joinSecret []byte, term uint64) (*gateway.Gateway, error)) error {
 	m.changed = make(chan struct{}, 1)
 	go m.watchLeadership(ctx)
 	for ctx.Err() == nil {
@@ -172,7 +172,7 @@ func (m *member) run(ctx context.Context, newGateway func(joinSecret []byte) (*g
 // lead is one term of office: it waits for the store to hold all the
 // group committed, runs a gateway on it, announces its API, and stops
 // the gateway as soon as the member no longer leads.
-func (m *member) lead(ctx context.Context, newGateway func(joinSecret []byte) (*gateway.Gateway, error)) error {
+func (m *member) lead(ctx context.Context, newGateway func(joinSecret []byte, term uint64) (*gateway.Gateway, error)) error {
 	start := time.Now()
 	if err := m.rep.Barrier(barrierTimeout); err != nil {
 		return fmt.Errorf("barrier: %w", err)
@@ -189,7 +189,7 @@ func (m *member) lead(ctx context.Context, newGateway func(joinSecret []byte) (*
 	if err != nil {
 		return err
 	}
-	g, err := newGateway(secret)
+	g, err := newGateway(secret, m.rep.Status().Term)
 	if err != nil {
 		return err
 	}
@@ -217,10 +217,12 @@ func (m *member) lead(ctx context.Context, newGateway func(joinSecret []byte) (*
 		case <-m.changed:
 		}
 	}
-	// The gateway places no new run from now on; runs under way are given
-	// --grace, but their outcomes can no longer be stored (the log refuses
-	// them) and the next leader runs them again.
+	// The gateway places no new run from now on. Its workers are hung up
+	// on at once: their runs under way go on, held for the next leader to
+	// adopt (their outcomes could no longer be stored here: the log
+	// refuses them).
 	m.api.Lead(nil)
+	g.Abandon()
 	stop()
 	err = <-done
 	m.mu.Lock()
@@ -283,9 +285,9 @@ func runMember(ctx context.Context, e *env, hf haFlags, af *apiFlags, sec *secre
 	// group's (its first leader's secret), which `shoal gateways token`
 	// gives.
 	fmt.Fprintln(e.stdout, startLine("gateway", nd, append(fields, "raft="+hf.bind)...))
-	newGateway := func(joinSecret []byte) (*gateway.Gateway, error) {
+	newGateway := func(joinSecret []byte, term uint64) (*gateway.Gateway, error) {
 		c := cfg
-		c.JoinSecret = joinSecret
+		c.JoinSecret, c.Term = joinSecret, term
 		return gateway.New(c, nd.host, st, nd.log)
 	}
 	if err := m.run(ctx, newGateway); err != nil {

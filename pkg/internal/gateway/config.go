@@ -16,6 +16,16 @@ type Config struct {
 	// Raft, when the gateway is the leader of a replicated group
 	// (docs/HA.md), says how the group stands, for GET /info.
 	Raft func() *api.RaftInfo
+	// Term is the Raft term of the group this gateway leads (0: it runs
+	// alone). Workers are told it when they join, and a worker attaches
+	// to no gateway of a term lower than one it has served: a deposed
+	// leader gets no workers back.
+	Term uint64
+	// AdoptWait holds the runs that were under way when the gateway (or
+	// its group's last leader) stopped for this long after it starts,
+	// before it starts them again: a worker that went on with one hands
+	// it over when it joins (Worker.adopt), and it runs once, not twice.
+	AdoptWait time.Duration
 
 	TaskTimeout  time.Duration // time limit of a run whose task sets no duration
 	Retries      int           // attempts after a lost worker, for tasks that set none
@@ -103,6 +113,7 @@ func DefaultConfig() Config {
 		PingTimeout:  time.Second,
 		MaxQueued:    1_000_000,
 		Grace:        10 * time.Second,
+		AdoptWait:    2 * time.Second,
 		ShortRun:     sched.DefaultConfig().ShortRun,
 		ShortDepth:   sched.DefaultConfig().Depth,
 		SpawnCores:   DefaultSpawnCores,
@@ -133,6 +144,8 @@ func (c Config) Validate() error {
 		return errors.New("max-queued: must be at least 1")
 	case c.Grace < 0:
 		return errors.New("grace: must not be negative")
+	case c.AdoptWait < 0:
+		return errors.New("adopt-wait: must not be negative")
 	case c.ShortRun < 0:
 		return errors.New("short-run: must not be negative")
 	case c.ShortDepth < 1 || c.ShortDepth > 1024:

@@ -54,6 +54,8 @@ func (g *Gateway) execute(ctx context.Context, stop context.CancelFunc, ds []sch
 	g.metrics.called(len(ds))
 	var outs []task.Outcome
 	switch {
+	case ds[0].Adopted: // alone (adoptLocked)
+		outs = []task.Outcome{g.callAdopted(ctx, specs[0], w)}
 	case ds[0].Spec.Job != nil: // never with others (sched: a job is not short)
 		outs = []task.Outcome{g.callJob(ctx, ds[0], specs[0], w, caps)}
 	case len(ds) == 1:

@@ -95,6 +95,9 @@ type remoteWorker struct {
 	// alive decides when to ping it: a worker that answers runs needs no
 	// ping (see watch).
 	alive *rpc.Liveness
+	// held are the runs its offer said it went on with after losing its
+	// last gateway, for the next dispatch to adopt (adopt.go).
+	held []task.RunRef
 }
 
 // New makes a gateway serving on h that keeps its state in st, and restores
@@ -191,6 +194,7 @@ func (g *Gateway) dispatch(ctx context.Context) time.Time {
 	if g.draining || g.st.Full() != nil {
 		return time.Time{} // a full disk: watchSpace kicks when there is space
 	}
+	g.adoptLocked(ctx)
 	short := make(map[sched.WorkerID][]sched.Dispatch)
 	defer g.scaleIfWaitingLocked()
 	for _, d := range g.sched.Assign(time.Now()) {

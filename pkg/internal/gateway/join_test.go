@@ -195,6 +195,10 @@ func (s *snoop) Warm(context.Context, wire.Worker_warm) error {
 	return errors.New("snoop: warming not expected")
 }
 
+func (s *snoop) Adopt(context.Context, wire.Worker_adopt) error {
+	return errors.New("snoop: adoption not expected")
+}
+
 func (s *snoop) Run(ctx context.Context, call wire.Worker_run) error {
 	args := call.Args()
 	spec, err := args.Spec()

@@ -41,6 +41,7 @@ type metrics struct {
 	// unsaved counts ended runs whose records could not be saved, queued
 	// again (see Gateway.unlockSaved).
 	unsaved prometheus.Counter
+	adopted prometheus.Counter
 	// spawned counts processes spawned by running processes
 	// (docs/PROCESSES.md).
 	spawned prometheus.Counter
@@ -83,6 +84,7 @@ func newMetrics(g *Gateway) *metrics {
 		purged:         counter("shoal_tasks_purged_total", "Tasks deleted with their runs and logs: DELETE /tasks/{id}?purge=1 and --retain."),
 		purgedBytes:    counter("shoal_purged_bytes_total", "Bytes of store records deleted with purged tasks (the file keeps its size: bbolt reuses the pages)."),
 		unsaved:        counter("shoal_runs_unsaved_total", "Ended runs whose records could not be saved (a full disk), queued again to run again."),
+		adopted:        counter("shoal_runs_adopted_total", "Runs a worker went on with after losing its gateway, adopted by this one (docs/HA.md) rather than run again."),
 		spawned:        counter("shoal_processes_spawned_total", "Processes spawned by running processes (docs/PROCESSES.md)."),
 	}
 	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -129,7 +131,7 @@ func newMetrics(g *Gateway) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.submitted, hist, m.calls, m.callRuns, m.fuel, m.cacheHits, m.cacheMisses, m.moduleBytes, m.resultBytes, m.logBytes, m.joinsRefused, m.fetchesRefused,
-		m.purged, m.purgedBytes, m.unsaved, m.spawned, m.jobSteps, m.artifactBytes, m.callbacks, m.scaleDecisions,
+		m.purged, m.purgedBytes, m.unsaved, m.adopted, m.spawned, m.jobSteps, m.artifactBytes, m.callbacks, m.scaleDecisions,
 		machinesCollector{g},
 		stateCollector{g},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_store_file_bytes", Help: "Size of the gateway's database file."},

@@ -15,15 +15,18 @@ import (
 // restore loads every task recorded in the store into the scheduler, as
 // records that count their runs rather than hold them (the memory it
 // takes grows with the number of tasks, not with their runs or results).
-// Unfinished runs are queued again by the scheduler, with their due times.
+// Unfinished runs are queued again by the scheduler, with their due times,
+// none sooner than AdoptWait from now: a worker that went on with one
+// after the last gateway was lost hands it over in that time (adopt.go).
 func (g *Gateway) restore() error {
 	now := time.Now()
+	hold := now.Add(g.cfg.AdoptWait)
 	g.mu.Lock()
 	defer g.unlock()
 	n := 0
 	if err := g.st.LoadRecords(func(rec task.Record) error {
 		n++
-		return g.sched.Restore(now, rec)
+		return g.sched.Restore(now, rec, hold)
 	}); err != nil {
 		return fmt.Errorf("load tasks: %w", err)
 	}

@@ -7,12 +7,13 @@ import (
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/internal/rpc"
 	"github.com/shoalmesh/shoal/pkg/internal/sched"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
 // addWorker puts a worker's offer into the pool. An offer from a peer that
 // is already in the pool over another connection replaces it: the old
 // connection's runs count as lost.
-func (g *Gateway) addWorker(connCtx context.Context, id sched.WorkerID, client wire.Worker, o sched.Offer, hangup func()) error {
+func (g *Gateway) addWorker(connCtx context.Context, id sched.WorkerID, client wire.Worker, o sched.Offer, held []task.RunRef, hangup func()) error {
 	g.mu.Lock()
 	defer g.unlock()
 	if g.closed {
@@ -23,6 +24,7 @@ func (g *Gateway) addWorker(connCtx context.Context, id sched.WorkerID, client w
 		if old.client.IsSame(client) {
 			client.Release()
 			g.sched.Offer(id, o)
+			g.holdsLocked(old, held)
 			g.kick()
 			return nil
 		}
@@ -34,6 +36,7 @@ func (g *Gateway) addWorker(connCtx context.Context, id sched.WorkerID, client w
 	w.source = wire.ModuleSource(rpc.Export(wire.ModuleSource_NewServer(moduleSource{g: g, conn: w, served: g.metrics.moduleBytes, refused: g.metrics.fetchesRefused})))
 	g.workers[id] = w
 	g.sched.Offer(id, o)
+	g.holdsLocked(w, held)
 	g.log.Info("worker joined", "worker", id, "slots", o.Slots, "labels", o.Labels)
 	g.tasks.Add(1)
 	go g.watch(ctx, w)

@@ -309,6 +309,10 @@ func (l *liar) Warm(context.Context, wire.Worker_warm) error {
 	return errors.New("liar: warming not expected")
 }
 
+func (l *liar) Adopt(context.Context, wire.Worker_adopt) error {
+	return errors.New("liar: adoption not expected")
+}
+
 func (l *liar) Run(ctx context.Context, call wire.Worker_run) error {
 	args := call.Args()
 	spec, err := args.Spec()

@@ -71,6 +71,7 @@ func (s *gatewayServer) Workers(_ context.Context, call wire.Gateway_workers) er
 	s.mu.Lock()
 	s.admitted = true
 	s.mu.Unlock()
+	res.SetTerm(s.g.cfg.Term)
 	return res.SetChan(wire.Chan(rpc.Export(wire.Chan_NewServer(&chanServer{g: s.g, peer: s.peer, ctx: s.ctx, hangup: s.hangup}))))
 }
 
@@ -93,7 +94,7 @@ func (s *chanServer) Send(ctx context.Context, call wire.Chan_send) error {
 	if err != nil {
 		return err
 	}
-	offer, err := decodeOffer(o)
+	offer, held, err := decodeOffer(o)
 	if err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func (s *chanServer) Send(ctx context.Context, call wire.Chan_send) error {
 		return errors.New("offer carries no worker capability")
 	}
 	id := sched.WorkerID(s.peer.String())
-	if err := s.g.addWorker(s.ctx, id, o.Worker().AddRef(), offer, s.hangup); err != nil {
+	if err := s.g.addWorker(s.ctx, id, o.Worker().AddRef(), offer, held, s.hangup); err != nil {
 		return err
 	}
 	if offer.Slots == 0 {
@@ -110,13 +111,14 @@ func (s *chanServer) Send(ctx context.Context, call wire.Chan_send) error {
 	return nil
 }
 
-// decodeOffer reads the scheduler's part of an offer.
-func decodeOffer(o wire.Offer) (sched.Offer, error) {
+// decodeOffer reads the scheduler's part of an offer, and the runs the
+// worker holds.
+func decodeOffer(o wire.Offer) (sched.Offer, []task.RunRef, error) {
 	d, err := rpc.DecodeOffer(o)
 	if err != nil {
-		return sched.Offer{}, err
+		return sched.Offer{}, nil, err
 	}
-	return sched.Offer{Slots: d.Free.Slots, Memory: d.Free.Memory, Cores: api.Millicores(d.Free.Millicores), Labels: d.Labels, Cached: d.Cached}, nil
+	return sched.Offer{Slots: d.Free.Slots, Memory: d.Free.Memory, Cores: api.Millicores(d.Free.Millicores), Labels: d.Labels, Cached: d.Cached}, d.Held, nil
 }
 
 // moduleSource serves module bytes to the worker of one connection, and

@@ -244,6 +244,20 @@ func (m *Mesh) RestartGateway() {
 	m.startGateway()
 }
 
+// CrashGateway cuts the gateway node off at once, as kill -9 does to its
+// connections (its workers see them drop, with no hang-up and no cancel
+// of their runs), then starts a new one with the same identity and
+// database on a new port, as a restarted process would.
+func (m *Mesh) CrashGateway() {
+	m.tb.Helper()
+	m.mu.Lock()
+	h := m.Host
+	m.mu.Unlock()
+	_ = h.Close()
+	m.StopGateway()
+	m.startGateway()
+}
+
 // newHost starts a host on 127.0.0.1 sized for peers connections (see
 // p2p.HostConfig).
 func newHost(tb testing.TB, key crypto.PrivKey, peers int) host.Host {

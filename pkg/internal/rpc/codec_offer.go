@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 
 	wire "github.com/shoalmesh/shoal/capnp"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
 )
 
 // Offer is what a worker puts at its gateway's disposal (the wire's Offer
@@ -14,6 +15,9 @@ type Offer struct {
 	Labels  []string
 	Cached  []string // sha256 of the modules the worker holds compiled, lowercase hex
 	Version string   // of the worker's build
+	// Held are the runs the worker went on with after it lost its
+	// gateway (Offer.held): the gateway adopts those it still wants.
+	Held []task.RunRef
 }
 
 // Resources are what a worker offers.
@@ -64,11 +68,26 @@ func EncodeOffer(dst wire.Offer, self wire.Worker, o Offer) error {
 			}
 		}
 	}
+	if len(o.Held) > 0 {
+		l, err := dst.NewHeld(int32(len(o.Held)))
+		if err != nil {
+			return err
+		}
+		for i, r := range o.Held {
+			if err := EncodeRunRef(l.At(i), r); err != nil {
+				return err
+			}
+		}
+	}
 	if o.Version == "" {
 		return nil
 	}
 	return dst.SetVersion(o.Version)
 }
+
+// maxHeld bounds an offer's held runs: a worker holds at most one a
+// slot.
+const maxHeld = 4096
 
 // DecodeOffer reads the data of an offer a peer sent; a cached hash that
 // is not 32 bytes fails (ErrMalformed). It does not look at the worker
@@ -98,6 +117,20 @@ func DecodeOffer(src wire.Offer) (Offer, error) {
 	}
 	if o.Version, err = src.Version(); err != nil {
 		return Offer{}, err
+	}
+	held, err := src.Held()
+	if err != nil {
+		return Offer{}, err
+	}
+	if held.Len() > maxHeld {
+		return Offer{}, malformed("offer", "held", "%d runs: at most %d", held.Len(), maxHeld)
+	}
+	for i := range held.Len() {
+		r, err := DecodeRunRef(held.At(i))
+		if err != nil {
+			return Offer{}, err
+		}
+		o.Held = append(o.Held, r)
 	}
 	return o, nil
 }

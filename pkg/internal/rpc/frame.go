@@ -22,6 +22,12 @@ type frameCodec struct {
 	mu  sync.Mutex // Encode may be called from more than one goroutine
 	buf bytes.Buffer
 	enc *capnp.Encoder
+
+	// lost, if not nil, is closed when a read fails: the peer went away
+	// or the stream was cut, as opposed to a connection that ends by
+	// the peer's abort message (see Conn.Lost).
+	lost     chan struct{}
+	lostOnce sync.Once
 }
 
 // maxKeptBuffer bounds the encode buffer kept between messages, so that one
@@ -29,9 +35,13 @@ type frameCodec struct {
 const maxKeptBuffer = 64 << 10
 
 func newTransport(rwc io.ReadWriteCloser) transport.Transport {
+	return transport.New(newFrameCodec(rwc))
+}
+
+func newFrameCodec(rwc io.ReadWriteCloser) *frameCodec {
 	c := &frameCodec{rwc: rwc, dec: capnp.NewDecoder(bufio.NewReader(rwc))}
 	c.enc = capnp.NewEncoder(&c.buf)
-	return transport.New(c)
+	return c
 }
 
 func (c *frameCodec) Encode(m *capnp.Message) error {
@@ -48,6 +58,12 @@ func (c *frameCodec) Encode(m *capnp.Message) error {
 	return err
 }
 
-func (c *frameCodec) Decode() (*capnp.Message, error) { return c.dec.Decode() }
+func (c *frameCodec) Decode() (*capnp.Message, error) {
+	m, err := c.dec.Decode()
+	if err != nil && c.lost != nil {
+		c.lostOnce.Do(func() { close(c.lost) })
+	}
+	return m, err
+}
 
 func (c *frameCodec) Close() error { return c.rwc.Close() }

@@ -17,6 +17,7 @@ import (
 
 	"capnproto.org/go/capnp/v3"
 	capnprpc "capnproto.org/go/capnp/v3/rpc"
+	"capnproto.org/go/capnp/v3/rpc/transport"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -53,17 +54,32 @@ func Serve(h host.Host, boot Bootstrap, logger *slog.Logger) {
 	})
 }
 
-// Dial opens a Shoal RPC connection to p and exports local (which may be a
-// null client) as this side's bootstrap capability. The caller closes the
+// Conn is a Shoal RPC connection this side dialed.
+type Conn struct {
+	*capnprpc.Conn
+	lost chan struct{}
+}
+
+// Lost is closed when a read of the connection's stream fails: the peer
+// died or the network between went away. It is closed before the calls
+// the peer made are canceled, so a call's handler can tell, when its
+// context ends, a lost connection (Lost is closed) from the caller's
+// cancel or its orderly hang-up (it is not, yet).
+func (c *Conn) Lost() <-chan struct{} { return c.lost }
+
+// Dial opens a Shoal RPC connection to p. The caller closes the
 // connection.
-func Dial(ctx context.Context, h host.Host, p peer.ID, logger *slog.Logger) (*capnprpc.Conn, error) {
+func Dial(ctx context.Context, h host.Host, p peer.ID, logger *slog.Logger) (*Conn, error) {
 	s, err := h.NewStream(ctx, p, Protocol)
 	if err != nil {
 		return nil, fmt.Errorf("open rpc stream to %s: %w", p, err)
 	}
-	return capnprpc.NewConn(newTransport(s), &capnprpc.Options{
+	codec := newFrameCodec(s)
+	codec.lost = make(chan struct{})
+	conn := capnprpc.NewConn(transport.New(codec), &capnprpc.Options{
 		Logger: quiet(logger.With("peer", p.String())),
-	}), nil
+	})
+	return &Conn{Conn: conn, lost: codec.lost}, nil
 }
 
 // quietLogger demotes capnp's connection chatter (aborts, peers going away)

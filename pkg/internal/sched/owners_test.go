@@ -194,7 +194,7 @@ func TestOwnerCountsSurviveRestore(t *testing.T) {
 	s.SetMaxRunning(map[string]int{"alice": 1})
 	for i := range 3 {
 		rec := task.Record{Spec: owned(fmt.Sprint("t", i), "alice", 2), Created: t0}
-		if err := s.Restore(t0, rec); err != nil {
+		if err := s.Restore(t0, rec, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -109,9 +109,15 @@ func (s *Scheduler) storedRun(e *entry, r *task.Run) {
 // that had not ended are queued again, keeping their due times, so a
 // schedule continues where it was and a run that was running when the
 // gateway stopped runs again; the runs from rec.Made on come as they
-// would have. A canceled task's unfinished runs count as canceled.
-func (s *Scheduler) Restore(now time.Time, rec task.Record) error {
+// would have. A canceled task's unfinished runs count as canceled. The
+// runs it queues (the open ones, and the next made) are due no sooner
+// than hold: a worker that went on with one after the last gateway was
+// lost may hand it over by then (Adopt). A job's are not held.
+func (s *Scheduler) Restore(now time.Time, rec task.Record, hold time.Time) error {
 	spec := rec.Spec
+	if spec.Job != nil {
+		hold = time.Time{} // a job's attempt is never held by its worker
+	}
 	if _, ok := s.tasks[spec.ID]; ok {
 		return fmt.Errorf("%w: %s", ErrExists, spec.ID)
 	}
@@ -138,13 +144,17 @@ func (s *Scheduler) Restore(now time.Time, rec task.Record) error {
 		if o.Index < 0 || o.Index >= e.made {
 			continue
 		}
-		r := &liveRun{Run: task.Run{Index: o.Index, Attempt: o.Attempt, Status: task.Scheduled, Due: o.Due}}
+		due := o.Due
+		if due.Before(hold) {
+			due = hold
+		}
+		r := &liveRun{Run: task.Run{Index: o.Index, Attempt: o.Attempt, Status: task.Scheduled, Due: due}}
 		e.live[o.Index] = r
 		e.n.scheduled++
 		s.push(now, e, r, r.Due)
 	}
 	s.toCome(e, e.unmade())
-	s.makeNext(now, e)
+	s.makeNextAt(now, e, hold)
 	e.derive()
 	e.trim()
 	return nil

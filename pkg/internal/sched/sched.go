@@ -40,6 +40,9 @@ type Dispatch struct {
 	// have been given it beyond its free slots, and it may travel in one
 	// call with other short runs for the same worker.
 	Short bool
+	// Adopted: the worker runs it already (it held it, see Adopt): the
+	// gateway asks for its result rather than starting it.
+	Adopted bool
 }
 
 // Config holds the defaults a scheduler fills in for tasks that leave them
@@ -135,7 +138,10 @@ func (s *Scheduler) add(e *entry) {
 }
 
 // makeNext makes e's next run, if it has one to come, and queues it.
-func (s *Scheduler) makeNext(now time.Time, e *entry) {
+func (s *Scheduler) makeNext(now time.Time, e *entry) { s.makeNextAt(now, e, time.Time{}) }
+
+// makeNextAt is makeNext with the run due no sooner than notBefore.
+func (s *Scheduler) makeNextAt(now time.Time, e *entry, notBefore time.Time) {
 	if e.unmade() == 0 || e.status == task.Canceled {
 		return
 	}
@@ -143,6 +149,9 @@ func (s *Scheduler) makeNext(now time.Time, e *entry) {
 		s.delayed-- // made: the queues count it from now on
 	}
 	r := e.make()
+	if r.Due.Before(notBefore) {
+		r.Due = notBefore
+	}
 	s.queue(now, e, r, r.Due)
 }
 
@@ -288,6 +297,35 @@ func (s *Scheduler) start(now time.Time, e *entry, r *liveRun, ref RunRef, w *wo
 	r.Started = now
 	r.Timing = task.Timing{Queue: now.Sub(r.Due)}
 	return Dispatch{Ref: ref, Worker: w.id, Spec: e.spec, Short: short}
+}
+
+// Adopt makes run ref, which worker id went on with after it lost the
+// gateway that started it (a failover, or that gateway's crash), running
+// there, when the run is still to be done: its task is neither canceled
+// nor ended, the run waits to start again (restored as open), and ref's
+// attempt is not older than the run's. The worker has taken a slot for
+// it. A run that another worker has started again since is not adopted:
+// each run's outcome is counted once.
+func (s *Scheduler) Adopt(now time.Time, ref RunRef, id WorkerID) (Dispatch, bool) {
+	w, ok := s.workers[id]
+	e, found := s.tasks[ref.Task]
+	if !ok || !found || e.purging || e.status.Done() || e.spec.Job != nil || e.proc {
+		return Dispatch{}, false
+	}
+	r := e.live[ref.Index]
+	if r == nil || r.saving || (r.Status != task.Scheduled && r.Status != task.Queued) || ref.Attempt < r.Attempt {
+		return Dispatch{}, false
+	}
+	r.Attempt = ref.Attempt // its queue items, of an older attempt, are stale now
+	if r.Due.After(now) {
+		r.Due = now // it waited for its worker to come back (AdoptWait), not in the queue
+	}
+	d := s.start(now, e, r, ref, w, false, false)
+	d.Adopted = true
+	if r.Index == e.made-1 {
+		s.makeNext(now, e)
+	}
+	return d, true
 }
 
 // anyRoom reports whether some worker could take some run now.

@@ -311,7 +311,7 @@ func TestUpdatesAndRestore(t *testing.T) {
 	// What the store holds: the task, run 0 ended; run 1 never recorded.
 	r := sched.New(sched.DefaultConfig())
 	rec := task.Record{Spec: sp, Created: t0, Succeeded: 1, Made: 1, Ended: t0}
-	if err := r.Restore(t0.Add(time.Second), rec); err != nil {
+	if err := r.Restore(t0.Add(time.Second), rec, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	r.Offer("w2", sched.Offer{Slots: 1})
@@ -334,7 +334,7 @@ func TestUpdatesAndRestore(t *testing.T) {
 	// it runs again.
 	h := spec("holes")
 	h.Repeats = 4
-	if err := r.Restore(t0, task.Record{Spec: h, Created: t0, Succeeded: 1, Made: 3, Open: []task.Run{{Index: 0, Due: t0}, {Index: 1, Due: t0}}}); err != nil {
+	if err := r.Restore(t0, task.Record{Spec: h, Created: t0, Succeeded: 1, Made: 3, Open: []task.Run{{Index: 0, Due: t0}, {Index: 1, Due: t0}}}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if r.PendingOf("") != 3 {
@@ -344,7 +344,7 @@ func TestUpdatesAndRestore(t *testing.T) {
 	// A canceled task's open runs are canceled on restore, without records.
 	c := spec("c")
 	c.Repeats = 2
-	if err := r.Restore(t0, task.Record{Spec: c, Created: t0, Canceled: true, CanceledAt: t0}); err != nil {
+	if err := r.Restore(t0, task.Record{Spec: c, Created: t0, Canceled: true, CanceledAt: t0}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := r.Status("c"); st != task.Canceled || len(r.TakeUpdates()) != 0 || !r.Done("c") {

@@ -155,7 +155,7 @@ func MustUsable(t *testing.T, path string, rec *store.Recovery) {
 			t.Fatalf("task %s has %d log entries, wrote 1", tk.Spec.ID, len(logs))
 		}
 	}
-	if err := s.LoadRecords(func(r task.Record) error { return sc.Restore(epoch, r) }); err != nil {
+	if err := s.LoadRecords(func(r task.Record) error { return sc.Restore(epoch, r, time.Time{}) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(all) != rec.Copied.Tasks || runs != rec.Copied.Runs+rec.Requeued {

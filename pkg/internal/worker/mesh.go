@@ -189,7 +189,7 @@ func (m *mesh) connect(ctx context.Context, ai peer.AddrInfo) (wire.Mailboxes, *
 	if err != nil {
 		return fail(fmt.Errorf("%w: %v", errMeshRefused, err))
 	}
-	return res.Boxes().AddRef(), conn, nil
+	return res.Boxes().AddRef(), conn.Conn, nil
 }
 
 // boxes returns the mailboxes of the worker process k runs on, when the

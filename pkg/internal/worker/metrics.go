@@ -72,6 +72,7 @@ func newMetrics(w *Worker) *metrics {
 		gauge("shoal_worker_modules_compiled", "Compiled modules held in memory.", func() float64 { return float64(len(w.runner.Cached())) }),
 		gauge("shoal_worker_slots", "Runs this worker executes at once.", func() float64 { return float64(w.cfg.Slots) }),
 		gauge("shoal_worker_slots_busy", "Slots executing a run.", func() float64 { return float64(w.active.Load()) }),
+		gauge("shoal_worker_runs_held", "Runs this worker went on with after losing its gateway, not yet handed to the next (docs/HA.md).", func() float64 { return float64(w.held.count()) }),
 		gauge("shoal_worker_connected", "1 while the worker is connected to its gateway with its offer taken (draining included), else 0.", func() float64 {
 			if w.connected() {
 				return 1

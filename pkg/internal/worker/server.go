@@ -22,6 +22,10 @@ import (
 type server struct {
 	w     *Worker
 	alive *rpc.Liveness // the gateway's: a run call is a sign of life
+	// lost is the connection's rpc.Conn.Lost; silenced is closed when
+	// the worker hangs up on a gateway that stopped answering. Either
+	// makes a run whose call ends go on, held (held.go).
+	lost, silenced <-chan struct{}
 	// kept holds a reference to the module source and the log sink the
 	// gateway passes with every run, for the connection's life: while one
 	// is held, a run's own references come and go without a release
@@ -47,6 +51,18 @@ func (s *server) keep(caps ...capnp.Client) {
 			s.kept[i].Release()
 			s.kept[i] = c.AddRef()
 		}
+	}
+}
+
+// gone reports whether the gateway of this connection is gone (see lost).
+func (s *server) gone() bool {
+	select {
+	case <-s.lost:
+		return true
+	case <-s.silenced:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -137,7 +153,9 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 	if spec.MaxFiles > 0 {
 		out = s.w.runWithFiles(ctx, spec, args.Modules(), args.Logs(), args.Files(), arrived, slot)
 	} else {
-		out = s.w.runAcquired(ctx, spec, args.Modules(), args.Logs(), arrived, slot)
+		out = s.w.detach(ctx, s.gone, spec, args.Modules(), args.Logs(), func(ctx context.Context, mods wire.ModuleSource, sink wire.LogSink) outcome {
+			return s.w.runAcquired(ctx, spec, mods, sink, arrived, slot)
+		})
 	}
 	res, err := call.AllocResults()
 	if err != nil {
@@ -197,7 +215,9 @@ func (s *server) Runs(ctx context.Context, call wire.Worker_runs) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i] = s.w.runAcquired(ctx, spec, args.Modules(), args.Logs(), arrived, slot)
+			outs[i] = s.w.detach(ctx, s.gone, spec, args.Modules(), args.Logs(), func(ctx context.Context, mods wire.ModuleSource, sink wire.LogSink) outcome {
+				return s.w.runAcquired(ctx, spec, mods, sink, arrived, slot)
+			})
 		}()
 	}
 	unqueue()

@@ -44,6 +44,11 @@ type Worker struct {
 
 	metrics *metrics // in its own registry: see metrics.go
 	health  health   // see Ready
+
+	held held // runs that lost their gateway, for the next to adopt (held.go)
+	// term is the highest Raft term of a gateway this worker served: it
+	// attaches to none of a lower one (a deposed leader; docs/HA.md).
+	term atomic.Uint64
 }
 
 // New makes a worker on h, with a wazero runtime configured by
@@ -104,6 +109,7 @@ func (w *Worker) Close(ctx context.Context) error { return w.runner.Close(ctx) }
 // join token (or its lack of one), which no retry would change.
 func (w *Worker) Run(ctx context.Context, resolve Resolve) error {
 	defer w.setState(stopped, nil)
+	defer w.held.stopAll()
 	w.serveMesh()
 	defer w.mesh.closeAll()
 	defer w.host.RemoveStreamHandler(rpc.Protocol)
@@ -170,6 +176,10 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 	if err != nil {
 		return w.refusal(ai.ID, err)
 	}
+	if t, seen := wres.Term(), w.term.Load(); t < seen {
+		return fmt.Errorf("gateway %s leads term %d, older than term %d this worker served: a deposed leader", ai.ID, t, seen)
+	}
+	w.term.Store(max(w.term.Load(), wres.Term()))
 	ch := wres.Chan()
 	pf, releaseProcs := gw.Processes(cctx, nil)
 	defer releaseProcs()
@@ -179,7 +189,8 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 	}
 	w.gateway.set(pres.Procs().AddRef())
 	defer w.gateway.set(wire.Processes{})
-	srv := &server{w: w, alive: rpc.NewLiveness(w.cfg.PingInterval)}
+	silenced := make(chan struct{}) // closed before the session hangs up on a silent gateway
+	srv := &server{w: w, alive: rpc.NewLiveness(w.cfg.PingInterval), lost: conn.Lost(), silenced: silenced}
 	defer srv.release()
 	self := wire.Worker(rpc.Export(wire.Worker_NewServer(srv)))
 	defer self.Release() // an offer holds its own reference
@@ -197,6 +208,7 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 	// over QUIC a dead gateway sends no close, so the libp2p connection is
 	// dropped too, or the next dial would reuse it.
 	silent := func(what string, err error) error {
+		close(silenced) // before the calls end: their runs are held (held.go)
 		_ = w.host.Network().ClosePeer(ai.ID)
 		return fmt.Errorf("gateway silent (%s): %w", what, err)
 	}
@@ -278,6 +290,7 @@ func (w *Worker) encodeOffer(p wire.Chan_send_Params, self wire.Worker, slots in
 		Labels:  w.cfg.offerLabels(),
 		Cached:  w.Cached(),
 		Version: version.Version,
+		Held:    w.held.refs(),
 	})
 }
 

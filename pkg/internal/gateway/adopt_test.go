@@ -1,0 +1,48 @@
+package gateway_test
+
+import (
+	"testing"
+
+	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
+	"github.com/shoalmesh/shoal/pkg/internal/task"
+	"github.com/shoalmesh/shoal/wasm"
+)
+
+// A run under way when its gateway dies (kill -9: the connections drop)
+// goes on on its worker, which hands it to the gateway started again on
+// the same database: the run is adopted, not run a second time, and its
+// result is the task's.
+func TestRunHeldAcrossGatewayCrash(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	w := m.Workers()[0]
+	// The module compiled on the worker first: a run still fetching its
+	// module when the gateway goes is not held (it needs the gateway).
+	mustPost(t, m.URL, field{name: "id", value: "warm"}, field{name: "wasm", file: wasm.HashC}, field{name: "difficulty", value: "1"})
+	if v := waitDone(t, m.URL, "warm"); v.Status != task.Succeeded {
+		t.Fatalf("warm-up: %+v", v)
+	}
+	mustPost(t, m.URL, field{name: "id", value: "held"}, field{name: "wasm", file: wasm.HashC},
+		field{name: "input", value: "7"}, field{name: "difficulty", value: "5"}, field{name: "duration", value: "60"})
+	busy := func() bool { return meshtest.Gather(t, w.Worker.Registry()).Value("shoal_worker_slots_busy") == 1 }
+	meshtest.Eventually(t, "the run executing on the worker", busy)
+
+	m.CrashGateway()
+	v := waitDone(t, m.URL, "held")
+	if v.Status != task.Succeeded || v.Completions != 1 || len(v.Runs) != 1 || v.Runs[0].Attempt != 0 {
+		t.Fatalf("after the crash: %+v", v)
+	}
+	mx := meshtest.Scrape(t, m.URL+"/metrics")
+	if got := mx.Value("shoal_runs_adopted_total"); got != 1 {
+		t.Errorf("runs adopted by the new gateway = %v, want 1", got)
+	}
+	if got := meshtest.Gather(t, w.Worker.Registry()).Value("shoal_worker_runs_held"); got != 0 {
+		t.Errorf("runs still held by the worker = %v, want 0", got)
+	}
+	// The same puzzle run afresh gives the same counter.
+	mustPost(t, m.URL, field{name: "id", value: "again"}, field{name: "wasm", file: wasm.HashC},
+		field{name: "input", value: "7"}, field{name: "difficulty", value: "5"}, field{name: "duration", value: "60"})
+	if again := waitDone(t, m.URL, "again"); again.Runs[0].Result != v.Runs[0].Result {
+		t.Errorf("adopted result %q, a fresh run's %q", v.Runs[0].Result, again.Runs[0].Result)
+	}
+}
