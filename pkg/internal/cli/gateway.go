@@ -32,6 +32,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	fs.Int64Var(&api.BodyRate, "body-rate", api.BodyRate, "slowest a request body may come on average, in bytes a second, counted from its first wait; a body trickled slower gets 408 after about --body-idle (0: only --body-idle)")
 	fs.IntVar(&cfg.MaxQueued, "max-queued", cfg.MaxQueued, "runs waiting to start the gateway holds; past it a submit gets 429 with Retry-After")
 	fs.DurationVar(&cfg.Grace, "grace", cfg.Grace, "on SIGINT/SIGTERM, how long running runs may take to finish")
+	fs.DurationVar(&cfg.AdoptWait, "adopt-wait", cfg.AdoptWait, "at start, how long runs that were under way when the gateway (or its group's leader) was lost wait for the workers that went on with them to hand them over, before they run again (docs/HA.md); 0 runs them again at once")
 	fs.DurationVar(&cfg.ShortRun, "short-run", cfg.ShortRun, "runs of a module that take less than this on average are short: sent several to a call")
 	fs.IntVar(&cfg.ShortDepth, "short-depth", cfg.ShortDepth, "short runs per slot a worker may hold, running or waiting there for a slot (1: off)")
 	fs.Var((*coresFlag)(&cfg.SpawnCores), "spawn-cores", "cores a spawned process reserves when its spawn names none: 1/16, 0.25, 250m (docs/PROCESSES.md)")
