@@ -44,6 +44,10 @@ type Config struct {
 	// Timeouts scale Raft's timing: 0 is hashicorp/raft's defaults (a
 	// leader lost is noticed in about a second); tests use less.
 	Timeouts time.Duration
+	// Stream carries the transport's connections between members, and
+	// must listen on Bind (nil: TCP on Bind). Tests pass one that can
+	// cut members off.
+	Stream raft.StreamLayer
 	// SnapshotEvery is how many entries are applied between snapshots
 	// (0: 8192); the log is cut to TrailingLogs after each.
 	SnapshotEvery uint64
@@ -139,15 +143,10 @@ func Open(cfg Config) (*Replica, error) {
 		logs.Close()
 		return nil, fmt.Errorf("raft snapshots: %w", err)
 	}
-	addr, err := net.ResolveTCPAddr("tcp", cfg.Bind)
+	trans, err := transport(cfg, hl)
 	if err != nil {
 		logs.Close()
-		return nil, fmt.Errorf("raft: %s: %w", cfg.Bind, err)
-	}
-	trans, err := raft.NewTCPTransportWithLogger(cfg.Bind, addr, 3, 10*time.Second, hl)
-	if err != nil {
-		logs.Close()
-		return nil, fmt.Errorf("raft: listen on %s: %w", cfg.Bind, err)
+		return nil, err
 	}
 	has, err := raft.HasExistingState(logs, logs, snaps)
 	switch {
@@ -185,6 +184,24 @@ func Open(cfg Config) (*Replica, error) {
 	}
 	rep.raft = r
 	return rep, nil
+}
+
+// transport is the member's Raft transport: over cfg.Stream, or TCP on
+// cfg.Bind.
+func transport(cfg Config, hl hclog.Logger) (*raft.NetworkTransport, error) {
+	tc := &raft.NetworkTransportConfig{Stream: cfg.Stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: hl}
+	if cfg.Stream != nil {
+		return raft.NewNetworkTransportWithConfig(tc), nil
+	}
+	addr, err := net.ResolveTCPAddr("tcp", cfg.Bind)
+	if err != nil {
+		return nil, fmt.Errorf("raft: %s: %w", cfg.Bind, err)
+	}
+	trans, err := raft.NewTCPTransportWithConfig(cfg.Bind, addr, tc)
+	if err != nil {
+		return nil, fmt.Errorf("raft: listen on %s: %w", cfg.Bind, err)
+	}
+	return trans, nil
 }
 
 // replicate is the store's Replicator: the entry through the log.
