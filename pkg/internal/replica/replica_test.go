@@ -40,7 +40,7 @@ func (m *member) start(t *testing.T, peers []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Open(Config{Dir: filepath.Join(m.dir, "raft"), Bind: m.addr, Peers: peers, Store: st, Timeouts: 500 * time.Millisecond, Stream: m.stream, SnapshotEvery: 16})
+	rep, err := Open(Config{Dir: filepath.Join(m.dir, "raft"), Bind: m.addr, Peers: peers, Store: st, Stream: m.stream, SnapshotEvery: 16})
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
@@ -202,7 +202,7 @@ func TestMembership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Open(Config{Dir: filepath.Join(n.dir, "raft"), Bind: n.addr, Join: true, Store: st, Timeouts: 500 * time.Millisecond})
+	rep, err := Open(Config{Dir: filepath.Join(n.dir, "raft"), Bind: n.addr, Join: true, Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
