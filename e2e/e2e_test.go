@@ -172,8 +172,9 @@ type taskJSON struct {
 	Completions int64  `json:"completions"`
 	Result      string `json:"result"`
 	Runs        []struct {
-		Worker string `json:"worker"`
-		Result string `json:"result"`
+		Worker  string    `json:"worker"`
+		Result  string    `json:"result"`
+		Started time.Time `json:"started"`
 	} `json:"runs"`
 }
 

@@ -43,11 +43,11 @@ func BenchmarkReplicatedSubmits(b *testing.B) {
 			startNode(b, "gateway", "--data", filepath.Join(data, fmt.Sprint("m", i)), "--http", strings.TrimPrefix(urls[i], "http://"),
 				"--discover", "none", "--raft", rafts[i], "--peers", strings.Join(rafts, ","))
 		}
-		leader := ""
+		leader, term := "", uint64(0)
 		for deadline := time.Now().Add(20 * time.Second); leader == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			for _, u := range urls {
 				if in, ok := info(u); ok && in.Raft != nil && in.Raft.State == "leader" && in.Raft.API == u {
-					leader = u
+					leader, term = u, in.Raft.Term
 				}
 			}
 		}
@@ -55,6 +55,11 @@ func BenchmarkReplicatedSubmits(b *testing.B) {
 			b.Fatal("no leader in 20 s")
 		}
 		rate3, p503 := submitLoad(b, leader, putWasm(b, leader, wasm), tasks, clients)
+		// The load must not cost the group its leader: a member too
+		// slow to answer a heartbeat would start an election.
+		if in, ok := info(leader); !ok || in.Raft == nil || in.Raft.State != "leader" || in.Raft.Term != term {
+			b.Errorf("the leader of term %d after the load: %+v", term, in.Raft)
+		}
 		fmt.Printf("\ndurable submits, %d tasks from %d clients over HTTP:\n"+
 			"  a gateway alone:      %6.0f/s, p50 %5.2f ms (baseline)\n"+
 			"  a group of 3 (Raft):  %6.0f/s, p50 %5.2f ms: %.2fx the rate (goal >= 0.5), %.2fx the latency (goal <= 2)\n\n",

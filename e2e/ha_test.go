@@ -139,8 +139,8 @@ func TestReplicatedGateways(t *testing.T) {
 			alive = append(alive, i)
 		}
 	}
+	watched := watchFailover(t, urls, alive, killed)
 	l2, st2 := leader(alive)
-	elected := time.Since(killed)
 	if st2.Term <= st.Term {
 		t.Fatalf("the new leader's term %d, the old one's %d", st2.Term, st.Term)
 	}
@@ -148,10 +148,62 @@ func TestReplicatedGateways(t *testing.T) {
 	if other == l2 {
 		other = alive[1]
 	}
+	submitted := time.Since(killed)
 	after := submitHashes(t, urls[other], "after", 10)
 	waitDone(urls[other], after[:1])
 	firstDone := time.Since(killed)
 	waitDone(urls[other], after)
-	t.Logf("timeline: kill -9 of gateway %d (term %d) at 0 s; gateway %d leads (term %d) at %.2f s; the worker followed it by itself and the first task submitted after the kill was done at %.2f s; all %d tasks done once each",
-		l, st.Term, l2, st2.Term, elected.Seconds(), firstDone.Seconds(), len(ids)+len(after))
+	fo := <-watched
+	// The first run the new leader dispatched: the earliest start the
+	// gateway recorded (it places a run and calls the worker at once).
+	var dispatched time.Time
+	for _, id := range after {
+		for _, r := range getTask(t, urls[l2], id).Runs {
+			if dispatched.IsZero() || r.Started.Before(dispatched) {
+				dispatched = r.Started
+			}
+		}
+	}
+	t.Logf("timeline: kill -9 of gateway %d (term %d) at 0 s; gateway %d elected (term %d) at %s, leading with its API announced at %s; the worker joined it by itself at %s; tasks submitted from %.2f s; the first run dispatched by the new leader at %.2f s, done at %.2f s; all %d tasks done once each",
+		l, st.Term, l2, st2.Term, fo.elected, fo.announced, fo.joined, submitted.Seconds(), dispatched.Sub(killed).Seconds(), firstDone.Seconds(), len(ids)+len(after))
+}
+
+// failover is when, after a leader's kill, the others saw each step of
+// a failover: as durations since the kill, "-" for one not seen.
+type failover struct{ elected, announced, joined string }
+
+// watchFailover polls the members alive every 10 ms from the kill: the
+// first to say it is the leader (elected), to announce its own API as the
+// leader's (announced), and to count a worker (joined: only a leader's
+// gateway counts them). It sends what it saw once it saw all three, or
+// after 20 s.
+func watchFailover(t *testing.T, urls []string, alive []int, killed time.Time) <-chan failover {
+	out := make(chan failover, 1)
+	go func() {
+		var elected, announced, joined time.Duration
+		for deadline := killed.Add(20 * time.Second); time.Now().Before(deadline) && (elected == 0 || announced == 0 || joined == 0); time.Sleep(10 * time.Millisecond) {
+			for _, i := range alive {
+				if in, ok := info(urls[i]); ok && in.Raft != nil && in.Raft.State == "leader" {
+					if elected == 0 {
+						elected = time.Since(killed)
+					}
+					if announced == 0 && in.Raft.API == urls[i] {
+						announced = time.Since(killed)
+					}
+				}
+				var h api.Health
+				if getJSON(t, urls[i]+"/healthz", &h); h.Workers != nil && *h.Workers > 0 && joined == 0 {
+					joined = time.Since(killed)
+				}
+			}
+		}
+		seconds := func(d time.Duration) string {
+			if d == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f s", d.Seconds())
+		}
+		out <- failover{seconds(elected), seconds(announced), seconds(joined)}
+	}()
+	return out
 }

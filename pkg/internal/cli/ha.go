@@ -26,15 +26,22 @@ import (
 
 // haFlags are the gateway's flags of a replicated group (docs/HA.md).
 type haFlags struct {
-	bind  string
-	peers string
-	join  bool
+	bind       string
+	peers      string
+	join       bool
+	multiplier int
 }
+
+// maxMultiplier bounds --raft-multiplier, as Nomad bounds its
+// raft_multiplier: past it a failover takes longer than any network
+// needs.
+const maxMultiplier = 10
 
 func (f *haFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.bind, "raft", "", "run as one member of a replicated group of gateways (docs/HA.md): this member's Raft address, HOST:PORT (default: the gateway runs alone)")
 	fs.StringVar(&f.peers, "peers", "", "with --raft: every member's Raft address, this one's included, comma-separated: 3 or 5 members; the group forms when a majority is up")
 	fs.BoolVar(&f.join, "raft-join", false, "with --raft and no --peers: wait to be added to a running group (shoal gateways add ADDRESS on any member) instead of forming one")
+	fs.IntVar(&f.multiplier, "raft-multiplier", 1, fmt.Sprintf("with --raft: `N` scales Raft's timing, 1 to %d, the same on every member: a follower that hears no leader for %s × N stands for election, and a leader cut off from a majority steps down after half that; raise it on a slow or distant network (2: hashicorp/raft's defaults)", maxMultiplier, replica.DefaultTimeouts))
 }
 
 // peerList is --peers as a list.
@@ -262,7 +269,11 @@ func runMember(ctx context.Context, e *env, hf haFlags, af *apiFlags, sec *secre
 		nd.log.Error("this member stops", "err", err)
 		os.Exit(1)
 	}
-	rep, err := replica.Open(replica.Config{Dir: filepath.Join(data, "raft"), Bind: hf.bind, Peers: hf.peerList(), Join: hf.join, Store: st, Logger: nd.log, Stop: stop})
+	if hf.multiplier < 1 || hf.multiplier > maxMultiplier {
+		return e.errorf("gateway: --raft-multiplier %d: from 1 to %d", hf.multiplier, maxMultiplier)
+	}
+	timeouts := time.Duration(hf.multiplier) * replica.DefaultTimeouts
+	rep, err := replica.Open(replica.Config{Dir: filepath.Join(data, "raft"), Bind: hf.bind, Peers: hf.peerList(), Join: hf.join, Store: st, Timeouts: timeouts, Logger: nd.log, Stop: stop})
 	if err != nil {
 		return e.errorf("gateway: --%v", err)
 	}

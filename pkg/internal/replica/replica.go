@@ -7,6 +7,7 @@
 package replica
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -41,9 +42,16 @@ type Config struct {
 	Join bool
 	// Store is the member's store, which the log is applied to.
 	Store *store.Store
-	// Timeouts scale Raft's timing: 0 is hashicorp/raft's defaults (a
-	// leader lost is noticed in about a second); tests use less.
+	// Timeouts is Raft's heartbeat and election timeout: a follower
+	// that has heard nothing from the leader for that long stands for
+	// election. The leader lease is half of it: a leader that has not
+	// reached a majority for that long steps down, before the others
+	// may elect another. 0: DefaultTimeouts.
 	Timeouts time.Duration
+	// Stream carries the transport's connections between members, and
+	// must listen on Bind (nil: TCP on Bind). Tests pass one that can
+	// cut members off.
+	Stream raft.StreamLayer
 	// SnapshotEvery is how many entries are applied between snapshots
 	// (0: 8192); the log is cut to TrailingLogs after each.
 	SnapshotEvery uint64
@@ -55,6 +63,17 @@ type Config struct {
 	// would hold another store than its group's. nil: panic.
 	Stop func(error)
 }
+
+// DefaultTimeouts is Config.Timeouts unless set: half of hashicorp/raft's
+// defaults (1 s, what Nomad and Consul run with raft_multiplier 1), for
+// members on one LAN. A leader killed is replaced 0.5 to 1.5 s later, and
+// a leader cut off steps down about 250 ms before the others can stand
+// for election (docs/RATIONALE.md, "Why this Raft timing?").
+const DefaultTimeouts = 500 * time.Millisecond
+
+// minTimeouts is the least Config.Timeouts: hashicorp/raft refuses a
+// lease under 5 ms.
+const minTimeouts = 10 * time.Millisecond
 
 // ApplyTimeout bounds a write's wait for the log.
 const ApplyTimeout = 10 * time.Second
@@ -75,6 +94,8 @@ func (c Config) Validate() error {
 		return errors.New("raft: the data directory is required")
 	case c.Store == nil:
 		return errors.New("raft: the store is required")
+	case c.Timeouts != 0 && c.Timeouts < minTimeouts:
+		return fmt.Errorf("raft: timeouts of %s: at least %s", c.Timeouts, minTimeouts)
 	case c.Join:
 		if len(c.Peers) > 0 {
 			return errors.New("peers: a member that joins a running group takes its members from it: leave --peers out")
@@ -117,11 +138,10 @@ func Open(cfg Config) (*Replica, error) {
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.Bind)
 	rc.Logger = hl
-	if t := cfg.Timeouts; t > 0 {
-		rc.HeartbeatTimeout, rc.ElectionTimeout = t, t
-		rc.LeaderLeaseTimeout = t / 2
-		rc.CommitTimeout = min(rc.CommitTimeout, t/10)
-	}
+	t := cmp.Or(cfg.Timeouts, DefaultTimeouts)
+	rc.HeartbeatTimeout, rc.ElectionTimeout = t, t
+	rc.LeaderLeaseTimeout = t / 2
+	rc.CommitTimeout = min(rc.CommitTimeout, t/10)
 	if cfg.SnapshotEvery > 0 {
 		rc.SnapshotThreshold = cfg.SnapshotEvery
 		rc.TrailingLogs = cfg.SnapshotEvery
@@ -139,15 +159,10 @@ func Open(cfg Config) (*Replica, error) {
 		logs.Close()
 		return nil, fmt.Errorf("raft snapshots: %w", err)
 	}
-	addr, err := net.ResolveTCPAddr("tcp", cfg.Bind)
+	trans, err := transport(cfg, hl)
 	if err != nil {
 		logs.Close()
-		return nil, fmt.Errorf("raft: %s: %w", cfg.Bind, err)
-	}
-	trans, err := raft.NewTCPTransportWithLogger(cfg.Bind, addr, 3, 10*time.Second, hl)
-	if err != nil {
-		logs.Close()
-		return nil, fmt.Errorf("raft: listen on %s: %w", cfg.Bind, err)
+		return nil, err
 	}
 	has, err := raft.HasExistingState(logs, logs, snaps)
 	switch {
@@ -185,6 +200,24 @@ func Open(cfg Config) (*Replica, error) {
 	}
 	rep.raft = r
 	return rep, nil
+}
+
+// transport is the member's Raft transport: over cfg.Stream, or TCP on
+// cfg.Bind.
+func transport(cfg Config, hl hclog.Logger) (*raft.NetworkTransport, error) {
+	tc := &raft.NetworkTransportConfig{Stream: cfg.Stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: hl}
+	if cfg.Stream != nil {
+		return raft.NewNetworkTransportWithConfig(tc), nil
+	}
+	addr, err := net.ResolveTCPAddr("tcp", cfg.Bind)
+	if err != nil {
+		return nil, fmt.Errorf("raft: %s: %w", cfg.Bind, err)
+	}
+	trans, err := raft.NewTCPTransportWithConfig(cfg.Bind, addr, tc)
+	if err != nil {
+		return nil, fmt.Errorf("raft: listen on %s: %w", cfg.Bind, err)
+	}
+	return trans, nil
 }
 
 // replicate is the store's Replicator: the entry through the log.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/store"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
@@ -17,6 +19,7 @@ import (
 // stop and start again on the same or an empty directory.
 type member struct {
 	addr, dir string
+	stream    raft.StreamLayer // nil: TCP on addr; else started once
 	st        *store.Store
 	rep       *Replica
 }
@@ -37,7 +40,7 @@ func (m *member) start(t *testing.T, peers []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Open(Config{Dir: filepath.Join(m.dir, "raft"), Bind: m.addr, Peers: peers, Store: st, Timeouts: 500 * time.Millisecond, SnapshotEvery: 16})
+	rep, err := Open(Config{Dir: filepath.Join(m.dir, "raft"), Bind: m.addr, Peers: peers, Store: st, Stream: m.stream, SnapshotEvery: 16})
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
@@ -199,7 +202,7 @@ func TestMembership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Open(Config{Dir: filepath.Join(n.dir, "raft"), Bind: n.addr, Join: true, Store: st, Timeouts: 500 * time.Millisecond})
+	rep, err := Open(Config{Dir: filepath.Join(n.dir, "raft"), Bind: n.addr, Join: true, Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
