@@ -143,7 +143,13 @@ func (g gatewayDial) resolver(nd *node) worker.Resolve {
 		start := slices.IndexFunc(g.members, func(ai peer.AddrInfo) bool { return ai.ID == g.target.ID })
 		var next atomic.Int64
 		return func(context.Context) (peer.AddrInfo, error) {
-			return g.members[(start+int(next.Add(1)-1))%len(g.members)], nil
+			ai := g.members[(start+int(next.Add(1)-1))%len(g.members)]
+			// Only the address --dial gives: the others a member told
+			// (its QUIC port) fail slowly once it is dead, where a dead
+			// TCP port is refused at once, and each try of a dead member
+			// would take the whole connect bound.
+			nd.host.Peerstore().ClearAddrs(ai.ID)
+			return ai, nil
 		}
 	}
 	if !g.discover {
