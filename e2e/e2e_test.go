@@ -175,6 +175,7 @@ type taskJSON struct {
 		Worker  string    `json:"worker"`
 		Result  string    `json:"result"`
 		Started time.Time `json:"started"`
+		Attempt int       `json:"attempt"`
 	} `json:"runs"`
 }
 

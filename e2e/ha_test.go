@@ -5,8 +5,10 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,7 +106,7 @@ func TestReplicatedGateways(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("gateways token: exit %d", code)
 	}
-	wargs := []string{"worker", "--data", filepath.Join(data, "w"), "--discover", "none", "--join-token", strings.TrimSpace(token), "--slots", "2"}
+	wargs := []string{"worker", "--data", filepath.Join(data, "w"), "--discover", "none", "--join-token", strings.TrimSpace(token), "--slots", "3"}
 	for _, g := range gws {
 		wargs = append(wargs, "--dial", strings.Split(addrsRE.FindStringSubmatch(g.start)[1], ",")[0]+"/p2p/"+peerRE.FindStringSubmatch(g.start)[1])
 	}
@@ -128,6 +130,26 @@ func TestReplicatedGateways(t *testing.T) {
 		}
 	}
 	waitDone(urls[f], ids)
+
+	// Two runs under way at the kill, on two of the worker's three slots (the
+	// module is compiled there already): the next leader adopts them
+	// from the worker, which went on with them, rather than run them
+	// again.
+	var long []string
+	for i := range 2 {
+		out, code := cli(t, urls[f], "submit", "--id", fmt.Sprint("long", i), "--input", fmt.Sprint(i), "--difficulty", "6", "--duration", "2m", "../examples/hash.wasm")
+		if code != 0 {
+			t.Fatalf("submit: exit %d: %s", code, out)
+		}
+		long = append(long, strings.Fields(out)[0])
+	}
+	for _, id := range long {
+		for deadline := time.Now().Add(20 * time.Second); getTask(t, urls[l], id).Status != "running"; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("task %s not running after 20 s", id)
+			}
+		}
+	}
 
 	killed := time.Now()
 	if err := gws[l].cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -153,6 +175,15 @@ func TestReplicatedGateways(t *testing.T) {
 	waitDone(urls[other], after[:1])
 	firstDone := time.Since(killed)
 	waitDone(urls[other], after)
+	waitDone(urls[other], long)
+	for _, id := range long {
+		if v := getTask(t, urls[other], id); v.Runs[0].Attempt != 0 {
+			t.Errorf("task %s under way at the kill ran again: %+v", id, v)
+		}
+	}
+	if got := metric(t, urls[l2], "shoal_runs_adopted_total"); got != float64(len(long)) {
+		t.Errorf("runs adopted by the new leader: %v, want %d", got, len(long))
+	}
 	fo := <-watched
 	// The first run the new leader dispatched: the earliest start the
 	// gateway recorded (it places a run and calls the worker at once).
@@ -164,8 +195,8 @@ func TestReplicatedGateways(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("timeline: kill -9 of gateway %d (term %d) at 0 s; gateway %d elected (term %d) at %s, leading with its API announced at %s; the worker joined it by itself at %s; tasks submitted from %.2f s; the first run dispatched by the new leader at %.2f s, done at %.2f s; all %d tasks done once each",
-		l, st.Term, l2, st2.Term, fo.elected, fo.announced, fo.joined, submitted.Seconds(), dispatched.Sub(killed).Seconds(), firstDone.Seconds(), len(ids)+len(after))
+	t.Logf("timeline: kill -9 of gateway %d (term %d) at 0 s; gateway %d elected (term %d) at %s, leading with its API announced at %s; the worker joined it by itself at %s; tasks submitted from %.2f s; the first run dispatched by the new leader at %.2f s, done at %.2f s; the %d runs under way at the kill adopted from the worker, not run again; all %d tasks done once each",
+		l, st.Term, l2, st2.Term, fo.elected, fo.announced, fo.joined, submitted.Seconds(), dispatched.Sub(killed).Seconds(), firstDone.Seconds(), len(long), len(ids)+len(after)+len(long))
 }
 
 // failover is when, after a leader's kill, the others saw each step of
@@ -206,4 +237,26 @@ func watchFailover(t *testing.T, urls []string, alive []int, killed time.Time) <
 		out <- failover{seconds(elected), seconds(announced), seconds(joined)}
 	}()
 	return out
+}
+
+// metric reads the value of an unlabeled metric from gw's /metrics.
+func metric(t *testing.T, gw, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(gw + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", name, line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no metric %s at %s/metrics", name, gw)
+	return 0
 }
