@@ -26,15 +26,22 @@ func (g *Gateway) holdsLocked(w *remoteWorker, held []task.RunRef) {
 		if f, ok := g.inflight[ref]; ok && f.conn == w {
 			continue // adopted already: a later offer lists it until it ends
 		}
+		if len(w.held) == 0 {
+			g.holding = append(g.holding, w)
+		}
 		w.held = append(w.held, ref)
 	}
 }
 
 // adoptLocked adopts or turns down the runs workers hold.
 func (g *Gateway) adoptLocked(ctx context.Context) {
+	if len(g.holding) == 0 {
+		return
+	}
 	now := time.Now()
-	for _, w := range g.workers {
-		if len(w.held) == 0 {
+	for _, w := range g.holding {
+		if g.workers[w.id] != w {
+			w.held = nil // gone, or replaced: its runs are held anew
 			continue
 		}
 		for _, ref := range w.held {
@@ -53,6 +60,7 @@ func (g *Gateway) adoptLocked(ctx context.Context) {
 		}
 		w.held = nil
 	}
+	g.holding = g.holding[:0]
 }
 
 // declineTimeout bounds telling a worker to stop a held run.

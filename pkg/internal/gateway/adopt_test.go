@@ -1,8 +1,10 @@
 package gateway_test
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
 	"github.com/shoalmesh/shoal/pkg/internal/task"
 	"github.com/shoalmesh/shoal/wasm"
@@ -45,4 +47,30 @@ func TestRunHeldAcrossGatewayCrash(t *testing.T) {
 	if again := waitDone(t, m.URL, "again"); again.Runs[0].Result != v.Runs[0].Result {
 		t.Errorf("adopted result %q, a fresh run's %q", v.Runs[0].Result, again.Runs[0].Result)
 	}
+}
+
+// A worker that served a group's leader of some term attaches to no
+// gateway of an older term (a deposed leader), and says why; a newer
+// term's, or a gateway alone (term 0), it serves.
+func TestWorkerFencesAnOlderTerm(t *testing.T) {
+	cfg := gateway.DefaultConfig()
+	cfg.Term = 5
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Gateway: &cfg})
+	m.WaitWorkers(1)
+	w := m.Workers()[0].Worker
+	cfg.Term = 4
+	m.RestartGateway()
+	meshtest.Eventually(t, "the worker refusing the gateway of term 4", func() bool {
+		err := w.Ready()
+		return err != nil && strings.Contains(err.Error(), "leads term 4, older than term 5 this worker served")
+	})
+	if n := len(m.Gateway.Workers()); n != 0 {
+		t.Fatalf("the gateway of an older term has %d workers", n)
+	}
+	cfg.Term = 6
+	m.RestartGateway()
+	m.WaitWorkers(1)
+	cfg.Term = 0
+	m.RestartGateway()
+	m.WaitWorkers(1)
 }

@@ -57,10 +57,11 @@ type Gateway struct {
 	tasks sync.WaitGroup
 
 	mu        sync.Mutex
-	serving   bool          // Run has started: see Ready
-	closed    bool          // Run has ended: offers are refused
-	draining  bool          // shutting down: no new dispatches or tasks
-	changed   chan struct{} // closed and replaced whenever a run ends
+	serving   bool            // Run has started: see Ready
+	closed    bool            // Run has ended: offers are refused
+	holding   []*remoteWorker // workers whose offer named runs they hold (adopt.go)
+	draining  bool            // shutting down: no new dispatches or tasks
+	changed   chan struct{}   // closed and replaced whenever a run ends
 	sched     *sched.Scheduler
 	workers   map[sched.WorkerID]*remoteWorker
 	inflight  map[sched.RunRef]inflight

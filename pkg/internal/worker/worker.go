@@ -176,7 +176,7 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 	if err != nil {
 		return w.refusal(ai.ID, err)
 	}
-	if t, seen := wres.Term(), w.term.Load(); t < seen {
+	if t, seen := wres.Term(), w.term.Load(); t > 0 && t < seen { // 0: a gateway alone
 		return fmt.Errorf("gateway %s leads term %d, older than term %d this worker served: a deposed leader", ai.ID, t, seen)
 	}
 	w.term.Store(max(w.term.Load(), wres.Term()))
