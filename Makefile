@@ -108,6 +108,9 @@ image: build
 # else docker-compose (or $SHOAL_COMPOSE). TestDockerCluster there runs
 # bin/shoal as a gateway on the host with --backend docker: worker
 # containers scale 1 -> 3 -> 1 for a burst, a failed start is retried.
+# TestReplicatedGroup: three gateway containers as one replicated group
+# (docs/HA.md) and three workers following its leader, under load through
+# a kill, a network disconnect of the leader and a restart.
 # Then the docker backend's test
 # (in its package: e2e/ cannot import an internal one): machine containers
 # joining a gateway container.

@@ -153,9 +153,13 @@ func freePort(tb testing.TB) string {
 	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 }
 
+// client bounds every call of the tests' own: a container cut off its
+// network may leave a call to its published port without an answer.
+var client = &http.Client{Timeout: 10 * time.Second}
+
 // getJSON decodes a GET of the API; false while the gateway is down.
 func (c *cluster) getJSON(path string, v any) bool {
-	resp, err := http.Get(c.api + path)
+	resp, err := client.Get(c.api + path)
 	if err != nil {
 		return false
 	}
@@ -224,6 +228,18 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float
 // post submits one task as the ww-scheduler's curl does: a multipart form
 // with the module as a file part.
 func (c *cluster) post(tb testing.TB, wasm []byte, fields map[string]string) {
+	code, err := c.submit(wasm, fields)
+	if err != nil {
+		tb.Error(err)
+		return
+	}
+	if code != http.StatusCreated {
+		tb.Errorf("submit %s: %d %s", fields["id"], code, http.StatusText(code))
+	}
+}
+
+// submit is post's call, its status code returned.
+func (c *cluster) submit(wasm []byte, fields map[string]string) (int, error) {
 	var body bytes.Buffer
 	const boundary = "shoal-e2e-boundary"
 	for k, v := range fields {
@@ -232,13 +248,10 @@ func (c *cluster) post(tb testing.TB, wasm []byte, fields map[string]string) {
 	fmt.Fprintf(&body, "--%s\r\nContent-Disposition: form-data; name=\"wasm\"; filename=\"hash.wasm\"\r\nContent-Type: application/wasm\r\n\r\n", boundary)
 	body.Write(wasm)
 	fmt.Fprintf(&body, "\r\n--%s--\r\n", boundary)
-	resp, err := http.Post(c.api+"/tasks", "multipart/form-data; boundary="+boundary, &body)
+	resp, err := client.Post(c.api+"/tasks", "multipart/form-data; boundary="+boundary, &body)
 	if err != nil {
-		tb.Error(err)
-		return
+		return 0, err
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		tb.Errorf("submit %s: %s", fields["id"], resp.Status)
-	}
+	return resp.StatusCode, nil
 }

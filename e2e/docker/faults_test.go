@@ -181,7 +181,7 @@ func TestCluster(t *testing.T) {
 	}
 	var first time.Duration
 	waitFor(t, time.Minute, "a result after the restart", func() bool {
-		at, ok := firstEndedAfter(c.tasks(), restarted)
+		at, ok := firstSucceeded(c.tasks(), func(r runJSON) bool { return r.Ended.After(restarted) })
 		first = at.Sub(restarted)
 		return ok
 	})
@@ -273,12 +273,13 @@ func runningOn(ts []taskJSON, worker string) []runRef {
 	return out
 }
 
-// justStartedLong reports whether worker runs a difficulty-4 run (a second
-// or more) that started less than 300 ms ago: a fault now hits it mid-run.
+// justStartedLong reports whether worker runs a run of difficulty 4 or
+// more (the long ones of the tests' loads) that started less than 300 ms
+// ago: a fault now hits it mid-run.
 func justStartedLong(ts []taskJSON, worker string) bool {
 	for _, tk := range ts {
 		for _, r := range tk.Runs {
-			if r.Worker == worker && r.Status == "running" && tk.Difficulty == 4 && time.Since(r.Started) < 300*time.Millisecond {
+			if r.Worker == worker && r.Status == "running" && tk.Difficulty >= 4 && time.Since(r.Started) < 300*time.Millisecond {
 				return true
 			}
 		}
@@ -330,12 +331,13 @@ func doneAt(ts []taskJSON, runs []runRef) (time.Time, bool) {
 	return last, ts != nil
 }
 
-// firstEndedAfter returns the end of the first run that succeeded after t.
-func firstEndedAfter(ts []taskJSON, t time.Time) (time.Time, bool) {
+// firstSucceeded returns the end of the first run that succeeded of those
+// that keep accepts.
+func firstSucceeded(ts []taskJSON, keep func(runJSON) bool) (time.Time, bool) {
 	var first time.Time
 	for _, tk := range ts {
 		for _, r := range tk.Runs {
-			if r.Status == "succeeded" && r.Ended.After(t) && (first.IsZero() || r.Ended.Before(first)) {
+			if r.Status == "succeeded" && keep(r) && (first.IsZero() || r.Ended.Before(first)) {
 				first = r.Ended
 			}
 		}

@@ -243,7 +243,11 @@ func (r *Replica) Barrier(timeout time.Duration) error { return r.raft.Barrier(t
 // Status returns the member's view of its group now, as GET /info shows
 // it (without the leader's API, which the store holds).
 func (r *Replica) Status() api.RaftInfo {
-	leader, _ := r.raft.LeaderWithID()
+	// The leader's ID, which is its Raft address as the group was given
+	// it (--raft, --peers): the address LeaderWithID returns is the one
+	// its transport advertises, resolved (a host name's IP), which
+	// matches neither Self nor Members when members are named by host.
+	_, leader := r.raft.LeaderWithID()
 	st := api.RaftInfo{
 		State: strings.ToLower(r.raft.State().String()), Leader: string(leader),
 		Term: r.raft.CurrentTerm(), Applied: r.raft.AppliedIndex(), Self: r.cfg.Bind, Members: []string{},
