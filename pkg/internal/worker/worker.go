@@ -11,6 +11,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
 	wire "github.com/shoalmesh/shoal/capnp"
 	"github.com/shoalmesh/shoal/pkg/internal/proc"
@@ -151,6 +152,12 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// The worker paces its own attempts (its backoff): libp2p's dial
+	// backoff, which grows with each failed dial, would keep it from a
+	// gateway (a group's member) that is back, for seconds after.
+	if sw, ok := w.host.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(ai.ID)
+	}
 	if err := w.host.Connect(cctx, ai); err != nil {
 		return fmt.Errorf("connect to gateway %s: %w", ai.ID, err)
 	}
