@@ -205,7 +205,12 @@ func (g *Gateway) File(id, path string) (api.File, []byte, error) {
 	if _, err := g.Status(id); err != nil {
 		return api.File{}, nil, err
 	}
-	f, b, err := g.st.File(id, path)
+	return fileOf(g.st, id, path)
+}
+
+// fileOf reads the artifact at path of job or task id from st.
+func fileOf(st *store.Store, id, path string) (api.File, []byte, error) {
+	f, b, err := st.File(id, path)
 	if errors.Is(err, store.ErrNotFound) {
 		return api.File{}, nil, api.Errorf(api.CodeNotFound, "%s has no file %s", id, path)
 	}
@@ -215,6 +220,17 @@ func (g *Gateway) File(id, path string) (api.File, []byte, error) {
 // jobView is t, a job, as the API shows it; with files, with its
 // artifacts (a page of jobs leaves them out: GET /jobs/{id}/files).
 func (g *Gateway) jobView(t task.Task, files bool) (api.Job, error) {
+	steps, callbacks, err := g.jobSteps(t.Spec.ID)
+	if err != nil {
+		return api.Job{}, err
+	}
+	return jobViewOf(g.st, g.cfg.TaskTimeout, t, steps, callbacks, files)
+}
+
+// jobViewOf is jobView with the job's step records and callback
+// attempts given, and its artifacts read from db; timeout is the time
+// limit of a step that sets none.
+func jobViewOf(db *store.Store, timeout time.Duration, t task.Task, steps map[int]store.StepRecord, callbacks []api.Callback, files bool) (api.Job, error) {
 	js := t.Spec.Job // whole: compose reads a trimmed spec from the store
 	j := api.Job{
 		ID: t.Spec.ID, Name: js.Name, Status: t.Status, Metadata: js.Metadata,
@@ -226,16 +242,12 @@ func (g *Gateway) jobView(t task.Task, files bool) (api.Job, error) {
 		run = t.Runs[n-1]
 		j.Attempt, j.Worker, j.Started, j.Ended, j.Error = run.Attempt, run.Worker, run.Started, run.Ended, run.Error
 	}
-	steps, callbacks, err := g.jobSteps(t.Spec.ID)
-	if err != nil {
-		return api.Job{}, err
-	}
 	j.Callbacks = callbacks
 	j.Steps = make([]api.Step, len(js.Steps))
 	for i, st := range js.Steps {
 		v := api.Step{
 			ID: st.ID, Name: st.Name, Module: st.Module, Args: st.Args, Needs: make([]string, len(st.Needs)),
-			ContinueOnError: st.ContinueOnError, Timeout: cmp(st.Timeout, g.cfg.TaskTimeout).Seconds(),
+			ContinueOnError: st.ContinueOnError, Timeout: cmp(st.Timeout, timeout).Seconds(),
 			Memory: st.Memory, Fuel: st.Fuel, Status: api.Queued,
 		}
 		for k, n := range st.Needs {
@@ -255,7 +267,8 @@ func (g *Gateway) jobView(t task.Task, files bool) (api.Job, error) {
 		j.Steps[i] = v
 	}
 	if t.Status.Done() && files {
-		if j.Files, err = g.st.Files(t.Spec.ID); err != nil {
+		var err error
+		if j.Files, err = db.Files(t.Spec.ID); err != nil {
 			return api.Job{}, err
 		}
 	}
