@@ -139,27 +139,43 @@ func cmp(d, def time.Duration) time.Duration {
 }
 
 // Job returns the job with that id.
-func (g *Gateway) Job(id string) (api.Job, error) {
-	t, err := g.Task(id)
+func (g *Gateway) Job(id string) (api.Job, error) { return readJob(g, id) }
+
+// JobPage reads one page of the job list, as TaskPage does for tasks.
+func (g *Gateway) JobPage(q sched.PageQuery) (page []api.Job, next, rev uint64, err error) {
+	return readJobPage(g, q)
+}
+
+// jobReader is what views of jobs are read from: a gateway, or a store
+// alone (Stored).
+type jobReader interface {
+	TaskRuns(id string, n int) (task.Task, uint64, error)
+	TaskPage(q sched.PageQuery, runs int) (page []task.Task, next, rev uint64, err error)
+	jobView(t task.Task, files bool) (api.Job, error)
+}
+
+// readJob reads job id from r.
+func readJob(r jobReader, id string) (api.Job, error) {
+	t, _, err := r.TaskRuns(id, -1)
 	if err != nil {
 		return api.Job{}, err
 	}
 	if t.Spec.Job == nil {
 		return api.Job{}, fmt.Errorf("%w: %s is a task, not a job", sched.ErrNotFound, id)
 	}
-	return g.jobView(t, true)
+	return r.jobView(t, true)
 }
 
-// JobPage reads one page of the job list, as TaskPage does for tasks.
-func (g *Gateway) JobPage(q sched.PageQuery) (page []api.Job, next, rev uint64, err error) {
+// readJobPage reads one page of the job list from r.
+func readJobPage(r jobReader, q sched.PageQuery) (page []api.Job, next, rev uint64, err error) {
 	q.Jobs = true
-	ts, next, rev, err := g.TaskPage(q, 1)
+	ts, next, rev, err := r.TaskPage(q, 1)
 	if err != nil {
 		return nil, 0, 0, err
 	}
 	page = make([]api.Job, 0, len(ts))
 	for _, t := range ts {
-		j, err := g.jobView(t, false)
+		j, err := r.jobView(t, false)
 		if err != nil {
 			return nil, 0, 0, err
 		}

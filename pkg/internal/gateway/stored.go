@@ -132,33 +132,11 @@ func (s *Stored) TaskPage(q sched.PageQuery, runs int) (page []task.Task, next, 
 }
 
 // Job returns job id.
-func (s *Stored) Job(id string) (api.Job, error) {
-	t, _, err := s.TaskRuns(id, -1)
-	if err != nil {
-		return api.Job{}, err
-	}
-	if t.Spec.Job == nil {
-		return api.Job{}, fmt.Errorf("%w: %s is a task, not a job", sched.ErrNotFound, id)
-	}
-	return s.jobView(t, true)
-}
+func (s *Stored) Job(id string) (api.Job, error) { return readJob(s, id) }
 
 // JobPage reads one page of the job list, as TaskPage does for tasks.
 func (s *Stored) JobPage(q sched.PageQuery) (page []api.Job, next, rev uint64, err error) {
-	q.Jobs = true
-	ts, next, rev, err := s.TaskPage(q, 1)
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	page = make([]api.Job, 0, len(ts))
-	for _, t := range ts {
-		j, err := s.jobView(t, false)
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		page = append(page, j)
-	}
-	return page, next, rev, nil
+	return readJobPage(s, q)
 }
 
 // jobView is Gateway.jobView with the steps the store holds.

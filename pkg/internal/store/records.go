@@ -70,22 +70,7 @@ func loadRecord(runs *bolt.Cursor, seqKey, v []byte) (task.Record, error) {
 }
 
 // Record returns task id as LoadRecords would, or ErrNotFound.
-func (s *Store) Record(id string) (task.Record, error) {
-	var rec task.Record
-	err := s.view(func(tx *bolt.Tx) error {
-		seq, err := taskSeq(tx, id)
-		if err != nil {
-			return err
-		}
-		k := u64(seq)
-		rec, err = loadRecord(tx.Bucket(bucketRuns).Cursor(), k, tx.Bucket(bucketTasks).Get(k))
-		return err
-	})
-	if err != nil {
-		return task.Record{}, fmt.Errorf("task %s: %w", id, err)
-	}
-	return rec, nil
-}
+func (s *Store) Record(id string) (task.Record, error) { return oneTask(s, id, loadRecord) }
 
 // RecordFunc is called by Records with a task's sequence (its place in
 // creation order, from 1), its spec, and load, which reads the task as
