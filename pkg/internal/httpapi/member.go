@@ -94,6 +94,15 @@ func (m *Member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.cfg.Reads.ServeHTTP(w, r)
 		return
 	}
+	if (r.URL.Path == "/info" || r.URL.Path == "/readyz") && m.cfg.Reads != nil {
+		// Answered here, with the leader's rule: a token when the API
+		// has tokens (/healthz tells nothing, and needs none).
+		if _, err := m.cfg.Reads.checkToken(r); err != nil {
+			m.served(w, "follower")
+			m.cfg.Reads.refused(w, r, err)
+			return
+		}
+	}
 	st := m.cfg.Status()
 	switch r.URL.Path {
 	case "/info":
