@@ -45,8 +45,59 @@ func submitHashes(t *testing.T, gw, prefix string, n int) []string {
 	return ids
 }
 
+// served is GET url: its status, the member that answered
+// (api.HeaderServedBy) and the index applied to its store
+// (api.HeaderApplied), and its body.
+func served(t *testing.T, url string) (code int, by string, applied uint64, body []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ = io.ReadAll(resp.Body)
+	applied, _ = strconv.ParseUint(resp.Header.Get(api.HeaderApplied), 10, 64)
+	return resp.StatusCode, resp.Header.Get(api.HeaderServedBy), applied, body
+}
+
+// readsFromFollower checks that the follower at url (Raft address self)
+// answers reads of the tasks ids, submitted through another member, from
+// its own store once they are applied to it, and passes a consistent
+// read to the leader (Raft address leader).
+func readsFromFollower(t *testing.T, url, self, leader string, ids []string) {
+	t.Helper()
+	var list []api.Task
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, by, applied, body := served(t, url+"/tasks?order=asc")
+		if code != 200 || by != "follower "+self || applied == 0 || json.Unmarshal(body, &list) != nil {
+			t.Fatalf("GET /tasks of a follower: %d by %q, applied %d: %s", code, by, applied, body)
+		}
+		if len(list) == len(ids) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // not applied to this member yet
+	}
+	for i, v := range list {
+		if i >= len(ids) || v.ID != ids[i] || v.Status != api.Queued || len(v.Runs) != 1 {
+			t.Fatalf("GET /tasks of a follower: task %d: %+v, want %s queued", i, v, ids[i])
+		}
+	}
+	if len(list) != len(ids) {
+		t.Fatalf("GET /tasks of a follower: %d tasks in 20 s, want %d", len(list), len(ids))
+	}
+	if code, by, _, body := served(t, url+"/tasks/"+ids[0]); code != 200 || by != "follower "+self {
+		t.Fatalf("GET /tasks/%s of a follower: %d by %q: %s", ids[0], code, by, body)
+	}
+	if code, by, _, body := served(t, url+"/tasks/"+ids[0]+"?consistent=1"); code != 200 || by != "leader "+leader {
+		t.Fatalf("GET /tasks/%s?consistent=1 through a follower: %d by %q, want the leader %s: %s", ids[0], code, by, leader, body)
+	}
+}
+
 // Three gateways as one replicated group: tasks submitted to a follower
-// reach the leader and every member's store; kill -9 of the leader, and
+// reach the leader and every member's store, and the other follower
+// answers reads of them from its own (a consistent read from the
+// leader); kill -9 of the leader, and
 // the two left elect another, which holds every task; a worker that
 // joins it runs each once. Prints the failover's timeline.
 func TestReplicatedGateways(t *testing.T) {
@@ -82,6 +133,7 @@ func TestReplicatedGateways(t *testing.T) {
 	if in, ok := info(urls[f]); !ok || in.Raft.State != "follower" || in.Raft.API != urls[l] {
 		t.Fatalf("a follower's /info: %+v", in.Raft)
 	}
+	readsFromFollower(t, urls[(l+2)%n], rafts[(l+2)%n], rafts[l], ids)
 
 	out, code := cli(t, urls[f], "gateways")
 	if code != 0 || !strings.Contains(out, rafts[l]+"  leader") || !strings.Contains(out, rafts[f]+"  follower (answered)") || !strings.Contains(out, urls[l]) {

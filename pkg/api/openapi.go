@@ -88,7 +88,11 @@ func (g *generator) operation(r *Route) (map[string]any, error) {
 		params = append(params, map[string]any{"name": name, "in": "path", "required": true,
 			"schema": map[string]any{"type": "string"}})
 	}
-	for _, p := range r.Query {
+	query := r.Query
+	if r.Local {
+		query = append(slices.Clip(query), consistentParam)
+	}
+	for _, p := range query {
 		q := map[string]any{"name": p.Name, "in": "query", "required": false,
 			"description": p.Usage, "schema": paramSchema(p)}
 		if p.Kind == KindList {

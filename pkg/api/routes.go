@@ -11,8 +11,13 @@ type Route struct {
 	Summary string
 	// Public routes need no bearer token, even when the gateway has tokens.
 	Public bool
-	Query  []Param
-	Body   BodyKind
+	// Local routes are reads that a follower of a replicated group
+	// answers from its own store (docs/HA.md), unless asked for
+	// ParamConsistent (or to wait, or to follow); it passes every other
+	// route to the leader.
+	Local bool
+	Query []Param
+	Body  BodyKind
 	// Status is the status of a successful answer.
 	Status int
 	// Answer is a value of the Go type a successful answer's JSON body
@@ -77,6 +82,10 @@ var (
 	writeErrors = []Code{CodeInvalid, CodeUnauthorized, CodeTimeout, CodeConflict, CodeTooLarge, CodeTooMany, CodeUnavailable, CodeNoSpace, CodeInternal}
 )
 
+// consistentParam is ParamConsistent, which every Local route takes.
+var consistentParam = Param{Name: ParamConsistent, Kind: KindText, Enum: []string{"1", "true"},
+	Usage: "on a replicated group's follower: pass the read to the leader, which answers it once it has confirmed that it still leads (docs/HA.md)"}
+
 // statusParam is ?status= of GET /tasks: one status, or several
 // comma-separated.
 var statusParam = func() Param {
@@ -96,7 +105,7 @@ var Routes = []Route{
 		Errors:  writeErrors},
 	{Method: "POST", Path: "/tasks/batch", Summary: "Submit many tasks at once, all or none, their modules named by hash",
 		Body: BatchBody, Status: http.StatusCreated, Answer: Batch{}, Errors: writeErrors},
-	{Method: "GET", Path: "/tasks", Summary: "List tasks, in creation order",
+	{Method: "GET", Path: "/tasks", Local: true, Summary: "List tasks, in creation order",
 		Query: []Param{
 			{Name: "limit", Kind: KindInt, Usage: "at most this many tasks"},
 			{Name: "after", Kind: KindText, Usage: "the cursor of the previous page (its X-Next-Cursor)"},
@@ -109,7 +118,7 @@ var Routes = []Route{
 			{Name: "X-Next-Cursor", Kind: KindText, Usage: "the after= of the next page; absent on the last"},
 		},
 		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeInternal}},
-	{Method: "GET", Path: "/tasks/{id}", Summary: "A task, with its runs",
+	{Method: "GET", Path: "/tasks/{id}", Local: true, Summary: "A task, with its runs",
 		Query: []Param{
 			{Name: "wait", Kind: KindSeconds, Usage: "wait up to this long for the task to end: seconds, or a duration like 1m30s (at most 5m)"},
 			{Name: "runs", Kind: KindInt, Usage: "show at most the last N runs"},
@@ -121,27 +130,27 @@ var Routes = []Route{
 		Status: http.StatusOK, Answer: Task{},
 		Also:   []Answer{{Status: http.StatusNoContent, Usage: "purged"}},
 		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeNotFound, CodeConflict, CodeUnavailable, CodeNoSpace, CodeInternal}},
-	{Method: "GET", Path: "/tasks/{id}/logs", Summary: "The runs' stdout and stderr; ?follow=1 streams them as server-sent events",
+	{Method: "GET", Path: "/tasks/{id}/logs", Local: true, Summary: "The runs' stdout and stderr; ?follow=1 streams them as server-sent events",
 		Query: []Param{{Name: "follow", Kind: KindText, Enum: []string{"1", "true"},
 			Usage: "stream server-sent events: log (one per chunk of output), then end (the task) when it has ended"}},
 		Status: http.StatusOK, Answer: Logs{},
 		Events: []Event{{Name: EventLog, Data: LogEntry{}}, {Name: EventEnd, Data: Task{}}},
 		Errors: readErrors},
-	{Method: "GET", Path: "/tasks/{id}/files", Summary: "The task's artifacts (shared=1): the files its run that ended last left in /shared",
+	{Method: "GET", Path: "/tasks/{id}/files", Local: true, Summary: "The task's artifacts (shared=1): the files its run that ended last left in /shared",
 		Status: http.StatusOK, Answer: []File{}, Errors: readErrors},
-	{Method: "GET", Path: "/tasks/{id}/files/{path...}", Summary: "One artifact's bytes",
+	{Method: "GET", Path: "/tasks/{id}/files/{path...}", Local: true, Summary: "One artifact's bytes",
 		Status: http.StatusOK, Media: "application/octet-stream", Errors: readErrors},
 	{Method: "PUT", Path: "/modules", Summary: "Upload a module once, for module=sha256:HEX; ?name=NAME also names it, for a job's steps",
 		Query: []Param{{Name: "name", Kind: KindText, Usage: "a name for the module (a-z, 0-9, '.', '_', '-'); it moves from any module it named before"}},
 		Body:  WasmBody, Status: http.StatusCreated, Answer: Module{},
 		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeTimeout, CodeTooLarge, CodeUnavailable, CodeNoSpace, CodeInternal}},
-	{Method: "GET", Path: "/modules", Summary: "The names given to modules (PUT /modules?name=NAME)",
+	{Method: "GET", Path: "/modules", Local: true, Summary: "The names given to modules (PUT /modules?name=NAME)",
 		Status: http.StatusOK, Answer: []ModuleName{}, Errors: []Code{CodeUnauthorized, CodeInternal}},
 	{Method: "POST", Path: "/jobs", Summary: "Submit a job: steps that run on one worker and share /shared (docs/JOBS.md)",
 		Body: JobBody, Status: http.StatusCreated, Answer: Job{},
 		Headers: []Param{{Name: "Location", Kind: KindText, Usage: "the job's path, /jobs/{id}"}},
 		Errors:  writeErrors},
-	{Method: "GET", Path: "/jobs", Summary: "List jobs, newest first",
+	{Method: "GET", Path: "/jobs", Local: true, Summary: "List jobs, newest first",
 		Query: []Param{
 			{Name: "limit", Kind: KindInt, Usage: "at most this many jobs"},
 			{Name: "after", Kind: KindText, Usage: "the cursor of the previous page (its X-Next-Cursor)"},
@@ -154,21 +163,21 @@ var Routes = []Route{
 			{Name: "X-Next-Cursor", Kind: KindText, Usage: "the after= of the next page; absent on the last"},
 		},
 		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeInternal}},
-	{Method: "GET", Path: "/jobs/{id}", Summary: "A job, with its steps, artifacts and callbacks",
+	{Method: "GET", Path: "/jobs/{id}", Local: true, Summary: "A job, with its steps, artifacts and callbacks",
 		Query:  []Param{{Name: "wait", Kind: KindSeconds, Usage: "wait up to this long for the job to end: seconds, or a duration like 1m30s (at most 5m)"}},
 		Status: http.StatusOK, Answer: Job{}, Errors: append([]Code{CodeInvalid}, readErrors...)},
 	{Method: "DELETE", Path: "/jobs/{id}", Summary: "Cancel a job: its running steps end, no other starts",
 		Status: http.StatusOK, Answer: Job{},
 		Errors: []Code{CodeUnauthorized, CodeNotFound, CodeConflict, CodeUnavailable, CodeNoSpace, CodeInternal}},
-	{Method: "GET", Path: "/jobs/{id}/logs", Summary: "The steps' stdout and stderr, each entry with its step; ?follow=1 streams them as server-sent events",
+	{Method: "GET", Path: "/jobs/{id}/logs", Local: true, Summary: "The steps' stdout and stderr, each entry with its step; ?follow=1 streams them as server-sent events",
 		Query: []Param{{Name: "follow", Kind: KindText, Enum: []string{"1", "true"},
 			Usage: "stream server-sent events: log (one per chunk of output), then end (the job) when it has ended"}},
 		Status: http.StatusOK, Answer: JobLogs{},
 		Events: []Event{{Name: EventLog, Data: LogEntry{}}, {Name: EventEnd, Data: Job{}}},
 		Errors: readErrors},
-	{Method: "GET", Path: "/jobs/{id}/files", Summary: "The job's artifacts: the files it left in /shared",
+	{Method: "GET", Path: "/jobs/{id}/files", Local: true, Summary: "The job's artifacts: the files it left in /shared",
 		Status: http.StatusOK, Answer: []File{}, Errors: readErrors},
-	{Method: "GET", Path: "/jobs/{id}/files/{path...}", Summary: "One artifact's bytes",
+	{Method: "GET", Path: "/jobs/{id}/files/{path...}", Local: true, Summary: "One artifact's bytes",
 		Status: http.StatusOK, Media: "application/octet-stream", Errors: readErrors},
 	{Method: "GET", Path: "/cluster", Summary: "How the cluster scales: its policy, the machines its backend gave, and the latest decisions with their reasons",
 		Status: http.StatusOK, Answer: Cluster{}, Errors: []Code{CodeUnauthorized}},
@@ -185,7 +194,7 @@ var Routes = []Route{
 	{Method: "PUT", Path: "/bundles/{name}", Summary: "Deploy files under a name, as a tar archive: a task with bundle=NAME runs in a fresh working directory holding them",
 		Body: TarBody, Status: http.StatusCreated, Answer: Bundle{},
 		Errors: []Code{CodeInvalid, CodeUnauthorized, CodeTooLarge, CodeUnavailable, CodeNoSpace, CodeInternal}},
-	{Method: "GET", Path: "/bundles/{name}", Summary: "The files deployed under a name",
+	{Method: "GET", Path: "/bundles/{name}", Local: true, Summary: "The files deployed under a name",
 		Status: http.StatusOK, Answer: Bundle{}, Errors: []Code{CodeUnauthorized, CodeNotFound, CodeInternal}},
 	{Method: "GET", Path: "/workers", Summary: "The gateway's pool of workers",
 		Status: http.StatusOK, Answer: []Worker{}, Errors: []Code{CodeUnauthorized}},

@@ -193,6 +193,24 @@ type JoinToken struct {
 	Token string `json:"token"`
 }
 
+// Reads of a replicated group (docs/HA.md). A follower answers the
+// routes marked Local from its own store, which may lag the leader's; a
+// read with ParamConsistent=1 is passed to the leader, which answers it
+// only once it has confirmed that it still leads (else 503). Every answer
+// a member gives itself says who gave it and how fresh its store was.
+const (
+	// ParamConsistent=1 asks for an answer as fresh as the group's
+	// latest write.
+	ParamConsistent = "consistent"
+	// HeaderServedBy is the role ("leader" or "follower") and Raft
+	// address of the member that answered: "follower 10.0.0.2:7000".
+	HeaderServedBy = "X-Shoal-Served-By"
+	// HeaderApplied is the index of the last entry of the group's log
+	// applied to that member's store when it answered: the answer holds
+	// at least every write up to it.
+	HeaderApplied = "X-Shoal-Applied"
+)
+
 // RaftInfo is a member's view of its replicated group.
 type RaftInfo struct {
 	State   string   `json:"state"`            // leader, follower or candidate

@@ -59,6 +59,11 @@ func (f *haFlags) peerList() []string {
 // entry committed before it took office.
 const barrierTimeout = 30 * time.Second
 
+// consistentTimeout bounds the leader's confirmation, for a read with
+// ?consistent=1, that it still leads (a barrier through the log): a
+// leader cut off from its majority steps down sooner, within its lease.
+const consistentTimeout = 5 * time.Second
+
 // member runs a gateway as one member of a replicated group: while it
 // leads, a gateway on its store (made anew each time it takes office, as
 // a gateway restarted on the same file is); while it follows, nothing but
@@ -118,6 +123,7 @@ func (m *member) SetTokens(t *httpapi.Tokens) {
 	if srv := m.api.Leading(); srv != nil {
 		srv.SetTokens(t)
 	}
+	m.api.SetTokens(t)
 	if g != nil {
 		if err := g.SetQuotas(t.Quotas()); err != nil {
 			m.log.Error("reload: quotas not applied", "err", err)
@@ -280,8 +286,12 @@ func runMember(ctx context.Context, e *env, hf haFlags, af *apiFlags, sec *secre
 	defer rep.Close()
 	m := &member{rep: rep, st: st, log: nd.log.With("component", "raft"), own: own}
 	apiCfg.Members = m
+	apiCfg.Leads = func() error { return rep.Barrier(consistentTimeout) }
 	m.cfg = apiCfg
-	m.api = httpapi.NewMember(m.status, nd.log)
+	// While it follows, the member answers reads from its own store, as
+	// the leader's gateway would show them (docs/HA.md).
+	reads := httpapi.NewReads(apiCfg, gateway.NewStored(cfg, st, rep.Applied), nd.log)
+	m.api = httpapi.NewMember(httpapi.MemberConfig{Self: hf.bind, Status: m.status, Applied: rep.Applied, Reads: reads}, nd.log)
 	cfg.Raft = func() *api.RaftInfo {
 		s := m.status()
 		return &s

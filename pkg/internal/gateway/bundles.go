@@ -57,8 +57,11 @@ func (g *Gateway) PutBundle(name string, r io.Reader) (api.Bundle, error) {
 }
 
 // Bundle returns the files deployed under name.
-func (g *Gateway) Bundle(name string) (api.Bundle, error) {
-	files, err := g.st.Bundle(name)
+func (g *Gateway) Bundle(name string) (api.Bundle, error) { return bundleOf(g.st, name) }
+
+// bundleOf reads the files deployed under name from st.
+func bundleOf(st *store.Store, name string) (api.Bundle, error) {
+	files, err := st.Bundle(name)
 	if errors.Is(err, store.ErrNotFound) {
 		return api.Bundle{}, api.Errorf(api.CodeNotFound, "no files are deployed under %q", name)
 	}

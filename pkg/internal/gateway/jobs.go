@@ -139,27 +139,43 @@ func cmp(d, def time.Duration) time.Duration {
 }
 
 // Job returns the job with that id.
-func (g *Gateway) Job(id string) (api.Job, error) {
-	t, err := g.Task(id)
+func (g *Gateway) Job(id string) (api.Job, error) { return readJob(g, id) }
+
+// JobPage reads one page of the job list, as TaskPage does for tasks.
+func (g *Gateway) JobPage(q sched.PageQuery) (page []api.Job, next, rev uint64, err error) {
+	return readJobPage(g, q)
+}
+
+// jobReader is what views of jobs are read from: a gateway, or a store
+// alone (Stored).
+type jobReader interface {
+	TaskRuns(id string, n int) (task.Task, uint64, error)
+	TaskPage(q sched.PageQuery, runs int) (page []task.Task, next, rev uint64, err error)
+	jobView(t task.Task, files bool) (api.Job, error)
+}
+
+// readJob reads job id from r.
+func readJob(r jobReader, id string) (api.Job, error) {
+	t, _, err := r.TaskRuns(id, -1)
 	if err != nil {
 		return api.Job{}, err
 	}
 	if t.Spec.Job == nil {
 		return api.Job{}, fmt.Errorf("%w: %s is a task, not a job", sched.ErrNotFound, id)
 	}
-	return g.jobView(t, true)
+	return r.jobView(t, true)
 }
 
-// JobPage reads one page of the job list, as TaskPage does for tasks.
-func (g *Gateway) JobPage(q sched.PageQuery) (page []api.Job, next, rev uint64, err error) {
+// readJobPage reads one page of the job list from r.
+func readJobPage(r jobReader, q sched.PageQuery) (page []api.Job, next, rev uint64, err error) {
 	q.Jobs = true
-	ts, next, rev, err := g.TaskPage(q, 1)
+	ts, next, rev, err := r.TaskPage(q, 1)
 	if err != nil {
 		return nil, 0, 0, err
 	}
 	page = make([]api.Job, 0, len(ts))
 	for _, t := range ts {
-		j, err := g.jobView(t, false)
+		j, err := r.jobView(t, false)
 		if err != nil {
 			return nil, 0, 0, err
 		}
@@ -205,7 +221,12 @@ func (g *Gateway) File(id, path string) (api.File, []byte, error) {
 	if _, err := g.Status(id); err != nil {
 		return api.File{}, nil, err
 	}
-	f, b, err := g.st.File(id, path)
+	return fileOf(g.st, id, path)
+}
+
+// fileOf reads the artifact at path of job or task id from st.
+func fileOf(st *store.Store, id, path string) (api.File, []byte, error) {
+	f, b, err := st.File(id, path)
 	if errors.Is(err, store.ErrNotFound) {
 		return api.File{}, nil, api.Errorf(api.CodeNotFound, "%s has no file %s", id, path)
 	}
@@ -215,6 +236,17 @@ func (g *Gateway) File(id, path string) (api.File, []byte, error) {
 // jobView is t, a job, as the API shows it; with files, with its
 // artifacts (a page of jobs leaves them out: GET /jobs/{id}/files).
 func (g *Gateway) jobView(t task.Task, files bool) (api.Job, error) {
+	steps, callbacks, err := g.jobSteps(t.Spec.ID)
+	if err != nil {
+		return api.Job{}, err
+	}
+	return jobViewOf(g.st, g.cfg.TaskTimeout, t, steps, callbacks, files)
+}
+
+// jobViewOf is jobView with the job's step records and callback
+// attempts given, and its artifacts read from db; timeout is the time
+// limit of a step that sets none.
+func jobViewOf(db *store.Store, timeout time.Duration, t task.Task, steps map[int]store.StepRecord, callbacks []api.Callback, files bool) (api.Job, error) {
 	js := t.Spec.Job // whole: compose reads a trimmed spec from the store
 	j := api.Job{
 		ID: t.Spec.ID, Name: js.Name, Status: t.Status, Metadata: js.Metadata,
@@ -226,16 +258,12 @@ func (g *Gateway) jobView(t task.Task, files bool) (api.Job, error) {
 		run = t.Runs[n-1]
 		j.Attempt, j.Worker, j.Started, j.Ended, j.Error = run.Attempt, run.Worker, run.Started, run.Ended, run.Error
 	}
-	steps, callbacks, err := g.jobSteps(t.Spec.ID)
-	if err != nil {
-		return api.Job{}, err
-	}
 	j.Callbacks = callbacks
 	j.Steps = make([]api.Step, len(js.Steps))
 	for i, st := range js.Steps {
 		v := api.Step{
 			ID: st.ID, Name: st.Name, Module: st.Module, Args: st.Args, Needs: make([]string, len(st.Needs)),
-			ContinueOnError: st.ContinueOnError, Timeout: cmp(st.Timeout, g.cfg.TaskTimeout).Seconds(),
+			ContinueOnError: st.ContinueOnError, Timeout: cmp(st.Timeout, timeout).Seconds(),
 			Memory: st.Memory, Fuel: st.Fuel, Status: api.Queued,
 		}
 		for k, n := range st.Needs {
@@ -255,7 +283,8 @@ func (g *Gateway) jobView(t task.Task, files bool) (api.Job, error) {
 		j.Steps[i] = v
 	}
 	if t.Status.Done() && files {
-		if j.Files, err = g.st.Files(t.Spec.ID); err != nil {
+		var err error
+		if j.Files, err = db.Files(t.Spec.ID); err != nil {
 			return api.Job{}, err
 		}
 	}

@@ -23,6 +23,12 @@ const ListResultBytes = 1024
 // < 0), results clipped to resultMax bytes (0: whole). A task purged since
 // its snapshot is left out.
 func (g *Gateway) compose(snaps []sched.Snapshot, n, resultMax int) ([]task.Task, error) {
+	return compose(g.st, snaps, n, resultMax)
+}
+
+// compose is Gateway.compose on store st: a gateway's views and a
+// follower's (Stored) are made the same way.
+func compose(st *store.Store, snaps []sched.Snapshot, n, resultMax int) ([]task.Task, error) {
 	qs := make([]store.WindowQuery, 0, len(snaps))
 	at := make([]int, len(snaps)) // index in qs, or -1: nothing to read
 	for i := range snaps {
@@ -36,7 +42,7 @@ func (g *Gateway) compose(snaps []sched.Snapshot, n, resultMax int) ([]task.Task
 	var ws []store.Window
 	if len(qs) > 0 {
 		var err error
-		if ws, err = g.st.Windows(qs); err != nil {
+		if ws, err = st.Windows(qs); err != nil {
 			return nil, fmt.Errorf("read tasks: %w", err)
 		}
 	}

@@ -16,6 +16,12 @@
 // /openapi.json serves the document api.OpenAPI builds from it, without a
 // token (openapi.go).
 //
+// A member of a replicated group of gateways (docs/HA.md) serves Member:
+// its gateway's API while it leads; while it follows, the reads its store
+// holds (NewReads, over gateway.Stored; the routes api.Routes marks
+// Local), with the same tokens, roles and answers, and every other
+// request passed to the leader (member.go, reads.go).
+//
 // The web dashboard (package dashboard) is served at / and /ui/ without a
 // token: its files hold no data, and the page calls this API with the
 // user's token.

@@ -23,7 +23,7 @@ import (
 func (s *Server) checkJob(r *http.Request, id string) error {
 	err := s.checkOwner(r, id)
 	if err == nil {
-		_, err = s.g.Job(id)
+		_, err = s.r.Job(id)
 	}
 	if errors.Is(err, sched.ErrNotFound) {
 		return api.Errorf(api.CodeNotFound, "job not found: %s", id)
@@ -108,7 +108,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	page, next, rev, err := s.g.JobPage(pq)
+	page, next, rev, err := s.r.JobPage(pq)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -135,7 +135,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	if wait {
 		j, err = s.g.WaitJob(ctx, id)
 	} else {
-		j, err = s.g.Job(id)
+		j, err = s.r.Job(id)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -164,7 +164,7 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.logs(w, r, id, func() (any, error) { return s.g.Job(id) }, func(entries []task.LogEntry, done bool) any {
+	s.logs(w, r, id, func() (any, error) { return s.r.Job(id) }, func(entries []task.LogEntry, done bool) any {
 		return api.JobLogs{Job: id, Done: done, Entries: entries}
 	})
 }
@@ -184,7 +184,7 @@ func (s *Server) files(w http.ResponseWriter, r *http.Request, check func(*http.
 		s.fail(w, r, err)
 		return
 	}
-	files, err := s.g.Files(id)
+	files, err := s.r.Files(id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -210,7 +210,7 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request, check func(*http.R
 		s.fail(w, r, err)
 		return
 	}
-	f, data, err := s.g.File(id, r.PathValue("path"))
+	f, data, err := s.r.File(id, r.PathValue("path"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -225,7 +225,7 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request, check func(*http.R
 
 // moduleNames lists the names given to modules, by name.
 func (s *Server) moduleNames(w http.ResponseWriter, r *http.Request) {
-	names, err := s.g.ModuleNames()
+	names, err := s.r.ModuleNames()
 	if err != nil {
 		s.fail(w, r, err)
 		return

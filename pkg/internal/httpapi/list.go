@@ -24,7 +24,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	page, next, rev, err := s.g.TaskPage(pq, runsOf(q.Runs))
+	page, next, rev, err := s.r.TaskPage(pq, runsOf(q.Runs))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -32,7 +32,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 	s.paged(w, r, q, "/tasks", next, rev)
 	out := make([]api.Task, len(page))
 	for i, t := range page {
-		out[i] = viewOf(t, s.g.TaskTimeout())
+		out[i] = viewOf(t, s.r.TaskTimeout())
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -51,7 +51,7 @@ func (s *Server) pageOf(w http.ResponseWriter, r *http.Request, kind string) (ap
 		s.fail(w, r, api.Invalid(api.ParamAfter, "%q is not a cursor of this gateway's %s list: pass back the %s of the page before", q.After, kind, api.HeaderNextCursor))
 		return q, sched.PageQuery{}, false
 	}
-	if notModified(w, r, s.g.Revision()) {
+	if notModified(w, r, s.r.Revision()) {
 		return q, sched.PageQuery{}, false
 	}
 	return q, sched.PageQuery{
@@ -96,7 +96,7 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 		rev = s.g.Revision() // before: the task is at least this new
 		t, err = s.g.WaitRuns(ctx, id, runsOf(runs))
 	} else {
-		t, rev, err = s.g.TaskRuns(id, runsOf(runs))
+		t, rev, err = s.r.TaskRuns(id, runsOf(runs))
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -104,7 +104,7 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 	}
 	setRevision(w, r, rev)
 	w.Header().Set(api.HeaderRunsTotal, strconv.Itoa(t.Spec.RunCount()))
-	writeJSON(w, http.StatusOK, viewOf(t, s.g.TaskTimeout()))
+	writeJSON(w, http.StatusOK, viewOf(t, s.r.TaskTimeout()))
 }
 
 // waitOf reads ?wait= of a request for a task or a job: wait says it is

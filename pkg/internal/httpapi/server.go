@@ -36,6 +36,11 @@ type Config struct {
 	// Members, on the leader of a replicated group (docs/HA.md), changes
 	// the group's members; nil for a gateway that runs alone.
 	Members Membership
+	// Leads, on a member of a replicated group, confirms that it still
+	// leads the group (a Raft barrier) before a read with
+	// ?consistent=1 is answered; nil for a gateway that runs alone, whose
+	// reads are all consistent.
+	Leads func() error
 }
 
 // Membership changes the members of a replicated group of gateways.
@@ -54,7 +59,8 @@ func DefaultConfig() Config {
 // Server is the gateway's HTTP API.
 type Server struct {
 	cfg Config
-	g   *gateway.Gateway
+	g   *gateway.Gateway // nil on a follower (NewReads)
+	r   reads            // g, or a follower's store
 	log *slog.Logger
 	mux *http.ServeMux
 	// tokens are read on every request and replaced by a reload.
@@ -63,26 +69,15 @@ type Server struct {
 
 // New returns the API of g.
 func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
-	s := &Server{cfg: cfg, g: g, log: logger.With("component", "http"), mux: http.NewServeMux()}
+	s := newServer(cfg, g, logger)
+	s.g = g
 	s.mux.HandleFunc("POST /tasks", s.postTask)
 	s.mux.HandleFunc("POST /tasks/batch", s.postBatch)
-	s.mux.HandleFunc("GET /tasks", s.listTasks)
-	s.mux.HandleFunc("GET /tasks/{id}", s.getTask)
 	s.mux.HandleFunc("DELETE /tasks/{id}", s.cancelTask)
-	s.mux.HandleFunc("GET /tasks/{id}/logs", s.taskLogs)
-	s.mux.HandleFunc("GET /tasks/{id}/files", s.taskFiles)
-	s.mux.HandleFunc("GET /tasks/{id}/files/{path...}", s.taskFile)
 	s.mux.HandleFunc("PUT /modules", s.putModule)
-	s.mux.HandleFunc("GET /modules", s.moduleNames)
 	s.mux.HandleFunc("PUT /bundles/{name}", s.putBundle)
-	s.mux.HandleFunc("GET /bundles/{name}", s.getBundle)
 	s.mux.HandleFunc("POST /jobs", s.postJob)
-	s.mux.HandleFunc("GET /jobs", s.listJobs)
-	s.mux.HandleFunc("GET /jobs/{id}", s.getJob)
 	s.mux.HandleFunc("DELETE /jobs/{id}", s.cancelJob)
-	s.mux.HandleFunc("GET /jobs/{id}/logs", s.jobLogs)
-	s.mux.HandleFunc("GET /jobs/{id}/files", s.jobFiles)
-	s.mux.HandleFunc("GET /jobs/{id}/files/{path...}", s.jobFile)
 	s.mux.HandleFunc("GET /workers", s.workers)
 	s.mux.HandleFunc("GET /cluster", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.g.Cluster()) })
 	s.mux.Handle("POST /cluster/clean-up", s.adminOnly(http.HandlerFunc(s.cleanUp)))
@@ -95,7 +90,6 @@ func New(cfg Config, g *gateway.Gateway, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /readyz", readyz(g))
 	s.mux.Handle("GET /metrics", s.adminOnly(metricsHandler(g, s.log)))
 	s.mux.HandleFunc("GET /openapi.json", s.openAPI)
-	s.tokens.Store(cfg.Tokens)
 	return s
 }
 
@@ -117,6 +111,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = authed
+	if err := s.checkConsistent(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if r.ContentLength > s.cfg.MaxUpload {
 		s.fail(w, r, &http.MaxBytesError{Limit: s.cfg.MaxUpload}) // no need to read it to know
 		return
@@ -186,14 +184,14 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 // view is the API's view of t, with its latest api.DefaultRuns runs.
 func (s *Server) view(t task.Task) api.Task {
 	t.Runs = latest(t.Runs, api.DefaultRuns)
-	return viewOf(t, s.g.TaskTimeout())
+	return viewOf(t, s.r.TaskTimeout())
 }
 
 // checkOwner returns nil when r may see task id: its own, or any when r
 // may see all (scopeOf). Another owner's task is not found, as one that
 // does not exist is, so that a token learns nothing of others' tasks.
 func (s *Server) checkOwner(r *http.Request, id string) error {
-	taskOwner, err := s.g.Owner(id)
+	taskOwner, err := s.r.Owner(id)
 	if err != nil {
 		return err
 	}
@@ -259,7 +257,7 @@ func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	end := func() (any, error) {
-		t, _, err := s.g.TaskRuns(id, api.DefaultRuns)
+		t, _, err := s.r.TaskRuns(id, api.DefaultRuns)
 		return s.view(t), err
 	}
 	s.logs(w, r, id, end, func(entries []task.LogEntry, done bool) any {
@@ -271,11 +269,11 @@ func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) {
 // server-sent events ending with what end returns, else what the gateway
 // holds of it, in the answer answer makes.
 func (s *Server) logs(w http.ResponseWriter, r *http.Request, id string, end func() (any, error), answer func([]task.LogEntry, bool) any) {
-	if f := r.URL.Query().Get("follow"); f == "1" || f == "true" {
+	if truthy(r.URL.Query().Get("follow")) {
 		s.followLogs(w, r, id, end)
 		return
 	}
-	entries, done, err := s.g.Logs(id, 0)
+	entries, done, err := s.r.Logs(id, 0)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -498,7 +496,7 @@ func (s *Server) putBundle(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getBundle(w http.ResponseWriter, r *http.Request) {
-	b, err := s.g.Bundle(r.PathValue("name"))
+	b, err := s.r.Bundle(r.PathValue("name"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -77,6 +77,8 @@ type Mesh struct {
 	Metrics *httptest.Server // with Options.Metrics
 	// Server is the gateway's API, replaced by RestartGateway.
 	Server *httpapi.Server
+	// Store is the gateway's store, replaced by RestartGateway.
+	Store *store.Store
 
 	key     crypto.PrivKey
 	token   join.Token // the gateway's join token, kept across restarts
@@ -196,7 +198,7 @@ func (m *Mesh) startGateway() {
 	m.handler.Store(&handler)
 	m.metrics.Store(&metrics)
 	m.mu.Lock()
-	m.Server = srv
+	m.Server, m.Store = srv, st
 	m.mu.Unlock()
 	m.goRun(func() {
 		defer close(done)

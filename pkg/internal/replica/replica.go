@@ -236,6 +236,10 @@ func (r *Replica) LeaderCh() <-chan bool { return r.leader }
 // IsLeader reports whether this member leads now.
 func (r *Replica) IsLeader() bool { return r.raft.State() == raft.Leader }
 
+// Applied is the index of the last entry applied to the store, without
+// the wait for Raft's loop that Status makes.
+func (r *Replica) Applied() uint64 { return r.raft.AppliedIndex() }
+
 // Barrier returns once every entry committed before it is applied to the
 // store: a new leader's store is then all the group promised.
 func (r *Replica) Barrier(timeout time.Duration) error { return r.raft.Barrier(timeout).Error() }

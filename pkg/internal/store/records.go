@@ -68,3 +68,57 @@ func loadRecord(runs *bolt.Cursor, seqKey, v []byte) (task.Record, error) {
 	}
 	return rec, nil
 }
+
+// Record returns task id as LoadRecords would, or ErrNotFound.
+func (s *Store) Record(id string) (task.Record, error) { return oneTask(s, id, loadRecord) }
+
+// RecordFunc is called by Records with a task's sequence (its place in
+// creation order, from 1), its spec, and load, which reads the task as
+// LoadRecords would (counting its runs) and is valid only during the
+// call. It returns false to stop.
+type RecordFunc func(seq uint64, spec *task.Spec, load func() (task.Record, error)) (more bool, err error)
+
+// Records calls fn with the tasks after sequence after (0: from the
+// first), in creation order when asc, else newest first (before after),
+// in one read transaction, until fn returns false or an error. A caller
+// that passes over a task by its spec (another owner's) does not pay for
+// reading its runs. fn must not call the Store's write methods.
+func (s *Store) Records(after uint64, asc bool, fn RecordFunc) error {
+	return s.view(func(tx *bolt.Tx) error {
+		runs := tx.Bucket(bucketRuns).Cursor()
+		c := tx.Bucket(bucketTasks).Cursor()
+		var k, v []byte
+		switch {
+		case asc:
+			k, v = c.Seek(u64(after + 1))
+		case after == 0:
+			k, v = c.Last()
+		default:
+			if k, _ = c.Seek(u64(after)); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		}
+		for ; k != nil; k, v = step(c, asc) {
+			tr, err := decodeTask(v)
+			if err != nil {
+				return fmt.Errorf("task #%d: %w", beUint64(k), err)
+			}
+			seqKey, value := k, v
+			more, err := fn(beUint64(k), &tr.Spec, func() (task.Record, error) { return loadRecord(runs, seqKey, value) })
+			if err != nil || !more {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// step moves c one task on, forward when asc.
+func step(c *bolt.Cursor, asc bool) ([]byte, []byte) {
+	if asc {
+		return c.Next()
+	}
+	return c.Prev()
+}

@@ -228,19 +228,23 @@ func eachTask[T any](s *Store, load func(runs *bolt.Cursor, k, v []byte) (T, err
 }
 
 // Task returns task id as LoadTasks would, or ErrNotFound.
-func (s *Store) Task(id string) (task.Task, error) {
-	var t task.Task
+func (s *Store) Task(id string) (task.Task, error) { return oneTask(s, id, loadTask) }
+
+// oneTask reads task id as load reads it (see eachTask), or ErrNotFound.
+func oneTask[T any](s *Store, id string, load func(runs *bolt.Cursor, k, v []byte) (T, error)) (T, error) {
+	var t T
 	err := s.view(func(tx *bolt.Tx) error {
 		seq, err := taskSeq(tx, id)
 		if err != nil {
 			return err
 		}
 		k := u64(seq)
-		t, err = loadTask(tx.Bucket(bucketRuns).Cursor(), k, tx.Bucket(bucketTasks).Get(k))
+		t, err = load(tx.Bucket(bucketRuns).Cursor(), k, tx.Bucket(bucketTasks).Get(k))
 		return err
 	})
 	if err != nil {
-		return task.Task{}, fmt.Errorf("task %s: %w", id, err)
+		var zero T
+		return zero, fmt.Errorf("task %s: %w", id, err)
 	}
 	return t, nil
 }
