@@ -153,6 +153,16 @@ func TestReplicatedGroup(t *testing.T) {
 	}
 	tl.add(time.Now(), "all %d tasks ended (%d of them accepted with a 201): %d succeeded with completions = repeats, each run counted once; %d runs, %d of them a retry (attempt > 0)",
 		len(ts), len(l.accepted), exactly, total, again)
+	// What the workers' logs say of the runs they went on with when their
+	// leader was lost (docs/HA.md, "Runs under way at a failover").
+	var kept, adopted, declined int
+	for i := range workers {
+		out := docker(t, "logs", fmt.Sprintf("%s-w%d", network, i+1))
+		kept += strings.Count(out, "the run goes on, held for the next gateway")
+		adopted += strings.Count(out, "held run adopted and ended")
+		declined += strings.Count(out, "a held run is not wanted")
+	}
+	tl.add(time.Now(), "the workers went on with %d runs when their gateway was lost: %d adopted by the next leader, %d not wanted by it (stopped)", kept, adopted, declined)
 	for _, f := range faults {
 		if done, ok := firstSucceeded(ts, func(r runJSON) bool { return r.Started.After(f.at) }); ok {
 			tl.add(done, "first run started after the %s done (%.2f s after it)", f.what, done.Sub(f.at).Seconds())
