@@ -97,14 +97,7 @@ func (g *Gateway) callAdopted(ctx context.Context, s task.RunSpec, w wire.Worker
 	})
 	defer release()
 	res, err := f.Struct()
-	if err != nil {
-		return task.Outcome{Lost: true, Error: "worker call failed: " + err.Error()}
-	}
-	r, err := res.Result()
-	if err != nil {
-		return task.Outcome{Lost: true, Error: "bad answer from worker: " + err.Error()}
-	}
-	return decodeResult(r, sent)
+	return answered(res, err, sent)
 }
 
 // Abandon hangs up on every worker at once, as a lost connection would,

@@ -158,14 +158,7 @@ func (g *Gateway) call(ctx context.Context, s task.RunSpec, w wire.Worker, caps 
 	})
 	defer release()
 	res, err := f.Struct()
-	if err != nil {
-		return task.Outcome{Lost: true, Error: "worker call failed: " + err.Error()}
-	}
-	r, err := res.Result()
-	if err != nil {
-		return task.Outcome{Lost: true, Error: "bad answer from worker: " + err.Error()}
-	}
-	o := decodeResult(r, sent)
+	o := answered(res, err, sent)
 	if files != nil && !o.Lost && g.holds(s.Ref, files.conn) {
 		// The task's artifacts are those of its run that ended last.
 		if err := g.st.PutFiles(s.Ref.Task, files.take()); err != nil {
@@ -218,6 +211,19 @@ func (g *Gateway) callMany(ctx context.Context, specs []task.RunSpec, w wire.Wor
 		outs[i] = decodeResult(rs.At(i), sent)
 	}
 	return outs
+}
+
+// answered reads a worker's answer that carries one run's result (a
+// call sent at sent), or the call's failure (a lost run).
+func answered[R interface{ Result() (wire.RunResult, error) }](res R, err error, sent time.Time) task.Outcome {
+	if err != nil {
+		return task.Outcome{Lost: true, Error: "worker call failed: " + err.Error()}
+	}
+	r, err := res.Result()
+	if err != nil {
+		return task.Outcome{Lost: true, Error: "bad answer from worker: " + err.Error()}
+	}
+	return decodeResult(r, sent)
 }
 
 // decodeResult reads a worker's answer for a run whose call was sent at
