@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/meshtest"
@@ -108,4 +110,140 @@ func TestReplicatedGroupReads(t *testing.T) {
 			t.Errorf("GET %s as %q: %d by %q, want %d by %q: %s", c.path, c.token, code, h.Get(api.HeaderServedBy), c.code, c.by, b)
 		}
 	}
+}
+
+// Three gateways of a group and a worker of the group, in one process,
+// under load through the followers: the leader stopped mid-load (it hangs
+// up on its worker, whose runs under way go on for the next leader); then
+// it comes back on an empty disk and catches up, and its store answers
+// every task. Every task accepted ends succeeded with one run.
+func TestReplicatedGroupUnderLoad(t *testing.T) {
+	const n = 3
+	var rafts, urls, dirs []string
+	for range n {
+		rafts = append(rafts, fmt.Sprint("127.0.0.1:", mustFreePort(t)))
+		urls = append(urls, fmt.Sprint("http://127.0.0.1:", mustFreePort(t)))
+		dirs = append(dirs, t.TempDir())
+	}
+	start := func(i int) *node {
+		return MustStartNode(t, "gateway", "--data", dirs[i], "--discover", "none", "--listen", "/ip4/127.0.0.1/tcp/0",
+			"--http", strings.TrimPrefix(urls[i], "http://"), "--raft", rafts[i], "--peers", strings.Join(rafts, ","))
+	}
+	gws := make([]*node, n)
+	for i := range n {
+		gws[i] = start(i)
+	}
+	leader := func(not int) int {
+		l := -1
+		meshtest.Eventually(t, "a leader announced its API", func() bool {
+			for i, u := range urls {
+				if i == not {
+					continue
+				}
+				code, _, b := call(t, "GET", u+"/info", "", "", nil)
+				var in api.Info
+				if code == 200 && json.Unmarshal(b, &in) == nil && in.Raft != nil && in.Raft.State == "leader" && in.Raft.API == u {
+					l = i
+					return true
+				}
+			}
+			return false
+		})
+		return l
+	}
+	l := leader(-1)
+	_, _, b := call(t, "GET", urls[l]+"/raft/join-token", "", "", nil)
+	var jt api.JoinToken
+	if err := json.Unmarshal(b, &jt); err != nil || jt.Token == "" {
+		t.Fatalf("join token: %v %s", err, b)
+	}
+	wargs := []string{"worker", "--discover", "none", "--listen", "/ip4/127.0.0.1/tcp/0", "--slots", "4", "--join-token", jt.Token}
+	for _, g := range gws {
+		wargs = append(wargs, "--dial", strings.Split(g.fields["addrs"], ",")[0]+"/p2p/"+g.fields["peer"])
+	}
+	MustStartNode(t, wargs...)
+
+	// The load: a task every 20 ms, through each member in turn; one not
+	// answered, or refused for want of a leader (503), is sent again with
+	// the same id to the next (a 409 then: an earlier try was stored).
+	var mu sync.Mutex
+	accepted := map[string]bool{}
+	stop := make(chan struct{})
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			id := fmt.Sprint("t", i)
+			for try := 0; try < 50; try++ {
+				var body bytes.Buffer
+				mw := multipart.NewWriter(&body)
+				_ = mw.WriteField("id", id)
+				_ = mw.WriteField("difficulty", fmt.Sprint(1+i%4))
+				_ = mw.WriteField("input", fmt.Sprint(i))
+				w, _ := mw.CreateFormFile("wasm", "hash.wasm")
+				_, _ = w.Write(wasm.HashC)
+				_ = mw.Close()
+				req, _ := http.NewRequest("POST", urls[(i+try)%n]+"/tasks", &body)
+				req.Header.Set("Content-Type", mw.FormDataContentType())
+				resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusCreated || (try > 0 && resp.StatusCode == http.StatusConflict) {
+						mu.Lock()
+						accepted[id] = true
+						mu.Unlock()
+						break
+					}
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}()
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(accepted)
+	}
+	meshtest.Eventually(t, "20 tasks accepted", func() bool { return count() >= 20 })
+	if code := gws[l].stop(); code != 0 {
+		t.Fatalf("the leader exited %d: %s", code, gws[l].stderr.String())
+	}
+	l2 := leader(l)
+	before := count()
+	meshtest.Eventually(t, "20 more tasks accepted by the next leader", func() bool { return count() >= before+20 })
+
+	// The stopped member back on an empty disk: it catches up from the
+	// others (a snapshot and the log), and answers every task itself.
+	dirs[l] = t.TempDir()
+	gws[l] = start(l)
+	close(stop)
+	<-loaded
+	for id := range accepted {
+		meshtest.Eventually(t, "task "+id+" succeeded", func() bool {
+			code, _, b := call(t, "GET", urls[l2]+"/tasks/"+id, "", "", nil)
+			var v api.Task
+			return code == 200 && json.Unmarshal(b, &v) == nil && v.Status == api.Succeeded
+		})
+		code, _, b := call(t, "GET", urls[l2]+"/tasks/"+id, "", "", nil)
+		var v api.Task
+		if err := json.Unmarshal(b, &v); err != nil || code != 200 || v.Completions != 1 || len(v.Runs) != 1 {
+			t.Fatalf("task %s: %d %v %+v", id, code, err, v)
+		}
+	}
+	meshtest.Eventually(t, "the member back on an empty disk answers every task", func() bool {
+		for id := range accepted {
+			code, h, b := call(t, "GET", urls[l]+"/tasks/"+id, "", "", nil)
+			var v api.Task
+			if code != 200 || json.Unmarshal(b, &v) != nil || v.Status != api.Succeeded || !strings.HasPrefix(h.Get(api.HeaderServedBy), "follower ") {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("%d tasks accepted, each succeeded once; leader %d stopped after %d, %d led after it", len(accepted), l, before, l2)
 }
