@@ -136,12 +136,12 @@ func (hs *held) stopAll() {
 
 // detach runs run for the run attempt spec under a context of its own,
 // and returns its outcome when it ends, or when ctx (its call's) ends
-// first: if the call's gateway is gone (lost reports it) and the run
+// first: if the call's gateway is gone (s.gone reports it) and the run
 // needs nothing more of that gateway, it goes on and is held for the next
 // gateway to adopt; otherwise it is stopped, as its call was canceled.
 // The run gets its own references to the call's module source and log
 // sink, which may outlive the call.
-func (w *Worker) detach(ctx context.Context, lost func() bool, spec task.RunSpec, mods wire.ModuleSource, sink wire.LogSink, run func(context.Context, wire.ModuleSource, wire.LogSink) outcome) outcome {
+func (w *Worker) detach(ctx context.Context, s *server, spec task.RunSpec, mods wire.ModuleSource, sink wire.LogSink, run func(context.Context, wire.ModuleSource, wire.LogSink) outcome) outcome {
 	if !holdable(spec) {
 		return run(ctx, mods, sink)
 	}
@@ -157,12 +157,13 @@ func (w *Worker) detach(ctx context.Context, lost func() bool, spec task.RunSpec
 	select {
 	case <-h.done:
 		cancel()
+		s.answered(spec.Ref, h.out)
 		return h.out
 	case <-ctx.Done():
 	}
 	// Only a run whose module is compiled here: one still to fetch would
 	// fail for want of the gateway, and count as failed.
-	if m, err := wasmrun.ParseHash(spec.Module); err == nil && lost() && w.runner.Has(m) {
+	if m, err := wasmrun.ParseHash(spec.Module); err == nil && s.gone() && w.runner.Has(m) {
 		w.held.hold(spec.Ref, h)
 		w.log.Info("gateway lost; the run goes on, held for the next gateway", "run", spec.Ref)
 		return outcome{Result: wasmrun.Result{ExitCode: -1, Error: "the gateway's connection was lost; the run is held for the next one"}}
@@ -177,6 +178,64 @@ func (w *Worker) detach(ctx context.Context, lost func() bool, spec task.RunSpec
 // its gateway), no files to send back, no working directory to fetch.
 func holdable(s task.RunSpec) bool {
 	return s.Proc == "" && s.MaxFiles == 0 && len(s.Inputs) == 0
+}
+
+// Answers a worker gave just before it found its gateway gone may not
+// have reached it (a partition is noticed only after the ping timeout):
+// the runs of those that took long enough to be worth keeping are held,
+// ended, as if their answers were not sent. The next gateway adopts each
+// whose outcome its store does not have (the rest it turns down), so a
+// long run that ended in the gap is not run again.
+const (
+	// answerWindow: answers given this long before the loss are held
+	// (past the worker's ping interval and timeout, by default 1.25 s).
+	answerWindow = 3 * time.Second
+	// answerMinRun: runs shorter than this are cheaper to run again
+	// than to keep.
+	answerMinRun = 100 * time.Millisecond
+	// maxAnswers bounds the answers a connection keeps.
+	maxAnswers = 256
+)
+
+// answer is an outcome a connection's gateway was sent.
+type answer struct {
+	ref task.RunRef
+	out outcome
+	at  time.Time
+}
+
+// answered keeps out, the outcome of ref just sent, for a while (see
+// answerWindow).
+func (s *server) answered(ref task.RunRef, out outcome) {
+	if out.Instantiate+out.Run < answerMinRun {
+		return
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := 0
+	for i < len(s.answers) && (now.Sub(s.answers[i].at) > answerWindow || len(s.answers)-i >= maxAnswers) {
+		i++
+	}
+	s.answers = append(s.answers[i:], answer{ref: ref, out: out, at: now})
+}
+
+// holdAnswers holds the answers of the last answerWindow: the session
+// ends with its gateway gone.
+func (s *server) holdAnswers() {
+	s.mu.Lock()
+	recent := s.answers
+	s.answers = nil
+	s.mu.Unlock()
+	for _, a := range recent {
+		if time.Since(a.at) > answerWindow {
+			continue
+		}
+		h := &heldRun{cancel: func() {}, done: make(chan struct{}), out: a.out}
+		close(h.done)
+		s.w.held.hold(a.ref, h)
+		s.w.log.Info("gateway lost just after a run's answer; the outcome is held for the next gateway", "run", a.ref)
+	}
 }
 
 // Adopt is a gateway's call for a run this worker holds (Offer.held).

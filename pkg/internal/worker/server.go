@@ -33,6 +33,8 @@ type server struct {
 	mu       sync.Mutex
 	kept     [2]capnp.Client
 	released bool // the session has ended: keep nothing more
+	// answers are the outcomes of the last few seconds' runs (held.go).
+	answers []answer
 	// queue is held by a runs call while its runs take slots, so that the
 	// runs of one call start before those of the next: the gateway sends
 	// the next call while this one's last runs still go.
@@ -153,7 +155,7 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 	if spec.MaxFiles > 0 {
 		out = s.w.runWithFiles(ctx, spec, args.Modules(), args.Logs(), args.Files(), arrived, slot)
 	} else {
-		out = s.w.detach(ctx, s.gone, spec, args.Modules(), args.Logs(), func(ctx context.Context, mods wire.ModuleSource, sink wire.LogSink) outcome {
+		out = s.w.detach(ctx, s, spec, args.Modules(), args.Logs(), func(ctx context.Context, mods wire.ModuleSource, sink wire.LogSink) outcome {
 			return s.w.runAcquired(ctx, spec, mods, sink, arrived, slot)
 		})
 	}
@@ -215,7 +217,7 @@ func (s *server) Runs(ctx context.Context, call wire.Worker_runs) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i] = s.w.detach(ctx, s.gone, spec, args.Modules(), args.Logs(), func(ctx context.Context, mods wire.ModuleSource, sink wire.LogSink) outcome {
+			outs[i] = s.w.detach(ctx, s, spec, args.Modules(), args.Logs(), func(ctx context.Context, mods wire.ModuleSource, sink wire.LogSink) outcome {
 				return s.w.runAcquired(ctx, spec, mods, sink, arrived, slot)
 			})
 		}()

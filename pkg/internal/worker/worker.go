@@ -199,6 +199,11 @@ func (w *Worker) session(ctx context.Context, resolve Resolve) error {
 	silenced := make(chan struct{}) // closed before the session hangs up on a silent gateway
 	srv := &server{w: w, alive: rpc.NewLiveness(w.cfg.PingInterval), lost: conn.Lost(), silenced: silenced}
 	defer srv.release()
+	defer func() {
+		if srv.gone() {
+			srv.holdAnswers()
+		}
+	}()
 	self := wire.Worker(rpc.Export(wire.Worker_NewServer(srv)))
 	defer self.Release() // an offer holds its own reference
 	if err := w.offer(cctx, ch, self, w.cfg.Slots); err != nil {
