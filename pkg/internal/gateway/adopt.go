@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	wire "github.com/shoalmesh/shoal/capnp"
@@ -26,6 +27,9 @@ func (g *Gateway) holdsLocked(w *remoteWorker, held []task.RunRef) {
 		if f, ok := g.inflight[ref]; ok && f.conn == w {
 			continue // adopted already: a later offer lists it until it ends
 		}
+		if slices.Contains(w.held, ref) {
+			continue // an offer again before the dispatch adopted it
+		}
 		if len(w.held) == 0 {
 			g.holding = append(g.holding, w)
 		}
@@ -45,8 +49,10 @@ func (g *Gateway) adoptLocked(ctx context.Context) {
 			continue
 		}
 		for _, ref := range w.held {
-			if _, ok := g.inflight[ref]; ok {
-				g.decline(w, ref) // started again already
+			if f, ok := g.inflight[ref]; ok {
+				if f.conn != w {
+					g.decline(w, ref) // started again already
+				}
 				continue
 			}
 			d, ok := g.sched.Adopt(now, ref, w.id)

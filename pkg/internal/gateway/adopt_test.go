@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -73,4 +74,35 @@ func TestWorkerFencesAnOlderTerm(t *testing.T) {
 	cfg.Term = 0
 	m.RestartGateway()
 	m.WaitWorkers(1)
+}
+
+// A run the restarted gateway adopted, whose task is then canceled, is
+// stopped on its worker: the cancel ends the adopt call, which the worker
+// must not take for its gateway's loss (it would hold the run again, and
+// go on with it for up to a minute on a slot the gateway counts free).
+func TestAdoptedRunCanceled(t *testing.T) {
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	w := m.Workers()[0]
+	mustPost(t, m.URL, field{name: "id", value: "warm"}, field{name: "wasm", file: wasm.HashC}, field{name: "difficulty", value: "1"})
+	if v := waitDone(t, m.URL, "warm"); v.Status != task.Succeeded {
+		t.Fatalf("warm-up: %+v", v)
+	}
+	// Long enough to outlast the test (its time limit stops it).
+	mustPost(t, m.URL, field{name: "id", value: "long"}, field{name: "wasm", file: wasm.HashC},
+		field{name: "input", value: "7"}, field{name: "difficulty", value: "8"}, field{name: "duration", value: "120"})
+	wx := func() meshtest.Metrics { return meshtest.Gather(t, w.Worker.Registry()) }
+	meshtest.Eventually(t, "the run executing on the worker", func() bool { return wx().Value("shoal_worker_slots_busy") == 1 })
+
+	m.CrashGateway()
+	meshtest.Eventually(t, "the run adopted", func() bool {
+		return meshtest.Scrape(t, m.URL+"/metrics").Value("shoal_runs_adopted_total") == 1
+	})
+	if _, err := newClient(t, m.URL).Cancel(context.Background(), "long"); err != nil {
+		t.Fatal(err)
+	}
+	meshtest.Eventually(t, "the canceled run stopped on the worker, not held", func() bool {
+		x := wx()
+		return x.Value("shoal_worker_slots_busy") == 0 && x.Value("shoal_worker_runs_held") == 0
+	})
 }

@@ -52,3 +52,19 @@ func TestCallsStayWithinLimits(t *testing.T) {
 		g.cfg.MaxOutput = 1 << 20
 	}
 }
+
+// An offer lists the runs its worker holds until a gateway adopts them,
+// and a worker may offer again (a module compiled, one evicted) before
+// the next dispatch adopts them: each is noted once, or the dispatch
+// would adopt it, then turn it down as started already, and the worker
+// would stop the run just adopted.
+func TestHeldRunsNotedOnce(t *testing.T) {
+	g := &Gateway{inflight: make(map[sched.RunRef]inflight)}
+	w := &remoteWorker{}
+	x, y := task.RunRef{Task: "t"}, task.RunRef{Task: "t", Index: 1}
+	g.holdsLocked(w, []task.RunRef{x})
+	g.holdsLocked(w, []task.RunRef{x, y})
+	if len(w.held) != 2 || len(g.holding) != 1 {
+		t.Fatalf("held %v, %d workers holding; want [t/0 t/1] and 1", w.held, len(g.holding))
+	}
+}

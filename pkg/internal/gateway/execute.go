@@ -213,9 +213,14 @@ func (g *Gateway) callMany(ctx context.Context, specs []task.RunSpec, w wire.Wor
 	return outs
 }
 
+// oneResult is a worker's answer that carries one run's result.
+type oneResult interface {
+	Result() (wire.RunResult, error)
+}
+
 // answered reads a worker's answer that carries one run's result (a
 // call sent at sent), or the call's failure (a lost run).
-func answered[R interface{ Result() (wire.RunResult, error) }](res R, err error, sent time.Time) task.Outcome {
+func answered[R oneResult](res R, err error, sent time.Time) task.Outcome {
 	if err != nil {
 		return task.Outcome{Lost: true, Error: "worker call failed: " + err.Error()}
 	}

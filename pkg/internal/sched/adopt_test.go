@@ -69,3 +69,51 @@ func TestAdoptHeldRuns(t *testing.T) {
 		t.Fatal("a canceled task's run adopted")
 	}
 }
+
+// Runs are made one at a time, each when the one before it starts, and
+// the store knows only up to the highest that ended: runs under way on
+// several workers at a failover may be beyond what Restore made. Each is
+// still adopted from its worker, whichever worker comes first, and none
+// starts again elsewhere before hold.
+func TestAdoptRunsNotYetMade(t *testing.T) {
+	r := sched.New(sched.DefaultConfig())
+	hold := t0.Add(2 * time.Second)
+	sp := spec("t")
+	sp.Repeats = 5
+	// Runs 0 to 3 were under way on two workers; none had ended.
+	if err := r.Restore(t0, task.Record{Spec: sp, Created: t0}, hold); err != nil {
+		t.Fatal(err)
+	}
+	r.Offer("a", sched.Offer{Slots: 4})
+	now := t0.Add(time.Second)
+	var ds []sched.Dispatch
+	for _, i := range []int{0, 2} {
+		d, ok := r.Adopt(now, task.RunRef{Task: "t", Index: i}, "a")
+		if !ok {
+			t.Fatalf("run %d held by a not adopted", i)
+		}
+		ds = append(ds, d)
+	}
+	if got := r.Assign(now); len(got) != 0 {
+		t.Fatalf("before hold, started %v: runs 1 and 3 are b's to hand over", got)
+	}
+	r.Offer("b", sched.Offer{Slots: 4})
+	for _, i := range []int{3, 1} {
+		d, ok := r.Adopt(now, task.RunRef{Task: "t", Index: i}, "b")
+		if !ok {
+			t.Fatalf("run %d held by b not adopted", i)
+		}
+		ds = append(ds, d)
+	}
+	// Run 4 was not under way: it starts at hold, once.
+	got := r.Assign(hold)
+	if len(got) != 1 || got[0].Ref.Index != 4 {
+		t.Fatalf("at hold: %v, want run 4 started", got)
+	}
+	for _, d := range append(ds, got...) {
+		finish(r, hold, d.Ref, ok("x"), d.Worker)
+	}
+	if tk, _ := r.Task("t"); tk.Task.Status != task.Succeeded || tk.Task.Completions != 5 {
+		t.Fatalf("task = %s with %d completions, want succeeded with 5", tk.Task.Status, tk.Task.Completions)
+	}
+}

@@ -52,6 +52,9 @@ type entry struct {
 	// it has room.
 	proc bool
 	near WorkerID
+	// hold: the runs made before it are due no sooner (Restore's hold,
+	// for their workers to hand them over: Adopt); zero once it passed.
+	hold time.Time
 }
 
 // liveRun is a run in memory. saving: its outcome is known and its

@@ -110,9 +110,10 @@ func (s *Scheduler) storedRun(e *entry, r *task.Run) {
 // schedule continues where it was and a run that was running when the
 // gateway stopped runs again; the runs from rec.Made on come as they
 // would have. A canceled task's unfinished runs count as canceled. The
-// runs it queues (the open ones, and the next made) are due no sooner
-// than hold: a worker that went on with one after the last gateway was
-// lost may hand it over by then (Adopt). A job's are not held.
+// runs it queues (the open ones, and those made until hold) are due no
+// sooner than hold: a worker that went on with one after the last
+// gateway was lost may hand it over by then (Adopt). A job's are not
+// held.
 func (s *Scheduler) Restore(now time.Time, rec task.Record, hold time.Time) error {
 	spec := rec.Spec
 	if spec.Job != nil {
@@ -154,7 +155,8 @@ func (s *Scheduler) Restore(now time.Time, rec task.Record, hold time.Time) erro
 		s.push(now, e, r, r.Due)
 	}
 	s.toCome(e, e.unmade())
-	s.makeNextAt(now, e, hold)
+	e.hold = hold
+	s.makeNext(now, e)
 	e.derive()
 	e.trim()
 	return nil

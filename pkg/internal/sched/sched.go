@@ -137,11 +137,9 @@ func (s *Scheduler) add(e *entry) {
 	s.touch()
 }
 
-// makeNext makes e's next run, if it has one to come, and queues it.
-func (s *Scheduler) makeNext(now time.Time, e *entry) { s.makeNextAt(now, e, time.Time{}) }
-
-// makeNextAt is makeNext with the run due no sooner than notBefore.
-func (s *Scheduler) makeNextAt(now time.Time, e *entry, notBefore time.Time) {
+// makeNext makes e's next run, if it has one to come, and queues it: due
+// no sooner than e's hold.
+func (s *Scheduler) makeNext(now time.Time, e *entry) {
 	if e.unmade() == 0 || e.status == task.Canceled {
 		return
 	}
@@ -149,8 +147,10 @@ func (s *Scheduler) makeNextAt(now time.Time, e *entry, notBefore time.Time) {
 		s.delayed-- // made: the queues count it from now on
 	}
 	r := e.make()
-	if r.Due.Before(notBefore) {
-		r.Due = notBefore
+	if !now.Before(e.hold) {
+		e.hold = time.Time{}
+	} else if r.Due.Before(e.hold) {
+		r.Due = e.hold
 	}
 	s.queue(now, e, r, r.Due)
 }
@@ -302,8 +302,8 @@ func (s *Scheduler) start(now time.Time, e *entry, r *liveRun, ref RunRef, w *wo
 // Adopt makes run ref, which worker id went on with after it lost the
 // gateway that started it (a failover, or that gateway's crash), running
 // there, when the run is still to be done: its task is neither canceled
-// nor ended, the run waits to start again (restored as open), and ref's
-// attempt is not older than the run's. The worker has taken a slot for
+// nor ended, the run waits to start again (restored as open) or is yet
+// to be made, and ref's attempt is not older than the run's. The worker has taken a slot for
 // it. A run that another worker has started again since is not adopted:
 // each run's outcome is counted once.
 func (s *Scheduler) Adopt(now time.Time, ref RunRef, id WorkerID) (Dispatch, bool) {
@@ -311,6 +311,12 @@ func (s *Scheduler) Adopt(now time.Time, ref RunRef, id WorkerID) (Dispatch, boo
 	e, found := s.tasks[ref.Task]
 	if !ok || !found || e.purging || e.status.Done() || e.spec.Job != nil || e.proc {
 		return Dispatch{}, false
+	}
+	// Runs are made one at a time, when the one before starts, and the
+	// store knows them only up to the highest that ended: a run under way
+	// at a failover (so were all before it) may not be made yet.
+	for ref.Index >= e.made && ref.Index < e.count() {
+		s.makeNext(now, e)
 	}
 	r := e.live[ref.Index]
 	if r == nil || r.saving || (r.Status != task.Scheduled && r.Status != task.Queued) || ref.Attempt < r.Attempt {

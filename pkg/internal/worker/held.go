@@ -258,8 +258,15 @@ func (s *server) Adopt(ctx context.Context, call wire.Worker_adopt) error {
 	select {
 	case <-h.done:
 	case <-ctx.Done():
-		// This gateway went away too: the run waits for the next one.
-		s.w.held.hold(ref, h)
+		if s.gone() {
+			// This gateway went away too: the run waits for the next one.
+			s.w.held.hold(ref, h)
+			return ctx.Err()
+		}
+		// The gateway canceled the call (its task canceled, the run
+		// preempted or timed out): the run stops, as a run call's does.
+		s.w.held.ended(ref, h)
+		h.cancel()
 		return ctx.Err()
 	}
 	s.w.held.ended(ref, h)
