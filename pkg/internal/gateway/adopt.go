@@ -114,6 +114,6 @@ func (g *Gateway) Abandon() {
 	defer g.mu.Unlock()
 	g.closed = true
 	for _, w := range g.workers {
-		w.hangup()
+		go w.hangup() // a reset over a cut network may take its time: not under g.mu
 	}
 }

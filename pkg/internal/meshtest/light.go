@@ -30,6 +30,8 @@ func (instant) Run(context.Context, wasmrun.Spec) wasmrun.Result {
 
 func (instant) Has(wasmrun.Hash) bool { return true }
 
+func (instant) Standalone(wasmrun.Hash) bool { return true }
+
 func (instant) Compile(_ context.Context, wasm []byte) (wasmrun.Hash, time.Duration, error) {
 	return wasmrun.HashOf(wasm), 0, nil
 }

@@ -79,6 +79,9 @@ type shape struct {
 	init string
 	// minMemory is the size, in bytes, of the module's memory at instantiation.
 	minMemory uint64
+	// processes: the module imports the process host functions (spawn,
+	// send, ...), which reach other processes through the gateway.
+	processes bool
 }
 
 // analyze checks that a compiled module imports only what the runner provides
@@ -97,6 +100,7 @@ func analyze(cm wazero.CompiledModule, info binaryInfo, wasiFuncs map[string]str
 		imported = imported[:len(imported)-1]
 	}
 	procFuncs := processSignatures()
+	processes := false
 	for _, fn := range imported {
 		mod, name, _ := fn.Import()
 		var want string
@@ -106,6 +110,7 @@ func analyze(cm wazero.CompiledModule, info binaryInfo, wasiFuncs map[string]str
 			want, ok = wasiFuncs[name]
 		case preempt.ImportModule:
 			want, ok = procFuncs[name]
+			processes = true
 		}
 		if !ok {
 			return shape{}, &importError{fmt.Sprintf("imports unknown host function %s.%s", mod, name)}
@@ -114,7 +119,7 @@ func analyze(cm wazero.CompiledModule, info binaryInfo, wasiFuncs map[string]str
 			return shape{}, &importError{fmt.Sprintf("imports %s.%s with signature %s, want %s", mod, name, got, want)}
 		}
 	}
-	s := shape{minMemory: uint64(info.memoryMinPages) * pageSize}
+	s := shape{minMemory: uint64(info.memoryMinPages) * pageSize, processes: processes}
 	exports := cm.ExportedFunctions()
 	run, hasRun := exports[runExport]
 	start, hasStart := exports[startExport]

@@ -140,3 +140,22 @@ func TestProcessCalls(t *testing.T) {
 		}
 	}
 }
+
+// A module that imports the process host functions is not standalone:
+// its runs reach other processes through the gateway. One that does
+// not is, once compiled (its worker may go on with a run of it after
+// losing its gateway).
+func TestStandalone(t *testing.T) {
+	r := MustRunner(t, wasmrun.DefaultConfig())
+	echo := MustCompile(t, r, "echo")
+	spawner := MustCompile(t, r, "proc_calls")
+	if !r.Standalone(echo) {
+		t.Error("echo, which imports no process function, is not standalone")
+	}
+	if r.Standalone(spawner) {
+		t.Error("a module importing spawn is standalone")
+	}
+	if r.Standalone(wasmrun.HashOf([]byte("not compiled"))) {
+		t.Error("a module not held is standalone")
+	}
+}

@@ -276,6 +276,17 @@ func (r *Runner) Has(h Hash) bool {
 	return ok
 }
 
+// Standalone reports whether module h is compiled and held, and imports
+// none of the process host functions: a run of it needs nothing more of
+// anyone once it has started (its worker may go on with it after losing
+// its gateway).
+func (r *Runner) Standalone(h Hash) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m, ok := r.modules[h]
+	return ok && !m.processes
+}
+
 // Cached returns the hashes of the compiled modules held in memory, sorted.
 func (r *Runner) Cached() []Hash {
 	r.mu.Lock()

@@ -161,9 +161,10 @@ func (w *Worker) detach(ctx context.Context, s *server, spec task.RunSpec, mods 
 		return h.out
 	case <-ctx.Done():
 	}
-	// Only a run whose module is compiled here: one still to fetch would
-	// fail for want of the gateway, and count as failed.
-	if m, err := wasmrun.ParseHash(spec.Module); err == nil && s.gone() && w.runner.Has(m) {
+	// Only a run whose module is compiled here and spawns or messages no
+	// process: one still to fetch, or one whose processes reach others
+	// through the gateway, would fail for want of it, and count as failed.
+	if m, err := wasmrun.ParseHash(spec.Module); err == nil && s.gone() && w.runner.Standalone(m) {
 		w.held.hold(spec.Ref, h)
 		w.log.Info("gateway lost; the run goes on, held for the next gateway", "run", spec.Ref)
 		return outcome{Result: wasmrun.Result{ExitCode: -1, Error: "the gateway's connection was lost; the run is held for the next one"}}

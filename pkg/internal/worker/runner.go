@@ -17,6 +17,9 @@ type Runner interface {
 	Run(ctx context.Context, spec wasmrun.Spec) wasmrun.Result
 	// Has reports whether module h is compiled and held.
 	Has(h wasmrun.Hash) bool
+	// Standalone reports whether module h is held and its runs need
+	// nothing of the gateway once started (no process host functions).
+	Standalone(h wasmrun.Hash) bool
 	// Compile compiles wasm and holds it, returning its hash and the
 	// time spent.
 	Compile(ctx context.Context, wasm []byte) (wasmrun.Hash, time.Duration, error)
