@@ -11,24 +11,34 @@ import (
 	"github.com/shoalmesh/shoal/wasm"
 )
 
+// runExecuting starts a mesh of one worker of one slot, and task id, a
+// run of the hash puzzle at difficulty with its time limit in seconds,
+// executing on the worker. The module is compiled there first: a run
+// still fetching its module when the gateway goes is not held (it needs
+// the gateway).
+func runExecuting(t *testing.T, id, difficulty, limit string) (*meshtest.Mesh, *meshtest.Worker) {
+	t.Helper()
+	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
+	m.WaitWorkers(1)
+	w := m.Workers()[0]
+	mustPost(t, m.URL, field{name: "id", value: "warm"}, field{name: "wasm", file: wasm.HashC}, field{name: "difficulty", value: "1"})
+	if v := waitDone(t, m.URL, "warm"); v.Status != task.Succeeded {
+		t.Fatalf("warm-up: %+v", v)
+	}
+	mustPost(t, m.URL, field{name: "id", value: id}, field{name: "wasm", file: wasm.HashC},
+		field{name: "input", value: "7"}, field{name: "difficulty", value: difficulty}, field{name: "duration", value: limit})
+	meshtest.Eventually(t, "the run executing on the worker", func() bool {
+		return meshtest.Gather(t, w.Worker.Registry()).Value("shoal_worker_slots_busy") == 1
+	})
+	return m, w
+}
+
 // A run under way when its gateway dies (kill -9: the connections drop)
 // goes on on its worker, which hands it to the gateway started again on
 // the same database: the run is adopted, not run a second time, and its
 // result is the task's.
 func TestRunHeldAcrossGatewayCrash(t *testing.T) {
-	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
-	m.WaitWorkers(1)
-	w := m.Workers()[0]
-	// The module compiled on the worker first: a run still fetching its
-	// module when the gateway goes is not held (it needs the gateway).
-	mustPost(t, m.URL, field{name: "id", value: "warm"}, field{name: "wasm", file: wasm.HashC}, field{name: "difficulty", value: "1"})
-	if v := waitDone(t, m.URL, "warm"); v.Status != task.Succeeded {
-		t.Fatalf("warm-up: %+v", v)
-	}
-	mustPost(t, m.URL, field{name: "id", value: "held"}, field{name: "wasm", file: wasm.HashC},
-		field{name: "input", value: "7"}, field{name: "difficulty", value: "5"}, field{name: "duration", value: "60"})
-	busy := func() bool { return meshtest.Gather(t, w.Worker.Registry()).Value("shoal_worker_slots_busy") == 1 }
-	meshtest.Eventually(t, "the run executing on the worker", busy)
+	m, w := runExecuting(t, "held", "5", "60")
 
 	m.CrashGateway()
 	v := waitDone(t, m.URL, "held")
@@ -81,18 +91,8 @@ func TestWorkerFencesAnOlderTerm(t *testing.T) {
 // must not take for its gateway's loss (it would hold the run again, and
 // go on with it for up to a minute on a slot the gateway counts free).
 func TestAdoptedRunCanceled(t *testing.T) {
-	m := meshtest.Start(t, meshtest.Options{Workers: 1, Slots: 1})
-	m.WaitWorkers(1)
-	w := m.Workers()[0]
-	mustPost(t, m.URL, field{name: "id", value: "warm"}, field{name: "wasm", file: wasm.HashC}, field{name: "difficulty", value: "1"})
-	if v := waitDone(t, m.URL, "warm"); v.Status != task.Succeeded {
-		t.Fatalf("warm-up: %+v", v)
-	}
-	// Long enough to outlast the test (its time limit stops it).
-	mustPost(t, m.URL, field{name: "id", value: "long"}, field{name: "wasm", file: wasm.HashC},
-		field{name: "input", value: "7"}, field{name: "difficulty", value: "8"}, field{name: "duration", value: "120"})
+	m, w := runExecuting(t, "long", "8", "120") // long enough to outlast the test (its time limit stops it)
 	wx := func() meshtest.Metrics { return meshtest.Gather(t, w.Worker.Registry()) }
-	meshtest.Eventually(t, "the run executing on the worker", func() bool { return wx().Value("shoal_worker_slots_busy") == 1 })
 
 	m.CrashGateway()
 	meshtest.Eventually(t, "the run adopted", func() bool {
