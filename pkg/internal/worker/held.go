@@ -94,7 +94,17 @@ func (hs *held) refs() []task.RunRef {
 }
 
 // count is the number of runs held and not adopted.
-func (hs *held) count() int { return len(hs.refs()) }
+func (hs *held) count() int {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	n := 0
+	for _, h := range hs.runs {
+		if !h.adopted {
+			n++
+		}
+	}
+	return n
+}
 
 // take gives ref's held run to the gateway that adopts it (keep), or
 // stops and forgets it (not keep). It is nil when ref is not held.
@@ -273,12 +283,5 @@ func (s *server) Adopt(ctx context.Context, call wire.Worker_adopt) error {
 	s.w.held.ended(ref, h)
 	s.w.log.Info("held run adopted and ended", "run", ref, "exit", h.out.ExitCode)
 	res, err := call.AllocResults()
-	if err != nil {
-		return err
-	}
-	r, err := res.NewResult()
-	if err != nil {
-		return err
-	}
-	return rpc.EncodeRunResult(r, h.out.report())
+	return reply(res, err, h.out)
 }

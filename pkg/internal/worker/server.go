@@ -160,6 +160,17 @@ func (s *server) Run(ctx context.Context, call wire.Worker_run) error {
 		})
 	}
 	res, err := call.AllocResults()
+	return reply(res, err, out)
+}
+
+// resultAnswer is the answer of a call that carries one run's result
+// (Worker.run, Worker.adopt).
+type resultAnswer interface {
+	NewResult() (wire.RunResult, error)
+}
+
+// reply writes out as res's result, or returns err, res's allocation's.
+func reply[R resultAnswer](res R, err error, out outcome) error {
 	if err != nil {
 		return err
 	}
