@@ -19,35 +19,60 @@ export function line(tag, stream, text) {
     el('span', { class: stream, text: text.endsWith('\n') ? text : text + '\n' })];
 }
 
+// source names what wrote a log entry: a line it began in one entry goes
+// on in its next.
+const source = (e) => `${e.run}/${e.attempt}/${e.stream}/${e.process || 0}/${e.step || ''}`;
+
 /**
  * followLog shows the log stream at path (GET .../logs?follow=1) in pre,
  * each entry as the nodes render(entry) returns, and calls onEnd with the
- * `end` event's task or job. The stream sends every entry from the first,
- * so after a dropped connection it starts again from the first. It
- * returns when the stream has ended, or signal aborted.
+ * `end` event's task or job. Output comes in chunks, which may cut a line:
+ * the text after an entry's last newline waits for the next entry of the
+ * same source (or the end of the stream), so each line is rendered whole.
+ * The stream sends every entry from the first, so after a dropped
+ * connection it starts again from the first. It returns when the stream
+ * has ended, or signal aborted.
  */
 export async function followLog(path, pre, state, render, onEnd, signal) {
   let entries = 0;
+  let held = new Map(); // by source: the unterminated line of its last entry
   const setState = (text, cls) => {
     state.textContent = text;
     state.className = 'badge ' + cls;
   };
-  const append = (e) => {
+  const show = (e) => {
     const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
     pre.append(el('span', { class: 'entry' }, render(e)));
     if (++entries > logLimit) pre.firstChild.remove();
     if (atEnd) pre.scrollTop = pre.scrollHeight;
   };
+  const append = (e) => {
+    const k = source(e);
+    const before = held.get(k);
+    if (before) {
+      held.delete(k);
+      e = { ...e, data: before.data + e.data };
+    }
+    const cut = e.data.lastIndexOf('\n') + 1;
+    if (cut < e.data.length) held.set(k, { ...e, data: e.data.slice(cut) });
+    if (cut > 0) show({ ...e, data: e.data.slice(0, cut) });
+  };
+  const flush = () => {
+    for (const e of held.values()) show(e);
+    held = new Map();
+  };
   while (!signal.aborted) {
     let over = false;
     pre.replaceChildren();
     entries = 0;
+    held = new Map();
     setState('live', 'live');
     try {
       await readEvents(path + '/logs?follow=1', (event, data) => {
         if (event === 'log') append(JSON.parse(data));
         else if (event === 'end') {
           over = true;
+          flush();
           onEnd(JSON.parse(data));
         }
       }, signal);
