@@ -33,9 +33,13 @@ const (
 // majority holds the task, and prints the rate and the median latency of
 // each (goal: the group at least 0.5 of the rate, and at most 2x the
 // latency), the log entries the group's submits took, and the CPU time a
-// submit of each process. TASKS (default 3000) tasks to each side.
-// SHOAL_BENCH_PROFILES=DIR writes a 2 s CPU profile of each member under
-// the load there (m0.pprof...; the members run with --pprof).
+// submit of each process. The group runs twice, once with each kind of
+// Raft log (--raft-log wal, the default, and bolt), beside the same
+// baseline. TASKS (default 3000) tasks to each side.
+// SHOAL_BENCH_PROFILES=DIR writes a CPU profile of each member of the
+// default group, over the first PROFILE_SECONDS (default 2) of the load,
+// there (m0.pprof...; the members run with --pprof): the members of the
+// other sides idle while those sides take the load.
 func BenchmarkReplicatedSubmits(b *testing.B) {
 	tasks := envInt("TASKS", 3000)
 	wasm, err := os.ReadFile("../examples/hash.wasm")
@@ -46,61 +50,97 @@ func BenchmarkReplicatedSubmits(b *testing.B) {
 		data := b.TempDir()
 		aloneURL := "http://" + freePort(b)
 		lone := startNode(b, "gateway", "--data", filepath.Join(data, "alone"), "--http", strings.TrimPrefix(aloneURL, "http://"), "--discover", "none")
-
-		var rafts, urls, pprofs []string
-		for range 3 {
-			rafts = append(rafts, freePort(b))
-			urls = append(urls, "http://"+freePort(b))
-		}
-		profDir := os.Getenv("SHOAL_BENCH_PROFILES")
-		var members []*proc
-		for i := range 3 {
-			args := []string{"gateway", "--data", filepath.Join(data, fmt.Sprint("m", i)), "--http", strings.TrimPrefix(urls[i], "http://"),
-				"--discover", "none", "--raft", rafts[i], "--peers", strings.Join(rafts, ",")}
-			if profDir != "" {
-				pprofs = append(pprofs, freePort(b))
-				args = append(args, "--pprof", pprofs[i])
-			}
-			members = append(members, startNode(b, args...))
-		}
-		leader, leaderAt, term := "", 0, uint64(0)
-		for deadline := time.Now().Add(20 * time.Second); leader == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			for i, u := range urls {
-				if in, ok := info(u); ok && in.Raft != nil && in.Raft.State == "leader" && in.Raft.API == u {
-					leader, leaderAt, term = u, i, in.Raft.Term
-				}
-			}
-		}
-		if leader == "" {
-			b.Fatal("no leader in 20 s")
-		}
-
 		alone := &loadSide{gw: aloneURL, mod: putWasm(b, aloneURL, wasm), procs: []*proc{lone}}
-		group := &loadSide{gw: leader, mod: putWasm(b, leader, wasm), procs: members}
-		in0, _ := info(leader)
-		profiled := profile(b, profDir, pprofs)
-		alternate(b, tasks, alone, group)
+		profDir := os.Getenv("SHOAL_BENCH_PROFILES")
+		wal := startGroup(b, filepath.Join(data, "wal"), "wal", profDir, wasm)
+		bolt := startGroup(b, filepath.Join(data, "bolt"), "bolt", "", wasm)
+
+		profiled := profile(b, profDir, wal.pprofs)
+		alternate(b, tasks, alone, wal.side, bolt.side)
 		profiled.Wait()
-		// The load must not cost the group its leader: a member too
-		// slow to answer a heartbeat would start an election.
-		in1, ok := info(leader)
-		if !ok || in1.Raft == nil || in1.Raft.State != "leader" || in1.Raft.Term != term {
-			b.Errorf("the leader of term %d after the load: %+v", term, in1.Raft)
-		}
 		rate1, p501 := alone.figures()
-		rate3, p503 := group.figures()
 		fmt.Printf("\ndurable submits, %d tasks to each from %d clients over HTTP, in slices of %d by turns:\n"+
-			"  a gateway alone:      %6.0f/s, p50 %5.2f ms (baseline)\n"+
-			"  a group of 3 (Raft):  %6.0f/s, p50 %5.2f ms: %.2fx the rate (goal >= 0.5), %.2fx the latency (goal <= 2)\n",
-			tasks, loadClients, loadSlice, rate1, ms(p501), rate3, ms(p503), rate3/rate1, float64(p503)/float64(p501))
-		if in0.Raft != nil && in1.Raft != nil {
-			n := in1.Raft.Applied - in0.Raft.Applied
-			fmt.Printf("  the group's log: %d entries, %.1f submits an entry\n", n, float64(tasks)/float64(n))
+			"  a gateway alone:                  %6.0f/s, p50 %5.2f ms (baseline)\n", tasks, loadClients, loadSlice, rate1, ms(p501))
+		for _, g := range []*groupSide{wal, bolt} {
+			g.check(b)
+			rate3, p503 := g.side.figures()
+			fmt.Printf("  a group of 3, --raft-log %-4s:    %6.0f/s, p50 %5.2f ms: %.2fx the rate (goal >= 0.5), %.2fx the latency (goal <= 2)\n",
+				g.log, rate3, ms(p503), rate3/rate1, float64(p503)/float64(p501))
+			if g == wal {
+				b.ReportMetric(rate3/rate1, "rate-ratio")
+				b.ReportMetric(float64(p503)/float64(p501), "p50-ratio")
+			}
 		}
-		fmt.Printf("  CPU a submit: alone %s us; group %s us (leader m%d)\n\n", alone.cpuPerSubmit(), group.cpuPerSubmit(), leaderAt)
-		b.ReportMetric(rate3/rate1, "rate-ratio")
-		b.ReportMetric(float64(p503)/float64(p501), "p50-ratio")
+		fmt.Printf("  the groups' logs: wal %s, bolt %s\n", wal.entries(tasks), bolt.entries(tasks))
+		fmt.Printf("  CPU a submit: alone %s us; wal group %s us (leader m%d); bolt group %s us (leader m%d)\n\n",
+			alone.cpuPerSubmit(), wal.side.cpuPerSubmit(), wal.leaderAt, bolt.side.cpuPerSubmit(), bolt.leaderAt)
 	}
+}
+
+// groupSide is a group of three gateways under load, through its leader.
+type groupSide struct {
+	log      string // --raft-log
+	side     *loadSide
+	leaderAt int
+	term     uint64
+	pprofs   []string
+	before   uint64 // the leader's applied index before the load
+}
+
+// startGroup starts a group of three members with --raft-log kind in
+// data, waits for its leader and uploads the module there.
+func startGroup(b *testing.B, data, kind, profDir string, wasm []byte) *groupSide {
+	var rafts, urls []string
+	for range 3 {
+		rafts = append(rafts, freePort(b))
+		urls = append(urls, "http://"+freePort(b))
+	}
+	g := &groupSide{log: kind}
+	var members []*proc
+	for i := range 3 {
+		args := []string{"gateway", "--data", filepath.Join(data, fmt.Sprint("m", i)), "--http", strings.TrimPrefix(urls[i], "http://"),
+			"--discover", "none", "--raft", rafts[i], "--peers", strings.Join(rafts, ","), "--raft-log", kind}
+		if profDir != "" {
+			g.pprofs = append(g.pprofs, freePort(b))
+			args = append(args, "--pprof", g.pprofs[i])
+		}
+		members = append(members, startNode(b, args...))
+	}
+	leader := ""
+	for deadline := time.Now().Add(20 * time.Second); leader == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for i, u := range urls {
+			if in, ok := info(u); ok && in.Raft != nil && in.Raft.State == "leader" && in.Raft.API == u {
+				leader, g.leaderAt, g.term = u, i, in.Raft.Term
+			}
+		}
+	}
+	if leader == "" {
+		b.Fatalf("no leader of the %s group in 20 s", kind)
+	}
+	g.side = &loadSide{gw: leader, mod: putWasm(b, leader, wasm), procs: members}
+	if in, ok := info(leader); ok && in.Raft != nil {
+		g.before = in.Raft.Applied
+	}
+	return g
+}
+
+// check fails the benchmark if the load cost the group its leader: a
+// member too slow to answer a heartbeat would start an election.
+func (g *groupSide) check(b *testing.B) {
+	in, ok := info(g.side.gw)
+	if !ok || in.Raft == nil || in.Raft.State != "leader" || in.Raft.Term != g.term {
+		b.Errorf("the %s group's leader of term %d after the load: %+v", g.log, g.term, in.Raft)
+	}
+}
+
+// entries is how many log entries the load took, and submits an entry.
+func (g *groupSide) entries(tasks int) string {
+	in, ok := info(g.side.gw)
+	if !ok || in.Raft == nil || in.Raft.Applied <= g.before {
+		return "?"
+	}
+	n := in.Raft.Applied - g.before
+	return fmt.Sprintf("%d entries, %.1f submits an entry", n, float64(tasks)/float64(n))
 }
 
 // BenchmarkLoneSubmits compares a gateway alone of the binary under test
@@ -251,13 +291,13 @@ func cpuTimes(ps []*proc) []time.Duration {
 	return out
 }
 
-// profile takes a 2 s CPU profile of each pprof address, starting now,
-// into dir (m0.pprof, ...); Wait for them.
+// profile takes a CPU profile of PROFILE_SECONDS (default 2) of each
+// pprof address, starting now, into dir (m0.pprof, ...); Wait for them.
 func profile(b *testing.B, dir string, pprofs []string) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	for i, addr := range pprofs {
 		wg.Go(func() {
-			resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=2")
+			resp, err := http.Get("http://" + addr + fmt.Sprintf("/debug/pprof/profile?seconds=%d", envInt("PROFILE_SECONDS", 2)))
 			if err != nil {
 				b.Error(err)
 				return

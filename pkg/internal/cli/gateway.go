@@ -132,9 +132,9 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	if err := sf.config(&cfg, nf.data, nf.ns, exited); err != nil {
 		return e.errorf("gateway: --%v", err)
 	}
-	if hf.bind != "" || hf.peers != "" || hf.join {
+	if hf.bind != "" || hf.peers != "" || hf.join || hf.log != "" {
 		if hf.bind == "" {
-			return e.errorf("gateway: --peers and --raft-join need --raft: this member's own Raft address")
+			return e.errorf("gateway: --peers, --raft-join and --raft-log need --raft: this member's own Raft address")
 		}
 		return runMember(ctx, e, hf, &af, sec, api, cfg, st, nd, nf.data, tok)
 	}

@@ -30,6 +30,7 @@ type haFlags struct {
 	peers      string
 	join       bool
 	multiplier int
+	log        string
 }
 
 // maxMultiplier bounds --raft-multiplier, as Nomad bounds its
@@ -41,6 +42,7 @@ func (f *haFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.bind, "raft", "", "run as one member of a replicated group of gateways (docs/HA.md): this member's Raft address, HOST:PORT (default: the gateway runs alone)")
 	fs.StringVar(&f.peers, "peers", "", "with --raft: every member's Raft address, this one's included, comma-separated: 3 or 5 members; the group forms when a majority is up")
 	fs.BoolVar(&f.join, "raft-join", false, "with --raft and no --peers: wait to be added to a running group (shoal gateways add ADDRESS on any member) instead of forming one")
+	fs.StringVar(&f.log, "raft-log", "", fmt.Sprintf("with --raft: the kind of Raft log a new member keeps, %s (hashicorp/raft-wal, one fsync per append; the default) or %s (hashicorp/raft-boltdb, two); a member with a log keeps its kind", replica.LogWAL, replica.LogBolt))
 	fs.IntVar(&f.multiplier, "raft-multiplier", 1, fmt.Sprintf("with --raft: `N` scales Raft's timing, 1 to %d, the same on every member: a follower that hears no leader for %s × N stands for election, and a leader cut off from a majority steps down after half that; raise it on a slow or distant network (2: hashicorp/raft's defaults)", maxMultiplier, replica.DefaultTimeouts))
 }
 
@@ -279,7 +281,7 @@ func runMember(ctx context.Context, e *env, hf haFlags, af *apiFlags, sec *secre
 		return e.errorf("gateway: --raft-multiplier %d: from 1 to %d", hf.multiplier, maxMultiplier)
 	}
 	timeouts := time.Duration(hf.multiplier) * replica.DefaultTimeouts
-	rep, err := replica.Open(replica.Config{Dir: filepath.Join(data, "raft"), Bind: hf.bind, Peers: hf.peerList(), Join: hf.join, Store: st, Timeouts: timeouts, Logger: nd.log, Stop: stop})
+	rep, err := replica.Open(replica.Config{Dir: filepath.Join(data, "raft"), Log: hf.log, Bind: hf.bind, Peers: hf.peerList(), Join: hf.join, Store: st, Timeouts: timeouts, Logger: nd.log, Stop: stop})
 	if err != nil {
 		return e.errorf("gateway: --%v", err)
 	}

@@ -247,3 +247,22 @@ func TestReplicatedGroupUnderLoad(t *testing.T) {
 	})
 	t.Logf("%d tasks accepted, each succeeded once; leader %d stopped after %d, %d led after it", len(accepted), l, before, l2)
 }
+
+// The flags of a group member name what to fix.
+func TestGatewayRaftFlagErrors(t *testing.T) {
+	raft := "127.0.0.1:7946"
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"log without raft", []string{"--raft-log", "wal"}, "--peers, --raft-join and --raft-log need --raft"},
+		{"bad log", []string{"--raft", raft, "--peers", raft, "--raft-log", "zip"}, `--raft-log: "zip" is not a kind of log: wal or bolt`},
+		{"bad multiplier", []string{"--raft", raft, "--peers", raft, "--raft-multiplier", "0"}, "--raft-multiplier 0: from 1 to 10"},
+		{"even group", []string{"--raft", raft, "--peers", raft + ",127.0.0.1:7947"}, "--peers: 2 members"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			shoal(t, append([]string{"gateway", "--data", t.TempDir(), "--discover", "none", "--http", "127.0.0.1:0"}, c.args...)...).want(t, 1, nil, []string{"shoal: gateway: " + c.want})
+		})
+	}
+}

@@ -1,6 +1,7 @@
 // Package replica makes a gateway one member of a replicated group
 // (docs/HA.md): its store's writes go through a Raft log (hashicorp/raft,
-// its log and stable store in raft-boltdb), every member applies the log
+// its log and stable store in raft-wal, or in raft-boltdb when a member is
+// told so), every member applies the log
 // to its own store, and one member, the leader, is the gateway that
 // accepts writes and dispatches. The consensus is hashicorp/raft's; this
 // package only wires it to the store (the FSM) and says who leads.
@@ -22,6 +23,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 
 	"github.com/shoalmesh/shoal/pkg/api"
 	"github.com/shoalmesh/shoal/pkg/internal/store"
@@ -32,6 +35,15 @@ type Config struct {
 	// Dir holds the member's Raft log, its term and vote, and its
 	// snapshots (DATA/raft).
 	Dir string
+	// Log is the kind of log a new member keeps in Dir: LogWAL (the
+	// default) or LogBolt. A member with a log already keeps its kind;
+	// one that names the other kind is refused.
+	Log string
+	// SegmentSize is the size at which a LogWAL log starts a new segment
+	// file (0: raft-wal's DefaultSegmentSize, 64 MiB). The log is cut a whole segment at a
+	// time, so a member's log holds at most about TrailingLogs entries and
+	// one segment. Tests make it small to see the log cut.
+	SegmentSize int
 	// Bind is the member's Raft address, HOST:PORT; it is also its ID.
 	Bind string
 	// Peers are every member's Raft address, Bind included: the group
@@ -75,6 +87,20 @@ const DefaultTimeouts = 500 * time.Millisecond
 // lease under 5 ms.
 const minTimeouts = 10 * time.Millisecond
 
+// The kinds of log (Config.Log).
+const (
+	// LogWAL is hashicorp/raft-wal: segment files appended to, one fsync
+	// per append; Consul's log store.
+	LogWAL = "wal"
+	// LogBolt is hashicorp/raft-boltdb: a bbolt file, two fsyncs per
+	// append (a group on one disk writes at about 0.4 of a lone
+	// gateway's rate with it; docs/BENCHMARKS.md).
+	LogBolt = "bolt"
+)
+
+// The files that tell a kind of log in Dir.
+var logFiles = map[string]string{LogWAL: filepath.Join("wal", metadb.FileName), LogBolt: "raft.db"}
+
 // ApplyTimeout bounds a write's wait for the log.
 const ApplyTimeout = 10 * time.Second
 
@@ -82,7 +108,7 @@ const ApplyTimeout = 10 * time.Second
 type Replica struct {
 	raft   *raft.Raft
 	cfg    Config
-	logs   *raftboltdb.BoltStore
+	logs   logStore
 	trans  *raft.NetworkTransport
 	leader chan bool
 }
@@ -94,6 +120,8 @@ func (c Config) Validate() error {
 		return errors.New("raft: the data directory is required")
 	case c.Store == nil:
 		return errors.New("raft: the store is required")
+	case c.Log != "" && logFiles[c.Log] == "":
+		return fmt.Errorf("raft-log: %q is not a kind of log: %s or %s", c.Log, LogWAL, LogBolt)
 	case c.Timeouts != 0 && c.Timeouts < minTimeouts:
 		return fmt.Errorf("raft: timeouts of %s: at least %s", c.Timeouts, minTimeouts)
 	case c.Join:
@@ -150,7 +178,7 @@ func Open(cfg Config) (*Replica, error) {
 	leader := make(chan bool, 16)
 	rc.NotifyCh = leader
 
-	logs, err := raftboltdb.NewBoltStore(filepath.Join(cfg.Dir, "raft.db"))
+	logs, err := openLog(cfg, hl)
 	if err != nil {
 		return nil, fmt.Errorf("raft log: %w", err)
 	}
@@ -200,6 +228,53 @@ func Open(cfg Config) (*Replica, error) {
 	}
 	rep.raft = r
 	return rep, nil
+}
+
+// logStore is a member's Raft log and its term and vote.
+type logStore interface {
+	raft.LogStore
+	raft.StableStore
+	Close() error
+}
+
+// openLog opens the log in cfg.Dir: the kind it holds, or cfg.Log's for
+// a new member.
+func openLog(cfg Config, hl hclog.Logger) (logStore, error) {
+	kind := cmp.Or(cfg.Log, LogWAL)
+	for k, f := range logFiles {
+		if _, err := os.Stat(filepath.Join(cfg.Dir, f)); err == nil {
+			if cfg.Log != "" && cfg.Log != k {
+				return nil, fmt.Errorf("%s holds a %s log, not a %s one: this member keeps its log's kind (leave out --raft-log, or start it on an empty data directory and let it catch up)", cfg.Dir, k, cfg.Log)
+			}
+			kind = k
+		}
+	}
+	if kind == LogBolt {
+		return raftboltdb.NewBoltStore(filepath.Join(cfg.Dir, logFiles[LogBolt]))
+	}
+	dir := filepath.Join(cfg.Dir, "wal")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	// The meta file is ours to close: WAL.Close leaves it open (and
+	// locked, so the member could not open it again in this process).
+	meta := &metadb.BoltMetaDB{}
+	w, err := wal.Open(dir, wal.WithMetaStore(meta), wal.WithLogger(hl), wal.WithSegmentSize(cfg.SegmentSize))
+	if err != nil {
+		meta.Close()
+		return nil, err
+	}
+	return walLog{w, meta}, nil
+}
+
+// walLog is a raft-wal log with its meta file.
+type walLog struct {
+	*wal.WAL
+	meta *metadb.BoltMetaDB
+}
+
+func (l walLog) Close() error {
+	return errors.Join(l.WAL.Close(), l.meta.Close())
 }
 
 // transport is the member's Raft transport: over cfg.Stream, or TCP on

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,13 +35,16 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// start opens the member's store and replica. Its log starts a segment
+// every 4 KiB, so cutting the log deletes files, and a member that comes
+// back empty after a cut can only catch up from a snapshot.
 func (m *member) start(t *testing.T, peers []string) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(m.dir, "gateway.db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Open(Config{Dir: filepath.Join(m.dir, "raft"), Bind: m.addr, Peers: peers, Store: st, Stream: m.stream, SnapshotEvery: 16})
+	rep, err := Open(Config{Dir: filepath.Join(m.dir, "raft"), Bind: m.addr, Peers: peers, Store: st, Stream: m.stream, SnapshotEvery: 16, SegmentSize: 4096})
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
@@ -231,5 +235,53 @@ func TestMembership(t *testing.T) {
 	}
 	if info, err := l.rep.RemoveMember(n.addr); err != nil || len(info.Members) != 3 {
 		t.Fatalf("remove: %v %+v", err, info)
+	}
+}
+
+// A member keeps the kind of log it was made with: restarted without a
+// kind it opens the same log again (in this process, so every file of it
+// was let go), and naming the other kind is refused, as is no kind.
+func TestLogKinds(t *testing.T) {
+	if err := (Config{Dir: "d", Bind: "127.0.0.1:1", Peers: []string{"127.0.0.1:1"}, Store: &store.Store{}, Log: "zip"}).Validate(); err == nil || !strings.Contains(err.Error(), `raft-log: "zip" is not a kind of log`) {
+		t.Fatalf("a bad kind: %v", err)
+	}
+	for _, kind := range []string{LogWAL, LogBolt} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			addr := freeAddr(t)
+			open := func(log string) (*store.Store, *Replica, error) {
+				st, err := store.Open(filepath.Join(dir, "gateway.db"), store.Options{NoSync: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				rep, err := Open(Config{Dir: filepath.Join(dir, "raft"), Log: log, Bind: addr, Peers: []string{addr}, Store: st})
+				if err != nil {
+					st.Close()
+				}
+				return st, rep, err
+			}
+			st, rep, err := open(kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaderOf(t, []*member{{st: st, rep: rep}})
+			if err := create(st, "kept"); err != nil {
+				t.Fatal(err)
+			}
+			rep.Close()
+			st.Close()
+
+			other := map[string]string{LogWAL: LogBolt, LogBolt: LogWAL}[kind]
+			if _, _, err := open(other); err == nil || !strings.Contains(err.Error(), "holds a "+kind+" log, not a "+other+" one") {
+				t.Fatalf("the other kind: %v", err)
+			}
+			st, rep, err = open("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			defer rep.Close()
+			waitTask(t, st, "kept")
+		})
 	}
 }
