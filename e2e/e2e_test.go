@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -113,6 +114,7 @@ func startNodeEnv(t testing.TB, env []string, args ...string) *proc {
 	select {
 	case p.start = <-lines:
 	case err := <-p.done:
+		p.done <- err // for the cleanup's wait
 		b, _ := os.ReadFile(logf.Name())
 		t.Fatalf("shoal %v exited before its start line: %v\n%s", args, err, b)
 	case <-time.After(30 * time.Second):
@@ -122,15 +124,33 @@ func startNodeEnv(t testing.TB, env []string, args ...string) *proc {
 	return p
 }
 
+// freePort is a loopback address with a port free now, and not given
+// before in this process: the kernel may hand a port just closed to the
+// next listen on port 0, and two nodes given one port fail to start (a
+// benchmark's raft member was once given another member's --http).
 func freePort(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	givenMu.Lock()
+	defer givenMu.Unlock()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if !given[addr] {
+			given[addr] = true
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
+
+// given are the addresses freePort gave.
+var (
+	givenMu sync.Mutex
+	given   = map[string]bool{}
+)
 
 var (
 	peerRE  = regexp.MustCompile(`peer=(\S+)`)

@@ -101,6 +101,11 @@ const (
 // The files that tell a kind of log in Dir.
 var logFiles = map[string]string{LogWAL: filepath.Join("wal", metadb.FileName), LogBolt: "raft.db"}
 
+// logCache is how many of the newest log entries a member keeps in
+// memory: the leader sends them to its followers from there rather than
+// read them back from its log (Consul keeps 512).
+const logCache = 512
+
 // ApplyTimeout bounds a write's wait for the log.
 const ApplyTimeout = 10 * time.Second
 
@@ -220,7 +225,13 @@ func Open(cfg Config) (*Replica, error) {
 	}
 	rep := &Replica{cfg: cfg, logs: logs, trans: trans, leader: leader}
 	cfg.Store.SetReplicator(rep.replicate) // before the first entry is applied
-	r, err := raft.NewRaft(rc, &fsm{st: cfg.Store, stop: stop}, logs, logs, snaps, trans)
+	cached, err := raft.NewLogCache(logCache, logs)
+	if err != nil {
+		trans.Close()
+		logs.Close()
+		return nil, fmt.Errorf("raft: %w", err)
+	}
+	r, err := raft.NewRaft(rc, &fsm{st: cfg.Store, stop: stop}, cached, logs, snaps, trans)
 	if err != nil {
 		trans.Close()
 		logs.Close()
