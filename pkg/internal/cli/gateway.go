@@ -12,6 +12,7 @@ import (
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
 	"github.com/shoalmesh/shoal/pkg/internal/httpapi"
 	"github.com/shoalmesh/shoal/pkg/internal/p2p"
+	"github.com/shoalmesh/shoal/pkg/internal/replica"
 	"github.com/shoalmesh/shoal/pkg/internal/store"
 )
 
@@ -98,7 +99,14 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	// store need not sync, and a store file left torn by a power loss is
 	// dropped rather than refused.
 	if hf.bind != "" {
-		if _, err := os.Stat(filepath.Join(nf.data, "raft", "raft.db")); err == nil {
+		if err := replica.CheckLog(hf.log); err != nil {
+			return e.errorf("gateway: --%v", err)
+		}
+		kind, err := replica.HasLog(filepath.Join(nf.data, "raft"))
+		if err != nil {
+			return e.errorf("gateway: --%v", err)
+		}
+		if kind != "" {
 			if err := os.Remove(dbPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return e.errorf("gateway: %v", err)
 			}

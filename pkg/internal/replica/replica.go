@@ -98,13 +98,17 @@ const (
 	LogBolt = "bolt"
 )
 
+// CheckLog names what is wrong with kind as Config.Log ("" is the
+// default).
+func CheckLog(kind string) error {
+	if kind != "" && logFiles[kind] == "" {
+		return fmt.Errorf("raft-log: %q is not a kind of log: %s or %s", kind, LogWAL, LogBolt)
+	}
+	return nil
+}
+
 // The files that tell a kind of log in Dir.
 var logFiles = map[string]string{LogWAL: filepath.Join("wal", metadb.FileName), LogBolt: "raft.db"}
-
-// logCache is how many of the newest log entries a member keeps in
-// memory: the leader sends them to its followers from there rather than
-// read them back from its log (Consul keeps 512).
-const logCache = 512
 
 // ApplyTimeout bounds a write's wait for the log.
 const ApplyTimeout = 10 * time.Second
@@ -125,8 +129,8 @@ func (c Config) Validate() error {
 		return errors.New("raft: the data directory is required")
 	case c.Store == nil:
 		return errors.New("raft: the store is required")
-	case c.Log != "" && logFiles[c.Log] == "":
-		return fmt.Errorf("raft-log: %q is not a kind of log: %s or %s", c.Log, LogWAL, LogBolt)
+	case CheckLog(c.Log) != nil:
+		return CheckLog(c.Log)
 	case c.Timeouts != 0 && c.Timeouts < minTimeouts:
 		return fmt.Errorf("raft: timeouts of %s: at least %s", c.Timeouts, minTimeouts)
 	case c.Join:
@@ -225,13 +229,7 @@ func Open(cfg Config) (*Replica, error) {
 	}
 	rep := &Replica{cfg: cfg, logs: logs, trans: trans, leader: leader}
 	cfg.Store.SetReplicator(rep.replicate) // before the first entry is applied
-	cached, err := raft.NewLogCache(logCache, logs)
-	if err != nil {
-		trans.Close()
-		logs.Close()
-		return nil, fmt.Errorf("raft: %w", err)
-	}
-	r, err := raft.NewRaft(rc, &fsm{st: cfg.Store, stop: stop}, cached, logs, snaps, trans)
+	r, err := raft.NewRaft(rc, &fsm{st: cfg.Store, stop: stop}, newRecent(logs), logs, snaps, trans)
 	if err != nil {
 		trans.Close()
 		logs.Close()
@@ -248,17 +246,38 @@ type logStore interface {
 	Close() error
 }
 
+// HasLog returns the kind of Raft log dir (a member's Config.Dir)
+// holds: LogWAL, LogBolt, or "" when it holds none yet.
+func HasLog(dir string) (string, error) {
+	var found []string
+	for _, kind := range []string{LogWAL, LogBolt} {
+		switch _, err := os.Stat(filepath.Join(dir, logFiles[kind])); {
+		case err == nil:
+			found = append(found, kind)
+		case !errors.Is(err, os.ErrNotExist):
+			return "", fmt.Errorf("raft log: %w", err)
+		}
+	}
+	if len(found) > 1 {
+		return "", fmt.Errorf("raft log: %s holds both a %s and a %s log: keep the one this member ran with and move the other away", dir, found[0], found[1])
+	}
+	if len(found) == 0 {
+		return "", nil
+	}
+	return found[0], nil
+}
+
 // openLog opens the log in cfg.Dir: the kind it holds, or cfg.Log's for
 // a new member.
 func openLog(cfg Config, hl hclog.Logger) (logStore, error) {
-	kind := cmp.Or(cfg.Log, LogWAL)
-	for k, f := range logFiles {
-		if _, err := os.Stat(filepath.Join(cfg.Dir, f)); err == nil {
-			if cfg.Log != "" && cfg.Log != k {
-				return nil, fmt.Errorf("%s holds a %s log, not a %s one: this member keeps its log's kind (leave out --raft-log, or start it on an empty data directory and let it catch up)", cfg.Dir, k, cfg.Log)
-			}
-			kind = k
-		}
+	kind, err := HasLog(cfg.Dir)
+	switch {
+	case err != nil:
+		return nil, err
+	case kind == "":
+		kind = cmp.Or(cfg.Log, LogWAL)
+	case cfg.Log != "" && cfg.Log != kind:
+		return nil, fmt.Errorf("raft-log: %s holds a %s log, not a %s one: this member keeps its log's kind (leave out --raft-log, or start it on an empty data directory and let it catch up)", cfg.Dir, kind, cfg.Log)
 	}
 	if kind == LogBolt {
 		return raftboltdb.NewBoltStore(filepath.Join(cfg.Dir, logFiles[LogBolt]))
@@ -267,25 +286,15 @@ func openLog(cfg Config, hl hclog.Logger) (logStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	// The meta file is ours to close: WAL.Close leaves it open (and
-	// locked, so the member could not open it again in this process).
+	// The meta file is given, so that it is closed when Open fails
+	// (WAL.Close closes it once the log is open).
 	meta := &metadb.BoltMetaDB{}
 	w, err := wal.Open(dir, wal.WithMetaStore(meta), wal.WithLogger(hl), wal.WithSegmentSize(cfg.SegmentSize))
 	if err != nil {
 		meta.Close()
 		return nil, err
 	}
-	return walLog{w, meta}, nil
-}
-
-// walLog is a raft-wal log with its meta file.
-type walLog struct {
-	*wal.WAL
-	meta *metadb.BoltMetaDB
-}
-
-func (l walLog) Close() error {
-	return errors.Join(l.WAL.Close(), l.meta.Close())
+	return w, nil
 }
 
 // transport is the member's Raft transport: over cfg.Stream, or TCP on

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -240,7 +241,8 @@ func TestMembership(t *testing.T) {
 
 // A member keeps the kind of log it was made with: restarted without a
 // kind it opens the same log again (in this process, so every file of it
-// was let go), and naming the other kind is refused, as is no kind.
+// was let go), and naming the other kind is refused, as is a directory
+// that holds both.
 func TestLogKinds(t *testing.T) {
 	if err := (Config{Dir: "d", Bind: "127.0.0.1:1", Peers: []string{"127.0.0.1:1"}, Store: &store.Store{}, Log: "zip"}).Validate(); err == nil || !strings.Contains(err.Error(), `raft-log: "zip" is not a kind of log`) {
 		t.Fatalf("a bad kind: %v", err)
@@ -279,9 +281,69 @@ func TestLogKinds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer st.Close()
-			defer rep.Close()
 			waitTask(t, st, "kept")
+			rep.Close()
+			st.Close()
+			if k, err := HasLog(filepath.Join(dir, "raft")); k != kind || err != nil {
+				t.Fatalf("HasLog: %q %v, want %q", k, err, kind)
+			}
+
+			// The other kind's file beside it: which log is this
+			// member's is not for Open to guess.
+			f := filepath.Join(dir, "raft", logFiles[other])
+			if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(f, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := open(""); err == nil || !strings.Contains(err.Error(), "holds both a wal and a bolt log") {
+				t.Fatalf("both kinds: %v", err)
+			}
 		})
+	}
+	if k, err := HasLog(t.TempDir()); k != "" || err != nil {
+		t.Fatalf("HasLog of an empty directory: %q %v", k, err)
+	}
+}
+
+// The entries kept in memory are the log's newest small ones: a large
+// one is read from the log, and a deletion forgets them all.
+func TestRecent(t *testing.T) {
+	dir := t.TempDir()
+	logs, err := openLog(Config{Dir: dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	c := newRecent(logs)
+	if !c.IsMonotonic() {
+		t.Fatal("a wal log in front of the cache is not monotonic")
+	}
+	big := make([]byte, recentMaxEntry+1)
+	if err := c.StoreLogs([]*raft.Log{{Index: 1, Term: 1, Data: []byte("a")}, {Index: 2, Term: 1, Data: big}, {Index: 3, Term: 1, Data: []byte("c")}}); err != nil {
+		t.Fatal(err)
+	}
+	if c.ring[1] == nil || c.ring[2] != nil || c.ring[3] == nil {
+		t.Fatalf("kept: %v %v %v, want the small ones only", c.ring[1] != nil, c.ring[2] != nil, c.ring[3] != nil)
+	}
+	for i, want := range []int{1, len(big), 1} {
+		var l raft.Log
+		if err := c.GetLog(uint64(i+1), &l); err != nil || len(l.Data) != want {
+			t.Fatalf("entry %d: %v, %d bytes, want %d", i+1, err, len(l.Data), want)
+		}
+	}
+	if err := c.DeleteRange(3, 3); err != nil {
+		t.Fatal(err)
+	}
+	if c.ring[1] != nil {
+		t.Fatal("an entry kept after a deletion")
+	}
+	var l raft.Log
+	if err := c.GetLog(3, &l); !errors.Is(err, raft.ErrLogNotFound) {
+		t.Fatalf("a deleted entry: %v", err)
+	}
+	if err := c.GetLog(1, &l); err != nil || string(l.Data) != "a" {
+		t.Fatalf("entry 1 from the log: %v %q", err, l.Data)
 	}
 }
