@@ -204,8 +204,14 @@ const (
 	// answerMinRun: runs shorter than this are cheaper to run again
 	// than to keep.
 	answerMinRun = 100 * time.Millisecond
-	// maxAnswers bounds the answers a connection keeps.
-	maxAnswers = 256
+	// maxAnswers bounds the answers a connection keeps, and
+	// maxAnswerBytes the bytes of their results and errors. An answer of
+	// more than maxAnswerSize is not kept: its run is run again after a
+	// loss that it fell into (and counted once), rather than its result
+	// held in memory for a loss that seldom comes.
+	maxAnswers     = 256
+	maxAnswerBytes = 1 << 20
+	maxAnswerSize  = 64 << 10
 )
 
 // answer is an outcome a connection's gateway was sent.
@@ -218,25 +224,31 @@ type answer struct {
 // answered keeps out, the outcome of ref just sent, for a while (see
 // answerWindow).
 func (s *server) answered(ref task.RunRef, out outcome) {
-	if out.Instantiate+out.Run < answerMinRun {
+	size := answerSize(out)
+	if out.Instantiate+out.Run < answerMinRun || size > maxAnswerSize {
 		return
 	}
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i := 0
-	for i < len(s.answers) && (now.Sub(s.answers[i].at) > answerWindow || len(s.answers)-i >= maxAnswers) {
+	for i < len(s.answers) && (now.Sub(s.answers[i].at) > answerWindow || len(s.answers)-i >= maxAnswers || s.answerBytes+size > maxAnswerBytes) {
+		s.answerBytes -= answerSize(s.answers[i].out)
 		i++
 	}
 	s.answers = append(s.answers[i:], answer{ref: ref, out: out, at: now})
+	s.answerBytes += size
 }
+
+// answerSize is what an answer kept holds in memory, roughly.
+func answerSize(out outcome) int { return len(out.Output) + len(out.Error) }
 
 // holdAnswers holds the answers of the last answerWindow: the session
 // ends with its gateway gone.
 func (s *server) holdAnswers() {
 	s.mu.Lock()
 	recent := s.answers
-	s.answers = nil
+	s.answers, s.answerBytes = nil, 0
 	s.mu.Unlock()
 	for _, a := range recent {
 		if time.Since(a.at) > answerWindow {

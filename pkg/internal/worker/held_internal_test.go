@@ -3,6 +3,7 @@ package worker
 import (
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,5 +46,29 @@ func TestAnswersBeforeALossAreHeld(t *testing.T) {
 	w.held.ended(long, h)
 	if n := w.held.count(); n != 0 {
 		t.Fatalf("%d still held after it was adopted and ended", n)
+	}
+}
+
+// The answers a connection keeps hold at most maxAnswerBytes of results:
+// the oldest go first, and one larger than maxAnswerSize is not kept.
+func TestAnswersKeptAreBounded(t *testing.T) {
+	w := newWorker(DefaultConfig(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := &server{w: w, lost: make(chan struct{}), silenced: make(chan struct{})}
+	n := maxAnswerBytes/maxAnswerSize + 2
+	for i := range n {
+		s.answered(task.RunRef{Task: "t", Index: i}, outcome{Result: wasmrun.Result{OK: true, Output: strings.Repeat("x", maxAnswerSize), Run: time.Second}})
+	}
+	s.answered(task.RunRef{Task: "huge"}, outcome{Result: wasmrun.Result{OK: true, Output: strings.Repeat("x", maxAnswerSize+1), Run: time.Second}})
+	kept := maxAnswerBytes / maxAnswerSize
+	if len(s.answers) != kept || s.answers[0].ref.Index != n-kept || s.answers[kept-1].ref.Index != n-1 || s.answerBytes != maxAnswerBytes {
+		var refs []task.RunRef
+		for _, a := range s.answers {
+			refs = append(refs, a.ref)
+		}
+		t.Fatalf("kept %v (%d bytes), want the newest %d of %d (%d bytes)", refs, s.answerBytes, kept, n, maxAnswerBytes)
+	}
+	s.holdAnswers()
+	if s.answerBytes != 0 || len(w.held.refs()) != kept {
+		t.Fatalf("after the loss: %d bytes kept, %d held", s.answerBytes, len(w.held.refs()))
 	}
 }

@@ -34,7 +34,8 @@ type server struct {
 	kept     [2]capnp.Client
 	released bool // the session has ended: keep nothing more
 	// answers are the outcomes of the last few seconds' runs (held.go).
-	answers []answer
+	answers     []answer
+	answerBytes int // of answers' results and errors (answerSize)
 	// queue is held by a runs call while its runs take slots, so that the
 	// runs of one call start before those of the next: the gateway sends
 	// the next call while this one's last runs still go.
