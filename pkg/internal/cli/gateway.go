@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/shoalmesh/shoal/pkg/internal/gateway"
@@ -84,7 +85,16 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	if err := os.MkdirAll(nf.data, 0o700); err != nil {
 		return e.errorf("gateway: --data %s: %v", nf.data, err)
 	}
-	procs := store.SetProcs() // see there: fsync holds a P
+	// A lone gateway's store syncs each commit, which holds a P (see
+	// store.SetProcs); a member's store commits without sync, its Raft
+	// log syncing on one thread of Raft's, and it keeps the default: on
+	// three members sharing two cores the group took 0.61-0.63x a lone
+	// gateway's submit rate with it, 0.51-0.56x with twice the Ps
+	// (docs/BENCHMARKS.md, "Issue 16 (part 8)").
+	procs := runtime.GOMAXPROCS(0)
+	if hf.bind == "" {
+		procs = store.SetProcs()
+	}
 	if *keep < 1 {
 		return e.errorf("gateway: --keep-results %d: must be at least 1", *keep)
 	}
