@@ -88,8 +88,8 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	// A lone gateway's store syncs each commit, which holds a P (see
 	// store.SetProcs); a member's store commits without sync, its Raft
 	// log syncing on one thread of Raft's, and it keeps the default: on
-	// three members sharing two cores the group took 0.61-0.63x a lone
-	// gateway's submit rate with it, 0.51-0.56x with twice the Ps
+	// three members sharing two cores the group took 0.56-0.64x a lone
+	// gateway's submit rate with it, 0.51-0.63x with twice the Ps
 	// (docs/BENCHMARKS.md, "Issue 16 (part 8)").
 	procs := runtime.GOMAXPROCS(0)
 	if hf.bind == "" {
