@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -121,6 +122,7 @@ type Replica struct {
 	logs   logStore
 	trans  *raft.NetworkTransport
 	leader chan bool
+	fsm    *fsm
 }
 
 // Validate names the first bad field.
@@ -228,9 +230,9 @@ func Open(cfg Config) (*Replica, error) {
 	if stop == nil {
 		stop = func(err error) { panic(err) }
 	}
-	rep := &Replica{cfg: cfg, logs: logs, trans: trans, leader: leader}
+	rep := &Replica{cfg: cfg, logs: logs, trans: trans, leader: leader, fsm: &fsm{st: cfg.Store, stop: stop, snaps: snaps}}
 	cfg.Store.SetReplicator(rep.replicate) // before the first entry is applied
-	r, err := raft.NewRaft(rc, &fsm{st: cfg.Store, stop: stop}, newRecent(logs), logs, snaps, trans)
+	r, err := raft.NewRaft(rc, rep.fsm, newRecent(logs), logs, snaps, trans)
 	if err != nil {
 		trans.Close()
 		logs.Close()
@@ -337,8 +339,11 @@ func (r *Replica) LeaderCh() <-chan bool { return r.leader }
 func (r *Replica) IsLeader() bool { return r.raft.State() == raft.Leader }
 
 // Applied is the index of the last entry applied to the store, without
-// the wait for Raft's loop that Status makes.
-func (r *Replica) Applied() uint64 { return r.raft.AppliedIndex() }
+// the wait for Raft's loop that Status makes. It is the FSM's own count:
+// Raft's AppliedIndex moves when Raft hands entries to the FSM, before
+// the store has them, and a follower's page tagged with it could be
+// answered 304 later with the entry's change left out.
+func (r *Replica) Applied() uint64 { return r.fsm.applied.Load() }
 
 // Barrier returns once every entry committed before it is applied to the
 // store: a new leader's store is then all the group promised.
@@ -354,7 +359,7 @@ func (r *Replica) Status() api.RaftInfo {
 	_, leader := r.raft.LeaderWithID()
 	st := api.RaftInfo{
 		State: strings.ToLower(r.raft.State().String()), Leader: string(leader),
-		Term: r.raft.CurrentTerm(), Applied: r.raft.AppliedIndex(), Self: r.cfg.Bind, Members: []string{},
+		Term: r.raft.CurrentTerm(), Applied: r.Applied(), Self: r.cfg.Bind, Members: []string{},
 	}
 	if f := r.raft.GetConfiguration(); f.Error() == nil {
 		for _, s := range f.Configuration().Servers {
@@ -413,11 +418,17 @@ func (r *Replica) Close() error {
 
 // fsm applies the log to a store.
 type fsm struct {
-	st   *store.Store
-	stop func(error)
+	st    *store.Store
+	stop  func(error)
+	snaps raft.SnapshotStore
+	// applied is the index of the last entry the store holds: set once
+	// an entry is applied (Raft gives the FSM no other entries than the
+	// store's), and by Restore to its snapshot's.
+	applied atomic.Uint64
 }
 
 func (f *fsm) Apply(l *raft.Log) any {
+	defer f.applied.Store(l.Index)
 	res := f.st.ApplyEntry(l.Data)
 	if err, ok := res.(error); ok {
 		// Nothing of the entry was stored here: going on would leave
@@ -437,9 +448,18 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	return snapshot{tx}, nil
 }
 
+// Restore makes the store the snapshot's: the newest one Raft holds,
+// since it restores the newest it can open at start and stores one it is
+// sent before it restores it.
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	return f.st.Restore(rc)
+	if err := f.st.Restore(rc); err != nil {
+		return err
+	}
+	if metas, err := f.snaps.List(); err == nil && len(metas) > 0 {
+		f.applied.Store(metas[0].Index)
+	}
+	return nil
 }
 
 type snapshot struct{ tx *store.SnapshotTx }
