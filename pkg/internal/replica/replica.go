@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -122,7 +121,6 @@ type Replica struct {
 	logs   logStore
 	trans  *raft.NetworkTransport
 	leader chan bool
-	fsm    *fsm
 }
 
 // Validate names the first bad field.
@@ -230,9 +228,9 @@ func Open(cfg Config) (*Replica, error) {
 	if stop == nil {
 		stop = func(err error) { panic(err) }
 	}
-	rep := &Replica{cfg: cfg, logs: logs, trans: trans, leader: leader, fsm: &fsm{st: cfg.Store, stop: stop, snaps: snaps}}
+	rep := &Replica{cfg: cfg, logs: logs, trans: trans, leader: leader}
 	cfg.Store.SetReplicator(rep.replicate) // before the first entry is applied
-	r, err := raft.NewRaft(rc, rep.fsm, newRecent(logs), logs, snaps, trans)
+	r, err := raft.NewRaft(rc, &fsm{st: cfg.Store, stop: stop}, newRecent(logs), logs, snaps, trans)
 	if err != nil {
 		trans.Close()
 		logs.Close()
@@ -339,11 +337,12 @@ func (r *Replica) LeaderCh() <-chan bool { return r.leader }
 func (r *Replica) IsLeader() bool { return r.raft.State() == raft.Leader }
 
 // Applied is the index of the last entry applied to the store, without
-// the wait for Raft's loop that Status makes. It is the FSM's own count:
+// the wait for Raft's loop that Status makes: the store's own record of
+// it (store.Applied), written with the entry and carried by snapshots.
 // Raft's AppliedIndex moves when Raft hands entries to the FSM, before
 // the store has them, and a follower's page tagged with it could be
 // answered 304 later with the entry's change left out.
-func (r *Replica) Applied() uint64 { return r.fsm.applied.Load() }
+func (r *Replica) Applied() uint64 { return r.cfg.Store.Applied() }
 
 // Barrier returns once every entry committed before it is applied to the
 // store: a new leader's store is then all the group promised.
@@ -418,18 +417,12 @@ func (r *Replica) Close() error {
 
 // fsm applies the log to a store.
 type fsm struct {
-	st    *store.Store
-	stop  func(error)
-	snaps raft.SnapshotStore
-	// applied is the index of the last entry the store holds: set once
-	// an entry is applied (Raft gives the FSM no other entries than the
-	// store's), and by Restore to its snapshot's.
-	applied atomic.Uint64
+	st   *store.Store
+	stop func(error)
 }
 
 func (f *fsm) Apply(l *raft.Log) any {
-	defer f.applied.Store(l.Index)
-	res := f.st.ApplyEntry(l.Data)
+	res := f.st.ApplyEntry(l.Index, l.Data)
 	if err, ok := res.(error); ok {
 		// Nothing of the entry was stored here: going on would leave
 		// this member's store short of it for good.
@@ -448,18 +441,9 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	return snapshot{tx}, nil
 }
 
-// Restore makes the store the snapshot's: the newest one Raft holds,
-// since it restores the newest it can open at start and stores one it is
-// sent before it restores it.
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	if err := f.st.Restore(rc); err != nil {
-		return err
-	}
-	if metas, err := f.snaps.List(); err == nil && len(metas) > 0 {
-		f.applied.Store(metas[0].Index)
-	}
-	return nil
+	return f.st.Restore(rc)
 }
 
 type snapshot struct{ tx *store.SnapshotTx }

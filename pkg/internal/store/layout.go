@@ -30,6 +30,9 @@ var (
 	counterRuns     = []byte("count.runs")
 	counterModules  = []byte("count.modules")
 	counterLogBytes = []byte("count.logbytes")
+	// keyApplied is the index of the last entry of a replicated log
+	// applied (ApplyEntry): a snapshot of the store carries it.
+	keyApplied = []byte("applied")
 )
 
 // initBuckets makes a new file a store, or checks that an existing one is a

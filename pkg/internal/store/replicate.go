@@ -133,12 +133,13 @@ func (c *committer) replicated(batch []*call) {
 	}
 }
 
-// ApplyEntry applies an entry of the replicated log: its commands in one
-// transaction, as the committer does, and returns each one's error
+// ApplyEntry applies the entry at index of the replicated log: its
+// commands in one transaction, as the committer does, with the index
+// (Applied), and returns each one's error
 // ([]error), or an error of the whole: then nothing of it was stored, and
 // the member must stop (its store would no longer match its peers'; it
 // is made again from the log when it starts).
-func (s *Store) ApplyEntry(data []byte) any {
+func (s *Store) ApplyEntry(index uint64, data []byte) any {
 	var e entry
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&e); err != nil {
 		return fmt.Errorf("%w: a log entry this binary cannot read (a newer member's?): %v", ErrCorrupt, err)
@@ -146,10 +147,12 @@ func (s *Store) ApplyEntry(data []byte) any {
 	if e.Version != entryVersion {
 		return fmt.Errorf("%w: a log entry of version %d; this binary applies version %d", ErrCorrupt, e.Version, entryVersion)
 	}
-	errs, err := s.commit.apply(e.Cmds)
+	errs, err := s.commit.apply(append(e.Cmds[:len(e.Cmds):len(e.Cmds)], appliedCmd(index)))
 	if err != nil {
 		return err
 	}
+	errs = errs[:len(e.Cmds)]
+	s.applied.Store(index)
 	if p := s.commit.pending; p != nil {
 		// What the commands found out, for this store's callers that
 		// still wait on them (one whose write failed has gone).
@@ -164,6 +167,31 @@ func (s *Store) ApplyEntry(data []byte) any {
 		p.mu.Unlock()
 	}
 	return errs
+}
+
+// appliedCmd records the index of the entry applied with it.
+type appliedCmd uint64
+
+func (c appliedCmd) apply(tx *bolt.Tx) error {
+	return tx.Bucket(bucketMeta).Put(keyApplied, u64(uint64(c)))
+}
+
+// Applied is the index of the last entry of the replicated log the store
+// holds: of the last ApplyEntry, or of the snapshot it was restored from
+// (0 for a store alone). Its reads are as fresh as it.
+func (s *Store) Applied() uint64 { return s.applied.Load() }
+
+// loadApplied reads Applied back from the file.
+func (s *Store) loadApplied() error {
+	return s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMeta).Get(keyApplied)
+		if len(v) == 8 {
+			s.applied.Store(binary.BigEndian.Uint64(v))
+		} else {
+			s.applied.Store(0)
+		}
+		return nil
+	})
 }
 
 // apply runs cmds in one transaction: a command that fails is taken out
@@ -254,7 +282,7 @@ func (s *Store) Restore(r io.Reader) error {
 		return fmt.Errorf("restore a snapshot: %w: %w", ErrCorrupt, err)
 	}
 	defer snap.Close()
-	return snap.View(func(from *bolt.Tx) error {
+	err = snap.View(func(from *bolt.Tx) error {
 		return update(s.db, func(to *bolt.Tx) error {
 			if err := deleteBuckets(to); err != nil {
 				return err
@@ -268,18 +296,24 @@ func (s *Store) Restore(r io.Reader) error {
 			})
 		})
 	})
+	if err != nil {
+		return err
+	}
+	return s.loadApplied()
 }
 
 // Reset empties the store: a member's store is rebuilt from the group's
 // snapshot and log each time it starts, so what it held before is
 // dropped rather than applied to twice.
 func (s *Store) Reset() error {
-	return update(s.db, func(tx *bolt.Tx) error {
+	err := update(s.db, func(tx *bolt.Tx) error {
 		if err := deleteBuckets(tx); err != nil {
 			return err
 		}
 		return initBuckets(tx)
 	})
+	s.applied.Store(0)
+	return err
 }
 
 // Empty reports whether the store holds nothing but its layout.

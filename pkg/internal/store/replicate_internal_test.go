@@ -67,7 +67,7 @@ func (l *log) replicator(writer *Store) Replicator {
 		l.entries = append(l.entries, e)
 		var mine any
 		for _, m := range l.members {
-			if res := m.ApplyEntry(e); m == writer {
+			if res := m.ApplyEntry(uint64(len(l.entries)), e); m == writer {
 				mine = res
 			}
 		}
@@ -143,6 +143,9 @@ func TestReplicatedStoresAreTheSame(t *testing.T) {
 	if !maps.Equal(da, db) {
 		t.Fatalf("the stores differ after %d entries", len(l.entries))
 	}
+	if n := uint64(len(l.entries)); a.Applied() != n || b.Applied() != n {
+		t.Fatalf("applied: %d and %d, want %d", a.Applied(), b.Applied(), n)
+	}
 
 	c := openTemp(t, "c", 0)
 	if err := c.PutModule(hash, wasm); err != nil { // what it held goes
@@ -158,8 +161,21 @@ func TestReplicatedStoresAreTheSame(t *testing.T) {
 	if !maps.Equal(da, dump(t, c)) {
 		t.Fatal("the store restored from a snapshot differs")
 	}
+	if c.Applied() != a.Applied() { // the snapshot's index, as the store reopened reads it
+		t.Fatalf("applied after a restore: %d, want %d", c.Applied(), a.Applied())
+	}
 	if v, err := c.Task("t4"); err != nil || v.Status != task.Canceled {
 		t.Fatalf("a task of the restored store: %+v %v", v, err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = Open(c.path, Options{NoSync: true}); err != nil || c.Applied() != a.Applied() {
+		t.Fatalf("applied after a reopen: %v %d, want %d", err, c.Applied(), a.Applied())
+	}
+	defer c.Close()
+	if err := c.Reset(); err != nil || c.Applied() != 0 {
+		t.Fatalf("applied after a reset: %v %d", err, c.Applied())
 	}
 
 	l.fail = errors.New("no majority")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -61,6 +62,9 @@ type Store struct {
 	path   string
 	commit *committer
 	keep   int // Options.KeepResults
+	// applied is the index of the last entry of a replicated log the
+	// store holds (keyApplied, replicate.go).
+	applied atomic.Uint64
 }
 
 // Open opens or creates the store file at path (mode 0600; its directory
@@ -100,6 +104,10 @@ func Open(path string, opts Options) (*Store, error) {
 		if errors.Is(err, ErrCorrupt) {
 			return nil, fmt.Errorf("open store %s: %w; it was left as it is: %s", path, err, damagedHint)
 		}
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := s.loadApplied(); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil

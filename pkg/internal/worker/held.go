@@ -236,6 +236,7 @@ func (s *server) answered(ref task.RunRef, out outcome) {
 		s.answerBytes -= answerSize(s.answers[i].out)
 		i++
 	}
+	clear(s.answers[:i]) // the backing array keeps them otherwise
 	s.answers = append(s.answers[i:], answer{ref: ref, out: out, at: now})
 	s.answerBytes += size
 }
