@@ -125,13 +125,14 @@ type Replica struct {
 
 // Validate names the first bad field.
 func (c Config) Validate() error {
+	if err := CheckLog(c.Log); err != nil {
+		return err
+	}
 	switch {
 	case c.Dir == "":
 		return errors.New("raft: the data directory is required")
 	case c.Store == nil:
 		return errors.New("raft: the store is required")
-	case CheckLog(c.Log) != nil:
-		return CheckLog(c.Log)
 	case c.Timeouts != 0 && c.Timeouts < minTimeouts:
 		return fmt.Errorf("raft: timeouts of %s: at least %s", c.Timeouts, minTimeouts)
 	case c.Join:
